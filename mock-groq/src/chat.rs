@@ -1,0 +1,611 @@
+//! `POST /openai/v1/chat/completions`: authentication, request checks, faults, admission by
+//! the organisation's ledger, simulated service time, and the response in Groq's shape —
+//! a JSON body, or Server-Sent Events when `"stream": true`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use rand::rngs::SmallRng;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::api_error::ApiError;
+use crate::catalog::{self, MODELS};
+use crate::config::FaultKind;
+use crate::generation::{self, Timing};
+use crate::headers;
+use crate::ledger::{Denial, Snapshot};
+use crate::state::{Mock, Outcome, lock};
+use crate::tokens;
+
+/// The fields of a chat request the mock uses; others are accepted and ignored.
+#[derive(Debug, Deserialize)]
+struct ChatRequest {
+    model: Option<String>,
+    messages: Option<Vec<Value>>,
+    max_tokens: Option<u64>,
+    max_completion_tokens: Option<u64>,
+    stream: Option<bool>,
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StreamOptions {
+    include_usage: Option<bool>,
+}
+
+/// Groq's `usage` object (seconds and token counts).
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Usage {
+    queue_time: f64,
+    prompt_tokens: u64,
+    prompt_time: f64,
+    completion_tokens: u64,
+    completion_time: f64,
+    total_tokens: u64,
+    total_time: f64,
+}
+
+#[derive(Serialize)]
+struct XGroq<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Usage>,
+}
+
+#[derive(Serialize)]
+struct Completion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'static str,
+    choices: [Choice<'a>; 1],
+    usage: Usage,
+    usage_breakdown: Option<()>,
+    system_fingerprint: &'static str,
+    x_groq: XGroq<'a>,
+    service_tier: &'static str,
+}
+
+#[derive(Serialize)]
+struct Choice<'a> {
+    index: u32,
+    message: Message<'a>,
+    logprobs: Option<()>,
+    finish_reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'static str,
+    system_fingerprint: &'static str,
+    choices: Vec<ChunkChoice<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x_groq: Option<XGroq<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Usage>,
+}
+
+#[derive(Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: Delta<'a>,
+    logprobs: Option<()>,
+    finish_reason: Option<&'static str>,
+}
+
+#[derive(Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+}
+
+const FINGERPRINT: &str = "fp_mockgroq01";
+
+/// Everything decided about one admitted request.
+struct Admitted {
+    org: usize,
+    model: usize,
+    reserved: u64,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    timing: Timing,
+    extra_delay: Duration,
+    created: u64,
+    request_id: String,
+    snapshot: Snapshot,
+}
+
+impl Admitted {
+    fn usage(&self) -> Usage {
+        Usage {
+            queue_time: self.timing.queue,
+            prompt_tokens: self.prompt_tokens,
+            prompt_time: self.timing.prompt,
+            completion_tokens: self.completion_tokens,
+            completion_time: self.timing.completion,
+            total_tokens: self.prompt_tokens + self.completion_tokens,
+            total_time: self.timing.total(),
+        }
+    }
+
+    fn finish_reason(&self) -> &'static str {
+        if self.completion_tokens >= self.reserved - self.prompt_tokens {
+            "length"
+        } else {
+            "stop"
+        }
+    }
+
+    /// Gives the unused part of the token reservation back to the ledger.
+    fn settle(&self, mock: &Mock) {
+        let actual = self.prompt_tokens + self.completion_tokens;
+        lock(mock.ledger(self.org, self.model)).settle(mock.clock.now(), self.reserved, actual);
+    }
+}
+
+/// The handler.
+pub async fn completions(
+    State(mock): State<Arc<Mock>>,
+    request_headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut rng = mock.request_rng();
+    let request_id = generation::request_id(&mut rng);
+    let now = mock.clock.now();
+
+    let presented = bearer(&request_headers);
+    let Some(key) = presented.and_then(|k| mock.key_index(k)) else {
+        mock.unauthenticated
+            .record(Outcome::Status(StatusCode::UNAUTHORIZED));
+        return error_response(&ApiError::invalid_api_key(), &request_id, None, &mock);
+    };
+    let entry = &mock.keys[key];
+    if entry.revoked_at.is_some_and(|at| now >= at) {
+        entry
+            .counters
+            .record(Outcome::Status(StatusCode::UNAUTHORIZED));
+        return error_response(&ApiError::invalid_api_key(), &request_id, None, &mock);
+    }
+
+    let (outcome, response) = serve(
+        &mock,
+        entry.org,
+        &request_headers,
+        body,
+        &mut rng,
+        request_id,
+    )
+    .await;
+    entry.counters.record(outcome);
+    response
+}
+
+/// Checks, faults, admission and the response for an authenticated request.
+async fn serve(
+    mock: &Arc<Mock>,
+    org: usize,
+    request_headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    rng: &mut SmallRng,
+    request_id: String,
+) -> (Outcome, Response) {
+    let request = match parse(mock, request_headers, body) {
+        Ok(r) => r,
+        Err(err) => {
+            return (
+                Outcome::Status(err.status),
+                error_response(&err, &request_id, None, mock),
+            );
+        }
+    };
+    let model_name = request
+        .model
+        .as_deref()
+        .unwrap_or(MODELS[mock.default_model].id);
+    let Some(model) = catalog::find(model_name) else {
+        let err = ApiError::model_not_found(model_name);
+        return (
+            Outcome::Status(err.status),
+            error_response(&err, &request_id, None, mock),
+        );
+    };
+    let now = mock.clock.now();
+
+    let mut extra_delay = Duration::ZERO;
+    if let Some(fault) = mock.faults.pick(now, org, rng) {
+        let err = match fault.kind {
+            FaultKind::Slow => None,
+            FaultKind::ServerError => Some(ApiError::server_error()),
+            FaultKind::OverCapacity => Some(ApiError::over_capacity(MODELS[model].id)),
+            FaultKind::FlexCapacity => Some(ApiError::flex_capacity()),
+            FaultKind::Drop => return (Outcome::Dropped, dropped_response()),
+            FaultKind::Stall => {
+                tokio::time::sleep(fault.duration).await;
+                return (Outcome::Stalled, dropped_response());
+            }
+        };
+        match err {
+            Some(err) => {
+                let snap = lock(mock.ledger(org, model)).snapshot(now);
+                return (
+                    Outcome::Status(err.status),
+                    error_response(&err, &request_id, Some(&snap), mock),
+                );
+            }
+            None => extra_delay = fault.duration,
+        }
+    }
+
+    let messages = request.messages.unwrap_or_default();
+    let prompt_tokens = tokens::prompt_tokens(&messages);
+    let max_tokens = request
+        .max_completion_tokens
+        .or(request.max_tokens)
+        .unwrap_or(mock.config.default_max_tokens)
+        .max(1);
+    let reserved = prompt_tokens + max_tokens;
+    let (decision, snapshot) = {
+        let mut ledger = lock(mock.ledger(org, model));
+        let decision = ledger.admit(now, reserved);
+        (decision, ledger.snapshot(now))
+    };
+    if let Err(denial) = decision {
+        let err = ApiError::from_denial(
+            &denial,
+            MODELS[model].id,
+            &mock.orgs[org].id,
+            mock.clock.scale(),
+        );
+        let mut response = error_response(&err, &request_id, Some(&snapshot), mock);
+        if let Denial::Limited { wait, .. } = denial {
+            headers::insert_retry_after(response.headers_mut(), mock.clock.to_real(wait));
+        }
+        return (Outcome::Status(err.status), response);
+    }
+
+    let completion_tokens = generation::completion_tokens(&mock.config.completion, max_tokens, rng);
+    let timing = Timing::sample(
+        &mock.config.latency,
+        &MODELS[model],
+        prompt_tokens,
+        completion_tokens,
+        rng,
+    );
+    let admitted = Admitted {
+        org,
+        model,
+        reserved,
+        prompt_tokens,
+        completion_tokens,
+        timing,
+        extra_delay,
+        created: mock.start_unix + mock.clock.to_real(now).as_secs(),
+        request_id,
+        snapshot,
+    };
+    let content = generation::text(completion_tokens, rng);
+    let response = if request.stream.unwrap_or(false) {
+        let include_usage = request
+            .stream_options
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false);
+        stream_response(Arc::clone(mock), admitted, content, include_usage, rng)
+    } else {
+        json_response(mock, admitted, &content, rng).await
+    };
+    (Outcome::Status(StatusCode::OK), response)
+}
+
+fn parse(
+    mock: &Mock,
+    request_headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<ChatRequest, ApiError> {
+    let content_type = request_headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
+        return Err(ApiError::bad_request(format!(
+            "Invalid content type `{content_type}`: the request body must be JSON sent with Content-Type: application/json."
+        )));
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::body_too_large(mock.config.max_body_bytes)
+        } else {
+            ApiError::bad_request(format!("Failed to read the request body: {rejection}"))
+        }
+    })?;
+    let request: ChatRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "We could not parse the JSON body of your request: {e}"
+        ))
+    })?;
+    match &request.messages {
+        None => Err(ApiError::bad_request(
+            "'messages' : property 'messages' is missing",
+        )),
+        Some(m) if m.is_empty() => Err(ApiError::bad_request(
+            "'messages' : minimum number of items is 1",
+        )),
+        Some(_) => Ok(request),
+    }
+}
+
+fn bearer(request_headers: &HeaderMap) -> Option<&str> {
+    let value = request_headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+}
+
+/// An error response with Groq's body and no rate-limit headers.
+pub fn error_response_plain(err: &ApiError) -> Response {
+    (
+        err.status,
+        [(header::CONTENT_TYPE, "application/json")],
+        err.to_json(),
+    )
+        .into_response()
+}
+
+/// An error response with Groq's body and headers.
+pub fn error_response(
+    err: &ApiError,
+    request_id: &str,
+    snapshot: Option<&Snapshot>,
+    mock: &Mock,
+) -> Response {
+    let mut response = error_response_plain(err);
+    headers::insert_request_id(response.headers_mut(), request_id);
+    if let Some(snap) = snapshot {
+        headers::insert_rate_limits(response.headers_mut(), snap, &mock.clock);
+    }
+    response
+}
+
+/// A response whose body fails at once: the client sees the connection close without a
+/// complete response.
+fn dropped_response() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("fault injected: connection dropped"))
+    });
+    Response::new(Body::from_stream(failing))
+}
+
+fn with_headers(
+    mut response: Response,
+    admitted: &Admitted,
+    mock: &Mock,
+    content_type: &'static str,
+) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers::insert_request_id(h, &admitted.request_id);
+    headers::insert_rate_limits(h, &admitted.snapshot, &mock.clock);
+    response
+}
+
+async fn json_response(
+    mock: &Mock,
+    admitted: Admitted,
+    content: &str,
+    rng: &mut SmallRng,
+) -> Response {
+    if mock.config.latency.enabled {
+        tokio::time::sleep(Duration::from_secs_f64(admitted.timing.total()) + admitted.extra_delay)
+            .await;
+    } else if !admitted.extra_delay.is_zero() {
+        tokio::time::sleep(admitted.extra_delay).await;
+    }
+    admitted.settle(mock);
+    let id = generation::completion_id(rng);
+    let body = Completion {
+        id: &id,
+        object: "chat.completion",
+        created: admitted.created,
+        model: MODELS[admitted.model].id,
+        choices: [Choice {
+            index: 0,
+            message: Message {
+                role: "assistant",
+                content,
+            },
+            logprobs: None,
+            finish_reason: admitted.finish_reason(),
+        }],
+        usage: admitted.usage(),
+        usage_breakdown: None,
+        system_fingerprint: FINGERPRINT,
+        x_groq: XGroq {
+            id: &admitted.request_id,
+            usage: None,
+        },
+        service_tier: "on_demand",
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    with_headers(
+        Response::new(Body::from(json)),
+        &admitted,
+        mock,
+        "application/json",
+    )
+}
+
+/// Content is split into at most this many chunks.
+const STREAM_CHUNKS: usize = 8;
+
+fn stream_response(
+    mock: Arc<Mock>,
+    admitted: Admitted,
+    content: String,
+    include_usage: bool,
+    rng: &mut SmallRng,
+) -> Response {
+    let id = generation::completion_id(rng);
+    let model = MODELS[admitted.model].id;
+    let chunk = |choices: Vec<ChunkChoice>, x_groq: Option<XGroq>, usage: Option<Usage>| -> Bytes {
+        let c = Chunk {
+            id: &id,
+            object: "chat.completion.chunk",
+            created: admitted.created,
+            model,
+            system_fingerprint: FINGERPRINT,
+            choices,
+            x_groq,
+            usage,
+        };
+        Bytes::from(format!(
+            "data: {}\n\n",
+            serde_json::to_string(&c).unwrap_or_default()
+        ))
+    };
+    let latency = mock.config.latency.enabled;
+    let pieces = split_words(&content, STREAM_CHUNKS);
+    let per_piece = if latency {
+        Duration::from_secs_f64(admitted.timing.completion / pieces.len().max(1) as f64)
+    } else {
+        Duration::ZERO
+    };
+    let first_delay = if latency {
+        admitted.timing.first_token()
+    } else {
+        Duration::ZERO
+    } + admitted.extra_delay;
+
+    // (delay before sending, bytes, settle the ledger before sending)
+    let mut events: Vec<(Duration, Bytes, bool)> = Vec::with_capacity(pieces.len() + 4);
+    let role = Delta {
+        role: Some("assistant"),
+        content: Some(""),
+    };
+    events.push((
+        first_delay,
+        chunk(
+            vec![choice(role, None)],
+            Some(XGroq {
+                id: &admitted.request_id,
+                usage: None,
+            }),
+            None,
+        ),
+        false,
+    ));
+    for piece in &pieces {
+        let delta = Delta {
+            role: None,
+            content: Some(piece),
+        };
+        events.push((
+            per_piece,
+            chunk(vec![choice(delta, None)], None, None),
+            false,
+        ));
+    }
+    let usage = admitted.usage();
+    let finish = chunk(
+        vec![choice(Delta::default(), Some(admitted.finish_reason()))],
+        Some(XGroq {
+            id: &admitted.request_id,
+            usage: Some(usage),
+        }),
+        None,
+    );
+    events.push((Duration::ZERO, finish, true));
+    if include_usage {
+        events.push((Duration::ZERO, chunk(Vec::new(), None, Some(usage)), false));
+    }
+    events.push((
+        Duration::ZERO,
+        Bytes::from_static(b"data: [DONE]\n\n"),
+        false,
+    ));
+
+    let response_headers = with_headers(
+        Response::new(Body::empty()),
+        &admitted,
+        &mock,
+        "text/event-stream",
+    );
+    let admitted = Arc::new(admitted);
+    let body = futures_util::stream::iter(events).then(move |(delay, bytes, settle)| {
+        let mock = Arc::clone(&mock);
+        let admitted = Arc::clone(&admitted);
+        async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if settle {
+                admitted.settle(&mock);
+            }
+            Ok::<Bytes, std::io::Error>(bytes)
+        }
+    });
+    let (parts, _) = response_headers.into_parts();
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+fn choice<'a>(delta: Delta<'a>, finish: Option<&'static str>) -> ChunkChoice<'a> {
+    ChunkChoice {
+        index: 0,
+        delta,
+        logprobs: None,
+        finish_reason: finish,
+    }
+}
+
+/// Splits text at spaces into at most `n` pieces that concatenate back to it.
+fn split_words(text: &str, n: usize) -> Vec<&str> {
+    let words = text.split(' ').count();
+    let per = words.div_ceil(n).max(1);
+    let mut pieces = Vec::with_capacity(n);
+    let mut start = 0;
+    let mut seen = 0;
+    for (i, _) in text.match_indices(' ') {
+        seen += 1;
+        if seen % per == 0 {
+            pieces.push(&text[start..=i]);
+            start = i + 1;
+        }
+    }
+    if start < text.len() {
+        pieces.push(&text[start..]);
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_words;
+
+    #[test]
+    fn split_words_keeps_all_text() {
+        for text in ["a", "a b c d e f g h i j", "one two", ""] {
+            let pieces = split_words(text, 3);
+            assert_eq!(pieces.concat(), text);
+            assert!(pieces.len() <= 4, "{pieces:?}");
+        }
+    }
+}

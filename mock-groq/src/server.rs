@@ -1,0 +1,112 @@
+//! Wiring: the axum router over the mock's state, serving it on a socket, and the command
+//! line shared by the `mock-groq` binary and `keyrotor mock`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
+use axum::response::Response;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+use crate::api_error::ApiError;
+use crate::config::{Config, ConfigError};
+use crate::state::Mock;
+use crate::{admin, chat, models};
+
+/// The mock as an `axum::Router`: serve it on a socket, or call it in-process with
+/// `tower::ServiceExt::oneshot` (no socket).
+pub fn router(config: Config) -> Result<Router, ConfigError> {
+    let max_body = config.max_body_bytes;
+    let mock = Arc::new(Mock::new(config)?);
+    Ok(Router::new()
+        .route("/openai/v1/chat/completions", post(chat::completions))
+        .route("/openai/v1/models", get(models::list))
+        .route("/admin/state", get(admin::state))
+        .route("/admin/reset", post(admin::reset))
+        .route("/metrics", get(admin::metrics))
+        .route("/health", get(admin::health))
+        .fallback(unknown_path)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(mock))
+}
+
+async fn unknown_path(uri: Uri) -> Response {
+    let err = ApiError::unknown_path(uri.path());
+    chat::error_response_plain(&err)
+}
+
+/// Serves the mock on `listener` until `shutdown` completes; then waits at most two seconds
+/// for requests in flight (a stalled request would otherwise hold it open).
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(config).map_err(std::io::Error::other)?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(());
+    });
+    let grace = async {
+        let _ = rx.await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    tokio::select! {
+        result = server.into_future() => result,
+        () = grace => Ok(()),
+    }
+}
+
+/// Command-line options of the mock.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MockArgs {
+    /// The mock's TOML config: organisations, keys, limits, latency and faults
+    /// (see scenarios/mock.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Address to listen on; port 0 picks a free port. The URL is printed on one line.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Make rate-limit windows pass N× faster than real time (overrides the config).
+    #[arg(long, value_name = "N")]
+    pub time_scale: Option<f64>,
+    /// Answer at once instead of simulating service time (overrides the config).
+    #[arg(long)]
+    pub no_latency: bool,
+}
+
+/// Runs the mock from command-line options: loads the config, binds, prints
+/// `http://IP:PORT` and serves until Ctrl-C.
+pub async fn run(args: MockArgs) -> anyhow::Result<()> {
+    let mut config = Config::from_file(&args.config)?;
+    if let Some(scale) = args.time_scale {
+        config.time_scale = scale;
+    }
+    if args.no_latency {
+        config.latency.enabled = false;
+    }
+    config.validate()?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("http://{addr}");
+    tracing::info!(
+        orgs = config.orgs.len(),
+        keys = config.orgs.iter().map(|o| o.keys.len()).sum::<usize>(),
+        time_scale = config.time_scale,
+        "mock-groq listening on http://{addr}"
+    );
+    serve(config, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("server failed")
+}

@@ -1,0 +1,279 @@
+//! The mock's shared state: organisations with one ledger per model, the key registry with
+//! per-key counters, faults, the clock and the request sequence that seeds each request's RNG.
+//!
+//! Ledgers sit behind a `std::sync::Mutex` each (one per organisation and model): the
+//! critical section is a few float operations and never spans an await.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::StatusCode;
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use serde::Serialize;
+
+use crate::catalog::{self, MODELS};
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError, Event};
+use crate::faults::Faults;
+use crate::key::ApiKey;
+use crate::ledger::Ledger;
+
+/// One organisation: its id and a ledger per catalog model.
+pub struct Org {
+    /// The organisation id.
+    pub id: String,
+    /// One ledger per entry of [`catalog::MODELS`], same order.
+    pub ledgers: Vec<Mutex<Ledger>>,
+}
+
+/// Counters of one key (or of requests without a valid key).
+#[derive(Default)]
+pub struct Counters {
+    requests: AtomicU64,
+    ok: AtomicU64,
+    rate_limited: AtomicU64,
+    too_large: AtomicU64,
+    unauthorized: AtomicU64,
+    server_errors: AtomicU64,
+    client_errors: AtomicU64,
+    dropped: AtomicU64,
+    stalled: AtomicU64,
+}
+
+/// A plain copy of [`Counters`], for the admin view and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CounterValues {
+    /// Requests received.
+    pub requests: u64,
+    /// Answered 200.
+    pub ok: u64,
+    /// Answered 429.
+    pub rate_limited: u64,
+    /// Answered 413 (request larger than TPM).
+    pub too_large: u64,
+    /// Answered 401.
+    pub unauthorized: u64,
+    /// Answered 5xx or 498.
+    pub server_errors: u64,
+    /// Answered another 4xx.
+    pub client_errors: u64,
+    /// Connection dropped by a fault.
+    pub dropped: u64,
+    /// Held by a stall fault.
+    pub stalled: u64,
+}
+
+/// How a request ended, for the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A response with this status was sent.
+    Status(StatusCode),
+    /// The connection was dropped.
+    Dropped,
+    /// The request was stalled.
+    Stalled,
+}
+
+impl Counters {
+    /// Counts one request and how it ended.
+    pub fn record(&self, outcome: Outcome) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let counter = match outcome {
+            Outcome::Status(s) if s.is_success() => &self.ok,
+            Outcome::Status(StatusCode::TOO_MANY_REQUESTS) => &self.rate_limited,
+            Outcome::Status(StatusCode::PAYLOAD_TOO_LARGE) => &self.too_large,
+            Outcome::Status(StatusCode::UNAUTHORIZED) => &self.unauthorized,
+            Outcome::Status(s) if s.is_server_error() || s.as_u16() == 498 => &self.server_errors,
+            Outcome::Status(_) => &self.client_errors,
+            Outcome::Dropped => &self.dropped,
+            Outcome::Stalled => &self.stalled,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Current values.
+    pub fn values(&self) -> CounterValues {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CounterValues {
+            requests: get(&self.requests),
+            ok: get(&self.ok),
+            rate_limited: get(&self.rate_limited),
+            too_large: get(&self.too_large),
+            unauthorized: get(&self.unauthorized),
+            server_errors: get(&self.server_errors),
+            client_errors: get(&self.client_errors),
+            dropped: get(&self.dropped),
+            stalled: get(&self.stalled),
+        }
+    }
+
+    fn reset(&self) {
+        for c in [
+            &self.requests,
+            &self.ok,
+            &self.rate_limited,
+            &self.too_large,
+            &self.unauthorized,
+            &self.server_errors,
+            &self.client_errors,
+            &self.dropped,
+            &self.stalled,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One API key the mock knows.
+pub struct KeyEntry {
+    /// The key (shown only as a fingerprint).
+    pub key: ApiKey,
+    /// Index of its organisation.
+    pub org: usize,
+    /// Revoked from this time on (mock clock).
+    pub revoked_at: Option<Duration>,
+    /// Its counters.
+    pub counters: Counters,
+}
+
+/// The whole state behind the router.
+pub struct Mock {
+    /// The configuration it was built from.
+    pub config: Config,
+    /// Scaled clock.
+    pub clock: Clock,
+    /// Organisations.
+    pub orgs: Vec<Org>,
+    /// Keys, in config order.
+    pub keys: Vec<KeyEntry>,
+    by_key: HashMap<String, usize>,
+    /// Requests that presented no valid key.
+    pub unauthenticated: Counters,
+    /// Fault rules.
+    pub faults: Faults,
+    /// Index of the default model in the catalog.
+    pub default_model: usize,
+    /// Unix time at start, for `created` fields.
+    pub start_unix: u64,
+    sequence: AtomicU64,
+}
+
+impl Mock {
+    /// Builds the state from a validated config.
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let default_model = catalog::find(&config.model)
+            .ok_or_else(|| ConfigError::Invalid(format!("unknown model {}", config.model)))?;
+        let clock = Clock::start(config.time_scale);
+        let mut orgs = Vec::new();
+        let mut keys = Vec::new();
+        for (index, org) in config.orgs.iter().enumerate() {
+            let tier = org.tier.unwrap_or(config.tier);
+            let override_ = org.limits.unwrap_or_default();
+            let ledgers = MODELS
+                .iter()
+                .map(|m| Mutex::new(Ledger::new(override_.apply(m.limits(tier)))))
+                .collect();
+            orgs.push(Org {
+                id: org.id.clone(),
+                ledgers,
+            });
+            for key in &org.keys {
+                keys.push(KeyEntry {
+                    key: key.clone(),
+                    org: index,
+                    revoked_at: None,
+                    counters: Counters::default(),
+                });
+            }
+        }
+        let by_key: HashMap<String, usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.key.expose().to_owned(), i))
+            .collect();
+        for event in &config.events {
+            match event {
+                Event::RevokeKey { at, key } => {
+                    if let Some(&i) = by_key.get(key.expose()) {
+                        keys[i].revoked_at = Some(*at);
+                    }
+                }
+                Event::ExhaustDaily { at, org } => {
+                    if let Some(o) = orgs.iter().find(|o| &o.id == org) {
+                        for ledger in &o.ledgers {
+                            lock(ledger).exhaust_daily_at(*at);
+                        }
+                    }
+                }
+            }
+        }
+        let faults = Faults::new(&config.faults, |id| orgs.iter().position(|o| o.id == id));
+        let start_unix = config.start_unix.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        });
+        Ok(Self {
+            config,
+            clock,
+            orgs,
+            keys,
+            by_key,
+            unauthenticated: Counters::default(),
+            faults,
+            default_model,
+            start_unix,
+            sequence: AtomicU64::new(0),
+        })
+    }
+
+    /// The key index for a presented key value, if the key is known.
+    pub fn key_index(&self, presented: &str) -> Option<usize> {
+        self.by_key.get(presented).copied()
+    }
+
+    /// A fresh RNG for the next request: seeded from the config seed and the request's
+    /// sequence number, so draws do not depend on a shared lock.
+    pub fn request_rng(&self) -> SmallRng {
+        let n = self.sequence.fetch_add(1, Ordering::Relaxed);
+        SmallRng::seed_from_u64(splitmix(self.config.seed ^ splitmix(n)))
+    }
+
+    /// The ledger of an organisation for a model.
+    pub fn ledger(&self, org: usize, model: usize) -> &Mutex<Ledger> {
+        &self.orgs[org].ledgers[model]
+    }
+
+    /// Empties every budget and counter; scheduled events still to come stay scheduled.
+    pub fn reset(&self) {
+        let now = self.clock.now();
+        for org in &self.orgs {
+            for ledger in &org.ledgers {
+                lock(ledger).reset(now);
+            }
+        }
+        for key in &self.keys {
+            key.counters.reset();
+        }
+        self.unauthenticated.reset();
+    }
+}
+
+/// Locks a ledger, recovering it if a panicking thread poisoned the lock (the ledger's state
+/// is always consistent between method calls).
+pub fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
+    ledger
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

@@ -1,0 +1,6 @@
+//! keyrotor: measures how well multi-key API rotation works.
+//!
+//! - [`cli`]: the command line (`main.rs` only calls it).
+//! - The Groq mock lives in its own crate, `mock_groq`.
+
+pub mod cli;
