@@ -1,0 +1,451 @@
+//! Failure classification: status + headers + body → one [`Failure`] kind.
+//!
+//! The decisive point is telling a per-minute 429 (wait seconds) from a per-day one (wait
+//! hours): Groq names the window only inside the message (`(RPM)`, `(TPM)`, `(RPD)`, `(TPD)`),
+//! so the classifier reads it there, and takes the wait as the longest of `retry-after`, the
+//! message's "try again in <go duration>" and, for a day window, the reset header.
+//!
+//! [`naive_is_rate_limit`] is the string matching of the SmartLLM seed ('rate', 'limit' or
+//! 'quota' anywhere in the SDK's error text), kept so the harness can show where it goes wrong
+//! (a 413 says `rate_limit_exceeded`; a 503 says neither).
+
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use serde::Serialize;
+
+/// How long a rate-limit window is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// RPM or TPM: waits of seconds.
+    Minute,
+    /// RPD or TPD: waits of minutes to hours.
+    Day,
+}
+
+/// Which dimension ran out, when the message says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dimension {
+    /// Requests.
+    Requests,
+    /// Tokens.
+    Tokens,
+}
+
+/// Why one attempt failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Failure {
+    /// 429.
+    RateLimited {
+        /// Per minute or per day.
+        scope: Scope,
+        /// Requests or tokens, when known.
+        dimension: Option<Dimension>,
+        /// The limit the message states, when it does.
+        limit: Option<u64>,
+        /// The organisation the message names, when it does.
+        #[serde(skip)]
+        org: Option<String>,
+        /// Until the budget fits again, when known.
+        #[serde(with = "opt_millis")]
+        wait: Option<Duration>,
+    },
+    /// 413: one request larger than the per-minute token limit. Rotating cannot help.
+    TooLarge,
+    /// 401 or 403: the key is invalid or revoked.
+    Unauthorized,
+    /// 503 or 498: Groq is over capacity.
+    OverCapacity {
+        /// 503 or 498.
+        status: u16,
+    },
+    /// Another 5xx.
+    ServerError {
+        /// The status.
+        status: u16,
+    },
+    /// No answer in time.
+    Timeout,
+    /// The connection failed or closed early.
+    Connection,
+    /// 400, 404, 422 or another 4xx: the request itself is wrong.
+    BadRequest {
+        /// The status.
+        status: u16,
+    },
+}
+
+impl Failure {
+    /// A short stable name for reports and counters.
+    pub fn reason(&self) -> &'static str {
+        Self::REASONS[self.index()]
+    }
+
+    /// Whether this is a 429.
+    pub fn is_rate_limit(&self) -> bool {
+        matches!(self, Failure::RateLimited { .. })
+    }
+
+    /// The wait a 429 asks for.
+    pub fn wait(&self) -> Option<Duration> {
+        match self {
+            Failure::RateLimited { wait, .. } => *wait,
+            _ => None,
+        }
+    }
+
+    /// Every reason, in [`Failure::index`] order.
+    pub const REASONS: [&'static str; 9] = [
+        "rate_limited_minute",
+        "rate_limited_day",
+        "too_large",
+        "unauthorized",
+        "over_capacity",
+        "server_error",
+        "timeout",
+        "connection",
+        "bad_request",
+    ];
+
+    /// Position of this failure's reason in [`Failure::REASONS`].
+    pub fn index(&self) -> usize {
+        match self {
+            Failure::RateLimited {
+                scope: Scope::Minute,
+                ..
+            } => 0,
+            Failure::RateLimited {
+                scope: Scope::Day, ..
+            } => 1,
+            Failure::TooLarge => 2,
+            Failure::Unauthorized => 3,
+            Failure::OverCapacity { .. } => 4,
+            Failure::ServerError { .. } => 5,
+            Failure::Timeout => 6,
+            Failure::Connection => 7,
+            Failure::BadRequest { .. } => 8,
+        }
+    }
+
+    /// Failures worth retrying on another key or later: 429, 5xx, timeouts, connections.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Failure::RateLimited { .. }
+                | Failure::OverCapacity { .. }
+                | Failure::ServerError { .. }
+                | Failure::Timeout
+                | Failure::Connection
+        )
+    }
+}
+
+/// Classifies an HTTP answer; `None` for a success (2xx).
+pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
+    Some(match status {
+        200..=299 => return None,
+        429 => rate_limited(headers, body),
+        413 => Failure::TooLarge,
+        401 | 403 => Failure::Unauthorized,
+        498 | 503 => Failure::OverCapacity { status },
+        500..=599 => Failure::ServerError { status },
+        _ => Failure::BadRequest { status },
+    })
+}
+
+fn rate_limited(headers: &HeaderMap, body: &[u8]) -> Failure {
+    let message = error_message(body).unwrap_or_default();
+    let window = ["(RPM)", "(TPM)", "(RPD)", "(TPD)"]
+        .into_iter()
+        .find(|w| message.contains(w));
+    let dimension = match window {
+        Some("(RPM)" | "(RPD)") => Some(Dimension::Requests),
+        Some(_) => Some(Dimension::Tokens),
+        None => None,
+    };
+    let retry_after = header_u64(headers, "retry-after").map(Duration::from_secs);
+    let in_message = message
+        .split_once("try again in ")
+        .and_then(|(_, rest)| rest.split(|c: char| c == ' ' || c == ',').next())
+        .and_then(|d| parse_go_duration(d.trim_end_matches('.')));
+    let scope = match window {
+        Some("(RPD)" | "(TPD)") => Scope::Day,
+        Some(_) => Scope::Minute,
+        // No window named: a wait beyond a minute can only be a daily budget.
+        None if retry_after
+            .or(in_message)
+            .is_some_and(|w| w > Duration::from_secs(60)) =>
+        {
+            Scope::Day
+        }
+        None => Scope::Minute,
+    };
+    let reset = match (scope, dimension) {
+        (Scope::Day, Some(Dimension::Requests)) => {
+            header_duration(headers, "x-ratelimit-reset-requests")
+        }
+        _ => None,
+    };
+    let wait = [retry_after, in_message, reset].into_iter().flatten().max();
+    Failure::RateLimited {
+        scope,
+        dimension,
+        limit: number_after(&message, "Limit "),
+        org: message
+            .split_once("organization `")
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(org, _)| org.to_owned()),
+        wait,
+    }
+}
+
+/// The `error.message` of an error body.
+pub fn error_message(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value
+        .get("error")?
+        .get("message")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn number_after(text: &str, marker: &str) -> Option<u64> {
+    let rest = text.split_once(marker)?.1;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn header_duration(headers: &HeaderMap, name: &str) -> Option<Duration> {
+    parse_go_duration(headers.get(name)?.to_str().ok()?.trim())
+}
+
+/// Parses a Go duration string (`1m26.4s`, `185ms`, `2h0m0s`, `1.5µs`).
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = 0.0f64;
+    let mut any = false;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if number_len == 0 {
+            return None;
+        }
+        let value: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" | "μs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += value * seconds;
+        any = true;
+    }
+    any.then(|| Duration::from_secs_f64(total))
+}
+
+/// The SmartLLM seed's test: is 'rate', 'limit' or 'quota' in the lowercased error text?
+pub fn naive_is_rate_limit(error_text: &str) -> bool {
+    let lower = error_text.to_lowercase();
+    ["rate", "limit", "quota"].iter().any(|t| lower.contains(t))
+}
+
+/// The text `str(e)` gives for a Groq Python SDK exception, which the SmartLLM seed matches on.
+pub fn sdk_error_text(failure: &Failure, status: Option<u16>, body: &[u8]) -> String {
+    match (failure, status) {
+        (Failure::Timeout, _) => "Request timed out.".to_owned(),
+        (Failure::Connection, _) => "Connection error.".to_owned(),
+        (_, Some(status)) => format!("Error code: {status} - {}", String::from_utf8_lossy(body)),
+        (_, None) => "Connection error.".to_owned(),
+    }
+}
+
+mod opt_millis {
+    use std::time::Duration;
+
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => s.serialize_some(&(d.as_secs_f64() * 1000.0)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    fn body(message: &str, kind: &str) -> Vec<u8> {
+        serde_json::json!({"error": {"message": message, "type": kind, "code": "rate_limit_exceeded"}})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn tpm_429_is_per_minute_with_the_longest_wait() {
+        let b = body(
+            "Rate limit reached for model `m` in organization `org_x` service tier `on_demand` on tokens per minute (TPM): Limit 12000, Used 11000, Requested 2000. Please try again in 5.5s. Need more tokens?",
+            "tokens",
+        );
+        let failure = classify(429, &headers(&[("retry-after", "6")]), &b);
+        assert_eq!(
+            failure,
+            Some(Failure::RateLimited {
+                scope: Scope::Minute,
+                dimension: Some(Dimension::Tokens),
+                limit: Some(12000),
+                org: Some("org_x".to_owned()),
+                wait: Some(Duration::from_secs(6)),
+            })
+        );
+    }
+
+    #[test]
+    fn tpd_and_rpd_429_are_per_day() {
+        let b = body(
+            "Rate limit reached ... on tokens per day (TPD): Limit 100000, Used 97050, Requested 3619. Please try again in 9m38.016s. Need",
+            "tokens",
+        );
+        let Some(Failure::RateLimited { scope, wait, .. }) =
+            classify(429, &headers(&[("retry-after", "579")]), &b)
+        else {
+            panic!("not a rate limit")
+        };
+        assert_eq!(scope, Scope::Day);
+        assert_eq!(wait, Some(Duration::from_secs(579)));
+        let b = body(
+            "... on requests per day (RPD): Limit 1000, Used 1000, Requested 1. Please try again in 1m26.4s.",
+            "requests",
+        );
+        let h = headers(&[
+            ("retry-after", "87"),
+            ("x-ratelimit-reset-requests", "23h59m"),
+        ]);
+        let Some(Failure::RateLimited {
+            scope,
+            wait,
+            dimension,
+            ..
+        }) = classify(429, &h, &b)
+        else {
+            panic!("not a rate limit")
+        };
+        assert_eq!((scope, dimension), (Scope::Day, Some(Dimension::Requests)));
+        assert_eq!(wait, Some(Duration::from_secs(23 * 3600 + 59 * 60)));
+    }
+
+    #[test]
+    fn unnamed_window_uses_the_wait_to_tell_day_from_minute() {
+        let Some(Failure::RateLimited { scope, .. }) =
+            classify(429, &headers(&[("retry-after", "3600")]), b"{}")
+        else {
+            panic!("not a rate limit")
+        };
+        assert_eq!(scope, Scope::Day);
+        let Some(Failure::RateLimited { scope, wait, .. }) =
+            classify(429, &HeaderMap::new(), b"oops")
+        else {
+            panic!("not a rate limit")
+        };
+        assert_eq!((scope, wait), (Scope::Minute, None));
+    }
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        let h = HeaderMap::new();
+        assert_eq!(classify(200, &h, b""), None);
+        assert_eq!(classify(413, &h, b""), Some(Failure::TooLarge));
+        assert_eq!(classify(401, &h, b""), Some(Failure::Unauthorized));
+        assert_eq!(classify(403, &h, b""), Some(Failure::Unauthorized));
+        assert_eq!(
+            classify(503, &h, b""),
+            Some(Failure::OverCapacity { status: 503 })
+        );
+        assert_eq!(
+            classify(498, &h, b""),
+            Some(Failure::OverCapacity { status: 498 })
+        );
+        assert_eq!(
+            classify(502, &h, b""),
+            Some(Failure::ServerError { status: 502 })
+        );
+        assert_eq!(
+            classify(404, &h, b""),
+            Some(Failure::BadRequest { status: 404 })
+        );
+        assert_eq!(
+            classify(422, &h, b""),
+            Some(Failure::BadRequest { status: 422 })
+        );
+    }
+
+    #[test]
+    fn go_durations_parse() {
+        for (text, secs) in [
+            ("6s", 6.0),
+            ("185ms", 0.185),
+            ("1m26.4s", 86.4),
+            ("2h0m0s", 7200.0),
+            ("1.5µs", 1.5e-6),
+            ("0", 0.0),
+        ] {
+            let d = parse_go_duration(text).unwrap_or_else(|| panic!("{text} did not parse"));
+            assert!((d.as_secs_f64() - secs).abs() < 1e-9, "{text}");
+        }
+        for bad in ["", "s", "5", "5x", "abc"] {
+            assert_eq!(parse_go_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn naive_matching_goes_wrong_where_the_seed_would() {
+        let too_large = sdk_error_text(
+            &Failure::TooLarge,
+            Some(413),
+            &body("Request too large ...", "tokens"),
+        );
+        assert!(
+            naive_is_rate_limit(&too_large),
+            "413 carries rate_limit_exceeded: rotated uselessly"
+        );
+        let busy = sdk_error_text(&Failure::OverCapacity { status: 503 }, Some(503), br#"{"error":{"message":"m is currently over capacity.","type":"internal_server_error"}}"#);
+        assert!(!naive_is_rate_limit(&busy), "503 is not seen as rotatable");
+        assert!(!naive_is_rate_limit(&sdk_error_text(
+            &Failure::Timeout,
+            None,
+            b""
+        )));
+        assert!(naive_is_rate_limit(
+            "Error code: 429 - {'error': {'message': 'Rate limit reached'}}"
+        ));
+    }
+}

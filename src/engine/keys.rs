@@ -1,0 +1,217 @@
+//! Loading API keys in every convention the seeds use, from the environment or a file.
+//!
+//! Order: `GROQ_API_KEY` (the primary), `GROQ_API_KEY_2`…`_N`, `GROQ_API_KEY1`…`N`, then the
+//! comma lists `GROQ_API_KEYS`, `GROQ_API_KEY_BACKUP`, `GROQ_API_KEY_FALLBACK`. Blanks and
+//! duplicates are dropped with a warning that names the variable and the key's fingerprint,
+//! never the key.
+
+use std::path::Path;
+
+pub use mock_groq::ApiKey;
+
+/// The highest numbered variable looked at (`GROQ_API_KEY_64`, `GROQ_API_KEY64`).
+const MAX_NUMBERED: usize = 64;
+
+/// Keys that were found, and what was dropped.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedKeys {
+    /// The keys, primary first.
+    pub keys: Vec<ApiKey>,
+    /// Why entries were dropped (no key values in them).
+    pub warnings: Vec<String>,
+}
+
+/// Errors of key loading.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The key file could not be read.
+    #[error("cannot read key file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Nothing usable was found.
+    #[error("no API keys found in {0}")]
+    None(String),
+}
+
+/// Reads keys from the process environment.
+pub fn from_env() -> Result<LoadedKeys, KeyError> {
+    let loaded = from_vars(|name| std::env::var(name).ok());
+    if loaded.keys.is_empty() {
+        return Err(KeyError::None(
+            "the environment (set GROQ_API_KEY, GROQ_API_KEY_2…, GROQ_API_KEY1…, or GROQ_API_KEYS)"
+                .to_owned(),
+        ));
+    }
+    Ok(loaded)
+}
+
+/// Reads keys from a file: either `NAME=value` lines in the environment conventions (a .env
+/// file), or one key per line. Blank lines and `#` comments are skipped.
+pub fn from_file(path: &Path) -> Result<LoadedKeys, KeyError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let dotenv = lines.iter().any(|l| l.contains('='));
+    let loaded = if dotenv {
+        let vars: Vec<(String, String)> = lines
+            .iter()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| {
+                let k = k.trim().trim_start_matches("export ").trim();
+                (
+                    k.to_owned(),
+                    v.trim().trim_matches('"').trim_matches('\'').to_owned(),
+                )
+            })
+            .collect();
+        from_vars(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    } else {
+        let mut loaded = LoadedKeys::default();
+        for (i, line) in lines.iter().enumerate() {
+            push(&mut loaded, line, &format!("line {}", i + 1));
+        }
+        loaded
+    };
+    if loaded.keys.is_empty() {
+        return Err(KeyError::None(path.display().to_string()));
+    }
+    Ok(loaded)
+}
+
+/// Applies the conventions to any variable lookup.
+pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> LoadedKeys {
+    let mut loaded = LoadedKeys::default();
+    let single = |name: String, loaded: &mut LoadedKeys| {
+        if let Some(value) = lookup(&name) {
+            push(loaded, &value, &name);
+        }
+    };
+    single("GROQ_API_KEY".to_owned(), &mut loaded);
+    for n in 2..=MAX_NUMBERED {
+        single(format!("GROQ_API_KEY_{n}"), &mut loaded);
+    }
+    for n in 1..=MAX_NUMBERED {
+        single(format!("GROQ_API_KEY{n}"), &mut loaded);
+    }
+    for name in [
+        "GROQ_API_KEYS",
+        "GROQ_API_KEY_BACKUP",
+        "GROQ_API_KEY_FALLBACK",
+    ] {
+        if let Some(list) = lookup(name) {
+            for (i, part) in list.split(',').enumerate() {
+                push(&mut loaded, part, &format!("{name} item {}", i + 1));
+            }
+        }
+    }
+    loaded
+}
+
+fn push(loaded: &mut LoadedKeys, value: &str, source: &str) {
+    let value = value.trim();
+    if value.is_empty() {
+        loaded.warnings.push(format!("{source} is blank; skipped"));
+        return;
+    }
+    let key = ApiKey::new(value);
+    if loaded.keys.contains(&key) {
+        loaded
+            .warnings
+            .push(format!("{source} repeats key {key}; skipped"));
+        return;
+    }
+    loaded.keys.push(key);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> LoadedKeys {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        from_vars(|name| map.get(name).cloned())
+    }
+
+    fn values(loaded: &LoadedKeys) -> Vec<&str> {
+        loaded.keys.iter().map(ApiKey::expose).collect()
+    }
+
+    #[test]
+    fn every_seed_convention_in_priority_order() {
+        let loaded = vars(&[
+            ("GROQ_API_KEY", "primary"),
+            ("GROQ_API_KEY_2", "second"),
+            ("GROQ_API_KEY_3", "third"),
+            ("GROQ_API_KEY1", "one"),
+            ("GROQ_API_KEY5", "five"),
+            ("GROQ_API_KEYS", "a, b ,c"),
+            ("GROQ_API_KEY_BACKUP", "backup1,backup2"),
+            ("GROQ_API_KEY_FALLBACK", "fb1"),
+        ]);
+        assert_eq!(
+            values(&loaded),
+            [
+                "primary", "second", "third", "one", "five", "a", "b", "c", "backup1", "backup2",
+                "fb1"
+            ]
+        );
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn blanks_and_duplicates_dropped_with_warnings_that_hide_keys() {
+        let loaded = vars(&[
+            ("GROQ_API_KEY", "sekrit_k1"),
+            ("GROQ_API_KEY_2", "  "),
+            ("GROQ_API_KEYS", "sekrit_k1,,sekrit_k2"),
+        ]);
+        assert_eq!(values(&loaded), ["sekrit_k1", "sekrit_k2"]);
+        assert_eq!(loaded.warnings.len(), 3, "{:?}", loaded.warnings);
+        assert!(
+            loaded.warnings.iter().all(|w| !w.contains("sekrit")),
+            "{:?}",
+            loaded.warnings
+        );
+    }
+
+    #[test]
+    fn files_one_per_line_or_dotenv() {
+        let dir = std::env::temp_dir().join(format!("keyrotor-keys-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let plain = dir.join("keys.txt");
+        let dotenv = dir.join(".env");
+        let empty = dir.join("empty.txt");
+        let write = |p: &Path, t: &str| std::fs::write(p, t).unwrap_or_else(|e| panic!("{e}"));
+        write(&plain, "# keys\nk1\n\nk2\nk1\n");
+        write(
+            &dotenv,
+            "GROQ_API_KEY=\"p\"\nexport GROQ_API_KEY_FALLBACK=f1,f2\nOTHER=x\n",
+        );
+        write(&empty, "# nothing\n");
+        let loaded = from_file(&plain).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(values(&loaded), ["k1", "k2"]);
+        assert_eq!(loaded.warnings.len(), 1);
+        let loaded = from_file(&dotenv).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(values(&loaded), ["p", "f1", "f2"]);
+        assert!(matches!(from_file(&empty), Err(KeyError::None(_))));
+        assert!(matches!(
+            from_file(&dir.join("missing")),
+            Err(KeyError::Read { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

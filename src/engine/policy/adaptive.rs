@@ -1,0 +1,186 @@
+//! `adaptive` — keyrotor's policy, built on what the seeds' users complain about:
+//!
+//! - Budgets: every answer's rate-limit headers update the key's known daily requests and
+//!   minute tokens; keys learned to share one organisation ([`Pool`] docs) share one budget.
+//!   A key whose group cannot fit the request (requests left < 1, tokens left < reserved) is
+//!   not chosen, so calls are not spent on 429s.
+//! - Pacing: the per-minute request limit (from a 429's "Limit N", or `rpm_hint`) is paced
+//!   locally per group.
+//! - Choice: among usable keys, the group with the most headroom; ties go to the key used
+//!   least recently (so no primary is hammered).
+//! - 429: the key's whole group cools exactly until the reset the answer states, per-minute
+//!   (cooling) and per-day (exhausted) told apart.
+//! - Nothing usable: wait for the earliest key, if that is within `max_wait` of the request's
+//!   start; otherwise fail with `no_key_available` at once.
+//! - 413 fails fast without rotating; 401 disables the key and says so; 5xx, 503, 498,
+//!   timeouts and dropped connections retry on another key after a jittered backoff, up to
+//!   `max_attempts` attempts.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::{Answer, Attempts, GiveUp, Policy, Step, jittered_backoff};
+use crate::engine::failure::{Failure, Scope};
+use crate::engine::pool::{Health, Pool};
+
+/// Parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Longest a request waits for a key, counted from its start.
+    #[serde(default = "thirty_seconds", with = "humantime_serde")]
+    pub max_wait: Duration,
+    /// Attempts per request.
+    #[serde(default = "four")]
+    pub max_attempts: u32,
+    /// First backoff after a server error or transport failure (doubles, full jitter, ≤ 2 s).
+    #[serde(default = "hundred_ms", with = "humantime_serde")]
+    pub backoff_base: Duration,
+    /// Requests per minute per organisation, when known in advance (else learned from 429s).
+    #[serde(default)]
+    pub rpm_hint: Option<u64>,
+}
+
+fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
+}
+fn four() -> u32 {
+    4
+}
+fn hundred_ms() -> Duration {
+    Duration::from_millis(100)
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            max_wait: thirty_seconds(),
+            max_attempts: 4,
+            backoff_base: hundred_ms(),
+            rpm_hint: None,
+        }
+    }
+}
+
+/// The policy.
+pub struct Adaptive(pub Params);
+
+/// Waits used when a 429 states none.
+const DEFAULT_MINUTE_WAIT: Duration = Duration::from_secs(2);
+const DEFAULT_DAY_WAIT: Duration = Duration::from_secs(600);
+const BACKOFF_CAP: Duration = Duration::from_secs(2);
+
+impl Adaptive {
+    /// The best usable key, and else the earliest instant one becomes usable.
+    fn choose(
+        &self,
+        pool: &Pool,
+        request: &Attempts,
+        now: Instant,
+        allow_tried: bool,
+    ) -> (Option<usize>, Option<Instant>) {
+        let mut best: Option<(f64, Option<Instant>, usize)> = None;
+        let mut earliest = pool.earliest_ready();
+        for k in 0..pool.len() {
+            if !pool.is_ready(k) || (!allow_tried && request.tried(k)) {
+                continue;
+            }
+            let budget = pool.group_budget(k, now);
+            let wait = budget
+                .wait_for(request.reserved_tokens)
+                .max(pool.pacing_wait(k, now));
+            if !wait.is_zero() {
+                let at = now + wait;
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                continue;
+            }
+            let headroom = budget.headroom();
+            let last_used = pool.keys[k].last_used;
+            let better = match best {
+                None => true,
+                Some((h, used, _)) => {
+                    headroom > h + 1e-9 || ((headroom - h).abs() <= 1e-9 && last_used < used)
+                }
+            };
+            if better {
+                best = Some((headroom, last_used, k));
+            }
+        }
+        (best.map(|(_, _, k)| k), earliest)
+    }
+}
+
+impl Policy for Adaptive {
+    fn next(&self, pool: &mut Pool, request: &mut Attempts, now: Instant) -> Step {
+        if request.count >= self.0.max_attempts {
+            return Step::Fail(GiveUp::AllKeysFailed);
+        }
+        if let Some(hint) = self.0.rpm_hint {
+            for key in pool.keys.iter_mut().filter(|k| k.rpm_limit.is_none()) {
+                key.rpm_limit = Some(hint);
+            }
+        }
+        let (mut chosen, mut earliest) = self.choose(pool, request, now, false);
+        if chosen.is_none() && request.count > 0 {
+            (chosen, earliest) = self.choose(pool, request, now, true);
+        }
+        if let Some(k) = chosen {
+            return Step::Try(k);
+        }
+        let limit = request.deadline.min(request.started + self.0.max_wait);
+        match earliest {
+            Some(at) if at <= limit => Step::Wait(
+                at.saturating_duration_since(now)
+                    .max(Duration::from_millis(1)),
+            ),
+            _ => Step::Fail(GiveUp::NoKeyAvailable),
+        }
+    }
+
+    fn observe(
+        &self,
+        pool: &mut Pool,
+        request: &mut Attempts,
+        key: usize,
+        answer: Answer<'_>,
+        now: Instant,
+    ) {
+        let Some(failure) = answer.failure else {
+            return;
+        };
+        match failure {
+            Failure::RateLimited { scope, wait, .. } => {
+                let health = match scope {
+                    Scope::Minute => Health::Cooling {
+                        until: now + wait.unwrap_or(DEFAULT_MINUTE_WAIT),
+                    },
+                    Scope::Day => Health::Exhausted {
+                        until: now + wait.unwrap_or(DEFAULT_DAY_WAIT),
+                    },
+                };
+                pool.set_group_health(key, health);
+            }
+            Failure::TooLarge | Failure::BadRequest { .. } => {
+                request.stop = Some(GiveUp::NotRetryable)
+            }
+            Failure::Unauthorized => {
+                pool.keys[key].health = Health::Disabled {
+                    reason: "401: the API rejected the key (invalid or revoked)".to_owned(),
+                };
+            }
+            Failure::OverCapacity { .. }
+            | Failure::ServerError { .. }
+            | Failure::Timeout
+            | Failure::Connection => {
+                request.wait_next = Some(jittered_backoff(
+                    self.0.backoff_base,
+                    request.count.saturating_sub(1),
+                    BACKOFF_CAP,
+                    &mut pool.rng,
+                ));
+            }
+        }
+    }
+}

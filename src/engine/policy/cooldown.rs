@@ -1,0 +1,71 @@
+//! `cooldown` — the "multi-key architecture" seed (002): round-robin over the keys that are
+//! not cooling; a key that fails (429 or any error) cools for `cooldown` (60 s); a request
+//! makes up to `max_attempts` (3) attempts on different keys. When every key is cooling the
+//! request fails at once.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::{Answer, Attempts, GiveUp, Policy, Step};
+use crate::engine::pool::{Health, Pool};
+
+/// Parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// How long a failed key rests.
+    #[serde(default = "sixty_seconds", with = "humantime_serde")]
+    pub cooldown: Duration,
+    /// Attempts per request, each on a different key.
+    #[serde(default = "three")]
+    pub max_attempts: u32,
+}
+
+fn sixty_seconds() -> Duration {
+    Duration::from_secs(60)
+}
+fn three() -> u32 {
+    3
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            cooldown: sixty_seconds(),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// The policy.
+pub struct Cooldown(pub Params);
+
+impl Policy for Cooldown {
+    fn next(&self, pool: &mut Pool, request: &mut Attempts, _now: Instant) -> Step {
+        if request.count >= self.0.max_attempts {
+            return Step::Fail(GiveUp::AllKeysFailed);
+        }
+        match pool.next_ready_round_robin(|k| request.tried(k)) {
+            Some(k) => Step::Try(k),
+            None if request.count == 0 => Step::Fail(GiveUp::NoKeyAvailable),
+            None => Step::Fail(GiveUp::AllKeysFailed),
+        }
+    }
+
+    fn observe(
+        &self,
+        pool: &mut Pool,
+        _request: &mut Attempts,
+        key: usize,
+        answer: Answer<'_>,
+        now: Instant,
+    ) {
+        if answer.failure.is_some() {
+            pool.keys[key].health = Health::Cooling {
+                until: now + self.0.cooldown,
+            };
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! Rotation policies: each seed's behaviour as a preset with tunable parameters, and
+//! `adaptive`, ours. A policy is two decisions over the shared [`Pool`]:
+//! [`Policy::next`] (which key to try, whether to wait, or to give up) and
+//! [`Policy::observe`] (what an answer changes). The rotor does the rest: counting,
+//! timing, sending, and honouring [`Attempts::wait_next`] and [`Attempts::stop`].
+
+mod adaptive;
+mod cooldown;
+mod daily_exhaust;
+mod error_threshold;
+mod round_robin;
+mod sticky_failover;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::failure::Failure;
+use super::pool::Pool;
+
+pub use adaptive::Adaptive;
+pub use cooldown::Cooldown;
+pub use daily_exhaust::DailyExhaust;
+pub use error_threshold::ErrorThreshold;
+pub use round_robin::RoundRobin;
+pub use sticky_failover::StickyFailover;
+
+/// What to do next for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Send an attempt with this key.
+    Try(usize),
+    /// Sleep, then ask again.
+    Wait(Duration),
+    /// Stop: the request fails.
+    Fail(GiveUp),
+}
+
+/// Why a request was given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GiveUp {
+    /// Every key the policy allows was tried and failed.
+    AllKeysFailed,
+    /// No key is usable now (all cooling, exhausted or disabled) and the policy does not wait.
+    NoKeyAvailable,
+    /// The failure is one the policy does not retry.
+    NotRetryable,
+    /// The policy's limit on key switches was reached.
+    SwitchLimit,
+    /// The policy's limit on retries was reached.
+    RetriesExhausted,
+    /// The request's deadline passed.
+    Deadline,
+}
+
+impl GiveUp {
+    /// A short stable name.
+    pub fn reason(self) -> &'static str {
+        match self {
+            GiveUp::AllKeysFailed => "all_keys_failed",
+            GiveUp::NoKeyAvailable => "no_key_available",
+            GiveUp::NotRetryable => "not_retryable",
+            GiveUp::SwitchLimit => "switch_limit",
+            GiveUp::RetriesExhausted => "retries_exhausted",
+            GiveUp::Deadline => "deadline",
+        }
+    }
+}
+
+/// Per-request bookkeeping the policies read and write.
+#[derive(Debug, Clone)]
+pub struct Attempts {
+    /// Attempts sent so far.
+    pub count: u32,
+    tried: u128,
+    /// The first key tried.
+    pub first: Option<usize>,
+    /// Key switches so far (daily-exhaust).
+    pub switches: u32,
+    /// Retries on the current key so far (SDK retries, backoff retries).
+    pub retries: u32,
+    /// Completed SDK calls (sticky-failover).
+    pub calls: u32,
+    /// Set by `observe`: wait this long before the next step.
+    pub wait_next: Option<Duration>,
+    /// Set by `observe`: give up with this reason.
+    pub stop: Option<GiveUp>,
+    /// Set by a policy that answers with a fallback instead of an error.
+    pub degraded: bool,
+    /// Tokens the request reserves (prompt estimate + max_tokens).
+    pub reserved_tokens: u64,
+    /// When the request started.
+    pub started: Instant,
+    /// When the rotor gives up on it.
+    pub deadline: Instant,
+}
+
+impl Attempts {
+    /// Bookkeeping for a new request.
+    pub fn new(reserved_tokens: u64, started: Instant, deadline: Instant) -> Self {
+        Self {
+            count: 0,
+            tried: 0,
+            first: None,
+            switches: 0,
+            retries: 0,
+            calls: 0,
+            wait_next: None,
+            stop: None,
+            degraded: false,
+            reserved_tokens,
+            started,
+            deadline,
+        }
+    }
+
+    /// Whether key `k` was tried for this request.
+    pub fn tried(&self, k: usize) -> bool {
+        k < 128 && self.tried & (1u128 << k) != 0
+    }
+
+    /// Marks key `k` as tried.
+    pub fn mark_tried(&mut self, k: usize) {
+        if k < 128 {
+            self.tried |= 1u128 << k;
+        }
+        self.first.get_or_insert(k);
+    }
+
+    /// Forgets which keys were tried (a new round).
+    pub fn clear_tried(&mut self) {
+        self.tried = 0;
+    }
+}
+
+/// What one attempt returned, as the policies see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer<'a> {
+    /// The classified failure; `None` for a success.
+    pub failure: Option<&'a Failure>,
+    /// HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    /// The body, when there was an answer.
+    pub body: &'a [u8],
+}
+
+/// A rotation policy.
+pub trait Policy: Send + Sync + 'static {
+    /// Chooses the next step for a request.
+    fn next(&self, pool: &mut Pool, request: &mut Attempts, now: Instant) -> Step;
+    /// Updates the pool and the request after an attempt on `key`.
+    fn observe(
+        &self,
+        pool: &mut Pool,
+        request: &mut Attempts,
+        key: usize,
+        answer: Answer<'_>,
+        now: Instant,
+    );
+}
+
+/// A policy preset with its parameters: what scenarios and `--policy` name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PolicyConfig {
+    /// Rotate per request; on 429 or a network error try the next key (multi-key Groq seed).
+    RoundRobin,
+    /// Stay on one key; rotate when the error text looks like a limit (SmartLLM seed).
+    StickyFailover(sticky_failover::Params),
+    /// Primary first; switch only on a daily limit (GroqKeyManager seed).
+    DailyExhaust(daily_exhaust::Params),
+    /// Round-robin; failed keys cool for a fixed time (multi-key architecture seed).
+    Cooldown(cooldown::Params),
+    /// Primary first; disable keys past an error count (fallback setup seed).
+    ErrorThreshold(error_threshold::Params),
+    /// Budget-aware, organisation-aware, paced; waits instead of failing (keyrotor's).
+    Adaptive(adaptive::Params),
+}
+
+/// One line per preset for `keyrotor policies`: name, seed, behaviour, parameters.
+pub struct PresetInfo {
+    /// Preset name.
+    pub name: &'static str,
+    /// The seed it reproduces.
+    pub seed: &'static str,
+    /// What it does.
+    pub behaviour: &'static str,
+    /// Its default configuration.
+    pub default: PolicyConfig,
+}
+
+impl PolicyConfig {
+    /// Every preset, with defaults.
+    pub fn presets() -> Vec<PresetInfo> {
+        vec![
+            PresetInfo {
+                name: "round-robin",
+                seed: "000 multi-key Groq system",
+                behaviour: "next key per request; on 429 or network error try the next key, each at most once; then fail",
+                default: PolicyConfig::RoundRobin,
+            },
+            PresetInfo {
+                name: "sticky-failover",
+                seed: "004 SmartLLM (aurora_v2.py)",
+                behaviour: "stay on the current key (the SDK retries 429/5xx itself); rotate when the error text contains rate/limit/quota; attempts = keys; then a fallback answer",
+                default: PolicyConfig::StickyFailover(Default::default()),
+            },
+            PresetInfo {
+                name: "daily-exhaust",
+                seed: "001 GroqKeyManager",
+                behaviour: "primary first; switch only on a daily limit and mark the key exhausted; per-minute 429 backs off on the same key; 401 fails at once; at most 10 switches",
+                default: PolicyConfig::DailyExhaust(Default::default()),
+            },
+            PresetInfo {
+                name: "cooldown",
+                seed: "002 multi-key architecture (PromptLord)",
+                behaviour: "round-robin over ready keys; a failed key cools 60 s; up to 3 attempts on different keys; all cooling fails at once",
+                default: PolicyConfig::Cooldown(Default::default()),
+            },
+            PresetInfo {
+                name: "error-threshold",
+                seed: "003 fallback setup (groq_config)",
+                behaviour: "primary first; count errors per key, disable a key at the threshold, reset counts periodically",
+                default: PolicyConfig::ErrorThreshold(Default::default()),
+            },
+            PresetInfo {
+                name: "adaptive",
+                seed: "keyrotor",
+                behaviour: "reads rate-limit headers, learns shared organisations, paces below the budget, cools exactly until reset, waits (bounded) when all keys rest, 413 fails fast, 401 disables",
+                default: PolicyConfig::Adaptive(Default::default()),
+            },
+        ]
+    }
+
+    /// The preset's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PolicyConfig::RoundRobin => "round-robin",
+            PolicyConfig::StickyFailover(_) => "sticky-failover",
+            PolicyConfig::DailyExhaust(_) => "daily-exhaust",
+            PolicyConfig::Cooldown(_) => "cooldown",
+            PolicyConfig::ErrorThreshold(_) => "error-threshold",
+            PolicyConfig::Adaptive(_) => "adaptive",
+        }
+    }
+
+    /// Builds the policy.
+    pub fn build(&self) -> Box<dyn Policy> {
+        match self {
+            PolicyConfig::RoundRobin => Box::new(RoundRobin),
+            PolicyConfig::StickyFailover(p) => Box::new(StickyFailover(p.clone())),
+            PolicyConfig::DailyExhaust(p) => Box::new(DailyExhaust(p.clone())),
+            PolicyConfig::Cooldown(p) => Box::new(Cooldown(p.clone())),
+            PolicyConfig::ErrorThreshold(p) => Box::new(ErrorThreshold(p.clone())),
+            PolicyConfig::Adaptive(p) => Box::new(Adaptive(p.clone())),
+        }
+    }
+}
+
+/// Parses `name` or `name:param=value,param=value`, e.g. `cooldown:cooldown=30s,max_attempts=2`.
+impl FromStr for PolicyConfig {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (name, params) = text.split_once(':').unwrap_or((text, ""));
+        let mut toml_text = format!("name = {:?}\n", name.trim());
+        for pair in params.split(',').filter(|p| !p.trim().is_empty()) {
+            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                format!("policy parameter `{pair}` is not of the form name=value")
+            })?;
+            let v = v.trim();
+            let literal = if v.parse::<f64>().is_ok() || v == "true" || v == "false" {
+                v.to_owned()
+            } else {
+                format!("{v:?}")
+            };
+            toml_text.push_str(&format!("{} = {literal}\n", k.trim()));
+        }
+        toml::from_str(&toml_text).map_err(|e| {
+            let names: Vec<&str> = Self::presets().iter().map(|p| p.name).collect();
+            format!(
+                "invalid policy `{text}`: {}(presets: {}; see `keyrotor policies`)",
+                e.message(),
+                names.join(", ")
+            )
+        })
+    }
+}
+
+/// `base · 2^n`, capped, with "full jitter": uniform in [0, that].
+pub fn jittered_backoff(
+    base: Duration,
+    n: u32,
+    cap: Duration,
+    rng: &mut rand::rngs::SmallRng,
+) -> Duration {
+    use rand::Rng;
+    let ceiling = base.saturating_mul(1u32 << n.min(16)).min(cap);
+    ceiling.mul_f64(rng.random::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_presets_and_parameters() {
+        assert_eq!(
+            "round-robin".parse::<PolicyConfig>(),
+            Ok(PolicyConfig::RoundRobin)
+        );
+        let parsed: PolicyConfig = "cooldown:cooldown=30s,max_attempts=2"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            parsed,
+            PolicyConfig::Cooldown(cooldown::Params {
+                cooldown: Duration::from_secs(30),
+                max_attempts: 2
+            })
+        );
+        for preset in PolicyConfig::presets() {
+            assert_eq!(
+                preset.name.parse::<PolicyConfig>().map(|p| p.name()),
+                Ok(preset.name)
+            );
+            assert_eq!(preset.default.name(), preset.name);
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_names_and_parameters() {
+        for bad in [
+            "nope",
+            "cooldown:bogus=1",
+            "cooldown:max_attempts",
+            "cooldown:cooldown=soon",
+        ] {
+            let err = bad.parse::<PolicyConfig>().err().unwrap_or_default();
+            assert!(
+                err.contains("invalid policy") || err.contains("name=value"),
+                "{bad}: {err}"
+            );
+        }
+    }
+}

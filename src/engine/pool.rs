@@ -1,0 +1,516 @@
+//! The key pool's shared state: per key its health, counters and what the API's headers said
+//! about its budgets; which keys were learned to share one organisation's quota; and the
+//! cursor and RNG the policies use. Guarded by one mutex in the rotor, never across an await.
+//!
+//! Learning shared quotas: a key's daily request counter (`x-ratelimit-remaining-requests`)
+//! drops by one per own request when the key is alone in its organisation. When it drops by
+//! more, some key that sent in between shares it; when it drops by exactly one although
+//! another key sent in between, that key does not. Evidence is scored per pair and keys merge
+//! at [`MERGE_SCORE`]. A 429 body that names the organisation merges keys at once.
+
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use tokio::time::Instant;
+
+use super::failure::{Failure, Scope, parse_go_duration};
+
+/// Evidence needed to treat two keys as one organisation.
+pub const MERGE_SCORE: i32 = 3;
+
+/// Whether a key may be used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Health {
+    /// Usable.
+    Ready,
+    /// Resting after a per-minute limit or an error, until the instant.
+    Cooling {
+        /// Ready again at.
+        until: Instant,
+    },
+    /// Its daily budget is spent, until the instant.
+    Exhausted {
+        /// Ready again at.
+        until: Instant,
+    },
+    /// Not used again (until a policy re-enables it).
+    Disabled {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the last response's headers said about a key's budgets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observed {
+    /// When the response arrived.
+    pub at: Instant,
+    /// Daily request limit (x-ratelimit-limit-requests).
+    pub limit_requests: Option<u64>,
+    /// Daily requests remaining.
+    pub remaining_requests: Option<u64>,
+    /// Per-minute token limit (x-ratelimit-limit-tokens).
+    pub limit_tokens: Option<u64>,
+    /// Per-minute tokens remaining.
+    pub remaining_tokens: Option<u64>,
+    /// Until the minute token budget is full.
+    pub reset_tokens: Option<Duration>,
+}
+
+impl Observed {
+    /// Reads the rate-limit headers; `None` when there are none.
+    pub fn from_headers(headers: &HeaderMap, at: Instant) -> Option<Self> {
+        let num = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+        let observed = Self {
+            at,
+            limit_requests: num("x-ratelimit-limit-requests"),
+            remaining_requests: num("x-ratelimit-remaining-requests"),
+            limit_tokens: num("x-ratelimit-limit-tokens"),
+            remaining_tokens: num("x-ratelimit-remaining-tokens"),
+            reset_tokens: headers
+                .get("x-ratelimit-reset-tokens")
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_go_duration),
+        };
+        (observed.remaining_requests.is_some() || observed.remaining_tokens.is_some())
+            .then_some(observed)
+    }
+
+    /// Daily requests left at `now`: the observed value plus refill, capped at the limit.
+    pub fn requests_at(&self, now: Instant) -> Option<f64> {
+        let remaining = self.remaining_requests? as f64;
+        Some(match self.limit_requests {
+            Some(limit) => refill(remaining, limit as f64, 86_400.0, now - self.at),
+            None => remaining,
+        })
+    }
+
+    /// Minute tokens left at `now`: the observed value plus refill, capped at the limit.
+    pub fn tokens_at(&self, now: Instant) -> Option<f64> {
+        let remaining = self.remaining_tokens? as f64;
+        Some(match self.limit_tokens {
+            Some(limit) => refill(remaining, limit as f64, 60.0, now - self.at),
+            None => remaining,
+        })
+    }
+}
+
+fn refill(remaining: f64, limit: f64, window: f64, elapsed: Duration) -> f64 {
+    (remaining + elapsed.as_secs_f64() * limit / window).min(limit)
+}
+
+/// Per-key counters and state.
+#[derive(Debug, Clone)]
+pub struct KeyState {
+    /// Usable or not.
+    pub health: Health,
+    /// Attempts sent with this key.
+    pub requests: u64,
+    /// Attempts that succeeded.
+    pub successes: u64,
+    /// Failed attempts by [`Failure::index`].
+    pub failures: [u64; 9],
+    /// The last failure.
+    pub last_error: Option<Failure>,
+    /// Consecutive errors counted by the error-threshold policy.
+    pub errors: u32,
+    /// Attempts sent and not yet answered.
+    pub in_flight: u32,
+    /// Tokens those attempts reserve.
+    pub in_flight_tokens: u64,
+    /// The last budget headers.
+    pub observed: Option<Observed>,
+    /// Requests per minute learned from a 429 message.
+    pub rpm_limit: Option<u64>,
+    /// The organisation a 429 message named.
+    pub org: Option<String>,
+    /// When the key was last chosen (for least-recently-used ties).
+    pub last_used: Option<Instant>,
+    /// Successful observations of every key when this key last observed (see module docs).
+    seen: Vec<u64>,
+    /// Local pacing of the per-minute request budget: usage and when it was last updated.
+    paced: (f64, Instant),
+}
+
+/// The whole pool.
+#[derive(Debug)]
+pub struct Pool {
+    /// One entry per key, in key order.
+    pub keys: Vec<KeyState>,
+    /// Group (learned organisation) of each key: the index of its group's representative.
+    pub group: Vec<usize>,
+    /// Where round-robin and sticky policies stand.
+    pub cursor: usize,
+    /// When the error-threshold policy last reset its counts.
+    pub last_reset: Instant,
+    /// Seeded randomness for jitter.
+    pub rng: SmallRng,
+    observations: Vec<u64>,
+    scores: Vec<i32>,
+}
+
+impl Pool {
+    /// A pool of `n` ready keys.
+    pub fn new(n: usize, seed: u64, now: Instant) -> Self {
+        Self {
+            keys: (0..n)
+                .map(|_| KeyState {
+                    health: Health::Ready,
+                    requests: 0,
+                    successes: 0,
+                    failures: [0; 9],
+                    last_error: None,
+                    errors: 0,
+                    in_flight: 0,
+                    in_flight_tokens: 0,
+                    observed: None,
+                    rpm_limit: None,
+                    org: None,
+                    last_used: None,
+                    seen: vec![0; n],
+                    paced: (0.0, now),
+                })
+                .collect(),
+            group: (0..n).collect(),
+            cursor: 0,
+            last_reset: now,
+            rng: SmallRng::seed_from_u64(seed),
+            observations: vec![0; n],
+            scores: vec![0; n * n],
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the pool has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Turns keys whose cooling or exhaustion has ended back to ready.
+    pub fn refresh(&mut self, now: Instant) {
+        for key in &mut self.keys {
+            if let Health::Cooling { until } | Health::Exhausted { until } = key.health
+                && until <= now
+            {
+                key.health = Health::Ready;
+            }
+        }
+    }
+
+    /// Whether key `k` is ready.
+    pub fn is_ready(&self, k: usize) -> bool {
+        self.keys[k].health == Health::Ready
+    }
+
+    /// The earliest instant a cooling or exhausted key becomes ready.
+    pub fn earliest_ready(&self) -> Option<Instant> {
+        self.keys
+            .iter()
+            .filter_map(|k| match k.health {
+                Health::Cooling { until } | Health::Exhausted { until } => Some(until),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// The first ready key at or after the cursor (wrapping) that `skip` does not exclude;
+    /// moves the cursor past it.
+    pub fn next_ready_round_robin(&mut self, skip: impl Fn(usize) -> bool) -> Option<usize> {
+        let n = self.len();
+        let k = (0..n)
+            .map(|i| (self.cursor + i) % n)
+            .find(|&k| self.is_ready(k) && !skip(k))?;
+        self.cursor = (k + 1) % n;
+        Some(k)
+    }
+
+    /// The first ready key in key order that `skip` does not exclude (primary first).
+    pub fn first_ready(&self, skip: impl Fn(usize) -> bool) -> Option<usize> {
+        (0..self.len()).find(|&k| self.is_ready(k) && !skip(k))
+    }
+
+    /// Sets the health of key `k` and of every key learned to share its organisation.
+    pub fn set_group_health(&mut self, k: usize, health: Health) {
+        let root = self.root(k);
+        for i in 0..self.len() {
+            if self.root(i) == root {
+                self.keys[i].health = health.clone();
+            }
+        }
+    }
+
+    /// The representative of key `k`'s group.
+    pub fn root(&self, mut k: usize) -> usize {
+        while self.group[k] != k {
+            k = self.group[k];
+        }
+        k
+    }
+
+    fn merge(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.root(a), self.root(b));
+        if ra != rb {
+            let (keep, join) = (ra.min(rb), ra.max(rb));
+            self.group[join] = keep;
+            let rpm = self.keys[ra].rpm_limit.or(self.keys[rb].rpm_limit);
+            for i in 0..self.len() {
+                if self.root(i) == keep {
+                    self.keys[i].rpm_limit = self.keys[i].rpm_limit.or(rpm);
+                }
+            }
+        }
+    }
+
+    /// Records that an attempt on `k` reserving `tokens` is being sent.
+    pub fn on_send(&mut self, k: usize, tokens: u64, now: Instant) {
+        let key = &mut self.keys[k];
+        key.requests += 1;
+        key.in_flight += 1;
+        key.in_flight_tokens += tokens;
+        key.last_used = Some(now);
+        let rpm = key.rpm_limit;
+        let root = self.root(k);
+        if let Some(rpm) = rpm {
+            let pacer = &mut self.keys[root].paced;
+            pacer.0 = drained(*pacer, rpm, now) + 1.0;
+            pacer.1 = now;
+        }
+    }
+
+    /// Records the answer to an attempt on `k`: counters, budgets from headers, and what it
+    /// teaches about shared organisations.
+    pub fn on_answer(
+        &mut self,
+        k: usize,
+        tokens: u64,
+        failure: Option<&Failure>,
+        headers: Option<&HeaderMap>,
+        now: Instant,
+    ) {
+        let key = &mut self.keys[k];
+        key.in_flight = key.in_flight.saturating_sub(1);
+        key.in_flight_tokens = key.in_flight_tokens.saturating_sub(tokens);
+        match failure {
+            None => key.successes += 1,
+            Some(f) => {
+                key.failures[f.index()] += 1;
+                key.last_error = Some(f.clone());
+            }
+        }
+        if let Some(Failure::RateLimited {
+            scope: Scope::Minute,
+            dimension: Some(super::failure::Dimension::Requests),
+            limit: Some(limit),
+            ..
+        }) = failure
+        {
+            key.rpm_limit = Some(*limit);
+            let root = self.root(k);
+            self.keys[root].rpm_limit = Some(*limit);
+            self.keys[root].paced = (*limit as f64, now);
+        }
+        if let Some(Failure::RateLimited { org: Some(org), .. }) = failure {
+            self.keys[k].org = Some(org.clone());
+            let same: Vec<usize> = (0..self.len())
+                .filter(|&i| i != k && self.keys[i].org.as_deref() == Some(org.as_str()))
+                .collect();
+            for i in same {
+                self.merge(i, k);
+            }
+        }
+        if let Some(observed) = headers.and_then(|h| Observed::from_headers(h, now)) {
+            if failure.is_none() {
+                self.learn_sharing(k, &observed);
+            }
+            self.keys[k].observed = Some(observed);
+        }
+    }
+
+    fn learn_sharing(&mut self, k: usize, now_obs: &Observed) {
+        let n = self.len();
+        self.observations[k] += 1;
+        let previous = self.keys[k].observed.and_then(|o| o.remaining_requests);
+        if let (Some(before), Some(after)) = (previous, now_obs.remaining_requests) {
+            // One request of our own; anything beyond it came from a key of the same org.
+            let extra = before as i64 - after as i64 - 1;
+            for other in 0..n {
+                let sent_between = self.observations[other] - self.keys[k].seen[other];
+                if other == k || sent_between == 0 || self.root(other) == self.root(k) {
+                    continue;
+                }
+                let (a, b) = (k.min(other), k.max(other));
+                let score = &mut self.scores[a * n + b];
+                *score += if extra >= 1 { 1 } else { -2 };
+                if *score >= MERGE_SCORE {
+                    self.merge(a, b);
+                }
+            }
+        }
+        let counts = self.observations.clone();
+        self.keys[k].seen = counts;
+    }
+
+    /// Estimated budgets of key `k`'s group at `now`: the freshest observation in the group,
+    /// refilled, minus what the group has in flight.
+    pub fn group_budget(&self, k: usize, now: Instant) -> GroupBudget {
+        let root = self.root(k);
+        let mut latest: Option<&Observed> = None;
+        let mut in_flight = 0.0;
+        let mut in_flight_tokens = 0.0;
+        for (i, key) in self.keys.iter().enumerate() {
+            if self.root(i) != root {
+                continue;
+            }
+            in_flight += f64::from(key.in_flight);
+            in_flight_tokens += key.in_flight_tokens as f64;
+            // The freshest; at equal times the more conservative.
+            if let Some(o) = &key.observed
+                && latest.is_none_or(|l| {
+                    o.at > l.at || (o.at == l.at && o.remaining_requests < l.remaining_requests)
+                })
+            {
+                latest = Some(o);
+            }
+        }
+        match latest {
+            Some(o) => GroupBudget {
+                requests: o.requests_at(now).map(|r| r - in_flight),
+                limit_requests: o.limit_requests,
+                tokens: o.tokens_at(now).map(|t| t - in_flight_tokens),
+                limit_tokens: o.limit_tokens,
+            },
+            None => GroupBudget::default(),
+        }
+    }
+
+    /// Time until the group of `k` may send one more request under its learned RPM.
+    pub fn pacing_wait(&self, k: usize, now: Instant) -> Duration {
+        let root = self.root(k);
+        let Some(rpm) = self.keys[root].rpm_limit.or(self.keys[k].rpm_limit) else {
+            return Duration::ZERO;
+        };
+        let used = drained(self.keys[root].paced, rpm, now);
+        let over = used + 1.0 - rpm as f64;
+        if over <= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(over * 60.0 / rpm as f64)
+        }
+    }
+}
+
+/// What is known of a group's budgets; `None` where nothing was observed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GroupBudget {
+    /// Daily requests left.
+    pub requests: Option<f64>,
+    /// Daily request limit.
+    pub limit_requests: Option<u64>,
+    /// Minute tokens left.
+    pub tokens: Option<f64>,
+    /// Minute token limit.
+    pub limit_tokens: Option<u64>,
+}
+
+impl GroupBudget {
+    /// Time until one request reserving `tokens` fits the known budgets (zero if it does,
+    /// or if nothing is known). A request larger than the whole minute budget is not held
+    /// back: the API's 413 says more than a wait would.
+    pub fn wait_for(&self, tokens: u64) -> Duration {
+        let mut wait: f64 = 0.0;
+        if let (Some(left), Some(limit)) = (self.requests, self.limit_requests)
+            && left < 1.0
+            && limit > 0
+        {
+            wait = wait.max((1.0 - left) * 86_400.0 / limit as f64);
+        }
+        if let (Some(left), Some(limit)) = (self.tokens, self.limit_tokens)
+            && (tokens as f64) > left
+            && tokens <= limit
+        {
+            wait = wait.max((tokens as f64 - left) * 60.0 / limit as f64);
+        }
+        Duration::from_secs_f64(wait)
+    }
+
+    /// Share of the budget left, the tighter of requests and tokens (1.0 when unknown).
+    pub fn headroom(&self) -> f64 {
+        let share = |left: Option<f64>, limit: Option<u64>| match (left, limit) {
+            (Some(left), Some(limit)) if limit > 0 => left / limit as f64,
+            _ => 1.0,
+        };
+        share(self.requests, self.limit_requests).min(share(self.tokens, self.limit_tokens))
+    }
+}
+
+fn drained((used, at): (f64, Instant), rpm: u64, now: Instant) -> f64 {
+    (used - now.saturating_duration_since(at).as_secs_f64() * rpm as f64 / 60.0).max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(remaining: u64) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-limit-requests", HeaderValue::from(1000u64));
+        h.insert(
+            "x-ratelimit-remaining-requests",
+            HeaderValue::from(remaining),
+        );
+        h
+    }
+
+    #[test]
+    fn learns_that_keys_move_together_and_that_others_do_not() {
+        let now = Instant::now();
+        let mut pool = Pool::new(3, 1, now);
+        // Keys 0 and 1 share a counter starting at 1000; key 2 has its own.
+        let mut shared = 1000;
+        let mut own = 1000;
+        for _ in 0..6 {
+            for k in 0..3 {
+                pool.on_send(k, 10, now);
+                let remaining = if k == 2 {
+                    own -= 1;
+                    own
+                } else {
+                    shared -= 1;
+                    shared
+                };
+                pool.on_answer(k, 10, None, Some(&headers(remaining)), now);
+            }
+        }
+        assert_eq!(pool.root(0), pool.root(1));
+        assert_ne!(pool.root(0), pool.root(2));
+        // The group's budget is the freshest shared counter.
+        assert_eq!(pool.group_budget(0, now).requests, Some(shared as f64));
+    }
+
+    #[test]
+    fn a_429_naming_the_org_merges_at_once_and_teaches_rpm() {
+        let now = Instant::now();
+        let mut pool = Pool::new(2, 1, now);
+        let limited = |org: &str| Failure::RateLimited {
+            scope: Scope::Minute,
+            dimension: Some(super::super::failure::Dimension::Requests),
+            limit: Some(30),
+            org: Some(org.to_owned()),
+            wait: Some(Duration::from_secs(2)),
+        };
+        pool.on_answer(0, 0, Some(&limited("org_a")), None, now);
+        assert_ne!(pool.root(0), pool.root(1));
+        pool.on_answer(1, 0, Some(&limited("org_a")), None, now);
+        assert_eq!(pool.root(0), pool.root(1));
+        assert_eq!(pool.keys[pool.root(0)].rpm_limit, Some(30));
+        // Told the minute is full: pacing waits for one request's refill (2 s at 30/min).
+        assert_eq!(pool.pacing_wait(1, now), Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,57 @@
+//! A chat request as the engine sends it: the JSON body, built once, and the token estimate
+//! the adaptive policy budgets with.
+
+use axum::body::Bytes;
+use serde_json::{Value, json};
+
+/// One chat completion request.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    /// The JSON body, sent as is with every attempt.
+    pub body: Bytes,
+    /// Tokens the API will reserve: prompt estimate + max_tokens (mock_groq::tokens' rule).
+    pub reserved_tokens: u64,
+}
+
+impl ChatRequest {
+    /// A request for `model` with these messages and completion cap.
+    pub fn new(model: &str, messages: Vec<Value>, max_tokens: u64, stream: bool) -> Self {
+        let reserved_tokens = mock_groq::tokens::prompt_tokens(&messages) + max_tokens;
+        let mut body = json!({"model": model, "messages": messages, "max_tokens": max_tokens});
+        if stream {
+            body["stream"] = json!(true);
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        Self {
+            body: Bytes::from(body.to_string()),
+            reserved_tokens,
+        }
+    }
+
+    /// A one-message user request whose prompt is about `prompt_tokens` tokens.
+    pub fn synthetic(model: &str, prompt_tokens: u64, max_tokens: u64, stream: bool) -> Self {
+        let overhead = mock_groq::tokens::PER_REQUEST + mock_groq::tokens::PER_MESSAGE;
+        let chars = prompt_tokens.saturating_sub(overhead) * 4;
+        let content = "abcd".repeat((chars / 4) as usize);
+        Self::new(
+            model,
+            vec![json!({"role": "user", "content": content})],
+            max_tokens,
+            stream,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_prompt_has_the_asked_size() {
+        let r = ChatRequest::synthetic("m", 100, 50, false);
+        assert_eq!(r.reserved_tokens, 150);
+        let body: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        assert_eq!(body["max_tokens"], 50);
+        assert!(body.get("stream").is_none());
+    }
+}

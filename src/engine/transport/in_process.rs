@@ -1,0 +1,58 @@
+//! In-process transport: calls the mock's `axum::Router` through `tower::ServiceExt::oneshot`.
+//! No socket, so it runs under a paused tokio clock (simulation) and costs microseconds.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::Request;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use super::{CHAT_PATH, Reply, Transport, TransportError};
+use crate::engine::keys::ApiKey;
+
+/// Sends attempts straight into a mock router.
+#[derive(Clone)]
+pub struct InProcessTransport {
+    router: Router,
+    timeout: Duration,
+}
+
+impl InProcessTransport {
+    /// A transport into `router`; an attempt that takes longer than `timeout` is a timeout.
+    pub fn new(router: Router, timeout: Duration) -> Self {
+        Self { router, timeout }
+    }
+}
+
+impl Transport for InProcessTransport {
+    async fn send(&self, key: &ApiKey, body: Bytes) -> Result<Reply, TransportError> {
+        let request = Request::post(CHAT_PATH)
+            .header("authorization", format!("Bearer {}", key.expose()))
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .map_err(|e| TransportError::Connection(format!("bad request: {e}")))?;
+        let router = self.router.clone();
+        let attempt = async move {
+            let response = router
+                .oneshot(request)
+                .await
+                .unwrap_or_else(|never| match never {});
+            let (parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| TransportError::Connection(e.to_string()))?
+                .to_bytes();
+            Ok(Reply {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body,
+            })
+        };
+        tokio::time::timeout(self.timeout, attempt)
+            .await
+            .unwrap_or(Err(TransportError::Timeout))
+    }
+}

@@ -1,0 +1,72 @@
+//! How an attempt reaches the API: one small trait, with an HTTP implementation (reqwest,
+//! pooled connections) and an in-process one (the mock's router called through tower, no
+//! socket). The engine only sees [`Reply`] or [`TransportError`].
+
+mod http;
+mod in_process;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+
+pub use http::HttpTransport;
+pub use in_process::InProcessTransport;
+
+use super::keys::ApiKey;
+
+/// The path of the chat completions endpoint under a base URL.
+pub const CHAT_PATH: &str = "/openai/v1/chat/completions";
+
+/// A complete HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The whole body (for a stream, every event).
+    pub body: Bytes,
+}
+
+/// An attempt that got no complete answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// No complete answer within the request timeout.
+    #[error("timed out")]
+    Timeout,
+    /// Connecting failed, or the connection closed before the answer was complete.
+    #[error("connection failed: {0}")]
+    Connection(String),
+}
+
+/// Sends one chat request body with one key.
+pub trait Transport: Send + Sync + 'static {
+    /// Posts `body` to the chat endpoint with `Authorization: Bearer <key>`.
+    fn send(
+        &self,
+        key: &ApiKey,
+        body: Bytes,
+    ) -> impl Future<Output = Result<Reply, TransportError>> + Send;
+}
+
+/// Connect and whole-request timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Timeouts {
+    /// Establishing a connection.
+    #[serde(with = "humantime_serde")]
+    pub connect: Duration,
+    /// The whole attempt, from sending to the last byte of the answer.
+    #[serde(with = "humantime_serde")]
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(30),
+        }
+    }
+}
