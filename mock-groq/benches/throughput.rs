@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, ensure};
+
 use axum::Router;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::routing::post;
@@ -48,24 +50,23 @@ fn body() -> String {
     .to_string()
 }
 
-async fn serve(app: Router) -> String {
+async fn serve(app: Router) -> anyhow::Result<String> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("bind loopback");
+        .context("bind loopback")?;
     let url = format!(
         "http://{}/openai/v1/chat/completions",
-        listener.local_addr().expect("addr")
+        listener.local_addr()?
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    Ok(url)
 }
 
 /// Fires `total` requests over `concurrency` keep-alive connections; returns requests/s.
-async fn load(url: &str, total: u64, concurrency: u64) -> f64 {
+async fn load(url: &str, total: u64, concurrency: u64) -> anyhow::Result<f64> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency as usize)
-        .build()
-        .expect("client");
+        .build()?;
     let left = Arc::new(AtomicU64::new(total));
     let body = body();
     let start = Instant::now();
@@ -85,17 +86,17 @@ async fn load(url: &str, total: u64, concurrency: u64) -> f64 {
                     .header("content-type", "application/json")
                     .body(body.clone())
                     .send()
-                    .await
-                    .expect("request");
-                assert_eq!(response.status(), 200);
-                response.bytes().await.expect("body");
+                    .await?;
+                ensure!(response.status() == 200, "status {}", response.status());
+                response.bytes().await?;
             }
+            anyhow::Ok(())
         }));
     }
     for task in tasks {
-        task.await.expect("task");
+        task.await??;
     }
-    total as f64 / start.elapsed().as_secs_f64()
+    Ok(total as f64 / start.elapsed().as_secs_f64())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -103,7 +104,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn ledger_time_per_request() -> Histogram<u64> {
+fn ledger_time_per_request() -> anyhow::Result<Histogram<u64>> {
     let limits = Limits {
         rpm: Some(30),
         rpd: Some(14_400),
@@ -111,7 +112,7 @@ fn ledger_time_per_request() -> Histogram<u64> {
         tpd: Some(500_000),
     };
     let mut ledger = Ledger::new(limits);
-    let mut hist = Histogram::<u64>::new(3).expect("histogram");
+    let mut hist = Histogram::<u64>::new(3)?;
     let mut now = Duration::ZERO;
     for i in 0..1_000_000u64 {
         now += Duration::from_millis(3);
@@ -124,22 +125,21 @@ fn ledger_time_per_request() -> Histogram<u64> {
         }
         let ns = start.elapsed().as_nanos() as u64;
         std::hint::black_box(snap);
-        hist.record(ns.max(1)).expect("record");
+        hist.record(ns.max(1))?;
     }
-    hist
+    Ok(hist)
 }
 
-fn main() {
+fn main() -> anyhow::Result<()> {
     let total = env("BENCH_REQUESTS", 20_000);
     let concurrency = env("BENCH_CONCURRENCY", 32);
     let rounds = env("BENCH_ROUNDS", 5);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-        .expect("runtime");
+        .build()?;
     runtime.block_on(async {
-        let config = Config::from_toml(CONFIG).expect("config");
-        let mock_url = serve(mock_groq::router(config).expect("router")).await;
+        let config = Config::from_toml(CONFIG)?;
+        let mock_url = serve(mock_groq::router(config)?).await?;
 
         // The plain handler returns a body and headers captured from the mock.
         let sample = reqwest::Client::new()
@@ -148,15 +148,14 @@ fn main() {
             .header("content-type", "application/json")
             .body(body())
             .send()
-            .await
-            .expect("sample");
+            .await?;
         let mut headers = HeaderMap::new();
         for (name, value) in sample.headers() {
             if name.as_str().starts_with("x-") || name == header::CONTENT_TYPE {
                 headers.insert(HeaderName::from(name), HeaderValue::from(value));
             }
         }
-        let fixed = sample.bytes().await.expect("sample body");
+        let fixed = sample.bytes().await?;
         let plain = Router::new().route(
             "/openai/v1/chat/completions",
             post(move || {
@@ -164,14 +163,14 @@ fn main() {
                 async move { (headers, fixed) }
             }),
         );
-        let plain_url = serve(plain).await;
+        let plain_url = serve(plain).await?;
 
-        load(&mock_url, total / 10, concurrency).await; // warm-up
-        load(&plain_url, total / 10, concurrency).await;
+        load(&mock_url, total / 10, concurrency).await?; // warm-up
+        load(&plain_url, total / 10, concurrency).await?;
         let (mut plain_rps, mut mock_rps) = (Vec::new(), Vec::new());
         for round in 0..rounds {
-            let p = load(&plain_url, total, concurrency).await;
-            let m = load(&mock_url, total, concurrency).await;
+            let p = load(&plain_url, total, concurrency).await?;
+            let m = load(&mock_url, total, concurrency).await?;
             println!("round {round}: plain {p:>9.0} req/s   mock {m:>9.0} req/s   ratio {:.3}", m / p);
             plain_rps.push(p);
             mock_rps.push(m);
@@ -184,8 +183,9 @@ fn main() {
             median(mock_rps) / median(plain_rps),
             median(ratios)
         );
-    });
-    let hist = ledger_time_per_request();
+        anyhow::Ok(())
+    })?;
+    let hist = ledger_time_per_request()?;
     println!(
         "ledger time per request (admit + snapshot + settle, 1M requests): p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns (target p99 < 5000 ns)",
         hist.value_at_quantile(0.5),
@@ -193,4 +193,5 @@ fn main() {
         hist.value_at_quantile(0.999),
         hist.max()
     );
+    Ok(())
 }

@@ -169,7 +169,7 @@ fn rate_limited(headers: &HeaderMap, body: &[u8]) -> Failure {
     let retry_after = header_u64(headers, "retry-after").map(Duration::from_secs);
     let in_message = message
         .split_once("try again in ")
-        .and_then(|(_, rest)| rest.split(|c: char| c == ' ' || c == ',').next())
+        .and_then(|(_, rest)| rest.split([' ', ',']).next())
         .and_then(|d| parse_go_duration(d.trim_end_matches('.')));
     let scope = match window {
         Some("(RPD)" | "(TPD)") => Scope::Day,

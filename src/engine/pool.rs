@@ -149,6 +149,10 @@ pub struct Pool {
     pub rng: SmallRng,
     observations: Vec<u64>,
     scores: Vec<i32>,
+    /// Scratch of [`Pool::update_budgets`]: per group representative, the freshest
+    /// observation, requests and tokens in flight.
+    groups: Vec<(Option<Observed>, u64, u64)>,
+    budgets: Vec<GroupBudget>,
 }
 
 impl Pool {
@@ -179,6 +183,8 @@ impl Pool {
             rng: SmallRng::seed_from_u64(seed),
             observations: vec![0; n],
             scores: vec![0; n * n],
+            groups: Vec::with_capacity(n),
+            budgets: Vec::with_capacity(n),
         }
     }
 
@@ -358,34 +364,49 @@ impl Pool {
 
     /// Estimated budgets of key `k`'s group at `now`: the freshest observation in the group,
     /// refilled, minus what the group has in flight.
-    pub fn group_budget(&self, k: usize, now: Instant) -> GroupBudget {
-        let root = self.root(k);
-        let mut latest: Option<&Observed> = None;
-        let mut in_flight = 0.0;
-        let mut in_flight_tokens = 0.0;
-        for (i, key) in self.keys.iter().enumerate() {
-            if self.root(i) != root {
-                continue;
-            }
-            in_flight += f64::from(key.in_flight);
-            in_flight_tokens += key.in_flight_tokens as f64;
+    pub fn group_budget(&mut self, k: usize, now: Instant) -> GroupBudget {
+        self.update_budgets(now);
+        self.budgets[k]
+    }
+
+    /// The budgets computed by the last [`Pool::update_budgets`], per key.
+    pub fn budget(&self, k: usize) -> GroupBudget {
+        self.budgets[k]
+    }
+
+    /// Computes every key's group budget at `now` in one pass, into reused buffers (no
+    /// allocation after the first call); read them with [`Pool::budget`].
+    pub fn update_budgets(&mut self, now: Instant) {
+        let n = self.len();
+        self.groups.clear();
+        self.groups.resize(n, (None, 0, 0));
+        for i in 0..n {
+            let root = self.root(i);
+            let key = &self.keys[i];
+            let group = &mut self.groups[root];
+            group.1 += u64::from(key.in_flight);
+            group.2 += key.in_flight_tokens;
             // The freshest; at equal times the more conservative.
-            if let Some(o) = &key.observed
-                && latest.is_none_or(|l| {
+            if let Some(o) = key.observed
+                && group.0.is_none_or(|l| {
                     o.at > l.at || (o.at == l.at && o.remaining_requests < l.remaining_requests)
                 })
             {
-                latest = Some(o);
+                group.0 = Some(o);
             }
         }
-        match latest {
-            Some(o) => GroupBudget {
-                requests: o.requests_at(now).map(|r| r - in_flight),
-                limit_requests: o.limit_requests,
-                tokens: o.tokens_at(now).map(|t| t - in_flight_tokens),
-                limit_tokens: o.limit_tokens,
-            },
-            None => GroupBudget::default(),
+        self.budgets.clear();
+        for i in 0..n {
+            let (latest, in_flight, in_flight_tokens) = self.groups[self.root(i)];
+            self.budgets.push(match latest {
+                Some(o) => GroupBudget {
+                    requests: o.requests_at(now).map(|r| r - in_flight as f64),
+                    limit_requests: o.limit_requests,
+                    tokens: o.tokens_at(now).map(|t| t - in_flight_tokens as f64),
+                    limit_tokens: o.limit_tokens,
+                },
+                None => GroupBudget::default(),
+            });
         }
     }
 

@@ -76,18 +76,19 @@ impl Adaptive {
     /// The best usable key, and else the earliest instant one becomes usable.
     fn choose(
         &self,
-        pool: &Pool,
+        pool: &mut Pool,
         request: &Attempts,
         now: Instant,
         allow_tried: bool,
     ) -> (Option<usize>, Option<Instant>) {
         let mut best: Option<(f64, Option<Instant>, usize)> = None;
         let mut earliest = pool.earliest_ready();
+        pool.update_budgets(now);
         for k in 0..pool.len() {
             if !pool.is_ready(k) || (!allow_tried && request.tried(k)) {
                 continue;
             }
-            let budget = pool.group_budget(k, now);
+            let budget = pool.budget(k);
             let wait = budget
                 .wait_for(request.reserved_tokens)
                 .max(pool.pacing_wait(k, now));

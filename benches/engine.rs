@@ -1,0 +1,114 @@
+//! Engine overhead, excluding the transport.
+//!
+//! - `select/<policy>`: key selection alone (`Policy::next` on a 10-key pool).
+//! - `send/<policy>`: a whole `Rotor::send` with 10 keys and 8 concurrent tasks on a 2-worker
+//!   runtime, against a transport that answers at once with a prebuilt 200; time per request.
+//!
+//! Run: `cargo bench --bench engine` (criterion; medians in target/criterion).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue};
+use criterion::{Criterion, criterion_group, criterion_main};
+use keyrotor::engine::policy::{Attempts, PolicyConfig, Step};
+use keyrotor::engine::pool::Pool;
+use keyrotor::engine::transport::{Reply, Transport, TransportError};
+use keyrotor::engine::{ApiKey, ChatRequest, Rotor, RotorOptions};
+
+const KEYS: usize = 10;
+const TASKS: u64 = 8;
+
+#[derive(Clone)]
+struct Instant200(Reply);
+
+impl Transport for Instant200 {
+    async fn send(&self, _key: &ApiKey, _body: Bytes) -> Result<Reply, TransportError> {
+        Ok(self.0.clone())
+    }
+}
+
+fn reply() -> Reply {
+    let mut headers = HeaderMap::new();
+    for (name, value) in [
+        ("x-ratelimit-limit-requests", "14400"),
+        ("x-ratelimit-remaining-requests", "14000"),
+        ("x-ratelimit-limit-tokens", "1000000000"),
+        ("x-ratelimit-remaining-tokens", "999000000"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    Reply {
+        status: 200,
+        headers,
+        body: Bytes::from_static(b"{}"),
+    }
+}
+
+fn select(c: &mut Criterion) {
+    let mut group = c.benchmark_group("select");
+    for preset in PolicyConfig::presets() {
+        let policy = preset.default.build();
+        let now = tokio::time::Instant::now();
+        let mut pool = Pool::new(KEYS, 1, now);
+        group.bench_function(preset.name, |b| {
+            b.iter(|| {
+                let mut attempts = Attempts::new(100, now, now + Duration::from_secs(60));
+                let step = policy.next(&mut pool, &mut attempts, now);
+                black_box(matches!(step, Step::Try(_)))
+            })
+        });
+    }
+    group.finish();
+}
+
+fn send(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let keys: Vec<ApiKey> = (0..KEYS)
+        .map(|i| ApiKey::new(format!("gsk_bench_{i}")))
+        .collect();
+    let request = ChatRequest::synthetic("llama-3.3-70b-versatile", 100, 100, false);
+    let mut group = c.benchmark_group("send");
+    for preset in PolicyConfig::presets() {
+        let rotor = Rotor::new(
+            keys.clone(),
+            preset.default.clone(),
+            Instant200(reply()),
+            RotorOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        group.bench_function(preset.name, |b| {
+            b.iter_custom(|iters| {
+                let per_task = iters.div_ceil(TASKS);
+                runtime.block_on(async {
+                    let start = Instant::now();
+                    let tasks: Vec<_> = (0..TASKS)
+                        .map(|_| {
+                            let (rotor, request) = (rotor.clone(), request.clone());
+                            tokio::spawn(async move {
+                                for _ in 0..per_task {
+                                    black_box(rotor.send(&request).await.outcome.is_ok());
+                                }
+                            })
+                        })
+                        .collect();
+                    for task in tasks {
+                        let _ = task.await;
+                    }
+                    start
+                        .elapsed()
+                        .mul_f64(iters as f64 / (per_task * TASKS) as f64)
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, select, send);
+criterion_main!(benches);
