@@ -27,38 +27,26 @@ use crate::engine::pool::{Health, Pool};
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Longest a request waits for a key, counted from its start.
-    #[serde(default = "thirty_seconds", with = "humantime_serde")]
+    #[serde(with = "humantime_serde")]
     pub max_wait: Duration,
     /// Attempts per request.
-    #[serde(default = "four")]
     pub max_attempts: u32,
     /// First backoff after a server error or transport failure (doubles, full jitter, ≤ 2 s).
-    #[serde(default = "hundred_ms", with = "humantime_serde")]
+    #[serde(with = "humantime_serde")]
     pub backoff_base: Duration,
     /// Requests per minute per organisation, when known in advance (else learned from 429s).
-    #[serde(default)]
     pub rpm_hint: Option<u64>,
-}
-
-fn thirty_seconds() -> Duration {
-    Duration::from_secs(30)
-}
-fn four() -> u32 {
-    4
-}
-fn hundred_ms() -> Duration {
-    Duration::from_millis(100)
 }
 
 impl Default for Params {
     fn default() -> Self {
         Self {
-            max_wait: thirty_seconds(),
+            max_wait: Duration::from_secs(30),
             max_attempts: 4,
-            backoff_base: hundred_ms(),
+            backoff_base: Duration::from_millis(100),
             rpm_hint: None,
         }
     }

@@ -13,27 +13,19 @@ use crate::engine::pool::{Health, Pool};
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// How long a failed key rests.
-    #[serde(default = "sixty_seconds", with = "humantime_serde")]
+    #[serde(with = "humantime_serde")]
     pub cooldown: Duration,
     /// Attempts per request, each on a different key.
-    #[serde(default = "three")]
     pub max_attempts: u32,
-}
-
-fn sixty_seconds() -> Duration {
-    Duration::from_secs(60)
-}
-fn three() -> u32 {
-    3
 }
 
 impl Default for Params {
     fn default() -> Self {
         Self {
-            cooldown: sixty_seconds(),
+            cooldown: Duration::from_secs(60),
             max_attempts: 3,
         }
     }
@@ -47,11 +39,8 @@ impl Policy for Cooldown {
         if request.count >= self.0.max_attempts {
             return Step::Fail(GiveUp::AllKeysFailed);
         }
-        match pool.next_ready_round_robin(|k| request.tried(k)) {
-            Some(k) => Step::Try(k),
-            None if request.count == 0 => Step::Fail(GiveUp::NoKeyAvailable),
-            None => Step::Fail(GiveUp::AllKeysFailed),
-        }
+        pool.next_ready_round_robin(|k| request.tried(k))
+            .map_or_else(|| request.none_left(), Step::Try)
     }
 
     fn observe(

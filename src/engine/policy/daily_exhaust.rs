@@ -16,34 +16,22 @@ use crate::engine::pool::{Health, Pool};
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Key switches allowed per request.
-    #[serde(default = "ten")]
     pub max_switches: u32,
     /// First backoff after a per-minute 429.
-    #[serde(default = "one_second", with = "humantime_serde")]
+    #[serde(with = "humantime_serde")]
     pub backoff_base: Duration,
     /// Backoff retries on the same key.
-    #[serde(default = "three")]
     pub max_backoff_retries: u32,
-}
-
-fn ten() -> u32 {
-    10
-}
-fn three() -> u32 {
-    3
-}
-fn one_second() -> Duration {
-    Duration::from_secs(1)
 }
 
 impl Default for Params {
     fn default() -> Self {
         Self {
             max_switches: 10,
-            backoff_base: one_second(),
+            backoff_base: Duration::from_secs(1),
             max_backoff_retries: 3,
         }
     }

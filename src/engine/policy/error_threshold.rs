@@ -15,28 +15,20 @@ use crate::engine::pool::{Health, Pool};
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Errors that disable a key.
-    #[serde(default = "three")]
     pub threshold: u32,
     /// How often counts reset and disabled keys return.
-    #[serde(default = "one_hour", with = "humantime_serde")]
+    #[serde(with = "humantime_serde")]
     pub reset_interval: Duration,
-}
-
-fn three() -> u32 {
-    3
-}
-fn one_hour() -> Duration {
-    Duration::from_secs(3600)
 }
 
 impl Default for Params {
     fn default() -> Self {
         Self {
             threshold: 3,
-            reset_interval: one_hour(),
+            reset_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -55,11 +47,8 @@ impl Policy for ErrorThreshold {
                 }
             }
         }
-        match pool.first_ready(|k| request.tried(k)) {
-            Some(k) => Step::Try(k),
-            None if request.count == 0 => Step::Fail(GiveUp::NoKeyAvailable),
-            None => Step::Fail(GiveUp::AllKeysFailed),
-        }
+        pool.first_ready(|k| request.tried(k))
+            .map_or_else(|| request.none_left(), Step::Try)
     }
 
     fn observe(

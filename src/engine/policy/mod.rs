@@ -130,9 +130,14 @@ impl Attempts {
         self.first.get_or_insert(k);
     }
 
-    /// Forgets which keys were tried (a new round).
-    pub fn clear_tried(&mut self) {
-        self.tried = 0;
+    /// The step when no allowed key is left: `no_key_available` before any attempt,
+    /// `all_keys_failed` after some.
+    pub fn none_left(&self) -> Step {
+        Step::Fail(if self.count == 0 {
+            GiveUp::NoKeyAvailable
+        } else {
+            GiveUp::AllKeysFailed
+        })
     }
 }
 

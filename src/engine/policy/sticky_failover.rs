@@ -18,15 +18,10 @@ use crate::engine::pool::Pool;
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Retries the SDK makes inside one call (groq-python's default is 2).
-    #[serde(default = "two")]
     pub sdk_retries: u32,
-}
-
-fn two() -> u32 {
-    2
 }
 
 impl Default for Params {
