@@ -1,8 +1,20 @@
 //! The `keyrotor` command line: parses arguments and calls the library.
 
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::driver::Progress;
 use crate::engine::PolicyConfig;
+use crate::run::{RunOptions, quota_statement, run};
+use crate::scenario::{Mode, Scenario};
+
+/// Exit code when a run's thresholds are not met (distinct from 1, an error).
+pub const EXIT_THRESHOLDS: u8 = 3;
 
 /// keyrotor — settles by measurement how well multi-key API rotation works.
 #[derive(Debug, Parser)]
@@ -16,25 +28,210 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the Groq mock on a socket (prints its URL, serves until Ctrl-C).
-    Mock(mock_groq::MockArgs),
+    /// Check the seed documents' claims against the embedded mock (simulated time) and write
+    /// claims.json and claims.md.
+    Claims {
+        /// Output folder (default reports/claims-<time>/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Run one scenario and write its reports (exit code 3 when a threshold fails).
+    Run {
+        /// The scenario file (see scenarios/).
+        scenario: PathBuf,
+        /// Output folder (default reports/<scenario>-<time>/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Also write one CSV row per request (requests.csv).
+        #[arg(long)]
+        requests_csv: bool,
+        /// Force simulated time (in-process mock, paused clock).
+        #[arg(long, conflicts_with = "real")]
+        sim: bool,
+        /// Force real time (the mock over loopback HTTP, or the scenario's URL).
+        #[arg(long)]
+        real: bool,
+        /// Override the policy, e.g. `cooldown:cooldown=30s` (see `keyrotor policies`).
+        #[arg(long, value_name = "POLICY")]
+        policy: Option<String>,
+    },
+    /// Find the capacity (highest offered rate meeting the success objective) per key count.
+    Sweep {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// Key counts to sweep.
+        #[arg(long, value_delimiter = ',', default_value = "1,3,5,10")]
+        keys: Vec<usize>,
+        /// Success-rate objective.
+        #[arg(long, default_value_t = 0.99)]
+        objective: f64,
+        /// Output folder (default reports/<scenario>-sweep-<time>/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// List the rotation policies: which seed each reproduces, what it does, its parameters.
     Policies {
         /// Print the presets and their default parameters as JSON.
         #[arg(long)]
         json: bool,
     },
+    /// Serve the Groq mock on a socket (prints its URL, serves until Ctrl-C).
+    Mock(mock_groq::MockArgs),
 }
 
 /// Runs a parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Mock(args) => mock_groq::run(args).await,
+        Command::Mock(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(mock_groq::run(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Policies { json } => {
             print!("{}", policies(json)?);
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Run {
+            scenario,
+            out,
+            requests_csv,
+            sim,
+            real,
+            policy,
+        } => run_command(&scenario, out, requests_csv, sim, real, policy),
+        Command::Sweep {
+            scenario,
+            keys,
+            objective,
+            out,
+        } => sweep_command(&scenario, &keys, objective, out),
+        Command::Claims { out } => claims_command(out),
     }
+}
+
+fn run_command(
+    path: &Path,
+    out: Option<PathBuf>,
+    requests_csv: bool,
+    sim: bool,
+    real: bool,
+    policy: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let mut scenario = Scenario::from_file(path)?;
+    if sim {
+        scenario.mode = Mode::Sim;
+    }
+    if real {
+        scenario.mode = Mode::Real;
+    }
+    if let Some(policy) = policy {
+        scenario.engine.policy = policy.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    }
+    scenario
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid scenario {}: {e}", path.display()))?;
+    if scenario.target.url.is_some() {
+        eprintln!("{}", quota_statement(&scenario));
+    }
+    let dir = out.unwrap_or_else(|| default_dir(&scenario.name));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let options = RunOptions {
+        requests_csv: requests_csv.then(|| dir.join("requests.csv")),
+        interrupt: Some(ctrl_c_watch()),
+    };
+    let progress = TerminalProgress::new(scenario.mode == Mode::Sim);
+    let finished = run(&scenario, options, &progress)?;
+    progress.clear();
+    finished
+        .report
+        .write(&dir, &finished.recorder)
+        .with_context(|| format!("cannot write reports into {}", dir.display()))?;
+    crate::plots::run_plots(&dir, &finished.report, &finished.recorder)
+        .map_err(|e| anyhow::anyhow!("cannot draw the plots: {e}"))?;
+    crate::html::write_run(&dir, &finished.report)?;
+    print!("{}", finished.report.markdown());
+    println!("\nReports in {}", dir.display());
+    Ok(if finished.report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("thresholds not met");
+        ExitCode::from(EXIT_THRESHOLDS)
+    })
+}
+
+fn sweep_command(
+    path: &Path,
+    keys: &[usize],
+    objective: f64,
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let scenario = Scenario::from_file(path)?;
+    anyhow::ensure!(
+        !keys.is_empty() && keys.iter().all(|k| *k >= 1),
+        "--keys needs key counts ≥ 1, e.g. 1,3,5,10"
+    );
+    anyhow::ensure!(
+        objective > 0.0 && objective <= 1.0,
+        "--objective is a success rate in (0, 1], e.g. 0.99"
+    );
+    if scenario.mode == Mode::Real {
+        eprintln!(
+            "note: a real-time sweep runs the scenario many times; use mode = \"sim\" for minutes-long windows"
+        );
+    }
+    let dir = out.unwrap_or_else(|| default_dir(&format!("{}-sweep", scenario.name)));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tty = show_progress();
+    let mut progress = |k: usize, rate: f64, success: f64| {
+        if tty {
+            eprint!(
+                "\r\x1b[2K  {k} keys: {rate:.1} req/min → {:.2} % success",
+                success * 100.0
+            );
+        }
+    };
+    let sweep = crate::sweep::sweep(&scenario, keys, objective, &mut progress)?;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    std::fs::write(
+        dir.join("sweep.json"),
+        serde_json::to_string_pretty(&sweep)? + "\n",
+    )?;
+    std::fs::write(dir.join("sweep.md"), sweep.markdown())?;
+    crate::plots::sweep_plot(&dir, &sweep)
+        .map_err(|e| anyhow::anyhow!("cannot draw the plot: {e}"))?;
+    crate::html::write_sweep(&dir, &sweep)?;
+    print!("{}", sweep.markdown());
+    println!("\nReports in {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn claims_command(out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let dir = out.unwrap_or_else(|| default_dir("claims"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tty = show_progress();
+    let mut progress = |what: &str| {
+        if tty {
+            eprint!("\r\x1b[2K  checking: {what}");
+        } else {
+            eprintln!("checking: {what}");
+        }
+    };
+    let claims = crate::claims::check(&mut progress)?;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    std::fs::write(
+        dir.join("claims.json"),
+        serde_json::to_string_pretty(&claims)? + "\n",
+    )?;
+    std::fs::write(dir.join("claims.md"), claims.markdown())?;
+    print!("{}", claims.markdown());
+    println!("\nReports in {} ({:.1} s)", dir.display(), claims.wall_s);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The text of `keyrotor policies`.
@@ -68,6 +265,104 @@ pub fn policies(json: bool) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// `reports/<name>-<UTC yyyymmdd-hhmmss>`.
+fn default_dir(name: &str) -> PathBuf {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from("reports").join(format!(
+        "{name}-{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    ))
+}
+
+fn show_progress() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+/// A one-line progress display on a terminal; silent otherwise (pipes, CI).
+struct TerminalProgress {
+    enabled: bool,
+    simulated: bool,
+}
+
+impl TerminalProgress {
+    fn new(simulated: bool) -> Self {
+        Self {
+            enabled: show_progress(),
+            simulated,
+        }
+    }
+
+    fn clear(&self) {
+        if self.enabled {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn update(&self, finished: u64, succeeded: u64, elapsed: Duration) {
+        if self.enabled {
+            let rate = if finished == 0 {
+                0.0
+            } else {
+                succeeded as f64 * 100.0 / finished as f64
+            };
+            let mut err = std::io::stderr();
+            let _ = write!(
+                err,
+                "\r\x1b[2K  {finished} requests, {rate:.2} % ok, {:.1} s{}",
+                elapsed.as_secs_f64(),
+                if self.simulated { " simulated" } else { "" }
+            );
+            let _ = err.flush();
+        }
+    }
+}
+
+/// A watch flag set by Ctrl-C (on its own thread, so any runtime can wait on it).
+fn ctrl_c_watch() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(async {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("\ninterrupted: stopping, waiting briefly for requests in flight, writing reports marked incomplete");
+                    let _ = tx.send(true);
+                }
+            });
+        }
+    });
+    rx
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +382,13 @@ mod tests {
             serde_json::from_str(&policies(true).unwrap_or_default()).unwrap_or_default();
         assert_eq!(json.as_array().map(Vec::len), Some(6));
         assert_eq!(json[3]["default"]["name"], "cooldown");
+    }
+
+    #[test]
+    fn default_dir_has_a_readable_utc_stamp() {
+        let dir = default_dir("my scenario");
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        assert!(name.starts_with("my_scenario-20"), "{name}");
+        assert_eq!(name.len(), "my_scenario-".len() + 15, "{name}");
     }
 }

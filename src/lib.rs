@@ -4,5 +4,15 @@
 //! - [`cli`]: the command line (`main.rs` only calls it).
 //! - The Groq mock lives in its own crate, `mock_groq`.
 
+pub mod claims;
 pub mod cli;
+pub mod driver;
 pub mod engine;
+pub mod html;
+pub mod plots;
+pub mod recorder;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod sweep;
+pub mod workload;

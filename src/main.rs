@@ -1,12 +1,19 @@
 //! The `keyrotor` binary: parse the command line, run it.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    keyrotor::cli::run(keyrotor::cli::Cli::parse()).await
+    match keyrotor::cli::run_cli(keyrotor::cli::Cli::parse()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -167,6 +167,9 @@ pub async fn completions(
     request_headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    if mock.config.latency.enabled && !mock.config.latency.edge.is_zero() {
+        tokio::time::sleep(mock.config.latency.edge).await;
+    }
     let mut rng = mock.request_rng();
     let request_id = generation::request_id(&mut rng);
     let now = mock.clock.now();

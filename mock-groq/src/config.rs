@@ -142,6 +142,10 @@ pub struct LatencyConfig {
     /// When false, responses are immediate (the timing fields still report the model).
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Time at Groq's edge before any answer, errors included (authentication, admission);
+    /// not part of the usage timing fields.
+    #[serde(default = "default_edge", with = "humantime_serde")]
+    pub edge: Duration,
     /// Mean queue time (exponentially distributed).
     #[serde(default = "default_queue", with = "humantime_serde")]
     pub queue: Duration,
@@ -160,6 +164,7 @@ impl Default for LatencyConfig {
     fn default() -> Self {
         Self {
             enabled: true,
+            edge: default_edge(),
             queue: default_queue(),
             prefill_tps: None,
             decode_tps: None,
@@ -267,6 +272,9 @@ fn default_max_tokens() -> u64 {
 }
 fn yes() -> bool {
     true
+}
+fn default_edge() -> Duration {
+    Duration::from_millis(30)
 }
 fn default_queue() -> Duration {
     Duration::from_millis(20)

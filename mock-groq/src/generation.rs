@@ -154,6 +154,7 @@ mod tests {
             prefill_tps: Some(1000.0),
             decode_tps: Some(100.0),
             enabled: true,
+            edge: Duration::ZERO,
         };
         let mut rng = SmallRng::seed_from_u64(1);
         let t = Timing::sample(&config, &crate::catalog::MODELS[0], 500, 50, &mut rng);

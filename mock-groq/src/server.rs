@@ -68,7 +68,7 @@ pub async fn serve(
 #[derive(Debug, Clone, clap::Args)]
 pub struct MockArgs {
     /// The mock's TOML config: organisations, keys, limits, latency and faults
-    /// (see scenarios/mock.toml).
+    /// (see mock-groq/config.example.toml).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
     /// Address to listen on; port 0 picks a free port. The URL is printed on one line.

@@ -52,6 +52,7 @@ async fn service_time_is_what_usage_reports() {
     let config = Config::from_toml(
         r#"
 [latency]
+edge = "0s"
 queue = "0s"
 jitter = 0.0
 prefill_tps = 1000.0

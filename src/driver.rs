@@ -1,0 +1,298 @@
+//! The driver: fires the scenario's requests through a [`Rotor`] at their intended times
+//! (open loop) or as users with think time (closed loop), and feeds every finished request
+//! to the [`Recorder`] exactly once. Bounded by the scenario's `duration` and `requests`;
+//! on interruption it stops sending, waits briefly for requests in flight, and records the
+//! ones still unfinished as failed (`interrupted`), so offered = succeeded + failed always.
+//!
+//! Time is tokio's, so the same code runs in real time and on a paused (simulated) clock.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+
+use crate::engine::transport::Transport;
+use crate::engine::{ChatRequest, Rotor, Sent};
+use crate::recorder::{Recorder, RequestRecord};
+use crate::scenario::{Arrival, Scenario, Traffic};
+use crate::workload::{Arrivals, sample_tokens};
+
+/// How long in-flight requests may finish after an interruption.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// What a drive produced.
+pub struct Driven {
+    /// The measurements.
+    pub recorder: Recorder,
+    /// From the start to the last answer.
+    pub span: Duration,
+    /// Stopped early by an interruption.
+    pub incomplete: bool,
+}
+
+/// Progress callbacks (the CLI draws a bar; tests and CI pass [`NoProgress`]).
+pub trait Progress: Send + Sync {
+    /// Called with requests finished and succeeded so far, and the time into the run.
+    fn update(&self, finished: u64, succeeded: u64, elapsed: Duration);
+}
+
+/// No progress output.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn update(&self, _: u64, _: u64, _: Duration) {}
+}
+
+struct Shared<T> {
+    rotor: Rotor<T>,
+    model: String,
+    stream: bool,
+    start: Instant,
+    results: mpsc::UnboundedSender<(u64, RequestRecord)>,
+    /// Requests launched and not yet received by the collector: id → intended offset.
+    in_flight: Mutex<HashMap<u64, Duration>>,
+    next_id: AtomicU64,
+    stopped: AtomicBool,
+}
+
+impl<T: Transport> Shared<T> {
+    /// Registers a request intended at `intended` and returns its id.
+    fn launch(&self, intended: Duration) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            in_flight.insert(id, intended);
+        }
+        id
+    }
+
+    /// Sends one request and reports its record.
+    async fn fire(&self, id: u64, intended: Duration, request: ChatRequest) {
+        let sent = self.rotor.send(&request).await;
+        let record = to_record(&sent, intended, self.start.elapsed());
+        let _ = self.results.send((id, record));
+    }
+
+    fn request(&self, traffic: &Traffic, rng: &mut SmallRng) -> ChatRequest {
+        let prompt = sample_tokens(&traffic.prompt_tokens, rng);
+        let max_tokens = sample_tokens(&traffic.completion_tokens, rng);
+        ChatRequest::synthetic(&self.model, prompt, max_tokens, self.stream)
+    }
+
+    fn idle(&self) -> bool {
+        self.in_flight.lock().map(|m| m.is_empty()).unwrap_or(true)
+    }
+}
+
+fn to_record(sent: &Sent, intended: Duration, ended: Duration) -> RequestRecord {
+    let attempts = &sent.trace.attempts;
+    let (failure, degraded, tokens) = match &sent.outcome {
+        Ok(reply) => (None, false, reported_tokens(&reply.body)),
+        Err(failed) => (Some(failed.reason().to_owned()), failed.degraded, 0),
+    };
+    RequestRecord {
+        intended,
+        latency: ended.saturating_sub(intended),
+        attempts: attempts.len() as u32,
+        keys: attempts.iter().map(|a| a.key).collect(),
+        limited_keys: attempts
+            .iter()
+            .filter(|a| a.failure.as_ref().is_some_and(|f| f.is_rate_limit()))
+            .map(|a| a.key)
+            .collect(),
+        failover: sent.trace.failover(),
+        tokens,
+        failure,
+        degraded,
+    }
+}
+
+/// `total_tokens` of the last usage object in a body (JSON or SSE), without parsing it all.
+fn reported_tokens(body: &[u8]) -> u64 {
+    const NEEDLE: &[u8] = b"\"total_tokens\":";
+    let Some(pos) = body.windows(NEEDLE.len()).rposition(|w| w == NEEDLE) else {
+        return 0;
+    };
+    body[pos + NEEDLE.len()..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0u64, |n, b| {
+            n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+        })
+}
+
+/// Open loop: one task per request, launched at its intended time.
+async fn open_loop<T: Transport>(
+    shared: Arc<Shared<T>>,
+    traffic: Traffic,
+    seed: u64,
+    stop: Arc<Notify>,
+) {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed_70c3);
+    for at in Arrivals::new(&traffic, seed) {
+        tokio::select! {
+            () = tokio::time::sleep_until(shared.start + at) => {}
+            () = stop.notified() => break,
+        }
+        if shared.stopped.load(Ordering::Relaxed) {
+            break;
+        }
+        let request = shared.request(&traffic, &mut rng);
+        let id = shared.launch(at);
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move { shared.fire(id, at, request).await });
+    }
+}
+
+/// Closed loop: `users` tasks, each sending, waiting for the answer, thinking, and again;
+/// each user's first request comes at a random point of its first think time.
+async fn closed_loop<T: Transport>(shared: Arc<Shared<T>>, traffic: Traffic, seed: u64) {
+    let users = traffic.users.map_or(1, |u| u.0);
+    let cap = traffic.requests.map_or(u64::MAX, |n| n.0 as u64);
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::with_capacity(users);
+    for user in 0..users {
+        let (shared, traffic, sent) = (Arc::clone(&shared), traffic.clone(), Arc::clone(&sent));
+        tasks.push(tokio::spawn(async move {
+            let mut rng = SmallRng::seed_from_u64(seed ^ (user as u64).wrapping_mul(0x9e37_79b9));
+            // Users arrive spread over one think time, not all at the first instant.
+            let think = traffic.think.unwrap_or_default();
+            tokio::time::sleep(think.mul_f64(rand::Rng::random::<f64>(&mut rng))).await;
+            loop {
+                let at = shared.start.elapsed();
+                if shared.stopped.load(Ordering::Relaxed)
+                    || traffic.duration.is_some_and(|d| at >= d)
+                    || sent.fetch_add(1, Ordering::Relaxed) >= cap
+                {
+                    break;
+                }
+                let request = shared.request(&traffic, &mut rng);
+                let id = shared.launch(at);
+                shared.fire(id, at, request).await;
+                tokio::time::sleep(think).await;
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+/// Runs the scenario's traffic through `rotor`. `interrupt` completing stops it early.
+pub async fn drive<T: Transport>(
+    scenario: &Scenario,
+    rotor: Rotor<T>,
+    mut recorder: Recorder,
+    progress: &dyn Progress,
+    interrupt: impl Future<Output = ()>,
+) -> std::io::Result<Driven> {
+    let traffic = scenario.traffic.clone();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let start = Instant::now();
+    let shared = Arc::new(Shared {
+        rotor,
+        model: scenario.target.model.clone(),
+        stream: traffic.stream,
+        start,
+        results: tx,
+        in_flight: Mutex::new(HashMap::new()),
+        next_id: AtomicU64::new(0),
+        stopped: AtomicBool::new(false),
+    });
+    let stop = Arc::new(Notify::new());
+    let mut sender = if traffic.arrival == Arrival::Closed {
+        tokio::spawn(closed_loop(Arc::clone(&shared), traffic, scenario.seed))
+    } else {
+        tokio::spawn(open_loop(
+            Arc::clone(&shared),
+            traffic,
+            scenario.seed,
+            Arc::clone(&stop),
+        ))
+    };
+
+    let mut incomplete = false;
+    let mut sender_done = false;
+    let mut grace_until: Option<Instant> = None;
+    tokio::pin!(interrupt);
+    while !(sender_done && shared.idle()) {
+        let grace = async {
+            match grace_until {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some((id, record)) = rx.recv() => {
+                if let Ok(mut in_flight) = shared.in_flight.lock() {
+                    in_flight.remove(&id);
+                }
+                recorder.record(&record)?;
+                if recorder.offered.is_multiple_of(256) {
+                    progress.update(recorder.offered, recorder.succeeded, start.elapsed());
+                }
+            }
+            _ = &mut sender, if !sender_done => sender_done = true,
+            () = &mut interrupt, if grace_until.is_none() => {
+                incomplete = true;
+                shared.stopped.store(true, Ordering::Relaxed);
+                stop.notify_waiters();
+                grace_until = Some(Instant::now() + GRACE);
+            }
+            () = grace => break,
+        }
+    }
+    // Whatever is still in flight is recorded as interrupted: nothing offered is lost.
+    let now = start.elapsed();
+    let leftovers: Vec<Duration> = shared
+        .in_flight
+        .lock()
+        .map(|mut m| m.drain().map(|(_, at)| at).collect())
+        .unwrap_or_default();
+    for intended in leftovers {
+        incomplete = true;
+        recorder.record(&RequestRecord {
+            intended,
+            latency: now.saturating_sub(intended),
+            attempts: 0,
+            keys: Vec::new(),
+            limited_keys: Vec::new(),
+            failover: None,
+            tokens: 0,
+            failure: Some("interrupted".to_owned()),
+            degraded: false,
+        })?;
+    }
+    sender.abort();
+    recorder.finish()?;
+    progress.update(recorder.offered, recorder.succeeded, start.elapsed());
+    let span = recorder.last_end;
+    Ok(Driven {
+        recorder,
+        span,
+        incomplete,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reported_tokens;
+
+    #[test]
+    fn finds_the_last_total_tokens() {
+        assert_eq!(reported_tokens(br#"{"usage":{"total_tokens": 123}}"#), 123);
+        assert_eq!(
+            reported_tokens(
+                b"data: {\"total_tokens\":5}\n\ndata: {\"total_tokens\":42}\n\ndata: [DONE]"
+            ),
+            42
+        );
+        assert_eq!(reported_tokens(b"{}"), 0);
+    }
+}

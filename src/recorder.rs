@@ -1,0 +1,303 @@
+//! The recorder: every finished request goes in once; out come HdrHistograms of latency
+//! (from the intended send time, so a stalled system shows its queueing delay) and failover
+//! latency, counters by outcome and reason, per-key use and a time series per interval.
+//! Memory is flat in the number of requests; per-request rows are streamed to a CSV file only
+//! when asked for.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// How one request ended, as the driver saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    /// Intended send time, offset from the run's start.
+    pub intended: Duration,
+    /// From the intended send time to the final answer or give-up.
+    pub latency: Duration,
+    /// Attempts sent.
+    pub attempts: u32,
+    /// Keys tried, in order.
+    pub keys: Vec<usize>,
+    /// Keys whose attempt was answered 429 (one entry per such attempt).
+    pub limited_keys: Vec<usize>,
+    /// Time lost to failover, when the request succeeded after failing over.
+    pub failover: Option<Duration>,
+    /// Tokens the API reported (0 when unknown or failed).
+    pub tokens: u64,
+    /// `None` for success; else the reason.
+    pub failure: Option<String>,
+    /// The policy answered with a fallback message (counted as failed).
+    pub degraded: bool,
+}
+
+/// Counters of one key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct KeyCounts {
+    /// Attempts sent with the key.
+    pub requests: u64,
+    /// Attempts that succeeded.
+    pub succeeded: u64,
+    /// Attempts answered 429.
+    pub rate_limited: u64,
+}
+
+/// One interval of the time series (requests placed by intended send time).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Interval {
+    /// Requests offered.
+    pub offered: u64,
+    /// Requests that succeeded.
+    pub succeeded: u64,
+    /// Requests that failed, by reason.
+    pub failed: BTreeMap<String, u64>,
+    /// 429 answers among their attempts.
+    pub upstream_429: u64,
+    /// Attempts per key.
+    pub per_key: Vec<u64>,
+}
+
+/// Everything measured in a run.
+pub struct Recorder {
+    /// Latency from intended send of succeeded requests, µs (a request refused at once would
+    /// otherwise pull the percentiles down).
+    pub latency: Histogram<u64>,
+    /// Failover latency, µs.
+    pub failover: Histogram<u64>,
+    /// Requests offered.
+    pub offered: u64,
+    /// Requests that succeeded.
+    pub succeeded: u64,
+    /// Failed requests by reason.
+    pub failed: BTreeMap<String, u64>,
+    /// Failed requests answered with a fallback message.
+    pub degraded: u64,
+    /// 429 answers among all attempts.
+    pub upstream_429: u64,
+    /// Attempts sent.
+    pub attempts: u64,
+    /// Tokens reported by the API.
+    pub tokens: u64,
+    /// Per-key counters.
+    pub per_key: Vec<KeyCounts>,
+    /// The time series.
+    pub series: Vec<Interval>,
+    /// Length of one interval.
+    pub interval: Duration,
+    /// Latest completion offset seen.
+    pub last_end: Duration,
+    rows: Option<BufWriter<File>>,
+}
+
+impl Recorder {
+    /// A recorder for `keys` keys with time-series `interval`; `requests_csv` streams one row
+    /// per request to that file.
+    pub fn new(
+        keys: usize,
+        interval: Duration,
+        requests_csv: Option<&Path>,
+    ) -> std::io::Result<Self> {
+        let rows = match requests_csv {
+            Some(path) => {
+                let mut w = BufWriter::new(File::create(path)?);
+                writeln!(
+                    w,
+                    "intended_s,latency_ms,attempts,keys,upstream_429,failover_ms,tokens,outcome"
+                )?;
+                Some(w)
+            }
+            None => None,
+        };
+        let histogram = || {
+            Histogram::<u64>::new_with_bounds(1, 24 * 3600 * 1_000_000, 3)
+                .map_err(std::io::Error::other)
+        };
+        Ok(Self {
+            latency: histogram()?,
+            failover: histogram()?,
+            offered: 0,
+            succeeded: 0,
+            failed: BTreeMap::new(),
+            degraded: 0,
+            upstream_429: 0,
+            attempts: 0,
+            tokens: 0,
+            per_key: vec![KeyCounts::default(); keys],
+            series: Vec::new(),
+            interval: interval.max(Duration::from_millis(1)),
+            last_end: Duration::ZERO,
+            rows,
+        })
+    }
+
+    /// Records one finished request.
+    pub fn record(&mut self, r: &RequestRecord) -> std::io::Result<()> {
+        self.offered += 1;
+        self.attempts += u64::from(r.attempts);
+        let limited = r.limited_keys.len() as u64;
+        self.upstream_429 += limited;
+        for &k in &r.limited_keys {
+            if let Some(c) = self.per_key.get_mut(k) {
+                c.rate_limited += 1;
+            }
+        }
+        self.tokens += r.tokens;
+        if r.failure.is_none() {
+            self.latency.saturating_record(micros(r.latency));
+        }
+        if let Some(f) = r.failover {
+            self.failover.saturating_record(micros(f));
+        }
+        self.last_end = self.last_end.max(r.intended + r.latency);
+        let slot = (r.intended.as_nanos() / self.interval.as_nanos()) as usize;
+        if self.series.len() <= slot {
+            let keys = self.per_key.len();
+            self.series.resize_with(slot + 1, || Interval {
+                per_key: vec![0; keys],
+                ..Interval::default()
+            });
+        }
+        let interval = &mut self.series[slot];
+        interval.offered += 1;
+        interval.upstream_429 += limited;
+        for (i, &k) in r.keys.iter().enumerate() {
+            if let Some(c) = self.per_key.get_mut(k) {
+                c.requests += 1;
+                // Every attempt but the last failed; the last one is the request's outcome.
+                let last = i + 1 == r.keys.len();
+                if last && r.failure.is_none() {
+                    c.succeeded += 1;
+                }
+            }
+            if let Some(n) = interval.per_key.get_mut(k) {
+                *n += 1;
+            }
+        }
+        match &r.failure {
+            None => {
+                self.succeeded += 1;
+                interval.succeeded += 1;
+            }
+            Some(reason) => {
+                *self.failed.entry(reason.clone()).or_default() += 1;
+                *interval.failed.entry(reason.clone()).or_default() += 1;
+                if r.degraded {
+                    self.degraded += 1;
+                }
+            }
+        }
+        if let Some(w) = &mut self.rows {
+            let keys: Vec<String> = r.keys.iter().map(usize::to_string).collect();
+            writeln!(
+                w,
+                "{:.6},{:.3},{},{},{},{},{},{}",
+                r.intended.as_secs_f64(),
+                r.latency.as_secs_f64() * 1000.0,
+                r.attempts,
+                keys.join(" "),
+                r.limited_keys.len(),
+                r.failover.map_or(String::new(), |f| format!(
+                    "{:.3}",
+                    f.as_secs_f64() * 1000.0
+                )),
+                r.tokens,
+                r.failure.as_deref().unwrap_or("ok")
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the per-request CSV.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(w) = &mut self.rows {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    (d.as_micros() as u64).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(
+        intended_s: u64,
+        latency_ms: u64,
+        keys: Vec<usize>,
+        failure: Option<&str>,
+    ) -> RequestRecord {
+        RequestRecord {
+            intended: Duration::from_secs(intended_s),
+            latency: Duration::from_millis(latency_ms),
+            attempts: keys.len() as u32,
+            limited_keys: keys[..keys.len().saturating_sub(1)].to_vec(),
+            failover: (keys.len() > 1 && failure.is_none())
+                .then(|| Duration::from_millis(latency_ms / 2)),
+            keys,
+            tokens: 10,
+            failure: failure.map(str::to_owned),
+            degraded: false,
+        }
+    }
+
+    #[test]
+    fn every_request_counts_once_and_series_adds_up() {
+        let dir = std::env::temp_dir().join(format!("keyrotor-rec-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let csv = dir.join("requests.csv");
+        let mut rec =
+            Recorder::new(2, Duration::from_secs(10), Some(&csv)).unwrap_or_else(|e| panic!("{e}"));
+        let records = [
+            record(1, 100, vec![0], None),
+            record(2, 300, vec![0, 1], None),
+            record(12, 50, vec![1], Some("rate_limited_minute")),
+            record(25, 5000, vec![0, 1], Some("all_keys_failed")),
+        ];
+        for r in &records {
+            rec.record(r).unwrap_or_else(|e| panic!("{e}"));
+        }
+        rec.finish().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rec.offered, 4);
+        assert_eq!(
+            rec.succeeded + rec.failed.values().sum::<u64>(),
+            rec.offered
+        );
+        assert_eq!(rec.series.len(), 3);
+        assert_eq!(rec.series.iter().map(|i| i.offered).sum::<u64>(), 4);
+        assert_eq!(rec.series[0].succeeded, 2);
+        assert_eq!(
+            rec.per_key[0],
+            KeyCounts {
+                requests: 3,
+                succeeded: 1,
+                rate_limited: 2
+            }
+        );
+        assert_eq!(rec.upstream_429, 2);
+        assert_eq!(rec.per_key[1].succeeded, 1);
+        assert_eq!(rec.failover.len(), 1);
+        assert_eq!(rec.latency.len(), 2, "only succeeded requests");
+        assert!(
+            (299..=301).contains(&(rec.latency.max() / 1000)),
+            "3 significant digits"
+        );
+        let text = std::fs::read_to_string(&csv).unwrap_or_default();
+        assert_eq!(text.lines().count(), 5);
+        assert!(
+            text.lines()
+                .nth(2)
+                .is_some_and(|l| l.contains(",0 1,") && l.ends_with(",ok")),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

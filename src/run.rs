@@ -1,0 +1,304 @@
+//! Running one scenario end to end: build the target (the embedded mock in-process for a
+//! simulation, on loopback for a real-time run, or a real URL), the rotor and the recorder,
+//! drive the traffic, and build the report.
+//!
+//! Simulation runs on a current-thread tokio runtime with paused time: tokio jumps the clock
+//! whenever every task waits, so the mock's latency, the windows and the policies' waits all
+//! pass in virtual time. The code is the same as a real run; only transport and clock differ.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use mock_groq::Config as MockConfig;
+use mock_groq::catalog::{self, CATALOG_DATE};
+use mock_groq::config::{Event, OrgConfig};
+
+use crate::driver::{Driven, Progress, drive};
+use crate::engine::transport::{HttpTransport, InProcessTransport, Transport};
+use crate::engine::{ApiKey, Rotor, RotorOptions, keys};
+use crate::recorder::Recorder;
+use crate::report::{LimitsUsed, Report, Setup};
+use crate::scenario::{Mode, Scenario, TargetEvent};
+
+/// Options of one run beyond the scenario.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Stream one CSV row per request to this file.
+    pub requests_csv: Option<PathBuf>,
+    /// Completes to interrupt the run (Ctrl-C); `None` runs to the end.
+    pub interrupt: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// A finished run: the report and the recorder behind it (for the CSV and .hgrm files).
+pub struct Finished {
+    /// The report.
+    pub report: Report,
+    /// The measurements.
+    pub recorder: Recorder,
+}
+
+/// Fake keys of the embedded mock: `gsk_keyrotor_<i>`; they exist only in that mock.
+pub fn mock_keys(n: usize) -> Vec<ApiKey> {
+    (0..n)
+        .map(|i| ApiKey::new(format!("gsk_keyrotor_{i}")))
+        .collect()
+}
+
+/// The embedded mock's configuration for a scenario and its keys.
+pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
+    let orgs_of = scenario.keys.org_of_each();
+    let org_count = orgs_of.iter().max().map_or(0, |m| m + 1);
+    let mut config = MockConfig {
+        model: scenario.target.model.clone(),
+        tier: scenario.target.tier,
+        seed: scenario.seed,
+        start_unix: Some(0),
+        ..MockConfig::default()
+    };
+    if let Some(latency) = &scenario.target.latency {
+        config.latency = latency.clone();
+    }
+    if let Some(completion) = scenario.target.completion {
+        config.completion = completion;
+    }
+    config.faults = scenario.target.faults.clone();
+    config.orgs = (0..org_count)
+        .map(|o| OrgConfig {
+            id: format!("org_{o}"),
+            keys: keys
+                .iter()
+                .zip(&orgs_of)
+                .filter(|(_, org)| **org == o)
+                .map(|(k, _)| k.clone())
+                .collect(),
+            tier: None,
+            limits: scenario.target.limits,
+        })
+        .filter(|o| !o.keys.is_empty())
+        .collect();
+    for event in &scenario.target.events {
+        match event {
+            TargetEvent::RevokeKey { at, key } => {
+                if let Some(k) = keys.get(*key) {
+                    config.events.push(Event::RevokeKey {
+                        at: *at,
+                        key: k.clone(),
+                    });
+                }
+            }
+            TargetEvent::ExhaustDaily { at, org } => {
+                for o in &config.orgs {
+                    if org.is_none_or(|n| o.id == format!("org_{n}")) {
+                        config.events.push(Event::ExhaustDaily {
+                            at: *at,
+                            org: o.id.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    config
+}
+
+fn limits_used(scenario: &Scenario) -> LimitsUsed {
+    let base = catalog::find(&scenario.target.model)
+        .map(|i| catalog::MODELS[i].limits(scenario.target.tier))
+        .unwrap_or(catalog::Limits {
+            rpm: None,
+            rpd: None,
+            tpm: None,
+            tpd: None,
+        });
+    let tier = match scenario.target.tier {
+        catalog::Tier::Free => "free",
+        catalog::Tier::Developer => "developer",
+    };
+    let (limits, source) = match (&scenario.target.url, scenario.target.limits) {
+        (Some(_), _) => (
+            base,
+            "the real API's own (catalog values shown for reference)".to_owned(),
+        ),
+        (None, Some(over)) => (
+            over.apply(base),
+            format!("scenario overrides on Groq's published {tier} tier ({CATALOG_DATE})"),
+        ),
+        (None, None) => (
+            base,
+            format!("Groq's published {tier} tier ({CATALOG_DATE})"),
+        ),
+    };
+    LimitsUsed {
+        rpm: limits.rpm,
+        rpd: limits.rpd,
+        tpm: limits.tpm,
+        tpd: limits.tpd,
+        source,
+    }
+}
+
+async fn interrupted(rx: Option<tokio::sync::watch::Receiver<bool>>) {
+    match rx {
+        Some(mut rx) => {
+            let _ = rx.wait_for(|v| *v).await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn drive_with<T: Transport>(
+    scenario: &Scenario,
+    keys: Vec<ApiKey>,
+    transport: T,
+    options: &mut RunOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<Driven> {
+    let rotor = Rotor::new(
+        keys,
+        scenario.engine.policy.config.clone(),
+        transport,
+        RotorOptions {
+            deadline: scenario.engine.deadline,
+            seed: scenario.seed,
+        },
+    )?;
+    let recorder = Recorder::new(
+        scenario.keys.count.0,
+        scenario.traffic.interval,
+        options.requests_csv.as_deref(),
+    )
+    .context("cannot create the per-request CSV")?;
+    let interrupt = interrupted(options.interrupt.take());
+    Ok(drive(scenario, rotor, recorder, progress, interrupt).await?)
+}
+
+/// Runs a scenario to completion (or interruption) and returns its report.
+pub fn run(
+    scenario: &Scenario,
+    mut options: RunOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<Finished> {
+    scenario
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid scenario: {e}"))?;
+    let started_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let wall = std::time::Instant::now();
+    let n = scenario.keys.count.0;
+    let (driven, keys, target) = match (&scenario.target.url, scenario.mode) {
+        (None, Mode::Sim) => {
+            let keys = mock_keys(n);
+            let router = mock_groq::router(mock_config(scenario, &keys))?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()?;
+            let transport = InProcessTransport::new(router, scenario.engine.request_timeout);
+            let driven = runtime.block_on(drive_with(
+                scenario,
+                keys.clone(),
+                transport,
+                &mut options,
+                progress,
+            ))?;
+            (
+                driven,
+                keys,
+                "embedded mock (in-process, simulated time)".to_owned(),
+            )
+        }
+        (None, Mode::Real) => {
+            let keys = mock_keys(n);
+            let config = mock_config(scenario, &keys);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let driven = runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let url = format!("http://{}", listener.local_addr()?);
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let server = tokio::spawn(mock_groq::serve(config, listener, async {
+                    let _ = stopped.await;
+                }));
+                let transport = HttpTransport::new(&url, scenario.engine.timeouts())?;
+                let driven =
+                    drive_with(scenario, keys.clone(), transport, &mut options, progress).await;
+                let _ = stop.send(());
+                let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+                driven
+            })?;
+            (
+                driven,
+                keys,
+                "embedded mock (loopback HTTP, real time)".to_owned(),
+            )
+        }
+        (Some(url), _) => {
+            let loaded =
+                keys::from_env().context("a real endpoint takes its keys from the environment")?;
+            for warning in &loaded.warnings {
+                eprintln!("warning: {warning}");
+            }
+            if loaded.keys.len() != n {
+                bail!(
+                    "the scenario wants {n} keys; the environment has {}",
+                    loaded.keys.len()
+                );
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let transport = HttpTransport::new(url, scenario.engine.timeouts())?;
+            let keys = loaded.keys;
+            let driven = runtime.block_on(drive_with(
+                scenario,
+                keys.clone(),
+                transport,
+                &mut options,
+                progress,
+            ))?;
+            (driven, keys, url.clone())
+        }
+    };
+    let orgs_of = scenario.keys.org_of_each();
+    let setup = Setup {
+        policy: scenario.engine.policy.text().to_owned(),
+        keys: n,
+        orgs: orgs_of.iter().max().map_or(0, |m| m + 1),
+        model: scenario.target.model.clone(),
+        limits: limits_used(scenario),
+        target,
+    };
+    let fingerprints: Vec<String> = keys.iter().map(ApiKey::fingerprint).collect();
+    let report = Report::build(
+        scenario,
+        &driven.recorder,
+        setup,
+        &fingerprints,
+        &orgs_of,
+        driven.span,
+        wall.elapsed(),
+        started_unix,
+        driven.incomplete,
+    );
+    Ok(Finished {
+        report,
+        recorder: driven.recorder,
+    })
+}
+
+/// The most a real-endpoint run can spend, stated before it sends anything.
+pub fn quota_statement(scenario: &Scenario) -> String {
+    let t = &scenario.traffic;
+    let requests = t.requests.map_or(0, |r| r.0);
+    let tokens = (t.prompt_tokens.mean() + t.completion_tokens.mean()) * requests as f64;
+    format!(
+        "This run sends at most {requests} requests (each may retry on other keys) over at most {} to {} with {} keys from the environment: about {:.0} tokens at the mean sizes, counted against those keys' organisations' daily quotas.",
+        humantime_serde::re::humantime::format_duration(t.duration.unwrap_or_default()),
+        scenario.target.url.as_deref().unwrap_or("?"),
+        scenario.keys.count.0,
+        tokens
+    )
+}

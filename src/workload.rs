@@ -1,0 +1,175 @@
+//! The workload: when requests are intended to be sent (open-loop arrival processes) and how
+//! large they are (token distributions), from a seeded RNG so a scenario replays exactly.
+
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::scenario::{Arrival, Tokens, Traffic};
+
+/// Offered rate in requests per minute at `t` into the run.
+pub fn rate_at(traffic: &Traffic, t: Duration) -> f64 {
+    let base = traffic.rate.map_or(0.0, |r| r.0);
+    let peak = traffic.peak.map_or(base, |r| r.0);
+    let change = traffic.change_at.unwrap_or(Duration::MAX);
+    match traffic.arrival {
+        Arrival::Constant | Arrival::Poisson | Arrival::Closed => base,
+        Arrival::Ramp => {
+            let total = traffic.duration.map_or(1.0, |d| d.as_secs_f64().max(1e-9));
+            base + (peak - base) * (t.as_secs_f64() / total).min(1.0)
+        }
+        Arrival::Step => {
+            if t >= change {
+                peak
+            } else {
+                base
+            }
+        }
+        Arrival::Spike => {
+            let end = change.saturating_add(traffic.spike_for.unwrap_or_default());
+            if t >= change && t < end { peak } else { base }
+        }
+    }
+}
+
+/// Intended send times of an open-loop run, as offsets from its start, bounded by the
+/// scenario's `duration` and `requests`.
+pub struct Arrivals<'a> {
+    traffic: &'a Traffic,
+    rng: SmallRng,
+    next: Duration,
+    sent: usize,
+}
+
+impl<'a> Arrivals<'a> {
+    /// The arrival process of `traffic`, seeded.
+    pub fn new(traffic: &'a Traffic, seed: u64) -> Self {
+        Self {
+            traffic,
+            rng: SmallRng::seed_from_u64(seed ^ 0xa5a5_5a5a),
+            next: Duration::ZERO,
+            sent: 0,
+        }
+    }
+}
+
+impl Iterator for Arrivals<'_> {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        if self.traffic.requests.is_some_and(|n| self.sent >= n.0) {
+            return None;
+        }
+        let at = self.next;
+        if self.traffic.duration.is_some_and(|d| at >= d) {
+            return None;
+        }
+        let per_second = rate_at(self.traffic, at) / 60.0;
+        if per_second <= 0.0 {
+            return None;
+        }
+        let gap = match self.traffic.arrival {
+            Arrival::Poisson => -(1.0 - self.rng.random::<f64>()).ln() / per_second,
+            _ => 1.0 / per_second,
+        };
+        self.next = at + Duration::from_secs_f64(gap);
+        self.sent += 1;
+        Some(at)
+    }
+}
+
+/// Draws a token count (at least 1).
+pub fn sample_tokens(tokens: &Tokens, rng: &mut SmallRng) -> u64 {
+    match *tokens {
+        Tokens::Fixed(v) => v.max(1),
+        Tokens::Uniform { min, max } => rng.random_range(min..=max.max(min)).max(1),
+        Tokens::Normal { mean, sd } => {
+            // Box–Muller.
+            let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random());
+            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            (mean + sd * z).round().max(1.0) as u64
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn traffic(extra: &str) -> Traffic {
+        let text = format!("name = \"t\"\n[keys]\ncount = 1\n[traffic]\n{extra}\n");
+        Scenario::from_toml(&text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .traffic
+    }
+
+    #[test]
+    fn constant_rate_is_evenly_spaced_and_bounded() {
+        let t = traffic("arrival = \"constant\"\nrate = 120\nduration = \"10s\"");
+        let times: Vec<Duration> = Arrivals::new(&t, 1).collect();
+        assert_eq!(times.len(), 20);
+        assert_eq!(times[1] - times[0], Duration::from_millis(500));
+        let t = traffic("arrival = \"constant\"\nrate = 120\nrequests = 7");
+        assert_eq!(Arrivals::new(&t, 1).count(), 7);
+    }
+
+    #[test]
+    fn poisson_has_the_mean_rate_and_replays_from_the_seed() {
+        let t = traffic("arrival = \"poisson\"\nrate = 600\nduration = \"1000s\"");
+        let n = Arrivals::new(&t, 3).count();
+        assert!((9_500..10_500).contains(&n), "{n}");
+        let a: Vec<Duration> = Arrivals::new(&t, 3).take(50).collect();
+        let b: Vec<Duration> = Arrivals::new(&t, 3).take(50).collect();
+        assert_eq!(a, b);
+        assert_ne!(a, Arrivals::new(&t, 4).take(50).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn ramp_step_and_spike_change_the_rate() {
+        let ramp = traffic("arrival = \"ramp\"\nrate = 60\npeak = 180\nduration = \"100s\"");
+        assert_eq!(rate_at(&ramp, Duration::from_secs(50)), 120.0);
+        let step = traffic(
+            "arrival = \"step\"\nrate = 60\npeak = 600\nchange_at = \"30s\"\nduration = \"60s\"",
+        );
+        let times: Vec<Duration> = Arrivals::new(&step, 1).collect();
+        assert_eq!(times.len(), 30 + 300);
+        let spike = traffic(
+            "arrival = \"spike\"\nrate = 60\npeak = 600\nchange_at = \"10s\"\nspike_for = \"5s\"\nduration = \"30s\"",
+        );
+        assert_eq!(rate_at(&spike, Duration::from_secs(12)), 600.0);
+        assert_eq!(rate_at(&spike, Duration::from_secs(15)), 60.0);
+    }
+
+    #[test]
+    fn token_distributions_stay_in_range() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        for _ in 0..1000 {
+            let v = sample_tokens(&Tokens::Uniform { min: 10, max: 20 }, &mut rng);
+            assert!((10..=20).contains(&v));
+            assert!(
+                sample_tokens(
+                    &Tokens::Normal {
+                        mean: 5.0,
+                        sd: 10.0
+                    },
+                    &mut rng
+                ) >= 1
+            );
+        }
+        let mean = (0..20_000)
+            .map(|_| {
+                sample_tokens(
+                    &Tokens::Normal {
+                        mean: 300.0,
+                        sd: 50.0,
+                    },
+                    &mut rng,
+                ) as f64
+            })
+            .sum::<f64>()
+            / 20_000.0;
+        assert!((mean - 300.0).abs() < 3.0, "{mean}");
+    }
+}

@@ -1,0 +1,313 @@
+//! The harness end to end: simulated runs are deterministic and account for every request;
+//! real-time runs over loopback work and stop cleanly when interrupted; sweeps find
+//! capacities; the claims get the verdicts the mock's limits imply; the CLI's exit codes.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use keyrotor::driver::NoProgress;
+use keyrotor::report::Report;
+use keyrotor::run::{RunOptions, run};
+use keyrotor::scenario::Scenario;
+use serde_json::Value;
+
+fn scenario(extra_traffic: &str, rest: &str) -> Scenario {
+    let text = format!(
+        r#"name = "test"
+seed = 9
+{rest}
+[keys]
+count = 3
+[engine]
+policy = "round-robin"
+[traffic]
+arrival = "poisson"
+rate = 120
+prompt_tokens = {{ min = 50, max = 150 }}
+completion_tokens = 100
+interval = "10s"
+{extra_traffic}
+"#
+    );
+    Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn report_of(s: &Scenario) -> Report {
+    run(s, RunOptions::default(), &NoProgress)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .report
+}
+
+fn without_wall(r: &Report) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    v["started_unix"] = Value::Null;
+    v["wall_s"] = Value::Null;
+    v
+}
+
+#[test]
+fn simulated_runs_are_deterministic_and_account_for_every_request() {
+    let s = scenario("duration = \"10m\"", "");
+    let (a, b) = (report_of(&s), report_of(&s));
+    assert_eq!(
+        without_wall(&a),
+        without_wall(&b),
+        "same scenario and seed, same report"
+    );
+    assert!(a.simulated && a.span_s >= 590.0, "{}", a.span_s);
+    let sum = &a.summary;
+    assert_eq!(sum.offered, sum.succeeded + sum.failed);
+    assert_eq!(sum.failed, a.failures.values().sum::<u64>());
+    assert!(
+        (1100..1300).contains(&sum.offered),
+        "Poisson 120/min for 10 min: {}",
+        sum.offered
+    );
+    assert_eq!(
+        sum.attempts,
+        a.per_key.iter().map(|k| k.requests).sum::<u64>()
+    );
+    assert_eq!(
+        sum.upstream_429,
+        a.per_key.iter().map(|k| k.rate_limited).sum::<u64>()
+    );
+    // 3 organisations × 30 RPM = 90/min sustained, 120 offered: about a quarter fails.
+    assert!(
+        sum.success_rate > 0.6 && sum.success_rate < 0.9,
+        "{}",
+        sum.success_rate
+    );
+    assert!(
+        a.latency_ms.p50 > 100.0,
+        "the mock's service time shows: {}",
+        a.latency_ms.p50
+    );
+    let other_seed = Scenario {
+        seed: 10,
+        ..s.clone()
+    };
+    assert_ne!(
+        without_wall(&report_of(&other_seed))["summary"],
+        without_wall(&a)["summary"]
+    );
+}
+
+#[test]
+fn real_time_run_over_loopback_and_interruption_lose_nothing() {
+    let s = scenario(
+        "duration = \"2s\"",
+        "mode = \"real\"\n[target.latency]\nedge = \"1ms\"\nqueue = \"1ms\"",
+    );
+    let r = report_of(&s);
+    assert!(!r.simulated && !r.incomplete);
+    let planned = keyrotor::workload::Arrivals::new(&s.traffic, s.seed).count() as u64;
+    assert!(planned >= 2);
+    assert_eq!(
+        r.summary.offered, planned,
+        "every planned request is offered once"
+    );
+    assert_eq!(r.summary.offered, r.summary.succeeded + r.summary.failed);
+    assert!(r.setup.target.contains("loopback"));
+
+    // Interrupted after 1 s of a 60 s run: stops, keeps what ran, marks the report.
+    let mut s = scenario("duration = \"60s\"", "mode = \"real\"");
+    s.traffic.rate = Some(keyrotor::scenario::Rate(600.0));
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        let _ = tx.send(true);
+    });
+    let started = std::time::Instant::now();
+    let options = RunOptions {
+        interrupt: Some(rx),
+        ..RunOptions::default()
+    };
+    let r = run(&s, options, &NoProgress)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .report;
+    let _ = stopper.join();
+    assert!(r.incomplete);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stopped by itself"
+    );
+    assert!(
+        r.summary.offered >= 5 && r.summary.offered < 100,
+        "{}",
+        r.summary.offered
+    );
+    assert_eq!(r.summary.offered, r.summary.succeeded + r.summary.failed);
+}
+
+#[test]
+fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
+    let separate = scenario(
+        "duration = \"30m\"",
+        "[target]\nlimits = { rpm = 30, rpd = 0, tpm = 0, tpd = 0 }",
+    );
+    let mut quiet = |_: usize, _: f64, _: f64| {};
+    let result = keyrotor::sweep::sweep(&separate, &[1, 2], 0.99, &mut quiet)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let one = result.points[0].capacity_rpm;
+    assert!((28.0..36.0).contains(&one), "one key ≈ 30/min: {one}");
+    let ratio = result.points[1].ratio_to_one_key.unwrap_or(0.0);
+    assert!((1.8..2.2).contains(&ratio), "{ratio}");
+
+    let mut shared = separate.clone();
+    shared.keys.layout = keyrotor::scenario::Layout::Shared;
+    let result = keyrotor::sweep::sweep(&shared, &[1, 3], 0.99, &mut quiet)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let ratio = result.points[1].ratio_to_one_key.unwrap_or(0.0);
+    assert!(
+        (0.9..1.1).contains(&ratio),
+        "keys of one organisation share its limit: {ratio}"
+    );
+}
+
+#[test]
+fn claims_get_the_verdicts_the_limits_imply() {
+    let mut quiet = |_: &str| {};
+    let claims = keyrotor::claims::check(&mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+    let verdict = |id: &str| {
+        claims
+            .claims
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.verdict)
+            .unwrap_or_else(|| panic!("claim {id} missing"))
+    };
+    use keyrotor::claims::Verdict::*;
+    assert_eq!(verdict("capacity-5x-separate"), Holds);
+    assert_eq!(verdict("capacity-5x-shared"), Fails);
+    assert_eq!(verdict("150-rpm-5-keys-seed-numbers"), Holds);
+    assert_eq!(
+        verdict("150-rpm-5-keys"),
+        Fails,
+        "Groq's TPD runs out within the half hour"
+    );
+    assert_eq!(
+        verdict("failover-200ms-sticky-failover"),
+        Fails,
+        "the SDK waits retry-after first"
+    );
+    assert_eq!(
+        verdict("zero-downtime-round-robin"),
+        Fails,
+        "a 401 is not retried"
+    );
+    assert_eq!(verdict("zero-downtime-adaptive"), Holds);
+    assert_eq!(verdict("never-see-errors-all-out-sticky-failover"), Fails);
+    for c in &claims.claims {
+        assert!(!c.measured.is_empty() && !c.detail.is_empty(), "{}", c.id);
+    }
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_keyrotor"))
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("keyrotor-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn cli_run_writes_reports_and_exit_codes_tell_thresholds_from_errors() {
+    let dir = temp("cli");
+    let scenario = dir.join("s.toml");
+    let write = |text: &str| std::fs::write(&scenario, text).unwrap_or_else(|e| panic!("{e}"));
+    write(
+        "name = \"cli\"\n[keys]\ncount = 2\n[traffic]\narrival = \"constant\"\nrate = 30\nduration = \"2m\"\n[thresholds]\nsuccess_rate = \">= 0.999\"\nlatency_p50_ms = \"< 1\"\n",
+    );
+    let out = dir.join("out");
+    let status = bin()
+        .args(["run"])
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .arg("--requests-csv")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        status.status.code(),
+        Some(3),
+        "a failed threshold: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    for file in [
+        "report.json",
+        "report.md",
+        "timeseries.csv",
+        "latency.hgrm",
+        "requests.csv",
+    ] {
+        let text =
+            std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(!text.contains("gsk_keyrotor"), "{file} shows a full key");
+    }
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(report["schema"], 1);
+    let thresholds = report["thresholds"].as_array().cloned().unwrap_or_default();
+    let latency = thresholds
+        .iter()
+        .find(|t| t["metric"] == "latency_p50_ms")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(latency["pass"], false, "{thresholds:?}");
+    assert_eq!(report["summary"]["offered"], 60);
+    let rows = std::fs::read_to_string(out.join("requests.csv"))
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert_eq!(rows, 61);
+
+    write("name = \"cli\"\n[keys]\ncount = 0\n");
+    let bad = bin()
+        .args(["run"])
+        .arg(&scenario)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("s.toml") && err.contains("line 3") && err.contains("≥ 1"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_shipped_scenario_parses() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 10, "{n} scenarios");
+}
+
+#[test]
+fn sweep_cli_writes_json_plot_and_html() {
+    let dir = temp("sweep");
+    let out = dir.join("out");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/keys-1.toml");
+    let run = bin().args(["sweep", scenario, "--keys", "1,2", "--out"]).arg(&out).output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let sweep: Value = serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap_or_default()).unwrap_or_default();
+    let ratio = sweep["points"][1]["ratio_to_one_key"].as_f64().unwrap_or(0.0);
+    assert!((1.7..2.2).contains(&ratio), "{sweep}");
+    assert!(std::fs::read(out.join("capacity.png")).is_ok_and(|b| b.starts_with(b"\x89PNG")));
+    assert!(std::fs::read_to_string(out.join("report.html")).is_ok_and(|h| h.contains("<svg")));
+    let bad = bin().args(["sweep", scenario, "--keys", "0"]).output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bad.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
