@@ -175,7 +175,10 @@ async fn closed_loop<T: Transport>(shared: Arc<Shared<T>>, traffic: Traffic, see
                 let request = shared.request(&traffic, &mut rng);
                 let id = shared.launch(at);
                 shared.fire(id, at, request).await;
-                tokio::time::sleep(think).await;
+                if !think.is_zero() {
+                    // sleep(0) would still wait for the timer's next 1 ms tick.
+                    tokio::time::sleep(think).await;
+                }
             }
         }));
     }

@@ -300,14 +300,29 @@ fn sweep_cli_writes_json_plot_and_html() {
     let dir = temp("sweep");
     let out = dir.join("out");
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/keys-1.toml");
-    let run = bin().args(["sweep", scenario, "--keys", "1,2", "--out"]).arg(&out).output().unwrap_or_else(|e| panic!("{e}"));
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let sweep: Value = serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap_or_default()).unwrap_or_default();
-    let ratio = sweep["points"][1]["ratio_to_one_key"].as_f64().unwrap_or(0.0);
+    let run = bin()
+        .args(["sweep", scenario, "--keys", "1,2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let sweep: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap_or_default())
+            .unwrap_or_default();
+    let ratio = sweep["points"][1]["ratio_to_one_key"]
+        .as_f64()
+        .unwrap_or(0.0);
     assert!((1.7..2.2).contains(&ratio), "{sweep}");
     assert!(std::fs::read(out.join("capacity.png")).is_ok_and(|b| b.starts_with(b"\x89PNG")));
     assert!(std::fs::read_to_string(out.join("report.html")).is_ok_and(|h| h.contains("<svg")));
-    let bad = bin().args(["sweep", scenario, "--keys", "0"]).output().unwrap_or_else(|e| panic!("{e}"));
+    let bad = bin()
+        .args(["sweep", scenario, "--keys", "0"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bad.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
 }

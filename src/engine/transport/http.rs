@@ -9,7 +9,8 @@ use crate::engine::keys::ApiKey;
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     client: reqwest::Client,
-    url: String,
+    /// Parsed once: reqwest would parse a string URL on every request.
+    url: reqwest::Url,
 }
 
 impl HttpTransport {
@@ -22,10 +23,10 @@ impl HttpTransport {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| TransportError::Connection(format!("cannot build HTTP client: {e}")))?;
-        Ok(Self {
-            client,
-            url: format!("{}{CHAT_PATH}", base_url.trim_end_matches('/')),
-        })
+        let url = format!("{}{CHAT_PATH}", base_url.trim_end_matches('/'));
+        let url = reqwest::Url::parse(&url)
+            .map_err(|e| TransportError::Connection(format!("bad base URL `{base_url}`: {e}")))?;
+        Ok(Self { client, url })
     }
 }
 
@@ -41,7 +42,7 @@ impl Transport for HttpTransport {
     async fn send(&self, key: &ApiKey, body: Bytes) -> Result<Reply, TransportError> {
         let response = self
             .client
-            .post(&self.url)
+            .post(self.url.clone())
             .bearer_auth(key.expose())
             .header("content-type", "application/json")
             .body(body)
