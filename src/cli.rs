@@ -13,7 +13,8 @@ use crate::engine::PolicyConfig;
 use crate::run::{RunOptions, quota_statement, run};
 use crate::scenario::{Mode, Scenario};
 
-/// Exit code when a run's thresholds are not met (distinct from 1, an error).
+/// Exit code when a run's thresholds are not met or `compare` finds a regression (distinct
+/// from 1, an error).
 pub const EXIT_THRESHOLDS: u8 = 3;
 
 /// keyrotor — settles by measurement how well multi-key API rotation works.
@@ -69,6 +70,19 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Compare two reports (report.json or sweep.json, or their folders) under thresholds;
+    /// exit code 3 on a regression, 1 on an error.
+    Compare {
+        /// The baseline report.
+        baseline: PathBuf,
+        /// The current report.
+        current: PathBuf,
+        /// A rule: `METRIC -5%` (may fall at most 5 %), `METRIC +10%` (may rise at most 10 %)
+        /// or `METRIC >= 0.999`. Repeatable. Default: success_rate -0.1%, throughput -5%,
+        /// latency_p99 +10%, failover_p99 +10%. Sweeps: capacity_<keys>.
+        #[arg(long = "threshold", value_name = "RULE")]
+        thresholds: Vec<String>,
+    },
     /// List the rotation policies: which seed each reproduces, what it does, its parameters.
     Policies {
         /// Print the presets and their default parameters as JSON.
@@ -108,6 +122,34 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
         } => sweep_command(&scenario, &keys, objective, out),
         Command::Claims { out } => claims_command(out),
+        Command::Compare {
+            baseline,
+            current,
+            thresholds,
+        } => {
+            let rules = if thresholds.is_empty() {
+                crate::compare::default_rules()
+            } else {
+                thresholds
+                    .iter()
+                    .map(|t| {
+                        t.parse()
+                            .map_err(|e: String| anyhow::anyhow!("bad --threshold {e}"))
+                    })
+                    .collect::<anyhow::Result<_>>()?
+            };
+            let rows = crate::compare::compare(
+                &crate::compare::load(&baseline)?,
+                &crate::compare::load(&current)?,
+                &rules,
+            )?;
+            print!("{}", crate::compare::table(&rows));
+            Ok(if rows.iter().all(|r| r.pass) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_THRESHOLDS)
+            })
+        }
     }
 }
 

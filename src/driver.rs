@@ -136,7 +136,9 @@ async fn open_loop<T: Transport>(
 ) {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed_70c3);
     for at in Arrivals::new(&traffic, seed) {
+        // `biased`: select!'s random branch order would make simulations irreproducible.
         tokio::select! {
+            biased;
             () = tokio::time::sleep_until(shared.start + at) => {}
             () = stop.notified() => break,
         }
@@ -231,7 +233,10 @@ pub async fn drive<T: Transport>(
                 None => std::future::pending().await,
             }
         };
+        // `biased`: select!'s random branch order would perturb task scheduling, and with it
+        // which simulated request reaches the mock first (simulations must replay exactly).
         tokio::select! {
+            biased;
             Some((id, record)) = rx.recv() => {
                 if let Ok(mut in_flight) = shared.in_flight.lock() {
                     in_flight.remove(&id);

@@ -190,19 +190,17 @@ pub fn run(
     let (driven, keys, target) = match (&scenario.target.url, scenario.mode) {
         (None, Mode::Sim) => {
             let keys = mock_keys(n);
-            let router = mock_groq::router(mock_config(scenario, &keys))?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .start_paused(true)
                 .build()?;
-            let transport = InProcessTransport::new(router, scenario.engine.request_timeout);
-            let driven = runtime.block_on(drive_with(
-                scenario,
-                keys.clone(),
-                transport,
-                &mut options,
-                progress,
-            ))?;
+            let driven = runtime.block_on(async {
+                // Built inside the paused runtime: the mock's clock starts on virtual time, so
+                // no real-time offset leaks into the simulation.
+                let router = mock_groq::router(mock_config(scenario, &keys))?;
+                let transport = InProcessTransport::new(router, scenario.engine.request_timeout);
+                drive_with(scenario, keys.clone(), transport, &mut options, progress).await
+            })?;
             (
                 driven,
                 keys,

@@ -1,0 +1,312 @@
+//! `keyrotor compare BASELINE CURRENT`: regression checks between two reports (report.json
+//! or sweep.json) with relative thresholds (`throughput -5%`: may fall by at most 5 %;
+//! `failover_p99 +10%`: may rise by at most 10 %) and absolute ones (`success_rate >= 0.999`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use crate::scenario::Threshold;
+
+/// One comparison rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    /// The metric may move against it by at most this fraction: `-0.05` may fall 5 %,
+    /// `+0.10` may rise 10 %.
+    Relative {
+        /// Metric name.
+        metric: String,
+        /// Allowed change as a signed fraction.
+        allowed: f64,
+    },
+    /// The current value must meet this.
+    Absolute {
+        /// Metric name.
+        metric: String,
+        /// The bound.
+        threshold: Threshold,
+    },
+}
+
+impl Rule {
+    /// The metric the rule reads.
+    pub fn metric(&self) -> &str {
+        match self {
+            Rule::Relative { metric, .. } | Rule::Absolute { metric, .. } => metric,
+        }
+    }
+}
+
+impl std::str::FromStr for Rule {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (metric, rest) = text.split_once(char::is_whitespace).ok_or_else(|| {
+            format!("`{text}`: expected `METRIC -5%`, `METRIC +10%` or `METRIC >= 0.999`")
+        })?;
+        let rest = rest.trim();
+        if let Some(pct) = rest.strip_suffix('%') {
+            let value: f64 = pct.trim().parse().map_err(|_| {
+                format!("`{text}`: `{pct}` is not a signed percentage like -5 or +10")
+            })?;
+            if !(rest.starts_with('-') || rest.starts_with('+')) {
+                return Err(format!(
+                    "`{text}`: say which way the metric may move, e.g. -5% or +10%"
+                ));
+            }
+            return Ok(Rule::Relative {
+                metric: metric.to_owned(),
+                allowed: value / 100.0,
+            });
+        }
+        let threshold =
+            Threshold::try_from(rest.to_owned()).map_err(|e| format!("`{text}`: {e}"))?;
+        Ok(Rule::Absolute {
+            metric: metric.to_owned(),
+            threshold,
+        })
+    }
+}
+
+/// The rules used when none are given.
+pub fn default_rules() -> Vec<Rule> {
+    [
+        "success_rate -0.1%",
+        "throughput -5%",
+        "latency_p99 +10%",
+        "failover_p99 +10%",
+    ]
+    .iter()
+    .filter_map(|r| r.parse().ok())
+    .collect()
+}
+
+/// The metrics of a report.json or sweep.json, by name.
+pub fn metrics(doc: &Value) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    let mut put = |name: &str, v: &Value| {
+        if let Some(x) = v.as_f64() {
+            out.push((name.to_owned(), x));
+        }
+    };
+    if let Some(points) = doc.get("points").and_then(Value::as_array) {
+        for p in points {
+            let keys = p["keys"].as_u64().unwrap_or(0);
+            put(&format!("capacity_{keys}"), &p["capacity_rpm"]);
+        }
+        return out;
+    }
+    let s = &doc["summary"];
+    put("success_rate", &s["success_rate"]);
+    put("throughput", &s["throughput_rps"]);
+    put("offered", &s["offered"]);
+    put("upstream_429", &s["upstream_429"]);
+    for p in ["p50", "p90", "p99", "p999", "max"] {
+        put(&format!("latency_{p}"), &doc["latency_ms"][p]);
+    }
+    for p in ["p50", "p99", "max"] {
+        put(&format!("failover_{p}"), &doc["failover_ms"][p]);
+    }
+    out
+}
+
+/// One row of the comparison.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Metric.
+    pub metric: String,
+    /// Baseline value.
+    pub baseline: f64,
+    /// Current value.
+    pub current: f64,
+    /// The rule, as text.
+    pub rule: String,
+    /// Whether it passes.
+    pub pass: bool,
+}
+
+/// Compares two documents under `rules`; a rule on a metric neither has is an error.
+pub fn compare(baseline: &Value, current: &Value, rules: &[Rule]) -> anyhow::Result<Vec<Row>> {
+    let (base, cur) = (metrics(baseline), metrics(current));
+    let get =
+        |set: &[(String, f64)], name: &str| set.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+    let mut rows = Vec::new();
+    for rule in rules {
+        let name = rule.metric();
+        let (Some(b), Some(c)) = (get(&base, name), get(&cur, name)) else {
+            let known: Vec<&str> = cur.iter().map(|(n, _)| n.as_str()).collect();
+            bail!(
+                "metric `{name}` is not in both documents (known: {})",
+                known.join(", ")
+            );
+        };
+        let (text, pass) = match rule {
+            Rule::Relative { allowed, .. } => {
+                let change = if b == 0.0 {
+                    if c == 0.0 {
+                        0.0
+                    } else {
+                        f64::INFINITY.copysign(c)
+                    }
+                } else {
+                    (c - b) / b.abs()
+                };
+                let pass = if *allowed < 0.0 {
+                    change >= *allowed - 1e-12
+                } else {
+                    change <= *allowed + 1e-12
+                };
+                (format!("{:+}%", allowed * 100.0), pass)
+            }
+            Rule::Absolute { threshold, .. } => (String::from(*threshold), threshold.holds(c)),
+        };
+        rows.push(Row {
+            metric: name.to_owned(),
+            baseline: b,
+            current: c,
+            rule: text,
+            pass,
+        });
+    }
+    Ok(rows)
+}
+
+/// The table `keyrotor compare` prints.
+pub fn table(rows: &[Row]) -> String {
+    let mut out = format!(
+        "{:<16} {:>14} {:>14} {:>9}  {:<10} result\n",
+        "metric", "baseline", "current", "change", "rule"
+    );
+    for r in rows {
+        let change = if r.baseline == 0.0 {
+            if r.current == 0.0 {
+                "0.0%".to_owned()
+            } else {
+                "new".to_owned()
+            }
+        } else {
+            format!(
+                "{:+.1}%",
+                (r.current - r.baseline) / r.baseline.abs() * 100.0
+            )
+        };
+        let _ = writeln!(
+            out,
+            "{:<16} {:>14.4} {:>14.4} {:>9}  {:<10} {}",
+            r.metric,
+            r.baseline,
+            r.current,
+            change,
+            r.rule,
+            if r.pass { "pass" } else { "REGRESSION" }
+        );
+    }
+    out
+}
+
+/// Reads a report.json or sweep.json (a folder means its report.json or sweep.json).
+pub fn load(path: &Path) -> anyhow::Result<Value> {
+    let file = if path.is_dir() {
+        ["report.json", "sweep.json"]
+            .iter()
+            .map(|f| path.join(f))
+            .find(|p| p.exists())
+            .unwrap_or(path.join("report.json"))
+    } else {
+        path.to_owned()
+    };
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let doc: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    if doc.get("summary").is_none() && doc.get("points").is_none() {
+        bail!(
+            "{} is neither a report.json nor a sweep.json",
+            file.display()
+        );
+    }
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(success: f64, rps: f64, p99: f64) -> Value {
+        json!({"summary": {"success_rate": success, "throughput_rps": rps, "offered": 100, "upstream_429": 0},
+               "latency_ms": {"p50": 1.0, "p90": 2.0, "p99": p99, "p999": 4.0, "max": 5.0},
+               "failover_ms": {"p50": 0.0, "p99": 0.0, "max": 0.0}})
+    }
+
+    #[test]
+    fn rules_parse() {
+        assert_eq!(
+            "throughput -5%".parse(),
+            Ok(Rule::Relative {
+                metric: "throughput".into(),
+                allowed: -0.05
+            })
+        );
+        assert!(matches!(
+            "success_rate >= 0.999".parse::<Rule>(),
+            Ok(Rule::Absolute { .. })
+        ));
+        for bad in [
+            "throughput",
+            "throughput 5%",
+            "throughput -x%",
+            "throughput about",
+        ] {
+            assert!(bad.parse::<Rule>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn relative_and_absolute_rules_judge_regressions() {
+        let rules: Vec<Rule> = ["throughput -5%", "latency_p99 +10%", "success_rate >= 0.99"]
+            .iter()
+            .filter_map(|r| r.parse().ok())
+            .collect();
+        let ok = compare(
+            &report(0.995, 100.0, 10.0),
+            &report(0.991, 96.0, 10.9),
+            &rules,
+        )
+        .unwrap_or_default();
+        assert!(ok.iter().all(|r| r.pass), "{}", table(&ok));
+        let bad = compare(
+            &report(0.995, 100.0, 10.0),
+            &report(0.98, 94.0, 11.5),
+            &rules,
+        )
+        .unwrap_or_default();
+        assert_eq!(bad.iter().filter(|r| !r.pass).count(), 3, "{}", table(&bad));
+        assert!(
+            compare(
+                &report(1.0, 1.0, 1.0),
+                &report(1.0, 1.0, 1.0),
+                &["nope -5%".parse().unwrap_or_else(|e: String| panic!("{e}"))]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn sweeps_compare_capacity_per_key_count() {
+        let base = json!({"points": [{"keys": 1, "capacity_rpm": 30.0}, {"keys": 5, "capacity_rpm": 150.0}]});
+        let cur = json!({"points": [{"keys": 1, "capacity_rpm": 30.0}, {"keys": 5, "capacity_rpm": 120.0}]});
+        let rows = compare(
+            &base,
+            &cur,
+            &["capacity_5 -5%"
+                .parse()
+                .unwrap_or_else(|e: String| panic!("{e}"))],
+        )
+        .unwrap_or_default();
+        assert!(!rows[0].pass);
+    }
+}
