@@ -36,6 +36,21 @@ pub struct Finished {
     pub report: Report,
     /// The measurements.
     pub recorder: Recorder,
+    /// The embedded mock's `/admin/state` at the end (its own count of what it received),
+    /// for cross-checks; `None` for a real endpoint.
+    pub mock_state: Option<serde_json::Value>,
+}
+
+/// The mock's `/admin/state` through its router, in-process.
+async fn admin_state(router: axum::Router) -> Option<serde_json::Value> {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::get("/admin/state")
+        .body(axum::body::Body::empty())
+        .ok()?;
+    let response = router.oneshot(request).await.ok()?;
+    let bytes = response.into_body().collect().await.ok()?.to_bytes();
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Fake keys of the embedded mock: `gsk_keyrotor_<i>`; they exist only in that mock.
@@ -187,22 +202,26 @@ pub fn run(
         .map_or(0, |d| d.as_secs());
     let wall = std::time::Instant::now();
     let n = scenario.keys.count.0;
-    let (driven, keys, target) = match (&scenario.target.url, scenario.mode) {
+    let (driven, mock_state, keys, target) = match (&scenario.target.url, scenario.mode) {
         (None, Mode::Sim) => {
             let keys = mock_keys(n);
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .start_paused(true)
                 .build()?;
-            let driven = runtime.block_on(async {
+            let (driven, state) = runtime.block_on(async {
                 // Built inside the paused runtime: the mock's clock starts on virtual time, so
                 // no real-time offset leaks into the simulation.
                 let router = mock_groq::router(mock_config(scenario, &keys))?;
-                let transport = InProcessTransport::new(router, scenario.engine.request_timeout);
-                drive_with(scenario, keys.clone(), transport, &mut options, progress).await
+                let transport =
+                    InProcessTransport::new(router.clone(), scenario.engine.request_timeout);
+                let driven =
+                    drive_with(scenario, keys.clone(), transport, &mut options, progress).await?;
+                anyhow::Ok((driven, admin_state(router).await))
             })?;
             (
                 driven,
+                state,
                 keys,
                 "embedded mock (in-process, simulated time)".to_owned(),
             )
@@ -213,7 +232,7 @@ pub fn run(
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let driven = runtime.block_on(async {
+            let (driven, state) = runtime.block_on(async {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 let url = format!("http://{}", listener.local_addr()?);
                 let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -223,12 +242,17 @@ pub fn run(
                 let transport = HttpTransport::new(&url, scenario.engine.timeouts())?;
                 let driven =
                     drive_with(scenario, keys.clone(), transport, &mut options, progress).await;
+                let state = match reqwest::get(format!("{url}/admin/state")).await {
+                    Ok(response) => response.json().await.ok(),
+                    Err(_) => None,
+                };
                 let _ = stop.send(());
                 let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
-                driven
+                anyhow::Ok((driven?, state))
             })?;
             (
                 driven,
+                state,
                 keys,
                 "embedded mock (loopback HTTP, real time)".to_owned(),
             )
@@ -245,7 +269,9 @@ pub fn run(
                     loaded.keys.len()
                 );
             }
-            let runtime = tokio::runtime::Builder::new_multi_thread()
+            // One thread: a load generator gains little from a second one on a small machine,
+            // and cross-thread wake-ups cost more than they give.
+            let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             let transport = HttpTransport::new(url, scenario.engine.timeouts())?;
@@ -257,7 +283,7 @@ pub fn run(
                 &mut options,
                 progress,
             ))?;
-            (driven, keys, url.clone())
+            (driven, None, keys, url.clone())
         }
     };
     let orgs_of = scenario.keys.org_of_each();
@@ -284,6 +310,7 @@ pub fn run(
     Ok(Finished {
         report,
         recorder: driven.recorder,
+        mock_state,
     })
 }
 

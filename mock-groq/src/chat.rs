@@ -176,11 +176,13 @@ pub async fn completions(
 
     let presented = bearer(&request_headers);
     let Some(key) = presented.and_then(|k| mock.key_index(k)) else {
+        mock.unauthenticated.arrived();
         mock.unauthenticated
             .record(Outcome::Status(StatusCode::UNAUTHORIZED));
         return error_response(&ApiError::invalid_api_key(), &request_id, None, &mock);
     };
     let entry = &mock.keys[key];
+    entry.counters.arrived();
     if entry.revoked_at.is_some_and(|at| now >= at) {
         entry
             .counters

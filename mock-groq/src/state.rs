@@ -46,7 +46,7 @@ pub struct Counters {
 /// A plain copy of [`Counters`], for the admin view and metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CounterValues {
-    /// Requests received.
+    /// Requests received (counted on arrival).
     pub requests: u64,
     /// Answered 200.
     pub ok: u64,
@@ -78,9 +78,13 @@ pub enum Outcome {
 }
 
 impl Counters {
-    /// Counts one request and how it ended.
-    pub fn record(&self, outcome: Outcome) {
+    /// Counts a request on arrival (a client that gives up early still counted it).
+    pub fn arrived(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts how a request ended.
+    pub fn record(&self, outcome: Outcome) {
         let counter = match outcome {
             Outcome::Status(s) if s.is_success() => &self.ok,
             Outcome::Status(StatusCode::TOO_MANY_REQUESTS) => &self.rate_limited,
