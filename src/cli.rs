@@ -83,6 +83,8 @@ pub enum Command {
         #[arg(long = "threshold", value_name = "RULE")]
         thresholds: Vec<String>,
     },
+    /// Size the keys for an event: analytical bound per limit, simulated minimum per policy.
+    Plan(PlanArgs),
     /// List the rotation policies: which seed each reproduces, what it does, its parameters.
     Policies {
         /// Print the presets and their default parameters as JSON.
@@ -91,6 +93,156 @@ pub enum Command {
     },
     /// Serve the Groq mock on a socket (prints its URL, serves until Ctrl-C).
     Mock(mock_groq::MockArgs),
+}
+
+/// Options of `keyrotor plan` (or a TOML file with the same names, `--file`).
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Read the event from a TOML file (fields as the flags, with underscores); flags are ignored.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Users.
+    #[arg(long, default_value_t = 1000)]
+    pub users: u64,
+    /// Queries per user over the event.
+    #[arg(long, default_value_t = 10.0)]
+    pub queries: f64,
+    /// Event length, e.g. 8h, 1d.
+    #[arg(long, default_value = "24h")]
+    pub duration: humantime_serde::re::humantime::Duration,
+    /// The busiest hour carries this many times the average (1 = flat).
+    #[arg(long, default_value_t = 1.0)]
+    pub peak_factor: f64,
+    /// Relative load per hour, e.g. 1,1,2,4,2,1 (overrides --peak-factor).
+    #[arg(long, value_delimiter = ',')]
+    pub profile: Vec<f64>,
+    /// Prompt tokens per query.
+    #[arg(long, default_value_t = 200)]
+    pub prompt_tokens: u64,
+    /// Completion tokens per query.
+    #[arg(long, default_value_t = 200)]
+    pub completion_tokens: u64,
+    /// Model from the catalog.
+    #[arg(long, default_value = "llama-3.3-70b-versatile")]
+    pub model: String,
+    /// free or developer.
+    #[arg(long, default_value = "free")]
+    pub tier: String,
+    /// Explicit requests per minute per organisation (0 = unlimited).
+    #[arg(long)]
+    pub rpm: Option<u64>,
+    /// Explicit requests per day.
+    #[arg(long)]
+    pub rpd: Option<u64>,
+    /// Explicit tokens per minute.
+    #[arg(long)]
+    pub tpm: Option<u64>,
+    /// Explicit tokens per day.
+    #[arg(long)]
+    pub tpd: Option<u64>,
+    /// separate (a key per organisation) or shared (all keys in one).
+    #[arg(long, default_value = "separate")]
+    pub layout: String,
+    /// Success-rate objective.
+    #[arg(long, default_value_t = 0.99)]
+    pub objective: f64,
+    /// Policy to size for.
+    #[arg(long, default_value = "adaptive")]
+    pub policy: String,
+    /// Largest key count to simulate.
+    #[arg(long, default_value_t = 128)]
+    pub max_keys: usize,
+    /// Only the analytical bound (no simulation).
+    #[arg(long)]
+    pub analytical_only: bool,
+    /// Print the plan as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Output folder for plan.json, plan.md and report.html (default reports/plan-<time>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+impl PlanArgs {
+    fn input(&self) -> anyhow::Result<crate::plan::PlanInput> {
+        if let Some(file) = &self.file {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            return toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("invalid plan file {}: {e}", file.display()));
+        }
+        let tier = match self.tier.as_str() {
+            "free" => mock_groq::catalog::Tier::Free,
+            "developer" => mock_groq::catalog::Tier::Developer,
+            other => anyhow::bail!("--tier is free or developer, not `{other}`"),
+        };
+        let layout = match self.layout.as_str() {
+            "separate" => crate::scenario::Layout::Separate,
+            "shared" => crate::scenario::Layout::Shared,
+            other => anyhow::bail!("--layout is separate or shared, not `{other}`"),
+        };
+        let explicit = [self.rpm, self.rpd, self.tpm, self.tpd]
+            .iter()
+            .any(Option::is_some);
+        Ok(crate::plan::PlanInput {
+            users: self.users,
+            queries_per_user: self.queries,
+            duration: self.duration.into(),
+            peak_factor: self.peak_factor,
+            profile: self.profile.clone(),
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+            model: self.model.clone(),
+            tier,
+            limits: explicit.then_some(mock_groq::config::LimitsOverride {
+                rpm: self.rpm,
+                rpd: self.rpd,
+                tpm: self.tpm,
+                tpd: self.tpd,
+            }),
+            layout,
+            objective: self.objective,
+            policy: self
+                .policy
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!(e))?,
+            seed: 0,
+            max_keys: self.max_keys,
+            analytical_only: self.analytical_only,
+        })
+    }
+}
+
+fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let input = args.input()?;
+    let tty = show_progress() && !args.json;
+    let mut progress = |policy: &str, keys: usize, success: f64| {
+        if tty {
+            eprint!(
+                "\r\x1b[2K  {policy}: {keys} keys → {:.2} % success",
+                success * 100.0
+            );
+        }
+    };
+    let plan = crate::plan::plan(input, &mut progress)?;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    let dir = args.out.clone().unwrap_or_else(|| default_dir("plan"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let json = serde_json::to_string_pretty(&plan)? + "\n";
+    std::fs::write(dir.join("plan.json"), &json)?;
+    std::fs::write(dir.join("plan.md"), plan.markdown())?;
+    crate::plots::plan_plot(&dir, &plan)
+        .map_err(|e| anyhow::anyhow!("cannot draw the plot: {e}"))?;
+    crate::html::write_plan(&dir, &plan)?;
+    if args.json {
+        print!("{json}");
+    } else {
+        print!("{}", plan.markdown());
+        println!("\nReports in {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs a parsed command line.
@@ -122,6 +274,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
         } => sweep_command(&scenario, &keys, objective, out),
         Command::Claims { out } => claims_command(out),
+        Command::Plan(args) => plan_command(&args),
         Command::Compare {
             baseline,
             current,

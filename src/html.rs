@@ -170,3 +170,14 @@ pub fn write_sweep(dir: &Path, sweep: &Sweep) -> std::io::Result<()> {
     let _ = writeln!(body, "</table>\n{}", svg(dir, "capacity"));
     std::fs::write(dir.join("report.html"), page(&sweep.scenario, &body))
 }
+
+/// Writes `report.html` for a plan; the plan plot must already be in `dir`.
+pub fn write_plan(dir: &Path, plan: &crate::plan::Plan) -> std::io::Result<()> {
+    // The markdown is simple (headings, paragraphs, pipe tables): shown preformatted beside the plot.
+    let body = format!(
+        "<h1>Key plan</h1>\n<pre>{}</pre>\n{}",
+        escape(&plan.markdown()),
+        svg(dir, "plan")
+    );
+    std::fs::write(dir.join("report.html"), page("Key plan", &body))
+}

@@ -335,6 +335,90 @@ fn draw_sweep<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Sweep) 
         .map_err(|e| e.to_string())
 }
 
+fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::plan::Plan) -> Drawn {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let all: Vec<&crate::plan::Simulated> = std::iter::once(&plan.simulated)
+        .chain(&plan.by_policy)
+        .collect();
+    let max_keys = all
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.keys))
+        .max()
+        .unwrap_or(1) as f64;
+    let min_keys = all
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.keys))
+        .min()
+        .unwrap_or(1) as f64;
+    let mut chart = ChartBuilder::on(root)
+        .caption("Success rate vs keys, per policy", (FONT, 22))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d((min_keys - 0.5).max(0.0)..max_keys + 0.5, 0f64..1.05)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("keys")
+        .y_desc("success rate")
+        .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let palette = [
+        RGBColor(30, 120, 200),
+        RGBColor(210, 50, 50),
+        RGBColor(230, 150, 20),
+        RGBColor(40, 160, 90),
+        RGBColor(140, 80, 180),
+        RGBColor(120, 120, 120),
+    ];
+    for (s, color) in all.iter().zip(palette.iter().cycle()) {
+        let color = *color;
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .map(|p| (p.keys as f64, p.success_rate))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(s.policy.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, color.filled())),
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    let objective = plan.input.objective;
+    chart
+        .draw_series(LineSeries::new(
+            vec![(min_keys - 0.5, objective), (max_keys + 0.5, objective)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(|e| e.to_string())?
+        .label(format!("objective {objective}"))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+/// Writes plan.{svg,png}: success rate vs keys per policy.
+pub fn plan_plot(dir: &Path, plan: &crate::plan::Plan) -> Drawn {
+    both(dir, "plan", |r| draw_plan(r, plan), |r| draw_plan(r, plan))
+}
+
 /// Writes throughput.{svg,png}, latency.{svg,png} and keys.{svg,png} for a run.
 pub fn run_plots(dir: &Path, report: &Report, recorder: &Recorder) -> Drawn {
     both(

@@ -325,6 +325,9 @@ pub struct Traffic {
     /// Time-series interval.
     #[serde(default = "default_interval", with = "humantime_serde")]
     pub interval: Duration,
+    /// With `arrival = "profile"`: relative weight of each hour (repeats after the last).
+    #[serde(default)]
+    pub profile: Vec<f64>,
 }
 
 fn default_prompt() -> Tokens {
@@ -351,6 +354,8 @@ pub enum Arrival {
     Step,
     /// `rate`, with `peak` from `change_at` for `spike_for`.
     Spike,
+    /// Poisson at `rate` × the hour's weight in `profile` ÷ the mean weight (per-hour shape).
+    Profile,
     /// `users` each sending, waiting for the answer, thinking `think`, and again (users
     /// start spread over one think time).
     Closed,
@@ -572,6 +577,14 @@ impl Scenario {
             need(
                 t.peak.is_some(),
                 "[traffic] ramp, step and spike need `peak` (requests per minute)",
+            )?;
+        }
+        if t.arrival == Arrival::Profile {
+            need(
+                !t.profile.is_empty()
+                    && t.profile.iter().all(|w| w.is_finite() && *w >= 0.0)
+                    && t.profile.iter().sum::<f64>() > 0.0,
+                "[traffic] arrival = \"profile\" needs `profile`: one weight ≥ 0 per hour, not all zero",
             )?;
         }
         if matches!(t.arrival, Arrival::Ramp) {

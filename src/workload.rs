@@ -15,6 +15,16 @@ pub fn rate_at(traffic: &Traffic, t: Duration) -> f64 {
     let change = traffic.change_at.unwrap_or(Duration::MAX);
     match traffic.arrival {
         Arrival::Constant | Arrival::Poisson | Arrival::Closed => base,
+        Arrival::Profile => {
+            let weights = &traffic.profile;
+            let mean = weights.iter().sum::<f64>() / weights.len().max(1) as f64;
+            let hour = (t.as_secs() / 3600) as usize % weights.len().max(1);
+            if mean > 0.0 {
+                base * weights.get(hour).copied().unwrap_or(0.0) / mean
+            } else {
+                0.0
+            }
+        }
         Arrival::Ramp => {
             let total = traffic.duration.map_or(1.0, |d| d.as_secs_f64().max(1e-9));
             base + (peak - base) * (t.as_secs_f64() / total).min(1.0)
@@ -67,10 +77,17 @@ impl Iterator for Arrivals<'_> {
         }
         let per_second = rate_at(self.traffic, at) / 60.0;
         if per_second <= 0.0 {
-            return None;
+            // A silent hour of a profile: skip to the next hour.
+            if self.traffic.arrival != Arrival::Profile {
+                return None;
+            }
+            self.next = Duration::from_secs((at.as_secs() / 3600 + 1) * 3600);
+            return self.next();
         }
         let gap = match self.traffic.arrival {
-            Arrival::Poisson => -(1.0 - self.rng.random::<f64>()).ln() / per_second,
+            Arrival::Poisson | Arrival::Profile => {
+                -(1.0 - self.rng.random::<f64>()).ln() / per_second
+            }
             _ => 1.0 / per_second,
         };
         self.next = at + Duration::from_secs_f64(gap);
