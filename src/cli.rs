@@ -84,7 +84,7 @@ pub enum Command {
         thresholds: Vec<String>,
     },
     /// Size the keys for an event: analytical bound per limit, simulated minimum per policy.
-    Plan(PlanArgs),
+    Plan(Box<PlanArgs>),
     /// List the rotation policies: which seed each reproduces, what it does, its parameters.
     Policies {
         /// Print the presets and their default parameters as JSON.
