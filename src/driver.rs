@@ -17,6 +17,7 @@ use rand::rngs::SmallRng;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
+use crate::engine::request::reported_tokens;
 use crate::engine::transport::Transport;
 use crate::engine::{ChatRequest, Rotor, Sent};
 use crate::recorder::{Recorder, RequestRecord};
@@ -92,7 +93,7 @@ impl<T: Transport> Shared<T> {
 fn to_record(sent: &Sent, intended: Duration, ended: Duration) -> RequestRecord {
     let attempts = &sent.trace.attempts;
     let (failure, degraded, tokens) = match &sent.outcome {
-        Ok(reply) => (None, false, reported_tokens(&reply.body)),
+        Ok(reply) => (None, false, reported_tokens(&reply.body).unwrap_or(0)),
         Err(failed) => (Some(failed.reason().to_owned()), failed.degraded, 0),
     };
     RequestRecord {
@@ -110,21 +111,6 @@ fn to_record(sent: &Sent, intended: Duration, ended: Duration) -> RequestRecord 
         failure,
         degraded,
     }
-}
-
-/// `total_tokens` of the last usage object in a body (JSON or SSE), without parsing it all.
-fn reported_tokens(body: &[u8]) -> u64 {
-    const NEEDLE: &[u8] = b"\"total_tokens\":";
-    let Some(pos) = body.windows(NEEDLE.len()).rposition(|w| w == NEEDLE) else {
-        return 0;
-    };
-    body[pos + NEEDLE.len()..]
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace())
-        .take_while(|b| b.is_ascii_digit())
-        .fold(0u64, |n, b| {
-            n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-        })
 }
 
 /// Open loop: one task per request, launched at its intended time.
@@ -286,21 +272,4 @@ pub async fn drive<T: Transport>(
         span,
         incomplete,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::reported_tokens;
-
-    #[test]
-    fn finds_the_last_total_tokens() {
-        assert_eq!(reported_tokens(br#"{"usage":{"total_tokens": 123}}"#), 123);
-        assert_eq!(
-            reported_tokens(
-                b"data: {\"total_tokens\":5}\n\ndata: {\"total_tokens\":42}\n\ndata: [DONE]"
-            ),
-            42
-        );
-        assert_eq!(reported_tokens(b"{}"), 0);
-    }
 }

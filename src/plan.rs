@@ -215,7 +215,8 @@ impl PlanInput {
         Ok(())
     }
 
-    fn limits(&self) -> (Limits, String) {
+    /// The limits per organisation and where they come from.
+    pub fn limits(&self) -> (Limits, String) {
         let base = catalog::find(&self.model).map(|i| catalog::MODELS[i].limits(self.tier));
         let tier = match self.tier {
             Tier::Free => "free",

@@ -209,6 +209,17 @@ fn claims_get_the_verdicts_the_limits_imply() {
     );
     assert_eq!(verdict("zero-downtime-adaptive"), Holds);
     assert_eq!(verdict("never-see-errors-all-out-sticky-failover"), Fails);
+    assert_eq!(
+        verdict("1000-users"),
+        Fails,
+        "Groq's TPD needs far more than 3 keys"
+    );
+    assert_eq!(verdict("1000-users-seed-numbers"), Holds);
+    assert_eq!(
+        verdict("users-per-hour-1000-seed-numbers"),
+        Fails,
+        "167 req/min needs 6 keys at 30"
+    );
     for c in &claims.claims {
         assert!(!c.measured.is_empty() && !c.detail.is_empty(), "{}", c.id);
     }
@@ -336,4 +347,70 @@ fn sweep_cli_writes_json_plot_and_html() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bad.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn simulation_agrees_with_a_real_run_over_loopback() {
+    // 200 requests in 20 s against 2 keys of 50 RPM: a third must be refused.
+    let text = "name = \"faithful\"\nseed = 3\n[target]\nlimits = { rpm = 50, rpd = 0, tpm = 0, tpd = 0 }\n[keys]\ncount = 2\n[engine]\npolicy = \"round-robin\"\n[traffic]\narrival = \"constant\"\nrate = 600\nduration = \"20s\"\nprompt_tokens = 100\ncompletion_tokens = 50\ninterval = \"1s\"\n";
+    let sim = Scenario::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
+    let real = Scenario {
+        mode: keyrotor::scenario::Mode::Real,
+        ..sim.clone()
+    };
+    let (s, r) = (report_of(&sim), report_of(&real));
+    assert_eq!(s.summary.offered, r.summary.offered);
+    let gap = (s.summary.success_rate - r.summary.success_rate).abs();
+    assert!(
+        gap <= 0.01,
+        "success: sim {} vs real {}",
+        s.summary.success_rate,
+        r.summary.success_rate
+    );
+    assert!(
+        s.summary.success_rate < 0.8 && s.summary.success_rate > 0.5,
+        "the limit binds: {}",
+        s.summary.success_rate
+    );
+    let ratio = s.summary.throughput_rps / r.summary.throughput_rps;
+    eprintln!(
+        "sim {} {} real {} {}",
+        s.summary.success_rate,
+        s.summary.throughput_rps,
+        r.summary.success_rate,
+        r.summary.throughput_rps
+    );
+    assert!(
+        (0.95..=1.05).contains(&ratio),
+        "throughput: sim {} vs real {}",
+        s.summary.throughput_rps,
+        r.summary.throughput_rps
+    );
+}
+
+#[test]
+fn adaptive_paces_a_spent_daily_budget_instead_of_spending_calls_on_429s() {
+    let text = "name = \"tpd\"\n[target]\nlimits = { rpm = 0, rpd = 0, tpm = 0, tpd = 40000 }\n[keys]\ncount = 2\n[engine]\npolicy = \"adaptive\"\n[traffic]\narrival = \"constant\"\nrate = 60\nduration = \"60m\"\nprompt_tokens = 200\ncompletion_tokens = 200\n";
+    let adaptive = report_of(&Scenario::from_toml(text).unwrap_or_else(|e| panic!("{e}")));
+    let rr = report_of(
+        &Scenario::from_toml(&text.replace("\"adaptive\"", "\"round-robin\""))
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    // Both are bound by the same daily tokens; round-robin learns nothing from its 429s.
+    assert!(
+        adaptive.summary.upstream_429 <= 5,
+        "adaptive spent {} calls on 429s",
+        adaptive.summary.upstream_429
+    );
+    assert!(
+        rr.summary.upstream_429 > 1000,
+        "{}",
+        rr.summary.upstream_429
+    );
+    assert!(
+        adaptive.summary.succeeded as f64 >= 0.85 * rr.summary.succeeded as f64,
+        "{} vs {}",
+        adaptive.summary.succeeded,
+        rr.summary.succeeded
+    );
 }

@@ -114,6 +114,12 @@ pub struct KeyState {
     pub failures: [u64; 9],
     /// The last failure.
     pub last_error: Option<Failure>,
+    /// The key's last answer was a 429 (cleared by a success): after its rest, one probe at
+    /// a time finds out whether the budget is back.
+    pub limited: bool,
+    /// A daily budget this key ran out of (requests or tokens, its limit, since when): the
+    /// headers never show daily token budgets, so the adaptive policy paces by the refill.
+    pub day_limited: Option<(super::failure::Dimension, u64, Instant)>,
     /// Consecutive errors counted by the error-threshold policy.
     pub errors: u32,
     /// Attempts sent and not yet answered.
@@ -166,6 +172,8 @@ impl Pool {
                     successes: 0,
                     failures: [0; 9],
                     last_error: None,
+                    limited: false,
+                    day_limited: None,
                     errors: 0,
                     in_flight: 0,
                     in_flight_tokens: 0,
@@ -303,10 +311,14 @@ impl Pool {
         key.in_flight = key.in_flight.saturating_sub(1);
         key.in_flight_tokens = key.in_flight_tokens.saturating_sub(tokens);
         match failure {
-            None => key.successes += 1,
+            None => {
+                key.successes += 1;
+                key.limited = false;
+            }
             Some(f) => {
                 key.failures[f.index()] += 1;
                 key.last_error = Some(f.clone());
+                key.limited |= f.is_rate_limit();
             }
         }
         if let Some(Failure::RateLimited {

@@ -42,9 +42,38 @@ impl ChatRequest {
     }
 }
 
+/// `total_tokens` of the last usage object in an answer body (JSON or SSE), found without
+/// parsing the whole body.
+pub fn reported_tokens(body: &[u8]) -> Option<u64> {
+    const NEEDLE: &[u8] = b"\"total_tokens\":";
+    let pos = body.windows(NEEDLE.len()).rposition(|w| w == NEEDLE)?;
+    let digits: Vec<u8> = body[pos + NEEDLE.len()..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    std::str::from_utf8(&digits).ok()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_last_total_tokens() {
+        assert_eq!(
+            reported_tokens(br#"{"usage":{"total_tokens": 123}}"#),
+            Some(123)
+        );
+        assert_eq!(
+            reported_tokens(
+                b"data: {\"total_tokens\":5}\n\ndata: {\"total_tokens\":42}\n\ndata: [DONE]"
+            ),
+            Some(42)
+        );
+        assert_eq!(reported_tokens(b"{}"), None);
+    }
 
     #[test]
     fn synthetic_prompt_has_the_asked_size() {

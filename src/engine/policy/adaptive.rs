@@ -9,7 +9,10 @@
 //! - Choice: among usable keys, the group with the most headroom; ties go to the key used
 //!   least recently (so no primary is hammered).
 //! - 429: the key's whole group cools exactly until the reset the answer states, per-minute
-//!   (cooling) and per-day (exhausted) told apart.
+//!   (cooling) and per-day (exhausted) told apart; when it is back, one probe request at a
+//!   time tests it (half-open), so the requests that waited do not all rush it. After a
+//!   daily limit (which no header shows), each success rests the key for exactly the refill
+//!   of what the request took.
 //! - Nothing usable: wait for the earliest key, if that is within `max_wait` of the request's
 //!   start; otherwise fail with `no_key_available` at once.
 //! - 413 fails fast without rotating; 401 disables the key and says so; 5xx, 503, 498,
@@ -22,8 +25,9 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::{Answer, Attempts, GiveUp, Policy, Step, jittered_backoff};
-use crate::engine::failure::{Failure, Scope};
+use crate::engine::failure::{Dimension, Failure, Scope};
 use crate::engine::pool::{Health, Pool};
+use crate::engine::request::reported_tokens;
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +63,9 @@ pub struct Adaptive(pub Params);
 const DEFAULT_MINUTE_WAIT: Duration = Duration::from_secs(2);
 const DEFAULT_DAY_WAIT: Duration = Duration::from_secs(600);
 const BACKOFF_CAP: Duration = Duration::from_secs(2);
+const DAY: Duration = Duration::from_secs(86_400);
+/// How often a request waiting on a probing key looks again.
+const PROBE_POLL: Duration = Duration::from_millis(100);
 
 impl Adaptive {
     /// The best usable key, and else the earliest instant one becomes usable.
@@ -74,6 +81,14 @@ impl Adaptive {
         pool.update_budgets(now);
         for k in 0..pool.len() {
             if !pool.is_ready(k) || (!allow_tried && request.tried(k)) {
+                continue;
+            }
+            // Half-open: a key back from a 429 takes one probe at a time, so requests that
+            // waited for it do not all rush it at once.
+            let key = &pool.keys[k];
+            if (key.limited || key.day_limited.is_some()) && key.in_flight > 0 {
+                let at = now + PROBE_POLL;
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
                 continue;
             }
             let budget = pool.budget(k);
@@ -137,9 +152,40 @@ impl Policy for Adaptive {
         now: Instant,
     ) {
         let Some(failure) = answer.failure else {
+            // Paced by a spent daily budget: rest for exactly the refill of what this request
+            // took, since no header will say when the next one fits.
+            if let Some((dimension, limit, since)) = pool.keys[key].day_limited {
+                if now.saturating_duration_since(since) >= DAY {
+                    pool.keys[key].day_limited = None;
+                } else if limit > 0 {
+                    let cost = match dimension {
+                        Dimension::Requests => 1.0,
+                        Dimension::Tokens => {
+                            reported_tokens(answer.body).unwrap_or(request.reserved_tokens) as f64
+                        }
+                    };
+                    let rest = Duration::from_secs_f64(cost * DAY.as_secs_f64() / limit as f64);
+                    pool.set_group_health(key, Health::Exhausted { until: now + rest });
+                }
+            }
             return;
         };
         match failure {
+            Failure::RateLimited {
+                scope: Scope::Day,
+                dimension: Some(dimension),
+                limit: Some(limit),
+                wait,
+                ..
+            } => {
+                pool.keys[key].day_limited = Some((*dimension, *limit, now));
+                pool.set_group_health(
+                    key,
+                    Health::Exhausted {
+                        until: now + wait.unwrap_or(DEFAULT_DAY_WAIT),
+                    },
+                );
+            }
             Failure::RateLimited { scope, wait, .. } => {
                 let health = match scope {
                     Scope::Minute => Health::Cooling {
