@@ -146,6 +146,12 @@ pub struct PlanArgs {
     /// Success-rate objective.
     #[arg(long, default_value_t = 0.99)]
     pub objective: f64,
+    /// Objective on the p99 latency of answered requests, ms.
+    #[arg(long, value_name = "MS")]
+    pub max_p99_ms: Option<f64>,
+    /// Objective on the longest any answered user waited, ms.
+    #[arg(long, value_name = "MS")]
+    pub max_wait_ms: Option<f64>,
     /// Policy to size for.
     #[arg(long, default_value = "adaptive")]
     pub policy: String,
@@ -202,6 +208,8 @@ impl PlanArgs {
             }),
             layout,
             objective: self.objective,
+            max_p99_ms: self.max_p99_ms,
+            max_wait_ms: self.max_wait_ms,
             policy: self
                 .policy
                 .parse()

@@ -62,6 +62,12 @@ pub struct PlanInput {
     /// Success-rate objective.
     #[serde(default = "default_objective")]
     pub objective: f64,
+    /// Optional objective on the p99 latency of succeeded requests, ms.
+    #[serde(default)]
+    pub max_p99_ms: Option<f64>,
+    /// Optional objective on the longest any answered user waited, ms.
+    #[serde(default)]
+    pub max_wait_ms: Option<f64>,
     /// Policy to size for.
     #[serde(default)]
     pub policy: PolicySpec,
@@ -125,6 +131,27 @@ pub struct Point {
     pub keys: usize,
     /// Measured success rate.
     pub success_rate: f64,
+    /// p99 latency of succeeded requests, ms.
+    pub p99_ms: f64,
+    /// Longest latency of a succeeded request, ms.
+    pub max_ms: f64,
+    /// Whether every objective is met.
+    pub meets: bool,
+}
+
+impl PlanInput {
+    fn point(&self, keys: usize, report: &crate::report::Report) -> Point {
+        let (p99, max) = (report.latency_ms.p99, report.latency_ms.max);
+        Point {
+            keys,
+            success_rate: report.summary.success_rate,
+            p99_ms: p99,
+            max_ms: max,
+            meets: report.summary.success_rate >= self.objective
+                && self.max_p99_ms.is_none_or(|m| p99 <= m)
+                && self.max_wait_ms.is_none_or(|m| max <= m),
+        }
+    }
 }
 
 /// The simulated part for one policy.
@@ -191,6 +218,11 @@ impl PlanInput {
         }
         if !(self.objective > 0.0 && self.objective <= 1.0) {
             bail!("the objective is a success rate in (0, 1], e.g. 0.99");
+        }
+        if self.max_p99_ms.is_some_and(|m| !(m > 0.0))
+            || self.max_wait_ms.is_some_and(|m| !(m > 0.0))
+        {
+            bail!("latency objectives are milliseconds > 0");
         }
         if !(self.peak_factor.is_finite() && self.peak_factor >= 1.0) {
             bail!("the peak factor is ≥ 1 (1 = flat)");
@@ -385,11 +417,10 @@ fn simulate(
         )?
         .report;
         progress(policy.text(), keys, report.summary.success_rate);
-        points.push(Point {
-            keys,
-            success_rate: report.summary.success_rate,
-        });
-        if report.summary.success_rate >= input.objective {
+        let point = input.point(keys, &report);
+        let meets = point.meets;
+        points.push(point);
+        if meets {
             min_keys = Some(keys);
             break;
         }
@@ -409,11 +440,10 @@ fn simulate(
             )?
             .report;
             progress(policy.text(), k, report.summary.success_rate);
-            points.push(Point {
-                keys: k,
-                success_rate: report.summary.success_rate,
-            });
-            if report.summary.success_rate < input.objective {
+            let point = input.point(k, &report);
+            let meets = point.meets;
+            points.push(point);
+            if !meets {
                 break;
             }
             min_keys = Some(k);
@@ -477,10 +507,7 @@ pub fn plan(input: PlanInput, progress: &mut dyn FnMut(&str, usize, f64)) -> any
                 )?
                 .report;
                 progress(input.policy.text(), keys, report.summary.success_rate);
-                simulated.points.push(Point {
-                    keys,
-                    success_rate: report.summary.success_rate,
-                });
+                simulated.points.push(input.point(keys, &report));
             }
         }
         simulated.points.sort_by_key(|p| p.keys);
@@ -497,9 +524,15 @@ pub fn plan(input: PlanInput, progress: &mut dyn FnMut(&str, usize, f64)) -> any
         }
         if simulated.min_keys.is_none() {
             notes.push(format!(
-                "no key count up to {} met a success rate of {}",
+                "no key count up to {} met the objective (success ≥ {}{}{})",
                 input.max_keys.min(MAX_KEYS),
-                input.objective
+                input.objective,
+                input
+                    .max_p99_ms
+                    .map_or(String::new(), |m| format!(", p99 ≤ {m} ms")),
+                input
+                    .max_wait_ms
+                    .map_or(String::new(), |m| format!(", longest wait ≤ {m} ms"))
             ));
         }
         (simulated, by_policy)
@@ -575,9 +608,17 @@ impl Plan {
             for s in &self.by_policy {
                 let _ = writeln!(out, "| {} | {} |", s.policy, show(s));
             }
-            out.push_str("\n| keys | success rate |\n|---:|---:|\n");
+            out.push_str("\n| keys | success rate | p99 (ms) | longest (ms) | meets objective |\n|---:|---:|---:|---:|---|\n");
             for p in &self.simulated.points {
-                let _ = writeln!(out, "| {} | {:.4} |", p.keys, p.success_rate);
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.4} | {:.0} | {:.0} | {} |",
+                    p.keys,
+                    p.success_rate,
+                    p.p99_ms,
+                    p.max_ms,
+                    if p.meets { "yes" } else { "no" }
+                );
             }
         }
         for note in &self.notes {

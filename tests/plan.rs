@@ -121,3 +121,37 @@ fn cli_plan_json_has_the_documented_fields() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("users must be at least 1"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn latency_objectives_count_and_an_unreachable_one_is_explained() {
+    let mut quiet = |_: &str, _: usize, _: f64| {};
+    let strict = PlanInput {
+        users: 50,
+        max_p99_ms: Some(1.0),
+        max_keys: 6,
+        ..event("")
+    };
+    let p = plan(strict, &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(
+        p.simulated.min_keys, None,
+        "no key count makes answers take under 1 ms"
+    );
+    assert!(
+        p.simulated
+            .points
+            .iter()
+            .all(|pt| !pt.meets && pt.p99_ms > 1.0)
+    );
+    assert!(
+        p.notes.iter().any(|n| n.contains("p99 ≤ 1 ms")),
+        "{:?}",
+        p.notes
+    );
+    assert_eq!(p.recommended_keys, None);
+    let relaxed = PlanInput {
+        users: 50,
+        max_p99_ms: Some(60_000.0),
+        ..event("")
+    };
+    assert!(plan(relaxed, &mut quiet).is_ok_and(|p| p.simulated.min_keys.is_some()));
+}

@@ -1,5 +1,5 @@
 //! Secrets never leave: the CLI run with known keys (a real-endpoint run against a loopback
-//! mock with keys from the environment, a sweep and the claims) writes no full key to
+//! mock with keys from the environment, a sweep, the claims and a plan) writes no full key to
 //! stdout, stderr, logs or any report file. And SIGINT leaves complete, parseable reports
 //! marked incomplete.
 
@@ -129,6 +129,27 @@ async fn no_command_writes_a_full_key_anywhere() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(claims.status.success());
     outputs.push(("claims", claims));
+    let plan = bin()
+        .args([
+            "plan",
+            "--users",
+            "100",
+            "--queries",
+            "5",
+            "--duration",
+            "1h",
+            "--out",
+        ])
+        .arg(out.join("plan"))
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    outputs.push(("plan", plan));
 
     // The embedded mock's own keys are secrets as far as reports are concerned, too.
     let mock_keys: Vec<String> = (0..10).map(|i| format!("gsk_keyrotor_{i}")).collect();
