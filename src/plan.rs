@@ -219,8 +219,8 @@ impl PlanInput {
         if !(self.objective > 0.0 && self.objective <= 1.0) {
             bail!("the objective is a success rate in (0, 1], e.g. 0.99");
         }
-        if self.max_p99_ms.is_some_and(|m| !(m > 0.0))
-            || self.max_wait_ms.is_some_and(|m| !(m > 0.0))
+        if self.max_p99_ms.is_some_and(|m| m.is_nan() || m <= 0.0)
+            || self.max_wait_ms.is_some_and(|m| m.is_nan() || m <= 0.0)
         {
             bail!("latency objectives are milliseconds > 0");
         }
