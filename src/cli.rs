@@ -69,6 +69,9 @@ pub enum Command {
         /// Output folder (default reports/<scenario>-sweep-<time>/).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Force simulated time (the scenario's `mode` otherwise).
+        #[arg(long)]
+        sim: bool,
     },
     /// Compare two reports (report.json or sweep.json, or their folders) under thresholds;
     /// exit code 3 on a regression, 1 on an error.
@@ -280,7 +283,8 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             keys,
             objective,
             out,
-        } => sweep_command(&scenario, &keys, objective, out),
+            sim,
+        } => sweep_command(&scenario, &keys, objective, out, sim),
         Command::Claims { out } => claims_command(out),
         Command::Plan(args) => plan_command(&args),
         Command::Compare {
@@ -369,8 +373,12 @@ fn sweep_command(
     keys: &[usize],
     objective: f64,
     out: Option<PathBuf>,
+    sim: bool,
 ) -> anyhow::Result<ExitCode> {
-    let scenario = Scenario::from_file(path)?;
+    let mut scenario = Scenario::from_file(path)?;
+    if sim {
+        scenario.mode = Mode::Sim;
+    }
     anyhow::ensure!(
         !keys.is_empty() && keys.iter().all(|k| *k >= 1),
         "--keys needs key counts ≥ 1, e.g. 1,3,5,10"
