@@ -155,9 +155,9 @@ pub struct Pool {
     pub rng: SmallRng,
     observations: Vec<u64>,
     scores: Vec<i32>,
-    /// Scratch of [`Pool::update_budgets`]: per group representative, the freshest
-    /// observation, requests and tokens in flight.
-    groups: Vec<(Option<Observed>, u64, u64)>,
+    /// Scratch of [`Pool::update_budgets`]: per group representative, the key with the
+    /// freshest observation, requests and tokens in flight.
+    groups: Vec<(Option<usize>, u64, u64)>,
     budgets: Vec<GroupBudget>,
 }
 
@@ -395,30 +395,32 @@ impl Pool {
         for i in 0..n {
             let root = self.root(i);
             let key = &self.keys[i];
+            let freshest = self.groups[root].0.and_then(|j| self.keys[j].observed);
             let group = &mut self.groups[root];
             group.1 += u64::from(key.in_flight);
             group.2 += key.in_flight_tokens;
             // The freshest; at equal times the more conservative.
-            if let Some(o) = key.observed
-                && group.0.is_none_or(|l| {
+            if let Some(o) = &key.observed
+                && freshest.is_none_or(|l| {
                     o.at > l.at || (o.at == l.at && o.remaining_requests < l.remaining_requests)
                 })
             {
-                group.0 = Some(o);
+                group.0 = Some(i);
             }
         }
         self.budgets.clear();
         for i in 0..n {
             let (latest, in_flight, in_flight_tokens) = self.groups[self.root(i)];
-            self.budgets.push(match latest {
-                Some(o) => GroupBudget {
-                    requests: o.requests_at(now).map(|r| r - in_flight as f64),
-                    limit_requests: o.limit_requests,
-                    tokens: o.tokens_at(now).map(|t| t - in_flight_tokens as f64),
-                    limit_tokens: o.limit_tokens,
-                },
-                None => GroupBudget::default(),
-            });
+            self.budgets
+                .push(match latest.and_then(|j| self.keys[j].observed.as_ref()) {
+                    Some(o) => GroupBudget {
+                        requests: o.requests_at(now).map(|r| r - in_flight as f64),
+                        limit_requests: o.limit_requests,
+                        tokens: o.tokens_at(now).map(|t| t - in_flight_tokens as f64),
+                        limit_tokens: o.limit_tokens,
+                    },
+                    None => GroupBudget::default(),
+                });
         }
     }
 
@@ -452,10 +454,10 @@ pub struct GroupBudget {
 }
 
 impl GroupBudget {
-    /// Time until one request reserving `tokens` fits the known budgets (zero if it does,
+    /// Seconds until one request reserving `tokens` fits the known budgets (zero if it does,
     /// or if nothing is known). A request larger than the whole minute budget is not held
     /// back: the API's 413 says more than a wait would.
-    pub fn wait_for(&self, tokens: u64) -> Duration {
+    pub fn wait_secs(&self, tokens: u64) -> f64 {
         let mut wait: f64 = 0.0;
         if let (Some(left), Some(limit)) = (self.requests, self.limit_requests)
             && left < 1.0
@@ -469,7 +471,7 @@ impl GroupBudget {
         {
             wait = wait.max((tokens as f64 - left) * 60.0 / limit as f64);
         }
-        Duration::from_secs_f64(wait)
+        wait
     }
 
     /// Share of the budget left, the tighter of requests and tokens (1.0 when unknown).

@@ -77,7 +77,7 @@ impl Adaptive {
         allow_tried: bool,
     ) -> (Option<usize>, Option<Instant>) {
         let mut best: Option<(f64, Option<Instant>, usize)> = None;
-        let mut earliest = pool.earliest_ready();
+        let mut earliest: Option<Instant> = None;
         pool.update_budgets(now);
         for k in 0..pool.len() {
             if !pool.is_ready(k) || (!allow_tried && request.tried(k)) {
@@ -92,11 +92,14 @@ impl Adaptive {
                 continue;
             }
             let budget = pool.budget(k);
+            // Seconds as f64 on this hot path: a Duration conversion per key costs more than
+            // the rest of the check.
+            let pacing = pool.pacing_wait(k, now);
             let wait = budget
-                .wait_for(request.reserved_tokens)
-                .max(pool.pacing_wait(k, now));
-            if !wait.is_zero() {
-                let at = now + wait;
+                .wait_secs(request.reserved_tokens)
+                .max(pacing.as_secs_f64());
+            if wait > 0.0 {
+                let at = now + Duration::from_secs_f64(wait);
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
                 continue;
             }
@@ -112,7 +115,14 @@ impl Adaptive {
                 best = Some((headroom, last_used, k));
             }
         }
-        (best.map(|(_, _, k)| k), earliest)
+        match best {
+            Some((_, _, k)) => (Some(k), None),
+            // Only needed when nothing is usable now: when do resting keys come back?
+            None => {
+                let resting = pool.earliest_ready();
+                (None, earliest.into_iter().chain(resting).min())
+            }
+        }
     }
 }
 
