@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Once;
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use crate::recorder::Recorder;
@@ -35,6 +35,21 @@ type Bar = (
     f64,
     fn(&crate::report::KeyReport) -> u64,
 );
+
+/// Draws the series legend in the same style on every chart.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Drawn {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
 
 /// Draws with `draw` into `<dir>/<name>.svg` and `<dir>/<name>.png`.
 fn both(
@@ -87,7 +102,7 @@ fn draw_timeseries<DB: DrawingBackend>(
         .chain(limited.iter().map(|r| r.1))
         .fold(0.0f64, f64::max)
         .max(0.1)
-        * 1.15;
+        * 1.6; // headroom for the legend
     let mut chart = ChartBuilder::on(root)
         .caption("Throughput and failures over time", (FONT, 22))
         .margin(14)
@@ -130,13 +145,7 @@ fn draw_timeseries<DB: DrawingBackend>(
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| e.to_string())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 fn draw_latency<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, recorder: &Recorder) -> Drawn {
@@ -200,13 +209,7 @@ fn draw_latency<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, recorder: &Re
         .map_err(|e| e.to_string())?
         .label("latency")
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| e.to_string())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 fn draw_keys<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &Report) -> Drawn {
@@ -255,13 +258,7 @@ fn draw_keys<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &Report)
             .label(label)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| e.to_string())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 fn draw_sweep<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Sweep) -> Drawn {
@@ -325,14 +322,7 @@ fn draw_sweep<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Sweep) 
                 PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| e.to_string())
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::plan::Plan) -> Drawn {
@@ -404,14 +394,7 @@ fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::pl
         .map_err(|e| e.to_string())?
         .label(format!("objective {objective}"))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| e.to_string())
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 /// Writes plan.{svg,png}: success rate vs keys per policy.
