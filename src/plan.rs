@@ -249,40 +249,7 @@ impl PlanInput {
 
     /// The limits per organisation and where they come from.
     pub fn limits(&self) -> (Limits, String) {
-        let base = catalog::find(&self.model).map(|i| catalog::MODELS[i].limits(self.tier));
-        let tier = match self.tier {
-            Tier::Free => "free",
-            Tier::Developer => "developer",
-        };
-        match (base, self.limits) {
-            (Some(b), None) => (
-                b,
-                format!(
-                    "Groq's published {tier} tier for {} ({})",
-                    self.model,
-                    catalog::CATALOG_DATE
-                ),
-            ),
-            (Some(b), Some(o)) => (o.apply(b), "explicit limits over the catalog's".to_owned()),
-            (None, Some(o)) => (
-                o.apply(Limits {
-                    rpm: None,
-                    rpd: None,
-                    tpm: None,
-                    tpd: None,
-                }),
-                "explicit limits".to_owned(),
-            ),
-            (None, None) => (
-                Limits {
-                    rpm: None,
-                    rpd: None,
-                    tpm: None,
-                    tpd: None,
-                },
-                "none".to_owned(),
-            ),
-        }
+        mock_groq::config::limits_in_force(&self.model, self.tier, self.limits)
     }
 
     /// The event as a simulated scenario with `keys` keys and `policy`.

@@ -11,8 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use mock_groq::Config as MockConfig;
-use mock_groq::catalog::{self, CATALOG_DATE};
-use mock_groq::config::{Event, OrgConfig};
+use mock_groq::config::{Event, OrgConfig, limits_in_force};
 
 use crate::driver::{Driven, Progress, drive};
 use crate::engine::transport::{HttpTransport, InProcessTransport, Transport};
@@ -118,31 +117,16 @@ pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
 }
 
 fn limits_used(scenario: &Scenario) -> LimitsUsed {
-    let base = catalog::find(&scenario.target.model)
-        .map(|i| catalog::MODELS[i].limits(scenario.target.tier))
-        .unwrap_or(catalog::Limits {
-            rpm: None,
-            rpd: None,
-            tpm: None,
-            tpd: None,
-        });
-    let tier = match scenario.target.tier {
-        catalog::Tier::Free => "free",
-        catalog::Tier::Developer => "developer",
-    };
-    let (limits, source) = match (&scenario.target.url, scenario.target.limits) {
-        (Some(_), _) => (
-            base,
-            "the real API's own (catalog values shown for reference)".to_owned(),
-        ),
-        (None, Some(over)) => (
-            over.apply(base),
-            format!("scenario overrides on Groq's published {tier} tier ({CATALOG_DATE})"),
-        ),
-        (None, None) => (
-            base,
-            format!("Groq's published {tier} tier ({CATALOG_DATE})"),
-        ),
+    let t = &scenario.target;
+    let (limits, source) = match &t.url {
+        Some(_) => {
+            let (published, _) = limits_in_force(&t.model, t.tier, None);
+            (
+                published,
+                "the real API's own (catalog values shown for reference)".to_owned(),
+            )
+        }
+        None => limits_in_force(&t.model, t.tier, t.limits),
     };
     LimitsUsed {
         rpm: limits.rpm,

@@ -34,7 +34,25 @@ pub struct Limits {
     pub tpd: Option<u64>,
 }
 
+impl Tier {
+    /// The plan's name as configs write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Free => "free",
+            Tier::Developer => "developer",
+        }
+    }
+}
+
 impl Limits {
+    /// No limit in any dimension.
+    pub const NONE: Limits = Limits {
+        rpm: None,
+        rpd: None,
+        tpm: None,
+        tpd: None,
+    };
+
     const fn all(rpm: u64, rpd: u64, tpm: u64, tpd: u64) -> Self {
         Self {
             rpm: Some(rpm),

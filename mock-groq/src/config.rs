@@ -134,6 +134,27 @@ impl LimitsOverride {
     }
 }
 
+/// The limits per organisation for `model` on `tier` with optional overrides, and a phrase
+/// saying where they come from (for reports).
+pub fn limits_in_force(
+    model: &str,
+    tier: Tier,
+    overrides: Option<LimitsOverride>,
+) -> (Limits, String) {
+    let base = catalog::find(model).map(|i| catalog::MODELS[i].limits(tier));
+    let published = format!(
+        "Groq's published {} tier for {model} ({})",
+        tier.name(),
+        catalog::CATALOG_DATE
+    );
+    match (base, overrides) {
+        (Some(b), None) => (b, published),
+        (Some(b), Some(o)) => (o.apply(b), format!("overrides on {published}")),
+        (None, Some(o)) => (o.apply(Limits::NONE), "explicit limits".to_owned()),
+        (None, None) => (Limits::NONE, "none".to_owned()),
+    }
+}
+
 /// Service time = queue + prompt ÷ prefill speed + completion ÷ decode speed, each with
 /// seeded jitter. Speeds come from the catalog unless set here.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -374,13 +374,6 @@ impl Pool {
         self.keys[k].seen = counts;
     }
 
-    /// Estimated budgets of key `k`'s group at `now`: the freshest observation in the group,
-    /// refilled, minus what the group has in flight.
-    pub fn group_budget(&mut self, k: usize, now: Instant) -> GroupBudget {
-        self.update_budgets(now);
-        self.budgets[k]
-    }
-
     /// The budgets computed by the last [`Pool::update_budgets`], per key.
     pub fn budget(&self, k: usize) -> GroupBudget {
         self.budgets[k]
@@ -526,7 +519,8 @@ mod tests {
         assert_eq!(pool.root(0), pool.root(1));
         assert_ne!(pool.root(0), pool.root(2));
         // The group's budget is the freshest shared counter.
-        assert_eq!(pool.group_budget(0, now).requests, Some(shared as f64));
+        pool.update_budgets(now);
+        assert_eq!(pool.budget(0).requests, Some(shared as f64));
     }
 
     #[test]
