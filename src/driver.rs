@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::engine::request::reported_tokens;
@@ -55,28 +55,56 @@ struct Shared<T> {
     model: String,
     stream: bool,
     start: Instant,
-    results: mpsc::UnboundedSender<(u64, RequestRecord)>,
-    /// Requests launched and not yet received by the collector: id → intended offset.
-    in_flight: Mutex<HashMap<u64, Duration>>,
+    books: Mutex<Books>,
+    /// Woken every [`PROGRESS_EVERY`] records and when nothing is left in flight.
+    wake: Notify,
     next_id: AtomicU64,
     stopped: AtomicBool,
 }
+
+/// Records are written by the requests themselves as they finish: no collector task, so a
+/// request costs no extra wake-up.
+struct Books {
+    /// Taken by the drive when it ends; requests still running then are not recorded again.
+    recorder: Option<Recorder>,
+    /// Requests launched and not yet recorded: id → intended offset.
+    in_flight: HashMap<u64, Duration>,
+    /// The first error writing a record (per-request CSV); the drive reports it at the end.
+    error: Option<std::io::Error>,
+}
+
+/// How often (in records) the progress line is updated.
+const PROGRESS_EVERY: u64 = 256;
 
 impl<T: Transport> Shared<T> {
     /// Registers a request intended at `intended` and returns its id.
     fn launch(&self, intended: Duration) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut in_flight) = self.in_flight.lock() {
-            in_flight.insert(id, intended);
+        if let Ok(mut books) = self.books.lock() {
+            books.in_flight.insert(id, intended);
         }
         id
     }
 
-    /// Sends one request and reports its record.
+    /// Sends one request and records it.
     async fn fire(&self, id: u64, intended: Duration, request: ChatRequest) {
         let sent = self.rotor.send(&request).await;
         let record = to_record(&sent, intended, self.start.elapsed());
-        let _ = self.results.send((id, record));
+        let Ok(mut guard) = self.books.lock() else {
+            return;
+        };
+        let books = &mut *guard;
+        // Recorded once only: an interruption may already have written it off.
+        let (Some(_), Some(recorder)) = (books.in_flight.remove(&id), books.recorder.as_mut())
+        else {
+            return;
+        };
+        if let Err(e) = recorder.record(&record) {
+            books.error.get_or_insert(e);
+        }
+        if books.in_flight.is_empty() || recorder.offered.is_multiple_of(PROGRESS_EVERY) {
+            self.wake.notify_one();
+        }
     }
 
     fn request(&self, traffic: &Traffic, rng: &mut SmallRng) -> ChatRequest {
@@ -85,8 +113,14 @@ impl<T: Transport> Shared<T> {
         ChatRequest::synthetic(&self.model, prompt, max_tokens, self.stream)
     }
 
-    fn idle(&self) -> bool {
-        self.in_flight.lock().map(|m| m.is_empty()).unwrap_or(true)
+    /// Records finished and succeeded so far, and whether none is in flight.
+    fn tally(&self) -> (u64, u64, bool) {
+        self.books
+            .lock()
+            .map_or((0, 0, true), |b| match &b.recorder {
+                Some(r) => (r.offered, r.succeeded, b.in_flight.is_empty()),
+                None => (0, 0, true),
+            })
     }
 }
 
@@ -179,20 +213,23 @@ async fn closed_loop<T: Transport>(shared: Arc<Shared<T>>, traffic: Traffic, see
 pub async fn drive<T: Transport>(
     scenario: &Scenario,
     rotor: Rotor<T>,
-    mut recorder: Recorder,
+    recorder: Recorder,
     progress: &dyn Progress,
     interrupt: impl Future<Output = ()>,
 ) -> std::io::Result<Driven> {
     let traffic = scenario.traffic.clone();
-    let (tx, mut rx) = mpsc::unbounded_channel();
     let start = Instant::now();
     let shared = Arc::new(Shared {
         rotor,
         model: scenario.target.model.clone(),
         stream: traffic.stream,
         start,
-        results: tx,
-        in_flight: Mutex::new(HashMap::new()),
+        books: Mutex::new(Books {
+            recorder: Some(recorder),
+            in_flight: HashMap::new(),
+            error: None,
+        }),
+        wake: Notify::new(),
         next_id: AtomicU64::new(0),
         stopped: AtomicBool::new(false),
     });
@@ -212,7 +249,12 @@ pub async fn drive<T: Transport>(
     let mut sender_done = false;
     let mut grace_until: Option<Instant> = None;
     tokio::pin!(interrupt);
-    while !(sender_done && shared.idle()) {
+    loop {
+        let (finished, succeeded, idle) = shared.tally();
+        if sender_done && idle {
+            break;
+        }
+        progress.update(finished, succeeded, start.elapsed());
         let grace = async {
             match grace_until {
                 Some(t) => tokio::time::sleep_until(t).await,
@@ -223,15 +265,7 @@ pub async fn drive<T: Transport>(
         // which simulated request reaches the mock first (simulations must replay exactly).
         tokio::select! {
             biased;
-            Some((id, record)) = rx.recv() => {
-                if let Ok(mut in_flight) = shared.in_flight.lock() {
-                    in_flight.remove(&id);
-                }
-                recorder.record(&record)?;
-                if recorder.offered.is_multiple_of(256) {
-                    progress.update(recorder.offered, recorder.succeeded, start.elapsed());
-                }
-            }
+            () = shared.wake.notified() => {}
             _ = &mut sender, if !sender_done => sender_done = true,
             () = &mut interrupt, if grace_until.is_none() => {
                 incomplete = true;
@@ -242,13 +276,22 @@ pub async fn drive<T: Transport>(
             () = grace => break,
         }
     }
-    // Whatever is still in flight is recorded as interrupted: nothing offered is lost.
+    sender.abort();
     let now = start.elapsed();
-    let leftovers: Vec<Duration> = shared
-        .in_flight
-        .lock()
-        .map(|mut m| m.drain().map(|(_, at)| at).collect())
-        .unwrap_or_default();
+    let lost = || std::io::Error::other("a request panicked while recording");
+    let (mut recorder, leftovers, error) = {
+        let mut books = shared.books.lock().map_err(|_| lost())?;
+        let leftovers: Vec<Duration> = books.in_flight.drain().map(|(_, at)| at).collect();
+        (
+            books.recorder.take().ok_or_else(lost)?,
+            leftovers,
+            books.error.take(),
+        )
+    };
+    if let Some(e) = error {
+        return Err(e);
+    }
+    // Whatever is still in flight is recorded as interrupted: nothing offered is lost.
     for intended in leftovers {
         incomplete = true;
         recorder.record(&RequestRecord {
@@ -263,7 +306,6 @@ pub async fn drive<T: Transport>(
             degraded: false,
         })?;
     }
-    sender.abort();
     recorder.finish()?;
     progress.update(recorder.offered, recorder.succeeded, start.elapsed());
     let span = recorder.last_end;

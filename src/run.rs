@@ -255,7 +255,9 @@ pub fn run(
             }
             // One thread: a load generator gains little from a second one on a small machine,
             // and cross-thread wake-ups cost more than they give.
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            // A worker per core, as wrk runs a thread per core: on this repository's benchmark
+            // (benches/harness/driver_vs_wrk.sh) two workers beat one by a fifth.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
             let transport = HttpTransport::new(url, scenario.engine.timeouts())?;

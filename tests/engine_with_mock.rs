@@ -1,6 +1,5 @@
 //! The engine against the real mock: many tasks through one Rotor (in-process, no socket),
-//! every request accounted for exactly once and matching the mock's own counters; and the
-//! HTTP transport over loopback under the mock's faults.
+//! every request accounted for exactly once and matching the mock's own counters.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +8,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use keyrotor::engine::transport::{HttpTransport, InProcessTransport, Timeouts, Transport};
+use keyrotor::engine::transport::InProcessTransport;
 use keyrotor::engine::{ApiKey, ChatRequest, PolicyConfig, Rotor, RotorOptions};
 use mock_groq::Config;
 use serde_json::Value;
@@ -184,107 +183,4 @@ async fn adaptive_learns_the_shared_org_and_spends_no_429_on_it() {
     let limited = state["totals"]["rate_limited"].as_u64().unwrap_or(u64::MAX);
     assert!(limited <= 2, "{limited} 429s");
     assert!(ok >= 90, "{ok}");
-}
-
-async fn serve(toml: &str) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let config = Config::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let url = format!(
-        "http://{}",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
-    );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(mock_groq::serve(config, listener, async {
-        let _ = rx.await;
-    }));
-    (url, tx)
-}
-
-#[tokio::test]
-async fn http_transport_classifies_stalls_drops_and_revocations() {
-    let (url, _stop) = serve(
-        r#"
-[latency]
-enabled = false
-[[orgs]]
-id = "stall"
-keys = ["k_stall"]
-[[orgs]]
-id = "drop"
-keys = ["k_drop"]
-[[orgs]]
-id = "fine"
-keys = ["k_revoked", "k_fine"]
-[[faults]]
-kind = "stall"
-org = "stall"
-duration = "10s"
-[[faults]]
-kind = "drop"
-org = "drop"
-[[events]]
-kind = "revoke_key"
-key = "k_revoked"
-at = "0s"
-"#,
-    )
-    .await;
-    let timeouts = Timeouts {
-        connect: Duration::from_secs(1),
-        request: Duration::from_millis(300),
-    };
-    let transport = HttpTransport::new(&url, timeouts).unwrap_or_else(|e| panic!("{e}"));
-    let body = ChatRequest::synthetic("llama-3.3-70b-versatile", 20, 10, false).body;
-    let stalled = transport.send(&ApiKey::new("k_stall"), body.clone()).await;
-    assert_eq!(
-        stalled.err(),
-        Some(keyrotor::engine::transport::TransportError::Timeout)
-    );
-    let dropped = transport.send(&ApiKey::new("k_drop"), body.clone()).await;
-    assert!(
-        matches!(
-            dropped,
-            Err(keyrotor::engine::transport::TransportError::Connection(_))
-        ),
-        "{dropped:?}"
-    );
-
-    let keys: Vec<ApiKey> = ["k_stall", "k_drop", "k_revoked", "k_fine"]
-        .into_iter()
-        .map(ApiKey::new)
-        .collect();
-    let rotor = Rotor::new(
-        keys,
-        "adaptive".parse().unwrap_or_else(|e| panic!("{e}")),
-        transport,
-        RotorOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let started = tokio::time::Instant::now();
-    let sent = rotor
-        .send(&ChatRequest::synthetic(
-            "llama-3.3-70b-versatile",
-            20,
-            10,
-            false,
-        ))
-        .await;
-    assert!(sent.outcome.is_ok(), "{:?}", sent.outcome.err());
-    let reasons: Vec<&str> = sent
-        .trace
-        .attempts
-        .iter()
-        .filter_map(|a| a.failure.as_ref().map(|f| f.reason()))
-        .collect();
-    assert_eq!(reasons, ["timeout", "connection", "unauthorized"]);
-    assert!(started.elapsed() < Duration::from_secs(2));
-    let status = rotor.status();
-    assert_eq!(status.keys[2].state, "disabled");
-    let json = serde_json::to_string(&status).unwrap_or_default();
-    assert!(
-        !json.contains("k_fine") && !json.contains("k_revoked"),
-        "status leaks a key: {json}"
-    );
 }

@@ -1,8 +1,9 @@
-//! How an attempt reaches the API: one small trait, with an HTTP implementation (reqwest,
-//! pooled connections) and an in-process one (the mock's router called through tower, no
-//! socket). The engine only sees [`Reply`] or [`TransportError`].
+//! How an attempt reaches the API: one small trait, with an HTTP implementation (its own
+//! HTTP/1.1 keep-alive client for `http://`, reqwest for `https://`) and an in-process one
+//! (the mock's router called through tower, no socket). The engine only sees [`Reply`] or
+//! [`TransportError`].
 
-mod http;
+pub mod http;
 mod in_process;
 
 use std::future::Future;
