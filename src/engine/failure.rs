@@ -143,6 +143,11 @@ impl Failure {
     }
 }
 
+/// The longest wait a 429 is believed to ask for: Groq's longest window is a day, and a
+/// larger figure (a bug or a hostile server) must not push a key's rest past what an
+/// `Instant` can hold.
+pub const MAX_WAIT: Duration = Duration::from_secs(2 * 86_400);
+
 /// Classifies an HTTP answer; `None` for a success (2xx).
 pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
     Some(match status {
@@ -189,11 +194,16 @@ fn rate_limited(headers: &HeaderMap, body: &[u8]) -> Failure {
         }
         _ => None,
     };
-    let wait = [retry_after, in_message, reset].into_iter().flatten().max();
+    let wait = [retry_after, in_message, reset]
+        .into_iter()
+        .flatten()
+        .max()
+        .map(|w| w.min(MAX_WAIT));
     Failure::RateLimited {
         scope,
         dimension,
-        limit: number_after(&message, "Limit "),
+        // A limit of 0 says nothing usable (and would divide pacing by zero).
+        limit: number_after(&message, "Limit ").filter(|&l| l > 0),
         org: message
             .split_once("organization `")
             .and_then(|(_, rest)| rest.split_once('`'))
@@ -225,6 +235,9 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 fn header_duration(headers: &HeaderMap, name: &str) -> Option<Duration> {
     parse_go_duration(headers.get(name)?.to_str().ok()?.trim())
 }
+
+/// The longest Go duration: Go counts durations in int64 nanoseconds (about 292 years).
+const GO_MAX_SECS: f64 = i64::MAX as f64 / 1e9;
 
 /// Parses a Go duration string (`1m26.4s`, `185ms`, `2h0m0s`, `1.5µs`).
 pub fn parse_go_duration(text: &str) -> Option<Duration> {
@@ -259,7 +272,8 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
         total += value * seconds;
         any = true;
     }
-    any.then(|| Duration::from_secs_f64(total))
+    // Beyond Go's range is no Go duration (and could overflow Duration).
+    (any && total <= GO_MAX_SECS).then(|| Duration::from_secs_f64(total))
 }
 
 /// The SmartLLM seed's test: is 'rate', 'limit' or 'quota' in the lowercased error text?
@@ -327,6 +341,23 @@ mod tests {
                 wait: Some(Duration::from_secs(6)),
             })
         );
+    }
+
+    #[test]
+    fn absurd_429s_give_a_bounded_wait_and_no_zero_limit() {
+        let b = body(
+            "Rate limit reached for model `m` in organization `o` on requests per minute (RPM): Limit 0, Used 1, Requested 1. Please try again in 99999999999h.",
+            "requests",
+        );
+        let failure = classify(
+            429,
+            &headers(&[("retry-after", "18446744073709551615")]),
+            &b,
+        );
+        let Some(Failure::RateLimited { limit, wait, .. }) = failure else {
+            panic!("{failure:?}")
+        };
+        assert_eq!((limit, wait), (None, Some(MAX_WAIT)));
     }
 
     #[test]
@@ -421,7 +452,8 @@ mod tests {
             let d = parse_go_duration(text).unwrap_or_else(|| panic!("{text} did not parse"));
             assert!((d.as_secs_f64() - secs).abs() < 1e-9, "{text}");
         }
-        for bad in ["", "s", "5", "5x", "abc"] {
+        let overflowing = format!("{}h", "9".repeat(400));
+        for bad in ["", "s", "5", "5x", "abc", "2562048h", &overflowing] {
             assert_eq!(parse_go_duration(bad), None, "{bad}");
         }
     }

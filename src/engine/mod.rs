@@ -5,7 +5,8 @@
 //! - [`policy`]: each seed's rotation behaviour as a preset, and `adaptive`.
 //! - [`failure`]: status + headers + body → a failure kind (per-minute vs per-day limits).
 //! - [`pool`]: per-key state, known budgets, learned shared organisations.
-//! - [`transport`]: HTTP (reqwest) or in-process (the mock's router, no socket).
+//! - [`transport`]: HTTP (own HTTP/1.1 client for `http://`, reqwest for `https://`) or
+//!   in-process (the mock's router, no socket).
 //! - [`keys`]: loading keys from the environment or a file.
 
 pub mod failure;

@@ -420,7 +420,8 @@ impl Pool {
     /// Time until the group of `k` may send one more request under its learned RPM.
     pub fn pacing_wait(&self, k: usize, now: Instant) -> Duration {
         let root = self.root(k);
-        let Some(rpm) = self.keys[root].rpm_limit.or(self.keys[k].rpm_limit) else {
+        let rpm = self.keys[root].rpm_limit.or(self.keys[k].rpm_limit);
+        let Some(rpm) = rpm.filter(|&r| r > 0) else {
             return Duration::ZERO;
         };
         let used = drained(self.keys[root].paced, rpm, now);

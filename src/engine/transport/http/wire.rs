@@ -107,6 +107,9 @@ fn parse_one(buf: &[u8], closed: bool) -> Result<Option<Answer>, WireError> {
         Err(e) => return Err(WireError::Head(e.to_string())),
     };
     let status = response.code.unwrap_or(0);
+    if status < 100 {
+        return Err(WireError::Head(format!("status {status:03}")));
+    }
     let http11 = response.version == Some(1);
     let mut headers = HeaderMap::with_capacity(response.headers.len());
     let mut length: Option<usize> = None;
@@ -296,6 +299,10 @@ mod tests {
         assert_eq!(parse_answer(b"", true), Err(WireError::Truncated));
         assert!(matches!(
             parse_answer(b"SSH-2.0-x\r\n\r\n", false),
+            Err(WireError::Head(_))
+        ));
+        assert!(matches!(
+            parse_answer(b"HTTP/1.1 000 OK\r\ncontent-length: 0\r\n\r\n", false),
             Err(WireError::Head(_))
         ));
         let conflicting = b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab";

@@ -1,0 +1,344 @@
+//! What each fuzz target checks, shared by the cargo-fuzz targets (fuzz/fuzz_targets/) and by
+//! the corpus replay test (tests/fuzz_corpus.rs), so every input the fuzzer ever kept is
+//! checked again by `cargo test` on stable. Each function panics only when the code under
+//! test breaks one of its promises: no panic on any input, and the invariants asserted here.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
+use http_body_util::BodyExt;
+use keyrotor::engine::failure::{self, Failure};
+use keyrotor::engine::transport::http::wire::{self, Body as WireBody};
+use keyrotor::engine::transport::{Reply, Transport, TransportError};
+use keyrotor::engine::{ApiKey, ChatRequest, PolicyConfig, Rotor, RotorOptions};
+use keyrotor::scenario::Scenario;
+use tower::ServiceExt;
+
+/// The names of the targets, as directories of fuzz/corpus/.
+pub const TARGETS: [&str; 5] = [
+    "scenario",
+    "classifier",
+    "engine_answers",
+    "mock_request",
+    "wire_answer",
+];
+
+/// Runs target `name` on `data`.
+pub fn run(name: &str, data: &[u8]) {
+    match name {
+        "scenario" => scenario(data),
+        "classifier" => classifier(data),
+        "engine_answers" => engine_answers(data),
+        "mock_request" => mock_request(data),
+        "wire_answer" => wire_answer(data),
+        _ => panic!("no fuzz target `{name}`"),
+    }
+}
+
+/// Header lines (`name: value`, one per line) up to the first blank line, then the body.
+fn head_and_body(data: &[u8]) -> (HeaderMap, &[u8]) {
+    let split = data.windows(2).position(|w| w == b"\n\n");
+    let (head, body) = match split {
+        Some(i) => (&data[..i], &data[i + 2..]),
+        None => (data, &[][..]),
+    };
+    let mut headers = HeaderMap::new();
+    for line in head.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let value = line[colon + 1..].trim_ascii();
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(&line[..colon]),
+            HeaderValue::from_bytes(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    (headers, body)
+}
+
+/// An answer: 2 bytes giving a status in 100..600, header lines, a blank line, the body.
+fn answer(data: &[u8]) -> Option<(u16, HeaderMap, &[u8])> {
+    let (status, rest) = data.split_first_chunk::<2>()?;
+    let status = 100 + u16::from_be_bytes(*status) % 500;
+    let (headers, body) = head_and_body(rest);
+    Some((status, headers, body))
+}
+
+/// Scenario text: parsing and validation never panic; a scenario that passes validation can
+/// be turned into everything a run needs (its mock, its arrivals, its quota statement).
+pub fn scenario(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(scenario) = Scenario::from_toml(text) else {
+        return;
+    };
+    let orgs = scenario.keys.org_of_each();
+    assert_eq!(orgs.len(), scenario.keys.count.0);
+    let _ = scenario.engine.timeouts();
+    let _ = keyrotor::run::quota_statement(&scenario);
+    let keys = keyrotor::run::mock_keys(scenario.keys.count.0.min(64));
+    if keys.len() == scenario.keys.count.0 {
+        let config = keyrotor::run::mock_config(&scenario, &keys);
+        let _ = mock_groq::router(config);
+    }
+    let mut last = Duration::ZERO;
+    for at in keyrotor::workload::Arrivals::new(&scenario.traffic, scenario.seed).take(200) {
+        assert!(
+            at >= last,
+            "arrivals go back in time: {at:?} after {last:?}"
+        );
+        last = at;
+    }
+}
+
+/// An HTTP answer (2 bytes of status, header lines, blank line, body): classification never
+/// panics and agrees with the status; everything derived from it is well-formed.
+pub fn classifier(data: &[u8]) {
+    let Some((status, headers, body)) = answer(data) else {
+        return;
+    };
+    let failure = failure::classify(status, &headers, body);
+    assert_eq!(failure.is_none(), (200..300).contains(&status), "{status}");
+    if let Some(failure) = &failure {
+        assert_eq!(failure.is_rate_limit(), status == 429);
+        assert!(!failure.reason().is_empty());
+        if let Failure::RateLimited {
+            wait: Some(wait), ..
+        } = failure
+        {
+            assert_eq!(failure.wait(), Some(*wait));
+        }
+        let text = failure::sdk_error_text(failure, Some(status), body);
+        assert!(!text.is_empty());
+        let _ = failure::naive_is_rate_limit(&text);
+    }
+    for value in headers.values() {
+        if let Ok(text) = value.to_str()
+            && let Some(d) = failure::parse_go_duration(text.trim())
+        {
+            // Whatever parses comes back from Go's own format of it.
+            let again = failure::parse_go_duration(&mock_groq::goduration::format(d));
+            let again = again.unwrap_or_else(|| panic!("{d:?} does not round-trip"));
+            assert!(
+                again.abs_diff(d) <= Duration::from_millis(1),
+                "{d:?} vs {again:?}"
+            );
+        }
+    }
+}
+
+const MOCK: &str = r#"
+seed = 1
+[latency]
+enabled = false
+[[orgs]]
+id = "fuzz"
+keys = ["k_fuzz"]
+limits = { rpm = 0, rpd = 0, tpm = 0, tpd = 0 }
+"#;
+
+thread_local! {
+    static MOCK_ROUTER: (tokio::runtime::Runtime, axum::Router) = {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let config = mock_groq::Config::from_toml(MOCK).unwrap_or_else(|e| panic!("{e}"));
+        let router = runtime
+            .block_on(async { mock_groq::router(config) })
+            .unwrap_or_else(|e| panic!("{e}"));
+        (runtime, router)
+    };
+}
+
+/// A request to the mock (1 byte choosing method, path and whether to authenticate, header
+/// lines, blank line, body): the mock never fails (no faults are configured, so no 5xx), and
+/// every chat answer is what Groq's clients expect — a completion, a stream that ends in
+/// `[DONE]`, or an error body with `error.message` and `error.type`.
+pub fn mock_request(data: &[u8]) {
+    let Some((&choice, rest)) = data.split_first() else {
+        return;
+    };
+    let (method, path) = match choice % 8 {
+        0..=4 => (Method::POST, "/openai/v1/chat/completions"),
+        5 => (Method::GET, "/openai/v1/models"),
+        6 => (Method::GET, "/admin/state"),
+        _ => (Method::GET, "/openai/v1/chat/completions"),
+    };
+    let (mut headers, body) = head_and_body(rest);
+    if choice & 0x80 == 0 {
+        headers.insert("authorization", HeaderValue::from_static("Bearer k_fuzz"));
+    }
+    let mut request = Request::new(Body::from(body.to_vec()));
+    *request.method_mut() = method.clone();
+    *request.uri_mut() = axum::http::Uri::from_static(path);
+    *request.headers_mut() = headers;
+    MOCK_ROUTER.with(|(runtime, router)| {
+        runtime.block_on(async {
+            let response = router
+                .clone()
+                .oneshot(request)
+                .await
+                .unwrap_or_else(|e| match e {});
+            let status = response.status().as_u16();
+            assert!(status < 500, "{method} {path} answered {status}");
+            let answer = response
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_else(|e| panic!("{e}"));
+            if method != Method::POST {
+                return;
+            }
+            if status == 200 {
+                let text = String::from_utf8_lossy(&answer);
+                if text.starts_with("data: ") {
+                    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+                } else {
+                    let json: serde_json::Value =
+                        serde_json::from_slice(&answer).unwrap_or_else(|e| panic!("{e}: {text}"));
+                    assert!(
+                        json["choices"][0]["message"]["content"].is_string(),
+                        "{text}"
+                    );
+                    assert!(json["usage"]["total_tokens"].is_u64(), "{text}");
+                }
+            } else {
+                let json: serde_json::Value =
+                    serde_json::from_slice(&answer).unwrap_or_else(|e| panic!("{status}: {e}"));
+                assert!(json["error"]["message"].is_string(), "{json}");
+                assert!(json["error"]["type"].is_string(), "{json}");
+            }
+        });
+    });
+}
+
+/// Bytes from a server (the first byte says whether it has closed the connection): the
+/// HTTP/1.1 answer parser never panics, never reads past the buffer, and parses the same
+/// answer again when more bytes follow it.
+pub fn wire_answer(data: &[u8]) {
+    let Some((&flags, buf)) = data.split_first() else {
+        return;
+    };
+    let closed = flags & 1 == 1;
+    let Ok(Some(answer)) = wire::parse_answer(buf, closed) else {
+        return;
+    };
+    assert!(answer.consumed <= buf.len());
+    assert!((100..1000).contains(&answer.status) && !(100..200).contains(&answer.status));
+    if let WireBody::Within(range) = &answer.body {
+        assert!(range.start <= range.end && range.end <= answer.consumed);
+    }
+    if !closed && answer.keep_alive {
+        let mut longer = buf[..answer.consumed].to_vec();
+        longer.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        assert_eq!(wire::parse_answer(&longer, false), Ok(Some(answer)));
+    }
+}
+
+/// Answers a fuzz input scripts, in turn: statuses 100..=149 stand for a timeout and
+/// 150..=199 for a dropped connection.
+struct Scripted {
+    answers: Vec<(u16, HeaderMap, Vec<u8>)>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Transport for Scripted {
+    async fn send(&self, _: &ApiKey, _: axum::body::Bytes) -> Result<Reply, TransportError> {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (status, headers, body) = &self.answers[i % self.answers.len()];
+        match status {
+            100..=149 => Err(TransportError::Timeout),
+            150..=199 => Err(TransportError::Connection("dropped".to_owned())),
+            _ => Ok(Reply {
+                status: *status,
+                headers: headers.clone(),
+                body: axum::body::Bytes::from(body.clone()),
+            }),
+        }
+    }
+}
+
+/// Keys of the engine target: never to be seen in a status snapshot.
+const ENGINE_KEYS: [&str; 4] = ["gsk_fuzz_a", "gsk_fuzz_b", "gsk_fuzz_c", "gsk_fuzz_d"];
+
+/// Scripted answers through a whole Rotor (1 byte choosing the policy and the key count,
+/// then answers as in `classifier`, separated by `\n==\n`), on a paused clock: whatever
+/// the server says, `send` ends within its deadline, succeeds only on a 2xx, keeps its trace
+/// consistent, and the status snapshot never shows a key.
+pub fn engine_answers(data: &[u8]) {
+    let Some((&choice, rest)) = data.split_first() else {
+        return;
+    };
+    let presets = PolicyConfig::presets();
+    let policy = presets[usize::from(choice) % presets.len()].default.clone();
+    let keys = 1 + usize::from(choice >> 4) % ENGINE_KEYS.len();
+    let mut answers = Vec::new();
+    let mut tail = rest;
+    loop {
+        let cut = tail.windows(4).position(|w| w == b"\n==\n");
+        let (one, more) = match cut {
+            Some(i) => (&tail[..i], Some(&tail[i + 4..])),
+            None => (tail, None),
+        };
+        if let Some((status, headers, body)) = answer(one) {
+            answers.push((status, headers, body.to_vec()));
+        }
+        match more {
+            Some(more) if answers.len() < 64 => tail = more,
+            _ => break,
+        }
+    }
+    if answers.is_empty() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    runtime.block_on(async {
+        let transport = Scripted {
+            answers,
+            next: Default::default(),
+        };
+        let options = RotorOptions {
+            deadline: Duration::from_secs(120),
+            seed: u64::from(choice),
+        };
+        let keys: Vec<ApiKey> = ENGINE_KEYS[..keys]
+            .iter()
+            .map(|k| ApiKey::new(*k))
+            .collect();
+        let rotor =
+            Rotor::new(keys.clone(), policy, transport, options).unwrap_or_else(|e| panic!("{e}"));
+        let request = ChatRequest::synthetic("llama-3.3-70b-versatile", 50, 20, false);
+        for _ in 0..4 {
+            let started = tokio::time::Instant::now();
+            let sent = rotor.send(&request).await;
+            // The deadline bounds waiting; one more attempt may start just before it.
+            assert!(started.elapsed() <= options.deadline + Duration::from_secs(1));
+            let attempts = &sent.trace.attempts;
+            for a in attempts {
+                assert!(a.key < keys.len() && a.start <= a.end && a.end <= sent.trace.total);
+            }
+            match &sent.outcome {
+                Ok(reply) => {
+                    assert!((200..300).contains(&reply.status));
+                    assert!(attempts.last().is_some_and(|a| a.failure.is_none()));
+                }
+                Err(_) => assert!(attempts.iter().all(|a| a.failure.is_some())),
+            }
+        }
+        let status = serde_json::to_string(&rotor.status()).unwrap_or_else(|e| panic!("{e}"));
+        for key in ENGINE_KEYS {
+            assert!(!status.contains(key), "the status shows a key: {status}");
+        }
+    });
+}
