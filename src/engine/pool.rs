@@ -417,19 +417,20 @@ impl Pool {
         }
     }
 
-    /// Time until the group of `k` may send one more request under its learned RPM.
-    pub fn pacing_wait(&self, k: usize, now: Instant) -> Duration {
+    /// Seconds until the group of `k` may send one more request under its learned RPM
+    /// (seconds as f64: this runs per key on the adaptive policy's hot path).
+    pub fn pacing_wait_secs(&self, k: usize, now: Instant) -> f64 {
         let root = self.root(k);
         let rpm = self.keys[root].rpm_limit.or(self.keys[k].rpm_limit);
         let Some(rpm) = rpm.filter(|&r| r > 0) else {
-            return Duration::ZERO;
+            return 0.0;
         };
         let used = drained(self.keys[root].paced, rpm, now);
         let over = used + 1.0 - rpm as f64;
         if over <= 0.0 {
-            Duration::ZERO
+            0.0
         } else {
-            Duration::from_secs_f64(over * 60.0 / rpm as f64)
+            over * 60.0 / rpm as f64
         }
     }
 }
@@ -541,6 +542,6 @@ mod tests {
         assert_eq!(pool.root(0), pool.root(1));
         assert_eq!(pool.keys[pool.root(0)].rpm_limit, Some(30));
         // Told the minute is full: pacing waits for one request's refill (2 s at 30/min).
-        assert_eq!(pool.pacing_wait(1, now), Duration::from_secs(2));
+        assert!((pool.pacing_wait_secs(1, now) - 2.0).abs() < 1e-9);
     }
 }

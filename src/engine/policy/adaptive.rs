@@ -94,13 +94,17 @@ impl Adaptive {
             let budget = pool.budget(k);
             // Seconds as f64 on this hot path: a Duration conversion per key costs more than
             // the rest of the check.
-            let pacing = pool.pacing_wait(k, now);
             let wait = budget
                 .wait_secs(request.reserved_tokens)
-                .max(pacing.as_secs_f64());
+                .max(pool.pacing_wait_secs(k, now));
             if wait > 0.0 {
-                let at = now + Duration::from_secs_f64(wait);
-                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                // A wait beyond what an Instant holds means never (no panic on odd budgets).
+                let at = Duration::try_from_secs_f64(wait)
+                    .ok()
+                    .and_then(|w| now.checked_add(w));
+                if let Some(at) = at {
+                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                }
                 continue;
             }
             let headroom = budget.headroom();
