@@ -36,6 +36,10 @@ const FAULTS: &[(&str, &str)] = &[
         "[[target.faults]]\nkind = \"slow\"\nprobability = 0.3\nduration = \"3s\"\n",
     ),
     (
+        "stream-error",
+        "[[target.faults]]\nkind = \"stream_error\"\nprobability = 0.3\n",
+    ),
+    (
         "revoked",
         "[[target.events]]\nkind = \"revoke_key\"\nkey = 0\nat = \"30s\"\n",
     ),
@@ -50,8 +54,9 @@ const FAULTS: &[(&str, &str)] = &[
 ];
 
 fn scenario(policy: &str, fault: &str) -> Scenario {
+    // Streamed answers, so that a stream_error fault has streams to break.
     let text = format!(
-        "name = \"fault\"\nseed = 5\n{fault}[keys]\ncount = 5\n[engine]\npolicy = \"{policy}\"\nrequest_timeout = \"2s\"\ndeadline = \"60s\"\n[traffic]\narrival = \"poisson\"\nrate = 60\nduration = \"2m\"\n"
+        "name = \"fault\"\nseed = 5\n{fault}[keys]\ncount = 5\n[engine]\npolicy = \"{policy}\"\nrequest_timeout = \"2s\"\ndeadline = \"60s\"\n[traffic]\narrival = \"poisson\"\nrate = 60\nduration = \"2m\"\nstream = true\n"
     );
     Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
@@ -82,6 +87,10 @@ fn every_policy_under_every_fault_accounts_for_every_request() {
                 "{label}"
             );
             assert!(!r.incomplete, "{label}");
+            if *fault_name == "stream-error" {
+                let broken = state["totals"]["stream_errors"].as_u64().unwrap_or(0);
+                assert!(broken > 0, "{label}: no stream was broken");
+            }
             assert!(
                 r.span_s <= 120.0 + 60.0 + 2.0,
                 "{label}: outlived its timeouts: {} s",

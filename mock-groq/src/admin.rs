@@ -124,6 +124,7 @@ fn add(total: &mut CounterValues, c: &CounterValues) {
     total.client_errors += c.client_errors;
     total.dropped += c.dropped;
     total.stalled += c.stalled;
+    total.stream_errors += c.stream_errors;
 }
 
 /// `GET /admin/state`.
@@ -161,6 +162,7 @@ pub async fn metrics(State(mock): State<Arc<Mock>>) -> Response {
             ("client_error", c.client_errors),
             ("dropped", c.dropped),
             ("stalled", c.stalled),
+            ("stream_error", c.stream_errors),
         ] {
             let _ = writeln!(
                 out,

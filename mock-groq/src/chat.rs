@@ -190,33 +190,30 @@ pub async fn completions(
         return error_response(&ApiError::invalid_api_key(), &request_id, None, &mock);
     }
 
-    let (outcome, response) = serve(
-        &mock,
-        entry.org,
-        &request_headers,
-        body,
-        &mut rng,
-        request_id,
-    )
-    .await;
-    entry.counters.record(outcome);
+    let (outcome, response) = serve(&mock, key, &request_headers, body, &mut rng, request_id).await;
+    if let Some(outcome) = outcome {
+        entry.counters.record(outcome);
+    }
     response
 }
 
-/// Checks, faults, admission and the response for an authenticated request.
+/// Checks, faults, admission and the response for an authenticated request of key `key`,
+/// with how it ended; `None` for a stream, which counts itself when its last event is out
+/// (a client that gives up on it first leaves it uncounted, as it does a JSON answer).
 async fn serve(
     mock: &Arc<Mock>,
-    org: usize,
+    key: usize,
     request_headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     rng: &mut SmallRng,
     request_id: String,
-) -> (Outcome, Response) {
+) -> (Option<Outcome>, Response) {
+    let org = mock.keys[key].org;
     let request = match parse(mock, request_headers, body) {
         Ok(r) => r,
         Err(err) => {
             return (
-                Outcome::Status(err.status),
+                Some(Outcome::Status(err.status)),
                 error_response(&err, &request_id, None, mock),
             );
         }
@@ -228,34 +225,40 @@ async fn serve(
     let Some(model) = catalog::find(model_name) else {
         let err = ApiError::model_not_found(model_name);
         return (
-            Outcome::Status(err.status),
+            Some(Outcome::Status(err.status)),
             error_response(&err, &request_id, None, mock),
         );
     };
     let now = mock.clock.now();
 
+    let stream = request.stream.unwrap_or(false);
     let mut extra_delay = Duration::ZERO;
+    let mut break_off = false;
     if let Some(fault) = mock.faults.pick(now, org, rng) {
         let err = match fault.kind {
-            FaultKind::Slow => None,
+            FaultKind::Slow => {
+                extra_delay = fault.duration;
+                None
+            }
+            FaultKind::StreamError => {
+                break_off = stream;
+                None
+            }
             FaultKind::ServerError => Some(ApiError::server_error()),
             FaultKind::OverCapacity => Some(ApiError::over_capacity(MODELS[model].id)),
             FaultKind::FlexCapacity => Some(ApiError::flex_capacity()),
-            FaultKind::Drop => return (Outcome::Dropped, dropped_response()),
+            FaultKind::Drop => return (Some(Outcome::Dropped), dropped_response()),
             FaultKind::Stall => {
                 tokio::time::sleep(fault.duration).await;
-                return (Outcome::Stalled, dropped_response());
+                return (Some(Outcome::Stalled), dropped_response());
             }
         };
-        match err {
-            Some(err) => {
-                let snap = lock(mock.ledger(org, model)).snapshot(now);
-                return (
-                    Outcome::Status(err.status),
-                    error_response(&err, &request_id, Some(&snap), mock),
-                );
-            }
-            None => extra_delay = fault.duration,
+        if let Some(err) = err {
+            let snap = lock(mock.ledger(org, model)).snapshot(now);
+            return (
+                Some(Outcome::Status(err.status)),
+                error_response(&err, &request_id, Some(&snap), mock),
+            );
         }
     }
 
@@ -283,7 +286,7 @@ async fn serve(
         if let Denial::Limited { wait, .. } = denial {
             headers::insert_retry_after(response.headers_mut(), mock.clock.to_real(wait));
         }
-        return (Outcome::Status(err.status), response);
+        return (Some(Outcome::Status(err.status)), response);
     }
 
     let completion_tokens = generation::completion_tokens(&mock.config.completion, max_tokens, rng);
@@ -307,16 +310,24 @@ async fn serve(
         snapshot,
     };
     let content = generation::text(completion_tokens, rng);
-    let response = if request.stream.unwrap_or(false) {
+    if stream {
         let include_usage = request
             .stream_options
             .and_then(|o| o.include_usage)
             .unwrap_or(false);
-        stream_response(Arc::clone(mock), admitted, content, include_usage, rng)
+        let shape = StreamShape {
+            key,
+            include_usage,
+            break_off,
+        };
+        (
+            None,
+            stream_response(Arc::clone(mock), admitted, content, shape, rng),
+        )
     } else {
-        json_response(mock, admitted, &content, rng).await
-    };
-    (Outcome::Status(StatusCode::OK), response)
+        let response = json_response(mock, admitted, &content, rng).await;
+        (Some(Outcome::Status(StatusCode::OK)), response)
+    }
 }
 
 fn parse(
@@ -462,11 +473,21 @@ async fn json_response(
 /// Content is split into at most this many chunks.
 const STREAM_CHUNKS: usize = 8;
 
+/// Whose stream it is and what it ends with.
+struct StreamShape {
+    /// The key it is counted for.
+    key: usize,
+    /// A last chunk with the usage (`stream_options.include_usage`).
+    include_usage: bool,
+    /// Break off halfway with an error event (the `stream_error` fault).
+    break_off: bool,
+}
+
 fn stream_response(
     mock: Arc<Mock>,
     admitted: Admitted,
     content: String,
-    include_usage: bool,
+    shape: StreamShape,
     rng: &mut SmallRng,
 ) -> Response {
     let id = generation::completion_id(rng);
@@ -518,7 +539,14 @@ fn stream_response(
         ),
         false,
     ));
-    for piece in &pieces {
+    // A broken stream sends half of the content, then the error event (Groq's way of failing
+    // after its 200), and ends without [DONE]; the ledger settles as for a whole answer.
+    let sent = if shape.break_off {
+        pieces.len() / 2
+    } else {
+        pieces.len()
+    };
+    for piece in &pieces[..sent] {
         let delta = Delta {
             role: None,
             content: Some(piece),
@@ -528,6 +556,11 @@ fn stream_response(
             chunk(vec![choice(delta, None)], None, None),
             false,
         ));
+    }
+    if shape.break_off {
+        let error = format!("data: {}\n\n", ApiError::server_error().to_json());
+        events.push((per_piece, Bytes::from(error), true));
+        return sse_response(mock, admitted, events, (shape.key, Outcome::StreamError));
     }
     let usage = admitted.usage();
     let finish = chunk(
@@ -539,7 +572,7 @@ fn stream_response(
         None,
     );
     events.push((Duration::ZERO, finish, true));
-    if include_usage {
+    if shape.include_usage {
         events.push((Duration::ZERO, chunk(Vec::new(), None, Some(usage)), false));
     }
     events.push((
@@ -547,7 +580,18 @@ fn stream_response(
         Bytes::from_static(b"data: [DONE]\n\n"),
         false,
     ));
+    let ok = Outcome::Status(StatusCode::OK);
+    sse_response(mock, admitted, events, (shape.key, ok))
+}
 
+/// Sends `events` (delay before each, bytes, settle the ledger first) as an SSE body, and
+/// records `outcome` for the key when the last event is out.
+fn sse_response(
+    mock: Arc<Mock>,
+    admitted: Admitted,
+    events: Vec<(Duration, Bytes, bool)>,
+    (key, outcome): (usize, Outcome),
+) -> Response {
     let response_headers = with_headers(
         Response::new(Body::empty()),
         &admitted,
@@ -555,7 +599,9 @@ fn stream_response(
         "text/event-stream",
     );
     let admitted = Arc::new(admitted);
-    let body = futures_util::stream::iter(events).then(move |(delay, bytes, settle)| {
+    let last = events.len().saturating_sub(1);
+    let events = futures_util::stream::iter(events.into_iter().enumerate());
+    let body = events.then(move |(i, (delay, bytes, settle))| {
         let mock = Arc::clone(&mock);
         let admitted = Arc::clone(&admitted);
         async move {
@@ -564,6 +610,9 @@ fn stream_response(
             }
             if settle {
                 admitted.settle(&mock);
+            }
+            if i == last {
+                mock.keys[key].counters.record(outcome);
             }
             Ok::<Bytes, std::io::Error>(bytes)
         }

@@ -231,6 +231,9 @@ pub enum FaultKind {
     Drop,
     /// The response is delayed by `duration` on top of the service time.
     Slow,
+    /// A streamed answer breaks off halfway with an error event (its 200 is already sent).
+    /// Non-streamed requests are not affected.
+    StreamError,
 }
 
 /// A fault applied to matching requests with a probability, optionally within a time span

@@ -41,6 +41,7 @@ pub struct Counters {
     client_errors: AtomicU64,
     dropped: AtomicU64,
     stalled: AtomicU64,
+    stream_errors: AtomicU64,
 }
 
 /// A plain copy of [`Counters`], for the admin view and metrics.
@@ -64,6 +65,8 @@ pub struct CounterValues {
     pub dropped: u64,
     /// Held by a stall fault.
     pub stalled: u64,
+    /// Streams broken off by a stream_error fault.
+    pub stream_errors: u64,
 }
 
 /// How a request ended, for the counters.
@@ -75,6 +78,8 @@ pub enum Outcome {
     Dropped,
     /// The request was stalled.
     Stalled,
+    /// A 200 stream was broken off with an error event.
+    StreamError,
 }
 
 impl Counters {
@@ -94,6 +99,7 @@ impl Counters {
             Outcome::Status(_) => &self.client_errors,
             Outcome::Dropped => &self.dropped,
             Outcome::Stalled => &self.stalled,
+            Outcome::StreamError => &self.stream_errors,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -111,6 +117,7 @@ impl Counters {
             client_errors: get(&self.client_errors),
             dropped: get(&self.dropped),
             stalled: get(&self.stalled),
+            stream_errors: get(&self.stream_errors),
         }
     }
 
@@ -125,6 +132,7 @@ impl Counters {
             &self.client_errors,
             &self.dropped,
             &self.stalled,
+            &self.stream_errors,
         ] {
             c.store(0, Ordering::Relaxed);
         }

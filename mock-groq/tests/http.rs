@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{chat, chat_body, header, json, start};
+use common::{admin_state, chat, chat_body, header, json, start};
 use serde_json::{Value, json};
 
 const TWO_ORGS: &str = r#"
@@ -358,14 +358,7 @@ at = "0s"
     let revoked = chat(&client, &server.url, "k_revoked", &chat_body(10)).await;
     assert_eq!(revoked.status(), 401);
 
-    let state = json(
-        client
-            .get(format!("{}/admin/state", server.url))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await;
+    let state = admin_state(&client, &server.url).await;
     let keys: Vec<&Value> = state["orgs"]
         .as_array()
         .into_iter()
@@ -536,4 +529,45 @@ limits = { tpm = 1000 }
         (expected..expected + 20).contains(&remaining),
         "{remaining}"
     );
+}
+
+#[tokio::test]
+async fn a_stream_error_breaks_a_stream_off_after_its_200_and_spares_json_answers() {
+    let server = start(
+        r#"
+[latency]
+enabled = false
+[[orgs]]
+id = "flaky"
+keys = ["k_flaky"]
+[[faults]]
+kind = "stream_error"
+"#,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let mut body = chat_body(40);
+    body["stream"] = serde_json::json!(true);
+    let broken = chat(&client, &server.url, "k_flaky", &body).await;
+    assert_eq!(broken.status(), 200);
+    let text = broken.text().await.unwrap_or_else(|e| panic!("{e}"));
+    let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+    let last = events.last().copied().unwrap_or("");
+    assert!(
+        events.len() > 2,
+        "some content comes before the error: {text}"
+    );
+    assert!(!text.contains("[DONE]"), "{text}");
+    let error: Value = serde_json::from_str(last.trim_start_matches("data: "))
+        .unwrap_or_else(|e| panic!("{e}: {last}"));
+    assert_eq!(error["error"]["type"], "internal_server_error");
+
+    // A JSON answer has no stream to break.
+    let whole = chat(&client, &server.url, "k_flaky", &chat_body(40)).await;
+    assert_eq!(whole.status(), 200);
+    assert!(json(whole).await["choices"][0]["message"]["content"].is_string());
+
+    let state = admin_state(&client, &server.url).await;
+    assert_eq!(state["totals"]["stream_errors"], 1, "{state}");
+    assert_eq!(state["totals"]["ok"], 1, "{state}");
 }

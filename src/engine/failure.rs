@@ -76,6 +76,8 @@ pub enum Failure {
         /// The status.
         status: u16,
     },
+    /// A 200 stream that broke off with an error event: the answer is incomplete.
+    StreamError,
 }
 
 impl Failure {
@@ -98,7 +100,7 @@ impl Failure {
     }
 
     /// Every reason, in [`Failure::index`] order.
-    pub const REASONS: [&'static str; 9] = [
+    pub const REASONS: [&'static str; 10] = [
         "rate_limited_minute",
         "rate_limited_day",
         "too_large",
@@ -108,6 +110,7 @@ impl Failure {
         "timeout",
         "connection",
         "bad_request",
+        "stream_error",
     ];
 
     /// Position of this failure's reason in [`Failure::REASONS`].
@@ -127,6 +130,7 @@ impl Failure {
             Failure::Timeout => 6,
             Failure::Connection => 7,
             Failure::BadRequest { .. } => 8,
+            Failure::StreamError => 9,
         }
     }
 
@@ -137,6 +141,7 @@ impl Failure {
             Failure::RateLimited { .. }
                 | Failure::OverCapacity { .. }
                 | Failure::ServerError { .. }
+                | Failure::StreamError
                 | Failure::Timeout
                 | Failure::Connection
         )
@@ -151,6 +156,7 @@ pub const MAX_WAIT: Duration = Duration::from_secs(2 * 86_400);
 /// Classifies an HTTP answer; `None` for a success (2xx).
 pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
     Some(match status {
+        200..=299 if stream_error(body).is_some() => Failure::StreamError,
         200..=299 => return None,
         429 => rate_limited(headers, body),
         413 => Failure::TooLarge,
@@ -210,6 +216,20 @@ fn rate_limited(headers: &HeaderMap, body: &[u8]) -> Failure {
             .map(|(org, _)| org.to_owned()),
         wait,
     }
+}
+
+/// The error event of a stream (`data: {"error": …}`), if it has one; only bodies that are
+/// streams are searched.
+fn stream_error(body: &[u8]) -> Option<serde_json::Value> {
+    const MARK: &[u8] = b"\"error\"";
+    if !body.starts_with(b"data:") || !body.windows(MARK.len()).any(|w| w == MARK) {
+        return None;
+    }
+    body.split(|&b| b == b'\n').find_map(|line| {
+        let data = line.strip_prefix(b"data:")?.trim_ascii();
+        let event: serde_json::Value = serde_json::from_slice(data).ok()?;
+        event.get("error").is_some().then_some(event)
+    })
 }
 
 /// The `error.message` of an error body.
@@ -287,6 +307,10 @@ pub fn sdk_error_text(failure: &Failure, status: Option<u16>, body: &[u8]) -> St
     match (failure, status) {
         (Failure::Timeout, _) => "Request timed out.".to_owned(),
         (Failure::Connection, _) => "Connection error.".to_owned(),
+        // The SDK raises APIError with the event's message once the stream is under way.
+        (Failure::StreamError, _) => stream_error(body)
+            .and_then(|e| e["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "An error occurred during streaming".to_owned()),
         (_, Some(status)) => format!("Error code: {status} - {}", String::from_utf8_lossy(body)),
         (_, None) => "Connection error.".to_owned(),
     }
@@ -340,6 +364,23 @@ mod tests {
                 org: Some("org_x".to_owned()),
                 wait: Some(Duration::from_secs(6)),
             })
+        );
+    }
+
+    #[test]
+    fn a_stream_broken_by_an_error_event_is_a_failure_and_a_whole_one_is_not() {
+        let whole =
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"an error\"}}]}\n\ndata: [DONE]\n\n";
+        assert_eq!(classify(200, &HeaderMap::new(), whole), None);
+        let broken = b"data: {\"choices\":[]}\n\ndata: {\"error\":{\"message\":\"Internal Server Error\",\"type\":\"internal_server_error\"}}\n\n";
+        let failure = classify(200, &HeaderMap::new(), broken);
+        assert_eq!(failure, Some(Failure::StreamError));
+        assert_eq!(failure.as_ref().map(Failure::reason), Some("stream_error"));
+        let text = sdk_error_text(&Failure::StreamError, Some(200), broken);
+        assert_eq!(text, "Internal Server Error");
+        assert_eq!(
+            classify(200, &HeaderMap::new(), br#"{"error_rate":1}"#),
+            None
         );
     }
 

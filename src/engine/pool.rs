@@ -111,7 +111,7 @@ pub struct KeyState {
     /// Attempts that succeeded.
     pub successes: u64,
     /// Failed attempts by [`Failure::index`].
-    pub failures: [u64; 9],
+    pub failures: [u64; Failure::REASONS.len()],
     /// The last failure.
     pub last_error: Option<Failure>,
     /// The key's last answer was a 429 (cleared by a success): after its rest, one probe at
@@ -170,7 +170,7 @@ impl Pool {
                     health: Health::Ready,
                     requests: 0,
                     successes: 0,
-                    failures: [0; 9],
+                    failures: [0; Failure::REASONS.len()],
                     last_error: None,
                     limited: false,
                     day_limited: None,

@@ -77,3 +77,12 @@ pub fn header(response: &reqwest::Response, name: &str) -> String {
         .unwrap_or_else(|| panic!("missing header {name}"))
         .to_owned()
 }
+
+pub async fn admin_state(client: &reqwest::Client, url: &str) -> Value {
+    let response = client
+        .get(format!("{url}/admin/state"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request failed: {e}"));
+    json(response).await
+}

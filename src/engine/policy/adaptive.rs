@@ -221,6 +221,7 @@ impl Policy for Adaptive {
             }
             Failure::OverCapacity { .. }
             | Failure::ServerError { .. }
+            | Failure::StreamError
             | Failure::Timeout
             | Failure::Connection => {
                 request.wait_next = Some(jittered_backoff(

@@ -42,7 +42,8 @@ fn sdk_retries(failure: &Failure) -> bool {
         | Failure::Connection => true,
         Failure::OverCapacity { status } => *status != 498,
         Failure::BadRequest { status } => matches!(status, 408 | 409),
-        Failure::TooLarge | Failure::Unauthorized => false,
+        // Under way, a stream cannot be retried: its 200 has been read.
+        Failure::TooLarge | Failure::Unauthorized | Failure::StreamError => false,
     }
 }
 
