@@ -166,6 +166,30 @@ pub struct ThresholdResult {
     pub pass: bool,
 }
 
+/// Said at the top of a report whose run was interrupted.
+pub const INCOMPLETE: &str = "Incomplete: the run was interrupted; the numbers cover what ran.";
+
+/// One table of a report, as text cells; rendered as markdown here and as HTML by `html`.
+pub struct Table {
+    /// Column names.
+    pub head: Vec<&'static str>,
+    /// Rows of cells, as many as columns.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A pipe table: the first column left-aligned, the others right-aligned.
+    pub fn markdown(&self) -> String {
+        let mut out = format!("| {} |\n|---|", self.head.join(" | "));
+        out.push_str(&"---:|".repeat(self.head.len().saturating_sub(1)));
+        out.push('\n');
+        for row in &self.rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out
+    }
+}
+
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     if h.is_empty() {
         0.0
@@ -290,17 +314,8 @@ impl Report {
         self.thresholds.iter().all(|t| t.pass)
     }
 
-    /// The markdown summary.
-    pub fn markdown(&self) -> String {
-        let s = &self.summary;
-        let mut out = String::new();
-        let _ = writeln!(out, "# {} — keyrotor report\n", self.scenario);
-        if self.incomplete {
-            let _ = writeln!(
-                out,
-                "**Incomplete: the run was interrupted; the numbers cover what ran.**\n"
-            );
-        }
+    /// What the run was, as plain lines: its time, its target and setup, the limits in force.
+    pub fn facts(&self) -> [String; 3] {
         let time = if self.simulated {
             format!(
                 "simulated: {:.1} s of virtual time in {:.2} s of wall time",
@@ -309,90 +324,135 @@ impl Report {
         } else {
             format!("real time: {:.1} s", self.span_s)
         };
-        let l = &self.setup.limits;
-        let fmt = |v: Option<u64>| v.map_or("–".to_owned(), |v| v.to_string());
-        let _ = writeln!(
-            out,
-            "- {time}\n- target: {}; model `{}`; {} keys in {} organisations; policy `{}`\n- limits per organisation: RPM {}, RPD {}, TPM {}, TPD {} ({})\n",
-            self.setup.target,
-            self.setup.model,
-            self.setup.keys,
-            self.setup.orgs,
-            self.setup.policy,
-            fmt(l.rpm),
-            fmt(l.rpd),
-            fmt(l.tpm),
-            fmt(l.tpd),
-            l.source
-        );
-        let _ = writeln!(
-            out,
-            "| offered | succeeded | failed | success rate | throughput | upstream 429 | attempts |"
-        );
-        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
-        let _ = writeln!(
-            out,
-            "| {} | {} | {}{} | {:.4} | {:.3} req/s | {} | {} |\n",
-            s.offered,
-            s.succeeded,
-            s.failed,
-            if s.degraded > 0 {
-                format!(" ({} fallback answers)", s.degraded)
-            } else {
-                String::new()
+        let s = &self.setup;
+        let l = &s.limits;
+        let v = |x: Option<u64>| x.map_or("–".to_owned(), |x| x.to_string());
+        [
+            time,
+            format!(
+                "target: {}; model {}; {} keys in {} organisations; policy {}",
+                s.target, s.model, s.keys, s.orgs, s.policy
+            ),
+            format!(
+                "limits per organisation: RPM {}, RPD {}, TPM {}, TPD {} ({})",
+                v(l.rpm),
+                v(l.rpd),
+                v(l.tpm),
+                v(l.tpd),
+                l.source
+            ),
+        ]
+    }
+
+    /// The report's tables, in order: summary, latency and failover, failures by reason and
+    /// thresholds (when there are any), per-key use. `report.md` and `report.html` render them.
+    pub fn tables(&self) -> Vec<Table> {
+        let s = &self.summary;
+        let (p, f) = (&self.latency_ms, &self.failover_ms);
+        let ms = |x: f64| format!("{x:.1}");
+        let mut tables = vec![
+            Table {
+                head: vec![
+                    "offered",
+                    "succeeded",
+                    "failed",
+                    "fallback answers",
+                    "success rate",
+                    "throughput (req/s)",
+                    "upstream 429",
+                    "attempts",
+                ],
+                rows: vec![vec![
+                    s.offered.to_string(),
+                    s.succeeded.to_string(),
+                    s.failed.to_string(),
+                    s.degraded.to_string(),
+                    format!("{:.4}", s.success_rate),
+                    format!("{:.3}", s.throughput_rps),
+                    s.upstream_429.to_string(),
+                    s.attempts.to_string(),
+                ]],
             },
-            s.success_rate,
-            s.throughput_rps,
-            s.upstream_429,
-            s.attempts
-        );
-        let p = &self.latency_ms;
-        let f = &self.failover_ms;
-        let _ = writeln!(
-            out,
-            "Latency of succeeded requests from intended send (ms): p50 {:.1}, p90 {:.1}, p99 {:.1}, p99.9 {:.1}, max {:.1}\n",
-            p.p50, p.p90, p.p99, p.p999, p.max
-        );
-        let _ = writeln!(
-            out,
-            "Failover (ms, {} requests): p50 {:.1}, p99 {:.1}, max {:.1}\n",
-            f.count, f.p50, f.p99, f.max
-        );
+            Table {
+                head: vec!["ms", "p50", "p90", "p99", "p99.9", "max"],
+                rows: vec![
+                    vec![
+                        "latency of succeeded requests, from intended send".to_owned(),
+                        ms(p.p50),
+                        ms(p.p90),
+                        ms(p.p99),
+                        ms(p.p999),
+                        ms(p.max),
+                    ],
+                    vec![
+                        format!("failover ({} requests)", f.count),
+                        ms(f.p50),
+                        "–".to_owned(),
+                        ms(f.p99),
+                        "–".to_owned(),
+                        ms(f.max),
+                    ],
+                ],
+            },
+        ];
         if !self.failures.is_empty() {
-            let _ = writeln!(
-                out,
-                "Failures by reason: {}\n",
-                self.failures
+            tables.push(Table {
+                head: vec!["failure reason", "requests"],
+                rows: self
+                    .failures
                     .iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        let _ = writeln!(
-            out,
-            "| key | fingerprint | org | attempts | succeeded | 429 |"
-        );
-        let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|");
-        for k in &self.per_key {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} |",
-                k.index, k.fingerprint, k.org, k.requests, k.succeeded, k.rate_limited
-            );
+                    .map(|(reason, n)| vec![reason.clone(), n.to_string()])
+                    .collect(),
+            });
         }
         if !self.thresholds.is_empty() {
-            let _ = writeln!(out, "\n| threshold | measured | result |\n|---|---:|---|");
-            for t in &self.thresholds {
-                let _ = writeln!(
-                    out,
-                    "| {:?} {} | {:.4} | {} |",
-                    t.metric,
-                    String::from(t.threshold),
-                    t.measured,
-                    if t.pass { "pass" } else { "FAIL" }
-                );
-            }
+            tables.push(Table {
+                head: vec!["threshold", "measured", "result"],
+                rows: self
+                    .thresholds
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            format!("{:?} {}", t.metric, String::from(t.threshold)),
+                            format!("{:.4}", t.measured),
+                            if t.pass { "pass" } else { "FAIL" }.to_owned(),
+                        ]
+                    })
+                    .collect(),
+            });
+        }
+        tables.push(Table {
+            head: vec!["key", "fingerprint", "org", "attempts", "succeeded", "429"],
+            rows: self
+                .per_key
+                .iter()
+                .map(|k| {
+                    vec![
+                        k.index.to_string(),
+                        k.fingerprint.clone(),
+                        k.org.to_string(),
+                        k.requests.to_string(),
+                        k.succeeded.to_string(),
+                        k.rate_limited.to_string(),
+                    ]
+                })
+                .collect(),
+        });
+        tables
+    }
+
+    /// The markdown summary.
+    pub fn markdown(&self) -> String {
+        let mut out = format!("# {} — keyrotor report\n\n", self.scenario);
+        if self.incomplete {
+            out.push_str(&format!("**{INCOMPLETE}**\n\n"));
+        }
+        for fact in self.facts() {
+            let _ = writeln!(out, "- {fact}");
+        }
+        for table in self.tables() {
+            out.push('\n');
+            out.push_str(&table.markdown());
         }
         out
     }
