@@ -74,29 +74,13 @@ pub fn write_run(dir: &Path, report: &Report) -> std::io::Result<()> {
 
 /// Writes `report.html` for a sweep; the capacity plot must already be in `dir`.
 pub fn write_sweep(dir: &Path, sweep: &Sweep) -> std::io::Result<()> {
-    let mut body = format!(
-        "<h1>{} — capacity sweep</h1>\n<p>Capacity = the highest offered rate whose success rate is ≥ {}; policy <code>{}</code>; {}.</p>\n<table><tr><th>keys</th><th>capacity (req/min)</th><th>success at capacity</th><th>× one key</th></tr>\n",
+    let body = format!(
+        "<h1>{} — capacity sweep</h1>\n<p>{}</p>\n{}{}",
         escape(&sweep.scenario),
-        sweep.objective,
-        escape(&sweep.policy),
-        if sweep.simulated {
-            "simulated time"
-        } else {
-            "real time"
-        }
+        escape(&sweep.description()),
+        table(&sweep.table()),
+        svg(dir, "capacity")
     );
-    for p in &sweep.points {
-        let _ = writeln!(
-            body,
-            "<tr><td>{}</td><td>{:.1}</td><td>{:.4}</td><td>{}</td></tr>",
-            p.keys,
-            p.capacity_rpm,
-            p.success_rate,
-            p.ratio_to_one_key
-                .map_or("–".to_owned(), |r| format!("{r:.2}"))
-        );
-    }
-    let _ = writeln!(body, "</table>\n{}", svg(dir, "capacity"));
     std::fs::write(dir.join("report.html"), page(&sweep.scenario, &body))
 }
 

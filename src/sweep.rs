@@ -2,12 +2,10 @@
 //! which the success objective still holds, found by bisection over simulated runs of the
 //! scenario with constant arrivals; and its ratio to the capacity of one key.
 
-use std::fmt::Write as _;
-
 use serde::{Deserialize, Serialize};
 
 use crate::driver::NoProgress;
-use crate::report::Report;
+use crate::report::{Report, Table};
 use crate::run::{RunOptions, run};
 use crate::scenario::{Arrival, Count, Rate, Scenario};
 
@@ -163,37 +161,56 @@ pub fn sweep(
 }
 
 impl Sweep {
-    /// The markdown table.
-    pub fn markdown(&self) -> String {
-        let mut out = format!(
-            "# {} — capacity sweep\n\nCapacity = the highest offered rate whose success rate is ≥ {} ({}, runs of {:.0} s{}), policy `{}`.\n\n| keys | capacity (req/min) | success at capacity | × one key | runs |\n|---:|---:|---:|---:|---:|\n",
-            self.scenario,
-            self.objective,
-            if self.simulated {
-                "simulated"
-            } else {
-                "real time"
-            },
-            self.run_span_s,
-            if self.simulated {
-                " of virtual time"
-            } else {
-                ""
-            },
-            self.policy
-        );
-        for p in &self.points {
-            let _ = writeln!(
-                out,
-                "| {} | {:.1} | {:.4} | {} | {} |",
-                p.keys,
-                p.capacity_rpm,
-                p.success_rate,
-                p.ratio_to_one_key
-                    .map_or("–".to_owned(), |r| format!("{r:.2}")),
-                p.runs
-            );
+    /// What capacity means here, in one plain sentence.
+    pub fn description(&self) -> String {
+        let time = if self.simulated {
+            format!(
+                "simulated, runs of {:.0} s of virtual time",
+                self.run_span_s
+            )
+        } else {
+            format!("real time, runs of {:.0} s", self.run_span_s)
+        };
+        format!(
+            "Capacity = the highest offered rate whose success rate is ≥ {} ({time}), policy {}.",
+            self.objective, self.policy
+        )
+    }
+
+    /// Capacity per key count; `sweep.md` and `report.html` render it.
+    pub fn table(&self) -> Table {
+        Table {
+            head: vec![
+                "keys",
+                "capacity (req/min)",
+                "success at capacity",
+                "× one key",
+                "runs",
+            ],
+            rows: self
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.keys.to_string(),
+                        format!("{:.1}", p.capacity_rpm),
+                        format!("{:.4}", p.success_rate),
+                        p.ratio_to_one_key
+                            .map_or("–".to_owned(), |r| format!("{r:.2}")),
+                        p.runs.to_string(),
+                    ]
+                })
+                .collect(),
         }
-        out
+    }
+
+    /// The markdown summary.
+    pub fn markdown(&self) -> String {
+        format!(
+            "# {} — capacity sweep\n\n{}\n\n{}",
+            self.scenario,
+            self.description(),
+            self.table().markdown()
+        )
     }
 }
