@@ -536,7 +536,7 @@ impl Plan {
             i.prompt_tokens,
             i.completion_tokens,
             i.model,
-            fmt_limits(&self.limits),
+            self.limits,
             self.limits_source
         );
         out.push_str("| limit | demand | per key | keys needed |\n|---|---:|---:|---:|\n");
@@ -601,17 +601,6 @@ impl Plan {
         );
         out
     }
-}
-
-fn fmt_limits(l: &Limits) -> String {
-    let v = |x: Option<u64>| x.map_or("–".to_owned(), |x| x.to_string());
-    format!(
-        "RPM {}, RPD {}, TPM {}, TPD {}",
-        v(l.rpm),
-        v(l.rpd),
-        v(l.tpm),
-        v(l.tpd)
-    )
 }
 
 #[cfg(test)]

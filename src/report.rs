@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use hdrhistogram::Histogram;
+use mock_groq::catalog::Limits;
 use serde::{Deserialize, Serialize};
 
 use crate::recorder::Recorder;
@@ -71,14 +72,9 @@ pub struct Setup {
 /// The limits in force.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LimitsUsed {
-    /// Requests per minute.
-    pub rpm: Option<u64>,
-    /// Requests per day.
-    pub rpd: Option<u64>,
-    /// Tokens per minute.
-    pub tpm: Option<u64>,
-    /// Tokens per day.
-    pub tpd: Option<u64>,
+    /// The limits (`rpm`, `rpd`, `tpm`, `tpd` in the JSON).
+    #[serde(flatten)]
+    pub limits: Limits,
     /// Where the numbers come from.
     pub source: String,
 }
@@ -325,8 +321,6 @@ impl Report {
             format!("real time: {:.1} s", self.span_s)
         };
         let s = &self.setup;
-        let l = &s.limits;
-        let v = |x: Option<u64>| x.map_or("–".to_owned(), |x| x.to_string());
         [
             time,
             format!(
@@ -334,12 +328,8 @@ impl Report {
                 s.target, s.model, s.keys, s.orgs, s.policy
             ),
             format!(
-                "limits per organisation: RPM {}, RPD {}, TPM {}, TPD {} ({})",
-                v(l.rpm),
-                v(l.rpd),
-                v(l.tpm),
-                v(l.tpd),
-                l.source
+                "limits per organisation: {} ({})",
+                s.limits.limits, s.limits.source
             ),
         ]
     }

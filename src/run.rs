@@ -128,13 +128,7 @@ fn limits_used(scenario: &Scenario) -> LimitsUsed {
         }
         None => limits_in_force(&t.model, t.tier, t.limits),
     };
-    LimitsUsed {
-        rpm: limits.rpm,
-        rpd: limits.rpd,
-        tpm: limits.tpm,
-        tpd: limits.tpd,
-        source,
-    }
+    LimitsUsed { limits, source }
 }
 
 async fn interrupted(rx: Option<tokio::sync::watch::Receiver<bool>>) {

@@ -34,6 +34,26 @@ pub struct Limits {
     pub tpd: Option<u64>,
 }
 
+impl std::fmt::Display for Limits {
+    /// `RPM 30, RPD 1000, TPM 12000, TPD –` (– for not limited).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut sep = "";
+        for (name, value) in [
+            ("RPM", self.rpm),
+            ("RPD", self.rpd),
+            ("TPM", self.tpm),
+            ("TPD", self.tpd),
+        ] {
+            match value {
+                Some(v) => write!(f, "{sep}{name} {v}")?,
+                None => write!(f, "{sep}{name} –")?,
+            }
+            sep = ", ";
+        }
+        Ok(())
+    }
+}
+
 impl Tier {
     /// The plan's name as configs write it.
     pub fn name(self) -> &'static str {
