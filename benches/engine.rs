@@ -42,7 +42,7 @@ fn reply() -> Reply {
     Reply {
         status: 200,
         headers,
-        body: Bytes::from_static(b"{}"),
+        body: Bytes::from_static(br#"{"choices":[{"message":{"content":"hi"}}]}"#),
     }
 }
 

@@ -14,8 +14,11 @@ use crate::run::{RunOptions, quota_statement, run};
 use crate::scenario::{Mode, Scenario};
 
 /// Exit code when a run's thresholds are not met or `compare` finds a regression (distinct
-/// from 1, an error).
+/// from 1, an error, and 2, a usage error).
 pub const EXIT_THRESHOLDS: u8 = 3;
+/// Exit code of a run stopped before its end by SIGINT, SIGTERM or SIGHUP: its reports are
+/// written and marked incomplete, and no verdict is given.
+pub const EXIT_INCOMPLETE: u8 = 4;
 
 /// keyrotor — settles by measurement how well multi-key API rotation works.
 #[derive(Debug, Parser)]
@@ -85,6 +88,10 @@ pub enum Command {
         /// latency_p99 +10%, failover_p99 +10%. Sweeps: capacity_<keys>.
         #[arg(long = "threshold", value_name = "RULE")]
         thresholds: Vec<String>,
+        /// Compare even when the two differ in schema, scenario, settings or mode, or one is
+        /// of an interrupted or failed run (refused otherwise, exit code 1).
+        #[arg(long)]
+        allow_mismatch: bool,
     },
     /// Size the keys for an event: analytical bound per limit, simulated minimum per policy.
     Plan(Box<PlanArgs>),
@@ -164,6 +171,10 @@ pub struct PlanArgs {
     /// Only the analytical bound (no simulation).
     #[arg(long)]
     pub analytical_only: bool,
+    /// The traffic goes on day after day ("N users every hour"): keys start in steady state,
+    /// not with full budgets.
+    #[arg(long)]
+    pub steady: bool,
     /// Print the plan as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -220,6 +231,7 @@ impl PlanArgs {
             seed: 0,
             max_keys: self.max_keys,
             analytical_only: self.analytical_only,
+            steady: self.steady,
         })
     }
 }
@@ -235,12 +247,12 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             );
         }
     };
+    let dir = args.out.clone().unwrap_or_else(|| default_dir("plan"));
+    prepare_out(&dir)?;
     let plan = crate::plan::plan(input, &mut progress)?;
     if tty {
         eprint!("\r\x1b[2K");
     }
-    let dir = args.out.clone().unwrap_or_else(|| default_dir("plan"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let json = serde_json::to_string_pretty(&plan)? + "\n";
     std::fs::write(dir.join("plan.json"), &json)?;
     std::fs::write(dir.join("plan.md"), plan.markdown())?;
@@ -291,6 +303,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline,
             current,
             thresholds,
+            allow_mismatch,
         } => {
             let rules = if thresholds.is_empty() {
                 crate::compare::default_rules()
@@ -303,11 +316,21 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
                     })
                     .collect::<anyhow::Result<_>>()?
             };
-            let rows = crate::compare::compare(
-                &crate::compare::load(&baseline)?,
-                &crate::compare::load(&current)?,
-                &rules,
-            )?;
+            let (baseline, current) = (
+                crate::compare::load(&baseline)?,
+                crate::compare::load(&current)?,
+            );
+            let why = crate::compare::mismatches(&baseline, &current);
+            if !why.is_empty() {
+                let why = why.join("\n  ");
+                if !allow_mismatch {
+                    anyhow::bail!(
+                        "these two are not comparable:\n  {why}\n(--allow-mismatch compares them anyway)"
+                    );
+                }
+                eprintln!("warning: comparing anyway (--allow-mismatch):\n  {why}");
+            }
+            let rows = crate::compare::compare(&baseline, &current, &rules)?;
             print!("{}", crate::compare::table(&rows));
             Ok(if rows.iter().all(|r| r.pass) {
                 ExitCode::SUCCESS
@@ -339,14 +362,15 @@ fn run_command(
     scenario
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid scenario {}: {e}", path.display()))?;
+    // Checked before anything is sent: a finished real run must not be lost to it.
+    let dir = out.unwrap_or_else(|| default_dir(&scenario.name));
+    prepare_out(&dir)?;
     if scenario.target.url.is_some() {
         eprintln!("{}", quota_statement(&scenario));
     }
-    let dir = out.unwrap_or_else(|| default_dir(&scenario.name));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let options = RunOptions {
         requests_csv: requests_csv.then(|| dir.join("requests.csv")),
-        interrupt: Some(ctrl_c_watch()),
+        interrupt: Some(interrupt_watch()),
     };
     let progress = TerminalProgress::new(scenario.mode == Mode::Sim);
     let finished = run(&scenario, options, &progress)?;
@@ -360,12 +384,33 @@ fn run_command(
     crate::html::write_run(&dir, &finished.report)?;
     print!("{}", finished.report.markdown());
     println!("\nReports in {}", dir.display());
-    Ok(if finished.report.passed() {
+    Ok(run_exit_code(&finished.report))
+}
+
+/// A run's exit code: 1 when it failed inside keyrotor, [`EXIT_INCOMPLETE`] when
+/// interrupted, [`EXIT_THRESHOLDS`] when a threshold failed, else 0.
+fn run_exit_code(report: &crate::report::Report) -> ExitCode {
+    if let Some(error) = &report.error {
+        eprintln!("error: {error}; the reports are marked failed");
+        ExitCode::FAILURE
+    } else if report.incomplete {
+        eprintln!("incomplete: the run was interrupted; no verdict");
+        ExitCode::from(EXIT_INCOMPLETE)
+    } else if report.passed() {
         ExitCode::SUCCESS
     } else {
         eprintln!("thresholds not met");
         ExitCode::from(EXIT_THRESHOLDS)
-    })
+    }
+}
+
+/// Creates `dir` and checks that a file can be written there, before any work.
+fn prepare_out(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let probe = dir.join(".keyrotor-write-check");
+    std::fs::write(&probe, b"").with_context(|| format!("cannot write into {}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
 }
 
 fn sweep_command(
@@ -387,13 +432,19 @@ fn sweep_command(
         objective > 0.0 && objective <= 1.0,
         "--objective is a success rate in (0, 1], e.g. 0.99"
     );
+    // A sweep searches rates by running the scenario again and again, doubling the rate:
+    // its spend has no bound a scenario states, so it never goes to a real endpoint.
+    anyhow::ensure!(
+        scenario.target.url.is_none(),
+        "sweep runs only against the embedded mock: its search sends the scenario many times at rising rates, which a real endpoint's quota would pay for without a stated bound; use `keyrotor run` at the rates you choose instead"
+    );
     if scenario.mode == Mode::Real {
         eprintln!(
             "note: a real-time sweep runs the scenario many times; use mode = \"sim\" for minutes-long windows"
         );
     }
     let dir = out.unwrap_or_else(|| default_dir(&format!("{}-sweep", scenario.name)));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    prepare_out(&dir)?;
     let tty = show_progress();
     let mut progress = |k: usize, rate: f64, success: f64| {
         if tty {
@@ -422,7 +473,7 @@ fn sweep_command(
 
 fn claims_command(out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = out.unwrap_or_else(|| default_dir("claims"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    prepare_out(&dir)?;
     let tty = show_progress();
     let mut progress = |what: &str| {
         if tty {
@@ -451,7 +502,7 @@ pub fn policies(json: bool) -> anyhow::Result<String> {
     if json {
         let list: Vec<_> = presets
             .iter()
-            .map(|p| serde_json::json!({"name": p.name, "seed": p.seed, "behaviour": p.behaviour, "default": p.default}))
+            .map(|p| serde_json::json!({"name": p.name, "seed": p.seed, "behaviour": p.behaviour, "modelling_choices": p.choices, "default": p.default}))
             .collect();
         return Ok(serde_json::to_string_pretty(&list)? + "\n");
     }
@@ -466,6 +517,9 @@ pub fn policies(json: bool) -> anyhow::Result<String> {
             "{:<16} (seed: {})\n    {}\n",
             preset.name, preset.seed, preset.behaviour
         ));
+        for choice in preset.choices {
+            out.push_str(&format!("    - {choice}\n"));
+        }
         if params.is_empty() {
             out.push_str("    parameters: none\n");
         } else {
@@ -555,23 +609,56 @@ impl Progress for TerminalProgress {
     }
 }
 
-/// A watch flag set by Ctrl-C (on its own thread, so any runtime can wait on it).
-fn ctrl_c_watch() -> tokio::sync::watch::Receiver<bool> {
+/// A watch flag set by SIGINT (Ctrl-C), SIGTERM (`timeout`, `docker stop`, CI cancelling)
+/// or SIGHUP (the terminal closing), on its own thread so any runtime can wait on it. The
+/// handlers are in place when this returns.
+fn interrupt_watch() -> tokio::sync::watch::Receiver<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
-        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-        {
-            runtime.block_on(async {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("\ninterrupted: stopping, waiting briefly for requests in flight, writing reports marked incomplete");
-                    let _ = tx.send(true);
-                }
-            });
-        }
+        else {
+            let _ = ready_tx.send(());
+            return;
+        };
+        runtime.block_on(async {
+            let signal = any_stop_signal();
+            let _ = ready_tx.send(());
+            if let Some(name) = signal.await {
+                eprintln!("\n{name}: stopping, waiting briefly for requests in flight, writing reports marked incomplete");
+                let _ = tx.send(true);
+            }
+        });
     });
+    let _ = ready_rx.recv_timeout(Duration::from_secs(5));
     rx
+}
+
+/// Registers the stop signals at once and returns a future naming the first that arrives.
+fn any_stop_signal() -> impl std::future::Future<Output = Option<&'static str>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let hup = signal(SignalKind::hangup());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (term, hup, int) else {
+                return None;
+            };
+            tokio::select! {
+                _ = int.recv() => Some("interrupted (SIGINT)"),
+                _ = term.recv() => Some("terminated (SIGTERM)"),
+                _ = hup.recv() => Some("hung up (SIGHUP)"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        tokio::signal::ctrl_c().await.ok().map(|()| "interrupted")
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use crate::report::{Figure, SCHEMA};
 use crate::scenario::Threshold;
 
 /// One comparison rule.
@@ -84,12 +85,18 @@ pub fn default_rules() -> Vec<Rule> {
     .collect()
 }
 
-/// The metrics of a report.json or sweep.json, by name.
-pub fn metrics(doc: &Value) -> Vec<(String, f64)> {
+/// The metrics of a report.json or sweep.json, by name: `null` is no data, `"unbounded"`
+/// is longer than any value.
+pub fn metrics(doc: &Value) -> Vec<(String, Figure)> {
     let mut out = Vec::new();
     let mut put = |name: &str, v: &Value| {
-        if let Some(x) = v.as_f64() {
-            out.push((name.to_owned(), x));
+        let figure = match v {
+            Value::Null => Some(Figure::NoData),
+            Value::String(s) if s == "unbounded" => Some(Figure::Unbounded),
+            v => v.as_f64().map(Figure::Value),
+        };
+        if let Some(figure) = figure {
+            out.push((name.to_owned(), figure));
         }
     };
     if let Some(points) = doc.get("points").and_then(Value::as_array) {
@@ -113,26 +120,75 @@ pub fn metrics(doc: &Value) -> Vec<(String, f64)> {
     out
 }
 
+/// Why `baseline` and `current` are not comparable: another schema, another scenario or
+/// other settings of it, sim against real, or a run that was interrupted or failed. Empty
+/// when they are comparable.
+pub fn mismatches(baseline: &Value, current: &Value) -> Vec<String> {
+    let mut why = Vec::new();
+    for (which, doc) in [("the baseline", baseline), ("the current report", current)] {
+        let schema = doc["schema"].as_u64();
+        if schema != Some(u64::from(SCHEMA)) {
+            why.push(format!(
+                "{which} has schema {}, this keyrotor reads schema {SCHEMA}",
+                schema.map_or("none".to_owned(), |s| s.to_string())
+            ));
+        }
+        if doc["incomplete"] == Value::Bool(true) {
+            why.push(format!("{which} is of an interrupted run (incomplete)"));
+        }
+        if let Some(error) = doc["error"].as_str() {
+            why.push(format!("{which} is of a failed run ({error})"));
+        }
+    }
+    for (field, what) in [
+        ("scenario", "scenario"),
+        ("scenario_hash", "scenario settings (hash)"),
+        ("mode", "mode"),
+        ("simulated", "time (simulated or real)"),
+    ] {
+        let (b, c) = (&baseline[field], &current[field]);
+        if b != c {
+            why.push(format!("different {what}: {b} in the baseline, {c} now"));
+        }
+    }
+    why
+}
+
 /// One row of the comparison.
 #[derive(Debug, Clone)]
 pub struct Row {
     /// Metric.
     pub metric: String,
     /// Baseline value.
-    pub baseline: f64,
+    pub baseline: Figure,
     /// Current value.
-    pub current: f64,
+    pub current: Figure,
     /// The rule, as text.
     pub rule: String,
-    /// Whether it passes.
+    /// Whether it passes (never on no data).
     pub pass: bool,
 }
 
-/// Compares two documents under `rules`; a rule on a metric neither has is an error.
+/// The signed relative change from `b` to `c`; ±∞ from zero or to unbounded.
+fn change(b: f64, c: f64) -> f64 {
+    if b == c {
+        0.0
+    } else if b == 0.0 || c.is_infinite() {
+        f64::INFINITY.copysign(c - b)
+    } else if b.is_infinite() {
+        f64::NEG_INFINITY
+    } else {
+        (c - b) / b.abs()
+    }
+}
+
+/// Compares two documents under `rules`; a rule on a metric neither has is an error. A
+/// relative rule passes on no data in both (nothing moved) and fails on no data in one; an
+/// absolute rule fails on no data.
 pub fn compare(baseline: &Value, current: &Value, rules: &[Rule]) -> anyhow::Result<Vec<Row>> {
     let (base, cur) = (metrics(baseline), metrics(current));
     let get =
-        |set: &[(String, f64)], name: &str| set.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+        |set: &[(String, Figure)], name: &str| set.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
     let mut rows = Vec::new();
     for rule in rules {
         let name = rule.metric();
@@ -145,23 +201,20 @@ pub fn compare(baseline: &Value, current: &Value, rules: &[Rule]) -> anyhow::Res
         };
         let (text, pass) = match rule {
             Rule::Relative { allowed, .. } => {
-                let change = if b == 0.0 {
-                    if c == 0.0 {
-                        0.0
-                    } else {
-                        f64::INFINITY.copysign(c)
-                    }
-                } else {
-                    (c - b) / b.abs()
-                };
-                let pass = if *allowed < 0.0 {
-                    change >= *allowed - 1e-12
-                } else {
-                    change <= *allowed + 1e-12
+                // No data in both: nothing moved. No data on one side only: the change
+                // cannot be checked, which fails the rule.
+                let pass = match (b.number(), c.number()) {
+                    (Some(b), Some(c)) if *allowed < 0.0 => change(b, c) >= *allowed - 1e-12,
+                    (Some(b), Some(c)) => change(b, c) <= *allowed + 1e-12,
+                    (None, None) => true,
+                    _ => false,
                 };
                 (format!("{:+}%", allowed * 100.0), pass)
             }
-            Rule::Absolute { threshold, .. } => (String::from(*threshold), threshold.holds(c)),
+            Rule::Absolute { threshold, .. } => (
+                String::from(*threshold),
+                c.number().is_some_and(|c| threshold.holds(c)),
+            ),
         };
         rows.push(Row {
             metric: name.to_owned(),
@@ -181,25 +234,24 @@ pub fn table(rows: &[Row]) -> String {
         "metric", "baseline", "current", "change", "rule"
     );
     for r in rows {
-        let change = if r.baseline == 0.0 {
-            if r.current == 0.0 {
-                "0.0%".to_owned()
-            } else {
-                "new".to_owned()
+        let moved = match (r.baseline.number(), r.current.number()) {
+            (Some(b), Some(c)) => {
+                let c = change(b, c);
+                if c.is_finite() {
+                    format!("{:+.1}%", c * 100.0)
+                } else {
+                    "new".to_owned()
+                }
             }
-        } else {
-            format!(
-                "{:+.1}%",
-                (r.current - r.baseline) / r.baseline.abs() * 100.0
-            )
+            _ => "no data".to_owned(),
         };
         let _ = writeln!(
             out,
-            "{:<16} {:>14.4} {:>14.4} {:>9}  {:<10} {}",
+            "{:<16} {:>14} {:>14} {:>9}  {:<10} {}",
             r.metric,
-            r.baseline,
-            r.current,
-            change,
+            r.baseline.show(4),
+            r.current.show(4),
+            moved,
             r.rule,
             if r.pass { "pass" } else { "REGRESSION" }
         );
@@ -237,9 +289,67 @@ mod tests {
     use serde_json::json;
 
     fn report(success: f64, rps: f64, p99: f64) -> Value {
-        json!({"summary": {"success_rate": success, "throughput_rps": rps, "offered": 100, "upstream_429": 0},
+        json!({"schema": SCHEMA, "scenario": "s", "scenario_hash": "h", "mode": "sim", "simulated": true, "incomplete": false,
+               "summary": {"success_rate": success, "throughput_rps": rps, "offered": 100, "upstream_429": 0},
                "latency_ms": {"p50": 1.0, "p90": 2.0, "p99": p99, "p999": 4.0, "max": 5.0},
-               "failover_ms": {"p50": 0.0, "p99": 0.0, "max": 0.0}})
+               "failover_ms": {"p50": null, "p99": "unbounded", "max": "unbounded"}})
+    }
+
+    #[test]
+    fn mismatched_documents_are_named() {
+        let base = report(1.0, 1.0, 1.0);
+        assert!(mismatches(&base, &base).is_empty());
+        for (field, value, needle) in [
+            ("schema", json!(SCHEMA + 1), "schema"),
+            ("scenario", json!("other"), "different scenario"),
+            ("scenario_hash", json!("x"), "settings"),
+            ("mode", json!("real"), "different mode"),
+            ("incomplete", json!(true), "interrupted"),
+            ("error", json!("a request panicked"), "failed run"),
+        ] {
+            let mut current = base.clone();
+            current[field] = value;
+            let why = mismatches(&base, &current).join("; ");
+            assert!(why.contains(needle), "{field}: {why}");
+        }
+    }
+
+    #[test]
+    fn no_data_fails_and_unbounded_compares_as_infinite() {
+        let base = report(1.0, 1.0, 1.0);
+        let rule = |r: &str| r.parse::<Rule>().unwrap_or_else(|e| panic!("{e}"));
+        let rules = [
+            rule("failover_p50 +10%"),
+            rule("failover_p99 +10%"),
+            rule("failover_p50 < 200"),
+        ];
+        let rows = compare(&base, &base, &rules).unwrap_or_default();
+        assert!(rows[0].pass, "no data in both: nothing moved");
+        assert!(rows[1].pass, "unbounded stays unbounded: no change");
+        assert!(!rows[2].pass, "an absolute rule on no data fails");
+        let mut gone = base.clone();
+        gone["failover_ms"]["p99"] = Value::Null;
+        let rows = compare(&base, &gone, &rules[1..2]).unwrap_or_default();
+        assert!(
+            !rows[0].pass,
+            "data that disappeared is not checked, so it fails"
+        );
+        let mut better = base.clone();
+        better["failover_ms"]["p99"] = json!(150.0);
+        let rows = compare(
+            &base,
+            &better,
+            &[rule("failover_p99 +10%"), rule("failover_p99 < 200")],
+        )
+        .unwrap_or_default();
+        assert!(rows.iter().all(|r| r.pass), "{}", table(&rows));
+        let rows = compare(
+            &better,
+            &base,
+            &[rule("failover_p99 +10%"), rule("failover_p99 < 200")],
+        )
+        .unwrap_or_default();
+        assert!(rows.iter().all(|r| !r.pass), "{}", table(&rows));
     }
 
     #[test]

@@ -1,8 +1,18 @@
 //! The driver: fires the scenario's requests through a [`Rotor`] at their intended times
 //! (open loop) or as users with think time (closed loop), and feeds every finished request
-//! to the [`Recorder`] exactly once. Bounded by the scenario's `duration` and `requests`;
-//! on interruption it stops sending, waits briefly for requests in flight, and records the
-//! ones still unfinished as failed (`interrupted`), so offered = succeeded + failed always.
+//! to the [`Recorder`] exactly once. Offered = succeeded + failed + dropped, always.
+//!
+//! Bounded in every dimension:
+//! - count and time: the scenario's `requests` and `duration`; after sending ends, requests
+//!   in flight get at most [`drain_limit`] to finish, then are recorded as failed
+//!   (`unfinished`), so a run's wall time is at most its duration plus that limit;
+//! - memory: an open-loop arrival is dropped (k6's `dropped_iterations`), not queued, when
+//!   [`MAX_IN_FLIGHT`] requests are already in flight, or the driver reaches it more than
+//!   [`MAX_LAG`] after its intended time or after `duration` (sending never outlasts it);
+//! - interruption: it stops sending, waits [`GRACE`] for requests in flight and records the
+//!   rest as failed (`interrupted`);
+//! - panics: a request or the sender that panics is recorded, and the drive reports it as
+//!   an error instead of a measurement.
 //!
 //! Time is tokio's, so the same code runs in real time and on a paused (simulated) clock.
 
@@ -26,6 +36,21 @@ use crate::workload::{Arrivals, sample_tokens};
 
 /// How long in-flight requests may finish after an interruption.
 pub const GRACE: Duration = Duration::from_secs(5);
+/// Requests in flight at most; further arrivals are dropped until some finish.
+pub const MAX_IN_FLIGHT: usize = 10_000;
+/// An arrival the driver reaches later than this after its intended time is dropped: the
+/// driver (or the machine) cannot keep up with the offered rate.
+pub const MAX_LAG: Duration = Duration::from_secs(1);
+
+/// How long requests still in flight when sending ends may take to finish: a request's
+/// deadline plus one attempt's timeout (an attempt under way at the deadline) plus a second.
+pub fn drain_limit(scenario: &Scenario) -> Duration {
+    scenario
+        .engine
+        .deadline
+        .saturating_add(scenario.engine.request_timeout)
+        .saturating_add(Duration::from_secs(1))
+}
 
 /// What a drive produced.
 pub struct Driven {
@@ -35,6 +60,8 @@ pub struct Driven {
     pub span: Duration,
     /// Stopped early by an interruption.
     pub incomplete: bool,
+    /// A panic inside the drive: the numbers are not a measurement.
+    pub error: Option<String>,
 }
 
 /// Progress callbacks (the CLI draws a bar; tests and CI pass [`NoProgress`]).
@@ -60,6 +87,8 @@ struct Shared<T> {
     wake: Notify,
     next_id: AtomicU64,
     stopped: AtomicBool,
+    /// The first panic of a request task.
+    panicked: Mutex<Option<String>>,
 }
 
 /// Records are written by the requests themselves as they finish: no collector task, so a
@@ -86,10 +115,45 @@ impl<T: Transport> Shared<T> {
         id
     }
 
-    /// Sends one request and records it.
+    /// Registers a request intended at `intended` and returns its id, or records it as
+    /// dropped (and returns `None`) when too many are in flight or it is too late to send:
+    /// more than [`MAX_LAG`] behind its time, or past the end of sending (`until`).
+    fn launch_or_drop(&self, intended: Duration, until: Option<Duration>) -> Option<u64> {
+        let now = self.start.elapsed();
+        let late = now.saturating_sub(intended) > MAX_LAG || until.is_some_and(|end| now >= end);
+        let Ok(mut books) = self.books.lock() else {
+            return None;
+        };
+        let books = &mut *books;
+        if late || books.in_flight.len() >= MAX_IN_FLIGHT {
+            if let Some(recorder) = books.recorder.as_mut()
+                && let Err(e) = recorder.drop_arrival(intended)
+            {
+                books.error.get_or_insert(e);
+            }
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        books.in_flight.insert(id, intended);
+        Some(id)
+    }
+
+    /// Sends one request and records it; a panic is recorded as the request's failure and
+    /// kept for the drive to report.
     async fn fire(&self, id: u64, intended: Duration, request: ChatRequest) {
-        let sent = self.rotor.send(&request).await;
-        let record = to_record(&sent, intended, self.start.elapsed());
+        use futures_util::FutureExt;
+        let sent = std::panic::AssertUnwindSafe(self.rotor.send(&request))
+            .catch_unwind()
+            .await;
+        let record = match sent {
+            Ok(sent) => to_record(&sent, intended, self.start.elapsed()),
+            Err(panic) => {
+                if let Ok(mut first) = self.panicked.lock() {
+                    first.get_or_insert(panic_text(panic.as_ref()));
+                }
+                RequestRecord::failed(intended, self.start.elapsed(), "panic")
+            }
+        };
         let Ok(mut guard) = self.books.lock() else {
             return;
         };
@@ -122,6 +186,15 @@ impl<T: Transport> Shared<T> {
                 None => (0, 0, true),
             })
     }
+}
+
+/// The message of a panic's payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 fn to_record(sent: &Sent, intended: Duration, ended: Duration) -> RequestRecord {
@@ -165,8 +238,12 @@ async fn open_loop<T: Transport>(
         if shared.stopped.load(Ordering::Relaxed) {
             break;
         }
+        // Decided before the request is built: a driver that has fallen behind drops
+        // arrivals at the cost of a counter, and catches up.
+        let Some(id) = shared.launch_or_drop(at, traffic.duration) else {
+            continue;
+        };
         let request = shared.request(&traffic, &mut rng);
-        let id = shared.launch(at);
         let shared = Arc::clone(&shared);
         tokio::spawn(async move { shared.fire(id, at, request).await });
     }
@@ -232,9 +309,10 @@ pub async fn drive<T: Transport>(
         wake: Notify::new(),
         next_id: AtomicU64::new(0),
         stopped: AtomicBool::new(false),
+        panicked: Mutex::new(None),
     });
     let stop = Arc::new(Notify::new());
-    let mut sender = if traffic.arrival == Arrival::Closed {
+    let sender = if traffic.arrival == Arrival::Closed {
         tokio::spawn(closed_loop(Arc::clone(&shared), traffic, scenario.seed))
     } else {
         tokio::spawn(open_loop(
@@ -244,19 +322,51 @@ pub async fn drive<T: Transport>(
             Arc::clone(&stop),
         ))
     };
+    let ending = wait_for_the_end(
+        &shared,
+        sender,
+        &stop,
+        drain_limit(scenario),
+        progress,
+        interrupt,
+    )
+    .await;
+    settle(&shared, ending, progress)
+}
 
-    let mut incomplete = false;
+/// How the wait for the end of a drive ended.
+struct Ending {
+    /// Interrupted.
+    interrupted: bool,
+    /// The sender task panicked, with its message.
+    sender_panic: Option<String>,
+}
+
+/// Waits until sending is over and nothing is in flight, or until the drain limit after
+/// sending or the grace after an interruption runs out; updates the progress meanwhile.
+async fn wait_for_the_end<T: Transport>(
+    shared: &Shared<T>,
+    mut sender: tokio::task::JoinHandle<()>,
+    stop: &Notify,
+    drain: Duration,
+    progress: &dyn Progress,
+    interrupt: impl Future<Output = ()>,
+) -> Ending {
+    let mut ending = Ending {
+        interrupted: false,
+        sender_panic: None,
+    };
     let mut sender_done = false;
-    let mut grace_until: Option<Instant> = None;
+    let mut until: Option<Instant> = None;
     tokio::pin!(interrupt);
     loop {
         let (finished, succeeded, idle) = shared.tally();
         if sender_done && idle {
             break;
         }
-        progress.update(finished, succeeded, start.elapsed());
-        let grace = async {
-            match grace_until {
+        progress.update(finished, succeeded, shared.start.elapsed());
+        let limit = async {
+            match until {
                 Some(t) => tokio::time::sleep_until(t).await,
                 None => std::future::pending().await,
             }
@@ -266,18 +376,35 @@ pub async fn drive<T: Transport>(
         tokio::select! {
             biased;
             () = shared.wake.notified() => {}
-            _ = &mut sender, if !sender_done => sender_done = true,
-            () = &mut interrupt, if grace_until.is_none() => {
-                incomplete = true;
+            joined = &mut sender, if !sender_done => {
+                sender_done = true;
+                if let Err(e) = joined && e.is_panic() {
+                    ending.sender_panic = Some(panic_text(e.into_panic().as_ref()));
+                }
+                until.get_or_insert(Instant::now() + drain);
+            }
+            () = &mut interrupt, if !ending.interrupted => {
+                ending.interrupted = true;
                 shared.stopped.store(true, Ordering::Relaxed);
                 stop.notify_waiters();
-                grace_until = Some(Instant::now() + GRACE);
+                let grace = Instant::now() + GRACE;
+                until = Some(until.map_or(grace, |t| t.min(grace)));
             }
-            () = grace => break,
+            () = limit => break,
         }
     }
     sender.abort();
-    let now = start.elapsed();
+    ending
+}
+
+/// Records what is still in flight (`interrupted`, or `unfinished` past the drain limit),
+/// flushes the recorder and hands it over.
+fn settle<T: Transport>(
+    shared: &Shared<T>,
+    ending: Ending,
+    progress: &dyn Progress,
+) -> std::io::Result<Driven> {
+    let now = shared.start.elapsed();
     let lost = || std::io::Error::other("a request panicked while recording");
     let (mut recorder, leftovers, error) = {
         let mut books = shared.books.lock().map_err(|_| lost())?;
@@ -291,27 +418,26 @@ pub async fn drive<T: Transport>(
     if let Some(e) = error {
         return Err(e);
     }
-    // Whatever is still in flight is recorded as interrupted: nothing offered is lost.
+    // Nothing offered is lost: what is still in flight is recorded as failed.
+    let reason = if ending.interrupted {
+        "interrupted"
+    } else {
+        "unfinished"
+    };
     for intended in leftovers {
-        incomplete = true;
-        recorder.record(&RequestRecord {
-            intended,
-            latency: now.saturating_sub(intended),
-            attempts: 0,
-            keys: Vec::new(),
-            limited_keys: Vec::new(),
-            failover: None,
-            tokens: 0,
-            failure: Some("interrupted".to_owned()),
-            degraded: false,
-        })?;
+        recorder.record(&RequestRecord::failed(intended, now, reason))?;
     }
     recorder.finish()?;
-    progress.update(recorder.offered, recorder.succeeded, start.elapsed());
-    let span = recorder.last_end;
+    progress.update(recorder.offered, recorder.succeeded, now);
+    let panicked = shared.panicked.lock().ok().and_then(|p| p.clone());
+    let error = ending
+        .sender_panic
+        .map(|p| format!("the request sender panicked: {p}"))
+        .or_else(|| panicked.map(|p| format!("a request panicked: {p}")));
     Ok(Driven {
+        span: recorder.last_end,
         recorder,
-        span,
-        incomplete,
+        incomplete: ending.interrupted,
+        error,
     })
 }

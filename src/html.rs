@@ -51,6 +51,13 @@ fn table(t: &Table) -> String {
 /// plots must already be in `dir`.
 pub fn write_run(dir: &Path, report: &Report) -> std::io::Result<()> {
     let mut body = format!("<h1>{} — keyrotor report</h1>\n", escape(&report.scenario));
+    if let Some(error) = &report.error {
+        let _ = writeln!(
+            body,
+            "<p class=\"note\">Failed: {}. The numbers below are not a measurement.</p>",
+            escape(error)
+        );
+    }
     if report.incomplete {
         let _ = writeln!(body, "<p class=\"note\">{INCOMPLETE}</p>");
     }

@@ -18,6 +18,8 @@ use mock_groq::catalog::{self, Limits, Tier};
 use mock_groq::config::{CompletionConfig, LimitsOverride};
 use serde::{Deserialize, Serialize};
 
+use crate::report::Figure;
+
 use crate::driver::NoProgress;
 use crate::engine::PolicyConfig;
 use crate::engine::rotor::MAX_KEYS;
@@ -80,6 +82,10 @@ pub struct PlanInput {
     /// Skip the simulations (analytical bound only).
     #[serde(default)]
     pub analytical_only: bool,
+    /// The event's traffic goes on day after day (e.g. "N users every hour"): keys do not
+    /// start it with full budgets but in steady state, so only the refill counts.
+    #[serde(default)]
+    pub steady: bool,
 }
 
 fn one() -> f64 {
@@ -129,12 +135,12 @@ pub struct Analytical {
 pub struct Point {
     /// Keys.
     pub keys: usize,
-    /// Measured success rate.
-    pub success_rate: f64,
-    /// p99 latency of succeeded requests, ms.
-    pub p99_ms: f64,
-    /// Longest latency of a succeeded request, ms.
-    pub max_ms: f64,
+    /// Measured success rate (`null`: nothing offered).
+    pub success_rate: Option<f64>,
+    /// p99 latency of succeeded requests, ms (`null`: none succeeded).
+    pub p99_ms: Figure,
+    /// Longest latency of a succeeded request, ms (`null`: none succeeded).
+    pub max_ms: Figure,
     /// Whether every objective is met.
     pub meets: bool,
 }
@@ -142,14 +148,21 @@ pub struct Point {
 impl PlanInput {
     fn point(&self, keys: usize, report: &crate::report::Report) -> Point {
         let (p99, max) = (report.latency_ms.p99, report.latency_ms.max);
+        // An objective on a figure without data is not met.
+        let within = |limit: Option<f64>, figure: Figure| {
+            limit.is_none_or(|m| figure.number().is_some_and(|v| v <= m))
+        };
         Point {
             keys,
             success_rate: report.summary.success_rate,
             p99_ms: p99,
             max_ms: max,
-            meets: report.summary.success_rate >= self.objective
-                && self.max_p99_ms.is_none_or(|m| p99 <= m)
-                && self.max_wait_ms.is_none_or(|m| max <= m),
+            meets: report
+                .summary
+                .success_rate
+                .is_some_and(|s| s >= self.objective)
+                && within(self.max_p99_ms, p99)
+                && within(self.max_wait_ms, max),
         }
     }
 }
@@ -233,6 +246,23 @@ impl PlanInput {
         {
             bail!("a profile has one weight ≥ 0 per hour, not all zero");
         }
+        if self.users > 1_000_000_000 || self.queries_per_user > 1e6 {
+            bail!("at most 1,000,000,000 users and 1,000,000 queries per user");
+        }
+        if self.duration > crate::scenario::limits::DURATION {
+            bail!("the event lasts at most 30 days");
+        }
+        if self.prompt_tokens > crate::scenario::limits::TOKENS
+            || self.completion_tokens > crate::scenario::limits::TOKENS
+        {
+            bail!("prompt and completion tokens are at most 1,000,000 each");
+        }
+        if !(1..=MAX_KEYS).contains(&self.max_keys) {
+            bail!("max keys is between 1 and {MAX_KEYS}");
+        }
+        if self.profile.len() > crate::scenario::limits::PROFILE.0 {
+            bail!("a profile has at most 10,000 hours");
+        }
         if catalog::find(&self.model).is_none() && self.limits.is_none() {
             bail!(
                 "model `{}` is not in the catalog ({}); give explicit limits (--rpm, --rpd, --tpm, --tpd)",
@@ -264,7 +294,7 @@ impl PlanInput {
         };
         let (limits, _) = self.limits();
         let zero_is_unlimited = |v: Option<u64>| Some(v.unwrap_or(0));
-        Scenario {
+        let mut scenario = Scenario {
             name: "plan".to_owned(),
             description: String::new(),
             mode: Mode::Sim,
@@ -314,7 +344,33 @@ impl PlanInput {
                 profile: self.weights(),
             },
             thresholds: Default::default(),
+        };
+        if self.steady && self.outruns_daily_refill(keys) {
+            scenario
+                .target
+                .events
+                .push(crate::scenario::TargetEvent::ExhaustDaily {
+                    at: Duration::ZERO,
+                    org: None,
+                });
         }
+        scenario
+    }
+
+    /// Whether the event's daily demand per organisation, with `keys` keys, exceeds a day's
+    /// refill of RPD or TPD: in steady state those budgets are then spent.
+    fn outruns_daily_refill(&self, keys: usize) -> bool {
+        let (limits, _) = self.limits();
+        let orgs = if self.layout == Layout::Shared {
+            1
+        } else {
+            keys.max(1)
+        } as f64;
+        let days = self.duration.as_secs_f64() / 86_400.0;
+        let per_org_day = self.users as f64 * self.queries_per_user / days.max(1.0) / orgs;
+        let tokens = (self.prompt_tokens + self.completion_tokens) as f64;
+        limits.rpd.is_some_and(|l| per_org_day > l as f64)
+            || limits.tpd.is_some_and(|l| per_org_day * tokens > l as f64)
     }
 }
 
@@ -322,7 +378,9 @@ impl PlanInput {
 /// over a span `T` (a full budget at the start plus the refill), so over the busiest hour
 /// (minute limits) and the event's busiest day (day limits) the demand needs at least
 /// `⌈demand ÷ (L·(1 + T/W))⌉` organisations. This assumes keys start the event with full
-/// budgets, as the simulation does; keys already spent that day need more.
+/// budgets, as the simulation does; keys already spent that day need more. A `steady` event
+/// (traffic day after day) gets only the refill, `L·T/W`. The binding limit is the one that
+/// needs the most keys among those that limit at all ("none" when none does).
 pub fn analytical(input: &PlanInput, limits: &Limits) -> Analytical {
     let requests = input.users as f64 * input.queries_per_user;
     let minutes = input.duration.as_secs_f64() / 60.0;
@@ -337,12 +395,13 @@ pub fn analytical(input: &PlanInput, limits: &Limits) -> Analytical {
     // Day limits over the busiest day (the whole event, if shorter).
     let day = minutes.min(1440.0);
     let per_day = requests * day / minutes;
+    let burst = if input.steady { 0.0 } else { 1.0 };
     let bound = |limit: &str, demand: f64, per_key: Option<u64>, span_windows: f64| Bound {
         limit: limit.to_owned(),
         demand,
         per_key,
         keys: per_key.map_or(1, |l| {
-            ((demand / (l as f64 * (1.0 + span_windows))) - 1e-9)
+            ((demand / (l as f64 * (burst + span_windows))) - 1e-9)
                 .ceil()
                 .max(1.0) as u64
         }),
@@ -353,8 +412,11 @@ pub fn analytical(input: &PlanInput, limits: &Limits) -> Analytical {
         bound("rpd", per_day, limits.rpd, day / 1440.0),
         bound("tpd", per_day * tokens, limits.tpd, day / 1440.0),
     ];
+    // The first of the limits that need the most keys; unlimited ones bind nothing.
     let binding = bounds
         .iter()
+        .filter(|b| b.per_key.is_some())
+        .rev()
         .max_by_key(|b| b.keys)
         .cloned()
         .unwrap_or_else(|| bound("none", 0.0, None, 1.0));
@@ -383,7 +445,11 @@ fn simulate(
             &NoProgress,
         )?
         .report;
-        progress(policy.text(), keys, report.summary.success_rate);
+        progress(
+            policy.text(),
+            keys,
+            report.summary.success_rate.unwrap_or(0.0),
+        );
         let point = input.point(keys, &report);
         let meets = point.meets;
         points.push(point);
@@ -406,7 +472,7 @@ fn simulate(
                 &NoProgress,
             )?
             .report;
-            progress(policy.text(), k, report.summary.success_rate);
+            progress(policy.text(), k, report.summary.success_rate.unwrap_or(0.0));
             let point = input.point(k, &report);
             let meets = point.meets;
             points.push(point);
@@ -473,7 +539,11 @@ pub fn plan(input: PlanInput, progress: &mut dyn FnMut(&str, usize, f64)) -> any
                     &NoProgress,
                 )?
                 .report;
-                progress(input.policy.text(), keys, report.summary.success_rate);
+                progress(
+                    input.policy.text(),
+                    keys,
+                    report.summary.success_rate.unwrap_or(0.0),
+                );
                 simulated.points.push(input.point(keys, &report));
             }
         }
@@ -522,6 +592,41 @@ pub fn plan(input: PlanInput, progress: &mut dyn FnMut(&str, usize, f64)) -> any
 }
 
 impl Plan {
+    /// The objective as stated: success, and the latency objectives that were set.
+    fn objective_text(&self) -> String {
+        let i = &self.input;
+        let mut text = format!("success ≥ {}", i.objective);
+        if let Some(m) = i.max_p99_ms {
+            let _ = write!(text, ", p99 ≤ {m} ms");
+        }
+        if let Some(m) = i.max_wait_ms {
+            let _ = write!(text, ", longest wait ≤ {m} ms");
+        }
+        text
+    }
+
+    /// What the waits were at the recommended count when no objective bounded them, so the
+    /// answer does not pass off long waits as met.
+    fn waits_at_minimum(&self) -> String {
+        let i = &self.input;
+        let Some(point) = self
+            .simulated
+            .min_keys
+            .and_then(|k| self.simulated.points.iter().find(|p| p.keys == k))
+        else {
+            return String::new();
+        };
+        if i.max_p99_ms.is_some() && i.max_wait_ms.is_some() {
+            return String::new();
+        }
+        format!(
+            " No objective bounded how long users wait: at {} keys the p99 was {} ms and the longest answered request waited {} ms (size for waits with --max-p99-ms and --max-wait-ms).",
+            point.keys,
+            point.p99_ms.show(0),
+            point.max_ms.show(0)
+        )
+    }
+
     /// The markdown answer.
     pub fn markdown(&self) -> String {
         let i = &self.input;
@@ -565,10 +670,11 @@ impl Plan {
         if !self.simulated.points.is_empty() {
             let _ = writeln!(
                 out,
-                "Simulated minimum with `{}` (success ≥ {}): **{} keys**.\n\n| policy | keys needed |\n|---|---:|\n| {} | {} |",
+                "Simulated minimum with `{}` ({}): **{} keys**.{}\n\n| policy | keys needed |\n|---|---:|\n| {} | {} |",
                 self.simulated.policy,
-                i.objective,
+                self.objective_text(),
                 show(&self.simulated),
+                self.waits_at_minimum(),
                 self.simulated.policy,
                 show(&self.simulated)
             );
@@ -579,11 +685,11 @@ impl Plan {
             for p in &self.simulated.points {
                 let _ = writeln!(
                     out,
-                    "| {} | {:.4} | {:.0} | {:.0} | {} |",
+                    "| {} | {} | {} | {} | {} |",
                     p.keys,
-                    p.success_rate,
-                    p.p99_ms,
-                    p.max_ms,
+                    Figure::of(p.success_rate).show(4),
+                    p.p99_ms.show(0),
+                    p.max_ms.show(0),
                     if p.meets { "yes" } else { "no" }
                 );
             }
@@ -637,6 +743,37 @@ mod tests {
             1,
             "6,000/day twice over: one key"
         );
+    }
+
+    #[test]
+    fn an_unlimited_dimension_never_binds_and_steady_counts_only_the_refill() {
+        // The developer tier publishes no TPD: a light event binds nothing or a real limit.
+        let dev = PlanInput {
+            users: 10,
+            queries_per_user: 1.0,
+            ..input("tier = \"developer\"")
+        };
+        let (limits, _) = dev.limits();
+        assert_eq!(limits.tpd, None);
+        let a = analytical(&dev, &limits);
+        assert_ne!(a.binding, "tpd", "{a:?}");
+        let unlimited = input("limits = { rpm = 0, rpd = 0, tpm = 0, tpd = 0 }");
+        let (limits, _) = unlimited.limits();
+        assert_eq!(analytical(&unlimited, &limits).binding, "none");
+        // 30,000 requests a day at 6,000 a day per key: 3 keys from full budgets (two days'
+        // worth over one day), 5 in steady state.
+        let burst = PlanInput {
+            users: 30_000,
+            queries_per_user: 1.0,
+            ..input("limits = { rpm = 30, rpd = 6000, tpm = 0, tpd = 0 }")
+        };
+        let steady = PlanInput {
+            steady: true,
+            ..burst.clone()
+        };
+        let (limits, _) = burst.limits();
+        assert_eq!(analytical(&burst, &limits).min_keys, 3);
+        assert_eq!(analytical(&steady, &limits).min_keys, 5);
     }
 
     #[test]

@@ -368,7 +368,7 @@ fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::pl
         let points: Vec<(f64, f64)> = s
             .points
             .iter()
-            .map(|p| (p.keys as f64, p.success_rate))
+            .filter_map(|p| Some((p.keys as f64, p.success_rate?)))
             .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))

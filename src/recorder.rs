@@ -36,6 +36,24 @@ pub struct RequestRecord {
     pub degraded: bool,
 }
 
+impl RequestRecord {
+    /// A request that failed for `reason` without an attempt's outcome (interrupted,
+    /// unfinished, panicked), ending `ended` into the run.
+    pub fn failed(intended: Duration, ended: Duration, reason: &str) -> Self {
+        Self {
+            intended,
+            latency: ended.saturating_sub(intended),
+            attempts: 0,
+            keys: Vec::new(),
+            limited_keys: Vec::new(),
+            failover: None,
+            tokens: 0,
+            failure: Some(reason.to_owned()),
+            degraded: false,
+        }
+    }
+}
+
 /// Counters of one key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct KeyCounts {
@@ -56,6 +74,8 @@ pub struct Interval {
     pub succeeded: u64,
     /// Requests that failed, by reason.
     pub failed: BTreeMap<String, u64>,
+    /// Arrivals that could not be sent on time (counted in `offered`).
+    pub dropped: u64,
     /// 429 answers among their attempts.
     pub upstream_429: u64,
     /// Attempts per key.
@@ -67,14 +87,20 @@ pub struct Recorder {
     /// Latency from intended send of succeeded requests, µs (a request refused at once would
     /// otherwise pull the percentiles down).
     pub latency: Histogram<u64>,
-    /// Failover latency, µs.
+    /// Failover latency of requests that failed over and then succeeded, µs.
     pub failover: Histogram<u64>,
+    /// Requests whose first attempt failed and that never got an answer (their failover
+    /// time is unbounded).
+    pub failover_unanswered: u64,
     /// Requests offered.
     pub offered: u64,
     /// Requests that succeeded.
     pub succeeded: u64,
     /// Failed requests by reason.
     pub failed: BTreeMap<String, u64>,
+    /// Arrivals never sent: the driver could not send them on time (too many in flight, or
+    /// it fell behind the schedule). Part of `offered`, neither succeeded nor failed.
+    pub dropped: u64,
     /// Failed requests answered with a fallback message.
     pub degraded: u64,
     /// 429 answers among all attempts.
@@ -120,9 +146,11 @@ impl Recorder {
         Ok(Self {
             latency: histogram()?,
             failover: histogram()?,
+            failover_unanswered: 0,
             offered: 0,
             succeeded: 0,
             failed: BTreeMap::new(),
+            dropped: 0,
             degraded: 0,
             upstream_429: 0,
             attempts: 0,
@@ -152,17 +180,16 @@ impl Recorder {
         }
         if let Some(f) = r.failover {
             self.failover.saturating_record(micros(f));
+        } else if r.failure.is_some() && r.attempts > 0 {
+            self.failover_unanswered += 1;
         }
         self.last_end = self.last_end.max(r.intended + r.latency);
-        let slot = (r.intended.as_nanos() / self.interval.as_nanos()) as usize;
-        if self.series.len() <= slot {
-            let keys = self.per_key.len();
-            self.series.resize_with(slot + 1, || Interval {
-                per_key: vec![0; keys],
-                ..Interval::default()
-            });
-        }
-        let interval = &mut self.series[slot];
+        let interval = slot(
+            &mut self.series,
+            self.interval,
+            self.per_key.len(),
+            r.intended,
+        );
         interval.offered += 1;
         interval.upstream_429 += limited;
         for (i, &k) in r.keys.iter().enumerate() {
@@ -212,6 +239,24 @@ impl Recorder {
         Ok(())
     }
 
+    /// Records an arrival intended at `intended` that was never sent (dropped).
+    pub fn drop_arrival(&mut self, intended: Duration) -> std::io::Result<()> {
+        self.offered += 1;
+        self.dropped += 1;
+        let interval = slot(
+            &mut self.series,
+            self.interval,
+            self.per_key.len(),
+            intended,
+        );
+        interval.offered += 1;
+        interval.dropped += 1;
+        if let Some(w) = &mut self.rows {
+            writeln!(w, "{:.6},,0,,0,,0,dropped", intended.as_secs_f64())?;
+        }
+        Ok(())
+    }
+
     /// Flushes the per-request CSV.
     pub fn finish(&mut self) -> std::io::Result<()> {
         if let Some(w) = &mut self.rows {
@@ -219,6 +264,23 @@ impl Recorder {
         }
         Ok(())
     }
+}
+
+/// The time-series interval (of `len`, with `keys` keys) an intended send time falls in.
+fn slot(
+    series: &mut Vec<Interval>,
+    len: Duration,
+    keys: usize,
+    intended: Duration,
+) -> &mut Interval {
+    let slot = (intended.as_nanos() / len.as_nanos()) as usize;
+    if series.len() <= slot {
+        series.resize_with(slot + 1, || Interval {
+            per_key: vec![0; keys],
+            ..Interval::default()
+        });
+    }
+    &mut series[slot]
 }
 
 fn micros(d: Duration) -> u64 {

@@ -12,8 +12,69 @@ use serde::{Deserialize, Serialize};
 use crate::recorder::Recorder;
 use crate::scenario::{Metric, Scenario, Threshold};
 
-/// Version of the report.json schema.
-pub const SCHEMA: u32 = 1;
+/// Version of the report.json schema. 2: figures without a sample are `null` ("no data"),
+/// failovers never answered make failover figures `"unbounded"`, `summary.dropped`,
+/// `scenario_hash` and `error`.
+pub const SCHEMA: u32 = 2;
+
+/// One measured figure: a number, no data (no sample: `null` in JSON) or unbounded (a
+/// request that never got its answer: `"unbounded"` in JSON). Never a made-up 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Figure {
+    /// No sample.
+    NoData,
+    /// A measured value.
+    Value(f64),
+    /// Longer than any value: some sample never ended.
+    Unbounded,
+}
+
+impl Figure {
+    /// The value as a number for comparisons: unbounded is +∞, no data is `None`.
+    pub fn number(self) -> Option<f64> {
+        match self {
+            Figure::NoData => None,
+            Figure::Value(v) => Some(v),
+            Figure::Unbounded => Some(f64::INFINITY),
+        }
+    }
+
+    /// `Value(v)` when `v` is a sample's figure, `NoData` when there is none.
+    pub fn of(value: Option<f64>) -> Self {
+        value.map_or(Figure::NoData, Figure::Value)
+    }
+
+    /// The figure with `decimals` places, or "no data" / "unbounded".
+    pub fn show(self, decimals: usize) -> String {
+        match self {
+            Figure::NoData => "no data".to_owned(),
+            Figure::Value(v) => format!("{v:.decimals$}"),
+            Figure::Unbounded => "unbounded".to_owned(),
+        }
+    }
+}
+
+impl Serialize for Figure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Figure::NoData => s.serialize_none(),
+            Figure::Value(v) => s.serialize_f64(*v),
+            Figure::Unbounded => s.serialize_str("unbounded"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Figure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Null => Ok(Figure::NoData),
+            serde_json::Value::String(s) if s == "unbounded" => Ok(Figure::Unbounded),
+            v => v.as_f64().map(Figure::Value).ok_or_else(|| {
+                serde::de::Error::custom("expected a number, null or \"unbounded\"")
+            }),
+        }
+    }
+}
 
 /// One run's report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,12 +85,20 @@ pub struct Report {
     pub tool: String,
     /// Scenario name.
     pub scenario: String,
+    /// A hash of the scenario's effective settings (everything that shapes what is measured:
+    /// not its description, thresholds or mode), so `compare` can tell runs of different
+    /// scenarios apart.
+    pub scenario_hash: String,
     /// `sim` or `real`.
     pub mode: String,
     /// Whether time was simulated (virtual), so `span_s` is simulated time.
     pub simulated: bool,
     /// Stopped early (interrupted): the numbers cover what ran.
     pub incomplete: bool,
+    /// The run failed inside keyrotor (e.g. a panic while sending): its numbers are not a
+    /// measurement of the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// Wall-clock metadata: unix time at start (not part of the measurement).
     pub started_unix: u64,
     /// Wall-clock metadata: seconds the run took on this machine.
@@ -42,7 +111,8 @@ pub struct Report {
     pub summary: Summary,
     /// Latency of succeeded requests from their intended send, ms.
     pub latency_ms: Percentiles,
-    /// Failover latency (requests that failed over and then succeeded), ms.
+    /// Failover latency of requests whose first attempt failed, ms: answered ones count
+    /// their end-to-end minus the successful attempt, unanswered ones count as unbounded.
     pub failover_ms: Failover,
     /// Failed requests by reason.
     pub failures: BTreeMap<String, u64>,
@@ -82,16 +152,19 @@ pub struct LimitsUsed {
 /// Totals.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
-    /// Requests offered (= succeeded + failed).
+    /// Requests offered (= succeeded + failed + dropped).
     pub offered: u64,
     /// Requests answered by the API.
     pub succeeded: u64,
-    /// Requests not answered.
+    /// Requests sent and not answered.
     pub failed: u64,
+    /// Arrivals never sent: the driver could not send them on time (k6's
+    /// `dropped_iterations`).
+    pub dropped: u64,
     /// Of the failed, answered with a fallback message by the policy.
     pub degraded: u64,
-    /// succeeded ÷ offered.
-    pub success_rate: f64,
+    /// succeeded ÷ offered; `null` when nothing was offered.
+    pub success_rate: Option<f64>,
     /// Succeeded per second of span.
     pub throughput_rps: f64,
     /// Offered per second of span.
@@ -104,32 +177,35 @@ pub struct Summary {
     pub tokens: u64,
 }
 
-/// Latency percentiles, ms.
+/// Latency percentiles, ms (`null` without a sample).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Median.
-    pub p50: f64,
+    pub p50: Figure,
     /// 90th.
-    pub p90: f64,
+    pub p90: Figure,
     /// 99th.
-    pub p99: f64,
+    pub p99: Figure,
     /// 99.9th.
-    pub p999: f64,
+    pub p999: Figure,
     /// Largest.
-    pub max: f64,
+    pub max: Figure,
 }
 
-/// Failover latency, ms.
+/// Failover latency, ms, over every request whose first attempt failed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Failover {
-    /// Requests that failed over and succeeded.
+    /// Requests that failed over and then succeeded.
     pub count: u64,
+    /// Requests whose first attempt failed and that never got an answer: their failover
+    /// time is unbounded.
+    pub unanswered: u64,
     /// Median.
-    pub p50: f64,
+    pub p50: Figure,
     /// 99th.
-    pub p99: f64,
+    pub p99: Figure,
     /// Largest.
-    pub max: f64,
+    pub max: Figure,
 }
 
 /// One key.
@@ -156,10 +232,34 @@ pub struct ThresholdResult {
     pub metric: Metric,
     /// The objective.
     pub threshold: Threshold,
-    /// What was measured.
-    pub measured: f64,
+    /// What was measured; no data fails the threshold.
+    pub measured: Figure,
     /// Met or not.
     pub pass: bool,
+}
+
+/// The `q` quantile of `h` in ms, as a figure.
+fn ms(h: &Histogram<u64>, q: f64) -> Figure {
+    if h.is_empty() {
+        Figure::NoData
+    } else {
+        Figure::Value(h.value_at_quantile(q) as f64 / 1000.0)
+    }
+}
+
+/// The `q` quantile of failover times: the answered ones in `h`, and `unanswered` more that
+/// are unbounded (they sort after every answered one).
+fn failover_quantile(h: &Histogram<u64>, unanswered: u64, q: f64) -> Figure {
+    let total = h.len() + unanswered;
+    if total == 0 {
+        return Figure::NoData;
+    }
+    let rank = ((q * total as f64).ceil() as u64).max(1);
+    if rank > h.len() {
+        Figure::Unbounded
+    } else {
+        ms(h, rank as f64 / h.len() as f64)
+    }
 }
 
 /// Said at the top of a report whose run was interrupted.
@@ -186,14 +286,6 @@ impl Table {
     }
 }
 
-fn ms(h: &Histogram<u64>, q: f64) -> f64 {
-    if h.is_empty() {
-        0.0
-    } else {
-        h.value_at_quantile(q) as f64 / 1000.0
-    }
-}
-
 impl Report {
     /// Builds the report of a finished run.
     #[allow(clippy::too_many_arguments)]
@@ -214,12 +306,10 @@ impl Report {
             offered: recorder.offered,
             succeeded: recorder.succeeded,
             failed,
+            dropped: recorder.dropped,
             degraded: recorder.degraded,
-            success_rate: if recorder.offered == 0 {
-                0.0
-            } else {
-                recorder.succeeded as f64 / recorder.offered as f64
-            },
+            success_rate: (recorder.offered > 0)
+                .then(|| recorder.succeeded as f64 / recorder.offered as f64),
             throughput_rps: recorder.succeeded as f64 / span_s,
             offered_rps: recorder.offered as f64 / span_s,
             upstream_429: recorder.upstream_429,
@@ -231,13 +321,15 @@ impl Report {
             p90: ms(&recorder.latency, 0.9),
             p99: ms(&recorder.latency, 0.99),
             p999: ms(&recorder.latency, 0.999),
-            max: recorder.latency.max() as f64 / 1000.0,
+            max: ms(&recorder.latency, 1.0),
         };
+        let (answered, unanswered) = (&recorder.failover, recorder.failover_unanswered);
         let failover_ms = Failover {
-            count: recorder.failover.len(),
-            p50: ms(&recorder.failover, 0.5),
-            p99: ms(&recorder.failover, 0.99),
-            max: recorder.failover.max() as f64 / 1000.0,
+            count: answered.len(),
+            unanswered,
+            p50: failover_quantile(answered, unanswered, 0.5),
+            p99: failover_quantile(answered, unanswered, 0.99),
+            max: failover_quantile(answered, unanswered, 1.0),
         };
         let per_key = recorder
             .per_key
@@ -256,6 +348,7 @@ impl Report {
             schema: SCHEMA,
             tool: format!("keyrotor {}", env!("CARGO_PKG_VERSION")),
             scenario: scenario.name.clone(),
+            scenario_hash: scenario.hash(),
             mode: match scenario.mode {
                 crate::scenario::Mode::Sim => "sim",
                 crate::scenario::Mode::Real => "real",
@@ -263,6 +356,7 @@ impl Report {
             .to_owned(),
             simulated: scenario.mode == crate::scenario::Mode::Sim,
             incomplete,
+            error: None,
             started_unix,
             wall_s: wall.as_secs_f64(),
             span_s: span.as_secs_f64(),
@@ -283,29 +377,31 @@ impl Report {
                     metric: *metric,
                     threshold: *threshold,
                     measured,
-                    pass: threshold.holds(measured),
+                    pass: measured.number().is_some_and(|m| threshold.holds(m)),
                 }
             })
             .collect();
         report
     }
 
-    /// The value of a metric in this report.
-    pub fn metric(&self, metric: Metric) -> f64 {
+    /// The value of a metric in this report; no data when nothing was offered.
+    pub fn metric(&self, metric: Metric) -> Figure {
+        let s = &self.summary;
+        let counted = |v: f64| Figure::of((s.offered > 0).then_some(v));
         match metric {
-            Metric::SuccessRate => self.summary.success_rate,
-            Metric::ThroughputRps => self.summary.throughput_rps,
+            Metric::SuccessRate => Figure::of(s.success_rate),
+            Metric::ThroughputRps => counted(s.throughput_rps),
             Metric::LatencyP50Ms => self.latency_ms.p50,
             Metric::LatencyP90Ms => self.latency_ms.p90,
             Metric::LatencyP99Ms => self.latency_ms.p99,
             Metric::FailoverP50Ms => self.failover_ms.p50,
             Metric::FailoverP99Ms => self.failover_ms.p99,
             Metric::FailoverMaxMs => self.failover_ms.max,
-            Metric::Upstream429 => self.summary.upstream_429 as f64,
+            Metric::Upstream429 => counted(s.upstream_429 as f64),
         }
     }
 
-    /// Whether every threshold passed.
+    /// Whether every threshold passed (one on a metric without data does not).
     pub fn passed(&self) -> bool {
         self.thresholds.iter().all(|t| t.pass)
     }
@@ -339,13 +435,14 @@ impl Report {
     pub fn tables(&self) -> Vec<Table> {
         let s = &self.summary;
         let (p, f) = (&self.latency_ms, &self.failover_ms);
-        let ms = |x: f64| format!("{x:.1}");
+        let ms = |x: Figure| x.show(1);
         let mut tables = vec![
             Table {
                 head: vec![
                     "offered",
                     "succeeded",
                     "failed",
+                    "dropped",
                     "fallback answers",
                     "success rate",
                     "throughput (req/s)",
@@ -356,8 +453,9 @@ impl Report {
                     s.offered.to_string(),
                     s.succeeded.to_string(),
                     s.failed.to_string(),
+                    s.dropped.to_string(),
                     s.degraded.to_string(),
-                    format!("{:.4}", s.success_rate),
+                    Figure::of(s.success_rate).show(4),
                     format!("{:.3}", s.throughput_rps),
                     s.upstream_429.to_string(),
                     s.attempts.to_string(),
@@ -375,7 +473,10 @@ impl Report {
                         ms(p.max),
                     ],
                     vec![
-                        format!("failover ({} requests)", f.count),
+                        format!(
+                            "failover ({} answered, {} never answered)",
+                            f.count, f.unanswered
+                        ),
                         ms(f.p50),
                         "–".to_owned(),
                         ms(f.p99),
@@ -403,8 +504,8 @@ impl Report {
                     .iter()
                     .map(|t| {
                         vec![
-                            format!("{:?} {}", t.metric, String::from(t.threshold)),
-                            format!("{:.4}", t.measured),
+                            format!("{} {}", t.metric.name(), String::from(t.threshold)),
+                            t.measured.show(4),
                             if t.pass { "pass" } else { "FAIL" }.to_owned(),
                         ]
                     })
@@ -434,6 +535,12 @@ impl Report {
     /// The markdown summary.
     pub fn markdown(&self) -> String {
         let mut out = format!("# {} — keyrotor report\n\n", self.scenario);
+        if let Some(error) = &self.error {
+            let _ = writeln!(
+                out,
+                "**Failed: {error}. The numbers below are not a measurement.**\n"
+            );
+        }
         if self.incomplete {
             out.push_str(&format!("**{INCOMPLETE}**\n\n"));
         }
@@ -464,7 +571,7 @@ impl Report {
 /// One row per interval: offered, succeeded, failed (total and by reason), 429s, per-key use.
 pub fn timeseries_csv(recorder: &Recorder) -> String {
     let reasons: Vec<&String> = recorder.failed.keys().collect();
-    let mut out = String::from("start_s,offered,succeeded,failed,upstream_429");
+    let mut out = String::from("start_s,offered,succeeded,failed,dropped,upstream_429");
     for r in &reasons {
         let _ = write!(out, ",failed_{r}");
     }
@@ -476,11 +583,12 @@ pub fn timeseries_csv(recorder: &Recorder) -> String {
         let failed: u64 = interval.failed.values().sum();
         let _ = write!(
             out,
-            "{:.3},{},{},{},{}",
+            "{:.3},{},{},{},{},{}",
             (recorder.interval * i as u32).as_secs_f64(),
             interval.offered,
             interval.succeeded,
             failed,
+            interval.dropped,
             interval.upstream_429
         );
         for r in &reasons {

@@ -276,7 +276,7 @@ pub fn run(
         target,
     };
     let fingerprints: Vec<String> = keys.iter().map(ApiKey::fingerprint).collect();
-    let report = Report::build(
+    let mut report = Report::build(
         scenario,
         &driven.recorder,
         setup,
@@ -287,6 +287,7 @@ pub fn run(
         started_unix,
         driven.incomplete,
     );
+    report.error = driven.error;
     Ok(Finished {
         report,
         recorder: driven.recorder,
@@ -294,14 +295,18 @@ pub fn run(
     })
 }
 
-/// The most a real-endpoint run can spend, stated before it sends anything.
+/// The most a real-endpoint run can spend and how long it can take, stated before it sends
+/// anything. The driver enforces both: `requests` and `duration` bound the sending, and
+/// requests still in flight after [`crate::driver::drain_limit`] are written off.
 pub fn quota_statement(scenario: &Scenario) -> String {
     let t = &scenario.traffic;
     let requests = t.requests.map_or(0, |r| r.0);
     let tokens = (t.prompt_tokens.mean() + t.completion_tokens.mean()) * requests as f64;
+    let format = |d| humantime_serde::re::humantime::format_duration(d).to_string();
     format!(
-        "This run sends at most {requests} requests (each may retry on other keys) over at most {} to {} with {} keys from the environment: about {:.0} tokens at the mean sizes, counted against those keys' organisations' daily quotas.",
-        humantime_serde::re::humantime::format_duration(t.duration.unwrap_or_default()),
+        "This run sends at most {requests} requests (each may retry on other keys) for at most {}, then waits at most {} for the last answers, to {} with {} keys from the environment: about {:.0} tokens at the mean sizes, counted against those keys' organisations' daily quotas.",
+        format(t.duration.unwrap_or_default()),
+        format(crate::driver::drain_limit(scenario)),
         scenario.target.url.as_deref().unwrap_or("?"),
         scenario.keys.count.0,
         tokens

@@ -463,6 +463,23 @@ pub enum Metric {
     Upstream429,
 }
 
+impl Metric {
+    /// The metric's name as written in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::SuccessRate => "success_rate",
+            Metric::ThroughputRps => "throughput_rps",
+            Metric::LatencyP50Ms => "latency_p50_ms",
+            Metric::LatencyP90Ms => "latency_p90_ms",
+            Metric::LatencyP99Ms => "latency_p99_ms",
+            Metric::FailoverP50Ms => "failover_p50_ms",
+            Metric::FailoverP99Ms => "failover_p99_ms",
+            Metric::FailoverMaxMs => "failover_max_ms",
+            Metric::Upstream429 => "upstream429",
+        }
+    }
+}
+
 /// `op value`, e.g. `>= 0.999`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -519,6 +536,11 @@ impl TryFrom<String> for Threshold {
             .trim()
             .parse()
             .map_err(|_| format!("expected a number after the comparison, got `{text}`"))?;
+        if !value.is_finite() {
+            return Err(format!(
+                "expected a finite number after the comparison, got `{text}`"
+            ));
+        }
         Ok(Self { op, value })
     }
 }
@@ -535,8 +557,83 @@ impl From<Threshold> for String {
     }
 }
 
+/// A value outside its documented range or fields that do not go together: which field
+/// (`section.key`, as in the file) and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid {
+    /// The field, e.g. `traffic.rate`.
+    pub field: String,
+    /// What is wrong, with the valid range.
+    pub message: String,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "field `{}`: {}", self.field, self.message)
+    }
+}
+
+/// The documented ranges of a scenario's numbers (README, "Scenario limits").
+pub mod limits {
+    use std::time::Duration;
+
+    /// Keys per scenario: as many as a rotor takes ([`crate::engine::MAX_KEYS`]).
+    pub const KEYS: usize = crate::engine::MAX_KEYS;
+    /// Closed-loop users.
+    pub const USERS: usize = 100_000;
+    /// Requests per run.
+    pub const REQUESTS: usize = 1_000_000_000;
+    /// Requests per minute, smallest and largest (`rate`, `peak`).
+    pub const RATE: (f64, f64) = (0.001, 10_000_000.0);
+    /// Longest run, and longest time on the run's clock (`change_at`, events, faults).
+    pub const DURATION: Duration = Duration::from_secs(30 * 86_400);
+    /// Tokens per request (prompt or completion): a model's context is far smaller.
+    pub const TOKENS: u64 = 1_000_000;
+    /// Hours in a profile, and the largest weight of one.
+    pub const PROFILE: (usize, f64) = (10_000, 1e6);
+    /// Longest attempt timeout and request deadline.
+    pub const TIMEOUT: Duration = Duration::from_secs(3_600);
+    /// Time-series buckets per run (`duration ÷ interval`).
+    pub const BUCKETS: u128 = 100_000;
+    /// Time-series buckets × keys (each bucket counts attempts per key): 80 MB at most.
+    pub const SERIES_CELLS: u128 = 10_000_000;
+}
+
+type Check = Result<(), Invalid>;
+
+fn ensure(ok: bool, field: &str, message: impl Into<String>) -> Check {
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        })
+    }
+}
+
+fn span_within(value: Option<Duration>, field: &str, min: Duration, max: Duration) -> Check {
+    match value {
+        Some(v) => ensure(
+            v >= min && v <= max,
+            field,
+            format!(
+                "must be between {} and {}, got {}",
+                human(min),
+                human(max),
+                human(v)
+            ),
+        ),
+        None => Ok(()),
+    }
+}
+
+fn human(d: Duration) -> String {
+    humantime_serde::re::humantime::format_duration(d).to_string()
+}
+
 impl Scenario {
-    /// Reads and validates a scenario file.
+    /// Reads and validates a scenario file; errors name the file, line and field.
     pub fn from_file(path: &Path) -> Result<Self, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
             path: path.to_owned(),
@@ -548,119 +645,385 @@ impl Scenario {
         })
     }
 
-    /// Parses and validates scenario text.
+    /// Parses and validates scenario text; a range error names the line of its field.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let scenario: Scenario = toml::from_str(text).map_err(|e| e.to_string())?;
-        scenario.validate()?;
+        scenario
+            .check()
+            .map_err(|invalid| match locate(text, &invalid.field) {
+                Some(line) => format!("line {line}, {invalid}"),
+                None => invalid.to_string(),
+            })?;
         Ok(scenario)
     }
 
-    /// Checks what parsing cannot: fields that go together.
+    /// Checks what parsing cannot: ranges and fields that go together.
     pub fn validate(&self) -> Result<(), String> {
-        let t = &self.traffic;
-        let need = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(msg.to_owned()) };
-        need(
-            t.duration.is_some() || t.requests.is_some(),
-            "[traffic] needs `duration` or `requests` (or both): a run must be bounded",
-        )?;
-        match t.arrival {
-            Arrival::Closed => need(
-                t.users.is_some(),
-                "[traffic] arrival = \"closed\" needs `users`",
-            )?,
-            _ => need(
-                t.rate.is_some(),
-                "[traffic] open-loop arrivals need `rate` (requests per minute)",
-            )?,
-        }
-        if matches!(t.arrival, Arrival::Ramp | Arrival::Step | Arrival::Spike) {
-            need(
-                t.peak.is_some(),
-                "[traffic] ramp, step and spike need `peak` (requests per minute)",
+        self.check().map_err(|e| e.to_string())
+    }
+
+    /// A hash (FNV-1a, 16 hex digits) of the settings that shape what a run measures: all
+    /// but the description, the thresholds and the mode (which reports state on their own).
+    pub fn hash(&self) -> String {
+        let mut settings = self.clone();
+        settings.description.clear();
+        settings.thresholds.clear();
+        settings.mode = Mode::Sim;
+        let text = serde_json::to_string(&settings).unwrap_or_default();
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        format!("{hash:016x}")
+    }
+
+    /// [`Scenario::validate`] with the field that is wrong.
+    pub fn check(&self) -> Result<(), Invalid> {
+        self.check_bounds()?;
+        self.check_traffic()?;
+        self.check_keys()?;
+        self.check_engine()?;
+        self.check_target()?;
+        for (metric, threshold) in &self.thresholds {
+            let field = format!("thresholds.{}", metric.name());
+            ensure(
+                threshold.value.is_finite(),
+                &field,
+                "the bound must be a finite number",
             )?;
-        }
-        if t.arrival == Arrival::Profile {
-            need(
-                !t.profile.is_empty()
-                    && t.profile.iter().all(|w| w.is_finite() && *w >= 0.0)
-                    && t.profile.iter().sum::<f64>() > 0.0,
-                "[traffic] arrival = \"profile\" needs `profile`: one weight ≥ 0 per hour, not all zero",
-            )?;
-        }
-        if matches!(t.arrival, Arrival::Ramp) {
-            need(t.duration.is_some(), "[traffic] a ramp needs `duration`")?;
-        }
-        if matches!(t.arrival, Arrival::Step | Arrival::Spike) {
-            need(
-                t.change_at.is_some(),
-                "[traffic] step and spike need `change_at`",
-            )?;
-        }
-        if matches!(t.arrival, Arrival::Spike) {
-            need(t.spike_for.is_some(), "[traffic] a spike needs `spike_for`")?;
-        }
-        for (name, tokens) in [
-            ("prompt_tokens", t.prompt_tokens),
-            ("completion_tokens", t.completion_tokens),
-        ] {
-            let ok = match tokens {
-                Tokens::Fixed(v) => v >= 1,
-                Tokens::Uniform { min, max } => min >= 1 && min <= max,
-                Tokens::Normal { mean, sd } => mean >= 1.0 && sd >= 0.0 && sd.is_finite(),
-            };
-            need(
-                ok,
-                &format!("[traffic] {name} must be ≥ 1 (and min ≤ max, sd ≥ 0)"),
-            )?;
-        }
-        need(!t.interval.is_zero(), "[traffic] interval must be > 0")?;
-        if self.keys.layout == Layout::Explicit {
-            need(
-                self.keys.orgs.len() == self.keys.count.0,
-                "[keys] layout = \"explicit\" needs `orgs` with one organisation index per key",
-            )?;
-        } else {
-            need(
-                self.keys.orgs.is_empty(),
-                "[keys] `orgs` goes with layout = \"explicit\"",
-            )?;
-        }
-        if self.target.url.is_some() {
-            need(
-                self.mode == Mode::Real,
-                "a scenario with [target] url must use mode = \"real\"",
-            )?;
-            need(
-                t.duration.is_some() && t.requests.is_some(),
-                "a real endpoint needs both `duration` and `requests` as hard caps",
-            )?;
-            need(
-                self.target.faults.is_empty() && self.target.events.is_empty(),
-                "faults and events are only for the embedded mock",
-            )?;
-        }
-        if mock_groq::catalog::find(&self.target.model).is_none() && self.target.url.is_none() {
-            return Err(format!(
-                "[target] model `{}` is not in the mock's catalog",
-                self.target.model
-            ));
-        }
-        let orgs = self.keys.org_of_each().iter().max().map_or(0, |m| m + 1);
-        for event in &self.target.events {
-            match event {
-                TargetEvent::RevokeKey { key, .. } => need(
-                    *key < self.keys.count.0,
-                    "[[target.events]] revoke_key names a key index beyond `count`",
-                )?,
-                TargetEvent::ExhaustDaily { org: Some(org), .. } => need(
-                    *org < orgs,
-                    "[[target.events]] exhaust_daily names an organisation that has no key",
-                )?,
-                TargetEvent::ExhaustDaily { .. } => {}
-            }
         }
         Ok(())
     }
+
+    /// A run must end: by time or count, each within its range, and its time series must
+    /// fit in memory.
+    fn check_bounds(&self) -> Check {
+        let t = &self.traffic;
+        ensure(
+            t.duration.is_some() || t.requests.is_some(),
+            "traffic.duration",
+            "[traffic] needs `duration` or `requests` (or both): a run must be bounded",
+        )?;
+        span_within(
+            t.duration,
+            "traffic.duration",
+            Duration::from_millis(1),
+            limits::DURATION,
+        )?;
+        if let Some(n) = t.requests {
+            ensure(
+                n.0 <= limits::REQUESTS,
+                "traffic.requests",
+                format!("at most {} requests, got {}", limits::REQUESTS, n.0),
+            )?;
+        }
+        span_within(
+            Some(t.interval),
+            "traffic.interval",
+            Duration::from_millis(10),
+            limits::DURATION,
+        )?;
+        let horizon = self.horizon()?;
+        let buckets = horizon.as_nanos() / t.interval.as_nanos().max(1) + 1;
+        let cells = buckets.saturating_mul(self.keys.count.0 as u128);
+        ensure(
+            buckets <= limits::BUCKETS && cells <= limits::SERIES_CELLS,
+            "traffic.interval",
+            format!(
+                "{} of traffic at this interval is {buckets} time-series buckets (× {} keys); at most {} buckets and {} bucket-keys: raise `interval`",
+                human(horizon),
+                self.keys.count.0,
+                limits::BUCKETS,
+                limits::SERIES_CELLS
+            ),
+        )
+    }
+
+    /// How long the traffic can last: its `duration`, else the time its `requests` take at
+    /// its slowest rate (closed loops and profiles need a `duration`).
+    fn horizon(&self) -> Result<Duration, Invalid> {
+        let t = &self.traffic;
+        if let Some(d) = t.duration {
+            return Ok(d);
+        }
+        let requests = t.requests.map_or(0, |n| n.0) as f64;
+        let slowest = match (t.arrival, t.rate, t.peak) {
+            (Arrival::Closed | Arrival::Profile, _, _) => None,
+            (_, Some(rate), Some(peak)) => Some(rate.0.min(peak.0)),
+            (_, rate, _) => rate.map(|r| r.0),
+        };
+        let horizon =
+            slowest.and_then(|rpm| Duration::try_from_secs_f64(requests / rpm * 60.0).ok());
+        match horizon {
+            Some(h) if h <= limits::DURATION => Ok(h),
+            _ => Err(Invalid {
+                field: "traffic.duration".to_owned(),
+                message: format!(
+                    "without `duration` the run must end within {} by its `requests` at its slowest rate (closed loops and profiles always need `duration`)",
+                    human(limits::DURATION)
+                ),
+            }),
+        }
+    }
+
+    fn check_traffic(&self) -> Check {
+        let t = &self.traffic;
+        match t.arrival {
+            Arrival::Closed => {
+                let users = t.users.map(|u| u.0);
+                ensure(
+                    users.is_some(),
+                    "traffic.users",
+                    "arrival = \"closed\" needs `users`",
+                )?;
+                ensure(
+                    users.is_some_and(|u| u <= limits::USERS),
+                    "traffic.users",
+                    format!("at most {} users", limits::USERS),
+                )?;
+                span_within(t.think, "traffic.think", Duration::ZERO, limits::TIMEOUT)?;
+            }
+            _ => ensure(
+                t.rate.is_some(),
+                "traffic.rate",
+                "open-loop arrivals need `rate` (requests per minute)",
+            )?,
+        }
+        for (field, rate) in [("traffic.rate", t.rate), ("traffic.peak", t.peak)] {
+            if let Some(r) = rate {
+                let (lo, hi) = limits::RATE;
+                ensure(
+                    (lo..=hi).contains(&r.0),
+                    field,
+                    format!("requests per minute between {lo} and {hi}, got {}", r.0),
+                )?;
+            }
+        }
+        let needs = |ok: bool, field: &str, what: &str| ensure(ok, field, what.to_owned());
+        if matches!(t.arrival, Arrival::Ramp | Arrival::Step | Arrival::Spike) {
+            needs(
+                t.peak.is_some(),
+                "traffic.peak",
+                "ramp, step and spike need `peak` (requests per minute)",
+            )?;
+        }
+        if t.arrival == Arrival::Ramp {
+            needs(
+                t.duration.is_some(),
+                "traffic.duration",
+                "a ramp needs `duration`",
+            )?;
+        }
+        if matches!(t.arrival, Arrival::Step | Arrival::Spike) {
+            needs(
+                t.change_at.is_some(),
+                "traffic.change_at",
+                "step and spike need `change_at`",
+            )?;
+        }
+        if t.arrival == Arrival::Spike {
+            needs(
+                t.spike_for.is_some(),
+                "traffic.spike_for",
+                "a spike needs `spike_for`",
+            )?;
+        }
+        span_within(
+            t.change_at,
+            "traffic.change_at",
+            Duration::ZERO,
+            limits::DURATION,
+        )?;
+        span_within(
+            t.spike_for,
+            "traffic.spike_for",
+            Duration::from_millis(1),
+            limits::DURATION,
+        )?;
+        if t.arrival == Arrival::Profile {
+            let (hours, weight) = limits::PROFILE;
+            needs(
+                !t.profile.is_empty()
+                    && t.profile.len() <= hours
+                    && t.profile.iter().all(|w| (0.0..=weight).contains(w))
+                    && t.profile.iter().sum::<f64>() > 0.0,
+                "traffic.profile",
+                &format!(
+                    "arrival = \"profile\" needs `profile`: 1 to {hours} weights, each between 0 and {weight}, not all zero"
+                ),
+            )?;
+        }
+        check_tokens(t.prompt_tokens, "traffic.prompt_tokens")?;
+        check_tokens(t.completion_tokens, "traffic.completion_tokens")
+    }
+
+    fn check_keys(&self) -> Check {
+        let k = &self.keys;
+        ensure(
+            k.count.0 <= limits::KEYS,
+            "keys.count",
+            format!("at most {} keys, got {}", limits::KEYS, k.count.0),
+        )?;
+        if k.layout == Layout::Explicit {
+            ensure(
+                k.orgs.len() == k.count.0,
+                "keys.orgs",
+                "layout = \"explicit\" needs `orgs` with one organisation index per key",
+            )?;
+            ensure(
+                k.orgs.iter().all(|&o| o < k.count.0),
+                "keys.orgs",
+                format!(
+                    "organisation indexes go from 0 to {} (one per key at most)",
+                    k.count.0 - 1
+                ),
+            )
+        } else {
+            ensure(
+                k.orgs.is_empty(),
+                "keys.orgs",
+                "`orgs` goes with layout = \"explicit\"",
+            )
+        }
+    }
+
+    fn check_engine(&self) -> Check {
+        let e = &self.engine;
+        let ms = Duration::from_millis(1);
+        span_within(
+            Some(e.connect_timeout),
+            "engine.connect_timeout",
+            ms,
+            limits::TIMEOUT,
+        )?;
+        span_within(
+            Some(e.request_timeout),
+            "engine.request_timeout",
+            ms,
+            limits::TIMEOUT,
+        )?;
+        span_within(Some(e.deadline), "engine.deadline", ms, limits::TIMEOUT)
+    }
+
+    fn check_target(&self) -> Check {
+        let target = &self.target;
+        let t = &self.traffic;
+        if target.url.is_some() {
+            ensure(
+                self.mode == Mode::Real,
+                "mode",
+                "a scenario with [target] url must use mode = \"real\"",
+            )?;
+            ensure(
+                t.duration.is_some() && t.requests.is_some(),
+                "traffic.requests",
+                "a real endpoint needs both `duration` and `requests` as hard caps",
+            )?;
+            ensure(
+                target.faults.is_empty() && target.events.is_empty(),
+                "target.faults",
+                "faults and events are only for the embedded mock",
+            )?;
+        } else {
+            ensure(
+                mock_groq::catalog::find(&target.model).is_some(),
+                "target.model",
+                format!("model `{}` is not in the mock's catalog", target.model),
+            )?;
+        }
+        let orgs = self.keys.org_of_each().iter().max().map_or(0, |m| m + 1);
+        for event in &target.events {
+            let (at, ok, what) = match event {
+                TargetEvent::RevokeKey { at, key } => (
+                    at,
+                    *key < self.keys.count.0,
+                    "revoke_key names a key index beyond `count`",
+                ),
+                TargetEvent::ExhaustDaily { at, org } => (
+                    at,
+                    org.is_none_or(|o| o < orgs),
+                    "exhaust_daily names an organisation that has no key",
+                ),
+            };
+            ensure(ok, "target.events", what)?;
+            span_within(Some(*at), "target.events", Duration::ZERO, limits::DURATION)?;
+        }
+        for fault in &target.faults {
+            span_within(
+                fault.from,
+                "target.faults",
+                Duration::ZERO,
+                limits::DURATION,
+            )?;
+            span_within(
+                fault.until,
+                "target.faults",
+                Duration::ZERO,
+                limits::DURATION,
+            )?;
+            span_within(
+                Some(fault.duration),
+                "target.faults",
+                Duration::ZERO,
+                limits::DURATION,
+            )?;
+        }
+        if target.url.is_none() {
+            let keys = crate::run::mock_keys(self.keys.count.0);
+            crate::run::mock_config(self, &keys)
+                .validate()
+                .map_err(|e| Invalid {
+                    field: "target".to_owned(),
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(())
+    }
+}
+
+fn check_tokens(tokens: Tokens, field: &str) -> Check {
+    let max = limits::TOKENS;
+    let ok = match tokens {
+        Tokens::Fixed(v) => (1..=max).contains(&v),
+        Tokens::Uniform { min, max: hi } => min >= 1 && min <= hi && hi <= max,
+        Tokens::Normal { mean, sd } => {
+            (1.0..=max as f64).contains(&mean) && (0.0..=max as f64).contains(&sd)
+        }
+    };
+    ensure(
+        ok,
+        field,
+        format!(
+            "tokens between 1 and {max} (and min ≤ max; a normal's mean in [1, {max}], sd in [0, {max}])"
+        ),
+    )
+}
+
+/// The line of `field` (`section.key`, or `key` at the top) in TOML `text`: the key's own
+/// line, else its section's header. For error messages only.
+fn locate(text: &str, field: &str) -> Option<usize> {
+    let (section, key) = field.rsplit_once('.').unwrap_or(("", field));
+    let mut current = String::new();
+    let mut header = None;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            current = line
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned();
+            if current == section && header.is_none() {
+                header = Some(i + 1);
+            }
+            continue;
+        }
+        let named = line
+            .split_once('=')
+            .is_some_and(|(name, _)| name.trim().trim_matches('"') == key);
+        if current == section && named {
+            return Some(i + 1);
+        }
+    }
+    header
 }
 
 #[cfg(test)]
@@ -730,6 +1093,109 @@ duration = "1m"
             .err()
             .unwrap_or_default();
         assert!(err.contains("happiness"), "{err}");
+    }
+
+    /// Each hostile number is refused while parsing, with its line, its field and the range.
+    #[test]
+    fn numbers_out_of_range_name_line_field_and_range() {
+        let profile = "arrival = \"profile\"\nrate = 60\nprofile = [1e308, 1e308]";
+        for (edit, line, field, needle) in [
+            (
+                ("duration = \"1m\"", "duration = \"0s\""),
+                8,
+                "traffic.duration",
+                "between",
+            ),
+            (
+                ("count = 3", "count = 100000"),
+                4,
+                "keys.count",
+                "at most 128",
+            ),
+            (
+                (
+                    "count = 3",
+                    "count = 3\nlayout = \"explicit\"\norgs = [0, 1000000, 1]",
+                ),
+                6,
+                "keys.orgs",
+                "from 0 to 2",
+            ),
+            (
+                ("rate = 60", "rate = 1e-300"),
+                7,
+                "traffic.rate",
+                "between 0.001",
+            ),
+            (
+                ("rate = 60", "rate = 1e12"),
+                7,
+                "traffic.rate",
+                "between 0.001",
+            ),
+            (
+                ("arrival = \"constant\"\nrate = 60", profile),
+                8,
+                "traffic.profile",
+                "between 0",
+            ),
+            (
+                (
+                    "rate = 60",
+                    "rate = 60\nprompt_tokens = 9223372036854775807",
+                ),
+                8,
+                "traffic.prompt_tokens",
+                "between 1 and 1000000",
+            ),
+            (
+                (
+                    "rate = 60",
+                    "rate = 60\ncompletion_tokens = { mean = 1e308, sd = 1e308 }",
+                ),
+                8,
+                "traffic.completion_tokens",
+                "between 1",
+            ),
+            (
+                ("rate = 60", "rate = 60\ninterval = \"1ms\""),
+                8,
+                "traffic.interval",
+                "between",
+            ),
+        ] {
+            let text = MINIMAL.replace(edit.0, edit.1);
+            let err = Scenario::from_toml(&text).err().unwrap_or_default();
+            assert!(
+                err.contains(&format!("line {line}"))
+                    && err.contains(field)
+                    && err.contains(needle),
+                "{edit:?}: {err}"
+            );
+        }
+        for engine in [
+            "connect_timeout = \"0s\"",
+            "request_timeout = \"0s\"",
+            "deadline = \"0s\"",
+            "policy = \"cooldown:max_attempts=0\"",
+            "policy = \"error-threshold:threshold=0\"",
+            "policy = \"daily-exhaust:max_switches=0\"",
+            "policy = \"daily-exhaust:backoff_base=0s\"",
+            "policy = \"adaptive:max_wait=1000y\"",
+            "policy = \"round-robin:cooldown=5s\"",
+        ] {
+            let text = format!("{MINIMAL}[engine]\n{engine}\n");
+            let err = Scenario::from_toml(&text).err().unwrap_or_default();
+            assert!(err.contains("line 10"), "{engine}: {err}");
+        }
+        for bound in ["< nan", "< inf", ">= -inf"] {
+            let text = format!("{MINIMAL}[thresholds]\nsuccess_rate = \"{bound}\"\n");
+            let err = Scenario::from_toml(&text).err().unwrap_or_default();
+            assert!(
+                err.contains("line 10") && err.contains("finite"),
+                "{bound}: {err}"
+            );
+        }
     }
 
     #[test]

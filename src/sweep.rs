@@ -1,6 +1,12 @@
 //! Capacity sweeps: for each key count, the highest offered rate (requests per minute) at
 //! which the success objective still holds, found by bisection over simulated runs of the
 //! scenario with constant arrivals; and its ratio to the capacity of one key.
+//!
+//! Two capacities differ by how a run begins. The *burst* capacity starts every budget full,
+//! as a fresh account sees it: over a short run a day's budget lasts far beyond its refill.
+//! The *sustained* capacity starts in steady state — daily budgets spent when the offered rate
+//! outruns their refill, as they are after a day at that rate — and is what a claim of a
+//! steady rate ("~150 req/min") means.
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +40,8 @@ pub struct Sweep {
     pub schema: u32,
     /// Scenario name.
     pub scenario: String,
+    /// Hash of the scenario's effective settings ([`Scenario::hash`]).
+    pub scenario_hash: String,
     /// Success-rate objective.
     pub objective: f64,
     /// Policy.
@@ -73,56 +81,191 @@ fn measure(base: &Scenario, keys: usize, rate: f64) -> anyhow::Result<Report> {
     .report)
 }
 
-/// Capacity of `base` with `keys` keys: bisection between a rate that meets `objective` and
-/// one that does not. `progress` is told each probe.
+/// What one organisation allows and what one request of the scenario costs.
+struct Budget {
+    limits: mock_groq::catalog::Limits,
+    /// Tokens a request reserves at admission (prompt + max_tokens).
+    reserved: f64,
+    /// Tokens it settles on average (prompt + the mock's mean completion).
+    settled: f64,
+}
+
+impl Budget {
+    fn of(base: &Scenario) -> Self {
+        let t = &base.target;
+        let (limits, _) = mock_groq::config::limits_in_force(&t.model, t.tier, t.limits);
+        let completion = t.completion.unwrap_or_default();
+        let fraction = (completion.min_fraction + completion.max_fraction) / 2.0;
+        let (prompt, max_tokens) = (
+            base.traffic.prompt_tokens.mean(),
+            base.traffic.completion_tokens.mean(),
+        );
+        Self {
+            limits,
+            reserved: prompt + max_tokens,
+            settled: prompt + max_tokens * fraction,
+        }
+    }
+
+    /// Requests per minute the daily budgets refill, by RPD and by TPD.
+    fn daily_refill(&self) -> [Option<f64>; 2] {
+        let per_minute = |l: Option<u64>| l.map(|l| l as f64 / 1440.0);
+        [
+            per_minute(self.limits.rpd),
+            per_minute(self.limits.tpd).map(|t| t / self.settled),
+        ]
+    }
+}
+
+/// Requests per minute that the organisations of `keys` keys can serve forever: per
+/// organisation the smallest of RPM, RPD's refill, TPM ÷ the tokens a request reserves and
+/// TPD's refill ÷ the tokens it settles; `None` when nothing limits it.
+pub fn refill_rpm(base: &Scenario, keys: usize) -> Option<f64> {
+    let budget = Budget::of(base);
+    let minute = [
+        budget.limits.rpm.map(|l| l as f64),
+        budget.limits.tpm.map(|l| l as f64 / budget.reserved),
+    ];
+    let per_org = minute
+        .into_iter()
+        .chain(budget.daily_refill())
+        .flatten()
+        .reduce(f64::min)?;
+    Some(per_org * orgs(base, keys) as f64)
+}
+
+fn orgs(base: &Scenario, keys: usize) -> usize {
+    match base.keys.layout {
+        crate::scenario::Layout::Shared => 1,
+        _ => keys,
+    }
+}
+
+/// Whether `rate` req/min over `keys` keys outruns the daily budgets' refill: then, in
+/// steady state, those budgets are spent.
+fn outruns_daily_refill(base: &Scenario, keys: usize, rate: f64) -> bool {
+    let per_org = rate / orgs(base, keys) as f64;
+    Budget::of(base)
+        .daily_refill()
+        .into_iter()
+        .flatten()
+        .any(|refill| per_org > refill)
+}
+
+/// The scenario at `rate` with `keys` keys, begun in steady state (see the module docs).
+pub fn steady_at_rate(base: &Scenario, keys: usize, rate: f64) -> Scenario {
+    let mut s = at_rate(base, keys, rate);
+    if outruns_daily_refill(base, keys, rate) {
+        s.target
+            .events
+            .push(crate::scenario::TargetEvent::ExhaustDaily {
+                at: std::time::Duration::ZERO,
+                org: None,
+            });
+    }
+    s
+}
+
+/// The sustained capacity of `keys` keys: the highest rate meeting `objective` in steady
+/// state, searched from the refill bound, over runs long enough for about 400 arrivals at
+/// that bound (one hour to one day).
+pub fn sustained_capacity(
+    base: &Scenario,
+    keys: usize,
+    objective: f64,
+    progress: &mut dyn FnMut(usize, f64, f64),
+) -> anyhow::Result<SweepPoint> {
+    let Some(bound) = refill_rpm(base, keys) else {
+        return capacity(base, keys, objective, progress);
+    };
+    let minutes = (400.0 / bound).clamp(60.0, 1440.0);
+    let mut long = base.clone();
+    long.traffic.duration = Some(std::time::Duration::from_secs_f64(minutes * 60.0));
+    long.traffic.requests = None;
+    long.traffic.interval = long
+        .traffic
+        .interval
+        .max(std::time::Duration::from_secs(60));
+    search(keys, bound, objective, &mut |rate| {
+        let scenario = steady_at_rate(&long, keys, rate);
+        let report = run(&scenario, RunOptions::default(), &NoProgress)?.report;
+        let success = report.summary.success_rate.unwrap_or(0.0);
+        progress(keys, rate, success);
+        Ok(success)
+    })
+}
+
+/// The burst capacity of `keys` keys: the highest rate meeting `objective` in runs of the
+/// scenario from full budgets.
 pub fn capacity(
     base: &Scenario,
     keys: usize,
     objective: f64,
     progress: &mut dyn FnMut(usize, f64, f64),
 ) -> anyhow::Result<SweepPoint> {
-    let start = base.traffic.rate.map_or(30.0, |r| r.0);
-    let mut runs = 0;
-    let mut probe = |rate: f64, runs: &mut usize| -> anyhow::Result<f64> {
-        *runs += 1;
-        let success = measure(base, keys, rate)?.summary.success_rate;
+    let guess = base.traffic.rate.map_or(30.0, |r| r.0) * keys as f64;
+    search(keys, guess, objective, &mut |rate| {
+        // A probe always offers requests (arrivals start at 0); none counts as none served.
+        let success = measure(base, keys, rate)?
+            .summary
+            .success_rate
+            .unwrap_or(0.0);
         progress(keys, rate, success);
         Ok(success)
+    })
+}
+
+/// The highest rate meeting `objective`: from `guess`, doubling while rates meet it or
+/// halving until one does, then [`STEPS`] halvings of the bracket; `probe` gives a rate's
+/// success rate.
+fn search(
+    keys: usize,
+    guess: f64,
+    objective: f64,
+    probe: &mut dyn FnMut(f64) -> anyhow::Result<f64>,
+) -> anyhow::Result<SweepPoint> {
+    let mut runs = 0;
+    let mut probe = |rate: f64| {
+        runs += 1;
+        probe(rate)
     };
-    // Bracket: `good` meets the objective, `bad` does not.
-    let (mut good, mut good_success, mut bad) = (0.0, 0.0, start * keys as f64);
-    loop {
-        let success = probe(bad, &mut runs)?;
-        if success < objective {
-            break;
+    // Bracket: `good` meets the objective (0 when nothing does), `bad` does not.
+    let (mut good, mut good_success, mut bad) = (0.0, 0.0, guess);
+    let first = probe(guess)?;
+    if first >= objective {
+        (good, good_success) = (guess, first);
+        for _ in 0..12 {
+            bad *= 2.0;
+            let success = probe(bad)?;
+            if success < objective {
+                break;
+            }
+            (good, good_success) = (bad, success);
         }
-        (good, good_success) = (bad, success);
-        bad *= 2.0;
-        if runs > 20 {
-            anyhow::bail!(
-                "no failing rate found up to {bad} req/min: is the run bounded by `requests` only?"
-            );
-        }
-    }
-    if good == 0.0 {
-        let mut low = bad / 2.0;
-        while low > 0.01 {
-            let success = probe(low, &mut runs)?;
+        anyhow::ensure!(
+            good < bad,
+            "no failing rate found up to {bad} req/min: is the run bounded by `requests` only?"
+        );
+    } else {
+        let mut low = guess / 2.0;
+        while low > 0.001 {
+            let success = probe(low)?;
             if success >= objective {
                 (good, good_success) = (low, success);
                 break;
             }
-            bad = low;
-            low /= 2.0;
+            (bad, low) = (low, low / 2.0);
         }
     }
-    for _ in 0..STEPS {
-        let mid = (good + bad) / 2.0;
-        let success = probe(mid, &mut runs)?;
-        if success >= objective {
-            (good, good_success) = (mid, success);
-        } else {
-            bad = mid;
+    if good > 0.0 {
+        for _ in 0..STEPS {
+            let mid = (good + bad) / 2.0;
+            let success = probe(mid)?;
+            if success >= objective {
+                (good, good_success) = (mid, success);
+            } else {
+                bad = mid;
+            }
         }
     }
     Ok(SweepPoint {
@@ -152,6 +295,7 @@ pub fn sweep(
     Ok(Sweep {
         schema: crate::report::SCHEMA,
         scenario: base.name.clone(),
+        scenario_hash: base.hash(),
         objective,
         policy: base.engine.policy.text().to_owned(),
         simulated: base.mode == crate::scenario::Mode::Sim,

@@ -131,7 +131,10 @@ fn every_policy_under_every_fault_accounts_for_every_request() {
                     k.index
                 );
             }
-            table.push_str(&format!("{:>13.1}%", r.summary.success_rate * 100.0));
+            table.push_str(&format!(
+                "{:>13.1}%",
+                r.summary.success_rate.unwrap_or(f64::NAN) * 100.0
+            ));
         }
         table.push('\n');
     }

@@ -45,15 +45,22 @@ async fn round_robin_rotates_per_request_and_tries_each_key_once() {
     let third = r.send(&request()).await;
     assert_eq!(
         keys_tried(&third),
-        [2],
-        "a 500 is not retried on another key"
+        [2, 0, 1],
+        "seed 000's loop falls through to the next key on a 500 as on a 429"
     );
-    assert_eq!(give_up(&third), Some(GiveUp::NotRetryable));
+    assert!(third.outcome.is_ok());
     let fourth = r.send(&request()).await;
     assert_eq!(
         keys_tried(&fourth),
         [0, 1],
         "key 0 is tried again: no memory of its 429"
+    );
+    let revoked = Scripted::new(&keys(3), |k, _| if k == 0 { status(401) } else { ok() });
+    let r = rotor("round-robin", revoked, 3);
+    assert_eq!(
+        keys_tried(&r.send(&request()).await),
+        [0, 1],
+        "a 401 falls through to the next key too"
     );
 
     let all_limited = Scripted::new(&keys(3), |_, _| minute_429("o", 5));
@@ -140,6 +147,20 @@ async fn daily_exhaust_switches_only_on_daily_limits() {
         [1],
         "the exhausted primary is skipped"
     );
+
+    // A daily *request* limit is no "daily token limit" to the seed: it backs off on the
+    // same key like any other 429.
+    let rpd = Scripted::new(&keys(2), |k, n| match (k, n) {
+        (0, 1) => {
+            let body = r#"{"error":{"message":"Rate limit reached for model `m` in organization `o0` service tier `on_demand` on requests per day (RPD): Limit 1000, Used 1000, Requested 1. Please try again in 1s.","type":"requests","code":"rate_limit_exceeded"}}"#;
+            support::reply(429, &[("retry-after", "1".to_owned())], body)
+        }
+        _ => ok(),
+    });
+    let r = rotor("daily-exhaust", rpd, 2);
+    let sent = r.send(&request()).await;
+    assert_eq!(keys_tried(&sent), [0, 0], "RPD backs off on the same key");
+    assert!(sent.outcome.is_ok());
 
     let revoked = Scripted::new(&keys(3), |_, _| status(401));
     let r = rotor("daily-exhaust", revoked, 3);

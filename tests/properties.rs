@@ -109,7 +109,7 @@ proptest! {
                 headers.insert("x-ratelimit-limit-requests", HeaderValue::from(limit));
                 let (status, body) = if remaining[org] > 0 {
                     remaining[org] -= 1;
-                    (200, "{}".to_owned())
+                    (200, r#"{"choices":[{"message":{"content":"hi"}}]}"#.to_owned())
                 } else {
                     (429, r#"{"error":{"message":"on requests per day (RPD): Limit 5, Used 5, Requested 1. Please try again in 1h."}}"#.to_owned())
                 };

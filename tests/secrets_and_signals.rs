@@ -171,9 +171,17 @@ async fn no_command_writes_a_full_key_anywhere() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// SIGINT, SIGTERM (`timeout`, CI cancelling, `docker stop`) and SIGHUP each stop a run
+/// that writes every report, marked incomplete, with exit code 4.
 #[test]
-fn sigint_leaves_complete_reports_marked_incomplete() {
-    let dir = temp("sigint");
+fn stop_signals_leave_complete_reports_marked_incomplete() {
+    for signal in ["INT", "TERM", "HUP"] {
+        stopped_by(signal);
+    }
+}
+
+fn stopped_by(signal: &str) {
+    let dir = temp(&format!("sig{signal}"));
     let scenario = dir.join("long.toml");
     std::fs::write(
         &scenario,
@@ -186,13 +194,14 @@ fn sigint_leaves_complete_reports_marked_incomplete() {
         .arg(&scenario)
         .arg("--out")
         .arg(&out)
+        .arg("--requests-csv")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     std::thread::sleep(Duration::from_millis(1500));
     let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(sent.success());
@@ -203,27 +212,29 @@ fn sigint_leaves_complete_reports_marked_incomplete() {
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),
-            "did not stop after SIGINT"
+            "did not stop after SIG{signal}"
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(
-        status.code().is_some_and(|c| c == 0 || c == 3),
-        "{status:?}"
-    );
+    assert_eq!(status.code(), Some(4), "SIG{signal}: {status:?}");
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap_or_default())
             .unwrap_or_default();
-    assert_eq!(report["incomplete"], true, "{report}");
+    assert_eq!(report["incomplete"], true, "SIG{signal}: {report}");
     let s = &report["summary"];
     let offered = s["offered"].as_u64().unwrap_or(0);
     assert!(offered > 0 && offered < 300, "{offered}");
+    let parts = ["succeeded", "failed", "dropped"].map(|k| s[k].as_u64());
     assert_eq!(
         Some(offered),
-        s["succeeded"]
-            .as_u64()
-            .zip(s["failed"].as_u64())
-            .map(|(a, b)| a + b)
+        parts.iter().copied().sum::<Option<u64>>(),
+        "offered = succeeded + failed + dropped: {s}"
+    );
+    let csv = std::fs::read_to_string(out.join("requests.csv")).unwrap_or_default();
+    assert_eq!(
+        csv.lines().count() as u64,
+        offered + 1,
+        "one CSV row per offered request after SIG{signal}"
     );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap_or_default();
     assert!(md.contains("Incomplete"), "{md}");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -132,10 +132,46 @@ pub async fn state(State(mock): State<Arc<Mock>>) -> Json<AdminState> {
     Json(snapshot(&mock))
 }
 
-/// `POST /admin/reset`: empties budgets and counters.
-pub async fn reset(State(mock): State<Arc<Mock>>) -> Json<serde_json::Value> {
+/// `POST /admin/reset`: empties budgets and counters. Only for a JSON request from no
+/// foreign origin: a web page the user visits can send a form or `text/plain` POST to the
+/// mock without asking, but not a JSON one (that needs a CORS preflight the mock never
+/// grants), and a browser names the page's origin, which must then be the mock's own.
+pub async fn reset(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !json {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "POST /admin/reset needs Content-Type: application/json",
+        );
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let same = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .is_some_and(|(_, rest)| Some(rest) == host);
+        if !same {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "POST /admin/reset refuses cross-origin requests",
+            );
+        }
+    }
     mock.reset();
-    Json(serde_json::json!({"reset": true}))
+    Json(serde_json::json!({"reset": true})).into_response()
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({"error": {"message": message, "type": "invalid_request_error"}});
+    (status, Json(body)).into_response()
 }
 
 /// `GET /health`.

@@ -150,6 +150,20 @@ impl ApiError {
         )
     }
 
+    /// 400 for a request whose prompt and `max_tokens` together exceed the model's context
+    /// window (OpenAI's wording and code; Groq's reference is silent on the body).
+    pub fn context_length_exceeded(context: u64, prompt: u64, max_tokens: u64) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "This model's maximum context length is {context} tokens. However, you requested {} tokens ({prompt} in the messages, {max_tokens} in the completion). Please reduce the length of the messages or completion.",
+                prompt.saturating_add(max_tokens)
+            ),
+            "invalid_request_error",
+            Some("context_length_exceeded"),
+        )
+    }
+
     /// 404 for a model not in the catalog.
     pub fn model_not_found(model: &str) -> Self {
         Self::new(

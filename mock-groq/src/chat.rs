@@ -24,13 +24,18 @@ use crate::ledger::{Denial, Snapshot};
 use crate::state::{Mock, Outcome, lock};
 use crate::tokens;
 
-/// The fields of a chat request the mock uses; others are accepted and ignored.
+/// The fields of a chat request the mock uses or checks; others are accepted and ignored.
+/// Numbers keep their JSON type until checked, so an out-of-range value is Groq's 400 with
+/// the field's name rather than a parse error or an overflow.
 #[derive(Debug, Deserialize)]
 struct ChatRequest {
     model: Option<String>,
     messages: Option<Vec<Value>>,
     max_tokens: Option<u64>,
     max_completion_tokens: Option<u64>,
+    n: Option<f64>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
     stream: Option<bool>,
     stream_options: Option<StreamOptions>,
 }
@@ -218,10 +223,7 @@ async fn serve(
             );
         }
     };
-    let model_name = request
-        .model
-        .as_deref()
-        .unwrap_or(MODELS[mock.default_model].id);
+    let model_name = request.model.as_deref().unwrap_or_default();
     let Some(model) = catalog::find(model_name) else {
         let err = ApiError::model_not_found(model_name);
         return (
@@ -269,7 +271,17 @@ async fn serve(
         .or(request.max_tokens)
         .unwrap_or(mock.config.default_max_tokens)
         .max(1);
-    let reserved = prompt_tokens + max_tokens;
+    // Checked before admission: a client's max_tokens can be anything up to u64::MAX, and
+    // what cannot fit the model's context is refused, never reserved or generated.
+    let reserved = prompt_tokens.saturating_add(max_tokens);
+    let context = MODELS[model].context_window;
+    if reserved > context {
+        let err = ApiError::context_length_exceeded(context, prompt_tokens, max_tokens);
+        return (
+            Some(Outcome::Status(err.status)),
+            error_response(&err, &request_id, None, mock),
+        );
+    }
     let (decision, snapshot) = {
         let mut ledger = lock(mock.ledger(org, model));
         let decision = ledger.admit(now, reserved);
@@ -360,18 +372,45 @@ fn parse(
             "We could not parse the JSON body of your request: {e}"
         ))
     })?;
-    match &request.messages {
-        None => Err(ApiError::bad_request(
-            "'messages' : property 'messages' is missing",
-        )),
-        Some(m) if m.is_empty() => Err(ApiError::bad_request(
-            "'messages' : minimum number of items is 1",
-        )),
-        Some(_) => Ok(request),
-    }
+    check_fields(&request)?;
+    Ok(request)
 }
 
-fn bearer(request_headers: &HeaderMap) -> Option<&str> {
+/// Groq's validation of the body's fields, in its own words (`'field' : reason`): `model`
+/// and `messages` are required, `n` must be 1 (Groq serves one choice), `temperature` lies
+/// in [0, 2] and `top_p` in [0, 1], as its API reference states.
+fn check_fields(request: &ChatRequest) -> Result<(), ApiError> {
+    let bad = |text: &str| Err(ApiError::bad_request(text.to_owned()));
+    match &request.messages {
+        None => return bad("'messages' : property 'messages' is missing"),
+        Some(m) if m.is_empty() => return bad("'messages' : minimum number of items is 1"),
+        Some(_) => {}
+    }
+    if request.model.as_deref().is_none_or(str::is_empty) {
+        return bad("'model' : property 'model' is missing");
+    }
+    if let Some(n) = request.n
+        && n != 1.0
+    {
+        return bad("'n' : number must be at most 1");
+    }
+    for (name, value, max) in [
+        ("temperature", request.temperature, 2.0),
+        ("top_p", request.top_p, 1.0),
+    ] {
+        match value {
+            Some(v) if v < 0.0 => return bad(&format!("'{name}' : number must be at least 0")),
+            Some(v) if v > max => {
+                return bad(&format!("'{name}' : number must be at most {max}"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The key of an `Authorization: Bearer …` header.
+pub(crate) fn bearer(request_headers: &HeaderMap) -> Option<&str> {
     let value = request_headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, key) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())

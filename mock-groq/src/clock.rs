@@ -22,18 +22,28 @@ impl Clock {
         }
     }
 
-    /// Scaled time since start: what the ledger calls `now`.
+    /// Scaled time since start: what the ledger calls `now` (saturating, never a panic,
+    /// whatever the scale).
     pub fn now(&self) -> Duration {
-        self.start.elapsed().mul_f64(self.scale)
+        saturating_secs(self.start.elapsed().as_secs_f64() * self.scale)
     }
 
-    /// The real time a scaled span takes.
+    /// The real time a scaled span takes (saturating).
     pub fn to_real(&self, scaled: Duration) -> Duration {
-        scaled.div_f64(self.scale)
+        saturating_secs(scaled.as_secs_f64() / self.scale)
     }
 
     /// The scale factor.
     pub fn scale(&self) -> f64 {
         self.scale
     }
+}
+
+/// Seconds as a `Duration`, `Duration::MAX` past its range and zero for NaN or negatives.
+fn saturating_secs(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs).unwrap_or(if secs > 0.0 {
+        Duration::MAX
+    } else {
+        Duration::ZERO
+    })
 }

@@ -49,7 +49,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Model used when a request names none (requests normally do).
+    /// Model shown in `/admin/state` before any request used it (requests must name theirs).
     #[serde(default = "default_model")]
     pub model: String,
     /// Plan whose published limits apply unless an organisation overrides them.
@@ -59,11 +59,16 @@ pub struct Config {
     #[serde(default)]
     pub seed: u64,
     /// Rate-limit windows pass this many times faster than real time; latency is unchanged.
+    /// In [`TIME_SCALE_RANGE`].
     #[serde(default = "default_time_scale")]
     pub time_scale: f64,
     /// Largest request body accepted, in bytes; larger gets 413.
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request's headers before its connection is
+    /// closed (sheds slow-header clients, "slowloris").
+    #[serde(default = "default_header_timeout", with = "humantime_serde")]
+    pub header_timeout: Duration,
     /// Tokens reserved for the completion when a request sets no `max_tokens`.
     #[serde(default = "default_max_tokens")]
     pub default_max_tokens: u64,
@@ -102,6 +107,10 @@ pub struct OrgConfig {
     #[serde(default)]
     pub limits: Option<LimitsOverride>,
 }
+
+/// The time scales the mock accepts: from a thousandth of real speed to a hundred thousand
+/// times faster (a day in under a second); beyond that the clock's arithmetic loses meaning.
+pub const TIME_SCALE_RANGE: std::ops::RangeInclusive<f64> = 0.001..=100_000.0;
 
 /// Optional replacements for catalog limits; `0` means unlimited in that dimension.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
@@ -291,6 +300,9 @@ fn default_time_scale() -> f64 {
 fn default_max_body_bytes() -> usize {
     4 * 1024 * 1024
 }
+fn default_header_timeout() -> Duration {
+    Duration::from_secs(10)
+}
 fn default_max_tokens() -> u64 {
     1024
 }
@@ -327,6 +339,7 @@ impl Default for Config {
             seed: 0,
             time_scale: default_time_scale(),
             max_body_bytes: default_max_body_bytes(),
+            header_timeout: default_header_timeout(),
             default_max_tokens: default_max_tokens(),
             start_unix: None,
             latency: LatencyConfig::default(),
@@ -378,8 +391,25 @@ impl Config {
                     .join(", ")
             ));
         }
-        if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
-            return bad(format!("time_scale must be > 0, got {}", self.time_scale));
+        if !TIME_SCALE_RANGE.contains(&self.time_scale) {
+            return bad(format!(
+                "time_scale must be in [{}, {}] (windows pass that many times faster than real time), got {}",
+                TIME_SCALE_RANGE.start(),
+                TIME_SCALE_RANGE.end(),
+                self.time_scale
+            ));
+        }
+        if self.orgs.is_empty() {
+            return bad(
+                "no organisations: add at least one [[orgs]] with `id` and `keys` (see mock-groq/config.example.toml)"
+                    .to_owned(),
+            );
+        }
+        if self.header_timeout.is_zero() || self.header_timeout > Duration::from_secs(600) {
+            return bad(format!(
+                "header_timeout must be in (0s, 10m], got {:?}",
+                self.header_timeout
+            ));
         }
         if !(0.0..=1.0).contains(&self.latency.jitter) {
             return bad(format!(
@@ -508,13 +538,16 @@ keys = ["gsk_test_b1"]
         for (text, needle) in [
             ("model = \"gpt-9\"\n", "not in the catalog"),
             ("time_scale = 0.0\n", "time_scale"),
+            ("time_scale = 1e20\n", "time_scale must be in"),
+            ("time_scale = 1e308\n", "time_scale must be in"),
+            ("seed = 1\n", "no organisations"),
             ("[[orgs]]\nid = \"a\"\nkeys = []\n", "no keys"),
             (
                 "[[orgs]]\nid = \"a\"\nkeys = [\"k\", \"k\"]\n",
                 "more than once",
             ),
             (
-                "[[events]]\nkind = \"exhaust_daily\"\nat = \"1m\"\norg = \"nope\"\n",
+                "[[orgs]]\nid = \"a\"\nkeys = [\"k\"]\n[[events]]\nkind = \"exhaust_daily\"\nat = \"1m\"\norg = \"nope\"\n",
                 "unknown organisation",
             ),
         ] {

@@ -1,16 +1,28 @@
-//! `GET /openai/v1/models`: the catalog in OpenAI's list shape.
+//! `GET /openai/v1/models`: the catalog in OpenAI's list shape, for a valid key only (as
+//! Groq: no key, an unknown key or a revoked key is the same 401 as on chat).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::api_error::ApiError;
 use crate::catalog::MODELS;
+use crate::chat::{bearer, error_response_plain};
 use crate::state::Mock;
 
 /// The handler.
-pub async fn list(State(mock): State<Arc<Mock>>) -> Json<Value> {
+pub async fn list(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+    let now = mock.clock.now();
+    let valid = bearer(&headers)
+        .and_then(|k| mock.key_index(k))
+        .is_some_and(|k| mock.keys[k].revoked_at.is_none_or(|at| now < at));
+    if !valid {
+        return error_response_plain(&ApiError::invalid_api_key());
+    }
     let data: Vec<Value> = MODELS
         .iter()
         .map(|m| {
@@ -25,5 +37,5 @@ pub async fn list(State(mock): State<Arc<Mock>>) -> Json<Value> {
             })
         })
         .collect();
-    Json(json!({"object": "list", "data": data}))
+    Json(json!({"object": "list", "data": data})).into_response()
 }

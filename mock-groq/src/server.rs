@@ -12,6 +12,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::api_error::ApiError;
@@ -43,25 +46,50 @@ async fn unknown_path(uri: Uri) -> Response {
 
 /// Serves the mock on `listener` until `shutdown` completes; then waits at most two seconds
 /// for requests in flight (a stalled request would otherwise hold it open).
+///
+/// HTTP/1.1 with keep-alive. A client that has not sent a whole request head within the
+/// config's `header_timeout` is disconnected, so connections that trickle their headers
+/// (slowloris) are shed while other clients are served.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let header_timeout = config.header_timeout;
     let app = router(config).map_err(std::io::Error::other)?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = tx.send(());
-    });
-    let grace = async {
-        let _ = rx.await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
-    tokio::select! {
-        result = server.into_future() => result,
-        () = grace => Ok(()),
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before accept: wait a
+                    // moment rather than spin, then go on serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
     }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(2)) => {}
+    }
+    Ok(())
 }
 
 /// Command-line options of the mock.
@@ -74,7 +102,8 @@ pub struct MockArgs {
     /// Address to listen on; port 0 picks a free port. The URL is printed on one line.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Make rate-limit windows pass N× faster than real time (overrides the config).
+    /// Make rate-limit windows pass N× faster than real time, 0.001 to 100000 (overrides
+    /// the config).
     #[arg(long, value_name = "N")]
     pub time_scale: Option<f64>,
     /// Answer at once instead of simulating service time (overrides the config).
@@ -97,6 +126,11 @@ pub async fn run(args: MockArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: the mock listens on {addr}, not a loopback address: anyone who can reach it can use its keys, read /admin/state and reset it"
+        );
+    }
     println!("http://{addr}");
     tracing::info!(
         orgs = config.orgs.len(),

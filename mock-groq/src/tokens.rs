@@ -18,11 +18,9 @@ pub const PER_REQUEST: u64 = 3;
 
 /// Estimated prompt tokens of a list of chat messages.
 pub fn prompt_tokens(messages: &[Value]) -> u64 {
-    PER_REQUEST
-        + messages
-            .iter()
-            .map(|m| PER_MESSAGE + text_chars(m.get("content")).div_ceil(4))
-            .sum::<u64>()
+    messages.iter().fold(PER_REQUEST, |sum, m| {
+        sum.saturating_add(PER_MESSAGE.saturating_add(text_chars(m.get("content")).div_ceil(4)))
+    })
 }
 
 fn text_chars(content: Option<&Value>) -> u64 {
@@ -32,7 +30,7 @@ fn text_chars(content: Option<&Value>) -> u64 {
             .iter()
             .filter_map(|p| p.get("text").and_then(Value::as_str))
             .map(|s| s.chars().count() as u64)
-            .sum(),
+            .fold(0, u64::saturating_add),
         _ => 0,
     }
 }

@@ -432,6 +432,7 @@ async fn admin_state_metrics_and_reset() {
 
     let reset = client
         .post(format!("{}/admin/reset", server.url))
+        .json(&json!({}))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -450,6 +451,7 @@ async fn admin_state_metrics_and_reset() {
     assert_eq!(json(health).await["status"], "ok");
     let models = client
         .get(format!("{}/openai/v1/models", server.url))
+        .bearer_auth("gsk_test_a1")
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -78,6 +78,10 @@ pub enum Failure {
     },
     /// A 200 stream that broke off with an error event: the answer is incomplete.
     StreamError,
+    /// A 2xx whose body is no answer: not a chat completion (JSON with a non-empty
+    /// `choices`), or a stream that is not well-formed SSE ending in `data: [DONE]` (HTML
+    /// from a captive portal, an empty body, truncated JSON). Treated as a 5xx.
+    MalformedAnswer,
 }
 
 impl Failure {
@@ -100,7 +104,7 @@ impl Failure {
     }
 
     /// Every reason, in [`Failure::index`] order.
-    pub const REASONS: [&'static str; 10] = [
+    pub const REASONS: [&'static str; 11] = [
         "rate_limited_minute",
         "rate_limited_day",
         "too_large",
@@ -111,6 +115,7 @@ impl Failure {
         "connection",
         "bad_request",
         "stream_error",
+        "malformed_answer",
     ];
 
     /// Position of this failure's reason in [`Failure::REASONS`].
@@ -131,6 +136,7 @@ impl Failure {
             Failure::Connection => 7,
             Failure::BadRequest { .. } => 8,
             Failure::StreamError => 9,
+            Failure::MalformedAnswer => 10,
         }
     }
 
@@ -142,6 +148,7 @@ impl Failure {
                 | Failure::OverCapacity { .. }
                 | Failure::ServerError { .. }
                 | Failure::StreamError
+                | Failure::MalformedAnswer
                 | Failure::Timeout
                 | Failure::Connection
         )
@@ -157,6 +164,7 @@ pub const MAX_WAIT: Duration = Duration::from_secs(2 * 86_400);
 pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
     Some(match status {
         200..=299 if stream_error(body).is_some() => Failure::StreamError,
+        200..=299 if !is_answer(body) => Failure::MalformedAnswer,
         200..=299 => return None,
         429 => rate_limited(headers, body),
         413 => Failure::TooLarge,
@@ -230,6 +238,43 @@ fn stream_error(body: &[u8]) -> Option<serde_json::Value> {
         let event: serde_json::Value = serde_json::from_slice(data).ok()?;
         event.get("error").is_some().then_some(event)
     })
+}
+
+/// Whether a 2xx body is an answer: a chat completion, or a complete SSE stream.
+fn is_answer(body: &[u8]) -> bool {
+    let body = body.trim_ascii_start();
+    if body.starts_with(b"{") {
+        serde_json::from_slice::<CompletionShape>(body).is_ok_and(|c| !c.choices.is_empty())
+    } else {
+        is_complete_stream(body)
+    }
+}
+
+/// What a chat completion must have; the rest is not read.
+#[derive(serde::Deserialize)]
+struct CompletionShape {
+    choices: Vec<serde::de::IgnoredAny>,
+}
+
+/// Every `data:` event is JSON until the last, which is `[DONE]`; comments (`:`) and other
+/// SSE fields (`event:`, `id:`, `retry:`) may come between.
+fn is_complete_stream(body: &[u8]) -> bool {
+    let mut done = false;
+    for line in body.split(|&b| b == b'\n') {
+        let Some(data) = line.trim_ascii().strip_prefix(b"data:") else {
+            continue;
+        };
+        let data = data.trim_ascii();
+        if done {
+            return false;
+        }
+        if data == b"[DONE]" {
+            done = true;
+        } else if serde_json::from_slice::<serde::de::IgnoredAny>(data).is_err() {
+            return false;
+        }
+    }
+    done
 }
 
 /// The `error.message` of an error body.
@@ -311,6 +356,7 @@ pub fn sdk_error_text(failure: &Failure, status: Option<u16>, body: &[u8]) -> St
         (Failure::StreamError, _) => stream_error(body)
             .and_then(|e| e["error"]["message"].as_str().map(str::to_owned))
             .unwrap_or_else(|| "An error occurred during streaming".to_owned()),
+        (Failure::MalformedAnswer, _) => "Invalid response object from API".to_owned(),
         (_, Some(status)) => format!("Error code: {status} - {}", String::from_utf8_lossy(body)),
         (_, None) => "Connection error.".to_owned(),
     }
@@ -379,9 +425,43 @@ mod tests {
         let text = sdk_error_text(&Failure::StreamError, Some(200), broken);
         assert_eq!(text, "Internal Server Error");
         assert_eq!(
-            classify(200, &HeaderMap::new(), br#"{"error_rate":1}"#),
+            classify(
+                200,
+                &HeaderMap::new(),
+                br#"{"error_rate":1,"choices":[{}]}"#
+            ),
             None
         );
+    }
+
+    #[test]
+    fn a_2xx_that_is_no_answer_is_malformed() {
+        let h = HeaderMap::new();
+        let completion = br#"{"id":"x","choices":[{"message":{"content":"hi"}}],"usage":{}}"#;
+        assert_eq!(classify(200, &h, completion), None);
+        for body in [
+            &b"<html><body>Sign in to the Wi-Fi</body></html>"[..],
+            b"",
+            b"   ",
+            br#"{"id":"x","choices":[{"message":{"content":"h"#,
+            br#"{"choices":[]}"#,
+            br#"{"object":"chat.completion"}"#,
+            b"data: {\"choices\":[]}\n\n",
+            b"data: {\"choices\":[]}\n\ndata: {\"cho\n\ndata: [DONE]\n\n",
+            b"data: [DONE]\n\ndata: {\"choices\":[]}\n\n",
+        ] {
+            let failure = classify(200, &h, body);
+            assert_eq!(
+                failure,
+                Some(Failure::MalformedAnswer),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            assert!(failure.is_some_and(|f| f.is_transient()));
+        }
+        let with_comments = b": keep-alive\n\ndata: {\"choices\":[]}\n\nevent: x\ndata: [DONE]\n\n";
+        assert_eq!(classify(200, &h, with_comments), None);
+        assert_eq!(Failure::MalformedAnswer.reason(), "malformed_answer");
     }
 
     #[test]
@@ -454,7 +534,7 @@ mod tests {
     #[test]
     fn statuses_map_to_kinds() {
         let h = HeaderMap::new();
-        assert_eq!(classify(200, &h, b""), None);
+        assert_eq!(classify(200, &h, b""), Some(Failure::MalformedAnswer));
         assert_eq!(classify(413, &h, b""), Some(Failure::TooLarge));
         assert_eq!(classify(401, &h, b""), Some(Failure::Unauthorized));
         assert_eq!(classify(403, &h, b""), Some(Failure::Unauthorized));

@@ -21,5 +21,5 @@ pub mod transport;
 pub use keys::ApiKey;
 pub use policy::PolicyConfig;
 pub use request::ChatRequest;
-pub use rotor::{Rotor, RotorOptions, Sent, Trace};
+pub use rotor::{MAX_KEYS, Rotor, RotorOptions, Sent, Trace};
 pub use status::Status;

@@ -70,7 +70,7 @@ pub fn keys(n: usize) -> Vec<ApiKey> {
         .collect()
 }
 
-fn reply(
+pub fn reply(
     status: u16,
     headers: &[(&'static str, String)],
     body: &str,
@@ -105,7 +105,7 @@ pub fn ok_with_budget(
                 remaining_requests.to_string(),
             ),
         ],
-        "{}",
+        r#"{"choices":[{"message":{"content":"hi"}}]}"#,
     )
 }
 

@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{Answer, Attempts, GiveUp, Policy, Step, jittered_backoff};
+use super::{Answer, Attempts, GiveUp, Policy, Step, jittered_backoff, within};
 use crate::engine::failure::{Dimension, Failure, Scope};
 use crate::engine::pool::{Health, Pool};
 use crate::engine::request::reported_tokens;
@@ -52,6 +52,29 @@ impl Default for Params {
             max_attempts: 4,
             backoff_base: Duration::from_millis(100),
             rpm_hint: None,
+        }
+    }
+}
+
+impl Params {
+    /// Checks each parameter against its range.
+    pub fn validate(&self) -> Result<(), String> {
+        within(
+            "max_wait",
+            self.max_wait,
+            Duration::ZERO,
+            Duration::from_secs(3600),
+        )?;
+        within("max_attempts", self.max_attempts, 1, 100)?;
+        within(
+            "backoff_base",
+            self.backoff_base,
+            Duration::from_millis(1),
+            Duration::from_secs(60),
+        )?;
+        match self.rpm_hint {
+            Some(rpm) => within("rpm_hint", rpm, 1, 10_000_000),
+            None => Ok(()),
         }
     }
 }
@@ -222,6 +245,7 @@ impl Policy for Adaptive {
             Failure::OverCapacity { .. }
             | Failure::ServerError { .. }
             | Failure::StreamError
+            | Failure::MalformedAnswer
             | Failure::Timeout
             | Failure::Connection => {
                 request.wait_next = Some(jittered_backoff(

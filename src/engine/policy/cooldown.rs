@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{Answer, Attempts, GiveUp, Policy, Step};
+use super::{Answer, Attempts, GiveUp, Policy, Step, within};
 use crate::engine::pool::{Health, Pool};
 
 /// Parameters.
@@ -28,6 +28,19 @@ impl Default for Params {
             cooldown: Duration::from_secs(60),
             max_attempts: 3,
         }
+    }
+}
+
+impl Params {
+    /// Checks each parameter against its range.
+    pub fn validate(&self) -> Result<(), String> {
+        within(
+            "cooldown",
+            self.cooldown,
+            Duration::ZERO,
+            Duration::from_secs(86_400),
+        )?;
+        within("max_attempts", self.max_attempts, 1, 100)
     }
 }
 

@@ -1,17 +1,19 @@
 //! `daily-exhaust` — the GroqKeyManager seed (001): a current key, primary first, kept until a
-//! daily-limit error marks it exhausted; then the next available key. A per-minute 429 backs
-//! off exponentially on the same key (`backoff_base`·2ⁿ, `max_backoff_retries` times); a 401
-//! fails at once; anything else is thrown to the caller; at most `max_switches` switches per
-//! request. Exhausted keys come back when their daily window resets (the seed resets them by
-//! hand "at the start of a new day"; 24 h when the API gave no wait).
+//! daily *token* limit error marks it exhausted ("Key switching only happens for daily token
+//! limit errors"); then the next available key. Any other 429 — per minute, or the daily
+//! *request* limit — is a "rate limit error" to the seed and backs off exponentially on the
+//! same key (`backoff_base`·2ⁿ, `max_backoff_retries` times); a 401 fails at once; anything
+//! else is thrown to the caller; at most `max_switches` switches per request. Exhausted keys
+//! come back when their daily window resets (the seed resets them by hand "at the start of a
+//! new day"; 24 h when the API gave no wait).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{Answer, Attempts, GiveUp, Policy, Step};
-use crate::engine::failure::{Failure, Scope};
+use super::{Answer, Attempts, GiveUp, Policy, Step, within};
+use crate::engine::failure::{Dimension, Failure, Scope};
 use crate::engine::pool::{Health, Pool};
 
 /// Parameters.
@@ -34,6 +36,20 @@ impl Default for Params {
             backoff_base: Duration::from_secs(1),
             max_backoff_retries: 3,
         }
+    }
+}
+
+impl Params {
+    /// Checks each parameter against its range.
+    pub fn validate(&self) -> Result<(), String> {
+        within("max_switches", self.max_switches, 1, 1000)?;
+        within(
+            "backoff_base",
+            self.backoff_base,
+            Duration::from_millis(1),
+            Duration::from_secs(60),
+        )?;
+        within("max_backoff_retries", self.max_backoff_retries, 0, 20)
     }
 }
 
@@ -67,9 +83,10 @@ impl Policy for DailyExhaust {
             None => {}
             Some(Failure::RateLimited {
                 scope: Scope::Day,
+                dimension,
                 wait,
                 ..
-            }) => {
+            }) if *dimension != Some(Dimension::Requests) => {
                 let until = now + wait.unwrap_or(Duration::from_secs(86_400));
                 pool.keys[key].health = Health::Exhausted { until };
                 request.switches += 1;
@@ -78,10 +95,7 @@ impl Policy for DailyExhaust {
                     request.stop = Some(GiveUp::SwitchLimit);
                 }
             }
-            Some(Failure::RateLimited {
-                scope: Scope::Minute,
-                ..
-            }) => {
+            Some(Failure::RateLimited { .. }) => {
                 if request.retries < self.0.max_backoff_retries {
                     request.wait_next = Some(
                         self.0

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{Answer, Attempts, GiveUp, Policy, Step};
+use super::{Answer, Attempts, GiveUp, Policy, Step, within};
 use crate::engine::failure::Failure;
 use crate::engine::pool::{Health, Pool};
 
@@ -30,6 +30,19 @@ impl Default for Params {
             threshold: 3,
             reset_interval: Duration::from_secs(3600),
         }
+    }
+}
+
+impl Params {
+    /// Checks each parameter against its range.
+    pub fn validate(&self) -> Result<(), String> {
+        within("threshold", self.threshold, 1, 1000)?;
+        within(
+            "reset_interval",
+            self.reset_interval,
+            Duration::from_secs(1),
+            Duration::from_secs(7 * 86_400),
+        )
     }
 }
 

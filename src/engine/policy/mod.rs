@@ -193,6 +193,9 @@ pub struct PresetInfo {
     pub seed: &'static str,
     /// What it does.
     pub behaviour: &'static str,
+    /// Where the seed's text and code are silent or ambiguous, what the preset does, and
+    /// why (read against the seed line by line).
+    pub choices: &'static [&'static str],
     /// Its default configuration.
     pub default: PolicyConfig,
 }
@@ -204,37 +207,64 @@ impl PolicyConfig {
             PresetInfo {
                 name: "round-robin",
                 seed: "000 multi-key Groq system",
-                behaviour: "next key per request; on 429 or network error try the next key, each at most once; then fail",
+                behaviour: "next key per request; any failed attempt (429, 401, 5xx, network error) tries the next key, each at most once; then fail",
+                choices: &[
+                    "the loop `if (response.status === 429) continue; if (response.ok) return success;` falls through to the next key on every other answer too (401, 5xx), and network errors \"recover with the next available key\"",
+                    "the starting key advances by one per request (currentKeyIndex); a request tries each key at most once (attempt < GROQ_KEYS.length)",
+                    "no wait between attempts and no memory of failed keys: the seed shows neither",
+                ],
                 default: PolicyConfig::RoundRobin,
             },
             PresetInfo {
                 name: "sticky-failover",
                 seed: "004 SmartLLM (aurora_v2.py)",
                 behaviour: "stay on the current key (the SDK retries 429/5xx itself); rotate when the error text contains rate/limit/quota; attempts = keys; then a fallback answer",
+                choices: &[
+                    "one current key shared by every request (self.client), moved only by _rotate_api_key",
+                    "each attempt is a groq-python call with its defaults: 2 retries of 408/409/429/5xx, timeouts and connection errors, honouring retry-after up to 60 s, else 0.5 s·2ⁿ up to 8 s less up to 25 % jitter",
+                    "str(e) is the SDK's `Error code: <status> - <body>`: a 413 (`rate_limit_exceeded`) rotates, a 503 (`over capacity`) does not",
+                    "the last attempt does not rotate (`attempt < max_retries - 1`); after it, or after another error, the user gets fallback_response(): counted as failed and degraded",
+                    "a stream that breaks after its 200 is not retried by the SDK",
+                ],
                 default: PolicyConfig::StickyFailover(Default::default()),
             },
             PresetInfo {
                 name: "daily-exhaust",
                 seed: "001 GroqKeyManager",
-                behaviour: "primary first; switch only on a daily limit and mark the key exhausted; per-minute 429 backs off on the same key; 401 fails at once; at most 10 switches",
+                behaviour: "primary first; switch only on a daily token limit and mark the key exhausted; other 429s back off on the same key; 401 fails at once; at most 10 switches",
+                choices: &[
+                    "only a daily token limit (TPD) switches keys (\"Key switching only happens for daily token limit errors\"); a daily request limit (RPD) is a \"rate limit error\" to the seed and backs off on the same key",
+                    "the exponential backoff is 1 s·2ⁿ, 3 retries: the seed names no figures",
+                    "an exhausted key returns when its daily window resets (the seed's resetExhaustedKeys() is called by hand \"at the start of a new day\")",
+                    "other errors (5xx, timeouts) are thrown to the caller without a switch",
+                ],
                 default: PolicyConfig::DailyExhaust(Default::default()),
             },
             PresetInfo {
                 name: "cooldown",
                 seed: "002 multi-key architecture (PromptLord)",
                 behaviour: "round-robin over ready keys; a failed key cools 60 s; up to 3 attempts on different keys; all cooling fails at once",
+                choices: &[
+                    "any failure cools its key (\"Rate limit (429) or error\" → FAILED → 60 seconds)",
+                    "when every key is cooling the request fails at once: the seed shows no wait",
+                ],
                 default: PolicyConfig::Cooldown(Default::default()),
             },
             PresetInfo {
                 name: "error-threshold",
                 seed: "003 fallback setup (groq_config)",
                 behaviour: "primary first; count errors per key, disable a key at the threshold, reset counts periodically",
+                choices: &[
+                    "every error (rate limit, quota, invalid key, timeout, unavailable) counts against its key and moves the request to the next enabled key; a 4xx request error (400/404/422) stops, as no key can fix it",
+                    "\"too many errors\" is 3; counts and disabled keys reset every hour (\"usually 1 hour\")",
+                ],
                 default: PolicyConfig::ErrorThreshold(Default::default()),
             },
             PresetInfo {
                 name: "adaptive",
                 seed: "keyrotor",
                 behaviour: "reads rate-limit headers, learns shared organisations, paces below the budget, cools exactly until reset, waits (bounded) when all keys rest, 413 fails fast, 401 disables",
+                choices: &[],
                 default: PolicyConfig::Adaptive(Default::default()),
             },
         ]
@@ -284,14 +314,59 @@ impl FromStr for PolicyConfig {
             };
             toml_text.push_str(&format!("{} = {literal}\n", k.trim()));
         }
-        toml::from_str(&toml_text).map_err(|e| {
+        let config: Self = toml::from_str(&toml_text).map_err(|e| {
             let names: Vec<&str> = Self::presets().iter().map(|p| p.name).collect();
             format!(
                 "invalid policy `{text}`: {}(presets: {}; see `keyrotor policies`)",
                 e.message(),
                 names.join(", ")
             )
-        })
+        })?;
+        // A preset without parameters would ignore any given: refuse what it does not take.
+        let taken = serde_json::to_value(&config).unwrap_or_default();
+        for pair in params.split(',').filter(|p| !p.trim().is_empty()) {
+            let name = pair.split_once('=').map_or(pair, |(k, _)| k).trim();
+            if taken.get(name).is_none() || name == "name" {
+                return Err(format!(
+                    "invalid policy `{text}`: {} takes no parameter `{name}` (see `keyrotor policies`)",
+                    config.name()
+                ));
+            }
+        }
+        config
+            .validate()
+            .map_err(|e| format!("invalid policy `{text}`: {e}"))?;
+        Ok(config)
+    }
+}
+
+impl PolicyConfig {
+    /// Checks every parameter against its documented range (`keyrotor policies`).
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            PolicyConfig::RoundRobin => Ok(()),
+            PolicyConfig::StickyFailover(p) => p.validate(),
+            PolicyConfig::DailyExhaust(p) => p.validate(),
+            PolicyConfig::Cooldown(p) => p.validate(),
+            PolicyConfig::ErrorThreshold(p) => p.validate(),
+            PolicyConfig::Adaptive(p) => p.validate(),
+        }
+    }
+}
+
+/// `Ok` when `value` is in `[min, max]`, else an error naming the parameter and the range.
+pub(crate) fn within<T: PartialOrd + std::fmt::Debug>(
+    name: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), String> {
+    if value >= min && value <= max {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} must be between {min:?} and {max:?}, got {value:?}"
+        ))
     }
 }
 
@@ -343,6 +418,15 @@ mod tests {
             "cooldown:bogus=1",
             "cooldown:max_attempts",
             "cooldown:cooldown=soon",
+            "round-robin:cooldown=5s",
+            "cooldown:max_wait=1s",
+            "cooldown:max_attempts=0",
+            "cooldown:cooldown=1000y",
+            "error-threshold:threshold=0",
+            "daily-exhaust:max_switches=0",
+            "daily-exhaust:backoff_base=0s",
+            "adaptive:max_wait=1000y",
+            "adaptive:name=cooldown",
         ] {
             let err = bad.parse::<PolicyConfig>().err().unwrap_or_default();
             assert!(

@@ -1,12 +1,14 @@
 //! `round-robin` — the "multi-key Groq system" seed (000): the key index advances per
-//! request; on a 429 or a network error the same request tries the next key; each key at
-//! most once per request; when all have failed the request fails. Keys keep no state: a key
-//! that just answered 429 is tried again by the next request whose turn it is.
+//! request; any failed attempt sends the same request to the next key, each key at most once
+//! per request; when all have failed the request fails. The seed's loop is
+//! `if (response.status === 429) continue; if (response.ok) return success;` — an answer that
+//! is neither (a 401, a 5xx) falls through to the next iteration just like a 429, and network
+//! errors "recover with the next available key". Keys keep no state: a key that just
+//! answered 429 is tried again by the next request whose turn it is.
 
 use tokio::time::Instant;
 
 use super::{Answer, Attempts, GiveUp, Policy, Step};
-use crate::engine::failure::Failure;
 use crate::engine::pool::Pool;
 
 /// The policy.
@@ -28,21 +30,6 @@ impl Policy for RoundRobin {
         }
     }
 
-    fn observe(
-        &self,
-        _pool: &mut Pool,
-        request: &mut Attempts,
-        _key: usize,
-        answer: Answer<'_>,
-        _now: Instant,
-    ) {
-        if let Some(failure) = answer.failure
-            && !matches!(
-                failure,
-                Failure::RateLimited { .. } | Failure::Timeout | Failure::Connection
-            )
-        {
-            request.stop = Some(GiveUp::NotRetryable);
-        }
-    }
+    /// Nothing to decide: every failure moves on to the next key (see the module docs).
+    fn observe(&self, _: &mut Pool, _: &mut Attempts, _: usize, _: Answer<'_>, _: Instant) {}
 }

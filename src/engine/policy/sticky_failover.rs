@@ -12,7 +12,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{Answer, Attempts, GiveUp, Policy, Step};
+use super::{Answer, Attempts, GiveUp, Policy, Step, within};
 use crate::engine::failure::{Failure, naive_is_rate_limit, sdk_error_text};
 use crate::engine::pool::Pool;
 
@@ -30,6 +30,13 @@ impl Default for Params {
     }
 }
 
+impl Params {
+    /// Checks each parameter against its range.
+    pub fn validate(&self) -> Result<(), String> {
+        within("sdk_retries", self.sdk_retries, 0, 10)
+    }
+}
+
 /// The policy.
 pub struct StickyFailover(pub Params);
 
@@ -38,6 +45,7 @@ fn sdk_retries(failure: &Failure) -> bool {
     match failure {
         Failure::RateLimited { .. }
         | Failure::ServerError { .. }
+        | Failure::MalformedAnswer
         | Failure::Timeout
         | Failure::Connection => true,
         Failure::OverCapacity { status } => *status != 498,
