@@ -356,6 +356,7 @@ pub fn engine_answers(data: &[u8]) {
         };
         let options = RotorOptions {
             deadline: Duration::from_secs(120),
+            budget: (choice & 8 != 0).then_some(Duration::from_secs(2)),
             seed: u64::from(choice),
         };
         let keys: Vec<ApiKey> = ENGINE_KEYS[..keys]

@@ -59,14 +59,15 @@ pub enum Command {
         #[arg(long, value_name = "POLICY")]
         policy: Option<String>,
     },
-    /// Find the capacity (highest offered rate meeting the success objective) per key count.
+    /// Find the capacity (highest offered rate meeting the goodput objective) per key count.
     Sweep {
         /// The scenario file.
         scenario: PathBuf,
         /// Key counts to sweep.
         #[arg(long, value_delimiter = ',', default_value = "1,3,5,10")]
         keys: Vec<usize>,
-        /// Success-rate objective.
+        /// Goodput objective: the share of requests answered within the scenario's
+        /// `latency_budget`.
         #[arg(long, default_value_t = 0.99)]
         objective: f64,
         /// Output folder (default reports/<scenario>-sweep-<time>/).
@@ -153,9 +154,12 @@ pub struct PlanArgs {
     /// separate (a key per organisation) or shared (all keys in one).
     #[arg(long, default_value = "separate")]
     pub layout: String,
-    /// Success-rate objective.
+    /// Goodput objective: the share of requests answered within --latency-budget.
     #[arg(long, default_value_t = 0.99)]
     pub objective: f64,
+    /// How long a user waits for an answer, e.g. 5s, 2s.
+    #[arg(long, default_value = "5s")]
+    pub latency_budget: humantime_serde::re::humantime::Duration,
     /// Objective on the p99 latency of answered requests, ms.
     #[arg(long, value_name = "MS")]
     pub max_p99_ms: Option<f64>,
@@ -222,6 +226,7 @@ impl PlanArgs {
             }),
             layout,
             objective: self.objective,
+            latency_budget: self.latency_budget.into(),
             max_p99_ms: self.max_p99_ms,
             max_wait_ms: self.max_wait_ms,
             policy: self

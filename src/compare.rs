@@ -108,6 +108,7 @@ pub fn metrics(doc: &Value) -> Vec<(String, Figure)> {
     }
     let s = &doc["summary"];
     put("success_rate", &s["success_rate"]);
+    put("goodput_rate", &s["goodput_rate"]);
     put("throughput", &s["throughput_rps"]);
     put("offered", &s["offered"]);
     put("upstream_429", &s["upstream_429"]);

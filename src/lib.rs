@@ -10,6 +10,7 @@ pub mod compare;
 pub mod driver;
 pub mod engine;
 pub mod html;
+pub mod network;
 pub mod plan;
 pub mod plots;
 pub mod recorder;

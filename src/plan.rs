@@ -61,9 +61,12 @@ pub struct PlanInput {
     /// `separate` (a key per organisation) or `shared` (all keys in one).
     #[serde(default)]
     pub layout: Layout,
-    /// Success-rate objective.
+    /// Goodput objective: the share of requests answered within `latency_budget`.
     #[serde(default = "default_objective")]
     pub objective: f64,
+    /// How long a user waits for an answer.
+    #[serde(default = "default_latency_budget", with = "humantime_serde")]
+    pub latency_budget: Duration,
     /// Optional objective on the p99 latency of succeeded requests, ms.
     #[serde(default)]
     pub max_p99_ms: Option<f64>,
@@ -93,6 +96,9 @@ fn one() -> f64 {
 }
 fn default_model() -> String {
     "llama-3.3-70b-versatile".to_owned()
+}
+fn default_latency_budget() -> Duration {
+    Duration::from_secs(5)
 }
 fn default_objective() -> f64 {
     0.99
@@ -137,6 +143,8 @@ pub struct Point {
     pub keys: usize,
     /// Measured success rate (`null`: nothing offered).
     pub success_rate: Option<f64>,
+    /// Measured goodput rate: answered within the latency budget (`null`: nothing offered).
+    pub goodput_rate: Option<f64>,
     /// p99 latency of succeeded requests, ms (`null`: none succeeded).
     pub p99_ms: Figure,
     /// Longest latency of a succeeded request, ms (`null`: none succeeded).
@@ -155,11 +163,12 @@ impl PlanInput {
         Point {
             keys,
             success_rate: report.summary.success_rate,
+            goodput_rate: report.summary.goodput_rate,
             p99_ms: p99,
             max_ms: max,
             meets: report
                 .summary
-                .success_rate
+                .goodput_rate
                 .is_some_and(|s| s >= self.objective)
                 && within(self.max_p99_ms, p99)
                 && within(self.max_wait_ms, max),
@@ -230,7 +239,10 @@ impl PlanInput {
             bail!("prompt and completion tokens must be at least 1");
         }
         if !(self.objective > 0.0 && self.objective <= 1.0) {
-            bail!("the objective is a success rate in (0, 1], e.g. 0.99");
+            bail!("the objective is a goodput rate in (0, 1], e.g. 0.99");
+        }
+        if self.latency_budget.is_zero() || self.latency_budget > crate::scenario::limits::TIMEOUT {
+            bail!("the latency budget is between 1 ms and 1 h");
         }
         if self.max_p99_ms.is_some_and(|m| m.is_nan() || m <= 0.0)
             || self.max_wait_ms.is_some_and(|m| m.is_nan() || m <= 0.0)
@@ -341,6 +353,7 @@ impl PlanInput {
                 completion_tokens: Tokens::Fixed(self.completion_tokens),
                 stream: false,
                 interval: Duration::from_secs(600),
+                latency_budget: self.latency_budget,
                 profile: self.weights(),
             },
             thresholds: Default::default(),
@@ -561,9 +574,10 @@ pub fn plan(input: PlanInput, progress: &mut dyn FnMut(&str, usize, f64)) -> any
         }
         if simulated.min_keys.is_none() {
             notes.push(format!(
-                "no key count up to {} met the objective (success ≥ {}{}{})",
+                "no key count up to {} met the objective (goodput ≥ {} within {}{}{})",
                 input.max_keys.min(MAX_KEYS),
                 input.objective,
+                humantime_serde::re::humantime::format_duration(input.latency_budget),
                 input
                     .max_p99_ms
                     .map_or(String::new(), |m| format!(", p99 ≤ {m} ms")),
@@ -595,7 +609,11 @@ impl Plan {
     /// The objective as stated: success, and the latency objectives that were set.
     fn objective_text(&self) -> String {
         let i = &self.input;
-        let mut text = format!("success ≥ {}", i.objective);
+        let mut text = format!(
+            "≥ {} of requests answered within {}",
+            i.objective,
+            humantime_serde::re::humantime::format_duration(i.latency_budget)
+        );
         if let Some(m) = i.max_p99_ms {
             let _ = write!(text, ", p99 ≤ {m} ms");
         }

@@ -72,6 +72,8 @@ pub struct Interval {
     pub offered: u64,
     /// Requests that succeeded.
     pub succeeded: u64,
+    /// Of those, answered within the latency budget.
+    pub goodput: u64,
     /// Requests that failed, by reason.
     pub failed: BTreeMap<String, u64>,
     /// Arrivals that could not be sent on time (counted in `offered`).
@@ -96,6 +98,10 @@ pub struct Recorder {
     pub offered: u64,
     /// Requests that succeeded.
     pub succeeded: u64,
+    /// Requests that succeeded within [`Recorder::budget`] of their intended send.
+    pub goodput: u64,
+    /// The latency budget goodput counts against.
+    pub budget: Duration,
     /// Failed requests by reason.
     pub failed: BTreeMap<String, u64>,
     /// Arrivals never sent: the driver could not send them on time (too many in flight, or
@@ -121,11 +127,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder for `keys` keys with time-series `interval`; `requests_csv` streams one row
-    /// per request to that file.
+    /// A recorder for `keys` keys with time-series `interval`, counting goodput against
+    /// `budget`; `requests_csv` streams one row per request to that file.
     pub fn new(
         keys: usize,
         interval: Duration,
+        budget: Duration,
         requests_csv: Option<&Path>,
     ) -> std::io::Result<Self> {
         let rows = match requests_csv {
@@ -149,6 +156,8 @@ impl Recorder {
             failover_unanswered: 0,
             offered: 0,
             succeeded: 0,
+            goodput: 0,
+            budget,
             failed: BTreeMap::new(),
             dropped: 0,
             degraded: 0,
@@ -209,6 +218,10 @@ impl Recorder {
             None => {
                 self.succeeded += 1;
                 interval.succeeded += 1;
+                if r.latency <= self.budget {
+                    self.goodput += 1;
+                    interval.goodput += 1;
+                }
             }
             Some(reason) => {
                 *self.failed.entry(reason.clone()).or_default() += 1;
@@ -316,8 +329,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("keyrotor-rec-{}", std::process::id()));
         let _ = std::fs::create_dir_all(&dir);
         let csv = dir.join("requests.csv");
-        let mut rec =
-            Recorder::new(2, Duration::from_secs(10), Some(&csv)).unwrap_or_else(|e| panic!("{e}"));
+        let mut rec = Recorder::new(
+            2,
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Some(&csv),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let records = [
             record(1, 100, vec![0], None),
             record(2, 300, vec![0, 1], None),

@@ -137,6 +137,8 @@ pub struct Setup {
     pub limits: LimitsUsed,
     /// The target: `embedded mock` or the URL.
     pub target: String,
+    /// The latency budget goodput counts against, ms.
+    pub latency_budget_ms: f64,
 }
 
 /// The limits in force.
@@ -165,6 +167,11 @@ pub struct Summary {
     pub degraded: u64,
     /// succeeded ÷ offered; `null` when nothing was offered.
     pub success_rate: Option<f64>,
+    /// Requests answered within the latency budget, from their intended send: what users
+    /// count as answered.
+    pub goodput: u64,
+    /// goodput ÷ offered; `null` when nothing was offered.
+    pub goodput_rate: Option<f64>,
     /// Succeeded per second of span.
     pub throughput_rps: f64,
     /// Offered per second of span.
@@ -310,6 +317,9 @@ impl Report {
             degraded: recorder.degraded,
             success_rate: (recorder.offered > 0)
                 .then(|| recorder.succeeded as f64 / recorder.offered as f64),
+            goodput: recorder.goodput,
+            goodput_rate: (recorder.offered > 0)
+                .then(|| recorder.goodput as f64 / recorder.offered as f64),
             throughput_rps: recorder.succeeded as f64 / span_s,
             offered_rps: recorder.offered as f64 / span_s,
             upstream_429: recorder.upstream_429,
@@ -390,6 +400,7 @@ impl Report {
         let counted = |v: f64| Figure::of((s.offered > 0).then_some(v));
         match metric {
             Metric::SuccessRate => Figure::of(s.success_rate),
+            Metric::GoodputRate => Figure::of(s.goodput_rate),
             Metric::ThroughputRps => counted(s.throughput_rps),
             Metric::LatencyP50Ms => self.latency_ms.p50,
             Metric::LatencyP90Ms => self.latency_ms.p90,
@@ -420,8 +431,8 @@ impl Report {
         [
             time,
             format!(
-                "target: {}; model {}; {} keys in {} organisations; policy {}",
-                s.target, s.model, s.keys, s.orgs, s.policy
+                "target: {}; model {}; {} keys in {} organisations; policy {}; goodput counts answers within {} ms of their intended send",
+                s.target, s.model, s.keys, s.orgs, s.policy, s.latency_budget_ms
             ),
             format!(
                 "limits per organisation: {} ({})",
@@ -445,6 +456,7 @@ impl Report {
                     "dropped",
                     "fallback answers",
                     "success rate",
+                    "goodput",
                     "throughput (req/s)",
                     "upstream 429",
                     "attempts",
@@ -456,6 +468,7 @@ impl Report {
                     s.dropped.to_string(),
                     s.degraded.to_string(),
                     Figure::of(s.success_rate).show(4),
+                    Figure::of(s.goodput_rate).show(4),
                     format!("{:.3}", s.throughput_rps),
                     s.upstream_429.to_string(),
                     s.attempts.to_string(),

@@ -16,6 +16,7 @@ use mock_groq::config::{Event, OrgConfig, limits_in_force};
 use crate::driver::{Driven, Progress, drive};
 use crate::engine::transport::{HttpTransport, InProcessTransport, Transport};
 use crate::engine::{ApiKey, Rotor, RotorOptions, keys};
+use crate::network::WithRtt;
 use crate::recorder::Recorder;
 use crate::report::{LimitsUsed, Report, Setup};
 use crate::scenario::{Mode, Scenario, TargetEvent};
@@ -150,15 +151,17 @@ async fn drive_with<T: Transport>(
     let rotor = Rotor::new(
         keys,
         scenario.engine.policy.config.clone(),
-        transport,
+        WithRtt::new(transport, scenario.target.rtt),
         RotorOptions {
             deadline: scenario.engine.deadline,
+            budget: Some(scenario.traffic.latency_budget),
             seed: scenario.seed,
         },
     )?;
     let recorder = Recorder::new(
         scenario.keys.count.0,
         scenario.traffic.interval,
+        scenario.traffic.latency_budget,
         options.requests_csv.as_deref(),
     )
     .context("cannot create the per-request CSV")?;
@@ -274,6 +277,7 @@ pub fn run(
         model: scenario.target.model.clone(),
         limits: limits_used(scenario),
         target,
+        latency_budget_ms: scenario.traffic.latency_budget.as_secs_f64() * 1000.0,
     };
     let fingerprints: Vec<String> = keys.iter().map(ApiKey::fingerprint).collect();
     let mut report = Report::build(

@@ -106,6 +106,10 @@ pub struct Target {
     /// Events on the mock's clock.
     #[serde(default)]
     pub events: Vec<TargetEvent>,
+    /// The client's network round trip, added to every attempt (in simulated and real
+    /// time): a failover pays it once per failed key. 0 to 10 s.
+    #[serde(default, with = "humantime_serde")]
+    pub rtt: Duration,
 }
 
 impl Default for Target {
@@ -119,6 +123,7 @@ impl Default for Target {
             completion: None,
             faults: Vec::new(),
             events: Vec::new(),
+            rtt: Duration::ZERO,
         }
     }
 }
@@ -325,6 +330,10 @@ pub struct Traffic {
     /// Time-series interval.
     #[serde(default = "default_interval", with = "humantime_serde")]
     pub interval: Duration,
+    /// How long a user waits for an answer: goodput counts the requests answered within it,
+    /// from their intended send; a budget-aware policy (adaptive) plans its waits by it.
+    #[serde(default = "default_latency_budget", with = "humantime_serde")]
+    pub latency_budget: Duration,
     /// With `arrival = "profile"`: relative weight of each hour (repeats after the last).
     #[serde(default)]
     pub profile: Vec<f64>,
@@ -335,6 +344,9 @@ fn default_prompt() -> Tokens {
 }
 fn default_completion() -> Tokens {
     Tokens::Fixed(200)
+}
+fn default_latency_budget() -> Duration {
+    Duration::from_secs(5)
 }
 fn default_interval() -> Duration {
     Duration::from_secs(10)
@@ -445,6 +457,8 @@ impl From<Rate> for f64 {
 pub enum Metric {
     /// succeeded ÷ offered.
     SuccessRate,
+    /// Requests answered within the latency budget ÷ offered.
+    GoodputRate,
     /// Succeeded requests per second.
     ThroughputRps,
     /// Latency percentiles from the intended send, ms.
@@ -468,6 +482,7 @@ impl Metric {
     pub fn name(self) -> &'static str {
         match self {
             Metric::SuccessRate => "success_rate",
+            Metric::GoodputRate => "goodput_rate",
             Metric::ThroughputRps => "throughput_rps",
             Metric::LatencyP50Ms => "latency_p50_ms",
             Metric::LatencyP90Ms => "latency_p90_ms",
@@ -839,6 +854,12 @@ impl Scenario {
             Duration::from_millis(1),
             limits::DURATION,
         )?;
+        span_within(
+            Some(t.latency_budget),
+            "traffic.latency_budget",
+            Duration::from_millis(1),
+            limits::TIMEOUT,
+        )?;
         if t.arrival == Arrival::Profile {
             let (hours, weight) = limits::PROFILE;
             needs(
@@ -947,6 +968,12 @@ impl Scenario {
             ensure(ok, "target.events", what)?;
             span_within(Some(*at), "target.events", Duration::ZERO, limits::DURATION)?;
         }
+        span_within(
+            Some(target.rtt),
+            "target.rtt",
+            Duration::ZERO,
+            Duration::from_secs(10),
+        )?;
         for fault in &target.faults {
             span_within(
                 fault.from,

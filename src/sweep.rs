@@ -1,5 +1,5 @@
 //! Capacity sweeps: for each key count, the highest offered rate (requests per minute) at
-//! which the success objective still holds, found by bisection over simulated runs of the
+//! which the goodput objective (answers within the latency budget) still holds, found by bisection over simulated runs of the
 //! scenario with constant arrivals; and its ratio to the capacity of one key.
 //!
 //! Two capacities differ by how a run begins. The *burst* capacity starts every budget full,
@@ -25,8 +25,8 @@ pub struct SweepPoint {
     pub keys: usize,
     /// Highest offered requests per minute that met the objective.
     pub capacity_rpm: f64,
-    /// Success rate measured at that rate.
-    pub success_rate: f64,
+    /// Goodput rate (answered within the latency budget) measured at that rate.
+    pub goodput_rate: f64,
     /// capacity ÷ capacity with one key (when 1 is swept).
     pub ratio_to_one_key: Option<f64>,
     /// Runs it took.
@@ -42,8 +42,10 @@ pub struct Sweep {
     pub scenario: String,
     /// Hash of the scenario's effective settings ([`Scenario::hash`]).
     pub scenario_hash: String,
-    /// Success-rate objective.
+    /// Goodput-rate objective.
     pub objective: f64,
+    /// The latency budget goodput counts against, ms.
+    pub latency_budget_ms: f64,
     /// Policy.
     pub policy: String,
     /// Whether runs were simulated.
@@ -189,7 +191,7 @@ pub fn sustained_capacity(
     search(keys, bound, objective, &mut |rate| {
         let scenario = steady_at_rate(&long, keys, rate);
         let report = run(&scenario, RunOptions::default(), &NoProgress)?.report;
-        let success = report.summary.success_rate.unwrap_or(0.0);
+        let success = report.summary.goodput_rate.unwrap_or(0.0);
         progress(keys, rate, success);
         Ok(success)
     })
@@ -208,7 +210,7 @@ pub fn capacity(
         // A probe always offers requests (arrivals start at 0); none counts as none served.
         let success = measure(base, keys, rate)?
             .summary
-            .success_rate
+            .goodput_rate
             .unwrap_or(0.0);
         progress(keys, rate, success);
         Ok(success)
@@ -217,7 +219,7 @@ pub fn capacity(
 
 /// The highest rate meeting `objective`: from `guess`, doubling while rates meet it or
 /// halving until one does, then [`STEPS`] halvings of the bracket; `probe` gives a rate's
-/// success rate.
+/// goodput rate.
 fn search(
     keys: usize,
     guess: f64,
@@ -271,7 +273,7 @@ fn search(
     Ok(SweepPoint {
         keys,
         capacity_rpm: good,
-        success_rate: good_success,
+        goodput_rate: good_success,
         ratio_to_one_key: None,
         runs,
     })
@@ -297,6 +299,7 @@ pub fn sweep(
         scenario: base.name.clone(),
         scenario_hash: base.hash(),
         objective,
+        latency_budget_ms: base.traffic.latency_budget.as_secs_f64() * 1000.0,
         policy: base.engine.policy.text().to_owned(),
         simulated: base.mode == crate::scenario::Mode::Sim,
         run_span_s: base.traffic.duration.map_or(0.0, |d| d.as_secs_f64()),
@@ -316,8 +319,8 @@ impl Sweep {
             format!("real time, runs of {:.0} s", self.run_span_s)
         };
         format!(
-            "Capacity = the highest offered rate whose success rate is ≥ {} ({time}), policy {}.",
-            self.objective, self.policy
+            "Capacity = the highest offered rate whose goodput rate (answers within {} ms) is ≥ {} ({time}), policy {}.",
+            self.latency_budget_ms, self.objective, self.policy
         )
     }
 
@@ -327,7 +330,7 @@ impl Sweep {
             head: vec![
                 "keys",
                 "capacity (req/min)",
-                "success at capacity",
+                "goodput at capacity",
                 "× one key",
                 "runs",
             ],
@@ -338,7 +341,7 @@ impl Sweep {
                     vec![
                         p.keys.to_string(),
                         format!("{:.1}", p.capacity_rpm),
-                        format!("{:.4}", p.success_rate),
+                        format!("{:.4}", p.goodput_rate),
                         p.ratio_to_one_key
                             .map_or("–".to_owned(), |r| format!("{r:.2}")),
                         p.runs.to_string(),

@@ -317,3 +317,57 @@ async fn adaptive_disables_401_keys_retries_5xx_elsewhere_and_respects_budgets()
     let calls = t.calls();
     assert_eq!(calls.iter().filter(|k| **k == 0).count(), 1, "{calls:?}");
 }
+
+/// Adaptive waits for a resting key only when the key can still answer within the user's
+/// budget (its return plus a typical attempt); otherwise it fails at once, saying when a key
+/// is back. Checked over many rests and budgets on the paused clock.
+#[tokio::test(start_paused = true)]
+async fn adaptive_never_waits_past_the_budget() {
+    for budget_ms in [500u64, 1_000, 2_000, 5_000] {
+        for rest_s in [1u64, 2, 3, 4, 6, 10] {
+            // Call 1 succeeds (teaching the typical attempt: 10 ms), call 2 rests both keys'
+            // organisation for `rest_s`, later calls succeed.
+            let t = Scripted::new(&keys(2), move |_, n| match n {
+                2 | 3 => minute_429("o", rest_s),
+                _ => ok(),
+            });
+            let policy: PolicyConfig = "adaptive".parse().unwrap_or_else(|e| panic!("{e}"));
+            let budget = Duration::from_millis(budget_ms);
+            let options = RotorOptions {
+                budget: Some(budget),
+                ..RotorOptions::default()
+            };
+            let r = Rotor::new(keys(2), policy, t, options).unwrap_or_else(|e| panic!("{e}"));
+            assert!(r.send(&request()).await.outcome.is_ok());
+            let started = tokio::time::Instant::now();
+            let sent = r.send(&request()).await;
+            let fits = Duration::from_secs(rest_s) < budget;
+            assert!(
+                sent.trace.waited <= budget,
+                "budget {budget:?}, rest {rest_s} s: waited {:?}",
+                sent.trace.waited
+            );
+            match &sent.outcome {
+                Ok(_) => assert!(
+                    fits,
+                    "budget {budget:?}, rest {rest_s} s: waited for a late key"
+                ),
+                Err(failed) => {
+                    assert!(
+                        !fits,
+                        "budget {budget:?}, rest {rest_s} s: gave up on a key in time"
+                    );
+                    assert_eq!(failed.give_up, GiveUp::NoKeyAvailable);
+                    assert_eq!(sent.trace.waited, Duration::ZERO, "failed fast");
+                    let back = failed.retry_after.unwrap_or_default();
+                    assert!(
+                        back > Duration::from_secs(rest_s) - Duration::from_millis(100)
+                            && back <= Duration::from_secs(rest_s),
+                        "retry-after {back:?} for a rest of {rest_s} s"
+                    );
+                    assert!(started.elapsed() < Duration::from_millis(100));
+                }
+            }
+        }
+    }
+}

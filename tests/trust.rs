@@ -315,7 +315,7 @@ fn a_panic_while_sending_is_an_error_not_a_measurement() {
                 transport,
                 RotorOptions::default(),
             )?;
-            let recorder = Recorder::new(1, s.traffic.interval, None)?;
+            let recorder = Recorder::new(1, s.traffic.interval, s.traffic.latency_budget, None)?;
             anyhow::Ok(drive(&s, rotor, recorder, &NoProgress, std::future::pending()).await?)
         })
         .unwrap_or_else(|e| panic!("{e:#}"));

@@ -153,6 +153,10 @@ pub struct Pool {
     pub last_reset: Instant,
     /// Seeded randomness for jitter.
     pub rng: SmallRng,
+    /// How long a successful attempt takes, seconds (moving average; 0 before the first).
+    pub service_secs: f64,
+    /// How far attempts stray from that average, seconds (moving mean absolute deviation).
+    pub service_dev_secs: f64,
     observations: Vec<u64>,
     scores: Vec<i32>,
     /// Scratch of [`Pool::update_budgets`]: per group representative, the key with the
@@ -189,6 +193,8 @@ impl Pool {
             cursor: 0,
             last_reset: now,
             rng: SmallRng::seed_from_u64(seed),
+            service_secs: 0.0,
+            service_dev_secs: 0.0,
             observations: vec![0; n],
             scores: vec![0; n * n],
             groups: Vec::with_capacity(n),
@@ -295,6 +301,26 @@ impl Pool {
             pacer.0 = drained(*pacer, rpm, now) + 1.0;
             pacer.1 = now;
         }
+    }
+
+    /// Folds a successful attempt's duration into [`Pool::service_secs`] and its deviation
+    /// (weight 1/8).
+    pub fn record_service(&mut self, took: Duration) {
+        let secs = took.as_secs_f64();
+        if self.service_secs == 0.0 {
+            self.service_secs = secs;
+            return;
+        }
+        let dev = (secs - self.service_secs).abs();
+        self.service_secs += (secs - self.service_secs) / 8.0;
+        self.service_dev_secs += (dev - self.service_dev_secs) / 8.0;
+    }
+
+    /// A cautious guess of how long the next successful attempt takes: the average plus
+    /// twice the typical deviation (0 before any success).
+    pub fn service_estimate(&self) -> Duration {
+        Duration::try_from_secs_f64(self.service_secs + 2.0 * self.service_dev_secs)
+            .unwrap_or_default()
     }
 
     /// Records the answer to an attempt on `k`: counters, budgets from headers, and what it
@@ -415,6 +441,16 @@ impl Pool {
                     None => GroupBudget::default(),
                 });
         }
+    }
+
+    /// Seconds between two requests the whole pool may send under its learned per-minute
+    /// limits (one slot), or 0 when no group's limit is known.
+    pub fn slot_secs(&self) -> f64 {
+        let rpm: u64 = (0..self.len())
+            .filter(|&k| self.root(k) == k && self.is_ready(k))
+            .filter_map(|k| self.keys[k].rpm_limit)
+            .sum();
+        if rpm == 0 { 0.0 } else { 60.0 / rpm as f64 }
     }
 
     /// Seconds until the group of `k` may send one more request under its learned RPM

@@ -35,6 +35,9 @@ pub enum RotorError {
 pub struct RotorOptions {
     /// Longest a request may take in all, waits and attempts included.
     pub deadline: Duration,
+    /// How long the caller's user waits for an answer, when known: budget-aware policies
+    /// (adaptive) wait for a key only when it can still answer within it.
+    pub budget: Option<Duration>,
     /// Seed of the pool's jitter.
     pub seed: u64,
 }
@@ -43,6 +46,7 @@ impl Default for RotorOptions {
     fn default() -> Self {
         Self {
             deadline: Duration::from_secs(120),
+            budget: None,
             seed: 0,
         }
     }
@@ -91,6 +95,9 @@ pub struct Failed {
     pub last: Option<Failure>,
     /// The policy answered the user with a fallback message instead of an error.
     pub degraded: bool,
+    /// When a key is expected to be usable again, if the engine knows (for a truthful
+    /// `retry-after`).
+    pub retry_after: Option<Duration>,
 }
 
 impl Failed {
@@ -177,6 +184,9 @@ impl<T: Transport> Rotor<T> {
         let started = Instant::now();
         let deadline = started + inner.options.deadline;
         let mut attempts = Attempts::new(request.reserved_tokens, started, deadline);
+        if let Some(budget) = inner.options.budget {
+            attempts.budget_end = deadline.min(started + budget);
+        }
         let mut trace = Trace::default();
         let outcome = loop {
             let now = Instant::now();
@@ -205,6 +215,7 @@ impl<T: Transport> Rotor<T> {
                         .send(&inner.keys[k], request.body.clone())
                         .await;
                     let answered_at = Instant::now();
+                    let took = answered_at - sent_at;
                     let failure = match &result {
                         Ok(reply) => classify(reply.status, &reply.headers, &reply.body),
                         Err(TransportError::Timeout) => Some(Failure::Timeout),
@@ -228,6 +239,9 @@ impl<T: Transport> Rotor<T> {
                             status,
                             body,
                         };
+                        if failure.is_none() {
+                            pool.record_service(took);
+                        }
                         inner
                             .policy
                             .observe(&mut pool, &mut attempts, k, answer, answered_at);
@@ -250,10 +264,17 @@ impl<T: Transport> Rotor<T> {
                     trace.waited += wait;
                 }
                 Step::Fail(give_up) => {
+                    let retry_after = attempts.retry_after.or_else(|| {
+                        let pool = self.pool();
+                        let none_ready = (0..pool.len()).all(|k| !pool.is_ready(k));
+                        let back = pool.earliest_ready().filter(|_| none_ready);
+                        back.map(|at| at.saturating_duration_since(Instant::now()))
+                    });
                     break Err(Failed {
                         give_up,
                         last: trace.attempts.last().and_then(|a| a.failure.clone()),
                         degraded: attempts.degraded,
+                        retry_after,
                     });
                 }
             }

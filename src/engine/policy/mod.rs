@@ -96,6 +96,13 @@ pub struct Attempts {
     pub started: Instant,
     /// When the rotor gives up on it.
     pub deadline: Instant,
+    /// When its user stops waiting (the latency budget; the deadline when none is given):
+    /// a budget-aware policy does not wait for a key that cannot answer before it.
+    pub budget_end: Instant,
+    /// Set by a policy that gives up because no key is usable: when one is expected back.
+    pub retry_after: Option<Duration>,
+    /// A waiting request's place in a policy's queue (adaptive).
+    pub ticket: Option<u64>,
 }
 
 impl Attempts {
@@ -114,6 +121,9 @@ impl Attempts {
             reserved_tokens,
             started,
             deadline,
+            budget_end: deadline,
+            retry_after: None,
+            ticket: None,
         }
     }
 
@@ -290,7 +300,7 @@ impl PolicyConfig {
             PolicyConfig::DailyExhaust(p) => Box::new(DailyExhaust(p.clone())),
             PolicyConfig::Cooldown(p) => Box::new(Cooldown(p.clone())),
             PolicyConfig::ErrorThreshold(p) => Box::new(ErrorThreshold(p.clone())),
-            PolicyConfig::Adaptive(p) => Box::new(Adaptive(p.clone())),
+            PolicyConfig::Adaptive(p) => Box::new(Adaptive::new(p.clone())),
         }
     }
 }
