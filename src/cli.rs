@@ -39,7 +39,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// Run one scenario and write its reports (exit code 3 when a threshold fails).
+    /// Run one scenario and write its reports. Exit codes: 0 passed, 1 error (reports marked
+    /// failed after a panic), 3 a threshold failed, 4 interrupted by SIGINT/SIGTERM/SIGHUP.
     Run {
         /// The scenario file (see scenarios/).
         scenario: PathBuf,

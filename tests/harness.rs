@@ -253,6 +253,13 @@ fn claims_get_the_verdicts_the_limits_imply() {
             );
         }
     }
+    let all_out = claims
+        .claims
+        .iter()
+        .find(|c| c.id == "never-see-errors-all-out-sticky-failover")
+        .map(|c| c.conditions.traffic.clone())
+        .unwrap_or_default();
+    assert!(all_out.contains("no key can serve"), "{all_out}");
     // Rows that differ only in their conditions show the difference.
     let conditions = |id: &str| {
         claims

@@ -38,6 +38,14 @@ fn simulated_minimum_respects_and_nearly_meets_the_analytical_bound() {
             // 1,000 requests over 2 h; RPD 300 over 2 h gives 300·(1 + 2/24) = 325 per key.
             assert_eq!((bound, p.analytical.binding.as_str()), (4, "rpd"));
             assert!(simulated <= bound + 1, "flat: {simulated} vs bound {bound}");
+            // No latency objective was set: the answer says what users waited, and that the
+            // objective is on answers within the budget.
+            let md = p.markdown();
+            assert!(
+                md.contains("No objective bounded how long users wait")
+                    && md.contains("answered within 5s"),
+                "{md}"
+            );
         }
         // Fewer keys than the bound cannot meet the objective.
         assert!(
