@@ -33,6 +33,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,9 @@ impl Params {
 pub struct Adaptive {
     params: Params,
     queue: Mutex<Queue>,
+    /// How many wait in `queue`, readable without its lock (the common case, nobody
+    /// waiting, never takes it).
+    waiting: AtomicUsize,
 }
 
 impl Adaptive {
@@ -105,6 +109,7 @@ impl Adaptive {
         Self {
             params,
             queue: Mutex::new(Queue::default()),
+            waiting: AtomicUsize::new(0),
         }
     }
 }
@@ -205,24 +210,17 @@ impl Adaptive {
     }
 }
 
-impl Policy for Adaptive {
-    fn next(&self, pool: &mut Pool, request: &mut Attempts, now: Instant) -> Step {
-        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.purge(now);
-        if request.count >= self.params.max_attempts {
-            queue.leave(request.ticket);
-            return Step::Fail(GiveUp::AllKeysFailed);
-        }
-        if let Some(hint) = self.params.rpm_hint {
-            for key in pool.keys.iter_mut().filter(|k| k.rpm_limit.is_none()) {
-                key.rpm_limit = Some(hint);
-            }
-        }
-        let (mut chosen, mut earliest) = self.choose(pool, request, now, false);
-        if chosen.is_none() && request.count > 0 {
-            (chosen, earliest) = self.choose(pool, request, now, true);
-        }
-        // First come, first served: a usable key goes to the oldest waiter.
+impl Adaptive {
+    /// The step when the queue is involved: someone waits, this request holds a ticket, or
+    /// no key is usable. First come, first served: a usable key goes to the oldest waiter.
+    fn queued_step(
+        &self,
+        pool: &Pool,
+        request: &mut Attempts,
+        queue: &mut Queue,
+        (chosen, earliest): (Option<usize>, Option<Instant>),
+        now: Instant,
+    ) -> Step {
         let ahead = queue
             .position(request.ticket)
             .unwrap_or(queue.waiting.len());
@@ -274,6 +272,42 @@ impl Policy for Adaptive {
                 Step::Fail(GiveUp::NoKeyAvailable)
             }
         }
+    }
+}
+
+impl Policy for Adaptive {
+    fn next(&self, pool: &mut Pool, request: &mut Attempts, now: Instant) -> Step {
+        if let Some(hint) = self.params.rpm_hint {
+            for key in pool.keys.iter_mut().filter(|k| k.rpm_limit.is_none()) {
+                key.rpm_limit = Some(hint);
+            }
+        }
+        let tired = request.count >= self.params.max_attempts;
+        let (mut chosen, mut earliest) = (None, None);
+        if !tired {
+            (chosen, earliest) = self.choose(pool, request, now, false);
+            if chosen.is_none() && request.count > 0 {
+                (chosen, earliest) = self.choose(pool, request, now, true);
+            }
+            // The common case touches no queue: a usable key, nobody waiting, no ticket.
+            if let Some(k) = chosen
+                && request.ticket.is_none()
+                && self.waiting.load(Ordering::Relaxed) == 0
+            {
+                return Step::Try(k);
+            }
+        }
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        queue.purge(now);
+        let step = if tired {
+            queue.leave(request.ticket);
+            request.ticket = None;
+            Step::Fail(GiveUp::AllKeysFailed)
+        } else {
+            self.queued_step(pool, request, &mut queue, (chosen, earliest), now)
+        };
+        self.waiting.store(queue.waiting.len(), Ordering::Relaxed);
+        step
     }
 
     fn observe(
