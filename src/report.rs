@@ -581,10 +581,11 @@ impl Report {
     }
 }
 
-/// One row per interval: offered, succeeded, failed (total and by reason), 429s, per-key use.
+/// One row per interval: offered, succeeded, answered within the budget, failed (total and by
+/// reason), dropped, 429s, per-key use.
 pub fn timeseries_csv(recorder: &Recorder) -> String {
     let reasons: Vec<&String> = recorder.failed.keys().collect();
-    let mut out = String::from("start_s,offered,succeeded,failed,dropped,upstream_429");
+    let mut out = String::from("start_s,offered,succeeded,goodput,failed,dropped,upstream_429");
     for r in &reasons {
         let _ = write!(out, ",failed_{r}");
     }
@@ -596,10 +597,11 @@ pub fn timeseries_csv(recorder: &Recorder) -> String {
         let failed: u64 = interval.failed.values().sum();
         let _ = write!(
             out,
-            "{:.3},{},{},{},{},{}",
+            "{:.3},{},{},{},{},{},{}",
             (recorder.interval * i as u32).as_secs_f64(),
             interval.offered,
             interval.succeeded,
+            interval.goodput,
             failed,
             interval.dropped,
             interval.upstream_429

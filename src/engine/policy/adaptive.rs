@@ -39,7 +39,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{Answer, Attempts, GiveUp, Policy, Step, jittered_backoff, within};
+use super::{
+    Answer, Attempts, GiveUp, Policy, Step, jittered_backoff, within, within_backoff_base,
+};
 use crate::engine::failure::{Dimension, Failure, Scope};
 use crate::engine::pool::{Health, Pool};
 use crate::engine::request::reported_tokens;
@@ -81,12 +83,7 @@ impl Params {
             Duration::from_secs(3600),
         )?;
         within("max_attempts", self.max_attempts, 1, 100)?;
-        within(
-            "backoff_base",
-            self.backoff_base,
-            Duration::from_millis(1),
-            Duration::from_secs(60),
-        )?;
+        within_backoff_base(self.backoff_base)?;
         match self.rpm_hint {
             Some(rpm) => within("rpm_hint", rpm, 1, 10_000_000),
             None => Ok(()),

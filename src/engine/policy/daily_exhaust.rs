@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{Answer, Attempts, GiveUp, Policy, Step, within};
+use super::{Answer, Attempts, GiveUp, Policy, Step, within, within_backoff_base};
 use crate::engine::failure::{Dimension, Failure, Scope};
 use crate::engine::pool::{Health, Pool};
 
@@ -43,12 +43,7 @@ impl Params {
     /// Checks each parameter against its range.
     pub fn validate(&self) -> Result<(), String> {
         within("max_switches", self.max_switches, 1, 1000)?;
-        within(
-            "backoff_base",
-            self.backoff_base,
-            Duration::from_millis(1),
-            Duration::from_secs(60),
-        )?;
+        within_backoff_base(self.backoff_base)?;
         within("max_backoff_retries", self.max_backoff_retries, 0, 20)
     }
 }

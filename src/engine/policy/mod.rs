@@ -364,6 +364,16 @@ impl PolicyConfig {
     }
 }
 
+/// The range of every policy's `backoff_base`: 1 ms to 60 s.
+pub(crate) fn within_backoff_base(value: Duration) -> Result<(), String> {
+    within(
+        "backoff_base",
+        value,
+        Duration::from_millis(1),
+        Duration::from_secs(60),
+    )
+}
+
 /// `Ok` when `value` is in `[min, max]`, else an error naming the parameter and the range.
 pub(crate) fn within<T: PartialOrd + std::fmt::Debug>(
     name: &str,
