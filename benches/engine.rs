@@ -72,7 +72,7 @@ fn send(c: &mut Criterion) {
     let keys: Vec<ApiKey> = (0..KEYS)
         .map(|i| ApiKey::new(format!("gsk_bench_{i}")))
         .collect();
-    let request = ChatRequest::synthetic("llama-3.3-70b-versatile", 100, 100, false);
+    let request = ChatRequest::synthetic("openai/gpt-oss-120b", 100, 100, false);
     let mut group = c.benchmark_group("send");
     for preset in PolicyConfig::presets() {
         let rotor = Rotor::new(

@@ -365,7 +365,7 @@ pub fn engine_answers(data: &[u8]) {
             .collect();
         let rotor =
             Rotor::new(keys.clone(), policy, transport, options).unwrap_or_else(|e| panic!("{e}"));
-        let request = ChatRequest::synthetic("llama-3.3-70b-versatile", 50, 20, false);
+        let request = ChatRequest::synthetic("openai/gpt-oss-120b", 50, 20, false);
         for _ in 0..4 {
             let started = tokio::time::Instant::now();
             let sent = rotor.send(&request).await;

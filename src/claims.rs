@@ -2,12 +2,17 @@
 //! embedded mock, with a verdict (holds / fails / inconclusive), the measured figure, the
 //! conditions it was measured under and why.
 //!
-//! Every row states its own conditions: the limits (Groq's published free tier for
-//! llama-3.3-70b-versatile from the dated catalog, or the seeds' own assumption of 30
-//! requests/min and 6,000 requests/day per key), model, keys and organisations, policy,
-//! traffic, and what one request costs in tokens (reserved at admission, settled on average as
-//! measured). Claims of a steady rate are judged on the *sustained* capacity (budgets in
-//! steady state, [`crate::sweep`]), with the burst from full budgets shown beside it.
+//! The claims are checked twice: on the seeds' own date (2025-12, `llama-3.3-70b-versatile`,
+//! the catalog of that day) and today, with Groq's recommended replacement model (ids end in
+//! `-today`). Between the two sits a finding: the seeds' configuration as written, run on
+//! today's catalog, where Groq answers every request naming the retired model 404.
+//!
+//! Every row states its own conditions: the catalog's day and the model, the limits (Groq's
+//! published free tier from the dated catalog, or the seeds' own assumption of 30
+//! requests/min and 6,000 requests/day per key), keys and organisations, policy, traffic, and
+//! what one request costs in tokens (reserved at admission, settled on average as measured).
+//! Claims of a steady rate are judged on the *sustained* capacity (budgets in steady state,
+//! [`crate::sweep`]), with the burst from full budgets shown beside it.
 
 use std::fmt::Write as _;
 
@@ -35,6 +40,8 @@ pub enum Verdict {
 /// What a row was measured under.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Conditions {
+    /// The day whose Groq catalog applied (which models exist, their limits).
+    pub as_of: String,
     /// Limits per organisation and where they come from.
     pub limits: String,
     /// Model requested.
@@ -55,7 +62,8 @@ impl Conditions {
     /// One line for tables.
     pub fn line(&self) -> String {
         format!(
-            "{}; {}; {}; policy {}; {}; {}; {}",
+            "catalog of {}; {}; {}; {}; policy {}; {}; {}; {}",
+            self.as_of,
             self.limits,
             self.model,
             self.keys,
@@ -156,9 +164,46 @@ const RTT_MS: u64 = 80;
 const PROMPT: u64 = 200;
 const MAX_TOKENS: u64 = 200;
 
-/// The base scenario of the claims: `keys` keys, `policy`, Poisson `rate`/min for `minutes`;
-/// `target` is extra `[target]` TOML (limits, events).
+/// When and with which model a set of rows is checked.
+#[derive(Debug, Clone, Copy)]
+struct Era {
+    as_of: jiff::civil::Date,
+    model: &'static str,
+}
+
+/// The model every seed names.
+const SEED_MODEL: &str = "llama-3.3-70b-versatile";
+
+impl Era {
+    fn seeds() -> Self {
+        Era {
+            as_of: mock_groq::catalog::SEEDS_DATE,
+            model: SEED_MODEL,
+        }
+    }
+
+    fn today(day: jiff::civil::Date) -> Self {
+        Era {
+            as_of: day,
+            model: mock_groq::catalog::RECOMMENDED,
+        }
+    }
+}
+
+/// The catalog's day of a scenario, in words.
+fn day(scenario: &Scenario) -> String {
+    let as_of = scenario.target.as_of();
+    if as_of == mock_groq::catalog::SEEDS_DATE {
+        format!("{as_of} (the seeds' date)")
+    } else {
+        as_of.to_string()
+    }
+}
+
+/// The base scenario of the claims: `keys` keys, `policy`, Poisson `rate`/min for `minutes`,
+/// on `era`'s day and model; `target` is extra `[target]` TOML (limits, events).
 fn base(
+    era: &Era,
     name: &str,
     keys: usize,
     layout: &str,
@@ -171,6 +216,8 @@ fn base(
 seed = 42
 [target]
 rtt = "{RTT_MS}ms"
+model = "{model}"
+as_of = "{as_of}"
 {target}
 [keys]
 count = {keys}
@@ -184,7 +231,9 @@ duration = "{minutes}m"
 prompt_tokens = {PROMPT}
 completion_tokens = {MAX_TOKENS}
 interval = "10s"
-"#
+"#,
+        model = era.model,
+        as_of = era.as_of,
     );
     Scenario::from_toml(&text).map_err(|e| anyhow::anyhow!("internal claims scenario {name}: {e}"))
 }
@@ -234,6 +283,7 @@ fn conditions(scenario: &Scenario, limits: Limits, report: &Report, traffic: Str
     let s = &report.summary;
     let settled = (s.succeeded > 0).then(|| s.tokens as f64 / s.succeeded as f64);
     Conditions {
+        as_of: day(scenario),
         limits: limits.label(scenario),
         model: scenario.target.model.clone(),
         keys: format!(
@@ -251,14 +301,18 @@ fn conditions(scenario: &Scenario, limits: Limits, report: &Report, traffic: Str
 struct Checker<'a> {
     progress: &'a mut dyn FnMut(&str),
     claims: Vec<Claim>,
+    era: Era,
 }
 
-/// Checks every claim; `progress` is told each claim as it starts.
-pub fn check(progress: &mut dyn FnMut(&str)) -> anyhow::Result<Claims> {
+/// Checks every claim on the seeds' date, then the seeds' configuration on `today`'s
+/// catalog, then the claims again on `today` with Groq's recommended model (ids ending in
+/// `-today`); `progress` is told each claim as it starts.
+pub fn check(today: jiff::civil::Date, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Claims> {
     let wall = std::time::Instant::now();
     let mut c = Checker {
         progress,
         claims: Vec::new(),
+        era: Era::seeds(),
     };
     for limits in [Limits::Groq, Limits::Seeds] {
         c.capacity(limits)?;
@@ -270,9 +324,21 @@ pub fn check(progress: &mut dyn FnMut(&str)) -> anyhow::Result<Claims> {
     for limits in [Limits::Groq, Limits::Seeds] {
         c.sizing(limits)?;
     }
+    c.seed_configuration_on(today)?;
+    c.era = Era::today(today);
+    let start = c.claims.len();
+    c.capacity(Limits::Groq)?;
+    c.rated_load(Limits::Groq)?;
+    c.failover()?;
+    c.never_see_errors()?;
+    c.zero_downtime()?;
+    c.sizing(Limits::Groq)?;
+    for claim in &mut c.claims[start..] {
+        claim.id.push_str("-today");
+    }
     Ok(Claims {
         schema: crate::report::SCHEMA,
-        numbers: "simulated time against the embedded mock (its latency model: 30 ms edge, 20 ms mean queue, Groq's published output speeds); Poisson arrivals; users wait 5 s for an answer (goodput counts answers within it, from the intended send); each row names its limits, keys, policy, traffic and request cost".to_owned(),
+        numbers: "simulated time against the embedded mock (its latency model: 30 ms edge, 20 ms mean queue, Groq's published output speeds); Poisson arrivals; users wait 5 s for an answer (goodput counts answers within it, from the intended send); each row names its catalog day, model, limits, keys, policy, traffic and request cost".to_owned(),
         wall_s: wall.elapsed().as_secs_f64(),
         claims: c.claims,
     })
@@ -296,6 +362,7 @@ impl Checker<'_> {
                 limits.label_short()
             ));
             let scenario = base(
+                &self.era,
                 "capacity",
                 1,
                 layout,
@@ -327,6 +394,7 @@ impl Checker<'_> {
                 claim: "5 keys give 5× the capacity of one (\"Requests/Min ~30 → ~150, 5x faster\")".to_owned(),
                 source: "seed 000 (multi-key Groq system); seed 004 (\"5 API keys for 5x the quota\")".to_owned(),
                 conditions: Conditions {
+                    as_of: day(&scenario),
                     limits: limits.label(&scenario),
                     model: scenario.target.model.clone(),
                     keys: if *layout == "shared" {
@@ -365,6 +433,7 @@ impl Checker<'_> {
             limits.label_short()
         ));
         let scenario = base(
+            &self.era,
             "rated-load",
             5,
             "separate",
@@ -377,6 +446,7 @@ impl Checker<'_> {
         let burst = capacity(&scenario, 5, 0.99, &mut quiet)?;
         let suffix = limits.suffix();
         let base_conditions = |traffic: &str| Conditions {
+            as_of: day(&scenario),
             limits: limits.label(&scenario),
             model: scenario.target.model.clone(),
             keys: "5 keys in 5 organisations".to_owned(),
@@ -404,6 +474,7 @@ impl Checker<'_> {
         });
         let steady = steady_at_rate(
             &base(
+                &self.era,
                 "rated-load",
                 5,
                 "separate",
@@ -490,7 +561,15 @@ impl Checker<'_> {
     fn failover(&mut self) -> anyhow::Result<()> {
         for preset in PolicyConfig::presets() {
             self.step(&format!("failover < 200 ms, {}", preset.name));
-            let scenario = base("failover", 5, "separate", preset.name, (200.0, 5), "")?;
+            let scenario = base(
+                &self.era,
+                "failover",
+                5,
+                "separate",
+                preset.name,
+                (200.0, 5),
+                "",
+            )?;
             let r = report(&scenario)?;
             let f = &r.failover_ms;
             let samples = f.count + f.unanswered;
@@ -551,7 +630,15 @@ impl Checker<'_> {
             ("sticky-failover", &all, all_out, "all-out"),
         ] {
             self.step(&format!("users never see API errors, {case}, {policy}"));
-            let scenario = base("keys-run-out", 5, "separate", policy, (40.0, 5), events)?;
+            let scenario = base(
+                &self.era,
+                "keys-run-out",
+                5,
+                "separate",
+                policy,
+                (40.0, 5),
+                events,
+            )?;
             let r = report(&scenario)?;
             let s = &r.summary;
             self.claims.push(Claim {
@@ -576,7 +663,15 @@ impl Checker<'_> {
         for policy in ["round-robin", "cooldown", "adaptive"] {
             self.step(&format!("zero downtime during rotation, {policy}"));
             let events = "[[target.events]]\nkind = \"revoke_key\"\nkey = 0\nat = \"1m\"\n";
-            let scenario = base("rotation", 5, "separate", policy, (60.0, 5), events)?;
+            let scenario = base(
+                &self.era,
+                "rotation",
+                5,
+                "separate",
+                policy,
+                (60.0, 5),
+                events,
+            )?;
             let r = report(&scenario)?;
             let s = &r.summary;
             self.claims.push(Claim {
@@ -709,6 +804,8 @@ impl Checker<'_> {
             let input = crate::plan::PlanInput {
                 limits: if limits == Limits::Seeds { seeds } else { None },
                 steady: row.steady,
+                model: self.era.model.to_owned(),
+                as_of: Some(self.era.as_of),
                 ..input
             };
             let (lim, source) = input.limits();
@@ -720,6 +817,7 @@ impl Checker<'_> {
                 PROMPT + MAX_TOKENS
             );
             let mut conditions = Conditions {
+                as_of: day(&scenario),
                 limits: format!("{source}: {lim}"),
                 model: scenario.target.model.clone(),
                 keys: format!("{} keys, each its own organisation", row.keys),
@@ -784,6 +882,54 @@ impl Checker<'_> {
                 ),
             });
         }
+        Ok(())
+    }
+}
+
+impl Checker<'_> {
+    /// The finding between the two dates: the seeds' configuration as written (5 keys,
+    /// round-robin, naming `llama-3.3-70b-versatile`) at its rated 150 req/min, on `today`'s
+    /// catalog. Once the model is decommissioned, Groq answers every request 404.
+    fn seed_configuration_on(&mut self, today: jiff::civil::Date) -> anyhow::Result<()> {
+        self.step("the seeds' configuration on today's catalog");
+        let era = Era {
+            as_of: today,
+            model: SEED_MODEL,
+        };
+        let scenario = base(
+            &era,
+            "seeds-today",
+            5,
+            "separate",
+            "round-robin",
+            (150.0, 10),
+            "",
+        )?;
+        let r = report(&scenario)?;
+        let s = &r.summary;
+        let status = scenario.target.model_status();
+        let refused = r.failures.get("bad_request").copied().unwrap_or(0);
+        self.claims.push(Claim {
+            id: "seed-configuration-today".to_owned(),
+            claim: format!("99.9 %+ uptime with 5 keys, the seeds' code as written (model {SEED_MODEL}), run today"),
+            source: "seed 000 (\"Uptime 99.9%+\"); every seed hard-codes llama-3.3-70b-versatile".to_owned(),
+            conditions: conditions(&scenario, Limits::Groq, &r, "Poisson 150 req/min for 10 simulated minutes from full budgets".to_owned()),
+            measured: format!(
+                "{} of {} requests answered within 5 s; {refused} refused as bad requests (404 model_not_found)",
+                pct(s.goodput_rate),
+                s.offered
+            ),
+            figure: Measured {
+                value: Figure::of(s.goodput_rate),
+                unit: "goodput rate (answered within 5 s); samples = requests".to_owned(),
+                samples: s.offered,
+            },
+            verdict: if at_least(s.goodput_rate, 0.999) { Verdict::Holds } else { Verdict::Fails },
+            detail: format!(
+                "On {today} the model is {status}. An app that still names it gets Groq's 404 model_not_found for every request, on every key: no rotation helps. Failures: {:?}.",
+                r.failures
+            ),
+        });
         Ok(())
     }
 }

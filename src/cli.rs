@@ -38,6 +38,10 @@ pub enum Command {
         /// Output folder (default reports/claims-<time>/).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// "Today" for the rows that check the seeds' configuration on today's catalog
+        /// (YYYY-MM-DD; default today). The seeds' own rows use their date, 2025-12-24.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<jiff::civil::Date>,
     },
     /// Run one scenario and write its reports. Exit codes: 0 passed, 1 error (reports marked
     /// failed after a panic), 3 a threshold failed, 4 interrupted by SIGINT/SIGTERM/SIGHUP.
@@ -59,6 +63,10 @@ pub enum Command {
         /// Override the policy, e.g. `cooldown:cooldown=30s` (see `keyrotor policies`).
         #[arg(long, value_name = "POLICY")]
         policy: Option<String>,
+        /// The day whose Groq catalog applies (YYYY-MM-DD): which models exist, their
+        /// limits. Overrides the scenario's `as_of`; default today.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<jiff::civil::Date>,
     },
     /// Find the capacity (highest offered rate meeting the goodput objective) per key count.
     Sweep {
@@ -77,6 +85,10 @@ pub enum Command {
         /// Force simulated time (the scenario's `mode` otherwise).
         #[arg(long)]
         sim: bool,
+        /// The day whose Groq catalog applies (YYYY-MM-DD); overrides the scenario's
+        /// `as_of`; default today.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<jiff::civil::Date>,
     },
     /// Compare two reports (report.json or sweep.json, or their folders) under thresholds;
     /// exit code 3 on a regression, 1 on an error.
@@ -125,18 +137,27 @@ pub struct PlanArgs {
     /// The busiest hour carries this many times the average (1 = flat).
     #[arg(long, default_value_t = 1.0)]
     pub peak_factor: f64,
-    /// Relative load per hour, e.g. 1,1,2,4,2,1 (overrides --peak-factor).
+    /// Relative load per step, e.g. 1,1,2,4,2,1 (overrides --peak-factor; repeats after
+    /// the last).
     #[arg(long, value_delimiter = ',')]
     pub profile: Vec<f64>,
+    /// How long each --profile weight lasts: a divisor of an hour (10m for a keynote's
+    /// spike, 1m for waves of users) or whole hours dividing a day.
+    #[arg(long, default_value = "1h")]
+    pub profile_step: humantime_serde::re::humantime::Duration,
     /// Prompt tokens per query.
     #[arg(long, default_value_t = 200)]
     pub prompt_tokens: u64,
     /// Completion tokens per query.
     #[arg(long, default_value_t = 200)]
     pub completion_tokens: u64,
-    /// Model from the catalog.
-    #[arg(long, default_value = "llama-3.3-70b-versatile")]
+    /// Model from the catalog (Groq's recommended one by default).
+    #[arg(long, default_value = mock_groq::catalog::RECOMMENDED)]
     pub model: String,
+    /// The day whose Groq catalog applies (YYYY-MM-DD): which models exist and their
+    /// limits; default today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<jiff::civil::Date>,
     /// free or developer.
     #[arg(long, default_value = "free")]
     pub tier: String,
@@ -180,6 +201,14 @@ pub struct PlanArgs {
     /// not with full budgets.
     #[arg(long)]
     pub steady: bool,
+    /// Recommend the smallest key count whose simulated event meets the objective under at
+    /// least this share of seeds, in (0, 1].
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Seeds simulated per key count around the answer, 0 to 1000 (0: one seed, no
+    /// confidence figure).
+    #[arg(long, default_value_t = 20)]
+    pub seeds: usize,
     /// Print the plan as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -215,9 +244,11 @@ impl PlanArgs {
             duration: self.duration.into(),
             peak_factor: self.peak_factor,
             profile: self.profile.clone(),
+            profile_step: self.profile_step.into(),
             prompt_tokens: self.prompt_tokens,
             completion_tokens: self.completion_tokens,
             model: self.model.clone(),
+            as_of: self.as_of,
             tier,
             limits: explicit.then_some(mock_groq::config::LimitsOverride {
                 rpm: self.rpm,
@@ -238,6 +269,8 @@ impl PlanArgs {
             max_keys: self.max_keys,
             analytical_only: self.analytical_only,
             steady: self.steady,
+            confidence: self.confidence,
+            seeds: self.seeds,
         })
     }
 }
@@ -295,15 +328,37 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             sim,
             real,
             policy,
-        } => run_command(&scenario, out, requests_csv, sim, real, policy),
+            as_of,
+        } => run_command(
+            &scenario,
+            out,
+            requests_csv,
+            Overrides {
+                sim,
+                real,
+                policy,
+                as_of,
+            },
+        ),
         Command::Sweep {
             scenario,
             keys,
             objective,
             out,
             sim,
-        } => sweep_command(&scenario, &keys, objective, out, sim),
-        Command::Claims { out } => claims_command(out),
+            as_of,
+        } => sweep_command(
+            &scenario,
+            &keys,
+            objective,
+            out,
+            Overrides {
+                sim,
+                as_of,
+                ..Overrides::default()
+            },
+        ),
+        Command::Claims { out, as_of } => claims_command(out, as_of),
         Command::Plan(args) => plan_command(&args),
         Command::Compare {
             baseline,
@@ -347,27 +402,52 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn run_command(
-    path: &Path,
-    out: Option<PathBuf>,
-    requests_csv: bool,
+/// Flags that override a scenario file.
+#[derive(Default)]
+struct Overrides {
     sim: bool,
     real: bool,
     policy: Option<String>,
-) -> anyhow::Result<ExitCode> {
+    as_of: Option<jiff::civil::Date>,
+}
+
+/// Reads a scenario file, applies the flags that override it and validates the result; warns
+/// when Groq no longer serves (or does not yet serve) its model on the catalog's day.
+fn load_scenario(path: &Path, flags: Overrides) -> anyhow::Result<Scenario> {
     let mut scenario = Scenario::from_file(path)?;
-    if sim {
+    if flags.sim {
         scenario.mode = Mode::Sim;
     }
-    if real {
+    if flags.real {
         scenario.mode = Mode::Real;
     }
-    if let Some(policy) = policy {
+    if let Some(policy) = flags.policy {
         scenario.engine.policy = policy.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    }
+    if flags.as_of.is_some() {
+        scenario.target.as_of = flags.as_of;
     }
     scenario
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid scenario {}: {e}", path.display()))?;
+    let status = scenario.target.model_status();
+    if status != "served" {
+        eprintln!(
+            "warning: model {} is {status} as of {}: Groq answers every request naming it 404 model_not_found, and so does the mock. Running anyway, as an app still naming it would.",
+            scenario.target.model,
+            scenario.target.as_of()
+        );
+    }
+    Ok(scenario)
+}
+
+fn run_command(
+    path: &Path,
+    out: Option<PathBuf>,
+    requests_csv: bool,
+    flags: Overrides,
+) -> anyhow::Result<ExitCode> {
+    let scenario = load_scenario(path, flags)?;
     // Checked before anything is sent: a finished real run must not be lost to it.
     let dir = out.unwrap_or_else(|| default_dir(&scenario.name));
     prepare_out(&dir)?;
@@ -377,6 +457,7 @@ fn run_command(
     let options = RunOptions {
         requests_csv: requests_csv.then(|| dir.join("requests.csv")),
         interrupt: Some(interrupt_watch()),
+        give_up_after: None,
     };
     let progress = TerminalProgress::new(scenario.mode == Mode::Sim);
     let finished = run(&scenario, options, &progress)?;
@@ -424,12 +505,9 @@ fn sweep_command(
     keys: &[usize],
     objective: f64,
     out: Option<PathBuf>,
-    sim: bool,
+    flags: Overrides,
 ) -> anyhow::Result<ExitCode> {
-    let mut scenario = Scenario::from_file(path)?;
-    if sim {
-        scenario.mode = Mode::Sim;
-    }
+    let scenario = load_scenario(path, flags)?;
     anyhow::ensure!(
         !keys.is_empty() && keys.iter().all(|k| *k >= 1),
         "--keys needs key counts ≥ 1, e.g. 1,3,5,10"
@@ -477,7 +555,10 @@ fn sweep_command(
     Ok(ExitCode::SUCCESS)
 }
 
-fn claims_command(out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn claims_command(
+    out: Option<PathBuf>,
+    as_of: Option<jiff::civil::Date>,
+) -> anyhow::Result<ExitCode> {
     let dir = out.unwrap_or_else(|| default_dir("claims"));
     prepare_out(&dir)?;
     let tty = show_progress();
@@ -488,7 +569,8 @@ fn claims_command(out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             eprintln!("checking: {what}");
         }
     };
-    let claims = crate::claims::check(&mut progress)?;
+    let today = as_of.unwrap_or_else(mock_groq::catalog::today);
+    let claims = crate::claims::check(today, &mut progress)?;
     if tty {
         eprint!("\r\x1b[2K");
     }

@@ -8,7 +8,7 @@
 //!   (`unfinished`), so a run's wall time is at most its duration plus that limit;
 //! - memory: an open-loop arrival is dropped (k6's `dropped_iterations`), not queued, when
 //!   [`MAX_IN_FLIGHT`] requests are already in flight, or the driver reaches it more than
-//!   [`MAX_LAG`] after its intended time or after `duration` (sending never outlasts it);
+//!   [`MAX_LAG`] after its intended time (so sending outlasts `duration` by at most that);
 //! - interruption: it stops sending, waits [`GRACE`] for requests in flight and records the
 //!   rest as failed (`interrupted`);
 //! - panics: a request or the sender that panics is recorded, and the drive reports it as
@@ -38,6 +38,9 @@ use crate::workload::{Arrivals, sample_tokens};
 pub const GRACE: Duration = Duration::from_secs(5);
 /// Requests in flight at most; further arrivals are dropped until some finish.
 pub const MAX_IN_FLIGHT: usize = 10_000;
+/// Distinct request bodies kept for reuse; further sizes are built each time.
+const BODIES: usize = 1024;
+
 /// An arrival the driver reaches later than this after its intended time is dropped: the
 /// driver (or the machine) cannot keep up with the offered rate.
 pub const MAX_LAG: Duration = Duration::from_secs(1);
@@ -85,6 +88,10 @@ struct Shared<T> {
     books: Mutex<Books>,
     /// Woken every [`PROGRESS_EVERY`] records and when nothing is left in flight.
     wake: Notify,
+    /// Woken when the recorder's objective is out of reach ([`Recorder::out_of_reach`]).
+    give_up: Notify,
+    /// Request bodies built so far, by (prompt, max_tokens).
+    bodies: Mutex<HashMap<(u64, u64), ChatRequest>>,
     next_id: AtomicU64,
     stopped: AtomicBool,
     /// The first panic of a request task.
@@ -117,19 +124,26 @@ impl<T: Transport> Shared<T> {
 
     /// Registers a request intended at `intended` and returns its id, or records it as
     /// dropped (and returns `None`) when too many are in flight or it is too late to send:
-    /// more than [`MAX_LAG`] behind its time, or past the end of sending (`until`).
+    /// more than [`MAX_LAG`] behind its time, or intended past the end of sending (`until`).
+    /// An arrival intended before the end is sent even when the clock has just passed it:
+    /// timers fire on whole milliseconds, so the last arrival of a simulated event can be
+    /// reached a fraction of a millisecond after the end, and it belongs to the event.
     fn launch_or_drop(&self, intended: Duration, until: Option<Duration>) -> Option<u64> {
         let now = self.start.elapsed();
-        let late = now.saturating_sub(intended) > MAX_LAG || until.is_some_and(|end| now >= end);
+        let late =
+            now.saturating_sub(intended) > MAX_LAG || until.is_some_and(|end| intended >= end);
         let Ok(mut books) = self.books.lock() else {
             return None;
         };
         let books = &mut *books;
         if late || books.in_flight.len() >= MAX_IN_FLIGHT {
-            if let Some(recorder) = books.recorder.as_mut()
-                && let Err(e) = recorder.drop_arrival(intended)
-            {
-                books.error.get_or_insert(e);
+            if let Some(recorder) = books.recorder.as_mut() {
+                if let Err(e) = recorder.drop_arrival(intended) {
+                    books.error.get_or_insert(e);
+                }
+                if recorder.out_of_reach() {
+                    self.give_up.notify_one();
+                }
             }
             return None;
         }
@@ -166,15 +180,31 @@ impl<T: Transport> Shared<T> {
         if let Err(e) = recorder.record(&record) {
             books.error.get_or_insert(e);
         }
+        if recorder.out_of_reach() {
+            self.give_up.notify_one();
+        }
         if books.in_flight.is_empty() || recorder.offered.is_multiple_of(PROGRESS_EVERY) {
             self.wake.notify_one();
         }
     }
 
+    /// The next request's body: sizes drawn from the traffic's distributions; bodies of the
+    /// same sizes are identical, so each is built once (up to [`BODIES`] of them).
     fn request(&self, traffic: &Traffic, rng: &mut SmallRng) -> ChatRequest {
         let prompt = sample_tokens(&traffic.prompt_tokens, rng);
         let max_tokens = sample_tokens(&traffic.completion_tokens, rng);
-        ChatRequest::synthetic(&self.model, prompt, max_tokens, self.stream)
+        let build = || ChatRequest::synthetic(&self.model, prompt, max_tokens, self.stream);
+        let Ok(mut bodies) = self.bodies.lock() else {
+            return build();
+        };
+        if let Some(known) = bodies.get(&(prompt, max_tokens)) {
+            return known.clone();
+        }
+        let request = build();
+        if bodies.len() < BODIES {
+            bodies.insert((prompt, max_tokens), request.clone());
+        }
+        request
     }
 
     /// Records finished and succeeded so far, and whether none is in flight.
@@ -307,6 +337,8 @@ pub async fn drive<T: Transport>(
             error: None,
         }),
         wake: Notify::new(),
+        give_up: Notify::new(),
+        bodies: Mutex::new(HashMap::new()),
         next_id: AtomicU64::new(0),
         stopped: AtomicBool::new(false),
         panicked: Mutex::new(None),
@@ -321,6 +353,14 @@ pub async fn drive<T: Transport>(
             scenario.seed,
             Arc::clone(&stop),
         ))
+    };
+    // Giving up ends the run as an interruption does: stop sending, settle what is in flight.
+    let interrupt = async {
+        tokio::select! {
+            biased;
+            () = interrupt => {}
+            () = shared.give_up.notified() => {}
+        }
     };
     let ending = wait_for_the_end(
         &shared,

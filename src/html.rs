@@ -4,18 +4,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::report::{INCOMPLETE, Report, Table};
+use crate::document::{escape, html_table as table};
+use crate::report::{INCOMPLETE, Report};
 use crate::sweep::Sweep;
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
 
 fn page(title: &str, body: &str) -> String {
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\nbody{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}}\ntable{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}th{{background:#f3f3f3}}\ntd:first-child,th:first-child{{text-align:left}}.note{{background:#fff4d6;padding:.6em}}\nsvg{{max-width:100%;height:auto}}\n</style></head><body>\n{body}</body></html>\n",
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\nbody{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}}\ntable{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}th{{background:#f3f3f3}}\ntd:first-child,th:first-child{{text-align:left}}.note{{background:#fff4d6;padding:.6em}}\nsvg{{max-width:100%;height:auto}}\n.verdict{{font-size:1.25em;padding:.6em .8em;border-left:6px solid}}.pass{{background:#e6f5ea;border-color:#2e8b57}}.fail{{background:#fbe9e9;border-color:#c0392b}}.inconclusive{{background:#f3f3f3;border-color:#888}}\n</style></head><body>\n{body}</body></html>\n",
         escape(title)
     )
 }
@@ -27,24 +22,6 @@ fn svg(dir: &Path, name: &str) -> String {
                 .to_owned()
         })
         .unwrap_or_default()
-}
-
-/// A report table as HTML, every cell escaped.
-fn table(t: &Table) -> String {
-    let mut out = String::from("<table><tr>");
-    for h in &t.head {
-        let _ = write!(out, "<th>{}</th>", escape(h));
-    }
-    out.push_str("</tr>");
-    for row in &t.rows {
-        out.push_str("<tr>");
-        for cell in row {
-            let _ = write!(out, "<td>{}</td>", escape(cell));
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("</table>\n");
-    out
 }
 
 /// Writes `report.html` for a run (the facts and tables of `report.md`, then the plots); the
@@ -91,13 +68,16 @@ pub fn write_sweep(dir: &Path, sweep: &Sweep) -> std::io::Result<()> {
     std::fs::write(dir.join("report.html"), page(&sweep.scenario, &body))
 }
 
-/// Writes `report.html` for a plan; the plan plot must already be in `dir`.
+/// Writes `report.html` for a plan: the answer first, the plot of the region around it,
+/// then the same blocks as `plan.md`; the plan plot must already be in `dir`.
 pub fn write_plan(dir: &Path, plan: &crate::plan::Plan) -> std::io::Result<()> {
-    // The markdown is simple (headings, paragraphs, pipe tables): shown preformatted beside the plot.
+    let blocks = plan.blocks();
+    let (head, rest) = blocks.split_at(blocks.len().min(2));
     let body = format!(
-        "<h1>Key plan</h1>\n<pre>{}</pre>\n{}",
-        escape(&plan.markdown()),
-        svg(dir, "plan")
+        "{}<h2>Around the answer</h2>\n{}\n{}",
+        crate::document::html(head),
+        svg(dir, "plan"),
+        crate::document::html(rest)
     );
     std::fs::write(dir.join("report.html"), page("Key plan", &body))
 }

@@ -7,6 +7,7 @@
 pub mod claims;
 pub mod cli;
 pub mod compare;
+pub mod document;
 pub mod driver;
 pub mod engine;
 pub mod html;

@@ -327,77 +327,92 @@ fn draw_sweep<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Sweep) 
 
 fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::plan::Plan) -> Drawn {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let all: Vec<&crate::plan::Simulated> = std::iter::once(&plan.simulated)
-        .chain(&plan.by_policy)
-        .collect();
-    let max_keys = all
+    let chosen = &plan.simulated;
+    let shares = plan.confidence.as_ref().map_or(&[][..], |c| &c.counts[..]);
+    let counts = chosen
+        .points
         .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.keys))
-        .max()
-        .unwrap_or(1) as f64;
-    let min_keys = all
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.keys))
-        .min()
-        .unwrap_or(1) as f64;
+        .map(|p| p.keys)
+        .chain(shares.iter().map(|s| s.keys));
+    let (lowest, highest) = counts.fold((usize::MAX, 0), |(lo, hi), k| (lo.min(k), hi.max(k)));
+    // The region around the answer: a few counts below it and two above, whole keys only.
+    let answer = plan
+        .recommended_keys
+        .map_or(highest, |k| usize::try_from(k).unwrap_or(highest));
+    let lo = lowest
+        .max(answer.saturating_sub((answer / 5).max(3)))
+        .max(1);
+    let hi = highest.max(answer).saturating_add(1).max(lo + 1);
+    let (x0, x1) = (lo as f64 - 0.5, hi as f64 + 0.5);
     let mut chart = ChartBuilder::on(root)
-        .caption("Success rate vs keys, per policy", (FONT, 22))
+        .caption(format!("Around the answer: {} keys", answer), (FONT, 22))
         .margin(14)
         .x_label_area_size(44)
         .y_label_area_size(70)
-        .build_cartesian_2d((min_keys - 0.5).max(0.0)..max_keys + 0.5, 0f64..1.05)
+        .build_cartesian_2d(x0..x1, 0f64..1.05)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
-        .x_desc("keys")
-        .y_desc("success rate")
+        .x_desc("keys (one per organisation)")
+        .y_desc("share")
+        .x_labels((hi - lo + 1).min(20))
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
         .label_style((FONT, 14))
         .draw()
         .map_err(|e| e.to_string())?;
-    let palette = [
-        RGBColor(30, 120, 200),
-        RGBColor(210, 50, 50),
-        RGBColor(230, 150, 20),
-        RGBColor(40, 160, 90),
-        RGBColor(140, 80, 180),
-        RGBColor(120, 120, 120),
-    ];
-    for (s, color) in all.iter().zip(palette.iter().cycle()) {
-        let color = *color;
-        let points: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .filter_map(|p| Some((p.keys as f64, p.success_rate?)))
-            .collect();
+    let inside = |k: usize| (lo..=hi).contains(&k);
+    let goodput: Vec<(f64, f64)> = chosen
+        .points
+        .iter()
+        .filter(|p| inside(p.keys))
+        .filter_map(|p| Some((p.keys as f64, p.goodput_rate?)))
+        .collect();
+    let blue = RGBColor(30, 120, 200);
+    chart
+        .draw_series(LineSeries::new(goodput.clone(), blue.stroke_width(2)))
+        .map_err(|e| e.to_string())?
+        .label(format!("goodput rate, {} (one seed)", chosen.policy))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
+    chart
+        .draw_series(
+            goodput
+                .into_iter()
+                .map(|p| Circle::new(p, 4, blue.filled())),
+        )
+        .map_err(|e| e.to_string())?;
+    let green = RGBColor(40, 160, 90);
+    let share: Vec<(f64, f64)> = shares
+        .iter()
+        .filter(|s| inside(s.keys))
+        .map(|s| (s.keys as f64, s.share))
+        .collect();
+    if !share.is_empty() {
         chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+            .draw_series(LineSeries::new(share.clone(), green.stroke_width(2)))
             .map_err(|e| e.to_string())?
-            .label(s.policy.clone())
+            .label("share of seeds meeting the objective")
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                PathElement::new(vec![(x, y), (x + 20, y)], green.stroke_width(2))
             });
         chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, color.filled())),
-            )
+            .draw_series(share.into_iter().map(|p| Circle::new(p, 4, green.filled())))
             .map_err(|e| e.to_string())?;
     }
     let objective = plan.input.objective;
     chart
         .draw_series(LineSeries::new(
-            vec![(min_keys - 0.5, objective), (max_keys + 0.5, objective)],
+            vec![(x0, objective), (x1, objective)],
             BLACK.stroke_width(1),
         ))
         .map_err(|e| e.to_string())?
-        .label(format!("objective {objective}"))
+        .label(format!("objective: goodput ≥ {objective}"))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1)));
     legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
-/// Writes plan.{svg,png}: success rate vs keys per policy.
+/// Writes plan.{svg,png}: the chosen policy's goodput rate and the share of seeds meeting the
+/// objective, per key count, around the answer.
 pub fn plan_plot(dir: &Path, plan: &crate::plan::Plan) -> Drawn {
     both(dir, "plan", |r| draw_plan(r, plan), |r| draw_plan(r, plan))
 }

@@ -123,6 +123,9 @@ pub struct Recorder {
     pub interval: Duration,
     /// Latest completion offset seen.
     pub last_end: Duration,
+    /// Requests not answered within the budget beyond which the run may stop: its objective
+    /// is out of reach (see [`Recorder::out_of_reach`]).
+    pub give_up_after: Option<u64>,
     rows: Option<BufWriter<File>>,
 }
 
@@ -168,8 +171,16 @@ impl Recorder {
             series: Vec::new(),
             interval: interval.max(Duration::from_millis(1)),
             last_end: Duration::ZERO,
+            give_up_after: None,
             rows,
         })
+    }
+
+    /// Whether more requests went unanswered within the budget (failed, late or dropped)
+    /// than [`Recorder::give_up_after`] allows: no later answer can bring goodput back.
+    pub fn out_of_reach(&self) -> bool {
+        self.give_up_after
+            .is_some_and(|limit| self.offered - self.goodput > limit)
     }
 
     /// Records one finished request.

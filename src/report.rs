@@ -133,6 +133,10 @@ pub struct Setup {
     pub orgs: usize,
     /// Model.
     pub model: String,
+    /// The day whose Groq catalog applied (`YYYY-MM-DD`).
+    pub as_of: String,
+    /// Whether Groq serves the model that day ("served", "decommissioned on …").
+    pub model_status: String,
     /// Limits per organisation (RPM, RPD, TPM, TPD) and where they come from.
     pub limits: LimitsUsed,
     /// The target: `embedded mock` or the URL.
@@ -273,14 +277,20 @@ fn failover_quantile(h: &Histogram<u64>, unanswered: u64, q: f64) -> Figure {
 pub const INCOMPLETE: &str = "Incomplete: the run was interrupted; the numbers cover what ran.";
 
 /// One table of a report, as text cells; rendered as markdown here and as HTML by `html`.
+#[derive(Debug, Clone)]
 pub struct Table {
     /// Column names.
-    pub head: Vec<&'static str>,
+    pub head: Vec<String>,
     /// Rows of cells, as many as columns.
     pub rows: Vec<Vec<String>>,
 }
 
 impl Table {
+    /// Column names from string slices.
+    pub fn heads(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
     /// A pipe table: the first column left-aligned, the others right-aligned.
     pub fn markdown(&self) -> String {
         let mut out = format!("| {} |\n|---|", self.head.join(" | "));
@@ -431,8 +441,15 @@ impl Report {
         [
             time,
             format!(
-                "target: {}; model {}; {} keys in {} organisations; policy {}; goodput counts answers within {} ms of their intended send",
-                s.target, s.model, s.keys, s.orgs, s.policy, s.latency_budget_ms
+                "target: {}; model {} ({} as of {}); {} keys in {} organisations; policy {}; goodput counts answers within {} ms of their intended send",
+                s.target,
+                s.model,
+                s.model_status,
+                s.as_of,
+                s.keys,
+                s.orgs,
+                s.policy,
+                s.latency_budget_ms
             ),
             format!(
                 "limits per organisation: {} ({})",
@@ -449,7 +466,7 @@ impl Report {
         let ms = |x: Figure| x.show(1);
         let mut tables = vec![
             Table {
-                head: vec![
+                head: Table::heads(&[
                     "offered",
                     "succeeded",
                     "failed",
@@ -460,7 +477,7 @@ impl Report {
                     "throughput (req/s)",
                     "upstream 429",
                     "attempts",
-                ],
+                ]),
                 rows: vec![vec![
                     s.offered.to_string(),
                     s.succeeded.to_string(),
@@ -475,7 +492,7 @@ impl Report {
                 ]],
             },
             Table {
-                head: vec!["ms", "p50", "p90", "p99", "p99.9", "max"],
+                head: Table::heads(&["ms", "p50", "p90", "p99", "p99.9", "max"]),
                 rows: vec![
                     vec![
                         "latency of succeeded requests, from intended send".to_owned(),
@@ -501,7 +518,7 @@ impl Report {
         ];
         if !self.failures.is_empty() {
             tables.push(Table {
-                head: vec!["failure reason", "requests"],
+                head: Table::heads(&["failure reason", "requests"]),
                 rows: self
                     .failures
                     .iter()
@@ -511,7 +528,7 @@ impl Report {
         }
         if !self.thresholds.is_empty() {
             tables.push(Table {
-                head: vec!["threshold", "measured", "result"],
+                head: Table::heads(&["threshold", "measured", "result"]),
                 rows: self
                     .thresholds
                     .iter()
@@ -526,7 +543,7 @@ impl Report {
             });
         }
         tables.push(Table {
-            head: vec!["key", "fingerprint", "org", "attempts", "succeeded", "429"],
+            head: Table::heads(&["key", "fingerprint", "org", "attempts", "succeeded", "429"]),
             rows: self
                 .per_key
                 .iter()

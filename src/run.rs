@@ -28,6 +28,10 @@ pub struct RunOptions {
     pub requests_csv: Option<PathBuf>,
     /// Completes to interrupt the run (Ctrl-C); `None` runs to the end.
     pub interrupt: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Stop the run, as if interrupted (the report is marked incomplete), once more than
+    /// this many requests went unanswered within the latency budget: for searches that only
+    /// ask whether a goodput objective is met, whose answer is then settled.
+    pub give_up_after: Option<u64>,
 }
 
 /// A finished run: the report and the recorder behind it (for the CSV and .hgrm files).
@@ -66,6 +70,7 @@ pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
     let org_count = orgs_of.iter().max().map_or(0, |m| m + 1);
     let mut config = MockConfig {
         model: scenario.target.model.clone(),
+        as_of: Some(scenario.target.as_of()),
         tier: scenario.target.tier,
         seed: scenario.seed,
         start_unix: Some(0),
@@ -165,6 +170,8 @@ async fn drive_with<T: Transport>(
         options.requests_csv.as_deref(),
     )
     .context("cannot create the per-request CSV")?;
+    let mut recorder = recorder;
+    recorder.give_up_after = options.give_up_after;
     let interrupt = interrupted(options.interrupt.take());
     Ok(drive(scenario, rotor, recorder, progress, interrupt).await?)
 }
@@ -186,8 +193,11 @@ pub fn run(
     let (driven, mock_state, keys, target) = match (&scenario.target.url, scenario.mode) {
         (None, Mode::Sim) => {
             let keys = mock_keys(n);
+            // Timers only: nothing simulated touches a socket, and without an I/O driver an
+            // idle runtime parks without a syscall (epoll and eventfd were an eighth of a
+            // simulated request's cost).
             let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
+                .enable_time()
                 .start_paused(true)
                 .build()?;
             let (driven, state) = runtime.block_on(async {
@@ -275,6 +285,8 @@ pub fn run(
         keys: n,
         orgs: orgs_of.iter().max().map_or(0, |m| m + 1),
         model: scenario.target.model.clone(),
+        as_of: scenario.target.as_of().to_string(),
+        model_status: scenario.target.model_status(),
         limits: limits_used(scenario),
         target,
         latency_budget_ms: scenario.traffic.latency_budget.as_secs_f64() * 1000.0,

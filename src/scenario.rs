@@ -88,6 +88,10 @@ pub struct Target {
     /// Model requested.
     #[serde(default = "default_model")]
     pub model: String,
+    /// The day whose Groq catalog the mock serves (`YYYY-MM-DD`): which models exist and
+    /// their limits. Today (UTC) when absent.
+    #[serde(default)]
+    pub as_of: Option<jiff::civil::Date>,
     /// The mock's plan.
     #[serde(default)]
     pub tier: Tier,
@@ -117,6 +121,7 @@ impl Default for Target {
         Self {
             url: None,
             model: default_model(),
+            as_of: None,
             tier: Tier::Free,
             limits: None,
             latency: None,
@@ -129,7 +134,27 @@ impl Default for Target {
 }
 
 fn default_model() -> String {
-    "llama-3.3-70b-versatile".to_owned()
+    mock_groq::catalog::RECOMMENDED.to_owned()
+}
+
+impl Target {
+    /// The day whose catalog applies: `as_of`, or today (UTC).
+    pub fn as_of(&self) -> jiff::civil::Date {
+        self.as_of.unwrap_or_else(mock_groq::catalog::today)
+    }
+
+    /// Whether Groq serves the model on [`Target::as_of`], in words ("served",
+    /// "decommissioned on 2026-08-16 (Groq's replacement: openai/gpt-oss-120b)").
+    pub fn model_status(&self) -> String {
+        mock_groq::catalog::find(&self.model).map_or_else(
+            || "not in the catalog".to_owned(),
+            |i| {
+                mock_groq::catalog::MODELS[i]
+                    .availability(self.as_of())
+                    .to_string()
+            },
+        )
+    }
 }
 
 /// An event of the embedded mock, naming keys and organisations by index.
@@ -334,9 +359,28 @@ pub struct Traffic {
     /// from their intended send; a budget-aware policy (adaptive) plans its waits by it.
     #[serde(default = "default_latency_budget", with = "humantime_serde")]
     pub latency_budget: Duration,
-    /// With `arrival = "profile"`: relative weight of each hour (repeats after the last).
+    /// With `arrival = "profile"`: relative weight of each step (repeats after the last).
     #[serde(default)]
     pub profile: Vec<f64>,
+    /// How long each weight of `profile` lasts: a whole divisor of an hour (`10m` for a
+    /// keynote's spike, `1m` for waves) or a whole number of hours dividing a day. 1 h by
+    /// default.
+    #[serde(default = "default_profile_step", with = "humantime_serde")]
+    pub profile_step: Duration,
+}
+
+fn default_profile_step() -> Duration {
+    Duration::from_secs(3600)
+}
+
+/// Whether `step` can be a profile's step: it divides an hour into whole seconds, or is a
+/// whole number of hours that divides a day (so busiest-hour and busiest-day windows start
+/// on step boundaries).
+pub fn profile_step_ok(step: Duration) -> bool {
+    let s = step.as_secs();
+    step.subsec_nanos() == 0
+        && s > 0
+        && (3600u64.is_multiple_of(s) || (s.is_multiple_of(3600) && 86_400u64.is_multiple_of(s)))
 }
 
 fn default_prompt() -> Tokens {
@@ -366,7 +410,8 @@ pub enum Arrival {
     Step,
     /// `rate`, with `peak` from `change_at` for `spike_for`.
     Spike,
-    /// Poisson at `rate` × the hour's weight in `profile` ÷ the mean weight (per-hour shape).
+    /// Poisson at `rate` × the step's weight in `profile` ÷ the mean weight (an hourly
+    /// shape by default; `profile_step` for finer ones).
     Profile,
     /// `users` each sending, waiting for the answer, thinking `think`, and again (users
     /// start spread over one think time).
@@ -871,6 +916,11 @@ impl Scenario {
                 &format!(
                     "arrival = \"profile\" needs `profile`: 1 to {hours} weights, each between 0 and {weight}, not all zero"
                 ),
+            )?;
+            needs(
+                profile_step_ok(t.profile_step),
+                "traffic.profile_step",
+                "a profile step divides an hour into whole seconds (1s … 1h, e.g. 10m) or is a whole number of hours dividing a day (2h, 3h, 4h, 6h, 8h, 12h, 24h)",
             )?;
         }
         check_tokens(t.prompt_tokens, "traffic.prompt_tokens")?;

@@ -327,13 +327,13 @@ impl Sweep {
     /// Capacity per key count; `sweep.md` and `report.html` render it.
     pub fn table(&self) -> Table {
         Table {
-            head: vec![
+            head: Table::heads(&[
                 "keys",
                 "capacity (req/min)",
                 "goodput at capacity",
                 "× one key",
                 "runs",
-            ],
+            ]),
             rows: self
                 .points
                 .iter()

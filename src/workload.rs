@@ -18,9 +18,9 @@ pub fn rate_at(traffic: &Traffic, t: Duration) -> f64 {
         Arrival::Profile => {
             let weights = &traffic.profile;
             let mean = weights.iter().sum::<f64>() / weights.len().max(1) as f64;
-            let hour = (t.as_secs() / 3600) as usize % weights.len().max(1);
+            let step = step_index(traffic, t) % weights.len().max(1);
             if mean > 0.0 {
-                base * weights.get(hour).copied().unwrap_or(0.0) / mean
+                base * weights.get(step).copied().unwrap_or(0.0) / mean
             } else {
                 0.0
             }
@@ -43,6 +43,19 @@ pub fn rate_at(traffic: &Traffic, t: Duration) -> f64 {
     }
 }
 
+/// Which step of the profile `t` falls in (counting from the start, not wrapped).
+fn step_index(traffic: &Traffic, t: Duration) -> usize {
+    let step = traffic.profile_step.as_nanos().max(1);
+    usize::try_from(t.as_nanos() / step).unwrap_or(usize::MAX)
+}
+
+/// The start of the profile step after the one `t` falls in.
+fn next_step(traffic: &Traffic, t: Duration) -> Duration {
+    let step = traffic.profile_step.max(Duration::from_secs(1));
+    let index = u32::try_from(step_index(traffic, t).saturating_add(1)).unwrap_or(u32::MAX);
+    step.saturating_mul(index)
+}
+
 /// Intended send times of an open-loop run, as offsets from its start, bounded by the
 /// scenario's `duration` and `requests`.
 pub struct Arrivals<'a> {
@@ -50,6 +63,7 @@ pub struct Arrivals<'a> {
     rng: SmallRng,
     next: Duration,
     sent: usize,
+    started: bool,
 }
 
 impl<'a> Arrivals<'a> {
@@ -60,6 +74,7 @@ impl<'a> Arrivals<'a> {
             rng: SmallRng::seed_from_u64(seed ^ 0xa5a5_5a5a),
             next: Duration::ZERO,
             sent: 0,
+            started: false,
         }
     }
 }
@@ -75,24 +90,64 @@ impl Iterator for Arrivals<'_> {
         if self.traffic.duration.is_some_and(|d| at >= d) {
             return None;
         }
+        if self.traffic.arrival == Arrival::Profile {
+            return self.next_of_profile(at);
+        }
         let per_second = rate_at(self.traffic, at) / 60.0;
         if per_second <= 0.0 {
-            // A silent hour of a profile: skip to the next hour.
-            if self.traffic.arrival != Arrival::Profile {
-                return None;
-            }
-            self.next = Duration::from_secs((at.as_secs() / 3600 + 1) * 3600);
-            return self.next();
+            return None;
         }
         let gap = match self.traffic.arrival {
-            Arrival::Poisson | Arrival::Profile => {
-                -(1.0 - self.rng.random::<f64>()).ln() / per_second
-            }
+            Arrival::Poisson => -(1.0 - self.rng.random::<f64>()).ln() / per_second,
             _ => 1.0 / per_second,
         };
         self.next = at + Duration::from_secs_f64(gap);
         self.sent += 1;
         Some(at)
+    }
+}
+
+impl Arrivals<'_> {
+    /// `at` is this arrival; the next one comes after a unit exponential amount of the
+    /// profile's integrated rate, walked step by step: exact for a rate that is constant
+    /// within each step, so a short spike is never jumped over by a gap drawn at a quiet
+    /// step's rate.
+    fn next_of_profile(&mut self, at: Duration) -> Option<Duration> {
+        let end = self.traffic.duration.unwrap_or(Duration::MAX);
+        let at = if self.started {
+            at
+        } else {
+            // The first arrival opens the first step that has any traffic.
+            self.started = true;
+            let mut t = at;
+            while rate_at(self.traffic, t) <= 0.0 {
+                t = next_step(self.traffic, t);
+                if t >= end {
+                    return None;
+                }
+            }
+            t
+        };
+        self.next = self.after(at, end).unwrap_or(end);
+        self.sent += 1;
+        Some(at)
+    }
+
+    /// The time one unit exponential of integrated rate after `from`, or `None` past `end`.
+    fn after(&mut self, from: Duration, end: Duration) -> Option<Duration> {
+        let mut need = -(1.0 - self.rng.random::<f64>()).ln();
+        let mut t = from;
+        while t < end {
+            let per_second = rate_at(self.traffic, t) / 60.0;
+            let boundary = next_step(self.traffic, t).min(end);
+            let span = boundary.saturating_sub(t).as_secs_f64();
+            if per_second > 0.0 && need <= per_second * span {
+                return Some(t + Duration::from_secs_f64(need / per_second));
+            }
+            need -= per_second * span;
+            t = boundary;
+        }
+        None
     }
 }
 
@@ -188,5 +243,24 @@ mod tests {
             .sum::<f64>()
             / 20_000.0;
         assert!((mean - 300.0).abs() < 3.0, "{mean}");
+    }
+
+    /// A ten-minute spike after near-silent steps gets its share of arrivals: the gap is
+    /// walked through the steps' integrated rate, not drawn at a quiet step's rate (which
+    /// would jump hours past the spike).
+    #[test]
+    fn a_short_spike_after_silence_gets_its_arrivals() {
+        let t = traffic(
+            "arrival = \"profile\"\nrate = 60\nduration = \"1h\"\nprofile_step = \"10m\"\nprofile = [0.0001, 0.0001, 10.0, 0.0001, 0.0001, 0.0001]",
+        );
+        let arrivals: Vec<Duration> = Arrivals::new(&t, 7).collect();
+        let in_spike = arrivals
+            .iter()
+            .filter(|a| (Duration::from_secs(1200)..Duration::from_secs(1800)).contains(a))
+            .count();
+        // 60/min × 10 ÷ the mean weight (10.0005 / 6) over 10 minutes: 3,599.8 expected.
+        assert!((3_400..3_800).contains(&in_spike), "{in_spike}");
+        assert!(arrivals.len() - in_spike < 5, "{}", arrivals.len());
+        assert!(arrivals.windows(2).all(|w| w[0] <= w[1]));
     }
 }

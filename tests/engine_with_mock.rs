@@ -72,7 +72,7 @@ async fn hammer(name: &str) {
             for _ in 0..25 {
                 let sent = rotor
                     .send(&ChatRequest::synthetic(
-                        "llama-3.3-70b-versatile",
+                        "openai/gpt-oss-120b",
                         50,
                         20,
                         false,
@@ -160,7 +160,7 @@ async fn adaptive_learns_the_shared_org_and_spends_no_429_on_it() {
     for _ in 0..150 {
         if rotor
             .send(&ChatRequest::synthetic(
-                "llama-3.3-70b-versatile",
+                "openai/gpt-oss-120b",
                 50,
                 20,
                 false,

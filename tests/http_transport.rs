@@ -12,7 +12,7 @@ use mock_groq::config::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const MODEL: &str = "llama-3.3-70b-versatile";
+const MODEL: &str = "openai/gpt-oss-120b";
 
 fn timeouts() -> Timeouts {
     Timeouts {
@@ -240,7 +240,7 @@ at = "0s"
         request: Duration::from_millis(300),
     };
     let transport = HttpTransport::new(&url, timeouts).unwrap_or_else(|e| panic!("{e}"));
-    let body = ChatRequest::synthetic("llama-3.3-70b-versatile", 20, 10, false).body;
+    let body = ChatRequest::synthetic("openai/gpt-oss-120b", 20, 10, false).body;
     let stalled = transport.send(&ApiKey::new("k_stall"), body.clone()).await;
     assert_eq!(stalled.err(), Some(TransportError::Timeout));
     let dropped = transport.send(&ApiKey::new("k_drop"), body.clone()).await;
@@ -263,7 +263,7 @@ at = "0s"
     let started = tokio::time::Instant::now();
     let sent = rotor
         .send(&ChatRequest::synthetic(
-            "llama-3.3-70b-versatile",
+            "openai/gpt-oss-120b",
             20,
             10,
             false,

@@ -111,7 +111,12 @@ fn cli_plan_json_has_the_documented_fields() {
             .as_u64()
             .is_some_and(|k| k >= 4)
     );
-    assert_eq!(json["recommended_keys"], json["simulated"]["min_keys"]);
+    assert!(json["recommended_keys"].as_u64() >= json["simulated"]["min_keys"].as_u64());
+    assert!(
+        json["confidence"]["counts"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
     for file in [
         "plan.json",
         "plan.md",
@@ -121,6 +126,14 @@ fn cli_plan_json_has_the_documented_fields() {
     ] {
         assert!(dir.join(file).exists(), "{file}");
     }
+    // The page is a page: the verdict first, then the plot, then real tables.
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap_or_default();
+    let at = |needle: &str| page.find(needle).unwrap_or(usize::MAX);
+    assert!(
+        at("class=\"verdict") < at("<svg") && at("<svg") < at("<table>"),
+        "verdict, plot, tables"
+    );
+    assert!(!page.contains("<pre>") && !page.contains("| limit |"));
     let bad = Command::new(env!("CARGO_BIN_EXE_keyrotor"))
         .args(["plan", "--users", "0"])
         .output()
@@ -162,4 +175,176 @@ fn latency_objectives_count_and_an_unreachable_one_is_explained() {
         ..event("")
     };
     assert!(plan(relaxed, &mut quiet).is_ok_and(|p| p.simulated.min_keys.is_some()));
+}
+
+/// P(N ≤ k) for N ~ Poisson(λ), summed term by term in log space.
+fn poisson_cdf(k: u64, lambda: f64) -> f64 {
+    let mut log_term = -lambda; // log P(N = 0)
+    let mut sum = log_term.exp();
+    for n in 1..=k {
+        log_term += lambda.ln() - (n as f64).ln();
+        sum += log_term.exp();
+    }
+    sum
+}
+
+/// The confidence figure on a case computed by hand: 100 Poisson arrivals expected in one
+/// minute against one key with 100 requests a day (its refill over the minute is under one
+/// request), and every request must be answered. One key meets that exactly when at most
+/// 100 arrive: P(Poisson(100) ≤ 100) = 0.5266. Two keys serve up to 200: all but certain.
+#[test]
+fn the_confidence_is_the_probability_a_key_count_meets_the_objective() {
+    let p = poisson_cdf(100, 100.0);
+    assert!((p - 0.5266).abs() < 1e-3, "{p}");
+    let input: PlanInput = toml::from_str(
+        "users = 100\nqueries_per_user = 1\nduration = \"1m\"\nprompt_tokens = 50\ncompletion_tokens = 50\nlimits = { rpm = 0, rpd = 100, tpm = 0, tpd = 0 }\nobjective = 1.0\nseeds = 200\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut quiet = |_: &str, _: usize, _: f64| {};
+    let plan = plan(input, &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+    let confidence = plan
+        .confidence
+        .as_ref()
+        .unwrap_or_else(|| panic!("no confidence figure"));
+    let share = |keys: usize| {
+        confidence
+            .counts
+            .iter()
+            .find(|s| s.keys == keys)
+            .unwrap_or_else(|| panic!("{keys} keys not examined: {confidence:?}"))
+    };
+    let one = share(1);
+    // Three standard deviations of a share over 200 seeds.
+    let sigma = (p * (1.0 - p) / 200.0).sqrt();
+    assert!(
+        (one.share - p).abs() < 3.0 * sigma,
+        "1 key met the objective in {} of 200 seeds; expected about {:.0}",
+        one.met,
+        p * 200.0
+    );
+    assert!(one.low <= one.share && one.share <= one.high);
+    assert_eq!(share(2).met, 200);
+    assert_eq!(plan.recommended_keys, Some(2));
+    assert!(
+        plan.markdown().contains("200 of 200"),
+        "{}",
+        plan.markdown()
+    );
+}
+
+/// Free-tier keys in separate organisations beside one developer-tier organisation, on the
+/// catalog's limits for the default model, with the developer tier's expected spend from the
+/// catalog's prices: 1,000 requests × (50 × $0.15 + 50 × $0.60) per million = $0.0375.
+#[test]
+fn the_developer_tier_is_sized_and_priced_beside_the_free_keys() {
+    let input: PlanInput = toml::from_str(
+        "users = 200\nqueries_per_user = 5\nduration = \"2h\"\nprompt_tokens = 50\ncompletion_tokens = 50\nseeds = 0\nas_of = \"2026-11-23\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut quiet = |_: &str, _: usize, _: f64| {};
+    let p = plan(input.clone(), &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+    let tiers = p.tiers.as_ref().unwrap_or_else(|| panic!("no tiers"));
+    let [free, developer] = &tiers.options[..] else {
+        panic!("{tiers:?}")
+    };
+    assert_eq!((free.tier.as_str(), free.spend_usd), ("free", Some(0.0)));
+    assert_eq!(
+        free.simulated, p.simulated.min_keys,
+        "the plan's own search"
+    );
+    assert_eq!(developer.tier, "developer");
+    assert_eq!((developer.bound, developer.simulated), (1, Some(1)));
+    let spend = developer.spend_usd.unwrap_or(f64::NAN);
+    assert!((spend - 0.0375).abs() < 1e-9, "{spend}");
+    assert!(
+        developer.limits.contains("RPM 1000"),
+        "{}",
+        developer.limits
+    );
+    assert!(tiers.note.contains("terms of service"));
+    let md = p.markdown();
+    assert!(
+        md.contains("Free tier or developer tier") && md.contains("$0.04"),
+        "{md}"
+    );
+    // Explicit limits are nobody's tier: no comparison.
+    let explicit = PlanInput {
+        limits: event("").limits,
+        ..input
+    };
+    let p = plan(explicit, &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(p.tiers.is_none());
+}
+
+/// A model Groq no longer serves cannot be planned for: the error names the day it went and
+/// the models served that day; before that day it plans.
+#[test]
+fn a_decommissioned_model_is_refused_with_the_models_served_that_day() {
+    let text = "users = 10\nqueries_per_user = 1\nduration = \"1h\"\nprompt_tokens = 50\ncompletion_tokens = 50\nseeds = 0\nmodel = \"llama-3.3-70b-versatile\"\n";
+    let mut quiet = |_: &str, _: usize, _: f64| {};
+    let today: PlanInput = toml::from_str(&format!("{text}as_of = \"2026-11-23\"\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = plan(today, &mut quiet)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("decommissioned on 2026-08-16") && err.contains("openai/gpt-oss-120b"),
+        "{err}"
+    );
+    let then: PlanInput = toml::from_str(&format!("{text}as_of = \"2025-12-24\"\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(plan(then, &mut quiet).is_ok());
+}
+
+/// A keynote: 1,000 requests over two hours in ten-minute steps, the tenth step six times as
+/// busy. By hand: the mean weight is 17/12, so a quiet step runs at 8.33 × 12/17 = 5.88
+/// req/min and the keynote at 35.29; the busiest hour holds five quiet steps and the keynote,
+/// (5 × 5.88 + 35.29) × 10 = 647.1 requests — not the keynote's rate for a whole hour.
+#[test]
+fn a_keynote_spike_in_ten_minute_steps_sets_the_busiest_hour() {
+    let input: PlanInput = toml::from_str(
+        "users = 1000\nqueries_per_user = 1\nduration = \"2h\"\nprompt_tokens = 50\ncompletion_tokens = 50\nprofile_step = \"10m\"\nprofile = [1, 1, 1, 1, 1, 1, 1, 1, 1, 6, 1, 1]\nlimits = { rpm = 30, rpd = 0, tpm = 0, tpd = 0 }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (limits, _) = input.limits();
+    let a = keyrotor::plan::analytical(&input, &limits);
+    assert!(
+        (a.peak_rpm - 1000.0 / 120.0 * 12.0 / 17.0 * 6.0).abs() < 1e-6,
+        "{}",
+        a.peak_rpm
+    );
+    let rpm = a
+        .bounds
+        .iter()
+        .find(|b| b.limit == "rpm")
+        .map_or(f64::NAN, |b| b.demand);
+    let by_hand = (5.0 + 6.0) * 1000.0 / 120.0 * 12.0 / 17.0 * 10.0;
+    assert!((rpm - by_hand).abs() < 1e-6, "{rpm} vs {by_hand}");
+    let bad = PlanInput {
+        profile_step: std::time::Duration::from_secs(7 * 60),
+        ..input
+    };
+    let mut quiet = |_: &str, _: usize, _: f64| {};
+    let err = plan(bad, &mut quiet)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("profile step"), "{err}");
+}
+
+/// Every shipped plan event file is a valid event.
+#[test]
+fn every_shipped_event_file_parses() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/events");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        let input: PlanInput =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(input.profile.len() > 1, "{}", path.display());
+        n += 1;
+    }
+    assert!(n >= 1);
 }

@@ -16,7 +16,7 @@ fn rotor(policy: &str, transport: Scripted, n: usize) -> Rotor<Scripted> {
 }
 
 fn request() -> ChatRequest {
-    ChatRequest::synthetic("llama-3.3-70b-versatile", 100, 100, false)
+    ChatRequest::synthetic("openai/gpt-oss-120b", 100, 100, false)
 }
 
 fn keys_tried(sent: &Sent) -> Vec<usize> {

@@ -43,7 +43,7 @@ limits = { rpm = 1000000000000, rpd = 1000000000000, tpm = 1000000000000, tpd = 
 
 fn body() -> String {
     serde_json::json!({
-        "model": "llama-3.3-70b-versatile",
+        "model": "openai/gpt-oss-120b",
         "messages": [{"role": "user", "content": "Say hello in Portuguese."}],
         "max_tokens": 16,
     })

@@ -224,7 +224,8 @@ async fn serve(
         }
     };
     let model_name = request.model.as_deref().unwrap_or_default();
-    let Some(model) = catalog::find(model_name) else {
+    let served = catalog::find(model_name).filter(|&m| MODELS[m].served_on(mock.as_of));
+    let Some(model) = served else {
         let err = ApiError::model_not_found(model_name);
         return (
             Some(Outcome::Status(err.status)),

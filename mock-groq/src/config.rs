@@ -2,7 +2,8 @@
 //! reported with its path, line and column and what was expected.
 //!
 //! ```toml
-//! model = "llama-3.3-70b-versatile"   # default model
+//! model = "openai/gpt-oss-120b"   # default model
+//! as_of = "2026-11-23"             # which models exist and their limits; default: today
 //! tier = "free"
 //! seed = 7
 //! time_scale = 1.0
@@ -52,6 +53,10 @@ pub struct Config {
     /// Model shown in `/admin/state` before any request used it (requests must name theirs).
     #[serde(default = "default_model")]
     pub model: String,
+    /// The day whose catalog the mock serves: models decommissioned by then answer 404
+    /// `model_not_found`, as Groq does. Today (UTC) when absent.
+    #[serde(default)]
+    pub as_of: Option<jiff::civil::Date>,
     /// Plan whose published limits apply unless an organisation overrides them.
     #[serde(default)]
     pub tier: Tier,
@@ -150,11 +155,12 @@ pub fn limits_in_force(
     tier: Tier,
     overrides: Option<LimitsOverride>,
 ) -> (Limits, String) {
-    let base = catalog::find(model).map(|i| catalog::MODELS[i].limits(tier));
+    let entry = catalog::find(model).map(|i| &catalog::MODELS[i]);
+    let base = entry.map(|m| m.limits(tier));
     let published = format!(
         "Groq's published {} tier for {model} ({})",
         tier.name(),
-        catalog::CATALOG_DATE
+        entry.map(|m| m.limits_source(tier)).unwrap_or_default()
     );
     match (base, overrides) {
         (Some(b), None) => (b, published),
@@ -292,7 +298,7 @@ pub enum Event {
 }
 
 fn default_model() -> String {
-    "llama-3.3-70b-versatile".to_owned()
+    catalog::RECOMMENDED.to_owned()
 }
 fn default_time_scale() -> f64 {
     1.0
@@ -335,6 +341,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             model: default_model(),
+            as_of: None,
             tier: Tier::default(),
             seed: 0,
             time_scale: default_time_scale(),
@@ -375,6 +382,11 @@ impl Config {
         })?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The day whose catalog applies: `as_of`, or today (UTC).
+    pub fn as_of(&self) -> jiff::civil::Date {
+        self.as_of.unwrap_or_else(catalog::today)
     }
 
     /// Checks what the types cannot: ranges, references and uniqueness.

@@ -1,14 +1,18 @@
 //! Go's `time.Duration.String()` format, which Groq uses in reset headers and
 //! "Please try again in …" messages: `6s`, `185ms`, `1m26.4s`, `2h0m0s`.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
-/// Formats a duration the way Go's `Duration.String()` does (nanosecond precision).
+/// Formats a duration the way Go's `Duration.String()` does (nanosecond precision; beyond
+/// Go's own range of about 292 years it saturates).
 pub fn format(d: Duration) -> String {
-    const SECOND: u128 = 1_000_000_000;
-    let ns = d.as_nanos();
+    const SECOND: u64 = 1_000_000_000;
+    let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    let mut out = String::with_capacity(16);
     if ns == 0 {
-        return "0s".to_owned();
+        out.push_str("0s");
+        return out;
     }
     if ns < SECOND {
         let (unit, div) = if ns < 1_000 {
@@ -18,19 +22,19 @@ pub fn format(d: Duration) -> String {
         } else {
             ("ms", 1_000_000)
         };
-        return format!("{}{unit}", decimal(ns, div));
+        decimal(&mut out, ns, div);
+        out.push_str(unit);
+        return out;
     }
     let hours = ns / (3600 * SECOND);
     let minutes = ns / (60 * SECOND) % 60;
-    let rest = ns % (60 * SECOND);
-    let mut out = String::new();
     if hours > 0 {
-        out.push_str(&format!("{hours}h"));
+        let _ = write!(out, "{hours}h");
     }
     if hours > 0 || minutes > 0 {
-        out.push_str(&format!("{minutes}m"));
+        let _ = write!(out, "{minutes}m");
     }
-    out.push_str(&decimal(rest, SECOND));
+    decimal(&mut out, ns % (60 * SECOND), SECOND);
     out.push('s');
     out
 }
@@ -43,16 +47,19 @@ pub fn format_millis(d: Duration) -> String {
     ))
 }
 
-/// `value / div` as a decimal with trailing zeros trimmed (div is a power of ten).
-fn decimal(value: u128, div: u128) -> String {
-    let whole = value / div;
-    let frac = value % div;
+/// Appends `value / div` as a decimal with trailing zeros trimmed (div is a power of ten).
+fn decimal(out: &mut String, value: u64, div: u64) {
+    let (whole, mut frac) = (value / div, value % div);
+    let _ = write!(out, "{whole}");
     if frac == 0 {
-        return whole.to_string();
+        return;
     }
-    let width = div.ilog10() as usize;
-    let digits = format!("{frac:0width$}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
+    let mut width = div.ilog10() as usize;
+    while frac % 10 == 0 {
+        frac /= 10;
+        width -= 1;
+    }
+    let _ = write!(out, ".{frac:0width$}");
 }
 
 #[cfg(test)]

@@ -9,35 +9,33 @@ use crate::clock::Clock;
 use crate::goduration;
 use crate::ledger::Snapshot;
 
+const LIMIT_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-limit-requests");
+const REMAINING_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-remaining-requests");
+const RESET_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-reset-requests");
+const LIMIT_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-limit-tokens");
+const REMAINING_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-remaining-tokens");
+const RESET_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-reset-tokens");
+
 /// Adds the rate-limit headers for a ledger snapshot; reset times are converted from the
 /// ledger's scaled clock to real time.
 pub fn insert_rate_limits(headers: &mut HeaderMap, snap: &Snapshot, clock: &Clock) {
-    let mut put = |name: &'static str, value: String| {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
-    };
+    let duration = |d| HeaderValue::from_str(&goduration::format_millis(clock.to_real(d)));
     if let Some(limit) = snap.limit_requests {
-        put("x-ratelimit-limit-requests", limit.to_string());
-        put(
-            "x-ratelimit-remaining-requests",
-            snap.remaining_requests.to_string(),
+        headers.insert(LIMIT_REQUESTS, HeaderValue::from(limit));
+        headers.insert(
+            REMAINING_REQUESTS,
+            HeaderValue::from(snap.remaining_requests),
         );
-        put(
-            "x-ratelimit-reset-requests",
-            goduration::format_millis(clock.to_real(snap.reset_requests)),
-        );
+        if let Ok(v) = duration(snap.reset_requests) {
+            headers.insert(RESET_REQUESTS, v);
+        }
     }
     if let Some(limit) = snap.limit_tokens {
-        put("x-ratelimit-limit-tokens", limit.to_string());
-        put(
-            "x-ratelimit-remaining-tokens",
-            snap.remaining_tokens.to_string(),
-        );
-        put(
-            "x-ratelimit-reset-tokens",
-            goduration::format_millis(clock.to_real(snap.reset_tokens)),
-        );
+        headers.insert(LIMIT_TOKENS, HeaderValue::from(limit));
+        headers.insert(REMAINING_TOKENS, HeaderValue::from(snap.remaining_tokens));
+        if let Ok(v) = duration(snap.reset_tokens) {
+            headers.insert(RESET_TOKENS, v);
+        }
     }
 }
 

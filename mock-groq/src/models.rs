@@ -1,5 +1,6 @@
-//! `GET /openai/v1/models`: the catalog in OpenAI's list shape, for a valid key only (as
-//! Groq: no key, an unknown key or a revoked key is the same 401 as on chat).
+//! `GET /openai/v1/models`: the models served on the mock's `as_of` day, in OpenAI's list
+//! shape, for a valid key only (as Groq: no key, an unknown key or a revoked key is the same
+//! 401 as on chat).
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub async fn list(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response
     }
     let data: Vec<Value> = MODELS
         .iter()
+        .filter(|m| m.served_on(mock.as_of))
         .map(|m| {
             json!({
                 "id": m.id,

@@ -109,6 +109,10 @@ pub struct MockArgs {
     /// Answer at once instead of simulating service time (overrides the config).
     #[arg(long)]
     pub no_latency: bool,
+    /// Serve Groq's catalog as of this day (YYYY-MM-DD; overrides the config; default
+    /// today): models decommissioned by then answer 404 `model_not_found`.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<jiff::civil::Date>,
 }
 
 /// Runs the mock from command-line options: loads the config, binds, prints
@@ -121,7 +125,20 @@ pub async fn run(args: MockArgs) -> anyhow::Result<()> {
     if args.no_latency {
         config.latency.enabled = false;
     }
+    if args.as_of.is_some() {
+        config.as_of = args.as_of;
+    }
     config.validate()?;
+    let as_of = config.as_of();
+    if let Some(i) = crate::catalog::find(&config.model) {
+        let availability = crate::catalog::MODELS[i].availability(as_of);
+        if availability != crate::catalog::Availability::Served {
+            eprintln!(
+                "warning: the default model {} is {availability} as of {as_of}: requests naming it get 404 model_not_found",
+                config.model
+            );
+        }
+    }
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -136,6 +153,7 @@ pub async fn run(args: MockArgs) -> anyhow::Result<()> {
         orgs = config.orgs.len(),
         keys = config.orgs.iter().map(|o| o.keys.len()).sum::<usize>(),
         time_scale = config.time_scale,
+        %as_of,
         "mock-groq listening on http://{addr}"
     );
     serve(config, listener, async {

@@ -168,6 +168,8 @@ pub struct Mock {
     pub faults: Faults,
     /// Index of the default model in the catalog.
     pub default_model: usize,
+    /// The day whose catalog is served: which models exist.
+    pub as_of: jiff::civil::Date,
     /// Unix time at start, for `created` fields.
     pub start_unix: u64,
     sequence: AtomicU64,
@@ -230,6 +232,7 @@ impl Mock {
                 .map_or(0, |d| d.as_secs())
         });
         Ok(Self {
+            as_of: config.as_of(),
             config,
             clock,
             orgs,

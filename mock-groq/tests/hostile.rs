@@ -31,7 +31,7 @@ limits = { rpm = 0, rpd = 0, tpm = 0, tpd = 0 }
 
 fn body(extra: serde_json::Value) -> serde_json::Value {
     let mut body = json!({
-        "model": "llama-3.3-70b-versatile",
+        "model": "openai/gpt-oss-120b",
         "messages": [{"role": "user", "content": "hi"}],
         "max_tokens": 10,
     });

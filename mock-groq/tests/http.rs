@@ -29,7 +29,7 @@ async fn completion_has_groqs_shape_and_headers() {
     assert_eq!(response.status(), 200);
     assert_eq!(header(&response, "x-ratelimit-limit-requests"), "1000");
     assert_eq!(header(&response, "x-ratelimit-remaining-requests"), "999");
-    assert_eq!(header(&response, "x-ratelimit-limit-tokens"), "12000");
+    assert_eq!(header(&response, "x-ratelimit-limit-tokens"), "8000");
     // One request of 1000/day: 86.4 s until full.
     assert_eq!(header(&response, "x-ratelimit-reset-requests"), "1m26.4s");
     assert!(header(&response, "x-request-id").starts_with("req_"));
@@ -42,7 +42,7 @@ async fn completion_has_groqs_shape_and_headers() {
         "{body}"
     );
     assert_eq!(body["object"], "chat.completion");
-    assert_eq!(body["model"], "llama-3.3-70b-versatile");
+    assert_eq!(body["model"], "openai/gpt-oss-120b");
     assert_eq!(body["service_tier"], "on_demand");
     assert_eq!(body["x_groq"]["id"], request_id.as_str());
     assert_eq!(body["choices"][0]["message"]["role"], "assistant");
@@ -150,7 +150,7 @@ async fn keys_of_one_org_share_its_limits_and_429_is_groqs() {
     assert_eq!(body["error"]["type"], "requests");
     assert_eq!(body["error"]["code"], "rate_limit_exceeded");
     let message = body["error"]["message"].as_str().unwrap_or("");
-    let prefix = "Rate limit reached for model `llama-3.3-70b-versatile` in organization `org_a` service tier `on_demand` on requests per minute (RPM): Limit 3, Used 3, Requested 1. Please try again in ";
+    let prefix = "Rate limit reached for model `openai/gpt-oss-120b` in organization `org_a` service tier `on_demand` on requests per minute (RPM): Limit 3, Used 3, Requested 1. Please try again in ";
     let wait = message
         .strip_prefix(prefix)
         .unwrap_or_else(|| panic!("{message}"));
@@ -178,7 +178,7 @@ async fn oversized_request_is_413_with_groqs_body() {
     assert_eq!(body["error"]["type"], "tokens");
     let message = body["error"]["message"].as_str().unwrap_or("");
     assert!(
-        message.contains("on tokens per minute (TPM): Limit 12000, Requested 20013, please reduce"),
+        message.contains("on tokens per minute (TPM): Limit 8000, Requested 20013, please reduce"),
         "{message}"
     );
 }
@@ -226,7 +226,7 @@ async fn bad_requests_get_openai_style_errors() {
         ),
         (
             post(
-                r#"{"model":"llama-3.3-70b-versatile"}"#,
+                r#"{"model":"openai/gpt-oss-120b"}"#,
                 "application/json",
                 Some("Bearer gsk_test_b1"),
             )
@@ -256,7 +256,7 @@ async fn bad_requests_get_openai_style_errors() {
         }
     }
     let small = start(&format!("max_body_bytes = 1000\n{TWO_ORGS}")).await;
-    let big = json!({"model": "llama-3.3-70b-versatile", "messages": [{"role": "user", "content": "x".repeat(5000)}]});
+    let big = json!({"model": "openai/gpt-oss-120b", "messages": [{"role": "user", "content": "x".repeat(5000)}]});
     let response = chat(&client, &small.url, "gsk_test_b1", &big).await;
     assert_eq!(response.status(), 413);
     assert!(
@@ -460,7 +460,7 @@ async fn admin_state_metrics_and_reset() {
     assert!(
         models["data"]
             .as_array()
-            .is_some_and(|d| d.iter().any(|m| m["id"] == "llama-3.1-8b-instant"))
+            .is_some_and(|d| d.iter().any(|m| m["id"] == "openai/gpt-oss-20b"))
     );
 }
 
@@ -572,4 +572,53 @@ kind = "stream_error"
     let state = admin_state(&client, &server.url).await;
     assert_eq!(state["totals"]["stream_errors"], 1, "{state}");
     assert_eq!(state["totals"]["ok"], 1, "{state}");
+}
+
+/// Groq retired llama-3.3-70b-versatile for the free and developer tiers on 2026-08-16: from
+/// that day a request naming it gets Groq's 404 `model_not_found`, and /models no longer
+/// lists it; the day before it is served with the limits of that time.
+#[tokio::test]
+async fn a_decommissioned_model_answers_404_from_its_day_and_200_before() {
+    let client = reqwest::Client::new();
+    let llama = json!({"model": "llama-3.3-70b-versatile", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 10});
+    for (as_of, served) in [
+        ("2026-08-15", true),
+        ("2026-08-16", false),
+        ("2025-12-24", true),
+    ] {
+        let server = common::start(&format!(
+            "as_of = \"{as_of}\"\n[latency]\nenabled = false\n[[orgs]]\nid = \"org_a\"\nkeys = [\"gsk_a\"]\n"
+        ))
+        .await;
+        let response = chat(&client, &server.url, "gsk_a", &llama).await;
+        let status = response.status().as_u16();
+        let limit = response
+            .headers()
+            .get("x-ratelimit-limit-tokens")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = response.text().await.unwrap_or_default();
+        let models = client
+            .get(format!("{}/openai/v1/models", server.url))
+            .bearer_auth("gsk_a")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        if served {
+            assert_eq!(status, 200, "{as_of}: {text}");
+            assert_eq!(limit.as_deref(), Some("12000"), "{as_of}: TPM of that time");
+            assert!(models.contains("\"llama-3.3-70b-versatile\""), "{models}");
+        } else {
+            assert_eq!(status, 404, "{as_of}");
+            assert_eq!(
+                text,
+                r#"{"error":{"message":"The model `llama-3.3-70b-versatile` does not exist or you do not have access to it.","type":"invalid_request_error","code":"model_not_found"}}"#
+            );
+            assert!(!models.contains("llama-3.3"), "{models}");
+            assert!(models.contains("\"openai/gpt-oss-120b\""), "{models}");
+        }
+    }
 }

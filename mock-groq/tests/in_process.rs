@@ -12,7 +12,7 @@ use tower::ServiceExt;
 
 fn request(key: &str, max_tokens: u64) -> Request<Body> {
     let body = json!({
-        "model": "llama-3.3-70b-versatile",
+        "model": "openai/gpt-oss-120b",
         "messages": [{"role": "user", "content": "abcdefgh"}],
         "max_tokens": max_tokens,
     });

@@ -41,7 +41,7 @@ pub async fn start(toml: &str) -> Server {
 
 pub fn chat_body(max_tokens: u64) -> Value {
     json!({
-        "model": "llama-3.3-70b-versatile",
+        "model": "openai/gpt-oss-120b",
         "messages": [{"role": "user", "content": "Say hello in Portuguese."}],
         "max_tokens": max_tokens,
     })

@@ -14,7 +14,7 @@ import openai
 URL = os.environ["MOCK_URL"]
 OK_KEY = os.environ["MOCK_OK_KEY"]
 LIMITED_KEY = os.environ["MOCK_LIMITED_KEY"]
-MODEL = "llama-3.3-70b-versatile"
+MODEL = "openai/gpt-oss-120b"
 MESSAGES = [{"role": "user", "content": "Say hello in Portuguese."}]
 
 passed = 0

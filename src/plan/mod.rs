@@ -10,7 +10,15 @@
 //! Requests ask for `max_tokens` = the completion size, and the mock answers with exactly that
 //! many tokens, so prompt + completion is both what is reserved and what is spent.
 
-use std::fmt::Write as _;
+mod confidence;
+mod render;
+mod search;
+mod tiers;
+
+pub use confidence::{Confidence, Share, wilson};
+pub use search::Progress;
+pub use tiers::{ORGANISATIONS_NOTE, TierOption, Tiers};
+
 use std::time::Duration;
 
 use anyhow::bail;
@@ -20,10 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::Figure;
 
-use crate::driver::NoProgress;
 use crate::engine::PolicyConfig;
 use crate::engine::rotor::MAX_KEYS;
-use crate::run::{RunOptions, run};
 use crate::scenario::{
     Arrival, Count, Engine, Keys, Layout, Mode, PolicySpec, Rate, Scenario, Target, Tokens, Traffic,
 };
@@ -42,9 +48,14 @@ pub struct PlanInput {
     /// Peak-hour factor: the busiest hour carries this many times the average (1 = flat).
     #[serde(default = "one")]
     pub peak_factor: f64,
-    /// Relative load of each hour (overrides `peak_factor`).
+    /// Relative load of each step (overrides `peak_factor`; repeats after the last).
     #[serde(default)]
     pub profile: Vec<f64>,
+    /// How long each weight of `profile` lasts: a divisor of an hour (e.g. `10m` for a
+    /// keynote's spike, `1m` for waves of users) or whole hours dividing a day; 1 h by
+    /// default.
+    #[serde(default = "default_step", with = "humantime_serde")]
+    pub profile_step: Duration,
     /// Prompt tokens per query.
     pub prompt_tokens: u64,
     /// Completion tokens per query.
@@ -52,6 +63,10 @@ pub struct PlanInput {
     /// Model from the catalog.
     #[serde(default = "default_model")]
     pub model: String,
+    /// The day whose Groq catalog applies (which models exist, their limits); today when
+    /// absent.
+    #[serde(default)]
+    pub as_of: Option<jiff::civil::Date>,
     /// Plan.
     #[serde(default)]
     pub tier: Tier,
@@ -89,13 +104,31 @@ pub struct PlanInput {
     /// start it with full budgets but in steady state, so only the refill counts.
     #[serde(default)]
     pub steady: bool,
+    /// The share of seeds whose simulated event must meet the objective for a count to be
+    /// recommended, in (0, 1].
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+    /// Seeds simulated per key count around the answer, 0 to 1,000 (0: one seed, no
+    /// confidence figure).
+    #[serde(default = "default_seeds")]
+    pub seeds: usize,
+}
+
+fn default_step() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_confidence() -> f64 {
+    0.95
+}
+fn default_seeds() -> usize {
+    20
 }
 
 fn one() -> f64 {
     1.0
 }
 fn default_model() -> String {
-    "llama-3.3-70b-versatile".to_owned()
+    catalog::RECOMMENDED.to_owned()
 }
 fn default_latency_budget() -> Duration {
     Duration::from_secs(5)
@@ -151,10 +184,25 @@ pub struct Point {
     pub max_ms: Figure,
     /// Whether every objective is met.
     pub meets: bool,
+    /// The run stopped once too many requests had gone unanswered for the objective to be
+    /// met (a search that only needed that answer): its figures were not measured.
+    #[serde(default)]
+    pub settled_early: bool,
 }
 
 impl PlanInput {
     fn point(&self, keys: usize, report: &crate::report::Report) -> Point {
+        if report.incomplete {
+            return Point {
+                keys,
+                success_rate: None,
+                goodput_rate: None,
+                p99_ms: Figure::NoData,
+                max_ms: Figure::NoData,
+                meets: false,
+                settled_early: true,
+            };
+        }
         let (p99, max) = (report.latency_ms.p99, report.latency_ms.max);
         // An objective on a figure without data is not met.
         let within = |limit: Option<f64>, figure: Figure| {
@@ -172,6 +220,7 @@ impl PlanInput {
                 .is_some_and(|s| s >= self.objective)
                 && within(self.max_p99_ms, p99)
                 && within(self.max_wait_ms, max),
+            settled_early: false,
         }
     }
 }
@@ -202,13 +251,28 @@ pub struct Plan {
     pub simulated: Simulated,
     /// Each seed policy's simulated minimum.
     pub by_policy: Vec<Simulated>,
-    /// What to use: the simulated minimum (or the bound when not simulated).
+    /// Around the simulated minimum: the share of seeds meeting the objective per count.
+    pub confidence: Option<Confidence>,
+    /// Free-tier keys in separate organisations beside one developer-tier organisation,
+    /// with the expected spend (absent with explicit limits).
+    pub tiers: Option<Tiers>,
+    /// What to use: the smallest count reaching the confidence (else the single-seed
+    /// simulated minimum when no confidence was asked, or the bound when not simulated).
     pub recommended_keys: Option<u64>,
     /// Notes (e.g. why nothing works).
     pub notes: Vec<String>,
 }
 
 impl PlanInput {
+    /// The length of one weight: the profile's step, or an hour for `peak_factor`.
+    fn step(&self) -> Duration {
+        if self.profile.is_empty() {
+            default_step()
+        } else {
+            self.profile_step
+        }
+    }
+
     fn weights(&self) -> Vec<f64> {
         if !self.profile.is_empty() {
             return self.profile.clone();
@@ -258,6 +322,12 @@ impl PlanInput {
         {
             bail!("a profile has one weight ≥ 0 per hour, not all zero");
         }
+        if !(self.confidence > 0.0 && self.confidence <= 1.0) {
+            bail!("the confidence is a share of seeds in (0, 1], e.g. 0.95");
+        }
+        if self.seeds > 1000 {
+            bail!("at most 1,000 seeds per key count");
+        }
         if self.users > 1_000_000_000 || self.queries_per_user > 1e6 {
             bail!("at most 1,000,000,000 users and 1,000,000 queries per user");
         }
@@ -273,7 +343,23 @@ impl PlanInput {
             bail!("max keys is between 1 and {MAX_KEYS}");
         }
         if self.profile.len() > crate::scenario::limits::PROFILE.0 {
-            bail!("a profile has at most 10,000 hours");
+            bail!("a profile has at most 10,000 steps");
+        }
+        if !self.profile.is_empty() && !crate::scenario::profile_step_ok(self.profile_step) {
+            bail!(
+                "a profile step divides an hour into whole seconds (1s … 1h, e.g. 10m) or is a whole number of hours dividing a day (2h, 3h, 4h, 6h, 8h, 12h, 24h)"
+            );
+        }
+        let as_of = self.as_of.unwrap_or_else(catalog::today);
+        if let Some(i) = catalog::find(&self.model) {
+            let availability = catalog::MODELS[i].availability(as_of);
+            if availability != catalog::Availability::Served {
+                bail!(
+                    "model `{}` is {availability} as of {as_of}: Groq answers every request naming it 404 model_not_found, so no number of keys serves the event. Plan for a model served that day ({}), or pass --as-of to plan for an earlier day",
+                    self.model,
+                    catalog::served_ids(as_of)
+                );
+            }
         }
         if catalog::find(&self.model).is_none() && self.limits.is_none() {
             bail!(
@@ -313,6 +399,7 @@ impl PlanInput {
             seed: self.seed,
             target: Target {
                 model,
+                as_of: self.as_of,
                 tier: self.tier,
                 limits: Some(LimitsOverride {
                     rpm: zero_is_unlimited(limits.rpm),
@@ -355,6 +442,7 @@ impl PlanInput {
                 interval: Duration::from_secs(600),
                 latency_budget: self.latency_budget,
                 profile: self.weights(),
+                profile_step: self.step(),
             },
             thresholds: Default::default(),
         };
@@ -397,17 +485,15 @@ impl PlanInput {
 pub fn analytical(input: &PlanInput, limits: &Limits) -> Analytical {
     let requests = input.users as f64 * input.queries_per_user;
     let minutes = input.duration.as_secs_f64() / 60.0;
-    let weights = input.weights();
-    let mean = weights.iter().sum::<f64>() / weights.len() as f64;
-    let peak_share = weights.iter().copied().fold(0.0, f64::max) / mean;
-    let peak_rpm = requests / minutes * peak_share;
     let tokens = (input.prompt_tokens + input.completion_tokens) as f64;
+    let demand = Demand::of(input);
+    let peak_rpm = demand.peak_rpm();
     // Minute limits over the busiest hour (or the whole event, if shorter).
     let hour = minutes.min(60.0);
-    let peak_span = peak_rpm * hour;
+    let peak_span = demand.busiest(Duration::from_secs(3600));
     // Day limits over the busiest day (the whole event, if shorter).
     let day = minutes.min(1440.0);
-    let per_day = requests * day / minutes;
+    let per_day = demand.busiest(Duration::from_secs(86_400));
     let burst = if input.steady { 0.0 } else { 1.0 };
     let bound = |limit: &str, demand: f64, per_key: Option<u64>, span_windows: f64| Bound {
         limit: limit.to_owned(),
@@ -442,73 +528,61 @@ pub fn analytical(input: &PlanInput, limits: &Limits) -> Analytical {
     }
 }
 
-fn simulate(
-    input: &PlanInput,
-    policy: &PolicySpec,
-    from: usize,
-    progress: &mut dyn FnMut(&str, usize, f64),
-) -> anyhow::Result<Simulated> {
-    let mut points = Vec::new();
-    let mut min_keys = None;
-    let mut keys = from.max(1);
-    while keys <= input.max_keys.min(MAX_KEYS) {
-        let report = run(
-            &input.scenario(keys, policy),
-            RunOptions::default(),
-            &NoProgress,
-        )?
-        .report;
-        progress(
-            policy.text(),
-            keys,
-            report.summary.success_rate.unwrap_or(0.0),
-        );
-        let point = input.point(keys, &report);
-        let meets = point.meets;
-        points.push(point);
-        if meets {
-            min_keys = Some(keys);
-            break;
-        }
-        // Step by about 10 % once counts are large.
-        keys += (keys / 10).max(1);
-    }
-    if let Some(found) = min_keys
-        && found > from
-    {
-        // A coarse step may have jumped past the minimum: walk back down.
-        let mut k = found - 1;
-        while k >= from.max(1) && !points.iter().any(|p| p.keys == k) {
-            let report = run(
-                &input.scenario(k, policy),
-                RunOptions::default(),
-                &NoProgress,
-            )?
-            .report;
-            progress(policy.text(), k, report.summary.success_rate.unwrap_or(0.0));
-            let point = input.point(k, &report);
-            let meets = point.meets;
-            points.push(point);
-            if !meets {
-                break;
-            }
-            min_keys = Some(k);
-            if k == 1 {
-                break;
-            }
-            k -= 1;
-        }
-    }
-    points.sort_by_key(|p| p.keys);
-    Ok(Simulated {
-        policy: policy.text().to_owned(),
-        min_keys,
-        points,
-    })
+/// Expected requests per profile step of the event, from the rate the simulation draws its
+/// arrivals at (the last step cut at the event's end).
+struct Demand {
+    step: Duration,
+    /// Per step: its rate in requests per second, and how long it lasts within the event.
+    steps: Vec<(f64, f64)>,
 }
 
-/// Plans an event.
-pub fn plan(input: PlanInput, progress: &mut dyn FnMut(&str, usize, f64)) -> anyhow::Result<Plan> {
+impl Demand {
+    fn of(input: &PlanInput) -> Self {
+        let traffic = input.scenario(1, &input.policy).traffic;
+        let step = input.step();
+        let count = input.duration.as_nanos().div_ceil(step.as_nanos().max(1));
+        let steps = (0..u32::try_from(count).unwrap_or(u32::MAX))
+            .map(|i| {
+                let start = step.saturating_mul(i);
+                let span = step.min(input.duration.saturating_sub(start));
+                let rate = crate::workload::rate_at(&traffic, start) / 60.0;
+                (rate, span.as_secs_f64())
+            })
+            .collect();
+        Demand { step, steps }
+    }
+
+    /// The highest rate of any step, requests per minute.
+    fn peak_rpm(&self) -> f64 {
+        self.steps.iter().map(|s| s.0).fold(0.0, f64::max) * 60.0
+    }
+
+    /// The most requests expected in any `window` of the event (all of it when shorter).
+    /// Windows start on step boundaries, which finds the maximum when a step divides the
+    /// window; a window no longer than a step is busiest inside the fastest step.
+    fn busiest(&self, window: Duration) -> f64 {
+        let window = window.as_secs_f64();
+        if self.step.as_secs_f64() >= window {
+            return self
+                .steps
+                .iter()
+                .map(|&(rate, span)| rate * span.min(window))
+                .fold(0.0, f64::max);
+        }
+        let n = ((window / self.step.as_secs_f64()).round() as usize).max(1);
+        let demand: Vec<f64> = self.steps.iter().map(|&(rate, span)| rate * span).collect();
+        let mut sum: f64 = demand.iter().take(n).sum();
+        let mut best = sum;
+        for i in n..demand.len() {
+            sum += demand[i] - demand[i - n];
+            best = best.max(sum);
+        }
+        best
+    }
+}
+
+/// Plans an event; `progress` is told each simulated count (policy, keys, success rate).
+pub fn plan(input: PlanInput, progress: &mut search::Progress<'_>) -> anyhow::Result<Plan> {
     input.validate()?;
     let (limits, limits_source) = input.limits();
     let analytical = analytical(&input, &limits);
@@ -539,38 +613,54 @@ pub fn plan(input: PlanInput, progress: &mut dyn FnMut(&str, usize, f64)) -> any
     if too_many {
         notes.push(format!("the analytical bound ({from} keys) exceeds the simulation's cap ({} keys): not simulated", input.max_keys.min(MAX_KEYS)));
     }
-    let (simulated, by_policy) = if input.analytical_only || too_many {
-        (empty(input.policy.text()), Vec::new())
+    let progress = std::sync::Mutex::new(progress);
+    let (simulated, by_policy, confidence) = if input.analytical_only || too_many {
+        (empty(input.policy.text()), Vec::new(), None)
     } else {
-        let mut simulated = simulate(&input, &input.policy, from, progress)?;
-        // Context for the table and plot: a few counts below the bound.
-        for keys in [from / 4, from / 2, from.saturating_sub(1)] {
-            if keys >= 1 && !simulated.points.iter().any(|p| p.keys == keys) {
-                let report = run(
-                    &input.scenario(keys, &input.policy),
-                    RunOptions::default(),
-                    &NoProgress,
-                )?
-                .report;
-                progress(
-                    input.policy.text(),
-                    keys,
-                    report.summary.success_rate.unwrap_or(0.0),
-                );
-                simulated.points.push(input.point(keys, &report));
-            }
-        }
-        simulated.points.sort_by_key(|p| p.keys);
-        let mut by_policy = Vec::new();
+        let mut others = Vec::new();
         for preset in PolicyConfig::presets()
             .iter()
             .filter(|p| p.name != input.policy.config.name())
         {
-            let spec: PolicySpec = preset
-                .name
-                .parse()
-                .map_err(|e: String| anyhow::anyhow!(e))?;
-            by_policy.push(simulate(&input, &spec, from, progress)?);
+            others.push(
+                preset
+                    .name
+                    .parse()
+                    .map_err(|e: String| anyhow::anyhow!(e))?,
+            );
+        }
+        // Context for the table and plot: a few counts below the bound.
+        let mut below: Vec<usize> = [from / 4, from / 2, from.saturating_sub(1)]
+            .into_iter()
+            .filter(|k| *k >= 1)
+            .collect();
+        below.dedup();
+        let found =
+            search::search_policies(&input, &input.policy, &others, from, &below, &progress)?;
+        let (simulated, by_policy) = (found.chosen, found.others);
+        let confidence = match simulated.min_keys {
+            Some(keys) if input.seeds > 0 => Some(confidence::examine(
+                &input,
+                keys,
+                from,
+                input.max_keys.min(MAX_KEYS),
+                &progress,
+            )?),
+            _ => None,
+        };
+        if let Some(c) = &confidence
+            && c.recommended.is_none()
+        {
+            notes.push(format!(
+                "no count examined ({}) met the objective in {} % of {} seeds",
+                c.counts
+                    .iter()
+                    .map(|s| s.keys.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.level * 100.0,
+                c.seeds
+            ));
         }
         if simulated.min_keys.is_none() {
             notes.push(format!(
@@ -586,12 +676,14 @@ pub fn plan(input: PlanInput, progress: &mut dyn FnMut(&str, usize, f64)) -> any
                     .map_or(String::new(), |m| format!(", longest wait ≤ {m} ms"))
             ));
         }
-        (simulated, by_policy)
+        (simulated, by_policy, confidence)
     };
-    let recommended_keys = match (&simulated.min_keys, input.analytical_only || too_many) {
-        (Some(k), _) => Some(*k as u64),
-        (None, true) => Some(analytical.min_keys),
-        (None, false) => None,
+    let tiers = tiers::compare(&input, &simulated, &progress)?;
+    let recommended_keys = match (&confidence, &simulated.min_keys) {
+        (Some(c), _) => c.recommended.map(|k| k as u64),
+        (None, Some(k)) => Some(*k as u64),
+        (None, None) if input.analytical_only || too_many => Some(analytical.min_keys),
+        (None, None) => None,
     };
     Ok(Plan {
         input,
@@ -600,131 +692,11 @@ pub fn plan(input: PlanInput, progress: &mut dyn FnMut(&str, usize, f64)) -> any
         analytical,
         simulated,
         by_policy,
+        confidence,
+        tiers,
         recommended_keys,
         notes,
     })
-}
-
-impl Plan {
-    /// The objective as stated: success, and the latency objectives that were set.
-    fn objective_text(&self) -> String {
-        let i = &self.input;
-        let mut text = format!(
-            "≥ {} of requests answered within {}",
-            i.objective,
-            humantime_serde::re::humantime::format_duration(i.latency_budget)
-        );
-        if let Some(m) = i.max_p99_ms {
-            let _ = write!(text, ", p99 ≤ {m} ms");
-        }
-        if let Some(m) = i.max_wait_ms {
-            let _ = write!(text, ", longest wait ≤ {m} ms");
-        }
-        text
-    }
-
-    /// What the waits were at the recommended count when no objective bounded them, so the
-    /// answer does not pass off long waits as met.
-    fn waits_at_minimum(&self) -> String {
-        let i = &self.input;
-        let Some(point) = self
-            .simulated
-            .min_keys
-            .and_then(|k| self.simulated.points.iter().find(|p| p.keys == k))
-        else {
-            return String::new();
-        };
-        if i.max_p99_ms.is_some() && i.max_wait_ms.is_some() {
-            return String::new();
-        }
-        format!(
-            " No objective bounded how long users wait: at {} keys the p99 was {} ms and the longest answered request waited {} ms (size for waits with --max-p99-ms and --max-wait-ms).",
-            point.keys,
-            point.p99_ms.show(0),
-            point.max_ms.show(0)
-        )
-    }
-
-    /// The markdown answer.
-    pub fn markdown(&self) -> String {
-        let i = &self.input;
-        let a = &self.analytical;
-        let mut out = format!(
-            "# Key plan\n\n{} users × {} queries over {} ({:.0} requests; peak {:.1} req/min), {} prompt + {} completion tokens, `{}`; limits per organisation: {} ({}).\n\n",
-            i.users,
-            i.queries_per_user,
-            humantime_serde::re::humantime::format_duration(i.duration),
-            a.requests,
-            a.peak_rpm,
-            i.prompt_tokens,
-            i.completion_tokens,
-            i.model,
-            self.limits,
-            self.limits_source
-        );
-        out.push_str("| limit | demand | per key | keys needed |\n|---|---:|---:|---:|\n");
-        for b in &a.bounds {
-            let _ = writeln!(
-                out,
-                "| {} | {:.0} | {} | {}{} |",
-                b.limit.to_uppercase(),
-                b.demand,
-                b.per_key.map_or("unlimited".to_owned(), |v| v.to_string()),
-                b.keys,
-                if b.limit == a.binding {
-                    " ← binds"
-                } else {
-                    ""
-                }
-            );
-        }
-        let _ = writeln!(
-            out,
-            "\nAnalytical lower bound: **{} keys** ({} binds).\n",
-            a.min_keys,
-            a.binding.to_uppercase()
-        );
-        let show = |s: &Simulated| s.min_keys.map_or("not met".to_owned(), |k| k.to_string());
-        if !self.simulated.points.is_empty() {
-            let _ = writeln!(
-                out,
-                "Simulated minimum with `{}` ({}): **{} keys**.{}\n\n| policy | keys needed |\n|---|---:|\n| {} | {} |",
-                self.simulated.policy,
-                self.objective_text(),
-                show(&self.simulated),
-                self.waits_at_minimum(),
-                self.simulated.policy,
-                show(&self.simulated)
-            );
-            for s in &self.by_policy {
-                let _ = writeln!(out, "| {} | {} |", s.policy, show(s));
-            }
-            out.push_str("\n| keys | success rate | p99 (ms) | longest (ms) | meets objective |\n|---:|---:|---:|---:|---|\n");
-            for p in &self.simulated.points {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} |",
-                    p.keys,
-                    Figure::of(p.success_rate).show(4),
-                    p.p99_ms.show(0),
-                    p.max_ms.show(0),
-                    if p.meets { "yes" } else { "no" }
-                );
-            }
-        }
-        for note in &self.notes {
-            let _ = writeln!(out, "\nNote: {note}");
-        }
-        let _ = writeln!(
-            out,
-            "\nRecommended: {}",
-            self.recommended_keys
-                .map_or("no key count meets the objective".to_owned(), |k| format!(
-                    "{k} keys"
-                ))
-        );
-        out
-    }
 }
 
 #[cfg(test)]
@@ -744,16 +716,16 @@ mod tests {
         let (limits, _) = i.limits();
         let a = analytical(&i, &limits);
         // 10,000 requests over a day; a day's bucket gives its limit twice over a day (full +
-        // refill): RPD 1,000 → 5 keys; TPD 100,000 at 400 tokens → 20 keys.
+        // refill): RPD 1,000 → 5 keys; TPD 200,000 (openai/gpt-oss-120b) at 400 tokens → 10.
         assert_eq!(
             a.bounds.iter().find(|b| b.limit == "rpd").map(|b| b.keys),
             Some(5)
         );
         assert_eq!(
             a.bounds.iter().find(|b| b.limit == "tpd").map(|b| b.keys),
-            Some(20)
+            Some(10)
         );
-        assert_eq!((a.min_keys, a.binding.as_str()), (20, "tpd"));
+        assert_eq!((a.min_keys, a.binding.as_str()), (10, "tpd"));
         let seeds = input("limits = { rpm = 30, rpd = 6000, tpm = 0, tpd = 0 }");
         let (limits, _) = seeds.limits();
         assert_eq!(

@@ -1,0 +1,195 @@
+//! A report as a list of blocks (headings, paragraphs, tables, lists, a verdict), rendered
+//! to markdown and to a self-contained HTML page from the same blocks, so the two never say
+//! different things.
+
+use std::fmt::Write as _;
+
+use crate::report::Table;
+
+/// How a verdict reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// The objective is met.
+    Pass,
+    /// It is not.
+    Fail,
+    /// No measurement decides it.
+    Inconclusive,
+}
+
+/// One block of a document.
+#[derive(Debug, Clone)]
+pub enum Block {
+    /// A heading (level 1 to 3).
+    Heading(u8, String),
+    /// A paragraph.
+    Paragraph(String),
+    /// The answer, shown first and coloured by its tone.
+    Verdict(Tone, String),
+    /// A table.
+    Table(Table),
+    /// A bulleted list.
+    List(Vec<String>),
+}
+
+/// Renders blocks as markdown.
+pub fn markdown(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    for block in blocks {
+        match block {
+            Block::Heading(level, text) => {
+                let _ = writeln!(
+                    out,
+                    "{} {text}\n",
+                    "#".repeat(usize::from(*level).clamp(1, 3))
+                );
+            }
+            Block::Paragraph(text) => {
+                let _ = writeln!(out, "{text}\n");
+            }
+            Block::Verdict(_, text) => {
+                let _ = writeln!(out, "**{text}**\n");
+            }
+            Block::Table(t) => {
+                let _ = writeln!(out, "{}", t.markdown());
+            }
+            Block::List(items) => {
+                for item in items {
+                    let _ = writeln!(out, "- {item}");
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `**bold**` and `` `code` `` of the blocks' text as HTML, everything else escaped.
+fn inline(text: &str) -> String {
+    let mut out = String::new();
+    let (mut bold, mut code) = (false, false);
+    let mut rest = text;
+    while let Some(i) = rest.find(['*', '`']) {
+        out.push_str(&escape(&rest[..i]));
+        if rest[i..].starts_with("**") {
+            out.push_str(if bold { "</strong>" } else { "<strong>" });
+            bold = !bold;
+            rest = &rest[i + 2..];
+        } else if rest[i..].starts_with('`') {
+            out.push_str(if code { "</code>" } else { "<code>" });
+            code = !code;
+            rest = &rest[i + 1..];
+        } else {
+            out.push('*');
+            rest = &rest[i + 1..];
+        }
+    }
+    out.push_str(&escape(rest));
+    if code {
+        out.push_str("</code>");
+    }
+    if bold {
+        out.push_str("</strong>");
+    }
+    out
+}
+
+/// A table as HTML, every cell escaped.
+pub fn html_table(t: &Table) -> String {
+    let mut out = String::from("<table><tr>");
+    for h in &t.head {
+        let _ = write!(out, "<th>{}</th>", inline(h));
+    }
+    out.push_str("</tr>");
+    for row in &t.rows {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{}</td>", inline(cell));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+/// Renders blocks as the body of an HTML page.
+pub fn html(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    for block in blocks {
+        match block {
+            Block::Heading(level, text) => {
+                let h = level.clamp(&1, &3);
+                let _ = writeln!(out, "<h{h}>{}</h{h}>", inline(text));
+            }
+            Block::Paragraph(text) => {
+                let _ = writeln!(out, "<p>{}</p>", inline(text));
+            }
+            Block::Verdict(tone, text) => {
+                let class = match tone {
+                    Tone::Pass => "pass",
+                    Tone::Fail => "fail",
+                    Tone::Inconclusive => "inconclusive",
+                };
+                let _ = writeln!(out, "<p class=\"verdict {class}\">{}</p>", inline(text));
+            }
+            Block::Table(t) => out.push_str(&html_table(t)),
+            Block::List(items) => {
+                out.push_str("<ul>");
+                for item in items {
+                    let _ = write!(out, "<li>{}</li>", inline(item));
+                }
+                out.push_str("</ul>\n");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_blocks_read_the_same_in_markdown_and_html() {
+        let blocks = vec![
+            Block::Verdict(Tone::Pass, "Recommended: 16 keys".to_owned()),
+            Block::Paragraph("the **simulated** minimum".to_owned()),
+            Block::Heading(2, "Bounds".to_owned()),
+            Block::Table(Table {
+                head: Table::heads(&["limit", "keys"]),
+                rows: vec![vec!["TPD <b>".to_owned(), "15".to_owned()]],
+            }),
+            Block::List(vec!["model `openai/gpt-oss-120b`".to_owned()]),
+        ];
+        let md = markdown(&blocks);
+        assert!(
+            md.starts_with("**Recommended: 16 keys**\n\nthe **simulated**"),
+            "{md}"
+        );
+        assert!(
+            md.contains("## Bounds") && md.contains("| TPD <b> | 15 |"),
+            "{md}"
+        );
+        let page = html(&blocks);
+        assert!(
+            page.contains("<p class=\"verdict pass\">Recommended: 16 keys</p>")
+                && page.contains("<p>the <strong>simulated</strong> minimum</p>"),
+            "{page}"
+        );
+        assert!(page.contains("<td>TPD &lt;b&gt;</td>"), "{page}");
+        assert!(
+            page.contains("<li>model <code>openai/gpt-oss-120b</code></li>"),
+            "{page}"
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! The plan as a document: the answer first, then the event and its limits, the bounds, the
+//! simulated counts, the confidence, the tiers side by side, the notes. `plan.md` and the
+//! plan's `report.html` render the same blocks.
+
+use std::fmt::Write as _;
+
+use humantime_serde::re::humantime::format_duration;
+
+use super::{Plan, Simulated};
+use crate::document::{Block, Tone};
+use crate::report::{Figure, Table};
+
+impl Plan {
+    /// The objective as stated: goodput, and the latency objectives that were set.
+    fn objective_text(&self) -> String {
+        let i = &self.input;
+        let mut text = format!(
+            "≥ {} of requests answered within {}",
+            i.objective,
+            format_duration(i.latency_budget)
+        );
+        if let Some(m) = i.max_p99_ms {
+            let _ = write!(text, ", p99 ≤ {m} ms");
+        }
+        if let Some(m) = i.max_wait_ms {
+            let _ = write!(text, ", longest wait ≤ {m} ms");
+        }
+        text
+    }
+
+    /// What the waits were at the simulated minimum when no objective bounded them, so the
+    /// answer does not pass off long waits as met.
+    fn waits_at_minimum(&self) -> String {
+        let i = &self.input;
+        let Some(point) = self
+            .simulated
+            .min_keys
+            .and_then(|k| self.simulated.points.iter().find(|p| p.keys == k))
+        else {
+            return String::new();
+        };
+        if i.max_p99_ms.is_some() && i.max_wait_ms.is_some() {
+            return String::new();
+        }
+        format!(
+            " No objective bounded how long users wait: at {} keys the p99 was {} ms and the longest answered request waited {} ms (size for waits with --max-p99-ms and --max-wait-ms).",
+            point.keys,
+            point.p99_ms.show(0),
+            point.max_ms.show(0)
+        )
+    }
+
+    /// The recommendation in words, with its confidence when one was measured.
+    pub fn recommendation(&self) -> String {
+        let Some(keys) = self.recommended_keys else {
+            return "no key count meets the objective".to_owned();
+        };
+        let share = self.confidence.as_ref().and_then(|c| {
+            c.counts
+                .iter()
+                .find(|s| s.keys as u64 == keys)
+                .map(|s| (c.level, s))
+        });
+        match share {
+            Some((level, s)) => format!(
+                "{keys} keys, the fewest whose simulated event met the objective under at least {:.0} % of seeds ({} of {}; 95 % interval {:.0}–{:.0} %)",
+                level * 100.0,
+                s.met,
+                s.seeds,
+                s.low * 100.0,
+                s.high * 100.0
+            ),
+            None => format!("{keys} keys"),
+        }
+    }
+
+    /// The plan as blocks, the answer first.
+    pub fn blocks(&self) -> Vec<Block> {
+        let i = &self.input;
+        let a = &self.analytical;
+        let tone = if self.recommended_keys.is_some() {
+            Tone::Pass
+        } else {
+            Tone::Fail
+        };
+        let mut blocks = vec![
+            Block::Heading(1, "Key plan".to_owned()),
+            Block::Verdict(
+                tone,
+                format!(
+                    "Recommended: {}. Objective: {}; {} tier, `{}`, keys in {} organisations.",
+                    self.recommendation(),
+                    self.objective_text(),
+                    i.tier.name(),
+                    i.model,
+                    if i.layout == crate::scenario::Layout::Shared {
+                        "one shared"
+                    } else {
+                        "separate"
+                    }
+                ),
+            ),
+            Block::Paragraph(format!(
+                "{} users × {} queries over {} ({:.0} requests; peak {:.1} req/min), {} prompt + {} completion tokens, `{}` on the catalog of {}; limits per organisation: {} ({}).",
+                i.users,
+                i.queries_per_user,
+                format_duration(i.duration),
+                a.requests,
+                a.peak_rpm,
+                i.prompt_tokens,
+                i.completion_tokens,
+                i.model,
+                i.as_of.unwrap_or_else(mock_groq::catalog::today),
+                self.limits,
+                self.limits_source
+            )),
+            Block::Heading(2, "Analytical lower bound".to_owned()),
+            Block::Table(Table {
+                head: Table::heads(&["limit", "demand", "per key", "keys needed"]),
+                rows: a
+                    .bounds
+                    .iter()
+                    .map(|b| {
+                        vec![
+                            b.limit.to_uppercase(),
+                            format!("{:.0}", b.demand),
+                            b.per_key.map_or("unlimited".to_owned(), |v| v.to_string()),
+                            format!(
+                                "{}{}",
+                                b.keys,
+                                if b.limit == a.binding {
+                                    " ← binds"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        ]
+                    })
+                    .collect(),
+            }),
+            Block::Paragraph(format!(
+                "Analytical lower bound: **{} keys** ({} binds).",
+                a.min_keys,
+                a.binding.to_uppercase()
+            )),
+        ];
+        self.simulated_blocks(&mut blocks);
+        self.confidence_blocks(&mut blocks);
+        if let Some(t) = &self.tiers {
+            blocks.extend(t.blocks(i.policy.text()));
+        }
+        if !self.notes.is_empty() {
+            blocks.push(Block::List(
+                self.notes.iter().map(|n| format!("Note: {n}")).collect(),
+            ));
+        }
+        blocks
+    }
+
+    fn simulated_blocks(&self, blocks: &mut Vec<Block>) {
+        if self.simulated.points.is_empty() {
+            return;
+        }
+        let show = |s: &Simulated| s.min_keys.map_or("not met".to_owned(), |k| k.to_string());
+        blocks.push(Block::Heading(2, "Simulated minimum".to_owned()));
+        blocks.push(Block::Paragraph(format!(
+            "Simulated minimum with `{}` ({}), one seed: **{} keys**.{}",
+            self.simulated.policy,
+            self.objective_text(),
+            show(&self.simulated),
+            self.waits_at_minimum()
+        )));
+        blocks.push(Block::Table(Table {
+            head: Table::heads(&["policy", "keys needed"]),
+            rows: std::iter::once(&self.simulated)
+                .chain(&self.by_policy)
+                .map(|s| vec![s.policy.clone(), show(s)])
+                .collect(),
+        }));
+        blocks.push(Block::Table(Table {
+            head: Table::heads(&[
+                "keys",
+                "success rate",
+                "goodput rate",
+                "p99 (ms)",
+                "longest (ms)",
+                "meets objective",
+            ]),
+            rows: self
+                .simulated
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.keys.to_string(),
+                        Figure::of(p.success_rate).show(4),
+                        Figure::of(p.goodput_rate).show(4),
+                        p.p99_ms.show(0),
+                        p.max_ms.show(0),
+                        if p.meets { "yes" } else { "no" }.to_owned(),
+                    ]
+                })
+                .collect(),
+        }));
+    }
+
+    fn confidence_blocks(&self, blocks: &mut Vec<Block>) {
+        let Some(c) = &self.confidence else {
+            return;
+        };
+        blocks.push(Block::Heading(2, "Confidence".to_owned()));
+        blocks.push(Block::Paragraph(format!(
+            "Arrivals are random, so each count below was simulated under {} seeds; the share whose event met the objective, with its 95 % Wilson interval. A count is recommended when its share reaches {:.0} %.",
+            c.seeds,
+            c.level * 100.0
+        )));
+        blocks.push(Block::Table(Table {
+            head: Table::heads(&[
+                "keys",
+                "seeds meeting the objective",
+                "share",
+                "95 % interval",
+            ]),
+            rows: c
+                .counts
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.keys.to_string(),
+                        format!("{} of {}", s.met, s.seeds),
+                        format!("{:.0} %", s.share * 100.0),
+                        format!("{:.0}–{:.0} %", s.low * 100.0, s.high * 100.0),
+                    ]
+                })
+                .collect(),
+        }));
+    }
+
+    /// The markdown answer (`plan.md`).
+    pub fn markdown(&self) -> String {
+        crate::document::markdown(&self.blocks())
+    }
+}
