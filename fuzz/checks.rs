@@ -164,10 +164,10 @@ pub fn classifier(data: &[u8]) {
     }
     for value in headers.values() {
         if let Ok(text) = value.to_str()
-            && let Some(d) = failure::parse_go_duration(text.trim())
+            && let Some(d) = groq_wire::goduration::parse(text.trim())
         {
             // Whatever parses comes back from Go's own format of it.
-            let again = failure::parse_go_duration(&mock_groq::goduration::format(d));
+            let again = groq_wire::goduration::parse(&mock_groq::goduration::format(d));
             let again = again.unwrap_or_else(|| panic!("{d:?} does not round-trip"));
             assert!(
                 again.abs_diff(d) <= Duration::from_millis(1),

@@ -261,10 +261,7 @@ impl PlanArgs {
             latency_budget: self.latency_budget.into(),
             max_p99_ms: self.max_p99_ms,
             max_wait_ms: self.max_wait_ms,
-            policy: self
-                .policy
-                .parse()
-                .map_err(|e: String| anyhow::anyhow!(e))?,
+            policy: self.policy.parse()?,
             seed: 0,
             max_keys: self.max_keys,
             analytical_only: self.analytical_only,
@@ -422,7 +419,7 @@ fn load_scenario(path: &Path, flags: Overrides) -> anyhow::Result<Scenario> {
         scenario.mode = Mode::Real;
     }
     if let Some(policy) = flags.policy {
-        scenario.engine.policy = policy.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        scenario.engine.policy = policy.parse()?;
     }
     if flags.as_of.is_some() {
         scenario.target.as_of = flags.as_of;

@@ -9,7 +9,6 @@ pub mod cli;
 pub mod compare;
 pub mod document;
 pub mod driver;
-pub mod engine;
 pub mod html;
 pub mod network;
 pub mod plan;
@@ -20,3 +19,6 @@ pub mod run;
 pub mod scenario;
 pub mod sweep;
 pub mod workload;
+
+/// The rotation engine (the `keyrotor-engine` crate, which apps embed).
+pub use keyrotor_engine as engine;

@@ -286,8 +286,8 @@ impl Default for PolicySpec {
 }
 
 impl TryFrom<String> for PolicySpec {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
+    type Error = crate::engine::policy::PolicyError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
         let config = text.parse()?;
         Ok(Self { text, config })
     }
@@ -307,8 +307,8 @@ impl PolicySpec {
 }
 
 impl std::str::FromStr for PolicySpec {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
+    type Err = crate::engine::policy::PolicyError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::try_from(text.to_owned())
     }
 }

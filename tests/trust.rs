@@ -366,7 +366,7 @@ fn thresholds_on_no_data_fail_and_unanswered_failovers_are_unbounded() {
         "arrival = \"constant\"\nrate = 6\nduration = \"1m\"",
         "[[target.events]]\nkind = \"revoke_key\"\nkey = 0\nat = \"0s\"\n[[target.events]]\nkind = \"revoke_key\"\nkey = 1\nat = \"0s\"",
     );
-    dark.engine.policy = "cooldown".parse().unwrap_or_else(|e: String| panic!("{e}"));
+    dark.engine.policy = "cooldown".parse().unwrap_or_else(|e| panic!("{e}"));
     dark.thresholds.insert(
         Metric::LatencyP99Ms,
         "< 1000"

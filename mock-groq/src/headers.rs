@@ -9,12 +9,13 @@ use crate::clock::Clock;
 use crate::goduration;
 use crate::ledger::Snapshot;
 
-const LIMIT_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-limit-requests");
-const REMAINING_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-remaining-requests");
-const RESET_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-reset-requests");
-const LIMIT_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-limit-tokens");
-const REMAINING_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-remaining-tokens");
-const RESET_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-reset-tokens");
+const LIMIT_REQUESTS: HeaderName = HeaderName::from_static(groq_wire::header::LIMIT_REQUESTS);
+const REMAINING_REQUESTS: HeaderName =
+    HeaderName::from_static(groq_wire::header::REMAINING_REQUESTS);
+const RESET_REQUESTS: HeaderName = HeaderName::from_static(groq_wire::header::RESET_REQUESTS);
+const LIMIT_TOKENS: HeaderName = HeaderName::from_static(groq_wire::header::LIMIT_TOKENS);
+const REMAINING_TOKENS: HeaderName = HeaderName::from_static(groq_wire::header::REMAINING_TOKENS);
+const RESET_TOKENS: HeaderName = HeaderName::from_static(groq_wire::header::RESET_TOKENS);
 
 /// Adds the rate-limit headers for a ledger snapshot; reset times are converted from the
 /// ledger's scaled clock to real time.
@@ -42,7 +43,7 @@ pub fn insert_rate_limits(headers: &mut HeaderMap, snap: &Snapshot, clock: &Cloc
 /// Adds `x-request-id`.
 pub fn insert_request_id(headers: &mut HeaderMap, id: &str) {
     if let Ok(v) = HeaderValue::from_str(id) {
-        headers.insert(HeaderName::from_static("x-request-id"), v);
+        headers.insert(HeaderName::from_static(groq_wire::header::REQUEST_ID), v);
     }
 }
 

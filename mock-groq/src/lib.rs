@@ -13,21 +13,18 @@
 
 pub mod admin;
 pub mod api_error;
-pub mod catalog;
 mod chat;
 pub mod clock;
 pub mod config;
 pub mod faults;
 pub mod generation;
-pub mod goduration;
 pub mod headers;
-pub mod key;
 pub mod ledger;
 mod models;
 mod server;
 pub mod state;
-pub mod tokens;
 
 pub use config::Config;
-pub use key::{ApiKey, fingerprint};
+/// Groq's wire facts live in `groq-wire`, shared with the engine; re-exported here.
+pub use groq_wire::{ApiKey, catalog, fingerprint, goduration, key, tokens};
 pub use server::{MockArgs, router, run, serve};

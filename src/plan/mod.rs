@@ -622,12 +622,7 @@ pub fn plan(input: PlanInput, progress: &mut search::Progress<'_>) -> anyhow::Re
             .iter()
             .filter(|p| p.name != input.policy.config.name())
         {
-            others.push(
-                preset
-                    .name
-                    .parse()
-                    .map_err(|e: String| anyhow::anyhow!(e))?,
-            );
+            others.push(preset.name.parse()?);
         }
         // Context for the table and plot: a few counts below the bound.
         let mut below: Vec<usize> = [from / 4, from / 2, from.saturating_sub(1)]

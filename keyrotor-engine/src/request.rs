@@ -1,7 +1,7 @@
 //! A chat request as the engine sends it: the JSON body, built once, and the token estimate
 //! the adaptive policy budgets with.
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use serde_json::{Value, json};
 
 /// One chat completion request.
@@ -9,14 +9,14 @@ use serde_json::{Value, json};
 pub struct ChatRequest {
     /// The JSON body, sent as is with every attempt.
     pub body: Bytes,
-    /// Tokens the API will reserve: prompt estimate + max_tokens (mock_groq::tokens' rule).
+    /// Tokens the API will reserve: prompt estimate + max_tokens (groq_wire::tokens' rule).
     pub reserved_tokens: u64,
 }
 
 impl ChatRequest {
     /// A request for `model` with these messages and completion cap.
     pub fn new(model: &str, messages: Vec<Value>, max_tokens: u64, stream: bool) -> Self {
-        let reserved_tokens = mock_groq::tokens::prompt_tokens(&messages) + max_tokens;
+        let reserved_tokens = groq_wire::tokens::prompt_tokens(&messages) + max_tokens;
         let mut body = json!({"model": model, "messages": messages, "max_tokens": max_tokens});
         if stream {
             body["stream"] = json!(true);
@@ -30,7 +30,7 @@ impl ChatRequest {
 
     /// A one-message user request whose prompt is about `prompt_tokens` tokens.
     pub fn synthetic(model: &str, prompt_tokens: u64, max_tokens: u64, stream: bool) -> Self {
-        let overhead = mock_groq::tokens::PER_REQUEST + mock_groq::tokens::PER_MESSAGE;
+        let overhead = groq_wire::tokens::PER_REQUEST + groq_wire::tokens::PER_MESSAGE;
         let chars = prompt_tokens.saturating_sub(overhead) * 4;
         let content = "abcd".repeat((chars / 4) as usize);
         Self::new(

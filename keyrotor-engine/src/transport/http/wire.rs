@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use ::http::{HeaderMap, HeaderName, HeaderValue};
 
 /// The most headers an answer may have.
 const MAX_HEADERS: usize = 64;
@@ -120,7 +120,7 @@ fn parse_one(buf: &[u8], closed: bool) -> Result<Option<Answer>, WireError> {
             .map_err(|_| WireError::Head(format!("bad header name `{}`", header.name)))?;
         let value = HeaderValue::from_bytes(header.value)
             .map_err(|_| WireError::Head(format!("bad value of header `{name}`")))?;
-        if name == axum::http::header::CONTENT_LENGTH {
+        if name == ::http::header::CONTENT_LENGTH {
             let n = value
                 .to_str()
                 .ok()
@@ -130,11 +130,11 @@ fn parse_one(buf: &[u8], closed: bool) -> Result<Option<Answer>, WireError> {
                 return Err(WireError::Head("conflicting content-length".to_owned()));
             }
             length = Some(n);
-        } else if name == axum::http::header::TRANSFER_ENCODING {
+        } else if name == ::http::header::TRANSFER_ENCODING {
             chunked = value
                 .to_str()
                 .is_ok_and(|v| v.to_ascii_lowercase().trim_end().ends_with("chunked"));
-        } else if name == axum::http::header::CONNECTION {
+        } else if name == ::http::header::CONNECTION {
             let v = value.to_str().unwrap_or("").to_ascii_lowercase();
             if v.contains("close") {
                 close = true;

@@ -1,5 +1,6 @@
 //! Go's `time.Duration.String()` format, which Groq uses in reset headers and
-//! "Please try again in …" messages: `6s`, `185ms`, `1m26.4s`, `2h0m0s`.
+//! "Please try again in …" messages: `6s`, `185ms`, `1m26.4s`, `2h0m0s`. The mock writes it
+//! ([`format`]); the engine reads it ([`parse`]).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -62,6 +63,47 @@ fn decimal(out: &mut String, value: u64, div: u64) {
     let _ = write!(out, ".{frac:0width$}");
 }
 
+/// The longest Go duration: Go counts durations in int64 nanoseconds (about 292 years).
+const GO_MAX_SECS: f64 = i64::MAX as f64 / 1e9;
+
+/// Parses a Go duration string (`1m26.4s`, `185ms`, `2h0m0s`, `1.5µs`); `None` for
+/// anything else, or beyond Go's range.
+pub fn parse(text: &str) -> Option<Duration> {
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = 0.0f64;
+    let mut any = false;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if number_len == 0 {
+            return None;
+        }
+        let value: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" | "μs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += value * seconds;
+        any = true;
+    }
+    // Beyond Go's range is no Go duration (and could overflow Duration).
+    (any && total <= GO_MAX_SECS).then(|| Duration::from_secs_f64(total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +125,25 @@ mod tests {
         ];
         for (d, want) in cases {
             assert_eq!(format(d), want, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn go_durations_parse() {
+        for (text, secs) in [
+            ("6s", 6.0),
+            ("185ms", 0.185),
+            ("1m26.4s", 86.4),
+            ("2h0m0s", 7200.0),
+            ("1.5µs", 1.5e-6),
+            ("0", 0.0),
+        ] {
+            let d = parse(text).unwrap_or_else(|| panic!("{text} did not parse"));
+            assert!((d.as_secs_f64() - secs).abs() < 1e-9, "{text}");
+        }
+        let overflowing = format!("{}h", "9".repeat(400));
+        for bad in ["", "s", "5", "5x", "abc", "2562048h", &overflowing] {
+            assert_eq!(parse(bad), None, "{bad}");
         }
     }
 }

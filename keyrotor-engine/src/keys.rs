@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-pub use mock_groq::ApiKey;
+pub use groq_wire::ApiKey;
 
 /// The highest numbered variable looked at (`GROQ_API_KEY_64`, `GROQ_API_KEY64`).
 const MAX_NUMBERED: usize = 64;
@@ -23,6 +23,7 @@ pub struct LoadedKeys {
 
 /// Errors of key loading.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// The key file could not be read.
     #[error("cannot read key file {path}: {source}")]

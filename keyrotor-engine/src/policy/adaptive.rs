@@ -42,9 +42,9 @@ use tokio::time::Instant;
 use super::{
     Answer, Attempts, GiveUp, Policy, Step, jittered_backoff, within, within_backoff_base,
 };
-use crate::engine::failure::{Dimension, Failure, Scope};
-use crate::engine::pool::{Health, Pool};
-use crate::engine::request::reported_tokens;
+use crate::failure::{Dimension, Failure, Scope};
+use crate::pool::{Health, Pool};
+use crate::request::reported_tokens;
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +92,7 @@ impl Params {
 }
 
 /// The policy: its parameters and its queue of waiting requests.
+#[derive(Debug)]
 pub struct Adaptive {
     params: Params,
     queue: Mutex<Queue>,
@@ -112,7 +113,7 @@ impl Adaptive {
 }
 
 /// Requests waiting for a key, oldest first.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Queue {
     next_ticket: u64,
     /// (ticket, when it plans to look again, when it stops waiting in any case).

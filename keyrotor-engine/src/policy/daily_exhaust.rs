@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::{Answer, Attempts, GiveUp, Policy, Step, within, within_backoff_base};
-use crate::engine::failure::{Dimension, Failure, Scope};
-use crate::engine::pool::{Health, Pool};
+use crate::failure::{Dimension, Failure, Scope};
+use crate::pool::{Health, Pool};
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +49,7 @@ impl Params {
 }
 
 /// The policy.
+#[derive(Debug)]
 pub struct DailyExhaust(pub Params);
 
 impl Policy for DailyExhaust {

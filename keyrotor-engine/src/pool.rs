@@ -8,14 +8,15 @@
 //! another key sent in between, that key does not. Evidence is scored per pair and keys merge
 //! at [`MERGE_SCORE`]. A 429 body that names the organisation merges keys at once.
 
+use groq_wire::header;
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use ::http::HeaderMap;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use tokio::time::Instant;
 
-use super::failure::{Failure, Scope, parse_go_duration};
+use super::failure::{Failure, Scope};
 
 /// Evidence needed to treat two keys as one organisation.
 pub const MERGE_SCORE: i32 = 3;
@@ -42,62 +43,76 @@ pub enum Health {
     },
 }
 
-/// What the last response's headers said about a key's budgets.
+/// What the last response's headers said about a key's budgets, and which window each
+/// counts (the [`crate::provider::Provider`] knows: Groq's request headers count a day).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Observed {
     /// When the response arrived.
     pub at: Instant,
-    /// Daily request limit (x-ratelimit-limit-requests).
+    /// Request limit (`x-ratelimit-limit-requests`) per `requests_window`.
     pub limit_requests: Option<u64>,
-    /// Daily requests remaining.
+    /// Requests remaining of it.
     pub remaining_requests: Option<u64>,
-    /// Per-minute token limit (x-ratelimit-limit-tokens).
+    /// The window the request headers count.
+    pub requests_window: Duration,
+    /// Token limit (`x-ratelimit-limit-tokens`) per `tokens_window`.
     pub limit_tokens: Option<u64>,
-    /// Per-minute tokens remaining.
+    /// Tokens remaining of it.
     pub remaining_tokens: Option<u64>,
-    /// Until the minute token budget is full.
+    /// The window the token headers count.
+    pub tokens_window: Duration,
+    /// Until the token budget is full.
     pub reset_tokens: Option<Duration>,
 }
 
 impl Observed {
-    /// Reads the rate-limit headers; `None` when there are none.
-    pub fn from_headers(headers: &HeaderMap, at: Instant) -> Option<Self> {
+    /// Reads the rate-limit headers, the request ones counting `requests_window` and the
+    /// token ones `tokens_window`; `None` when there are none.
+    pub fn read(
+        headers: &HeaderMap,
+        at: Instant,
+        requests_window: Duration,
+        tokens_window: Duration,
+    ) -> Option<Self> {
         let num = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
         let observed = Self {
             at,
-            limit_requests: num("x-ratelimit-limit-requests"),
-            remaining_requests: num("x-ratelimit-remaining-requests"),
-            limit_tokens: num("x-ratelimit-limit-tokens"),
-            remaining_tokens: num("x-ratelimit-remaining-tokens"),
+            limit_requests: num(header::LIMIT_REQUESTS),
+            remaining_requests: num(header::REMAINING_REQUESTS),
+            requests_window,
+            limit_tokens: num(header::LIMIT_TOKENS),
+            remaining_tokens: num(header::REMAINING_TOKENS),
+            tokens_window,
             reset_tokens: headers
-                .get("x-ratelimit-reset-tokens")
+                .get(header::RESET_TOKENS)
                 .and_then(|v| v.to_str().ok())
-                .and_then(parse_go_duration),
+                .and_then(groq_wire::goduration::parse),
         };
         (observed.remaining_requests.is_some() || observed.remaining_tokens.is_some())
             .then_some(observed)
     }
 
-    /// Daily requests left at `now`: the observed value plus refill, capped at the limit.
+    /// Requests left at `now`: the observed value plus refill, capped at the limit.
     pub fn requests_at(&self, now: Instant) -> Option<f64> {
         let remaining = self.remaining_requests? as f64;
         Some(match self.limit_requests {
-            Some(limit) => refill(remaining, limit as f64, 86_400.0, now - self.at),
+            Some(limit) => refill(remaining, limit as f64, self.requests_window, now - self.at),
             None => remaining,
         })
     }
 
-    /// Minute tokens left at `now`: the observed value plus refill, capped at the limit.
+    /// Tokens left at `now`: the observed value plus refill, capped at the limit.
     pub fn tokens_at(&self, now: Instant) -> Option<f64> {
         let remaining = self.remaining_tokens? as f64;
         Some(match self.limit_tokens {
-            Some(limit) => refill(remaining, limit as f64, 60.0, now - self.at),
+            Some(limit) => refill(remaining, limit as f64, self.tokens_window, now - self.at),
             None => remaining,
         })
     }
 }
 
-fn refill(remaining: f64, limit: f64, window: f64, elapsed: Duration) -> f64 {
+fn refill(remaining: f64, limit: f64, window: Duration, elapsed: Duration) -> f64 {
+    let window = window.as_secs_f64().max(1e-9);
     (remaining + elapsed.as_secs_f64() * limit / window).min(limit)
 }
 
@@ -330,7 +345,7 @@ impl Pool {
         k: usize,
         tokens: u64,
         failure: Option<&Failure>,
-        headers: Option<&HeaderMap>,
+        observed: Option<Observed>,
         now: Instant,
     ) {
         let key = &mut self.keys[k];
@@ -368,7 +383,7 @@ impl Pool {
                 self.merge(i, k);
             }
         }
-        if let Some(observed) = headers.and_then(|h| Observed::from_headers(h, now)) {
+        if let Some(observed) = observed {
             if failure.is_none() {
                 self.learn_sharing(k, &observed);
             }
@@ -522,7 +537,7 @@ fn drained((used, at): (f64, Instant), rpm: u64, now: Instant) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use ::http::HeaderValue;
 
     fn headers(remaining: u64) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -551,7 +566,17 @@ mod tests {
                     shared -= 1;
                     shared
                 };
-                pool.on_answer(k, 10, None, Some(&headers(remaining)), now);
+                pool.on_answer(
+                    k,
+                    10,
+                    None,
+                    crate::provider::Provider::observe(
+                        &crate::provider::Groq,
+                        &headers(remaining),
+                        now,
+                    ),
+                    now,
+                );
             }
         }
         assert_eq!(pool.root(0), pool.root(1));

@@ -1,9 +1,9 @@
 //! `https://` targets over reqwest: one pooled client, connect and request timeouts.
 
-use axum::body::Bytes;
+use bytes::Bytes;
 
 use super::{Reply, Timeouts, TransportError};
-use crate::engine::keys::ApiKey;
+use crate::keys::ApiKey;
 
 /// A reqwest client and the chat endpoint's URL.
 #[derive(Debug)]

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::failure::{Failure, classify};
+use super::failure::Failure;
 use super::keys::ApiKey;
 use super::policy::{Answer, Attempts, GiveUp, Policy, PolicyConfig, Step};
 use super::pool::Pool;
+use super::provider::{Groq, Provider};
 use super::request::ChatRequest;
 use super::status::Status;
 use super::transport::{Reply, Transport, TransportError};
@@ -21,6 +22,7 @@ pub const MAX_KEYS: usize = 128;
 
 /// Errors building a rotor.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RotorError {
     /// No keys.
     #[error("a rotor needs at least one key")]
@@ -125,6 +127,7 @@ struct Inner<T> {
     keys: Vec<ApiKey>,
     policy: Box<dyn Policy>,
     policy_config: PolicyConfig,
+    provider: Box<dyn Provider>,
     transport: T,
     pool: Mutex<Pool>,
     options: RotorOptions,
@@ -133,6 +136,19 @@ struct Inner<T> {
 /// The rotation engine. Cheap to clone; clones share keys, pool and transport.
 pub struct Rotor<T> {
     inner: Arc<Inner<T>>,
+}
+
+impl<T> std::fmt::Debug for Rotor<T> {
+    /// The keys by fingerprint (never the keys), the policy and the options.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fingerprints: Vec<String> = self.inner.keys.iter().map(ApiKey::fingerprint).collect();
+        f.debug_struct("Rotor")
+            .field("keys", &fingerprints)
+            .field("policy", &self.inner.policy_config.name())
+            .field("provider", &self.inner.provider.name())
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Clone for Rotor<T> {
@@ -144,12 +160,24 @@ impl<T> Clone for Rotor<T> {
 }
 
 impl<T: Transport> Rotor<T> {
-    /// A rotor over `keys` with a policy and a transport.
+    /// A rotor over `keys` with a policy and a transport, for Groq's API.
     pub fn new(
         keys: Vec<ApiKey>,
         policy: PolicyConfig,
         transport: T,
         options: RotorOptions,
+    ) -> Result<Self, RotorError> {
+        Self::for_provider(keys, policy, transport, options, Groq)
+    }
+
+    /// A rotor for another provider's API (how its answers read: [`Provider`]); the
+    /// transport must post to its [`Provider::chat_path`].
+    pub fn for_provider(
+        keys: Vec<ApiKey>,
+        policy: PolicyConfig,
+        transport: T,
+        options: RotorOptions,
+        provider: impl Provider,
     ) -> Result<Self, RotorError> {
         if keys.is_empty() {
             return Err(RotorError::NoKeys);
@@ -163,6 +191,7 @@ impl<T: Transport> Rotor<T> {
                 keys,
                 policy: policy.build(),
                 policy_config: policy,
+                provider: Box::new(provider),
                 transport,
                 pool: Mutex::new(pool),
                 options,
@@ -217,7 +246,11 @@ impl<T: Transport> Rotor<T> {
                     let answered_at = Instant::now();
                     let took = answered_at - sent_at;
                     let failure = match &result {
-                        Ok(reply) => classify(reply.status, &reply.headers, &reply.body),
+                        Ok(reply) => {
+                            inner
+                                .provider
+                                .classify(reply.status, &reply.headers, &reply.body)
+                        }
                         Err(TransportError::Timeout) => Some(Failure::Timeout),
                         Err(TransportError::Connection(_)) => Some(Failure::Connection),
                     };
@@ -227,11 +260,12 @@ impl<T: Transport> Rotor<T> {
                     };
                     {
                         let mut pool = self.pool();
+                        let observed = headers.and_then(|h| inner.provider.observe(h, answered_at));
                         pool.on_answer(
                             k,
                             request.reserved_tokens,
                             failure.as_ref(),
-                            headers,
+                            observed,
                             answered_at,
                         );
                         let answer = Answer {

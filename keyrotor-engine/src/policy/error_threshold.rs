@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::{Answer, Attempts, GiveUp, Policy, Step, within};
-use crate::engine::failure::Failure;
-use crate::engine::pool::{Health, Pool};
+use crate::failure::Failure;
+use crate::pool::{Health, Pool};
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +47,7 @@ impl Params {
 }
 
 /// The policy.
+#[derive(Debug)]
 pub struct ErrorThreshold(pub Params);
 
 impl Policy for ErrorThreshold {

@@ -4,20 +4,22 @@
 //! [`TransportError`].
 
 pub mod http;
+#[cfg(feature = "in-process")]
 mod in_process;
 
 use std::future::Future;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::HeaderMap;
+use ::http::HeaderMap;
+use bytes::Bytes;
 
 pub use http::HttpTransport;
+#[cfg(feature = "in-process")]
 pub use in_process::InProcessTransport;
 
 use super::keys::ApiKey;
 
-/// The path of the chat completions endpoint under a base URL.
+/// The path of Groq's chat completions endpoint under a base URL.
 pub const CHAT_PATH: &str = "/openai/v1/chat/completions";
 
 /// A complete HTTP answer.
@@ -33,6 +35,7 @@ pub struct Reply {
 
 /// An attempt that got no complete answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// No complete answer within the request timeout.
     #[error("timed out")]

@@ -6,13 +6,13 @@
 
 use std::sync::Mutex;
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::wire::{self, Body, WireError};
 use super::{Reply, Timeouts, TransportError};
-use crate::engine::keys::ApiKey;
+use crate::keys::ApiKey;
 
 /// Idle connections kept beyond this many are closed.
 const MAX_IDLE: usize = 1024;

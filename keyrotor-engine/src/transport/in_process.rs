@@ -3,17 +3,18 @@
 
 use std::time::Duration;
 
+use ::http::Request;
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::http::Request;
+use axum::body::Body;
+use bytes::Bytes;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use super::{CHAT_PATH, Reply, Transport, TransportError};
-use crate::engine::keys::ApiKey;
+use crate::keys::ApiKey;
 
 /// Sends attempts straight into a mock router.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct InProcessTransport {
     router: Router,
     timeout: Duration,

@@ -9,9 +9,10 @@
 use tokio::time::Instant;
 
 use super::{Answer, Attempts, GiveUp, Policy, Step};
-use crate::engine::pool::Pool;
+use crate::pool::Pool;
 
 /// The policy.
+#[derive(Debug)]
 pub struct RoundRobin;
 
 impl Policy for RoundRobin {

@@ -1,0 +1,38 @@
+//! groq-wire: Groq's wire facts, shared by the mock (which writes them) and the rotation
+//! engine (which reads them), so the two cannot drift apart.
+//!
+//! - [`header`]: the response headers and what each one counts.
+//! - [`goduration`]: Go's duration strings, formatted and parsed (`1m26.4s`, `185ms`).
+//! - [`key`]: an API key that never shows itself, with its fingerprint.
+//! - [`tokens`]: the token estimate of a chat request.
+//! - [`catalog`]: the dated model catalog: limits per tier with their sources, prices, and
+//!   the days models came and went.
+
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod goduration;
+pub mod key;
+pub mod tokens;
+
+pub use key::{ApiKey, fingerprint};
+
+/// The headers Groq puts on answers, and what each one counts (GROQ.md §2).
+pub mod header {
+    /// The daily request limit (RPD), on every answer.
+    pub const LIMIT_REQUESTS: &str = "x-ratelimit-limit-requests";
+    /// Requests left of the daily limit.
+    pub const REMAINING_REQUESTS: &str = "x-ratelimit-remaining-requests";
+    /// Time until the daily request budget is full again, as a Go duration.
+    pub const RESET_REQUESTS: &str = "x-ratelimit-reset-requests";
+    /// The per-minute token limit (TPM), on every answer.
+    pub const LIMIT_TOKENS: &str = "x-ratelimit-limit-tokens";
+    /// Tokens left of the minute's limit.
+    pub const REMAINING_TOKENS: &str = "x-ratelimit-remaining-tokens";
+    /// Time until the minute's token budget is full again, as a Go duration.
+    pub const RESET_TOKENS: &str = "x-ratelimit-reset-tokens";
+    /// Whole seconds to wait, on 429 answers only.
+    pub const RETRY_AFTER: &str = "retry-after";
+    /// The request's id (`req_…`).
+    pub const REQUEST_ID: &str = "x-request-id";
+}

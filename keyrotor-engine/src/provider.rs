@@ -1,0 +1,162 @@
+//! What differs between API providers, behind one small trait: where the chat endpoint is,
+//! what a 429 says (which window ran out, how long to wait, which organisation), and which
+//! window each rate-limit header counts. The rotor and the policies see only [`Failure`]s and
+//! [`Observed`] budgets, so adding a provider touches neither.
+//!
+//! - [`Groq`]: `x-ratelimit-*-requests` count the *day* (RPD), `*-tokens` the minute (TPM);
+//!   the 429 message names the window (`(RPM)`, `(TPD)` …) and the organisation in backticks;
+//!   one request larger than the TPM limit is a 413.
+//! - [`OpenAi`]: the same header names, but `*-requests` count the *minute* (RPM); the
+//!   organisation is named without backticks; a request larger than the limit is a 429
+//!   ("Request too large …"), which no wait or other key of the organisation can serve.
+
+use std::time::Duration;
+
+use ::http::HeaderMap;
+use tokio::time::Instant;
+
+use crate::failure::{self, Failure};
+use crate::pool::Observed;
+
+/// One provider's wire conventions.
+pub trait Provider: std::fmt::Debug + Send + Sync + 'static {
+    /// Its name, as reports show it.
+    fn name(&self) -> &'static str;
+    /// The chat completions path under a base URL.
+    fn chat_path(&self) -> &'static str;
+    /// What a 429 answer means.
+    fn rate_limited(&self, headers: &HeaderMap, body: &[u8]) -> Failure;
+    /// What an answer's rate-limit headers say about the key's budgets (`None`: nothing).
+    fn observe(&self, headers: &HeaderMap, at: Instant) -> Option<Observed>;
+
+    /// Status, headers and body → the failure they mean, or `None` for an answer.
+    fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
+        match status {
+            429 => Some(self.rate_limited(headers, body)),
+            _ => failure::classify(status, headers, body),
+        }
+    }
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// Groq (the default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Groq;
+
+impl Provider for Groq {
+    fn name(&self) -> &'static str {
+        "groq"
+    }
+
+    fn chat_path(&self) -> &'static str {
+        "/openai/v1/chat/completions"
+    }
+
+    fn rate_limited(&self, headers: &HeaderMap, body: &[u8]) -> Failure {
+        failure::rate_limited(headers, body)
+    }
+
+    fn observe(&self, headers: &HeaderMap, at: Instant) -> Option<Observed> {
+        Observed::read(headers, at, DAY, MINUTE)
+    }
+}
+
+/// OpenAI and APIs that follow its headers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenAi;
+
+impl Provider for OpenAi {
+    fn name(&self) -> &'static str {
+        "openai"
+    }
+
+    fn chat_path(&self) -> &'static str {
+        "/v1/chat/completions"
+    }
+
+    fn rate_limited(&self, headers: &HeaderMap, body: &[u8]) -> Failure {
+        let message = failure::error_message(body).unwrap_or_default();
+        if message.starts_with("Request too large") {
+            return Failure::TooLarge;
+        }
+        let mut read = failure::rate_limited(headers, body);
+        if let Failure::RateLimited { org, .. } = &mut read {
+            // "… in organization org-abc on requests per min (RPM) …"
+            *org = message
+                .split_once("in organization ")
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .map(|o| o.trim_matches('`').to_owned());
+        }
+        read
+    }
+
+    fn observe(&self, headers: &HeaderMap, at: Instant) -> Option<Observed> {
+        Observed::read(headers, at, MINUTE, MINUTE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::failure::{Dimension, Scope};
+    use ::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    /// The same header reads as a day's budget from Groq and a minute's from OpenAI: after
+    /// 30 s, Groq's 0 of 1,000 requests has refilled by 0.35, OpenAI's 0 of 1,000 by 500.
+    #[tokio::test(start_paused = true)]
+    async fn the_requests_header_counts_a_day_at_groq_and_a_minute_at_openai() {
+        let h = headers(&[
+            ("x-ratelimit-limit-requests", "1000"),
+            ("x-ratelimit-remaining-requests", "0"),
+        ]);
+        let now = Instant::now();
+        let later = now + Duration::from_secs(30);
+        let left = |p: &dyn Provider| {
+            p.observe(&h, now)
+                .and_then(|o| o.requests_at(later))
+                .unwrap_or(f64::NAN)
+        };
+        assert!((left(&Groq) - 1000.0 * 30.0 / 86_400.0).abs() < 1e-9);
+        assert!((left(&OpenAi) - 500.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn openai_429s_name_their_window_wait_and_organisation() {
+        let body = br#"{"error":{"message":"Rate limit reached for gpt-4o in organization org-abc123 on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s. Visit https://platform.openai.com/account/rate-limits to learn more.","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
+        let failure = OpenAi.classify(429, &headers(&[]), body);
+        assert_eq!(
+            failure,
+            Some(Failure::RateLimited {
+                scope: Scope::Minute,
+                dimension: Some(Dimension::Requests),
+                limit: Some(3),
+                org: Some("org-abc123".to_owned()),
+                wait: Some(Duration::from_secs(20)),
+            })
+        );
+        let too_large = br#"{"error":{"message":"Request too large for gpt-4 in organization org-abc123 on tokens per min (TPM): Limit 10000, Requested 20000. The input or output tokens must be reduced in order to run successfully.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#;
+        assert_eq!(
+            OpenAi.classify(429, &headers(&[]), too_large),
+            Some(Failure::TooLarge)
+        );
+        // Groq reads the same body as a plain rate limit: its oversized requests are 413s.
+        assert!(matches!(
+            Groq.classify(429, &headers(&[]), too_large),
+            Some(Failure::RateLimited { .. })
+        ));
+        assert_eq!(
+            OpenAi.classify(200, &headers(&[]), b"{\"choices\":[{}]}"),
+            None
+        );
+    }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The engine crate an app embeds: its default dependency tree holds neither the mock, the
+# harness, nor their plotting, CLI, histogram or test-clock crates; and its example program
+# runs against the mock on loopback, with keys from the environment only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tree=$(cargo tree --locked -p keyrotor-engine -e normal --prefix none -f '{p} {f}')
+for crate in mock-groq keyrotor plotters clap hdrhistogram criterion; do
+  if grep -q "^$crate v" <<<"$tree"; then
+    echo "error: keyrotor-engine depends on $crate" >&2
+    exit 1
+  fi
+done
+if grep -E '^tokio v' <<<"$tree" | grep -q test-util; then
+  echo "error: keyrotor-engine turns on tokio's test-util" >&2
+  exit 1
+fi
+echo "keyrotor-engine: $(sort -u <<<"$tree" | wc -l) crates, none of the harness's"
+
+cargo build --quiet --locked --bin mock-groq -p mock-groq
+cargo build --quiet --locked -p keyrotor-engine --example chat
+log=$(mktemp)
+target/debug/mock-groq --config mock-groq/config.example.toml --listen 127.0.0.1:0 > "$log" &
+mock=$!
+trap 'kill $mock 2>/dev/null; rm -f "$log"' EXIT
+for _ in $(seq 50); do
+  url=$(head -1 "$log")
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "error: the mock did not start" >&2; exit 1; }
+out=$(GROQ_BASE_URL="$url" GROQ_API_KEYS=gsk_mock_a1,gsk_mock_b1 target/debug/examples/chat "Say hello")
+echo "$out" | head -2 | cut -c1-100
+grep -q '^attempts: 1' <<<"$out" || { echo "error: the example did not get an answer" >&2; exit 1; }
+if grep -q gsk_mock <<<"$out"; then
+  echo "error: the example printed a key" >&2
+  exit 1
+fi
