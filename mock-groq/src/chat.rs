@@ -322,7 +322,7 @@ async fn serve(
         request_id,
         snapshot,
     };
-    let content = generation::text(completion_tokens, rng);
+    let content = mock.text(completion_tokens, rng);
     if stream {
         let include_usage = request
             .stream_options
@@ -335,7 +335,7 @@ async fn serve(
         };
         (
             None,
-            stream_response(Arc::clone(mock), admitted, content, shape, rng),
+            stream_response(Arc::clone(mock), admitted, content.to_string(), shape, rng),
         )
     } else {
         let response = json_response(mock, admitted, &content, rng).await;

@@ -90,7 +90,16 @@ const WORDS: &[&str] = &[
 
 /// Filler text of about `tokens` tokens (one word a token).
 pub fn text(tokens: u64, rng: &mut SmallRng) -> String {
-    let start = rng.random_range(0..WORDS.len());
+    text_from(text_start(rng), tokens)
+}
+
+/// Where a filler text starts in the word list (the one random draw of [`text`]).
+pub fn text_start(rng: &mut SmallRng) -> usize {
+    rng.random_range(0..WORDS.len())
+}
+
+/// The filler text of `tokens` words from word `start`: the same for the same arguments.
+pub fn text_from(start: usize, tokens: u64) -> String {
     let mut out = String::with_capacity(tokens as usize * 7);
     for i in 0..tokens as usize {
         if i > 0 {
@@ -171,5 +180,13 @@ mod tests {
         let id = completion_id(&mut rng);
         assert_eq!(id.len(), "chatcmpl-".len() + 36, "{id}");
         assert_eq!(text(3, &mut rng).split(' ').count(), 3);
+    }
+
+    #[test]
+    fn a_text_is_its_start_drawn_then_its_words() {
+        let (mut a, mut b) = (SmallRng::seed_from_u64(3), SmallRng::seed_from_u64(3));
+        let whole = text(12, &mut a);
+        assert_eq!(whole, text_from(text_start(&mut b), 12));
+        assert_eq!(whole.split(' ').count(), 12);
     }
 }

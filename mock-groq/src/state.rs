@@ -5,8 +5,8 @@
 //! critical section is a few float operations and never spans an await.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
@@ -173,7 +173,12 @@ pub struct Mock {
     /// Unix time at start, for `created` fields.
     pub start_unix: u64,
     sequence: AtomicU64,
+    /// Completion texts made so far, by (first word, words): each is made once.
+    texts: Mutex<HashMap<(usize, u64), Arc<str>>>,
 }
+
+/// Distinct completion texts kept; further ones are made each time.
+const TEXTS: usize = 4096;
 
 impl Mock {
     /// Builds the state from a validated config.
@@ -243,7 +248,26 @@ impl Mock {
             default_model,
             start_unix,
             sequence: AtomicU64::new(0),
+            texts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// A completion text of `tokens` words (one random draw from `rng`, as
+    /// [`crate::generation::text`] makes), made once per distinct text.
+    pub fn text(&self, tokens: u64, rng: &mut rand::rngs::SmallRng) -> Arc<str> {
+        let start = crate::generation::text_start(rng);
+        let make = || Arc::<str>::from(crate::generation::text_from(start, tokens));
+        let Ok(mut texts) = self.texts.lock() else {
+            return make();
+        };
+        if let Some(known) = texts.get(&(start, tokens)) {
+            return Arc::clone(known);
+        }
+        let text = make();
+        if texts.len() < TEXTS {
+            texts.insert((start, tokens), Arc::clone(&text));
+        }
+        text
     }
 
     /// The key index for a presented key value, if the key is known.
