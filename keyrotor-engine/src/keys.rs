@@ -38,14 +38,21 @@ pub enum KeyError {
     None(String),
 }
 
-/// Reads keys from the process environment.
+/// Reads Groq's keys from the process environment (`GROQ_API_KEY` and the seed apps'
+/// variations of it).
 pub fn from_env() -> Result<LoadedKeys, KeyError> {
-    let loaded = from_vars(|name| std::env::var(name).ok());
+    from_env_named("GROQ_API_KEY")
+}
+
+/// Reads keys from the process environment under `base` (a provider's
+/// [`crate::provider::Provider::key_variable`], e.g. `OPENAI_API_KEY`) and its variations:
+/// `BASE_2`…, `BASE1`…, `BASES` (comma-separated), `BASE_BACKUP`, `BASE_FALLBACK`.
+pub fn from_env_named(base: &str) -> Result<LoadedKeys, KeyError> {
+    let loaded = from_vars_named(base, |name| std::env::var(name).ok());
     if loaded.keys.is_empty() {
-        return Err(KeyError::None(
-            "the environment (set GROQ_API_KEY, GROQ_API_KEY_2…, GROQ_API_KEY1…, or GROQ_API_KEYS)"
-                .to_owned(),
-        ));
+        return Err(KeyError::None(format!(
+            "the environment (set {base}, {base}_2…, {base}1…, or {base}S)"
+        )));
     }
     Ok(loaded)
 }
@@ -89,26 +96,32 @@ pub fn from_file(path: &Path) -> Result<LoadedKeys, KeyError> {
     Ok(loaded)
 }
 
-/// Applies the conventions to any variable lookup.
+/// Applies Groq's conventions to any variable lookup.
 pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> LoadedKeys {
+    from_vars_named("GROQ_API_KEY", lookup)
+}
+
+/// Applies the conventions under `base` to any variable lookup.
+pub fn from_vars_named(base: &str, lookup: impl Fn(&str) -> Option<String>) -> LoadedKeys {
     let mut loaded = LoadedKeys::default();
     let single = |name: String, loaded: &mut LoadedKeys| {
         if let Some(value) = lookup(&name) {
             push(loaded, &value, &name);
         }
     };
-    single("GROQ_API_KEY".to_owned(), &mut loaded);
+    single(base.to_owned(), &mut loaded);
     for n in 2..=MAX_NUMBERED {
-        single(format!("GROQ_API_KEY_{n}"), &mut loaded);
+        single(format!("{base}_{n}"), &mut loaded);
     }
     for n in 1..=MAX_NUMBERED {
-        single(format!("GROQ_API_KEY{n}"), &mut loaded);
+        single(format!("{base}{n}"), &mut loaded);
     }
     for name in [
-        "GROQ_API_KEYS",
-        "GROQ_API_KEY_BACKUP",
-        "GROQ_API_KEY_FALLBACK",
+        format!("{base}S"),
+        format!("{base}_BACKUP"),
+        format!("{base}_FALLBACK"),
     ] {
+        let name = name.as_str();
         if let Some(list) = lookup(name) {
             for (i, part) in list.split(',').enumerate() {
                 push(&mut loaded, part, &format!("{name} item {}", i + 1));

@@ -28,6 +28,9 @@ pub trait Provider: std::fmt::Debug + Send + Sync + 'static {
     fn rate_limited(&self, headers: &HeaderMap, body: &[u8]) -> Failure;
     /// What an answer's rate-limit headers say about the key's budgets (`None`: nothing).
     fn observe(&self, headers: &HeaderMap, at: Instant) -> Option<Observed>;
+    /// The environment variable apps keep its key in; [`crate::keys::from_env_named`] reads
+    /// it and its variations (`_2`, `1`, `S`, `_BACKUP`, `_FALLBACK`).
+    fn key_variable(&self) -> &'static str;
 
     /// Status, headers and body → the failure they mean, or `None` for an answer.
     fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
@@ -60,6 +63,10 @@ impl Provider for Groq {
 
     fn observe(&self, headers: &HeaderMap, at: Instant) -> Option<Observed> {
         Observed::read(headers, at, DAY, MINUTE)
+    }
+
+    fn key_variable(&self) -> &'static str {
+        "GROQ_API_KEY"
     }
 }
 
@@ -94,6 +101,10 @@ impl Provider for OpenAi {
 
     fn observe(&self, headers: &HeaderMap, at: Instant) -> Option<Observed> {
         Observed::read(headers, at, MINUTE, MINUTE)
+    }
+
+    fn key_variable(&self) -> &'static str {
+        "OPENAI_API_KEY"
     }
 }
 
@@ -158,5 +169,31 @@ mod tests {
             OpenAi.classify(200, &headers(&[]), b"{\"choices\":[{}]}"),
             None
         );
+    }
+
+    /// Each provider's keys come from its own variable family, in the same conventions.
+    #[test]
+    fn keys_come_from_the_providers_own_variables() {
+        let vars = [
+            ("OPENAI_API_KEY", "sk-one"),
+            ("OPENAI_API_KEY_2", "sk-two"),
+            ("OPENAI_API_KEYS", "sk-three,sk-one"),
+            ("GROQ_API_KEY", "gsk-other"),
+        ];
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let openai = crate::keys::from_vars_named(OpenAi.key_variable(), lookup);
+        let shown: Vec<&str> = openai.keys.iter().map(|k| k.expose()).collect();
+        assert_eq!(shown, ["sk-one", "sk-two", "sk-three"]);
+        assert_eq!(
+            openai.warnings.len(),
+            1,
+            "the repeated key is skipped, with a warning"
+        );
+        let groq = crate::keys::from_vars_named(Groq.key_variable(), lookup);
+        assert_eq!(groq.keys.len(), 1);
     }
 }
