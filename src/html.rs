@@ -71,8 +71,14 @@ pub fn write_sweep(dir: &Path, sweep: &Sweep) -> std::io::Result<()> {
 /// Writes `report.html` for a plan: the answer first, the plot of the region around it,
 /// then the same blocks as `plan.md`; the plan plot must already be in `dir`.
 pub fn write_plan(dir: &Path, plan: &crate::plan::Plan) -> std::io::Result<()> {
+    use crate::document::Block;
     let blocks = plan.blocks();
-    let (head, rest) = blocks.split_at(blocks.len().min(2));
+    // The title and the verdict, then the plot.
+    let answer = blocks
+        .iter()
+        .position(|b| !matches!(b, Block::Heading(1, _) | Block::Verdict(..)))
+        .unwrap_or(blocks.len());
+    let (head, rest) = blocks.split_at(answer);
     let body = format!(
         "{}<h2>Around the answer</h2>\n{}\n{}",
         crate::document::html(head),

@@ -247,12 +247,13 @@ fn the_developer_tier_is_sized_and_priced_beside_the_free_keys() {
     let [free, developer] = &tiers.options[..] else {
         panic!("{tiers:?}")
     };
-    assert_eq!((free.tier.as_str(), free.spend_usd), ("free", Some(0.0)));
+    use mock_groq::catalog::Tier;
+    assert_eq!((free.tier, free.spend_usd), (Tier::Free, Some(0.0)));
     assert_eq!(
         free.simulated, p.simulated.min_keys,
         "the plan's own search"
     );
-    assert_eq!(developer.tier, "developer");
+    assert_eq!(developer.tier, Tier::Developer);
     assert_eq!((developer.bound, developer.simulated), (1, Some(1)));
     let spend = developer.spend_usd.unwrap_or(f64::NAN);
     assert!((spend - 0.0375).abs() < 1e-9, "{spend}");

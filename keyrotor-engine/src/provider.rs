@@ -54,7 +54,7 @@ impl Provider for Groq {
     }
 
     fn chat_path(&self) -> &'static str {
-        "/openai/v1/chat/completions"
+        crate::transport::CHAT_PATH
     }
 
     fn rate_limited(&self, headers: &HeaderMap, body: &[u8]) -> Failure {

@@ -88,17 +88,13 @@ const WORDS: &[&str] = &[
     "organisation",
 ];
 
-/// Filler text of about `tokens` tokens (one word a token).
-pub fn text(tokens: u64, rng: &mut SmallRng) -> String {
-    text_from(text_start(rng), tokens)
-}
-
-/// Where a filler text starts in the word list (the one random draw of [`text`]).
+/// Where a filler text starts in the word list (its one random draw).
 pub fn text_start(rng: &mut SmallRng) -> usize {
     rng.random_range(0..WORDS.len())
 }
 
-/// The filler text of `tokens` words from word `start`: the same for the same arguments.
+/// Filler text of `tokens` words (one word a token) from word `start`: the same for the
+/// same arguments, so the mock makes each once ([`crate::state::Mock::text`]).
 pub fn text_from(start: usize, tokens: u64) -> String {
     let mut out = String::with_capacity(tokens as usize * 7);
     for i in 0..tokens as usize {
@@ -179,14 +175,15 @@ mod tests {
         assert!(id.starts_with("req_") && id.len() == 30, "{id}");
         let id = completion_id(&mut rng);
         assert_eq!(id.len(), "chatcmpl-".len() + 36, "{id}");
-        assert_eq!(text(3, &mut rng).split(' ').count(), 3);
+        assert_eq!(text_from(text_start(&mut rng), 3).split(' ').count(), 3);
     }
 
     #[test]
-    fn a_text_is_its_start_drawn_then_its_words() {
-        let (mut a, mut b) = (SmallRng::seed_from_u64(3), SmallRng::seed_from_u64(3));
-        let whole = text(12, &mut a);
-        assert_eq!(whole, text_from(text_start(&mut b), 12));
+    fn a_text_is_the_same_for_the_same_start_and_length() {
+        let start = text_start(&mut SmallRng::seed_from_u64(3));
+        let whole = text_from(start, 12);
+        assert_eq!(whole, text_from(start, 12));
         assert_eq!(whole.split(' ').count(), 12);
+        assert_ne!(whole, text_from(start + 1, 12));
     }
 }

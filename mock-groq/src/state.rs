@@ -252,8 +252,8 @@ impl Mock {
         })
     }
 
-    /// A completion text of `tokens` words (one random draw from `rng`, as
-    /// [`crate::generation::text`] makes), made once per distinct text.
+    /// A completion text of `tokens` words from a random start (one draw from `rng`), made
+    /// once per distinct text.
     pub fn text(&self, tokens: u64, rng: &mut rand::rngs::SmallRng) -> Arc<str> {
         let start = crate::generation::text_start(rng);
         let make = || Arc::<str>::from(crate::generation::text_from(start, tokens));

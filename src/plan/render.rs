@@ -110,7 +110,7 @@ impl Plan {
                 i.prompt_tokens,
                 i.completion_tokens,
                 i.model,
-                i.as_of.unwrap_or_else(mock_groq::catalog::today),
+                i.as_of(),
                 self.limits,
                 self.limits_source
             )),

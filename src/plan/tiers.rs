@@ -23,7 +23,7 @@ pub const ORGANISATIONS_NOTE: &str = "Limits apply per organisation, not per key
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TierOption {
     /// `free` or `developer`.
-    pub tier: String,
+    pub tier: Tier,
     /// Limits per organisation and where they come from.
     pub limits: String,
     /// Organisations the analytical bound needs.
@@ -58,9 +58,9 @@ impl Tiers {
             .iter()
             .map(|o| {
                 vec![
-                    match o.tier.as_str() {
-                        "free" => "free tier, one key per organisation",
-                        _ => "developer tier",
+                    match o.tier {
+                        Tier::Free => "free tier, one key per organisation",
+                        Tier::Developer => "developer tier",
                     }
                     .to_owned(),
                     o.bound.to_string(),
@@ -90,7 +90,9 @@ impl Tiers {
                     .map(|o| {
                         format!(
                             "{}: limits per organisation {}; spend: {}.",
-                            o.tier, o.limits, o.spend_basis
+                            o.tier.name(),
+                            o.limits,
+                            o.spend_basis
                         )
                     })
                     .collect(),
@@ -166,7 +168,7 @@ fn size(
         ),
     };
     Ok(TierOption {
-        tier: tier.name().to_owned(),
+        tier,
         limits: format!("{limits} ({source})"),
         bound: bound.min_keys,
         binding: bound.binding,
