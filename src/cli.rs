@@ -117,6 +117,12 @@ pub enum Command {
     },
     /// Serve the Groq mock on a socket (prints its URL, serves until Ctrl-C).
     Mock(mock_groq::MockArgs),
+    /// Put the rotation engine in front of any app: serves Groq's OpenAI-compatible chat
+    /// API on a socket (prints its URL) and sends each request through the keys of the
+    /// environment or --keys-file, failing over per --policy. The app changes only its base
+    /// URL (`http://IP:PORT`, or `…/openai/v1` for OpenAI SDKs). Also /health, /status,
+    /// /metrics. Drains requests in flight on SIGINT/SIGTERM.
+    Proxy(crate::proxy::ProxyArgs),
 }
 
 /// Options of `keyrotor plan` (or a TOML file with the same names, `--file`).
@@ -312,6 +318,10 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build()?;
             runtime.block_on(mock_groq::run(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Proxy(args) => {
+            crate::proxy::main(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Policies { json } => {

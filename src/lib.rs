@@ -13,6 +13,7 @@ pub mod html;
 pub mod network;
 pub mod plan;
 pub mod plots;
+pub mod proxy;
 pub mod recorder;
 pub mod report;
 pub mod run;

@@ -5,12 +5,14 @@
 //! - [`goduration`]: Go's duration strings, formatted and parsed (`1m26.4s`, `185ms`).
 //! - [`key`]: an API key that never shows itself, with its fingerprint.
 //! - [`tokens`]: the token estimate of a chat request.
+//! - [`error`]: the JSON body of an error answer.
 //! - [`catalog`]: the dated model catalog: limits per tier with their sources, prices, and
 //!   the days models came and went.
 
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod error;
 pub mod goduration;
 pub mod key;
 pub mod tokens;

@@ -157,6 +157,20 @@ impl Failure {
     }
 }
 
+/// Classifies the first chunk of a 2xx event stream, all that is read before it is passed on:
+/// an error event is a [`Failure::StreamError`], anything but SSE lines a
+/// [`Failure::MalformedAnswer`]; `None` when it starts as a stream should.
+pub fn classify_stream_start(first: &[u8]) -> Option<Failure> {
+    if stream_error(first).is_some() {
+        return Some(Failure::StreamError);
+    }
+    let first = first.trim_ascii_start();
+    let sse = [&b"data:"[..], b":", b"event:", b"id:", b"retry:"]
+        .iter()
+        .any(|field| first.starts_with(field));
+    (!sse).then_some(Failure::MalformedAnswer)
+}
+
 /// The longest wait a 429 is believed to ask for: Groq's longest window is a day, and a
 /// larger figure (a bug or a hostile server) must not push a key's rest past what an
 /// `Instant` can hold.

@@ -57,9 +57,15 @@ pub fn from_env_named(base: &str) -> Result<LoadedKeys, KeyError> {
     Ok(loaded)
 }
 
-/// Reads keys from a file: either `NAME=value` lines in the environment conventions (a .env
-/// file), or one key per line. Blank lines and `#` comments are skipped.
+/// Reads Groq's keys from a file: either `NAME=value` lines in the environment conventions (a
+/// .env file), or one key per line. Blank lines and `#` comments are skipped.
 pub fn from_file(path: &Path) -> Result<LoadedKeys, KeyError> {
+    from_file_named(path, "GROQ_API_KEY")
+}
+
+/// Like [`from_file`], with `NAME=value` lines read under `base` and its variations (a
+/// provider's [`crate::provider::Provider::key_variable`]).
+pub fn from_file_named(path: &Path, base: &str) -> Result<LoadedKeys, KeyError> {
     let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
         path: path.display().to_string(),
         source,
@@ -82,7 +88,9 @@ pub fn from_file(path: &Path) -> Result<LoadedKeys, KeyError> {
                 )
             })
             .collect();
-        from_vars(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        from_vars_named(base, |name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
     } else {
         let mut loaded = LoadedKeys::default();
         for (i, line) in lines.iter().enumerate() {
@@ -221,6 +229,17 @@ mod tests {
         assert_eq!(loaded.warnings.len(), 1);
         let loaded = from_file(&dotenv).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(values(&loaded), ["p", "f1", "f2"]);
+        let openai = dir.join("openai.env");
+        write(
+            &openai,
+            "GROQ_API_KEY=g\nOPENAI_API_KEY=o1\nOPENAI_API_KEY_2=o2\n",
+        );
+        let loaded = from_file_named(&openai, "OPENAI_API_KEY").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            values(&loaded),
+            ["o1", "o2"],
+            "only the provider's variables"
+        );
         assert!(matches!(from_file(&empty), Err(KeyError::None(_))));
         assert!(matches!(
             from_file(&dir.join("missing")),

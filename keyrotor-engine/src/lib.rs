@@ -87,5 +87,5 @@ pub use keys::ApiKey;
 pub use policy::PolicyConfig;
 pub use provider::{Groq, OpenAi, Provider};
 pub use request::ChatRequest;
-pub use rotor::{MAX_KEYS, Rotor, RotorOptions, Sent, Trace};
-pub use status::Status;
+pub use rotor::{MAX_KEYS, Rotor, RotorOptions, Sent, Streamed, Trace};
+pub use status::{PoolBudget, Status};

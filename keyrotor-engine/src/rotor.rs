@@ -6,16 +6,18 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::HeaderMap;
 use tokio::time::Instant;
 
-use super::failure::Failure;
+use super::failure::{self, Failure};
 use super::keys::ApiKey;
 use super::policy::{Answer, Attempts, GiveUp, Policy, PolicyConfig, Step};
 use super::pool::Pool;
 use super::provider::{Groq, Provider};
 use super::request::ChatRequest;
-use super::status::Status;
-use super::transport::{Reply, Transport, TransportError};
+use super::status::{PoolBudget, Status};
+use super::transport::{Peeked, Reply, StreamReply, Transport, TransportError};
 
 /// Most keys a rotor takes (the per-request tried-set is a 128-bit mask).
 pub const MAX_KEYS: usize = 128;
@@ -100,6 +102,8 @@ pub struct Failed {
     /// When a key is expected to be usable again, if the engine knows (for a truthful
     /// `retry-after`).
     pub retry_after: Option<Duration>,
+    /// The last attempt's answer, when it got one (a proxy forwards a 400 as it came).
+    pub answer: Option<Reply>,
 }
 
 impl Failed {
@@ -121,6 +125,81 @@ pub struct Sent {
     pub outcome: Result<Reply, Failed>,
     /// What happened on the way.
     pub trace: Trace,
+}
+
+/// The result of [`Rotor::stream`].
+#[derive(Debug)]
+pub struct Streamed {
+    /// The successful answer, its body still arriving, or why there is none.
+    pub outcome: Result<StreamReply, Failed>,
+    /// What happened on the way; a successful attempt ends when the caller gets the answer
+    /// (for an event stream, at its first chunk).
+    pub trace: Trace,
+}
+
+/// What one attempt brought back, as the rotor's loop needs it: a whole [`Reply`], or a
+/// streaming answer read as far as deciding on it takes.
+trait Answered {
+    fn status(&self) -> u16;
+    fn headers(&self) -> &HeaderMap;
+    /// The body read so far.
+    fn body(&self) -> &[u8];
+    /// The failure it is, if any, as `provider` reads it.
+    fn classify(&self, provider: &dyn Provider) -> Option<Failure>;
+    /// The answer as far as it was read.
+    fn into_reply(self) -> Reply;
+}
+
+impl Answered for Reply {
+    fn status(&self) -> u16 {
+        self.status
+    }
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    fn body(&self) -> &[u8] {
+        &self.body
+    }
+    fn classify(&self, provider: &dyn Provider) -> Option<Failure> {
+        provider.classify(self.status, &self.headers, &self.body)
+    }
+    fn into_reply(self) -> Reply {
+        self
+    }
+}
+
+impl Answered for Peeked {
+    fn status(&self) -> u16 {
+        self.status
+    }
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    fn body(&self) -> &[u8] {
+        &self.seen
+    }
+    fn classify(&self, provider: &dyn Provider) -> Option<Failure> {
+        match self.rest {
+            Some(_) => failure::classify_stream_start(&self.seen),
+            None => provider.classify(self.status, &self.headers, &self.seen),
+        }
+    }
+    fn into_reply(self) -> Reply {
+        Reply {
+            status: self.status,
+            headers: self.headers,
+            body: self.seen,
+        }
+    }
+}
+
+/// One attempt's outcome, as the pool and the policy are told it.
+struct Seen<'a, R> {
+    key: usize,
+    answer: Option<&'a R>,
+    failure: Option<&'a Failure>,
+    sent_at: Instant,
+    answered_at: Instant,
 }
 
 struct Inner<T> {
@@ -210,111 +289,196 @@ impl<T: Transport> Rotor<T> {
     /// (plus the transport's own timeout for an attempt in progress).
     pub async fn send(&self, request: &ChatRequest) -> Sent {
         let inner = &*self.inner;
+        let (outcome, trace) = self
+            .run(request, |k, body| {
+                inner.transport.send(&inner.keys[k], body)
+            })
+            .await;
+        Sent { outcome, trace }
+    }
+
+    /// Sends one request like [`Rotor::send`], but hands over a successful answer as soon as
+    /// its head has arrived, its body streaming as the API sends it
+    /// ([`crate::transport::Transport::open`]). Failover happens before the caller gets a
+    /// byte, never after: an event stream is judged on its first chunk (an error event fails
+    /// over), any other answer on its whole body. Budgets settle on the request's reserved
+    /// tokens, since a stream's usage comes after the caller has it.
+    pub async fn stream(&self, request: &ChatRequest) -> Streamed {
+        let inner = &*self.inner;
+        let (outcome, trace) = self
+            .run(request, |k, body| async move {
+                Peeked::read(inner.transport.open(&inner.keys[k], body).await?).await
+            })
+            .await;
+        Streamed {
+            outcome: outcome.map(Peeked::into_reply),
+            trace,
+        }
+    }
+
+    /// The policy's steps for one request, with `attempt` sending it with key `k`.
+    async fn run<R, F, Fut>(&self, request: &ChatRequest, attempt: F) -> (Result<R, Failed>, Trace)
+    where
+        R: Answered,
+        F: Fn(usize, Bytes) -> Fut,
+        Fut: Future<Output = Result<R, TransportError>>,
+    {
+        let options = &self.inner.options;
         let started = Instant::now();
-        let deadline = started + inner.options.deadline;
+        let deadline = started + options.deadline;
         let mut attempts = Attempts::new(request.reserved_tokens, started, deadline);
-        if let Some(budget) = inner.options.budget {
+        if let Some(budget) = options.budget {
             attempts.budget_end = deadline.min(started + budget);
         }
         let mut trace = Trace::default();
+        let mut last_answer = None;
         let outcome = loop {
-            let now = Instant::now();
-            let step = if let Some(give_up) = attempts.stop {
-                Step::Fail(give_up)
-            } else if now >= deadline {
-                Step::Fail(GiveUp::Deadline)
-            } else if let Some(wait) = attempts.wait_next.take() {
-                Step::Wait(wait)
-            } else {
-                let mut pool = self.pool();
-                pool.refresh(now);
-                let step = inner.policy.next(&mut pool, &mut attempts, now);
-                if let Step::Try(k) = step {
-                    pool.on_send(k, request.reserved_tokens, now);
-                }
-                step
-            };
-            match step {
+            match self.next_step(request, &mut attempts) {
                 Step::Try(k) => {
-                    attempts.count += 1;
-                    attempts.mark_tried(k);
-                    let sent_at = Instant::now();
-                    let result = inner
-                        .transport
-                        .send(&inner.keys[k], request.body.clone())
-                        .await;
-                    let answered_at = Instant::now();
-                    let took = answered_at - sent_at;
-                    let failure = match &result {
-                        Ok(reply) => {
-                            inner
-                                .provider
-                                .classify(reply.status, &reply.headers, &reply.body)
-                        }
-                        Err(TransportError::Timeout) => Some(Failure::Timeout),
-                        Err(TransportError::Connection(_)) => Some(Failure::Connection),
-                    };
-                    let (status, headers, body) = match &result {
-                        Ok(reply) => (Some(reply.status), Some(&reply.headers), &reply.body[..]),
-                        Err(_) => (None, None, &[][..]),
-                    };
-                    {
-                        let mut pool = self.pool();
-                        let observed = headers.and_then(|h| inner.provider.observe(h, answered_at));
-                        pool.on_answer(
-                            k,
-                            request.reserved_tokens,
-                            failure.as_ref(),
-                            observed,
-                            answered_at,
-                        );
-                        let answer = Answer {
-                            failure: failure.as_ref(),
-                            status,
-                            body,
-                        };
-                        if failure.is_none() {
-                            pool.record_service(took);
-                        }
-                        inner
-                            .policy
-                            .observe(&mut pool, &mut attempts, k, answer, answered_at);
-                    }
-                    trace.attempts.push(Attempt {
-                        key: k,
-                        start: sent_at - started,
-                        end: answered_at - started,
-                        failure: failure.clone(),
-                    });
-                    if failure.is_none()
-                        && let Ok(reply) = result
-                    {
-                        break Ok(reply);
+                    let answer = self.attempt(k, request, &mut attempts, &mut trace, &attempt);
+                    match answer.await {
+                        Ok(answer) => break Ok(answer),
+                        Err(answer) => last_answer = answer.or(last_answer),
                     }
                 }
                 Step::Wait(wait) => {
-                    let wait = wait.min(deadline.saturating_duration_since(now));
                     tokio::time::sleep(wait).await;
                     trace.waited += wait;
                 }
                 Step::Fail(give_up) => {
-                    let retry_after = attempts.retry_after.or_else(|| {
-                        let pool = self.pool();
-                        let none_ready = (0..pool.len()).all(|k| !pool.is_ready(k));
-                        let back = pool.earliest_ready().filter(|_| none_ready);
-                        back.map(|at| at.saturating_duration_since(Instant::now()))
-                    });
-                    break Err(Failed {
-                        give_up,
-                        last: trace.attempts.last().and_then(|a| a.failure.clone()),
-                        degraded: attempts.degraded,
-                        retry_after,
-                    });
+                    let mut failed = self.failed(give_up, &attempts, &trace);
+                    failed.answer = last_answer.map(Answered::into_reply);
+                    break Err(failed);
                 }
             }
         };
         trace.total = started.elapsed();
-        Sent { outcome, trace }
+        (outcome, trace)
+    }
+
+    /// What to do next: a give-up already decided, the deadline, a wait asked for by the last
+    /// answer (cut at the deadline), or the policy's choice (a key is reserved when tried).
+    fn next_step(&self, request: &ChatRequest, attempts: &mut Attempts) -> Step {
+        let now = Instant::now();
+        if let Some(give_up) = attempts.stop {
+            Step::Fail(give_up)
+        } else if now >= attempts.deadline {
+            Step::Fail(GiveUp::Deadline)
+        } else if let Some(wait) = attempts.wait_next.take() {
+            Step::Wait(wait.min(attempts.deadline.saturating_duration_since(now)))
+        } else {
+            let mut pool = self.pool();
+            pool.refresh(now);
+            let step = self.inner.policy.next(&mut pool, attempts, now);
+            if let Step::Try(k) = step {
+                pool.on_send(k, request.reserved_tokens, now);
+            }
+            step
+        }
+    }
+
+    /// One attempt with key `k`: sent, classified, observed by pool and policy, traced.
+    /// `Ok` with a successful answer; `Err` with a failed one, if there was an answer.
+    async fn attempt<R, F, Fut>(
+        &self,
+        k: usize,
+        request: &ChatRequest,
+        attempts: &mut Attempts,
+        trace: &mut Trace,
+        attempt: &F,
+    ) -> Result<R, Option<R>>
+    where
+        R: Answered,
+        F: Fn(usize, Bytes) -> Fut,
+        Fut: Future<Output = Result<R, TransportError>>,
+    {
+        attempts.count += 1;
+        attempts.mark_tried(k);
+        let sent_at = Instant::now();
+        let result = attempt(k, request.body.clone()).await;
+        let answered_at = Instant::now();
+        let failure = match &result {
+            Ok(answer) => answer.classify(&*self.inner.provider),
+            Err(TransportError::Timeout) => Some(Failure::Timeout),
+            Err(TransportError::Connection(_)) => Some(Failure::Connection),
+        };
+        let seen = Seen {
+            key: k,
+            answer: result.as_ref().ok(),
+            failure: failure.as_ref(),
+            sent_at,
+            answered_at,
+        };
+        self.observe(request, attempts, seen);
+        trace.attempts.push(Attempt {
+            key: k,
+            start: sent_at - attempts.started,
+            end: answered_at - attempts.started,
+            failure: failure.clone(),
+        });
+        match (failure, result) {
+            (None, Ok(answer)) => Ok(answer),
+            (_, answer) => Err(answer.ok()),
+        }
+    }
+
+    /// Tells the pool and the policy what an attempt brought.
+    fn observe<R: Answered>(
+        &self,
+        request: &ChatRequest,
+        attempts: &mut Attempts,
+        seen: Seen<'_, R>,
+    ) {
+        let inner = &*self.inner;
+        let at = seen.answered_at;
+        let mut pool = self.pool();
+        let observed = seen
+            .answer
+            .and_then(|a| inner.provider.observe(a.headers(), at));
+        pool.on_answer(
+            seen.key,
+            request.reserved_tokens,
+            seen.failure,
+            observed,
+            at,
+        );
+        if seen.failure.is_none() {
+            pool.record_service(at - seen.sent_at);
+        }
+        let answer = Answer {
+            failure: seen.failure,
+            status: seen.answer.map(Answered::status),
+            body: seen.answer.map_or(&[][..], Answered::body),
+        };
+        inner
+            .policy
+            .observe(&mut pool, attempts, seen.key, answer, at);
+    }
+
+    /// The give-up, with a truthful `retry_after`: the policy's, or when no key is ready the
+    /// earliest one back.
+    fn failed(&self, give_up: GiveUp, attempts: &Attempts, trace: &Trace) -> Failed {
+        let retry_after = attempts.retry_after.or_else(|| {
+            let pool = self.pool();
+            let none_ready = (0..pool.len()).all(|k| !pool.is_ready(k));
+            let back = pool.earliest_ready().filter(|_| none_ready);
+            back.map(|at| at.saturating_duration_since(Instant::now()))
+        });
+        Failed {
+            give_up,
+            last: trace.attempts.last().and_then(|a| a.failure.clone()),
+            degraded: attempts.degraded,
+            retry_after,
+            answer: None,
+        }
+    }
+
+    /// What the pool as a whole has left by the rate-limit headers its keys returned.
+    pub fn budget(&self) -> PoolBudget {
+        let now = Instant::now();
+        let mut pool = self.pool();
+        pool.refresh(now);
+        PoolBudget::of(&pool, now)
     }
 
     /// A snapshot of every key's state and the totals.

@@ -3,8 +3,8 @@
 //! omits it, no `param`).
 
 use axum::http::StatusCode;
-use serde::Serialize;
 
+pub use crate::error::ErrorBody;
 use crate::goduration;
 use crate::ledger::{Denial, Window};
 
@@ -18,24 +18,6 @@ pub struct ApiError {
     pub status: StatusCode,
     /// The `error` object.
     pub body: ErrorBody,
-}
-
-/// The `error` object of an error response.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ErrorBody {
-    /// Human-readable message.
-    pub message: String,
-    /// Error type, e.g. `tokens`, `requests`, `invalid_request_error`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// Machine-readable code, where Groq sends one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: &'a ErrorBody,
 }
 
 impl ApiError {
@@ -57,7 +39,7 @@ impl ApiError {
 
     /// The JSON text of the body.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&Envelope { error: &self.body }).unwrap_or_default()
+        self.body.to_json()
     }
 
     /// 401 for an unknown, revoked or missing key.

@@ -26,5 +26,5 @@ pub mod state;
 
 pub use config::Config;
 /// Groq's wire facts live in `groq-wire`, shared with the engine; re-exported here.
-pub use groq_wire::{ApiKey, catalog, fingerprint, goduration, key, tokens};
-pub use server::{MockArgs, router, run, serve};
+pub use groq_wire::{ApiKey, catalog, error, fingerprint, goduration, key, tokens};
+pub use server::{MockArgs, router, run, serve, serve_router};

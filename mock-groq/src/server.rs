@@ -46,10 +46,6 @@ async fn unknown_path(uri: Uri) -> Response {
 
 /// Serves the mock on `listener` until `shutdown` completes; then waits at most two seconds
 /// for requests in flight (a stalled request would otherwise hold it open).
-///
-/// HTTP/1.1 with keep-alive. A client that has not sent a whole request head within the
-/// config's `header_timeout` is disconnected, so connections that trickle their headers
-/// (slowloris) are shed while other clients are served.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
@@ -57,6 +53,29 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let header_timeout = config.header_timeout;
     let app = router(config).map_err(std::io::Error::other)?;
+    serve_router(
+        app,
+        listener,
+        header_timeout,
+        Duration::from_secs(2),
+        shutdown,
+    )
+    .await
+}
+
+/// Serves any router on `listener` until `shutdown` completes, then stops accepting and
+/// waits up to `drain` for requests in flight (the mock and `keyrotor proxy` share it).
+///
+/// HTTP/1.1 with keep-alive. A client that has not sent a whole request head within
+/// `header_timeout` is disconnected, so connections that trickle their headers (slowloris)
+/// are shed while other clients are served.
+pub async fn serve_router(
+    app: Router,
+    listener: TcpListener,
+    header_timeout: Duration,
+    drain: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
@@ -87,7 +106,7 @@ pub async fn serve(
     drop(listener);
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(Duration::from_secs(2)) => {}
+        () = tokio::time::sleep(drain) => {}
     }
     Ok(())
 }

@@ -1,11 +1,12 @@
 //! How an attempt reaches the API: one small trait, with an HTTP implementation (its own
 //! HTTP/1.1 keep-alive client for `http://`, reqwest for `https://`) and an in-process one
-//! (the mock's router called through tower, no socket). The engine only sees [`Reply`] or
-//! [`TransportError`].
+//! (the mock's router called through tower, no socket). The engine only sees [`Reply`] (or,
+//! for answers passed on as they arrive, [`StreamReply`]) or [`TransportError`].
 
 pub mod http;
 #[cfg(feature = "in-process")]
 mod in_process;
+mod stream;
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,6 +17,8 @@ use bytes::Bytes;
 pub use http::HttpTransport;
 #[cfg(feature = "in-process")]
 pub use in_process::InProcessTransport;
+pub(crate) use stream::Peeked;
+pub use stream::{BodyStream, MAX_DECIDED_BODY, StreamReply};
 
 use super::keys::ApiKey;
 
@@ -23,7 +26,7 @@ use super::keys::ApiKey;
 pub const CHAT_PATH: &str = "/openai/v1/chat/completions";
 
 /// A complete HTTP answer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     /// Status code.
     pub status: u16,
@@ -53,6 +56,17 @@ pub trait Transport: Send + Sync + 'static {
         key: &ApiKey,
         body: Bytes,
     ) -> impl Future<Output = Result<Reply, TransportError>> + Send;
+
+    /// Posts `body` like [`Transport::send`] but returns once the answer's head has arrived,
+    /// with the body still streaming. The default waits for the whole answer; transports
+    /// that can stream (reqwest's) override it.
+    fn open(
+        &self,
+        key: &ApiKey,
+        body: Bytes,
+    ) -> impl Future<Output = Result<StreamReply, TransportError>> + Send {
+        async move { self.send(key, body).await.map(StreamReply::from) }
+    }
 }
 
 /// Connect and whole-request timeouts.

@@ -1,9 +1,12 @@
-//! `https://` targets over reqwest: one pooled client, connect and request timeouts.
+//! Targets over reqwest (every `https://` one, and `http://` ones when streaming): one pooled
+//! client, connect and request timeouts.
 
 use bytes::Bytes;
+use futures_util::TryStreamExt;
 
-use super::{Reply, Timeouts, TransportError};
+use super::{Reply, StreamReply, Timeouts, TransportError};
 use crate::keys::ApiKey;
+use crate::transport::BodyStream;
 
 /// A reqwest client and the chat endpoint's URL.
 #[derive(Debug)]
@@ -26,15 +29,7 @@ impl Tls {
     }
 
     pub(super) async fn send(&self, key: &ApiKey, body: Bytes) -> Result<Reply, TransportError> {
-        let response = self
-            .client
-            .post(self.url.clone())
-            .bearer_auth(key.expose())
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(transport_error)?;
+        let response = self.post(key, body).await?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(transport_error)?;
@@ -43,6 +38,34 @@ impl Tls {
             headers,
             body,
         })
+    }
+
+    /// The answer's head, and its body as reqwest receives it (the request timeout still
+    /// bounds the whole exchange).
+    pub(super) async fn open(
+        &self,
+        key: &ApiKey,
+        body: Bytes,
+    ) -> Result<StreamReply, TransportError> {
+        let mut response = self.post(key, body).await?;
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        Ok(StreamReply {
+            status,
+            headers,
+            body: BodyStream::new(response.bytes_stream().map_err(transport_error)),
+        })
+    }
+
+    async fn post(&self, key: &ApiKey, body: Bytes) -> Result<reqwest::Response, TransportError> {
+        self.client
+            .post(self.url.clone())
+            .bearer_auth(key.expose())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(transport_error)
     }
 }
 

@@ -4,18 +4,18 @@
 //! - `send/<policy>`: a whole `Rotor::send` with 10 keys and 8 concurrent tasks on a 2-worker
 //!   runtime, against a transport that answers at once with a prebuilt 200; time per request.
 //!
-//! Run: `cargo bench --bench engine` (criterion; medians in target/criterion).
+//! Run: `cargo bench -p keyrotor-engine --bench engine` (criterion; medians in target/criterion).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderValue};
+use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use keyrotor::engine::policy::{Attempts, PolicyConfig, Step};
-use keyrotor::engine::pool::Pool;
-use keyrotor::engine::transport::{Reply, Transport, TransportError};
-use keyrotor::engine::{ApiKey, ChatRequest, Rotor, RotorOptions};
+use http::{HeaderMap, HeaderValue};
+use keyrotor_engine::policy::{Attempts, PolicyConfig, Step};
+use keyrotor_engine::pool::Pool;
+use keyrotor_engine::transport::{Reply, Transport, TransportError};
+use keyrotor_engine::{ApiKey, ChatRequest, Rotor, RotorOptions};
 
 const KEYS: usize = 10;
 const TASKS: u64 = 8;

@@ -1,0 +1,198 @@
+//! What `keyrotor proxy` adds, side by side with the mock driven directly, in one run.
+//!
+//! Starts `keyrotor mock` (limits and latency off: benches/harness/mock-unlimited.toml) and
+//! `keyrotor proxy --policy adaptive` in front of it, as separate processes on loopback; then,
+//! in 5 alternating rounds:
+//! - latency at 1,000 req/s open loop for 5 s, each request its own task started on its
+//!   tick (so a slow answer delays no other request): p50 and p99 from send to answer,
+//!   direct and through the proxy. (Counting from the tick itself would add tokio's
+//!   millisecond timer granularity to both.)
+//! - throughput with 32 connections in a closed loop for 5 s, direct and through the proxy.
+//!
+//! Prints every round, then the medians: the proxy's added p50 and p99 (median of the
+//! rounds' differences) and its throughput as a fraction of the mock's (median of the
+//! rounds' ratios). Targets (issue 13): < 100 µs at p50, < 1 ms at p99, ≥ 0.8×.
+//!
+//! Run: `cargo bench --bench proxy`. Everything shares this machine's cores: the load
+//! generator, the proxy and the mock.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use keyrotor::engine::transport::{HttpTransport, Timeouts, Transport};
+use keyrotor::engine::{ApiKey, ChatRequest};
+use tokio::time::{Instant, MissedTickBehavior};
+
+const RATE: u64 = 1_000;
+const PHASE: Duration = Duration::from_secs(5);
+const CONNECTIONS: usize = 32;
+const ROUNDS: usize = 5;
+/// The mock's only key (benches/harness/mock-unlimited.toml).
+const KEY: &str = "gsk_bench_key";
+
+/// A child process killed when dropped.
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `keyrotor ARGS`, and reads the URL it prints on its first line.
+fn start(args: &[&str], key_env: bool) -> anyhow::Result<Server> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keyrotor"));
+    command
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command.env_remove("GROQ_API_KEYS");
+    if key_env {
+        command.env("GROQ_API_KEY", KEY);
+    }
+    let mut child = command.spawn().context("starting keyrotor")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let url = line.trim().to_owned();
+    anyhow::ensure!(
+        url.starts_with("http://"),
+        "no URL from keyrotor {args:?}: {line:?}"
+    );
+    Ok(Server(child, url))
+}
+
+/// p50 and p99 in microseconds at `RATE` req/s, open loop.
+async fn latency(target: &Arc<HttpTransport>, request: &ChatRequest) -> anyhow::Result<(u64, u64)> {
+    let histogram = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new(3)?));
+    let failed = Arc::new(AtomicU64::new(0));
+    let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / RATE));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut tasks = tokio::task::JoinSet::new();
+    let end = Instant::now() + PHASE;
+    let key = ApiKey::new(KEY);
+    loop {
+        if tick.tick().await >= end {
+            break;
+        }
+        let (target, body, key) = (target.clone(), request.body.clone(), key.clone());
+        let (histogram, failed) = (histogram.clone(), failed.clone());
+        tasks.spawn(async move {
+            let sent = Instant::now();
+            match target.send(&key, body).await {
+                Ok(reply) if reply.status == 200 => {
+                    let micros = sent.elapsed().as_micros() as u64;
+                    if let Ok(mut h) = histogram.lock() {
+                        let _ = h.record(micros.max(1));
+                    }
+                }
+                _ => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let failed = failed.load(Ordering::Relaxed);
+    anyhow::ensure!(failed == 0, "{failed} requests failed");
+    let h = histogram.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    Ok((h.value_at_quantile(0.5), h.value_at_quantile(0.99)))
+}
+
+/// Requests per second with `CONNECTIONS` closed-loop workers.
+async fn throughput(target: &Arc<HttpTransport>, request: &ChatRequest) -> anyhow::Result<f64> {
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..CONNECTIONS {
+        let (target, body) = (target.clone(), request.body.clone());
+        let (done, stop) = (done.clone(), stop.clone());
+        workers.spawn(async move {
+            let key = ApiKey::new(KEY);
+            while !stop.load(Ordering::Relaxed) {
+                if matches!(target.send(&key, body.clone()).await, Ok(r) if r.status == 200) {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    tokio::time::sleep(PHASE).await;
+    stop.store(true, Ordering::Relaxed);
+    while workers.join_next().await.is_some() {}
+    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() -> anyhow::Result<()> {
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/harness/mock-unlimited.toml"
+    );
+    let mock = start(
+        &["mock", "--config", config, "--listen", "127.0.0.1:0"],
+        false,
+    )?;
+    let proxy = start(
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &mock.1,
+            "--policy",
+            "adaptive",
+        ],
+        true,
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let timeouts = Timeouts::default();
+        let direct = Arc::new(HttpTransport::new(&mock.1, timeouts)?);
+        let proxied = Arc::new(HttpTransport::new(&proxy.1, timeouts)?);
+        let request = ChatRequest::synthetic("openai/gpt-oss-120b", 50, 20, false);
+        // Warm both paths (connections, the proxy's upstream pool).
+        latency(&direct, &request).await?;
+        latency(&proxied, &request).await?;
+        let (mut added_p50, mut added_p99, mut ratios) = (vec![], vec![], vec![]);
+        let (mut direct_p50, mut proxy_p50) = (vec![], vec![]);
+        for round in 1..=ROUNDS {
+            let (d50, d99) = latency(&direct, &request).await?;
+            let (p50, p99) = latency(&proxied, &request).await?;
+            let d_rps = throughput(&direct, &request).await?;
+            let p_rps = throughput(&proxied, &request).await?;
+            println!(
+                "round {round}: at {RATE} req/s direct p50 {d50} µs p99 {d99} µs, via proxy p50 {p50} µs p99 {p99} µs; \
+                 {CONNECTIONS} connections: direct {d_rps:.0} req/s, via proxy {p_rps:.0} req/s"
+            );
+            added_p50.push(p50 as f64 - d50 as f64);
+            added_p99.push(p99 as f64 - d99 as f64);
+            ratios.push(p_rps / d_rps);
+            direct_p50.push(d50 as f64);
+            proxy_p50.push(p50 as f64);
+        }
+        println!(
+            "median of {ROUNDS} rounds: p50 direct {:.0} µs, via proxy {:.0} µs; the proxy adds {:.0} µs at p50 (target < 100) and {:.0} µs at p99 (target < 1000); \
+             throughput via proxy / direct {:.2} (target >= 0.8)",
+            median(direct_p50),
+            median(proxy_p50),
+            median(added_p50),
+            median(added_p99),
+            median(ratios)
+        );
+        Ok(())
+    })
+}

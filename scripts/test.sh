@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# README's test command. Installs what the tests call besides cargo — the groq and openai
+# Python SDKs (PyPI), Node and npm (Debian's packages, when missing) and the groq Node SDK
+# (npm, into tests/sdk/node_modules) — then runs every test of the workspace.
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test proxy`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "installing python3 and pip (Debian packages)"
+  as_root apt-get update -qq && as_root apt-get install -y -qq python3 python3-pip
+fi
+python3 -m pip install --quiet --disable-pip-version-check -r mock-groq/tests/sdk/requirements.txt
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "installing nodejs and npm (Debian packages)"
+  as_root apt-get update -qq && as_root apt-get install -y -qq nodejs npm
+fi
+npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+
+cargo test --workspace --locked "$@"

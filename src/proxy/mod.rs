@@ -1,0 +1,229 @@
+//! `keyrotor proxy`: the rotation engine in front of any app, whatever its language. The app
+//! changes only its base URL; the proxy sends each chat request through one [`Rotor`] over
+//! the keys it was given (environment or file, never arguments) and passes the answer on as
+//! it arrives.
+//!
+//! - [`routes`]: the HTTP surface (chat, models, health, status, metrics) and how a give-up
+//!   becomes an answer;
+//! - [`metrics`]: the Prometheus counters and histograms.
+
+pub mod metrics;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use humantime_serde::re::humantime;
+use tokio::net::TcpListener;
+
+use crate::engine::keys::{self, LoadedKeys};
+use crate::engine::transport::{HttpTransport, Timeouts};
+use crate::engine::{Groq, OpenAi, PolicyConfig, Provider, Rotor, RotorOptions};
+
+/// Which API the keys belong to: how its answers read, where its chat endpoint is and which
+/// environment variable holds its keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderName {
+    /// Groq (`/openai/v1/chat/completions`, `GROQ_API_KEY`…).
+    Groq,
+    /// OpenAI-style headers and paths (`/v1/chat/completions`, `OPENAI_API_KEY`…).
+    Openai,
+}
+
+impl ProviderName {
+    fn provider(self) -> Box<dyn Provider> {
+        match self {
+            Self::Groq => Box::new(Groq),
+            Self::Openai => Box::new(OpenAi),
+        }
+    }
+}
+
+/// Command-line options of `keyrotor proxy`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProxyArgs {
+    /// Address to listen on; port 0 picks a free port. The URL is printed on one line.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The API the keys belong to, as a base URL without its `/openai/v1` path.
+    #[arg(long, value_name = "URL", default_value = "https://api.groq.com")]
+    pub upstream: String,
+    /// The rotation policy, e.g. `adaptive` or `cooldown:cooldown=30s` (see `keyrotor policies`).
+    #[arg(long, value_name = "POLICY", default_value = "adaptive")]
+    pub policy: PolicyConfig,
+    /// Which API's conventions the upstream follows.
+    #[arg(long, value_enum, default_value = "groq")]
+    pub provider: ProviderName,
+    /// Read the keys from this file (`NAME=value` lines as in a .env file, or one key per
+    /// line) instead of the environment (GROQ_API_KEY, GROQ_API_KEY_2…, GROQ_API_KEY1…,
+    /// GROQ_API_KEYS, GROQ_API_KEY_BACKUP, GROQ_API_KEY_FALLBACK).
+    #[arg(long, value_name = "FILE")]
+    pub keys_file: Option<PathBuf>,
+    /// Name of an environment variable holding a token clients must send as
+    /// `Authorization: Bearer <token>`. Without it any client is served, so the proxy listens
+    /// only on loopback unless --public is given.
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Option<String>,
+    /// Listen on a non-loopback address even without --token-env (anyone who reaches it can
+    /// spend the keys).
+    #[arg(long)]
+    pub public: bool,
+    /// Longest a request may take in all, waits and failovers included (e.g. 60s).
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub deadline: humantime::Duration,
+    /// Longest one attempt may take, a stream to its last byte (e.g. 120s).
+    #[arg(long, value_name = "DURATION", default_value = "120s")]
+    pub attempt_timeout: humantime::Duration,
+    /// On SIGINT or SIGTERM, how long requests in flight may take to finish.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub drain: humantime::Duration,
+    /// Threads serving requests (1 to 256). One thread answers tens of thousands of requests
+    /// a second, far beyond what a pool of Groq keys admits, with less latency than several.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: u16,
+    /// Largest request body accepted, in bytes (1 KiB to 64 MiB).
+    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
+    pub max_body: u64,
+}
+
+/// A lookup of environment variables (the process's, or a test's).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The keys named by the options: the file's, or the environment's under the provider's
+/// variable.
+fn load_keys(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<LoadedKeys> {
+    let loaded = match &args.keys_file {
+        Some(path) => keys::from_file_named(path, args.provider.provider().key_variable())?,
+        None => {
+            let base = args.provider.provider().key_variable();
+            let loaded = keys::from_vars_named(base, env);
+            if loaded.keys.is_empty() {
+                anyhow::bail!(
+                    "no API keys found in the environment (set {base}, {base}_2…, {base}1…, or {base}S) or --keys-file"
+                );
+            }
+            loaded
+        }
+    };
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(loaded)
+}
+
+/// The client token, read from the variable `--token-env` names.
+fn load_token(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Option<String>> {
+    let Some(name) = &args.token_env else {
+        if !args.listen.ip().is_loopback() && !args.public {
+            anyhow::bail!(
+                "refusing to listen on {} without --token-env: anyone who reaches it could spend the keys (add --public to do it anyway)",
+                args.listen
+            );
+        }
+        eprintln!(
+            "warning: no --token-env: any client that reaches {} is served with these keys",
+            args.listen
+        );
+        return Ok(None);
+    };
+    let token = env(name).with_context(|| format!("--token-env {name}: not set"))?;
+    if token.trim().is_empty() {
+        anyhow::bail!("--token-env {name}: the variable is empty");
+    }
+    Ok(Some(token))
+}
+
+/// Builds the proxy's state from its options and the environment.
+pub fn build(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Arc<routes::Proxy>> {
+    let keys = load_keys(args, env)?.keys;
+    let token = load_token(args, env)?;
+    let provider = args.provider.provider();
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(5),
+        request: args.attempt_timeout.into(),
+    };
+    let transport = HttpTransport::streaming(&args.upstream, provider.chat_path(), timeouts)
+        .with_context(|| format!("--upstream {}", args.upstream))?;
+    let options = RotorOptions {
+        deadline: args.deadline.into(),
+        ..RotorOptions::default()
+    };
+    let rotor = match args.provider {
+        ProviderName::Groq => {
+            Rotor::for_provider(keys, args.policy.clone(), transport, options, Groq)
+        }
+        ProviderName::Openai => {
+            Rotor::for_provider(keys, args.policy.clone(), transport, options, OpenAi)
+        }
+    }?;
+    let models_url = format!(
+        "{}{}",
+        args.upstream.trim_end_matches('/'),
+        provider.chat_path().replace("/chat/completions", "/models")
+    );
+    routes::Proxy::new(rotor, token, &models_url, timeouts)
+}
+
+/// Runs `keyrotor proxy` on a runtime of `--threads` threads.
+pub fn main(args: ProxyArgs) -> anyhow::Result<()> {
+    let runtime = match args.threads {
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(usize::from(n))
+            .enable_all()
+            .build()?,
+    };
+    runtime.block_on(run(args))
+}
+
+/// Binds, prints `http://IP:PORT`, serves until SIGINT or SIGTERM, then drains requests in
+/// flight.
+pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
+    let proxy = build(&args, &|name| std::env::var(name).ok())?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("http://{addr}");
+    let keys = proxy.rotor.keys().len();
+    tracing::info!(keys, policy = proxy.rotor.policy().name(), upstream = %args.upstream, "keyrotor proxy listening on http://{addr}");
+    let app = routes::router(proxy, args.max_body);
+    mock_groq::serve_router(
+        app,
+        listener,
+        Duration::from_secs(10),
+        args.drain.into(),
+        shutdown_signal(),
+    )
+    .await
+    .context("server failed")
+}
+
+/// SIGINT, or SIGTERM where there is one.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,449 @@
+//! The proxy's HTTP surface: Groq's OpenAI-compatible chat endpoint under both of its paths,
+//! the upstream's model list, `/health` and `/status` (per key state, fingerprints only) and
+//! `/metrics` (Prometheus text). A successful answer is passed on as it arrives, its
+//! rate-limit headers rewritten to describe the whole pool; a request the pool cannot serve
+//! gets Groq's 429 with a truthful `retry-after`, or the upstream's own error.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use groq_wire::error::ErrorBody;
+use groq_wire::header as rate;
+use serde_json::Value;
+
+use super::metrics::Metrics;
+use crate::engine::failure::Failure;
+use crate::engine::policy::GiveUp;
+use crate::engine::rotor::Failed;
+use crate::engine::transport::{HttpTransport, Reply, Timeouts};
+use crate::engine::{ChatRequest, PoolBudget, Rotor, Trace};
+
+/// Completion tokens assumed for the budget estimate when a request names no `max_tokens`.
+pub const DEFAULT_MAX_TOKENS: u64 = 1024;
+
+/// Headers that describe one hop, not the answer: never passed on.
+const HOP_BY_HOP: [HeaderName; 4] = [
+    header::CONNECTION,
+    header::TRANSFER_ENCODING,
+    header::CONTENT_LENGTH,
+    HeaderName::from_static("keep-alive"),
+];
+
+/// What every handler shares.
+pub struct Proxy {
+    /// The engine, over the keys.
+    pub rotor: Rotor<HttpTransport>,
+    /// The token clients must present, if any.
+    token: Option<String>,
+    /// The upstream's model list.
+    models_url: reqwest::Url,
+    client: reqwest::Client,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("rotor", &self.rotor)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("models_url", &self.models_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Proxy {
+    /// The proxy's state around a rotor.
+    pub fn new(
+        rotor: Rotor<HttpTransport>,
+        token: Option<String>,
+        models_url: &str,
+        timeouts: Timeouts,
+    ) -> anyhow::Result<Arc<Self>> {
+        let models_url = reqwest::Url::parse(models_url)?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .build()?;
+        let metrics = Metrics::new(rotor.keys());
+        Ok(Arc::new(Self {
+            rotor,
+            token,
+            models_url,
+            client,
+            metrics,
+        }))
+    }
+
+    /// `None` when the request may pass; the 401 otherwise.
+    fn refuse_unauthorised(&self, headers: &HeaderMap) -> Option<Response> {
+        let token = self.token.as_ref()?;
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let ok = presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes()));
+        (!ok).then(|| {
+            error(
+                StatusCode::UNAUTHORIZED,
+                "Invalid API Key: this keyrotor proxy wants its own token (--token-env)",
+                "invalid_request_error",
+                Some("invalid_api_key"),
+            )
+        })
+    }
+}
+
+/// Byte strings compared in time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The router over a proxy; request bodies over `max_body` bytes get a 413.
+pub fn router(proxy: Arc<Proxy>, max_body: u64) -> Router {
+    Router::new()
+        .route("/openai/v1/chat/completions", post(chat))
+        .route("/v1/chat/completions", post(chat))
+        .route("/openai/v1/models", get(models))
+        .route("/v1/models", get(models))
+        .route("/health", get(health))
+        .route("/status", get(status))
+        .route("/metrics", get(metrics))
+        .fallback(unknown_path)
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(max_body).unwrap_or(usize::MAX),
+        ))
+        .with_state(proxy)
+}
+
+async fn chat(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = proxy.refuse_unauthorised(&headers) {
+        return refused;
+    }
+    let (request, stream) = match chat_request(body) {
+        Ok(request) => request,
+        Err(why) => {
+            return error(StatusCode::BAD_REQUEST, &why, "invalid_request_error", None);
+        }
+    };
+    // A stream is passed on as it arrives; a whole answer is read whole, which lets the
+    // engine check all of it (and take the lean HTTP client, where there is one).
+    let (outcome, trace) = if stream {
+        let streamed = proxy.rotor.stream(&request).await;
+        let outcome = streamed
+            .outcome
+            .map(|r| (r.status, r.headers, Body::from_stream(r.body)));
+        (outcome, streamed.trace)
+    } else {
+        let sent = proxy.rotor.send(&request).await;
+        let outcome = sent
+            .outcome
+            .map(|r| (r.status, r.headers, Body::from(r.body)));
+        (outcome, sent.trace)
+    };
+    proxy.metrics.record(&trace, outcome.is_ok());
+    match outcome {
+        Ok((status, headers, body)) => forward(&proxy, status, headers, body, &trace),
+        Err(failed) => give_up(&proxy, failed),
+    }
+}
+
+/// The engine's view of a client's body: the bytes as they are, and the tokens they reserve;
+/// and whether it asks for a stream.
+fn chat_request(body: Bytes) -> Result<(ChatRequest, bool), String> {
+    let value: Value =
+        serde_json::from_slice(&body).map_err(|e| format!("the request body is not JSON: {e}"))?;
+    let Some(fields) = value.as_object() else {
+        return Err("the request body must be a JSON object".into());
+    };
+    let messages = fields
+        .get("messages")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let max_tokens = ["max_completion_tokens", "max_tokens"]
+        .iter()
+        .find_map(|name| fields.get(*name).and_then(Value::as_u64))
+        .unwrap_or(DEFAULT_MAX_TOKENS);
+    let stream = fields.get("stream").and_then(Value::as_bool) == Some(true);
+    let request = ChatRequest {
+        reserved_tokens: groq_wire::tokens::prompt_tokens(messages).saturating_add(max_tokens),
+        body,
+    };
+    Ok((request, stream))
+}
+
+/// A successful answer, passed on as it arrives, with the pool's budget in its rate-limit
+/// headers and which key served it.
+fn forward(
+    proxy: &Proxy,
+    status: u16,
+    mut headers: HeaderMap,
+    body: Body,
+    trace: &Trace,
+) -> Response {
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
+    }
+    pool_budget_headers(&mut headers, proxy.rotor.budget());
+    if let Some(last) = trace.attempts.last() {
+        let key = proxy.rotor.keys()[last.key].fingerprint();
+        if let Ok(value) = HeaderValue::from_str(&key) {
+            headers.insert(HeaderName::from_static("x-keyrotor-key"), value);
+        }
+    }
+    headers.insert(
+        HeaderName::from_static("x-keyrotor-attempts"),
+        HeaderValue::from(trace.attempts.len()),
+    );
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    *response.headers_mut() = headers;
+    response
+}
+
+/// Replaces the answering key's rate-limit figures with the pool's, where the pool knows them.
+fn pool_budget_headers(headers: &mut HeaderMap, budget: PoolBudget) {
+    let figures = [
+        (rate::LIMIT_REQUESTS, budget.limit_requests),
+        (rate::REMAINING_REQUESTS, budget.remaining_requests),
+        (rate::LIMIT_TOKENS, budget.limit_tokens),
+        (rate::REMAINING_TOKENS, budget.remaining_tokens),
+    ];
+    for (name, value) in figures {
+        if let Some(value) = value {
+            headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+        }
+    }
+}
+
+/// The answer to a request the pool could not serve: Groq's 429 with the earliest key's
+/// return as `retry-after` when the keys are rate limited; the upstream's own answer for
+/// anything else it said (a 400 is the client's to see); 504 or 502 when it said nothing.
+fn give_up(proxy: &Proxy, failed: Failed) -> Response {
+    let rate_limited = failed.give_up == GiveUp::NoKeyAvailable
+        || failed.last.as_ref().is_some_and(Failure::is_rate_limit);
+    if rate_limited {
+        return pool_rate_limited(proxy, &failed);
+    }
+    if let Some(answer) = failed.answer {
+        return whole(answer);
+    }
+    let (status, what) = match (&failed.last, failed.give_up) {
+        (Some(Failure::Timeout), _) | (_, GiveUp::Deadline) => (
+            StatusCode::GATEWAY_TIMEOUT,
+            "the upstream did not answer in time",
+        ),
+        _ => (StatusCode::BAD_GATEWAY, "the upstream could not be reached"),
+    };
+    let message = format!("keyrotor proxy: {what} ({})", failed.reason());
+    error(status, &message, "internal_server_error", None)
+}
+
+fn pool_rate_limited(proxy: &Proxy, failed: &Failed) -> Response {
+    let keys = proxy.rotor.keys().len();
+    let wait = failed
+        .retry_after
+        .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+    let when = match wait {
+        Some(secs) => format!("Please try again in {secs}s."),
+        None => "No key has said when it is back.".to_owned(),
+    };
+    let message = format!(
+        "Rate limit reached on every key of this keyrotor pool ({keys} keys, {}). {when}",
+        failed.reason()
+    );
+    let mut response = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        &message,
+        "requests",
+        Some("rate_limit_exceeded"),
+    );
+    if let Some(secs) = wait {
+        response.headers_mut().insert(
+            HeaderName::from_static(rate::RETRY_AFTER),
+            HeaderValue::from(secs),
+        );
+    }
+    pool_budget_headers(response.headers_mut(), proxy.rotor.budget());
+    response
+}
+
+/// An upstream answer passed on whole.
+fn whole(answer: Reply) -> Response {
+    let mut headers = answer.headers;
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
+    }
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    *response.headers_mut() = headers;
+    response
+}
+
+/// An answer with Groq's error body.
+fn error(
+    status: StatusCode,
+    message: &str,
+    kind: &'static str,
+    code: Option<&'static str>,
+) -> Response {
+    let body = ErrorBody {
+        message: message.to_owned(),
+        kind,
+        code,
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_json(),
+    )
+        .into_response()
+}
+
+/// The upstream's model list, fetched with the first ready key.
+async fn models(State(proxy): State<Arc<Proxy>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = proxy.refuse_unauthorised(&headers) {
+        return refused;
+    }
+    let status = proxy.rotor.status();
+    let key = status
+        .keys
+        .iter()
+        .find(|k| k.state == "ready")
+        .map_or(0, |k| k.index);
+    let sent = proxy
+        .client
+        .get(proxy.models_url.clone())
+        .bearer_auth(proxy.rotor.keys()[key].expose())
+        .send()
+        .await;
+    let answer = async {
+        let response = sent?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        Ok::<_, reqwest::Error>(Reply {
+            status,
+            headers,
+            body: response.bytes().await?,
+        })
+    };
+    match answer.await {
+        Ok(reply) => whole(reply),
+        Err(e) => {
+            let message = format!(
+                "keyrotor proxy: cannot fetch the model list: {}",
+                e.without_url()
+            );
+            error(
+                StatusCode::BAD_GATEWAY,
+                &message,
+                "internal_server_error",
+                None,
+            )
+        }
+    }
+}
+
+/// Per key state, as the seeds' health endpoints show it: 200 while some key is ready or
+/// will be back, 503 when every key is disabled.
+async fn health(State(proxy): State<Arc<Proxy>>) -> Response {
+    let status = proxy.rotor.status();
+    let usable = status.totals.keys - status.totals.disabled;
+    let verdict = match (status.totals.ready, usable) {
+        (_, 0) => "down",
+        (0, _) => "limited",
+        (r, _) if r < status.totals.keys => "degraded",
+        _ => "ok",
+    };
+    let code = if usable == 0 {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = serde_json::json!({
+        "status": verdict,
+        "keys": status.totals.keys,
+        "ready": status.totals.ready,
+        "cooling": status.totals.cooling,
+        "exhausted": status.totals.exhausted,
+        "disabled": status.totals.disabled,
+        "key_states": status.keys.iter().map(|k| serde_json::json!({
+            "fingerprint": k.fingerprint,
+            "state": k.state,
+            "ready_in_ms": k.ready_in_ms,
+            "reason": k.reason,
+        })).collect::<Vec<_>>(),
+    });
+    (code, axum::Json(body)).into_response()
+}
+
+/// The whole [`crate::engine::Status`] and the pool's budget.
+async fn status(State(proxy): State<Arc<Proxy>>) -> Response {
+    let body = serde_json::json!({
+        "status": proxy.rotor.status(),
+        "budget": proxy.rotor.budget(),
+    });
+    axum::Json(body).into_response()
+}
+
+async fn metrics(State(proxy): State<Arc<Proxy>>) -> Response {
+    let text = proxy
+        .metrics
+        .render(&proxy.rotor.status(), proxy.rotor.budget());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+async fn unknown_path(uri: axum::http::Uri) -> Response {
+    let message = format!(
+        "Unknown request URL: {}. The keyrotor proxy serves POST /openai/v1/chat/completions, POST /v1/chat/completions, GET /openai/v1/models, /health, /status and /metrics.",
+        uri.path()
+    );
+    error(
+        StatusCode::NOT_FOUND,
+        &message,
+        "invalid_request_error",
+        Some("unknown_url"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_reserves_its_prompt_and_its_cap() {
+        let body =
+            br#"{"model":"m","messages":[{"role":"user","content":"abcdabcd"}],"max_tokens":50}"#;
+        let request = chat_request(Bytes::from_static(body)).map_err(|e| e.to_string());
+        let reserved = request.map(|(r, stream)| (r.reserved_tokens, stream));
+        let prompt = groq_wire::tokens::prompt_tokens(&[
+            serde_json::json!({"role":"user","content":"abcdabcd"}),
+        ]);
+        assert_eq!(reserved, Ok((prompt + 50, false)));
+        assert!(chat_request(Bytes::from_static(b"[1]")).is_err());
+        assert!(chat_request(Bytes::from_static(b"{")).is_err());
+        let no_cap = chat_request(Bytes::from_static(br#"{"stream":true}"#));
+        let no_cap = no_cap.map(|(r, stream)| (r.reserved_tokens, stream));
+        let prompt = groq_wire::tokens::prompt_tokens(&[]);
+        assert_eq!(no_cap, Ok((prompt + DEFAULT_MAX_TOKENS, true)));
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,506 @@
+//! `keyrotor proxy` over loopback: a stream reaches the client before the upstream has
+//! finished it; a limited key fails over unseen; a pool with every key out answers Groq's 429
+//! with a truthful `retry-after`; the upstream's own errors pass through; the token guard;
+//! /health, /status and /metrics show fingerprints, never keys. Every server here (mock,
+//! scripted upstream, proxy) runs on 127.0.0.1 with a free port and stops with the test.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::response::Response;
+use clap::Parser;
+use futures_util::StreamExt;
+use keyrotor::proxy::{ProxyArgs, build, routes};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, oneshot};
+
+/// Stops its server when dropped.
+struct Running {
+    url: String,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn listener() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    (listener, format!("http://{addr}"))
+}
+
+async fn serve(app: axum::Router) -> Running {
+    let (listener, url) = listener().await;
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(mock_groq::serve_router(
+        app,
+        listener,
+        Duration::from_secs(5),
+        Duration::from_secs(1),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    Running { url, _stop: tx }
+}
+
+async fn mock(toml: &str) -> Running {
+    let config = mock_groq::Config::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
+    serve(mock_groq::router(config).unwrap_or_else(|e| panic!("{e}"))).await
+}
+
+/// Parses `keyrotor proxy` flags, as the command line would.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    proxy: ProxyArgs,
+}
+
+/// A proxy in front of `upstream` with these keys (written to a key file) and extra flags.
+async fn proxy(upstream: &str, keys: &[&str], flags: &[&str]) -> Running {
+    proxy_with_env(upstream, keys, flags, &|_| None).await
+}
+
+async fn proxy_with_env(
+    upstream: &str,
+    keys: &[&str],
+    flags: &[&str],
+    env: keyrotor::proxy::Env<'_>,
+) -> Running {
+    static FILES: AtomicUsize = AtomicUsize::new(0);
+    let n = FILES.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!(
+        "keyrotor-proxy-test-{}-{n}.keys",
+        std::process::id()
+    ));
+    std::fs::write(&path, keys.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+    let path = path.display().to_string();
+    let mut argv = vec!["proxy", "--upstream", upstream, "--keys-file", &path];
+    argv.extend_from_slice(flags);
+    let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{e}"));
+    let built = build(&cli.proxy, env).unwrap_or_else(|e| panic!("{e:#}"));
+    let _ = std::fs::remove_file(&path);
+    serve(routes::router(built, cli.proxy.max_body)).await
+}
+
+fn chat_body(stream: bool) -> Value {
+    let mut body = json!({
+        "model": "openai/gpt-oss-120b",
+        "messages": [{"role": "user", "content": "Say hello in Portuguese."}],
+        "max_tokens": 20,
+    });
+    if stream {
+        body["stream"] = json!(true);
+    }
+    body
+}
+
+async fn post(url: &str, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{url}{path}"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn text(response: reqwest::Response) -> String {
+    response.text().await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// An upstream whose stream sends its first event at once and the rest only when told.
+fn held_stream_upstream(release: Arc<Notify>) -> axum::Router {
+    axum::Router::new().route(
+        "/openai/v1/chat/completions",
+        axum::routing::post(move || {
+            let release = release.clone();
+            async move {
+                let first = futures_util::stream::once(async {
+                    Ok::<_, std::io::Error>(Bytes::from_static(
+                        b"data: {\"choices\":[{\"delta\":{\"content\":\"Ola\"}}]}\n\n",
+                    ))
+                });
+                let rest = futures_util::stream::once(async move {
+                    release.notified().await;
+                    Ok(Bytes::from_static(b"data: [DONE]\n\n"))
+                });
+                Response::builder()
+                    .header("content-type", "text/event-stream")
+                    .body(Body::from_stream(first.chain(rest)))
+                    .unwrap_or_else(|e| panic!("{e}"))
+            }
+        }),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_reaches_the_client_before_the_upstream_has_finished_it() {
+    let release = Arc::new(Notify::new());
+    let upstream = serve(held_stream_upstream(release.clone())).await;
+    let proxy = proxy(&upstream.url, &["gsk_stream_1"], &[]).await;
+    let response = post(&proxy.url, "/v1/chat/completions", "any", &chat_body(true)).await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let first = tokio::time::timeout(Duration::from_secs(5), body.next())
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "the first event did not arrive while the upstream held the rest: the proxy buffers"
+            )
+        })
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    assert!(first.starts_with(b"data: {\"choices\""), "{first:?}");
+    release.notify_one();
+    let mut rest = Vec::new();
+    while let Some(chunk) = body.next().await {
+        rest.extend_from_slice(&chunk.unwrap_or_else(|e| panic!("{e}")));
+    }
+    assert_eq!(rest, b"data: [DONE]\n\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limited_key_fails_over_unseen_and_an_empty_pool_says_when_to_come_back() {
+    let (_upstream, proxy) = spent_day_and_sixty_a_minute().await;
+    let path = "/openai/v1/chat/completions";
+
+    let first = post(&proxy.url, path, "placeholder", &chat_body(false)).await;
+    assert_eq!(
+        first.status(),
+        200,
+        "the daily 429 on the first key failed over"
+    );
+    let attempts = first.headers().get("x-keyrotor-attempts").cloned();
+    assert_eq!(attempts.as_ref().and_then(|v| v.to_str().ok()), Some("2"));
+    let remaining = first
+        .headers()
+        .get("x-ratelimit-remaining-requests")
+        .cloned();
+    let answer: Value = serde_json::from_str(&text(first).await).unwrap_or_default();
+    assert!(
+        answer["choices"][0]["message"]["content"].is_string(),
+        "{answer}"
+    );
+    // The pool's daily requests left: the spent org's 0 plus the other's, not one key's.
+    let remaining: u64 = remaining
+        .and_then(|v| v.to_str().ok().and_then(|v| v.parse().ok()))
+        .unwrap_or_else(|| panic!("no pool remaining-requests header"));
+    assert!(remaining > 0, "{remaining}");
+
+    let second = post(&proxy.url, path, "placeholder", &chat_body(true)).await;
+    assert_eq!(second.status(), 200);
+    let stream = text(second).await;
+    assert!(stream.trim_end().ends_with("data: [DONE]"), "{stream}");
+
+    // Spend org_ok's minute: then Groq's 429 for the pool, with the earliest key's return
+    // (one request refills in a second) as retry-after. At most 100 requests.
+    let mut answered = 2;
+    let limited = loop {
+        let response = post(&proxy.url, path, "placeholder", &chat_body(false)).await;
+        if response.status() != 200 || answered >= 100 {
+            break response;
+        }
+        answered += 1;
+    };
+    assert_eq!(limited.status(), 429, "after {answered} answers");
+    let retry_after: u64 = limited
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or_else(|| panic!("no retry-after on the pool's 429"));
+    assert!((1..=2).contains(&retry_after), "retry-after {retry_after}");
+    let error: Value = serde_json::from_str(&text(limited).await).unwrap_or_default();
+    assert_eq!(error["error"]["code"], "rate_limit_exceeded", "{error}");
+    assert_eq!(error["error"]["type"], "requests", "{error}");
+
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    let after = post(&proxy.url, path, "placeholder", &chat_body(false)).await;
+    let after_status = after.status();
+    assert_eq!(
+        after_status,
+        200,
+        "{retry_after} s later: {}",
+        text(after).await
+    );
+    answered += 1;
+
+    let health: Value =
+        serde_json::from_str(&text(get(&proxy.url, "/health").await).await).unwrap_or_default();
+    assert_eq!(health["keys"], 2, "{health}");
+    assert_eq!(health["key_states"][0]["state"], "exhausted", "{health}");
+    let status = text(get(&proxy.url, "/status").await).await;
+    let metrics = text(get(&proxy.url, "/metrics").await).await;
+    for shown in [&status, &metrics, &health.to_string()] {
+        assert!(!shown.contains("gsk_sdk"), "a key leaked: {shown}");
+    }
+    let fingerprint = mock_groq::fingerprint("gsk_sdk_out");
+    assert!(
+        metrics.contains(&format!(
+            "keyrotor_key_failures_total{{key=\"{fingerprint}\",org=\"0\",reason=\"rate_limited_day\"}} 1"
+        )),
+        "{metrics}"
+    );
+    let answered_line = format!("keyrotor_proxy_requests_total{{outcome=\"answered\"}} {answered}");
+    assert!(
+        metrics.contains(&answered_line),
+        "{answered_line} in {metrics}"
+    );
+    assert!(
+        metrics.contains("keyrotor_proxy_requests_total{outcome=\"refused\"} 1"),
+        "{metrics}"
+    );
+    let count = format!(
+        "keyrotor_proxy_request_duration_seconds_count {}",
+        answered + 1
+    );
+    assert!(metrics.contains(&count), "{count} in {metrics}");
+}
+
+async fn get(url: &str, path: &str) -> reqwest::Response {
+    reqwest::get(format!("{url}{path}"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstreams_own_errors_pass_through_and_the_token_guards() {
+    let upstream =
+        mock("[latency]\nenabled = false\n[[orgs]]\nid = \"org_a\"\nkeys = [\"gsk_pass_1\"]\n")
+            .await;
+    let env = |name: &str| (name == "PROXY_TOKEN").then(|| "let-me-in".to_owned());
+    let proxy = proxy_with_env(
+        &upstream.url,
+        &["gsk_pass_1"],
+        &["--token-env", "PROXY_TOKEN"],
+        &env,
+    )
+    .await;
+    let path = "/openai/v1/chat/completions";
+
+    let refused = post(&proxy.url, path, "wrong", &chat_body(false)).await;
+    assert_eq!(refused.status(), 401);
+    let allowed = post(&proxy.url, path, "let-me-in", &chat_body(false)).await;
+    assert_eq!(allowed.status(), 200);
+
+    let mut retired = chat_body(false);
+    retired["model"] = json!("no-such-model");
+    let not_found = post(&proxy.url, path, "let-me-in", &retired).await;
+    assert_eq!(not_found.status(), 404, "Groq's 404 is the client's to see");
+    let error: Value = serde_json::from_str(&text(not_found).await).unwrap_or_default();
+    assert_eq!(error["error"]["code"], "model_not_found", "{error}");
+
+    let garbage = reqwest::Client::new()
+        .post(format!("{}{path}", proxy.url))
+        .bearer_auth("let-me-in")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(garbage.status(), 400);
+
+    let models = reqwest::Client::new()
+        .get(format!("{}/openai/v1/models", proxy.url))
+        .bearer_auth("let-me-in")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(models.status(), 200);
+    let list: Value = serde_json::from_str(&text(models).await).unwrap_or_default();
+    assert!(
+        list["data"].as_array().is_some_and(|d| !d.is_empty()),
+        "{list}"
+    );
+}
+
+#[test]
+fn the_command_refuses_a_public_address_without_a_token_and_keys_on_the_command_line() {
+    let bin = env!("CARGO_BIN_EXE_keyrotor");
+    let out = std::process::Command::new(bin)
+        .args([
+            "proxy",
+            "--listen",
+            "0.0.0.0:0",
+            "--upstream",
+            "http://127.0.0.1:9",
+        ])
+        .env("GROQ_API_KEY", "gsk_cli_1")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("without --token-env"), "{stderr}");
+    let out = std::process::Command::new(bin)
+        .args(["proxy", "--key", "gsk_cli_1"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success(), "there is no flag that takes a key");
+    let out = std::process::Command::new(bin)
+        .args(["proxy", "--upstream", "http://127.0.0.1:9"])
+        .env_clear()
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("no API keys"),
+        "{stderr}"
+    );
+}
+
+/// Two keys: the first one's organisation spent its day at the start, the second may send 60
+/// requests a minute (a burst of 60, then one a second); the adaptive policy waits at most
+/// 500 ms. The SDK scripts expect this set-up too.
+async fn spent_day_and_sixty_a_minute() -> (Running, Running) {
+    let upstream = mock(
+        r#"
+[latency]
+enabled = false
+[[orgs]]
+id = "org_out"
+keys = ["gsk_sdk_out"]
+[[orgs]]
+id = "org_ok"
+keys = ["gsk_sdk_ok"]
+limits = { rpm = 60 }
+[[events]]
+kind = "exhaust_daily"
+org = "org_out"
+at = "0s"
+"#,
+    )
+    .await;
+    let proxy = proxy(
+        &upstream.url,
+        &["gsk_sdk_out", "gsk_sdk_ok"],
+        &["--deadline", "500ms"],
+    )
+    .await;
+    (upstream, proxy)
+}
+
+/// Runs an SDK check script against `proxy_url`, killed after two minutes; its output.
+async fn run_script(program: String, script: &'static str, proxy_url: String) -> String {
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(&program)
+            .arg(script)
+            .env("PROXY_URL", proxy_url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                format!("cannot run {program} ({e}): run scripts/test.sh, which installs it")
+            })?;
+        let limit = std::time::Instant::now() + Duration::from_secs(120);
+        while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+            if std::time::Instant::now() > limit {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let output = child.wait_with_output().map_err(|e| e.to_string())?;
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if output.status.success() {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    outcome.unwrap_or_else(|why| {
+        panic!("{script} failed (SDKs missing? scripts/test.sh installs them):\n{why}")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdks_fail_over_stream_and_retry_through_the_proxy() {
+    let (_upstream, proxy) = spent_day_and_sixty_a_minute().await;
+    let python = std::env::var("KEYROTOR_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/check_proxy.py");
+    let output = run_script(python, script, proxy.url.clone()).await;
+    assert!(
+        output.contains("ok   groq retries after retry-after"),
+        "{output}"
+    );
+    assert!(
+        output.contains("ok   failover took two attempts"),
+        "{output}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_groq_node_sdk_fails_over_streams_and_retries_through_the_proxy() {
+    let (_upstream, proxy) = spent_day_and_sixty_a_minute().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/check_proxy.mjs");
+    let output = run_script("node".to_owned(), script, proxy.url.clone()).await;
+    assert!(
+        output.contains("ok   retries after retry-after"),
+        "{output}"
+    );
+    assert!(output.contains("ok   stream usage"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_request_in_flight_finish_then_exits() {
+    let release = Arc::new(Notify::new());
+    let upstream = serve(held_stream_upstream(release.clone())).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyrotor"))
+        .args([
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &upstream.url,
+        ])
+        .env_clear()
+        .env("GROQ_API_KEY", "gsk_drain_1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = line.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line:?}");
+
+    let response = post(&url, "/openai/v1/chat/completions", "any", &chat_body(true)).await;
+    assert_eq!(response.status(), 200);
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        matches!(child.try_wait(), Ok(None)),
+        "the proxy exited with a request in flight"
+    );
+    release.notify_one();
+    let body = tokio::time::timeout(Duration::from_secs(5), response.bytes())
+        .await
+        .unwrap_or_else(|_| panic!("the stream did not finish"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(body.ends_with(b"data: [DONE]\n\n"), "{body:?}");
+    let limit = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        if std::time::Instant::now() > limit {
+            let _ = child.kill();
+            panic!("the proxy did not exit after draining");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+}
