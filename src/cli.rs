@@ -465,6 +465,7 @@ fn run_command(
         requests_csv: requests_csv.then(|| dir.join("requests.csv")),
         interrupt: Some(interrupt_watch()),
         give_up_after: None,
+        app_log: scenario.target.app.as_ref().map(|_| dir.join("app.log")),
     };
     let progress = TerminalProgress::new(scenario.mode == Mode::Sim);
     let finished = run(&scenario, options, &progress)?;

@@ -1,4 +1,5 @@
-//! The driver: fires the scenario's requests through a [`Rotor`] at their intended times
+//! The driver: fires the scenario's requests through a [`Sender`] (the engine's [`Rotor`], or
+//! an app under test) at their intended times
 //! (open loop) or as users with think time (closed loop), and feeds every finished request
 //! to the [`Recorder`] exactly once. Offered = succeeded + failed + dropped, always.
 //!
@@ -80,8 +81,21 @@ impl Progress for NoProgress {
     fn update(&self, _: u64, _: u64, _: Duration) {}
 }
 
-struct Shared<T> {
-    rotor: Rotor<T>,
+/// What the driver sends each request through: the engine's [`Rotor`] (its policy over the
+/// keys), or an app under test ([`crate::app::AppSender`]).
+pub trait Sender: Send + Sync + 'static {
+    /// Sends request `id` (unique within a drive) and says what happened to it.
+    fn send(&self, id: u64, request: &ChatRequest) -> impl Future<Output = Sent> + Send;
+}
+
+impl<T: Transport> Sender for Rotor<T> {
+    async fn send(&self, _id: u64, request: &ChatRequest) -> Sent {
+        Rotor::send(self, request).await
+    }
+}
+
+struct Shared<S> {
+    sender: S,
     model: String,
     stream: bool,
     start: Instant,
@@ -112,7 +126,7 @@ struct Books {
 /// How often (in records) the progress line is updated.
 const PROGRESS_EVERY: u64 = 256;
 
-impl<T: Transport> Shared<T> {
+impl<S: Sender> Shared<S> {
     /// Registers a request intended at `intended` and returns its id.
     fn launch(&self, intended: Duration) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -156,7 +170,7 @@ impl<T: Transport> Shared<T> {
     /// kept for the drive to report.
     async fn fire(&self, id: u64, intended: Duration, request: ChatRequest) {
         use futures_util::FutureExt;
-        let sent = std::panic::AssertUnwindSafe(self.rotor.send(&request))
+        let sent = std::panic::AssertUnwindSafe(self.sender.send(id, &request))
             .catch_unwind()
             .await;
         let record = match sent {
@@ -251,8 +265,8 @@ fn to_record(sent: &Sent, intended: Duration, ended: Duration) -> RequestRecord 
 }
 
 /// Open loop: one task per request, launched at its intended time.
-async fn open_loop<T: Transport>(
-    shared: Arc<Shared<T>>,
+async fn open_loop<S: Sender>(
+    shared: Arc<Shared<S>>,
     traffic: Traffic,
     seed: u64,
     stop: Arc<Notify>,
@@ -281,7 +295,7 @@ async fn open_loop<T: Transport>(
 
 /// Closed loop: `users` tasks, each sending, waiting for the answer, thinking, and again;
 /// each user's first request comes at a random point of its first think time.
-async fn closed_loop<T: Transport>(shared: Arc<Shared<T>>, traffic: Traffic, seed: u64) {
+async fn closed_loop<S: Sender>(shared: Arc<Shared<S>>, traffic: Traffic, seed: u64) {
     let users = traffic.users.map_or(1, |u| u.0);
     let cap = traffic.requests.map_or(u64::MAX, |n| n.0 as u64);
     let sent = Arc::new(AtomicU64::new(0));
@@ -316,10 +330,10 @@ async fn closed_loop<T: Transport>(shared: Arc<Shared<T>>, traffic: Traffic, see
     }
 }
 
-/// Runs the scenario's traffic through `rotor`. `interrupt` completing stops it early.
-pub async fn drive<T: Transport>(
+/// Runs the scenario's traffic through `sender`. `interrupt` completing stops it early.
+pub async fn drive<S: Sender>(
     scenario: &Scenario,
-    rotor: Rotor<T>,
+    sender: S,
     recorder: Recorder,
     progress: &dyn Progress,
     interrupt: impl Future<Output = ()>,
@@ -327,7 +341,7 @@ pub async fn drive<T: Transport>(
     let traffic = scenario.traffic.clone();
     let start = Instant::now();
     let shared = Arc::new(Shared {
-        rotor,
+        sender,
         model: scenario.target.model.clone(),
         stream: traffic.stream,
         start,
@@ -384,8 +398,8 @@ struct Ending {
 
 /// Waits until sending is over and nothing is in flight, or until the drain limit after
 /// sending or the grace after an interruption runs out; updates the progress meanwhile.
-async fn wait_for_the_end<T: Transport>(
-    shared: &Shared<T>,
+async fn wait_for_the_end<S: Sender>(
+    shared: &Shared<S>,
     mut sender: tokio::task::JoinHandle<()>,
     stop: &Notify,
     drain: Duration,
@@ -439,8 +453,8 @@ async fn wait_for_the_end<T: Transport>(
 
 /// Records what is still in flight (`interrupted`, or `unfinished` past the drain limit),
 /// flushes the recorder and hands it over.
-fn settle<T: Transport>(
-    shared: &Shared<T>,
+fn settle<S: Sender>(
+    shared: &Shared<S>,
     ending: Ending,
     progress: &dyn Progress,
 ) -> std::io::Result<Driven> {

@@ -4,6 +4,7 @@
 //! - [`cli`]: the command line (`main.rs` only calls it).
 //! - The Groq mock lives in its own crate, `mock_groq`.
 
+pub mod app;
 pub mod claims;
 pub mod cli;
 pub mod compare;

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use mock_groq::Config as MockConfig;
 use mock_groq::config::{Event, OrgConfig, limits_in_force};
 
+use crate::app::{AppSender, AppTarget};
 use crate::driver::{Driven, Progress, drive};
 use crate::engine::transport::{HttpTransport, InProcessTransport, Transport};
 use crate::engine::{ApiKey, Rotor, RotorOptions, keys};
@@ -32,6 +33,9 @@ pub struct RunOptions {
     /// this many requests went unanswered within the latency budget: for searches that only
     /// ask whether a goodput objective is met, whose answer is then settled.
     pub give_up_after: Option<u64>,
+    /// Where an app under test (`[target.app]`) writes its output; a temporary file when
+    /// `None`.
+    pub app_log: Option<PathBuf>,
 }
 
 /// A finished run: the report and the recorder behind it (for the CSV and .hgrm files).
@@ -163,17 +167,85 @@ async fn drive_with<T: Transport>(
             seed: scenario.seed,
         },
     )?;
-    let recorder = Recorder::new(
+    let recorder = recorder(scenario, options)?;
+    let interrupt = interrupted(options.interrupt.take());
+    Ok(drive(scenario, rotor, recorder, progress, interrupt).await?)
+}
+
+/// The recorder of a run, with the options' CSV and give-up bound.
+fn recorder(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Recorder> {
+    let mut recorder = Recorder::new(
         scenario.keys.count.0,
         scenario.traffic.interval,
         scenario.traffic.latency_budget,
         options.requests_csv.as_deref(),
     )
     .context("cannot create the per-request CSV")?;
-    let mut recorder = recorder;
     recorder.give_up_after = options.give_up_after;
-    let interrupt = interrupted(options.interrupt.take());
-    Ok(drive(scenario, rotor, recorder, progress, interrupt).await?)
+    Ok(recorder)
+}
+
+/// A run against an app under test: the embedded mock on loopback with attribution on, the
+/// app started in front of it, the traffic driven at the app. The mock's state, the keys and
+/// the target's description come back with the drive.
+fn drive_app(
+    scenario: &Scenario,
+    app: &AppTarget,
+    options: &mut RunOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<(Driven, Option<serde_json::Value>, Vec<ApiKey>, String)> {
+    let keys = mock_keys(scenario.keys.count.0);
+    let mut config = mock_config(scenario, &keys);
+    config.attribution = true;
+    let header_timeout = config.header_timeout;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (router, mock) = mock_groq::app(config)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(mock_groq::serve_router(
+            router,
+            listener,
+            header_timeout,
+            Duration::from_secs(2),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let log = options.app_log.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("keyrotor-app-{}.log", std::process::id()))
+        });
+        let running = crate::app::start(app, &url, &keys, &log).await?;
+        let timeout = crate::driver::drain_limit(scenario);
+        let sender = AppSender::new(app, &running, mock.clone(), timeout)?;
+        let recorder = recorder(scenario, options)?;
+        let interrupt = interrupted(options.interrupt.take());
+        let driven = drive(scenario, sender, recorder, progress, interrupt).await;
+        let state = match reqwest::get(format!("{url}/admin/state")).await {
+            Ok(response) => response.json().await.ok(),
+            Err(_) => None,
+        };
+        let unattributed = mock
+            .attribution
+            .as_ref()
+            .map_or(0, |log| mock_groq::state::lock(log).unattributed);
+        let app_url = running.url.clone();
+        drop(running);
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+        let command = match app.command.is_empty() {
+            true => "an app already running".to_owned(),
+            false => format!("`{}`", app.command.join(" ")),
+        };
+        let target = format!(
+            "app {command} at {app_url}, in front of the embedded mock (loopback HTTP, real time); upstream calls by request from the mock's attribution, {unattributed} calls without a marker not attributed; app output in {}",
+            log.display()
+        );
+        anyhow::Ok((driven?, state, keys, target))
+    })
 }
 
 /// Runs a scenario to completion (or interruption) and returns its report.
@@ -190,8 +262,10 @@ pub fn run(
         .map_or(0, |d| d.as_secs());
     let wall = std::time::Instant::now();
     let n = scenario.keys.count.0;
-    let (driven, mock_state, keys, target) = match (&scenario.target.url, scenario.mode) {
-        (None, Mode::Sim) => {
+    let target = &scenario.target;
+    let (driven, mock_state, keys, target) = match (&target.app, &target.url, scenario.mode) {
+        (Some(app), _, _) => drive_app(scenario, app, &mut options, progress)?,
+        (None, None, Mode::Sim) => {
             let keys = mock_keys(n);
             // Timers only: nothing simulated touches a socket, and without an I/O driver an
             // idle runtime parks without a syscall (epoll and eventfd were an eighth of a
@@ -217,7 +291,7 @@ pub fn run(
                 "embedded mock (in-process, simulated time)".to_owned(),
             )
         }
-        (None, Mode::Real) => {
+        (None, None, Mode::Real) => {
             let keys = mock_keys(n);
             let config = mock_config(scenario, &keys);
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -248,7 +322,7 @@ pub fn run(
                 "embedded mock (loopback HTTP, real time)".to_owned(),
             )
         }
-        (Some(url), _) => {
+        (None, Some(url), _) => {
             let loaded =
                 keys::from_env().context("a real endpoint takes its keys from the environment")?;
             for warning in &loaded.warnings {
@@ -280,8 +354,12 @@ pub fn run(
         }
     };
     let orgs_of = scenario.keys.org_of_each();
+    let policy = match &scenario.target.app {
+        Some(_) => "the app's own rotation code".to_owned(),
+        None => scenario.engine.policy.text().to_owned(),
+    };
     let setup = Setup {
-        policy: scenario.engine.policy.text().to_owned(),
+        policy,
         keys: n,
         orgs: orgs_of.iter().max().map_or(0, |m| m + 1),
         model: scenario.target.model.clone(),

@@ -114,6 +114,10 @@ pub struct Target {
     /// time): a failover pays it once per failed key. 0 to 10 s.
     #[serde(default, with = "humantime_serde")]
     pub rtt: Duration,
+    /// An app under test instead of the engine (`[target.app]`): keyrotor starts it in front
+    /// of the embedded mock and drives traffic at it (see [`crate::app`]). Real time only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<crate::app::AppTarget>,
 }
 
 impl Default for Target {
@@ -129,6 +133,7 @@ impl Default for Target {
             faults: Vec::new(),
             events: Vec::new(),
             rtt: Duration::ZERO,
+            app: None,
         }
     }
 }
@@ -978,6 +983,26 @@ impl Scenario {
     fn check_target(&self) -> Check {
         let target = &self.target;
         let t = &self.traffic;
+        if let Some(app) = &target.app {
+            if let Some((field, why)) = app.problem() {
+                ensure(false, field, why)?;
+            }
+            ensure(
+                target.url.is_none(),
+                "target.url",
+                "an app under test talks to the embedded mock: drop `url`",
+            )?;
+            ensure(
+                self.mode == Mode::Real,
+                "mode",
+                "an app under test runs in real time: use mode = \"real\" (or --real)",
+            )?;
+            ensure(
+                target.rtt.is_zero(),
+                "target.rtt",
+                "rtt is added by the engine, which an app under test does not use",
+            )?;
+        }
         if target.url.is_some() {
             ensure(
                 self.mode == Mode::Real,

@@ -174,6 +174,18 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// `GET /admin/attribution`: every chat call by the driver's marker (config `attribution =
+/// true`; 404 otherwise).
+pub async fn attribution(State(mock): State<Arc<Mock>>) -> Response {
+    match &mock.attribution {
+        Some(log) => Json(crate::state::lock(log).clone()).into_response(),
+        None => refuse(
+            StatusCode::NOT_FOUND,
+            "attribution is off: set `attribution = true` in the mock's config",
+        ),
+    }
+}
+
 /// `GET /health`.
 pub async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))

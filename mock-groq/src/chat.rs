@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api_error::ApiError;
+use crate::attribution;
 use crate::catalog::{self, MODELS};
 use crate::config::FaultKind;
 use crate::generation::{self, Timing};
@@ -175,31 +176,64 @@ pub async fn completions(
     if mock.config.latency.enabled && !mock.config.latency.edge.is_zero() {
         tokio::time::sleep(mock.config.latency.edge).await;
     }
+    let Some(log) = &mock.attribution else {
+        return answer(&mock, &request_headers, body).await.2;
+    };
+    let marker = body.as_ref().ok().and_then(|b| attribution::find(b));
+    let arrived = mock.clock.to_real(mock.clock.now());
+    let (key, outcome, response) = answer(&mock, &request_headers, body).await;
+    let broken = matches!(outcome, Some(Outcome::Dropped | Outcome::Stalled));
+    let call = attribution::Call {
+        key,
+        arrived,
+        answered: mock.clock.to_real(mock.clock.now()),
+        status: if broken {
+            0
+        } else {
+            response.status().as_u16()
+        },
+        retry_after: response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.parse().ok()),
+    };
+    lock(log).record(marker, call);
+    response
+}
+
+/// The answer to a chat call, with the index of the key it presented if the mock knows it and
+/// how it ended if known yet (a stream's end comes later).
+async fn answer(
+    mock: &Arc<Mock>,
+    request_headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> (Option<usize>, Option<Outcome>, Response) {
     let mut rng = mock.request_rng();
     let request_id = generation::request_id(&mut rng);
     let now = mock.clock.now();
 
-    let presented = bearer(&request_headers);
+    let presented = bearer(request_headers);
     let Some(key) = presented.and_then(|k| mock.key_index(k)) else {
         mock.unauthenticated.arrived();
-        mock.unauthenticated
-            .record(Outcome::Status(StatusCode::UNAUTHORIZED));
-        return error_response(&ApiError::invalid_api_key(), &request_id, None, &mock);
+        let unauthorized = Outcome::Status(StatusCode::UNAUTHORIZED);
+        mock.unauthenticated.record(unauthorized);
+        let response = error_response(&ApiError::invalid_api_key(), &request_id, None, mock);
+        return (None, Some(unauthorized), response);
     };
     let entry = &mock.keys[key];
     entry.counters.arrived();
     if entry.revoked_at.is_some_and(|at| now >= at) {
-        entry
-            .counters
-            .record(Outcome::Status(StatusCode::UNAUTHORIZED));
-        return error_response(&ApiError::invalid_api_key(), &request_id, None, &mock);
+        let unauthorized = Outcome::Status(StatusCode::UNAUTHORIZED);
+        entry.counters.record(unauthorized);
+        let response = error_response(&ApiError::invalid_api_key(), &request_id, None, mock);
+        return (Some(key), Some(unauthorized), response);
     }
 
-    let (outcome, response) = serve(&mock, key, &request_headers, body, &mut rng, request_id).await;
+    let (outcome, response) = serve(mock, key, request_headers, body, &mut rng, request_id).await;
     if let Some(outcome) = outcome {
         entry.counters.record(outcome);
     }
-    response
+    (Some(key), outcome, response)
 }
 
 /// Checks, faults, admission and the response for an authenticated request of key `key`,

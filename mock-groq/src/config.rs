@@ -74,6 +74,10 @@ pub struct Config {
     /// closed (sheds slow-header clients, "slowloris").
     #[serde(default = "default_header_timeout", with = "humantime_serde")]
     pub header_timeout: Duration,
+    /// Record every chat call under the driver's marker found in its body (`[kr:<id>]`), for
+    /// an app under test driven black-box (see `attribution`); off by default.
+    #[serde(default)]
+    pub attribution: bool,
     /// Tokens reserved for the completion when a request sets no `max_tokens`.
     #[serde(default = "default_max_tokens")]
     pub default_max_tokens: u64,
@@ -347,6 +351,7 @@ impl Default for Config {
             time_scale: default_time_scale(),
             max_body_bytes: default_max_body_bytes(),
             header_timeout: default_header_timeout(),
+            attribution: false,
             default_max_tokens: default_max_tokens(),
             start_unix: None,
             latency: LatencyConfig::default(),

@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod api_error;
+pub mod attribution;
 mod chat;
 pub mod clock;
 pub mod config;
@@ -27,4 +28,4 @@ pub mod state;
 pub use config::Config;
 /// Groq's wire facts live in `groq-wire`, shared with the engine; re-exported here.
 pub use groq_wire::{ApiKey, catalog, error, fingerprint, goduration, key, tokens};
-pub use server::{MockArgs, router, run, serve, serve_router};
+pub use server::{MockArgs, app, router, run, serve, serve_router};

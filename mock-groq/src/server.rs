@@ -25,18 +25,26 @@ use crate::{admin, chat, models};
 /// The mock as an `axum::Router`: serve it on a socket, or call it in-process with
 /// `tower::ServiceExt::oneshot` (no socket).
 pub fn router(config: Config) -> Result<Router, ConfigError> {
+    Ok(app(config)?.0)
+}
+
+/// The router and the state behind it, for a caller that reads the state in-process (the
+/// harness reads [`Mock::attribution`]).
+pub fn app(config: Config) -> Result<(Router, Arc<Mock>), ConfigError> {
     let max_body = config.max_body_bytes;
     let mock = Arc::new(Mock::new(config)?);
-    Ok(Router::new()
+    let router = Router::new()
         .route("/openai/v1/chat/completions", post(chat::completions))
         .route("/openai/v1/models", get(models::list))
         .route("/admin/state", get(admin::state))
         .route("/admin/reset", post(admin::reset))
+        .route("/admin/attribution", get(admin::attribution))
         .route("/metrics", get(admin::metrics))
         .route("/health", get(admin::health))
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(mock))
+        .with_state(Arc::clone(&mock));
+    Ok((router, mock))
 }
 
 async fn unknown_path(uri: Uri) -> Response {

@@ -14,6 +14,7 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use serde::Serialize;
 
+use crate::attribution::Attribution;
 use crate::catalog::{self, MODELS};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, Event};
@@ -175,6 +176,8 @@ pub struct Mock {
     sequence: AtomicU64,
     /// Completion texts made so far, by (first word, words): each is made once.
     texts: Mutex<HashMap<(usize, u64), Arc<str>>>,
+    /// Chat calls by driver marker, when the config asks for it.
+    pub attribution: Option<Mutex<Attribution>>,
 }
 
 /// Distinct completion texts kept; further ones are made each time.
@@ -236,6 +239,9 @@ impl Mock {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs())
         });
+        let attribution = config
+            .attribution
+            .then(|| Mutex::new(Attribution::default()));
         Ok(Self {
             as_of: config.as_of(),
             config,
@@ -249,6 +255,7 @@ impl Mock {
             start_unix,
             sequence: AtomicU64::new(0),
             texts: Mutex::new(HashMap::new()),
+            attribution,
         })
     }
 
@@ -299,13 +306,16 @@ impl Mock {
             key.counters.reset();
         }
         self.unauthenticated.reset();
+        if let Some(log) = &self.attribution {
+            *lock(log) = Attribution::default();
+        }
     }
 }
 
-/// Locks a ledger, recovering it if a panicking thread poisoned the lock (the ledger's state
-/// is always consistent between method calls).
-pub fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
-    ledger
+/// Locks a ledger or the attribution log, recovering it if a panicking thread poisoned the
+/// lock (their state is always consistent between method calls).
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -622,3 +622,48 @@ async fn a_decommissioned_model_answers_404_from_its_day_and_200_before() {
         }
     }
 }
+
+#[tokio::test]
+async fn attribution_files_each_call_under_the_drivers_marker() {
+    let server = common::start(
+        "attribution = true\n[latency]\nenabled = false\n[[orgs]]\nid = \"org_a\"\nkeys = [\"gsk_attr_a\"]\n",
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let mut marked = common::chat_body(10);
+    marked["messages"][0]["content"] = json!("Hello [kr:5] there");
+    let ok = common::chat(&client, &server.url, "gsk_attr_a", &marked).await;
+    assert_eq!(ok.status(), 200);
+    let unknown = common::chat(&client, &server.url, "gsk_not_known", &marked).await;
+    assert_eq!(unknown.status(), 401);
+    let plain = common::chat(&client, &server.url, "gsk_attr_a", &common::chat_body(10)).await;
+    assert_eq!(plain.status(), 200);
+
+    let log: Value = client
+        .get(format!("{}/admin/attribution", server.url))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let calls = log["calls"]["5"].as_array().cloned().unwrap_or_default();
+    assert_eq!(calls.len(), 2, "{log}");
+    assert_eq!(
+        (calls[0]["key"].clone(), calls[0]["status"].clone()),
+        (json!(0), json!(200))
+    );
+    assert_eq!(
+        (calls[1]["key"].clone(), calls[1]["status"].clone()),
+        (Value::Null, json!(401))
+    );
+    assert_eq!(log["unattributed"], 1, "{log}");
+
+    let off = common::start("[[orgs]]\nid = \"org_a\"\nkeys = [\"gsk_attr_b\"]\n").await;
+    let refused = client
+        .get(format!("{}/admin/attribution", off.url))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status(), 404, "off unless the config asks");
+}
