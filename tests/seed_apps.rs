@@ -1,0 +1,155 @@
+//! The seed apps (examples/seed-apps/) as targets, on the seeds' own date and model, each
+//! under limits tight enough to make it fail over and give up: keyrotor's attributed figures
+//! must equal the mock's own counts, and each app must behave as its seed describes.
+
+use keyrotor::driver::NoProgress;
+use keyrotor::report::Report;
+use keyrotor::run::{RunOptions, run};
+use keyrotor::scenario::Scenario;
+
+/// Two keys in two organisations that admit 2 requests a minute each; 6 requests, one every
+/// half second, at the app's `/api/chat`.
+fn run_seed(app: &str, keys_env: &str) -> (Report, serde_json::Value) {
+    let traffic = "rate = 120\nrequests = 6\nduration = \"3s\"";
+    run_app(app, keys_env, "limits = { rpm = 2 }", "", traffic)
+}
+
+/// Runs `app` (a file of examples/seed-apps/, run by node or python3) on the seeds' date and
+/// model, with these extra lines in `[target]`, `[target.app]` and `[traffic]`, and checks
+/// that every upstream call was attributed.
+fn run_app(
+    app: &str,
+    keys_env: &str,
+    target: &str,
+    app_extra: &str,
+    traffic: &str,
+) -> (Report, serde_json::Value) {
+    let script = format!("{}/examples/seed-apps/{app}", env!("CARGO_MANIFEST_DIR"));
+    let program = if app.ends_with(".py") {
+        std::env::var("KEYROTOR_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+    } else {
+        "node".to_owned()
+    };
+    let text = format!(
+        r#"name = "{app}"
+mode = "real"
+[target]
+model = "llama-3.3-70b-versatile"
+as_of = "2025-12-24"
+latency = {{ enabled = false }}
+{target}
+[target.app]
+command = ["{program}", "{script}"]
+url = "http://127.0.0.1:{{port}}/api/chat"
+ready = "/health"
+keys_env = "{keys_env}"
+{app_extra}
+[keys]
+count = 2
+layout = "separate"
+[traffic]
+arrival = "constant"
+{traffic}
+prompt_tokens = 40
+completion_tokens = 20
+"#
+    );
+    let scenario = Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let finished = run(&scenario, RunOptions::default(), &NoProgress)
+        .unwrap_or_else(|e| panic!("{app}: {e:#} (Node is installed by scripts/test.sh)"));
+    let state = finished
+        .mock_state
+        .unwrap_or_else(|| panic!("no mock state"));
+    let r = finished.report;
+    // Every upstream call the mock saw is attributed to a request, key by key.
+    assert_eq!(
+        r.summary.offered,
+        r.summary.succeeded + r.summary.failed,
+        "{app}"
+    );
+    assert_eq!(
+        Some(r.summary.attempts),
+        state["totals"]["requests"].as_u64(),
+        "{app}: {state}"
+    );
+    for (k, key) in r.per_key.iter().enumerate() {
+        let in_mock = state["orgs"][k]["keys"][0]["requests"].as_u64();
+        assert_eq!(Some(key.requests), in_mock, "{app} key {k}: {state}");
+    }
+    assert!(
+        r.setup.target.contains("0 calls without a marker"),
+        "{}",
+        r.setup.target
+    );
+    (r, state)
+}
+
+#[test]
+fn seed_000_rotates_round_robin_and_gives_up_when_every_key_says_429() {
+    let (r, _) = run_seed("seed-000.mjs", "GROQ_API_KEY1");
+    // Keys take turns for the 4 requests their minutes admit; then each request tries both
+    // keys, gets two 429s and fails at once (no waiting).
+    assert_eq!((r.summary.succeeded, r.summary.failed), (4, 2));
+    assert_eq!(r.summary.attempts, 8);
+    assert_eq!(r.summary.upstream_429, 4);
+    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.requests).collect();
+    assert_eq!(per_key, [4, 4], "round-robin spreads evenly");
+}
+
+#[test]
+fn seed_002_cools_failed_keys_for_a_minute_and_then_sends_nothing() {
+    let (r, _) = run_seed("seed-002.mjs", "GROQ_API_KEYS");
+    // The 5th request meets two 429s and puts both keys in their 60 s cooldown; the 6th finds
+    // no key and fails without an upstream call.
+    assert_eq!((r.summary.succeeded, r.summary.failed), (4, 2));
+    assert_eq!(r.summary.attempts, 6);
+    assert_eq!(r.summary.upstream_429, 2);
+    assert_eq!(
+        r.failover_ms.unanswered, 1,
+        "the 5th failed over and never got an answer"
+    );
+}
+
+#[test]
+fn seed_004_rotates_on_rate_limit_text_after_the_sdks_own_retries() {
+    // The first organisation spent its day before the run. The groq SDK retries each 429
+    // twice by itself (the day's retry-after is beyond its 60 s, so it backs off its own way),
+    // then SmartLLM reads "rate limit" in the error and rotates for good.
+    let (r, _) = run_app(
+        "seed-004.py",
+        "GROQ_API_KEY_FALLBACK",
+        "events = [{ kind = \"exhaust_daily\", org = 0, at = \"0s\" }]",
+        "fallback = \"experiencing high demand\"",
+        "rate = 15\nrequests = 3\nduration = \"12s\"",
+    );
+    assert_eq!((r.summary.succeeded, r.summary.degraded), (3, 0));
+    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.requests).collect();
+    assert_eq!(
+        per_key,
+        [3, 3],
+        "three calls on the spent key (one and two SDK retries), then the other key for good"
+    );
+    assert_eq!(r.failover_ms.count, 1);
+}
+
+#[test]
+fn seed_004s_friendly_answer_is_counted_as_degraded_not_as_a_success() {
+    // Both organisations spent their day: every key fails, and the app answers 200 with its
+    // "high demand" text, which the scenario names as the app's fallback.
+    let (r, _) = run_app(
+        "seed-004.py",
+        "GROQ_API_KEY_FALLBACK",
+        "events = [{ kind = \"exhaust_daily\", at = \"0s\" }]",
+        "fallback = \"experiencing high demand\"",
+        "rate = 15\nrequests = 1\nduration = \"4s\"",
+    );
+    assert_eq!((r.summary.succeeded, r.summary.degraded), (0, 1));
+    assert_eq!(
+        r.summary.upstream_429, r.summary.attempts,
+        "every call a 429"
+    );
+    assert_eq!(
+        r.summary.attempts, 6,
+        "three calls per key: one and the SDK's two retries"
+    );
+}
