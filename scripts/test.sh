@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README's test command. Installs what the tests call besides cargo — the groq and openai
-# Python SDKs (PyPI), Node and npm (Debian's packages, when missing) and the groq Node SDK
-# (npm, into tests/sdk/node_modules) — then runs every test of the workspace.
+# Python SDKs (PyPI), Node and npm (Debian's packages, when missing), the groq Node SDK (npm,
+# into tests/sdk/node_modules) and what the seed apps need (groq-sdk and tsx, into
+# examples/seed-apps/node_modules) — then runs every test of the workspace.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test proxy`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +20,6 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   as_root apt-get update -qq && as_root apt-get install -y -qq nodejs npm
 fi
 npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+npm ci --prefix examples/seed-apps --no-audit --no-fund --loglevel=error
 
 cargo test --workspace --locked "$@"

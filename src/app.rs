@@ -53,6 +53,10 @@ pub struct AppTarget {
     /// How long the app may take to become ready (1 s to 10 min).
     #[serde(default = "default_ready_timeout", with = "humantime_serde")]
     pub ready_timeout: Duration,
+    /// How long the driver waits for the app's answer to one request (1 s to 10 min): an
+    /// answer later than this is a timeout.
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
     /// The JSON body posted; `{{prompt}}` (inside a JSON string) becomes the user's text.
     #[serde(default = "default_request")]
     pub request: String,
@@ -69,6 +73,9 @@ pub struct AppTarget {
 
 fn default_ready_timeout() -> Duration {
     Duration::from_secs(30)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(120)
 }
 fn default_request() -> String {
     r#"{"message": "{{prompt}}"}"#.to_owned()
@@ -98,8 +105,12 @@ impl AppTarget {
         if self.command.first().is_some_and(|c| c.trim().is_empty()) {
             return Some(("target.app.command", "the program is empty".into()));
         }
-        if !(Duration::from_secs(1)..=Duration::from_secs(600)).contains(&self.ready_timeout) {
+        let span = Duration::from_secs(1)..=Duration::from_secs(600);
+        if !span.contains(&self.ready_timeout) {
             return Some(("target.app.ready_timeout", "must be 1s to 10m".into()));
+        }
+        if !span.contains(&self.timeout) {
+            return Some(("target.app.timeout", "must be 1s to 10m".into()));
         }
         if self.ready.as_ref().is_some_and(|r| !r.starts_with('/')) {
             return Some(("target.app.ready", "a path starting with `/`".into()));

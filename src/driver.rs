@@ -47,8 +47,12 @@ const BODIES: usize = 1024;
 pub const MAX_LAG: Duration = Duration::from_secs(1);
 
 /// How long requests still in flight when sending ends may take to finish: a request's
-/// deadline plus one attempt's timeout (an attempt under way at the deadline) plus a second.
+/// deadline plus one attempt's timeout (an attempt under way at the deadline) plus a second;
+/// for an app under test, its answer's timeout plus a second.
 pub fn drain_limit(scenario: &Scenario) -> Duration {
+    if let Some(app) = &scenario.target.app {
+        return app.timeout.saturating_add(Duration::from_secs(1));
+    }
     scenario
         .engine
         .deadline

@@ -219,8 +219,7 @@ fn drive_app(
             std::env::temp_dir().join(format!("keyrotor-app-{}.log", std::process::id()))
         });
         let running = crate::app::start(app, &url, &keys, &log).await?;
-        let timeout = crate::driver::drain_limit(scenario);
-        let sender = AppSender::new(app, &running, mock.clone(), timeout)?;
+        let sender = AppSender::new(app, &running, mock.clone(), app.timeout)?;
         let recorder = recorder(scenario, options)?;
         let interrupt = interrupted(options.interrupt.take());
         let driven = drive(scenario, sender, recorder, progress, interrupt).await;

@@ -14,7 +14,7 @@ fn run_seed(app: &str, keys_env: &str) -> (Report, serde_json::Value) {
     run_app(app, keys_env, "limits = { rpm = 2 }", "", traffic)
 }
 
-/// Runs `app` (a file of examples/seed-apps/, run by node or python3) on the seeds' date and
+/// Runs `app` (a file of examples/seed-apps/, run by node, tsx or python3) on the seeds' date and
 /// model, with these extra lines in `[target]`, `[target.app]` and `[traffic]`, and checks
 /// that every upstream call was attributed.
 fn run_app(
@@ -24,11 +24,15 @@ fn run_app(
     app_extra: &str,
     traffic: &str,
 ) -> (Report, serde_json::Value) {
-    let script = format!("{}/examples/seed-apps/{app}", env!("CARGO_MANIFEST_DIR"));
-    let program = if app.ends_with(".py") {
-        std::env::var("KEYROTOR_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed-apps");
+    let script = format!("{dir}/{app}");
+    let command = if app.ends_with(".py") {
+        let python = std::env::var("KEYROTOR_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        format!("\"{python}\", \"{script}\"")
+    } else if app.ends_with(".ts") {
+        format!("\"node\", \"{dir}/node_modules/tsx/dist/cli.mjs\", \"{script}\"")
     } else {
-        "node".to_owned()
+        format!("\"node\", \"{script}\"")
     };
     let text = format!(
         r#"name = "{app}"
@@ -39,10 +43,11 @@ as_of = "2025-12-24"
 latency = {{ enabled = false }}
 {target}
 [target.app]
-command = ["{program}", "{script}"]
+command = [{command}]
 url = "http://127.0.0.1:{{port}}/api/chat"
 ready = "/health"
 keys_env = "{keys_env}"
+timeout = "5s"
 {app_extra}
 [keys]
 count = 2
@@ -151,5 +156,62 @@ fn seed_004s_friendly_answer_is_counted_as_degraded_not_as_a_success() {
     assert_eq!(
         r.summary.attempts, 6,
         "three calls per key: one and the SDK's two retries"
+    );
+}
+
+#[test]
+fn seed_003_goes_back_to_the_primary_until_three_errors_disable_it() {
+    // The primary's organisation spent its day. Each request starts on the primary again
+    // (three calls: one and the SDK's two retries), counts an error and moves on, until the
+    // third error disables it; the fourth request goes straight to the second key.
+    let (r, _) = run_app(
+        "seed-003.py",
+        "GROQ_API_KEY",
+        "events = [{ kind = \"exhaust_daily\", org = 0, at = \"0s\" }]",
+        "",
+        "rate = 20\nrequests = 4\nduration = \"12s\"",
+    );
+    assert_eq!(r.summary.succeeded, 4);
+    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.requests).collect();
+    assert_eq!(per_key, [9, 4]);
+    assert_eq!(
+        r.failover_ms.count, 3,
+        "three requests failed over, the fourth did not"
+    );
+}
+
+#[test]
+fn seed_001_never_switches_keys_because_groq_sdk_sleeps_out_the_daily_retry_after() {
+    // Each organisation may spend 2,500 tokens a day and every request takes its whole
+    // 1,024-token cap plus its prompt: the primary answers two requests; the third meets
+    // "tokens per day (TPD)" with a retry-after of hours. groq-sdk (1.6.0, default
+    // maxRetries 2) sleeps whatever retry-after says before retrying, so the error that would
+    // make GroqKeyManager switch never reaches it: the request hangs past any deadline and the
+    // backup key is never used. (The engine's `daily-exhaust` preset switches at once: it
+    // models the manager, not the SDK under it.)
+    let (r, _) = run_app(
+        "seed-001.ts",
+        "GROQ_API_KEY_BACKUP",
+        "limits = { tpd = 2500 }\ncompletion = { min_fraction = 1.0, max_fraction = 1.0 }",
+        "",
+        "rate = 20\nrequests = 4\nduration = \"12s\"",
+    );
+    assert_eq!(
+        (r.summary.succeeded, r.summary.failed),
+        (2, 2),
+        "{:?}",
+        r.failures
+    );
+    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.requests).collect();
+    assert_eq!(
+        per_key,
+        [4, 0],
+        "two answers and two daily 429s on the primary, the backup unused"
+    );
+    assert_eq!(
+        r.failures.get("rate_limited_day"),
+        Some(&2),
+        "{:?}",
+        r.failures
     );
 }
