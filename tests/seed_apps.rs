@@ -215,3 +215,34 @@ fn seed_001_never_switches_keys_because_groq_sdk_sleeps_out_the_daily_retry_afte
         r.failures
     );
 }
+
+#[test]
+fn every_fault_against_seed_000_is_accounted_for_and_attributed() {
+    // Each of the mock's faults on half the calls: whatever the app makes of them, every
+    // request is counted once (offered = succeeded + failed) and every call the mock saw is
+    // attributed to its request, key by key (checked in `run_app`).
+    for kind in [
+        "server_error",
+        "over_capacity",
+        "flex_capacity",
+        "stall",
+        "drop",
+        "slow",
+        "stream_error",
+    ] {
+        let fault =
+            format!("faults = [{{ kind = \"{kind}\", probability = 0.5, duration = \"1s\" }}]");
+        let (r, _) = run_app(
+            "seed-000.mjs",
+            "GROQ_API_KEY1",
+            &fault,
+            "",
+            "rate = 240\nrequests = 6\nduration = \"2s\"",
+        );
+        assert_eq!(r.summary.offered, 6, "{kind}");
+        assert!(
+            r.summary.attempts >= 6,
+            "{kind}: every request reached the mock at least once"
+        );
+    }
+}
