@@ -123,6 +123,14 @@ pub enum Command {
     /// URL (`http://IP:PORT`, or `…/openai/v1` for OpenAI SDKs). Also /health, /status,
     /// /metrics. Drains requests in flight on SIGINT/SIGTERM.
     Proxy(crate::proxy::ProxyArgs),
+    /// Print a shell completion script, e.g. `keyrotor completions bash >
+    /// ~/.local/share/bash-completion/completions/keyrotor`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print keyrotor's man page (roff), e.g. `keyrotor man > keyrotor.1 && man ./keyrotor.1`.
+    Man,
 }
 
 /// Options of `keyrotor plan` (or a TOML file with the same names, `--file`).
@@ -322,6 +330,16 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Proxy(args) => {
             crate::proxy::main(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "keyrotor", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Policies { json } => {

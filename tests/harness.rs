@@ -549,3 +549,36 @@ fn adaptive_paces_a_spent_daily_budget_instead_of_spending_calls_on_429s() {
         rr.summary.succeeded
     );
 }
+
+#[test]
+fn completions_and_the_man_page_cover_every_command() {
+    let bin = env!("CARGO_BIN_EXE_keyrotor");
+    let output = |args: &[&str]| {
+        let out = Command::new(bin)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = output(&["completions", shell]);
+        for command in ["run", "sweep", "claims", "plan", "proxy", "mock"] {
+            assert!(
+                script.contains(command),
+                "{shell} completions lack {command}"
+            );
+        }
+    }
+    let man = output(&["man"]);
+    assert!(
+        man.contains(".TH keyrotor 1") && man.contains("proxy"),
+        "{man}"
+    );
+    let refused = Command::new(bin).args(["completions", "nosh"]).output();
+    assert!(refused.is_ok_and(|o| !o.status.success()));
+}
