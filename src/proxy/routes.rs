@@ -186,9 +186,6 @@ fn forward(
     body: Body,
     trace: &Trace,
 ) -> Response {
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
-    }
     pool_budget_headers(&mut headers, proxy.rotor.budget());
     if let Some(last) = trace.attempts.last() {
         let key = proxy.rotor.keys()[last.key].fingerprint();
@@ -200,10 +197,7 @@ fn forward(
         HeaderName::from_static("x-keyrotor-attempts"),
         HeaderValue::from(trace.attempts.len()),
     );
-    let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    *response.headers_mut() = headers;
-    response
+    passed_on(status, headers, body)
 }
 
 /// Replaces the answering key's rate-limit figures with the pool's, where the pool knows them.
@@ -275,12 +269,17 @@ fn pool_rate_limited(proxy: &Proxy, failed: &Failed) -> Response {
 
 /// An upstream answer passed on whole.
 fn whole(answer: Reply) -> Response {
-    let mut headers = answer.headers;
+    passed_on(answer.status, answer.headers, Body::from(answer.body))
+}
+
+/// An upstream answer as the client gets it: its status, its headers but the hop-by-hop
+/// ones, and `body`.
+fn passed_on(status: u16, mut headers: HeaderMap, body: Body) -> Response {
     for name in &HOP_BY_HOP {
         headers.remove(name);
     }
-    let mut response = Response::new(Body::from(answer.body));
-    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     *response.headers_mut() = headers;
     response
 }
