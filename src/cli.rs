@@ -42,6 +42,22 @@ pub enum Command {
         /// (YYYY-MM-DD; default today). The seeds' own rows use their date, 2025-12-24.
         #[arg(long, value_name = "DATE")]
         as_of: Option<jiff::civil::Date>,
+        /// Also run each seed's real app (examples/seed-apps/, Node and Python) beside the
+        /// preset that re-creates it, in real time: about 6 × the span. Apps this machine
+        /// cannot run are skipped, and the report says why.
+        #[arg(long)]
+        apps: bool,
+        /// The seed-apps folder, with `npm ci` run in it.
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = "examples/seed-apps",
+            requires = "apps"
+        )]
+        apps_dir: PathBuf,
+        /// How long each app run's traffic lasts, in real time (10s to 10m).
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime_serde::re::humantime::parse_duration, requires = "apps")]
+        apps_span: std::time::Duration,
     },
     /// Run one scenario and write its reports. Exit codes: 0 passed, 1 error (reports marked
     /// failed after a panic), 3 a threshold failed, 4 interrupted by SIGINT/SIGTERM/SIGHUP.
@@ -383,7 +399,20 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
                 ..Overrides::default()
             },
         ),
-        Command::Claims { out, as_of } => claims_command(out, as_of),
+        Command::Claims {
+            out,
+            as_of,
+            apps,
+            apps_dir,
+            apps_span,
+        } => {
+            let apps = apps.then_some(crate::claims::AppOptions {
+                dir: apps_dir,
+                span: apps_span,
+                logs: None,
+            });
+            claims_command(out, as_of, apps)
+        }
         Command::Plan(args) => plan_command(&args),
         Command::Compare {
             baseline,
@@ -584,9 +613,15 @@ fn sweep_command(
 fn claims_command(
     out: Option<PathBuf>,
     as_of: Option<jiff::civil::Date>,
+    mut apps: Option<crate::claims::AppOptions>,
 ) -> anyhow::Result<ExitCode> {
     let dir = out.unwrap_or_else(|| default_dir("claims"));
     prepare_out(&dir)?;
+    if let Some(apps) = &mut apps {
+        let logs = dir.join("app-logs");
+        std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+        apps.logs = Some(logs);
+    }
     let tty = show_progress();
     let mut progress = |what: &str| {
         if tty {
@@ -596,7 +631,7 @@ fn claims_command(
         }
     };
     let today = as_of.unwrap_or_else(mock_groq::catalog::today);
-    let claims = crate::claims::check(today, &mut progress)?;
+    let claims = crate::claims::check(today, apps.as_ref(), &mut progress)?;
     if tty {
         eprint!("\r\x1b[2K");
     }

@@ -19,6 +19,7 @@ pub mod recorder;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod seed_apps;
 pub mod sweep;
 pub mod workload;
 

@@ -7,7 +7,9 @@ use keyrotor::driver::NoProgress;
 use keyrotor::run::{RunOptions, run};
 use keyrotor::scenario::Scenario;
 
-fn scenario(command: &str) -> Scenario {
+/// `keys` keys in their own organisations, each admitting 3 requests a minute; `requests`
+/// requests as fast as one every 200 ms at `command`'s `/chat`.
+fn scenario(command: &str, keys: usize, requests: u64) -> Scenario {
     let text = format!(
         r#"name = "app-under-test"
 mode = "real"
@@ -19,12 +21,12 @@ url = "http://127.0.0.1:{{port}}/chat"
 ready = "/health"
 keys_env = "GROQ_API_KEYS"
 [keys]
-count = 2
+count = {keys}
 layout = "separate"
 [traffic]
 arrival = "constant"
 rate = 300
-requests = 10
+requests = {requests}
 duration = "10s"
 prompt_tokens = 40
 completion_tokens = 20
@@ -40,16 +42,9 @@ fn python() -> String {
 #[test]
 fn an_apps_failovers_are_attributed_to_the_requests_that_caused_them() {
     let app = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/apps/failover_app.py");
-    let s = scenario(&format!("\"{}\", \"{app}\"", python()));
-    let log = std::env::temp_dir().join(format!("keyrotor-app-test-{}.log", std::process::id()));
-    let options = RunOptions {
-        app_log: Some(log.clone()),
-        ..RunOptions::default()
-    };
-    let finished = run(&s, options, &NoProgress).unwrap_or_else(|e| panic!("{e:#}"));
+    let s = scenario(&format!("\"{}\", \"{app}\"", python()), 2, 10);
+    let (finished, app_log) = run_logged(&s, "attributed");
     let r = &finished.report;
-    let app_log = std::fs::read_to_string(&log).unwrap_or_default();
-    let _ = std::fs::remove_file(&log);
     let logged: Vec<&str> = app_log
         .lines()
         .filter(|l| l.starts_with("attempt "))
@@ -100,12 +95,66 @@ fn an_apps_failovers_are_attributed_to_the_requests_that_caused_them() {
     }
 }
 
+/// Runs `s`, keeping the app's log; returns the run and the log's text.
+fn run_logged(s: &Scenario, name: &str) -> (keyrotor::run::Finished, String) {
+    let log = std::env::temp_dir().join(format!(
+        "keyrotor-app-test-{name}-{}.log",
+        std::process::id()
+    ));
+    let options = RunOptions {
+        app_log: Some(log.clone()),
+        ..RunOptions::default()
+    };
+    let finished = run(s, options, &NoProgress).unwrap_or_else(|e| panic!("{e:#}"));
+    let app_log = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    (finished, app_log)
+}
+
+#[test]
+fn an_apps_failover_latency_is_what_the_app_itself_spent_before_the_answering_attempt() {
+    // The app pauses 250 ms after each 429 before the next key. With 3 keys admitting 3
+    // requests a minute each, of 8 requests 3 go straight to key 0, 3 fail over once (one
+    // pause) and 2 fail over twice (two pauses): 5 failovers, all answered.
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/apps/failover_app.py");
+    let s = scenario(&format!("\"{}\", \"{app}\", \"0.25\"", python()), 3, 8);
+    let (finished, app_log) = run_logged(&s, "latency");
+    let f = &finished.report.failover_ms;
+    assert_eq!((f.count, f.unanswered), (5, 0), "{app_log}");
+    let mut logged: Vec<f64> = app_log
+        .lines()
+        .filter_map(|l| l.strip_prefix("failover ms="))
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    logged.sort_by(f64::total_cmp);
+    assert_eq!(logged.len(), 5, "{app_log}");
+    assert!(logged[0] >= 250.0, "one pause at least: {logged:?}");
+    // keyrotor measures from outside: end to end minus the answering upstream attempt. That
+    // is the app's own time before that attempt plus the hops between driver and app, which
+    // on loopback take milliseconds, never less than what the app logged.
+    let (p50, max) = (logged[2], logged[4]);
+    for (what, measured, app_said) in [("p50", f.p50, p50), ("max", f.max, max)] {
+        let measured = measured
+            .number()
+            .unwrap_or_else(|| panic!("{what}: {measured:?}"));
+        assert!(
+            measured >= app_said - 2.0 && measured <= app_said + 100.0,
+            "{what}: keyrotor measured {measured} ms, the app logged {app_said} ms ({logged:?})"
+        );
+    }
+    assert!(max >= 500.0, "two pauses: {logged:?}");
+}
+
 #[test]
 fn an_app_that_exits_before_it_is_ready_stops_the_run_with_its_last_words() {
-    let s = scenario(&format!(
-        "\"{}\", \"-c\", \"import sys; print('no keys for me'); sys.exit(3)\"",
-        python()
-    ));
+    let s = scenario(
+        &format!(
+            "\"{}\", \"-c\", \"import sys; print('no keys for me'); sys.exit(3)\"",
+            python()
+        ),
+        2,
+        10,
+    );
     let error = run(&s, RunOptions::default(), &NoProgress)
         .err()
         .map(|e| format!("{e:#}"));

@@ -6,49 +6,29 @@ use keyrotor::driver::NoProgress;
 use keyrotor::report::Report;
 use keyrotor::run::{RunOptions, run};
 use keyrotor::scenario::Scenario;
+use keyrotor::seed_apps::{self, SeedApp};
+use std::time::Duration;
 
 /// Two keys in two organisations that admit 2 requests a minute each; 6 requests, one every
 /// half second, at the app's `/api/chat`.
-fn run_seed(app: &str, keys_env: &str) -> (Report, serde_json::Value) {
+fn run_seed(app: &str) -> (Report, serde_json::Value) {
     let traffic = "rate = 120\nrequests = 6\nduration = \"3s\"";
-    run_app(app, keys_env, "limits = { rpm = 2 }", "", traffic)
+    run_app(app, "limits = { rpm = 2 }", traffic)
 }
 
 /// Runs `app` (a file of examples/seed-apps/, run by node, tsx or python3) on the seeds' date and
-/// model, with these extra lines in `[target]`, `[target.app]` and `[traffic]`, and checks
+/// model, with these extra lines in `[target]` and `[traffic]`, and checks
 /// that every upstream call was attributed.
-fn run_app(
-    app: &str,
-    keys_env: &str,
-    target: &str,
-    app_extra: &str,
-    traffic: &str,
-) -> (Report, serde_json::Value) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed-apps");
-    let script = format!("{dir}/{app}");
-    let command = if app.ends_with(".py") {
-        let python = std::env::var("KEYROTOR_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-        format!("\"{python}\", \"{script}\"")
-    } else if app.ends_with(".ts") {
-        format!("\"node\", \"{dir}/node_modules/tsx/dist/cli.mjs\", \"{script}\"")
-    } else {
-        format!("\"node\", \"{script}\"")
-    };
+fn run_app(app: &str, target: &str, traffic: &str) -> (Report, serde_json::Value) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(seed_apps::default_dir());
+    let seed = SeedApp::named(app).unwrap_or_else(|| panic!("{app} is no seed app"));
     let text = format!(
         r#"name = "{app}"
-mode = "real"
 [target]
 model = "llama-3.3-70b-versatile"
 as_of = "2025-12-24"
 latency = {{ enabled = false }}
 {target}
-[target.app]
-command = [{command}]
-url = "http://127.0.0.1:{{port}}/api/chat"
-ready = "/health"
-keys_env = "{keys_env}"
-timeout = "5s"
-{app_extra}
 [keys]
 count = 2
 layout = "separate"
@@ -59,7 +39,10 @@ prompt_tokens = 40
 completion_tokens = 20
 "#
     );
-    let scenario = Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let base = Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let scenario = seed
+        .scenario(&base, &dir, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{app}: {e}"));
     let finished = run(&scenario, RunOptions::default(), &NoProgress)
         .unwrap_or_else(|e| panic!("{app}: {e:#} (Node is installed by scripts/test.sh)"));
     let state = finished
@@ -91,7 +74,7 @@ completion_tokens = 20
 
 #[test]
 fn seed_000_rotates_round_robin_and_gives_up_when_every_key_says_429() {
-    let (r, _) = run_seed("seed-000.mjs", "GROQ_API_KEY1");
+    let (r, _) = run_seed("seed-000.mjs");
     // Keys take turns for the 4 requests their minutes admit; then each request tries both
     // keys, gets two 429s and fails at once (no waiting).
     assert_eq!((r.summary.succeeded, r.summary.failed), (4, 2));
@@ -103,7 +86,7 @@ fn seed_000_rotates_round_robin_and_gives_up_when_every_key_says_429() {
 
 #[test]
 fn seed_002_cools_failed_keys_for_a_minute_and_then_sends_nothing() {
-    let (r, _) = run_seed("seed-002.mjs", "GROQ_API_KEYS");
+    let (r, _) = run_seed("seed-002.mjs");
     // The 5th request meets two 429s and puts both keys in their 60 s cooldown; the 6th finds
     // no key and fails without an upstream call.
     assert_eq!((r.summary.succeeded, r.summary.failed), (4, 2));
@@ -122,9 +105,7 @@ fn seed_004_rotates_on_rate_limit_text_after_the_sdks_own_retries() {
     // then SmartLLM reads "rate limit" in the error and rotates for good.
     let (r, _) = run_app(
         "seed-004.py",
-        "GROQ_API_KEY_FALLBACK",
         "events = [{ kind = \"exhaust_daily\", org = 0, at = \"0s\" }]",
-        "fallback = \"experiencing high demand\"",
         "rate = 15\nrequests = 3\nduration = \"12s\"",
     );
     assert_eq!((r.summary.succeeded, r.summary.degraded), (3, 0));
@@ -143,9 +124,7 @@ fn seed_004s_friendly_answer_is_counted_as_degraded_not_as_a_success() {
     // "high demand" text, which the scenario names as the app's fallback.
     let (r, _) = run_app(
         "seed-004.py",
-        "GROQ_API_KEY_FALLBACK",
         "events = [{ kind = \"exhaust_daily\", at = \"0s\" }]",
-        "fallback = \"experiencing high demand\"",
         "rate = 15\nrequests = 1\nduration = \"4s\"",
     );
     assert_eq!((r.summary.succeeded, r.summary.degraded), (0, 1));
@@ -166,9 +145,7 @@ fn seed_003_goes_back_to_the_primary_until_three_errors_disable_it() {
     // third error disables it; the fourth request goes straight to the second key.
     let (r, _) = run_app(
         "seed-003.py",
-        "GROQ_API_KEY",
         "events = [{ kind = \"exhaust_daily\", org = 0, at = \"0s\" }]",
-        "",
         "rate = 20\nrequests = 4\nduration = \"12s\"",
     );
     assert_eq!(r.summary.succeeded, 4);
@@ -191,9 +168,7 @@ fn seed_001_never_switches_keys_because_groq_sdk_sleeps_out_the_daily_retry_afte
     // models the manager, not the SDK under it.)
     let (r, _) = run_app(
         "seed-001.ts",
-        "GROQ_API_KEY_BACKUP",
         "limits = { tpd = 2500 }\ncompletion = { min_fraction = 1.0, max_fraction = 1.0 }",
-        "",
         "rate = 20\nrequests = 4\nduration = \"12s\"",
     );
     assert_eq!(
@@ -234,9 +209,7 @@ fn every_fault_against_seed_000_is_accounted_for_and_attributed() {
             format!("faults = [{{ kind = \"{kind}\", probability = 0.5, duration = \"1s\" }}]");
         let (r, _) = run_app(
             "seed-000.mjs",
-            "GROQ_API_KEY1",
             &fault,
-            "",
             "rate = 240\nrequests = 6\nduration = \"2s\"",
         );
         assert_eq!(r.summary.offered, 6, "{kind}");
