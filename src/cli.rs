@@ -59,13 +59,19 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime_serde::re::humantime::parse_duration, requires = "apps")]
         apps_span: std::time::Duration,
     },
-    /// Run one scenario and write its reports. Exit codes: 0 passed, 1 error (reports marked
-    /// failed after a panic), 3 a threshold failed, 4 interrupted by SIGINT/SIGTERM/SIGHUP.
+    /// Run one scenario and write its reports: from a file, from flags alone (`keyrotor run
+    /// --keys 5 --rate 150/min -z 10m`), or a file with flags over it. Exit codes: 0 passed,
+    /// 1 error (reports marked failed after a panic), 3 a threshold failed, 4 interrupted by
+    /// SIGINT/SIGTERM/SIGHUP.
     Run {
-        /// The scenario file (see scenarios/).
-        scenario: PathBuf,
+        /// The scenario file (see scenarios/); without it, the flags describe the run
+        /// (default: 1 key, Poisson 60 req/min for 1 minute, simulated).
+        scenario: Option<PathBuf>,
+        /// What to run, over the file's settings.
+        #[command(flatten)]
+        flags: crate::flags::ScenarioFlags,
         /// Output folder (default reports/<scenario>-<time>/).
-        #[arg(long, value_name = "DIR")]
+        #[arg(short = 'o', long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Also write one CSV row per request (requests.csv).
         #[arg(long)]
@@ -364,6 +370,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run {
             scenario,
+            flags,
             out,
             requests_csv,
             sim,
@@ -371,7 +378,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             policy,
             as_of,
         } => run_command(
-            &scenario,
+            scenario.as_deref(),
             out,
             requests_csv,
             Overrides {
@@ -379,6 +386,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
                 real,
                 policy,
                 as_of,
+                scenario: flags,
             },
         ),
         Command::Sweep {
@@ -463,12 +471,26 @@ struct Overrides {
     real: bool,
     policy: Option<String>,
     as_of: Option<jiff::civil::Date>,
+    scenario: crate::flags::ScenarioFlags,
 }
 
-/// Reads a scenario file, applies the flags that override it and validates the result; warns
-/// when Groq no longer serves (or does not yet serve) its model on the catalog's day.
-fn load_scenario(path: &Path, flags: Overrides) -> anyhow::Result<Scenario> {
-    let mut scenario = Scenario::from_file(path)?;
+/// Reads a scenario file (or starts from the flags-only base without one), applies the flags
+/// that override it and validates the result; warns when Groq no longer serves (or does not
+/// yet serve) its model on the catalog's day.
+fn load_scenario(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Scenario> {
+    let mut scenario = match path {
+        Some(path) => Scenario::from_file(path)?,
+        None => crate::flags::ScenarioFlags::base()
+            .map_err(|e| anyhow::anyhow!("the flags-only base scenario: {e}"))?,
+    };
+    let source = path.map_or_else(
+        || "given by the flags".to_owned(),
+        |p| p.display().to_string(),
+    );
+    flags
+        .scenario
+        .apply(&mut scenario)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if flags.sim {
         scenario.mode = Mode::Sim;
     }
@@ -483,7 +505,7 @@ fn load_scenario(path: &Path, flags: Overrides) -> anyhow::Result<Scenario> {
     }
     scenario
         .validate()
-        .map_err(|e| anyhow::anyhow!("invalid scenario {}: {e}", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("invalid scenario {source}: {e}"))?;
     let status = scenario.target.model_status();
     if status != "served" {
         eprintln!(
@@ -496,7 +518,7 @@ fn load_scenario(path: &Path, flags: Overrides) -> anyhow::Result<Scenario> {
 }
 
 fn run_command(
-    path: &Path,
+    path: Option<&Path>,
     out: Option<PathBuf>,
     requests_csv: bool,
     flags: Overrides,
@@ -562,7 +584,7 @@ fn sweep_command(
     out: Option<PathBuf>,
     flags: Overrides,
 ) -> anyhow::Result<ExitCode> {
-    let scenario = load_scenario(path, flags)?;
+    let scenario = load_scenario(Some(path), flags)?;
     anyhow::ensure!(
         !keys.is_empty() && keys.iter().all(|k| *k >= 1),
         "--keys needs key counts ≥ 1, e.g. 1,3,5,10"

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod compare;
 pub mod document;
 pub mod driver;
+pub mod flags;
 pub mod html;
 pub mod network;
 pub mod plan;

@@ -1,0 +1,188 @@
+//! The flags of `keyrotor run` that describe a scenario, in the vocabulary of load testers
+//! (oha, k6): a run from flags alone, or flags over a scenario file (a flag wins).
+
+use std::time::Duration;
+
+use mock_groq::catalog::Tier;
+
+use crate::scenario::{Arrival, Count, Layout, Rate, Scenario};
+
+/// What a run with no scenario file starts from: one key, Poisson 60 req/min for a minute,
+/// simulated; every flag given replaces a part of it.
+const BASE: &str = r#"name = "run"
+[keys]
+count = 1
+[traffic]
+arrival = "poisson"
+rate = 60
+duration = "1m"
+"#;
+
+/// Scenario flags of `keyrotor run`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ScenarioFlags {
+    /// Keys (1 to 128).
+    #[arg(long, value_name = "N")]
+    pub keys: Option<usize>,
+    /// How keys map to Groq organisations: `separate` (one each) or `shared` (all in one).
+    #[arg(long, value_name = "LAYOUT", value_parser = ["separate", "shared"])]
+    pub layout: Option<String>,
+    /// Open-loop rate: `150/min`, `2.5/s`, `9000/h`, or a number (per minute).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate, conflicts_with_all = ["qps", "users"])]
+    pub rate: Option<f64>,
+    /// Open-loop rate in requests per second (oha's -q).
+    #[arg(short = 'q', long, value_name = "PER_SECOND", value_parser = parse_qps, conflicts_with = "users")]
+    pub qps: Option<f64>,
+    /// How long requests are sent, e.g. `10m`.
+    #[arg(short = 'z', long, value_name = "DURATION", value_parser = humantime_serde::re::humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// How many requests at most (1 to 10⁹).
+    #[arg(short = 'n', long, value_name = "N")]
+    pub requests: Option<usize>,
+    /// Closed loop: this many users (1 to 100,000), each sending its next request when
+    /// answered.
+    #[arg(short = 'c', long, value_name = "N")]
+    pub users: Option<usize>,
+    /// The model requested, e.g. `openai/gpt-oss-120b`.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Groq's plan whose limits the mock applies: `free` or `developer`.
+    #[arg(long, value_name = "TIER", value_parser = ["free", "developer"])]
+    pub tier: Option<String>,
+}
+
+/// A rate as requests per minute from `150/min`, `2.5/s`, `9000/h` or a bare number (per
+/// minute); finite and above zero.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let (number, per) = match text.split_once('/') {
+        Some((n, unit)) => (n.trim(), unit.trim()),
+        None => (text.trim(), "min"),
+    };
+    let per_minute = match per {
+        "s" | "sec" | "second" => 60.0,
+        "m" | "min" | "minute" => 1.0,
+        "h" | "hour" => 1.0 / 60.0,
+        other => return Err(format!("unknown unit `/{other}`: use /s, /min or /h")),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{number}` is not a number"))?;
+    let rate = value * per_minute;
+    if rate.is_finite() && rate > 0.0 {
+        Ok(rate)
+    } else {
+        Err(format!("a rate must be above zero, got {text}"))
+    }
+}
+
+/// A rate per second, as requests per minute.
+fn parse_qps(text: &str) -> Result<f64, String> {
+    parse_rate(&format!("{text}/s"))
+}
+
+impl ScenarioFlags {
+    /// The scenario of a run from flags alone, before the flags.
+    pub fn base() -> Result<Scenario, String> {
+        Scenario::from_toml(BASE)
+    }
+
+    /// Whether any flag describes the scenario.
+    pub fn any(&self) -> bool {
+        self.keys.is_some()
+            || self.layout.is_some()
+            || self.rate.is_some()
+            || self.qps.is_some()
+            || self.duration.is_some()
+            || self.requests.is_some()
+            || self.users.is_some()
+            || self.model.is_some()
+            || self.tier.is_some()
+    }
+
+    /// Writes the flags given over `scenario` (not yet validated: the caller validates the
+    /// whole).
+    pub fn apply(&self, s: &mut Scenario) -> Result<(), String> {
+        let count = |n: usize, flag: &str| {
+            Count::try_from(i64::try_from(n).unwrap_or(i64::MAX))
+                .map_err(|e| format!("--{flag}: {e}"))
+        };
+        if let Some(n) = self.keys {
+            s.keys.count = count(n, "keys")?;
+        }
+        if let Some(layout) = &self.layout {
+            s.keys.layout = if layout == "shared" {
+                Layout::Shared
+            } else {
+                Layout::Separate
+            };
+        }
+        if let Some(per_minute) = self.rate.or(self.qps) {
+            s.traffic.rate = Some(Rate::try_from(per_minute)?);
+            if s.traffic.arrival == Arrival::Closed {
+                s.traffic.arrival = Arrival::Poisson;
+                s.traffic.users = None;
+            }
+        }
+        if let Some(n) = self.users {
+            s.traffic.arrival = Arrival::Closed;
+            s.traffic.users = Some(count(n, "users")?);
+            s.traffic.rate = None;
+        }
+        if let Some(d) = self.duration {
+            s.traffic.duration = Some(d);
+        }
+        if let Some(n) = self.requests {
+            s.traffic.requests = Some(count(n, "requests")?);
+        }
+        if let Some(model) = &self.model {
+            s.target.model = model.clone();
+        }
+        if let Some(tier) = &self.tier {
+            s.target.tier = if tier == "developer" {
+                Tier::Developer
+            } else {
+                Tier::Free
+            };
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_read_in_any_unit_and_refuse_nonsense() {
+        assert_eq!(parse_rate("150/min"), Ok(150.0));
+        assert_eq!(parse_rate("2.5/s"), Ok(150.0));
+        assert_eq!(parse_rate("9000/h"), Ok(150.0));
+        assert_eq!(parse_rate("90"), Ok(90.0));
+        for bad in ["0/min", "-1", "nan", "1e400", "5/day", "fast"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_base_is_a_valid_scenario_and_flags_replace_its_parts() {
+        let mut s = ScenarioFlags::base().unwrap_or_else(|e| panic!("{e}"));
+        let flags = ScenarioFlags {
+            keys: Some(5),
+            layout: Some("shared".into()),
+            users: Some(8),
+            ..ScenarioFlags::default()
+        };
+        assert!(flags.any());
+        flags.apply(&mut s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.keys.count.0, 5);
+        assert_eq!(s.keys.layout, Layout::Shared);
+        assert_eq!(s.traffic.arrival, Arrival::Closed);
+        assert!(s.traffic.rate.is_none());
+        assert_eq!(s.mode, crate::scenario::Mode::Sim);
+        let zero = ScenarioFlags {
+            keys: Some(0),
+            ..ScenarioFlags::default()
+        };
+        assert!(zero.apply(&mut s).is_err_and(|e| e.contains("--keys")));
+    }
+}
