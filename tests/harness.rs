@@ -342,26 +342,39 @@ fn temp(name: &str) -> PathBuf {
 #[test]
 fn cli_run_from_flags_alone_and_flags_over_a_file() {
     let dir = temp("flags");
-    let report = |out: &std::path::Path| -> serde_json::Value {
+    // Runs `keyrotor run ARGS -o DIR/NAME`; returns its report.json.
+    let report = |args: &[&str], name: &str| -> serde_json::Value {
+        let out = dir.join(name);
+        let run = bin()
+            .arg("run")
+            .args(args)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{args:?}: {err}");
         let text = std::fs::read_to_string(out.join("report.json")).unwrap_or_default();
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
     };
     // No file: 3 keys in one organisation, 2 requests a second, at most 20 of them.
-    let out = dir.join("alone");
-    let run = bin()
-        .args([
-            "run", "--keys", "3", "--layout", "shared", "-q", "2", "-z", "30s",
-        ])
-        .args(["-n", "20", "--policy", "round-robin", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    let r = report(
+        &[
+            "--keys",
+            "3",
+            "--layout",
+            "shared",
+            "-q",
+            "2",
+            "-z",
+            "30s",
+            "-n",
+            "20",
+            "--policy",
+            "round-robin",
+        ],
+        "alone",
     );
-    let r = report(&out);
     assert_eq!(r["summary"]["offered"], 20, "{r}");
     assert_eq!(r["setup"]["keys"], 3, "{r}");
     assert_eq!(r["setup"]["orgs"], 1, "{r}");
@@ -372,20 +385,8 @@ fn cli_run_from_flags_alone_and_flags_over_a_file() {
         "name = \"over\"\n[keys]\ncount = 1\n[traffic]\narrival = \"constant\"\nrate = 30\nduration = \"1m\"\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let out = dir.join("over");
-    let run = bin()
-        .args(["run"])
-        .arg(&file)
-        .args(["--keys", "2", "--rate", "600/h", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let r = report(&out);
+    let file = file.display().to_string();
+    let r = report(&[&file, "--keys", "2", "--rate", "600/h"], "over");
     assert_eq!(r["setup"]["keys"], 2, "{r}");
     assert_eq!(r["summary"]["offered"], 10, "10 req/min for a minute: {r}");
     // Nonsense is refused before anything runs, naming the flag.
