@@ -1,6 +1,6 @@
 //! The `keyrotor` command line: parses arguments and calls the library.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,7 +8,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::driver::Progress;
 use crate::engine::PolicyConfig;
 use crate::run::{RunOptions, quota_statement, run};
 use crate::scenario::{Mode, Scenario};
@@ -536,7 +535,11 @@ fn run_command(
         give_up_after: None,
         app_log: scenario.target.app.as_ref().map(|_| dir.join("app.log")),
     };
-    let progress = TerminalProgress::new(scenario.mode == Mode::Sim);
+    let progress = crate::live::LiveView::new(
+        scenario.traffic.duration,
+        show_progress(),
+        scenario.mode == Mode::Sim,
+    );
     let finished = run(&scenario, options, &progress)?;
     progress.clear();
     finished
@@ -737,47 +740,6 @@ fn default_dir(name: &str) -> PathBuf {
 
 fn show_progress() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
-}
-
-/// A one-line progress display on a terminal; silent otherwise (pipes, CI).
-struct TerminalProgress {
-    enabled: bool,
-    simulated: bool,
-}
-
-impl TerminalProgress {
-    fn new(simulated: bool) -> Self {
-        Self {
-            enabled: show_progress(),
-            simulated,
-        }
-    }
-
-    fn clear(&self) {
-        if self.enabled {
-            eprint!("\r\x1b[2K");
-        }
-    }
-}
-
-impl Progress for TerminalProgress {
-    fn update(&self, finished: u64, succeeded: u64, elapsed: Duration) {
-        if self.enabled {
-            let rate = if finished == 0 {
-                0.0
-            } else {
-                succeeded as f64 * 100.0 / finished as f64
-            };
-            let mut err = std::io::stderr();
-            let _ = write!(
-                err,
-                "\r\x1b[2K  {finished} requests, {rate:.2} % ok, {:.1} s{}",
-                elapsed.as_secs_f64(),
-                if self.simulated { " simulated" } else { "" }
-            );
-            let _ = err.flush();
-        }
-    }
 }
 
 /// A watch flag set by SIGINT (Ctrl-C), SIGTERM (`timeout`, `docker stop`, CI cancelling)

@@ -74,15 +74,59 @@ pub struct Driven {
 
 /// Progress callbacks (the CLI draws a bar; tests and CI pass [`NoProgress`]).
 pub trait Progress: Send + Sync {
-    /// Called with requests finished and succeeded so far, and the time into the run.
-    fn update(&self, finished: u64, succeeded: u64, elapsed: Duration);
+    /// Called with the run so far: every second in real time, every few hundred requests
+    /// in simulated time, and once at the end.
+    fn update(&self, so_far: &Snapshot);
 }
 
 /// No progress output.
 pub struct NoProgress;
 
 impl Progress for NoProgress {
-    fn update(&self, _: u64, _: u64, _: Duration) {}
+    fn update(&self, _: &Snapshot) {}
+}
+
+/// The run so far, for a progress view.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Time into the run.
+    pub elapsed: Duration,
+    /// Requests finished (answered or failed).
+    pub finished: u64,
+    /// Requests that succeeded.
+    pub succeeded: u64,
+    /// Upstream 429 answers.
+    pub upstream_429: u64,
+    /// End-to-end latency of the finished requests, median and 99th percentile (ms); `None`
+    /// before the first.
+    pub p50_ms: Option<f64>,
+    /// See `p50_ms`.
+    pub p99_ms: Option<f64>,
+    /// Per key: attempts and 429s.
+    pub per_key: Vec<(u64, u64)>,
+}
+
+impl Snapshot {
+    /// The snapshot of `recorder` at `elapsed`.
+    pub fn of(recorder: &Recorder, elapsed: Duration) -> Self {
+        let quantile = |q: f64| {
+            (!recorder.latency.is_empty())
+                .then(|| recorder.latency.value_at_quantile(q) as f64 / 1000.0)
+        };
+        Snapshot {
+            elapsed,
+            finished: recorder.offered,
+            succeeded: recorder.succeeded,
+            upstream_429: recorder.upstream_429,
+            p50_ms: quantile(0.5),
+            p99_ms: quantile(0.99),
+            per_key: recorder
+                .per_key
+                .iter()
+                .map(|k| (k.requests, k.rate_limited))
+                .collect(),
+        }
+    }
 }
 
 /// What the driver sends each request through: the engine's [`Rotor`] (its policy over the
@@ -226,13 +270,16 @@ impl<S: Sender> Shared<S> {
     }
 
     /// Records finished and succeeded so far, and whether none is in flight.
-    fn tally(&self) -> (u64, u64, bool) {
-        self.books
-            .lock()
-            .map_or((0, 0, true), |b| match &b.recorder {
-                Some(r) => (r.offered, r.succeeded, b.in_flight.is_empty()),
-                None => (0, 0, true),
-            })
+    /// The run so far, and whether nothing is in flight.
+    fn tally(&self) -> (Snapshot, bool) {
+        let elapsed = self.start.elapsed();
+        self.books.lock().map_or_else(
+            |_| (Snapshot::default(), true),
+            |b| match &b.recorder {
+                Some(r) => (Snapshot::of(r, elapsed), b.in_flight.is_empty()),
+                None => (Snapshot::default(), true),
+            },
+        )
     }
 }
 
@@ -385,6 +432,7 @@ pub async fn drive<S: Sender>(
         sender,
         &stop,
         drain_limit(scenario),
+        scenario.mode == crate::scenario::Mode::Real,
         progress,
         interrupt,
     )
@@ -401,12 +449,14 @@ struct Ending {
 }
 
 /// Waits until sending is over and nothing is in flight, or until the drain limit after
-/// sending or the grace after an interruption runs out; updates the progress meanwhile.
+/// sending or the grace after an interruption runs out; updates the progress meanwhile
+/// (at least every second in `real_time`).
 async fn wait_for_the_end<S: Sender>(
     shared: &Shared<S>,
     mut sender: tokio::task::JoinHandle<()>,
     stop: &Notify,
     drain: Duration,
+    real_time: bool,
     progress: &dyn Progress,
     interrupt: impl Future<Output = ()>,
 ) -> Ending {
@@ -418,11 +468,20 @@ async fn wait_for_the_end<S: Sender>(
     let mut until: Option<Instant> = None;
     tokio::pin!(interrupt);
     loop {
-        let (finished, succeeded, idle) = shared.tally();
+        let (so_far, idle) = shared.tally();
         if sender_done && idle {
             break;
         }
-        progress.update(finished, succeeded, shared.start.elapsed());
+        progress.update(&so_far);
+        // In real time the view refreshes every second whatever the pace; simulated time
+        // has no tick (a timer would change which simulated request reaches the mock first).
+        let tick = async {
+            if real_time {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
         let limit = async {
             match until {
                 Some(t) => tokio::time::sleep_until(t).await,
@@ -449,6 +508,7 @@ async fn wait_for_the_end<S: Sender>(
                 until = Some(until.map_or(grace, |t| t.min(grace)));
             }
             () = limit => break,
+            () = tick => {}
         }
     }
     sender.abort();
@@ -486,7 +546,7 @@ fn settle<S: Sender>(
         recorder.record(&RequestRecord::failed(intended, now, reason))?;
     }
     recorder.finish()?;
-    progress.update(recorder.offered, recorder.succeeded, now);
+    progress.update(&Snapshot::of(&recorder, now));
     let panicked = shared.panicked.lock().ok().and_then(|p| p.clone());
     let error = ending
         .sender_panic

@@ -12,6 +12,7 @@ pub mod document;
 pub mod driver;
 pub mod flags;
 pub mod html;
+pub mod live;
 pub mod network;
 pub mod plan;
 pub mod plots;

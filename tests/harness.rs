@@ -412,6 +412,35 @@ fn cli_run_from_flags_alone_and_flags_over_a_file() {
 }
 
 #[test]
+fn a_real_time_run_off_a_terminal_prints_plain_progress_lines_from_the_first_second() {
+    let dir = temp("plain-progress");
+    let run = bin()
+        .args(["run", "--real", "--keys", "2", "-q", "4", "-z", "6s", "-o"])
+        .arg(&dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    // One line at once, then one every 5 s: at 0 s and at 5 s.
+    assert!(lines.len() >= 2, "{err}");
+    assert!(
+        lines[0].contains("no data ok"),
+        "nothing finished yet: {}",
+        lines[0]
+    );
+    let last = lines[lines.len() - 1];
+    assert!(
+        last.contains(" done (") && last.contains("429s · p50 ") && !last.contains("p99 no data"),
+        "{last}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn cli_run_writes_reports_and_exit_codes_tell_thresholds_from_errors() {
     let dir = temp("cli");
     let scenario = dir.join("s.toml");

@@ -1,0 +1,185 @@
+//! The live view of a run: on a terminal, a bar of elapsed / total time with the figures so
+//! far (done, offered rate, success, 429s, p50/p99) and a line per key (attempts, 429s),
+//! redrawn at every update (each second in real time); elsewhere (pipes, CI), a plain line
+//! every few seconds of a real-time run.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::driver::{Progress, Snapshot};
+
+/// Keys shown one line each; the rest are summed on one line.
+const KEY_LINES: usize = 10;
+
+/// How often a plain line is written when not on a terminal.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// Where the view goes.
+enum Output {
+    /// A terminal: the bar and the key lines.
+    Bars {
+        multi: MultiProgress,
+        bar: ProgressBar,
+        keys: Mutex<Vec<ProgressBar>>,
+    },
+    /// Plain lines every [`PLAIN_EVERY`], with the time of the last.
+    Plain(Mutex<Option<Instant>>),
+    /// Nothing.
+    Silent,
+}
+
+/// The live view of one run.
+pub struct LiveView {
+    output: Output,
+    simulated: bool,
+}
+
+impl LiveView {
+    /// The view for a run of `total` (`None`: bounded by count, not time); `terminal` says
+    /// whether to draw bars, `simulated` that times are simulated (no plain lines then:
+    /// a simulated run is over in seconds).
+    pub fn new(total: Option<Duration>, terminal: bool, simulated: bool) -> Self {
+        let output = if terminal {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let bar = multi.add(match total {
+                Some(t) => ProgressBar::new(t.as_secs().max(1)),
+                None => ProgressBar::new_spinner(),
+            });
+            let style = ProgressStyle::with_template("  {bar:30.cyan/blue} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            Output::Bars {
+                multi,
+                bar,
+                keys: Mutex::new(Vec::new()),
+            }
+        } else if simulated {
+            Output::Silent
+        } else {
+            Output::Plain(Mutex::new(None))
+        };
+        LiveView { output, simulated }
+    }
+
+    /// Removes the view from the terminal.
+    pub fn clear(&self) {
+        if let Output::Bars { multi, bar, keys } = &self.output {
+            if let Ok(keys) = keys.lock() {
+                keys.iter().for_each(ProgressBar::finish_and_clear);
+            }
+            bar.finish_and_clear();
+            let _ = multi.clear();
+        }
+    }
+
+    /// The figures line.
+    fn line(&self, s: &Snapshot) -> String {
+        let secs = s.elapsed.as_secs_f64();
+        let rate = if secs > 0.0 {
+            s.finished as f64 / secs
+        } else {
+            0.0
+        };
+        let ok = if s.finished == 0 {
+            "no data".to_owned()
+        } else {
+            format!("{:.2} %", s.succeeded as f64 * 100.0 / s.finished as f64)
+        };
+        let ms = |v: Option<f64>| v.map_or("no data".to_owned(), |v| format!("{v:.0} ms"));
+        format!(
+            "{secs:.0} s{} · {} done ({rate:.1}/s) · {ok} ok · {} 429s · p50 {} · p99 {}",
+            if self.simulated { " simulated" } else { "" },
+            s.finished,
+            s.upstream_429,
+            ms(s.p50_ms),
+            ms(s.p99_ms)
+        )
+    }
+}
+
+/// The key lines: one per key up to [`KEY_LINES`], then the rest summed.
+fn key_lines(per_key: &[(u64, u64)]) -> Vec<String> {
+    let mut lines: Vec<String> = per_key
+        .iter()
+        .take(KEY_LINES)
+        .enumerate()
+        .map(|(k, (attempts, limited))| format!("    key {k}: {attempts} attempts, {limited} 429s"))
+        .collect();
+    if per_key.len() > KEY_LINES {
+        let rest = &per_key[KEY_LINES..];
+        let (a, l) = rest.iter().fold((0u64, 0u64), |(a, l), (x, y)| {
+            (a.saturating_add(*x), l.saturating_add(*y))
+        });
+        lines.push(format!(
+            "    {} more keys: {a} attempts, {l} 429s",
+            rest.len()
+        ));
+    }
+    lines
+}
+
+impl Progress for LiveView {
+    fn update(&self, s: &Snapshot) {
+        match &self.output {
+            Output::Bars { multi, bar, keys } => {
+                bar.set_position(s.elapsed.as_secs());
+                bar.set_message(self.line(s));
+                let Ok(mut keys) = keys.lock() else { return };
+                let lines = key_lines(&s.per_key);
+                while keys.len() < lines.len() {
+                    let line = multi.add(ProgressBar::new_spinner());
+                    line.set_style(
+                        ProgressStyle::with_template("{msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    keys.push(line);
+                }
+                for (line, text) in keys.iter().zip(lines) {
+                    line.set_message(text);
+                }
+            }
+            Output::Plain(last) => {
+                let Ok(mut last) = last.lock() else { return };
+                if last.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) {
+                    *last = Some(Instant::now());
+                    eprintln!("progress: {}", self.line(s));
+                }
+            }
+            Output::Silent => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_figures_line_says_no_data_before_the_first_answer() {
+        let view = LiveView::new(None, false, true);
+        let line = view.line(&Snapshot::default());
+        assert!(
+            line.contains("no data ok") && line.contains("p99 no data"),
+            "{line}"
+        );
+        let s = Snapshot {
+            elapsed: Duration::from_secs(2),
+            finished: 10,
+            succeeded: 9,
+            upstream_429: 3,
+            p50_ms: Some(120.4),
+            p99_ms: Some(900.0),
+            per_key: vec![(5, 1); 12],
+        };
+        let line = view.line(&s);
+        assert!(
+            line.contains("10 done (5.0/s) · 90.00 % ok · 3 429s · p50 120 ms · p99 900 ms"),
+            "{line}"
+        );
+        let keys = key_lines(&s.per_key);
+        assert_eq!(keys.len(), KEY_LINES + 1);
+        assert_eq!(keys[KEY_LINES], "    2 more keys: 10 attempts, 2 429s");
+    }
+}
