@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::engine::PolicyConfig;
+use crate::live::Activity;
 use crate::run::{RunOptions, quota_statement, run};
 use crate::scenario::{Mode, Scenario};
 
@@ -309,21 +310,19 @@ impl PlanArgs {
 
 fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let input = args.input()?;
-    let tty = show_progress() && !args.json;
-    let mut progress = |policy: &str, keys: usize, success: f64| {
-        if tty {
-            eprint!(
-                "\r\x1b[2K  {policy}: {keys} keys → {:.2} % success",
-                success * 100.0
-            );
-        }
-    };
     let dir = args.out.clone().unwrap_or_else(|| default_dir("plan"));
     prepare_out(&dir)?;
-    let plan = crate::plan::plan(input, &mut progress)?;
-    if tty {
-        eprint!("\r\x1b[2K");
-    }
+    let activity = Activity::new(show_progress() && !args.json, false);
+    activity.say("planning: the analytical bounds, then simulated events per policy");
+    let mut progress = |policy: &str, keys: usize, success: f64| {
+        activity.say(&format!(
+            "planning: {policy}, {keys} keys → {:.2} % of requests met the objective",
+            success * 100.0
+        ));
+    };
+    let plan = crate::plan::plan(input, &mut progress);
+    activity.finish();
+    let plan = plan?;
     let json = serde_json::to_string_pretty(&plan)? + "\n";
     std::fs::write(dir.join("plan.json"), &json)?;
     std::fs::write(dir.join("plan.md"), plan.markdown())?;
@@ -609,19 +608,17 @@ fn sweep_command(
     }
     let dir = out.unwrap_or_else(|| default_dir(&format!("{}-sweep", scenario.name)));
     prepare_out(&dir)?;
-    let tty = show_progress();
+    let activity = Activity::new(show_progress(), false);
+    activity.say("sweeping: the first run");
     let mut progress = |k: usize, rate: f64, success: f64| {
-        if tty {
-            eprint!(
-                "\r\x1b[2K  {k} keys: {rate:.1} req/min → {:.2} % success",
-                success * 100.0
-            );
-        }
+        activity.say(&format!(
+            "sweeping: {k} keys at {rate:.1} req/min → {:.2} % goodput",
+            success * 100.0
+        ));
     };
-    let sweep = crate::sweep::sweep(&scenario, keys, objective, &mut progress)?;
-    if tty {
-        eprint!("\r\x1b[2K");
-    }
+    let sweep = crate::sweep::sweep(&scenario, keys, objective, &mut progress);
+    activity.finish();
+    let sweep = sweep?;
     std::fs::write(
         dir.join("sweep.json"),
         serde_json::to_string_pretty(&sweep)? + "\n",
@@ -647,19 +644,12 @@ fn claims_command(
         std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
         apps.logs = Some(logs);
     }
-    let tty = show_progress();
-    let mut progress = |what: &str| {
-        if tty {
-            eprint!("\r\x1b[2K  checking: {what}");
-        } else {
-            eprintln!("checking: {what}");
-        }
-    };
+    let activity = Activity::new(show_progress(), true);
+    let mut progress = |what: &str| activity.say(&format!("checking: {what}"));
     let today = as_of.unwrap_or_else(mock_groq::catalog::today);
-    let claims = crate::claims::check(today, apps.as_ref(), &mut progress)?;
-    if tty {
-        eprint!("\r\x1b[2K");
-    }
+    let claims = crate::claims::check(today, apps.as_ref(), &mut progress);
+    activity.finish();
+    let claims = claims?;
     std::fs::write(
         dir.join("claims.json"),
         serde_json::to_string_pretty(&claims)? + "\n",

@@ -99,6 +99,46 @@ impl LiveView {
     }
 }
 
+/// What a long command (`plan`, `sweep`, `claims`) is doing: on a terminal, a spinner with
+/// the time so far and the current step, kept moving between steps; elsewhere, a plain line
+/// per step when `plain` (else nothing).
+pub struct Activity {
+    bar: Option<ProgressBar>,
+    plain: bool,
+}
+
+impl Activity {
+    /// Starts the spinner on a `terminal`; `plain` lines otherwise.
+    pub fn new(terminal: bool, plain: bool) -> Self {
+        let bar = terminal.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("  {spinner} {elapsed:>4} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Activity { bar, plain }
+    }
+
+    /// Says what is being done now.
+    pub fn say(&self, what: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(what.to_owned()),
+            None if self.plain => eprintln!("{what}"),
+            None => {}
+        }
+    }
+
+    /// Removes the spinner.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// The key lines: one per key up to [`KEY_LINES`], then the rest summed.
 fn key_lines(per_key: &[(u64, u64)]) -> Vec<String> {
     let mut lines: Vec<String> = per_key

@@ -335,6 +335,13 @@ fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::pl
         .map(|p| p.keys)
         .chain(shares.iter().map(|s| s.keys));
     let (lowest, highest) = counts.fold((usize::MAX, 0), |(lo, hi), k| (lo.min(k), hi.max(k)));
+    if lowest > highest {
+        // No simulated count at all (the bound is past what can be simulated): say so.
+        let text = "No simulated key counts: nothing to draw (see plan.md for why)";
+        return root
+            .draw(&Text::new(text, (40, 40), (FONT, 22)))
+            .map_err(|e| e.to_string());
+    }
     // The region around the answer: a few counts below it and two above, whole keys only.
     let answer = plan
         .recommended_keys
@@ -342,7 +349,10 @@ fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::pl
     let lo = lowest
         .max(answer.saturating_sub((answer / 5).max(3)))
         .max(1);
-    let hi = highest.max(answer).saturating_add(1).max(lo + 1);
+    let hi = highest
+        .max(answer)
+        .saturating_add(1)
+        .max(lo.saturating_add(1));
     let (x0, x1) = (lo as f64 - 0.5, hi as f64 + 0.5);
     let mut chart = ChartBuilder::on(root)
         .caption(format!("Around the answer: {} keys", answer), (FONT, 22))

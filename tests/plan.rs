@@ -349,3 +349,34 @@ fn every_shipped_event_file_parses() {
     }
     assert!(n >= 1);
 }
+
+#[test]
+fn cli_plan_past_the_simulation_cap_says_so_and_still_draws() {
+    // 3,000 requests over 8 h against 10 a day per key: by the bucket law each key admits
+    // 10 · (1 + 8/24) ≈ 13.3, so the bound is 226 keys, past the 128 keys a simulation may
+    // use: nothing is simulated, the plot says so, and the command succeeds.
+    let dir = std::env::temp_dir().join(format!("keyrotor-plan-cap-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_keyrotor"))
+        .args([
+            "plan",
+            "--users",
+            "300",
+            "--queries",
+            "10",
+            "--duration",
+            "8h",
+        ])
+        .args([
+            "--rpm", "1000", "--rpd", "10", "--tpm", "0", "--tpd", "0", "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let md = std::fs::read_to_string(dir.join("plan.md")).unwrap_or_default();
+    assert!(md.contains("exceeds the simulation's cap"), "{md}");
+    let svg = std::fs::read_to_string(dir.join("plan.svg")).unwrap_or_default();
+    assert!(svg.contains("nothing to draw"), "{svg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
