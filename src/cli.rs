@@ -36,8 +36,11 @@ pub enum Command {
     /// claims.json and claims.md.
     Claims {
         /// Output folder (default reports/claims-<time>/).
-        #[arg(long, value_name = "DIR")]
+        #[arg(short = 'o', long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Print the result as JSON on stdout (what the .json file holds) instead of markdown.
+        #[arg(long)]
+        json: bool,
         /// "Today" for the rows that check the seeds' configuration on today's catalog
         /// (YYYY-MM-DD; default today). The seeds' own rows use their date, 2025-12-24.
         #[arg(long, value_name = "DATE")]
@@ -73,6 +76,9 @@ pub enum Command {
         /// Output folder (default reports/<scenario>-<time>/).
         #[arg(short = 'o', long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Print the result as JSON on stdout (what the .json file holds) instead of markdown.
+        #[arg(long)]
+        json: bool,
         /// Also write one CSV row per request (requests.csv).
         #[arg(long)]
         requests_csv: bool,
@@ -102,8 +108,11 @@ pub enum Command {
         #[arg(long, default_value_t = 0.99)]
         objective: f64,
         /// Output folder (default reports/<scenario>-sweep-<time>/).
-        #[arg(long, value_name = "DIR")]
+        #[arg(short = 'o', long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Print the result as JSON on stdout (what the .json file holds) instead of markdown.
+        #[arg(long)]
+        json: bool,
         /// Force simulated time (the scenario's `mode` otherwise).
         #[arg(long)]
         sim: bool,
@@ -329,13 +338,25 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     crate::plots::plan_plot(&dir, &plan)
         .map_err(|e| anyhow::anyhow!("cannot draw the plot: {e}"))?;
     crate::html::write_plan(&dir, &plan)?;
-    if args.json {
-        print!("{json}");
+    show(args.json, &plan, &plan.markdown(), &dir)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a command prints when done: with `json`, `value` as JSON on stdout (what it wrote
+/// to its `.json` file); else `markdown`, and where the reports are.
+fn show(
+    json: bool,
+    value: &impl serde::Serialize,
+    markdown: &str,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
     } else {
-        print!("{}", plan.markdown());
+        print!("{markdown}");
         println!("\nReports in {}", dir.display());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Runs a parsed command line.
@@ -370,6 +391,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             scenario,
             flags,
             out,
+            json,
             requests_csv,
             sim,
             real,
@@ -378,6 +400,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         } => run_command(
             scenario.as_deref(),
             out,
+            json,
             requests_csv,
             Overrides {
                 sim,
@@ -392,13 +415,14 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             keys,
             objective,
             out,
+            json,
             sim,
             as_of,
         } => sweep_command(
             &scenario,
             &keys,
             objective,
-            out,
+            (out, json),
             Overrides {
                 sim,
                 as_of,
@@ -407,6 +431,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Command::Claims {
             out,
+            json,
             as_of,
             apps,
             apps_dir,
@@ -417,7 +442,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
                 span: apps_span,
                 logs: None,
             });
-            claims_command(out, as_of, apps)
+            claims_command((out, json), as_of, apps)
         }
         Command::Plan(args) => plan_command(&args),
         Command::Compare {
@@ -518,6 +543,7 @@ fn load_scenario(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Scenar
 fn run_command(
     path: Option<&Path>,
     out: Option<PathBuf>,
+    json: bool,
     requests_csv: bool,
     flags: Overrides,
 ) -> anyhow::Result<ExitCode> {
@@ -548,8 +574,7 @@ fn run_command(
     crate::plots::run_plots(&dir, &finished.report, &finished.recorder)
         .map_err(|e| anyhow::anyhow!("cannot draw the plots: {e}"))?;
     crate::html::write_run(&dir, &finished.report)?;
-    print!("{}", finished.report.markdown());
-    println!("\nReports in {}", dir.display());
+    show(json, &finished.report, &finished.report.markdown(), &dir)?;
     Ok(run_exit_code(&finished.report))
 }
 
@@ -583,7 +608,7 @@ fn sweep_command(
     path: &Path,
     keys: &[usize],
     objective: f64,
-    out: Option<PathBuf>,
+    (out, json): (Option<PathBuf>, bool),
     flags: Overrides,
 ) -> anyhow::Result<ExitCode> {
     let scenario = load_scenario(Some(path), flags)?;
@@ -627,13 +652,12 @@ fn sweep_command(
     crate::plots::sweep_plot(&dir, &sweep)
         .map_err(|e| anyhow::anyhow!("cannot draw the plot: {e}"))?;
     crate::html::write_sweep(&dir, &sweep)?;
-    print!("{}", sweep.markdown());
-    println!("\nReports in {}", dir.display());
+    show(json, &sweep, &sweep.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn claims_command(
-    out: Option<PathBuf>,
+    (out, json): (Option<PathBuf>, bool),
     as_of: Option<jiff::civil::Date>,
     mut apps: Option<crate::claims::AppOptions>,
 ) -> anyhow::Result<ExitCode> {
@@ -655,8 +679,7 @@ fn claims_command(
         serde_json::to_string_pretty(&claims)? + "\n",
     )?;
     std::fs::write(dir.join("claims.md"), claims.markdown())?;
-    print!("{}", claims.markdown());
-    println!("\nReports in {} ({:.1} s)", dir.display(), claims.wall_s);
+    show(json, &claims, &claims.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -342,20 +342,26 @@ fn temp(name: &str) -> PathBuf {
 #[test]
 fn cli_run_from_flags_alone_and_flags_over_a_file() {
     let dir = temp("flags");
-    // Runs `keyrotor run ARGS -o DIR/NAME`; returns its report.json.
+    // Runs `keyrotor run ARGS --json -o DIR/NAME`; returns its report.json, which --json
+    // printed on stdout.
     let report = |args: &[&str], name: &str| -> serde_json::Value {
         let out = dir.join(name);
         let run = bin()
             .arg("run")
             .args(args)
-            .arg("-o")
+            .args(["--json", "-o"])
             .arg(&out)
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         let err = String::from_utf8_lossy(&run.stderr);
         assert!(run.status.success(), "{args:?}: {err}");
         let text = std::fs::read_to_string(out.join("report.json")).unwrap_or_default();
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+        let file: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let printed: serde_json::Value = serde_json::from_slice(&run.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&run.stdout)));
+        assert_eq!(printed, file, "--json prints what report.json holds");
+        file
     };
     // No file: 3 keys in one organisation, 2 requests a second, at most 20 of them.
     let r = report(
