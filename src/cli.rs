@@ -79,6 +79,10 @@ pub enum Command {
         /// Print the result as JSON on stdout (what the .json file holds) instead of markdown.
         #[arg(long)]
         json: bool,
+        /// Serve the run's live figures for Prometheus at http://ADDR/metrics while it runs
+        /// (e.g. 127.0.0.1:9464; port 0 picks one, printed on stderr).
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<std::net::SocketAddr>,
         /// Also write one CSV row per request (requests.csv).
         #[arg(long)]
         requests_csv: bool,
@@ -392,6 +396,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             flags,
             out,
             json,
+            metrics_listen,
             requests_csv,
             sim,
             real,
@@ -399,9 +404,12 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             as_of,
         } => run_command(
             scenario.as_deref(),
-            out,
-            json,
-            requests_csv,
+            RunOutput {
+                out,
+                json,
+                requests_csv,
+                metrics_listen,
+            },
             Overrides {
                 sim,
                 real,
@@ -540,11 +548,22 @@ fn load_scenario(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Scenar
     Ok(scenario)
 }
 
-fn run_command(
-    path: Option<&Path>,
+/// Where a run's results go: see the flags of `keyrotor run`.
+struct RunOutput {
     out: Option<PathBuf>,
     json: bool,
     requests_csv: bool,
+    metrics_listen: Option<std::net::SocketAddr>,
+}
+
+fn run_command(
+    path: Option<&Path>,
+    RunOutput {
+        out,
+        json,
+        requests_csv,
+        metrics_listen,
+    }: RunOutput,
     flags: Overrides,
 ) -> anyhow::Result<ExitCode> {
     let scenario = load_scenario(path, flags)?;
@@ -560,11 +579,17 @@ fn run_command(
         give_up_after: None,
         app_log: scenario.target.app.as_ref().map(|_| dir.join("app.log")),
     };
-    let progress = crate::live::LiveView::new(
+    let mut progress = crate::live::LiveView::new(
         scenario.traffic.duration,
         show_progress(),
         scenario.mode == Mode::Sim,
     );
+    if let Some(addr) = metrics_listen {
+        let latest = crate::live::metrics::Latest::default();
+        let bound = crate::live::metrics::serve(addr, latest.clone())?;
+        eprintln!("metrics: http://{bound}/metrics");
+        progress = progress.with_metrics(latest);
+    }
     let finished = run(&scenario, options, &progress)?;
     progress.clear();
     finished

@@ -446,6 +446,61 @@ fn a_real_time_run_off_a_terminal_prints_plain_progress_lines_from_the_first_sec
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// GET `path` from `addr` over plain HTTP/1.0; the body, or `None` if nothing answers.
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+}
+
+#[test]
+fn a_run_serves_its_live_figures_for_prometheus_while_it_runs() {
+    let dir = temp("live-metrics");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = bin()
+        .args(["run", "--real", "--keys", "2", "-q", "5", "-z", "4s"])
+        .args(["--metrics-listen", &addr, "-o"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Scrape until a request has finished (bounded: 40 tries, 250 ms apart).
+    let mut seen = None;
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        if let Some(body) = http_get(&addr, "/metrics")
+            && body
+                .lines()
+                .any(|l| l.starts_with("keyrotor_run_offered ") && l != "keyrotor_run_offered 0")
+        {
+            seen = Some(body);
+            break;
+        }
+    }
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let body = seen.unwrap_or_else(|| panic!("no finished request ever showed on /metrics"));
+    assert!(status.success());
+    for name in [
+        "keyrotor_run_succeeded ",
+        "keyrotor_run_latency_p99_ms ",
+        "keyrotor_run_key_requests{key=\"1\"} ",
+    ] {
+        assert!(body.contains(name), "{name} in\n{body}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn cli_run_writes_reports_and_exit_codes_tell_thresholds_from_errors() {
     let dir = temp("cli");

@@ -1,7 +1,10 @@
 //! The live view of a run: on a terminal, a bar of elapsed / total time with the figures so
 //! far (done, offered rate, success, 429s, p50/p99) and a line per key (attempts, 429s),
 //! redrawn at every update (each second in real time); elsewhere (pipes, CI), a plain line
-//! every few seconds of a real-time run.
+//! every few seconds of a real-time run. [`metrics`] puts the same figures on a Prometheus
+//! endpoint.
+
+pub mod metrics;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -34,6 +37,8 @@ enum Output {
 pub struct LiveView {
     output: Output,
     simulated: bool,
+    /// Where the endpoint of `--metrics-listen` reads the latest figures.
+    metrics: Option<metrics::Latest>,
 }
 
 impl LiveView {
@@ -60,7 +65,17 @@ impl LiveView {
         } else {
             Output::Plain(Mutex::new(None))
         };
-        LiveView { output, simulated }
+        LiveView {
+            output,
+            simulated,
+            metrics: None,
+        }
+    }
+
+    /// Also keeps the latest figures in `latest`, for [`metrics::serve`].
+    pub fn with_metrics(mut self, latest: metrics::Latest) -> Self {
+        self.metrics = Some(latest);
+        self
     }
 
     /// Removes the view from the terminal.
@@ -162,6 +177,11 @@ fn key_lines(per_key: &[(u64, u64)]) -> Vec<String> {
 
 impl Progress for LiveView {
     fn update(&self, s: &Snapshot) {
+        if let Some(latest) = &self.metrics
+            && let Ok(mut latest) = latest.lock()
+        {
+            latest.clone_from(s);
+        }
         match &self.output {
             Output::Bars { multi, bar, keys } => {
                 bar.set_position(s.elapsed.as_secs());
