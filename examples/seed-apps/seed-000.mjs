@@ -1,8 +1,8 @@
 // Seed 000 (shared/seeds/000_*.txt, "MULTI-KEY GROQ SYSTEM"): its `api/chat.js` as a small
 // Node server, nothing improved. Five key slots GROQ_API_KEY1…GROQ_API_KEY5; round-robin
 // start (a module-level index that moves on with every request); a `fetch` per attempt;
-// `continue` to the next key on a 429 or a network error; the first OK answer wins; anything
-// else is an error answer. Node 18+ (global fetch), no packages.
+// `continue` to the next key on a 429 or a network error; the first OK answer wins; any other
+// answer falls through to the next key too (the seed's loop has nothing after its two checks). Node 18+ (global fetch), no packages.
 //
 // Serves POST /api/chat {"message": "..."} → {"reply": "..."} and GET /health, on $PORT.
 // Calls Groq at $GROQ_BASE_URL (default https://api.groq.com).
@@ -42,7 +42,9 @@ async function chat(message) {
       const data = await response.json();
       return [200, { reply: data.choices[0].message.content }];
     }
-    return [response.status, { error: `Groq API error ${response.status}` }];
+    // The seed's loop has nothing after these two checks: any other answer (a 401, a 5xx)
+    // falls through to the next key, as a 429 does.
+    console.log(`Groq API error ${response.status} on key ${keyIndex + 1}, trying next key...`);
   }
   return [503, { error: "All Groq API keys are rate limited. Please try again later." }];
 }
