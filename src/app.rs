@@ -9,6 +9,7 @@
 //! clock, and an app's own timers (a 60 s cooldown) would not scale.
 
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -189,6 +190,12 @@ pub struct RunningApp {
 impl Drop for RunningApp {
     fn drop(&mut self) {
         if let Some(child) = &mut self.child {
+            // The app leads its own process group (see `start`): killing the group also stops
+            // what it started (`tsx` runs the app in a child node process).
+            if let Ok(id) = i32::try_from(child.id()) {
+                let group = nix::unistd::Pid::from_raw(id);
+                let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -231,6 +238,7 @@ pub async fn start(
             .with_context(|| format!("cannot create {}", log.display()))?;
         let err = out.try_clone()?;
         let child = Command::new(program)
+            .process_group(0)
             .args(args)
             .env("PORT", port.to_string())
             .env("GROQ_BASE_URL", mock_url)

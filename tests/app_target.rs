@@ -145,6 +145,37 @@ fn an_apps_failover_latency_is_what_the_app_itself_spent_before_the_answering_at
     assert!(max >= 500.0, "two pauses: {logged:?}");
 }
 
+/// Whether a running process has `marker` in its command line (read from /proc).
+fn running_with(marker: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(Result::ok).any(|entry| {
+                std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains(marker))
+            })
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn what_an_app_started_is_stopped_with_it() {
+    // The app starts a long sleeper of its own before serving (as `tsx` starts the real app
+    // in a child process); when the run ends, the sleeper must be gone too.
+    let marker = format!("keyrotor-grandchild-{}", std::process::id());
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/apps/failover_app.py");
+    let python = python();
+    let script =
+        format!("{python} -c 'import time; time.sleep(300)' {marker} & exec {python} {app}");
+    let s = scenario(&format!("\"sh\", \"-c\", \"{script}\""), 2, 2);
+    let (finished, _) = run_logged(&s, "children");
+    assert_eq!(finished.report.summary.offered, 2);
+    let gone = (0..20).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        !running_with(&marker)
+    });
+    assert!(gone, "the app's own child outlived the run");
+}
+
 #[test]
 fn an_app_that_exits_before_it_is_ready_stops_the_run_with_its_last_words() {
     let s = scenario(
