@@ -86,19 +86,6 @@ impl ScenarioFlags {
         Scenario::from_toml(BASE)
     }
 
-    /// Whether any flag describes the scenario.
-    pub fn any(&self) -> bool {
-        self.keys.is_some()
-            || self.layout.is_some()
-            || self.rate.is_some()
-            || self.qps.is_some()
-            || self.duration.is_some()
-            || self.requests.is_some()
-            || self.users.is_some()
-            || self.model.is_some()
-            || self.tier.is_some()
-    }
-
     /// Writes the flags given over `scenario` (not yet validated: the caller validates the
     /// whole).
     pub fn apply(&self, s: &mut Scenario) -> Result<(), String> {
@@ -172,7 +159,6 @@ mod tests {
             users: Some(8),
             ..ScenarioFlags::default()
         };
-        assert!(flags.any());
         flags.apply(&mut s).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.keys.count.0, 5);
         assert_eq!(s.keys.layout, Layout::Shared);
