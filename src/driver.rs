@@ -77,6 +77,12 @@ pub trait Progress: Send + Sync {
     /// Called with the run so far: every second in real time, every few hundred requests
     /// in simulated time, and once at the end.
     fn update(&self, so_far: &Snapshot);
+
+    /// Whether anything is shown: when not, the driver does not build snapshots (a plan or a
+    /// sweep runs thousands of simulations with nobody watching).
+    fn shown(&self) -> bool {
+        true
+    }
 }
 
 /// No progress output.
@@ -84,6 +90,10 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {
     fn update(&self, _: &Snapshot) {}
+
+    fn shown(&self) -> bool {
+        false
+    }
 }
 
 /// The run so far, for a progress view.
@@ -269,17 +279,21 @@ impl<S: Sender> Shared<S> {
         request
     }
 
-    /// Records finished and succeeded so far, and whether none is in flight.
-    /// The run so far, and whether nothing is in flight.
-    fn tally(&self) -> (Snapshot, bool) {
+    /// Whether nothing is in flight.
+    fn idle(&self) -> bool {
+        self.books
+            .lock()
+            .map_or(true, |b| b.recorder.is_none() || b.in_flight.is_empty())
+    }
+
+    /// The run so far.
+    fn snapshot(&self) -> Snapshot {
         let elapsed = self.start.elapsed();
-        self.books.lock().map_or_else(
-            |_| (Snapshot::default(), true),
-            |b| match &b.recorder {
-                Some(r) => (Snapshot::of(r, elapsed), b.in_flight.is_empty()),
-                None => (Snapshot::default(), true),
-            },
-        )
+        self.books
+            .lock()
+            .ok()
+            .and_then(|b| b.recorder.as_ref().map(|r| Snapshot::of(r, elapsed)))
+            .unwrap_or_default()
     }
 }
 
@@ -468,11 +482,12 @@ async fn wait_for_the_end<S: Sender>(
     let mut until: Option<Instant> = None;
     tokio::pin!(interrupt);
     loop {
-        let (so_far, idle) = shared.tally();
-        if sender_done && idle {
+        if sender_done && shared.idle() {
             break;
         }
-        progress.update(&so_far);
+        if progress.shown() {
+            progress.update(&shared.snapshot());
+        }
         // In real time the view refreshes every second whatever the pace; simulated time
         // has no tick (a timer would change which simulated request reaches the mock first).
         let tick = async {
@@ -546,7 +561,9 @@ fn settle<S: Sender>(
         recorder.record(&RequestRecord::failed(intended, now, reason))?;
     }
     recorder.finish()?;
-    progress.update(&Snapshot::of(&recorder, now));
+    if progress.shown() {
+        progress.update(&Snapshot::of(&recorder, now));
+    }
     let panicked = shared.panicked.lock().ok().and_then(|p| p.clone());
     let error = ending
         .sender_panic

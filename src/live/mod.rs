@@ -176,6 +176,10 @@ fn key_lines(per_key: &[(u64, u64)]) -> Vec<String> {
 }
 
 impl Progress for LiveView {
+    fn shown(&self) -> bool {
+        self.metrics.is_some() || !matches!(self.output, Output::Silent)
+    }
+
     fn update(&self, s: &Snapshot) {
         if let Some(latest) = &self.metrics
             && let Ok(mut latest) = latest.lock()
