@@ -139,8 +139,12 @@ pub struct Setup {
     pub model_status: String,
     /// Limits per organisation (RPM, RPD, TPM, TPD) and where they come from.
     pub limits: LimitsUsed,
-    /// The target: `embedded mock` or the URL.
+    /// The target: `embedded mock`, the URL, or the app under test.
     pub target: String,
+    /// For an app under test: upstream calls the mock saw without a request's marker, so
+    /// not attributed to any request (absent for other targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unattributed_calls: Option<u64>,
     /// The latency budget goodput counts against, ms.
     pub latency_budget_ms: f64,
 }

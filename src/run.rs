@@ -185,6 +185,23 @@ fn recorder(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Recorde
     Ok(recorder)
 }
 
+/// What a run's target was, as the report states it.
+struct TargetSeen {
+    /// In words.
+    description: String,
+    /// For an app under test: upstream calls the mock saw without a request's marker.
+    unattributed_calls: Option<u64>,
+}
+
+impl From<String> for TargetSeen {
+    fn from(description: String) -> Self {
+        TargetSeen {
+            description,
+            unattributed_calls: None,
+        }
+    }
+}
+
 /// A run against an app under test: the embedded mock on loopback with attribution on, the
 /// app started in front of it, the traffic driven at the app. The mock's state, the keys and
 /// the target's description come back with the drive.
@@ -193,7 +210,7 @@ fn drive_app(
     app: &AppTarget,
     options: &mut RunOptions,
     progress: &dyn Progress,
-) -> anyhow::Result<(Driven, Option<serde_json::Value>, Vec<ApiKey>, String)> {
+) -> anyhow::Result<(Driven, Option<serde_json::Value>, Vec<ApiKey>, TargetSeen)> {
     let keys = mock_keys(scenario.keys.count.0);
     let mut config = mock_config(scenario, &keys);
     config.attribution = true;
@@ -239,10 +256,13 @@ fn drive_app(
             true => "an app already running".to_owned(),
             false => format!("`{}`", app.command.join(" ")),
         };
-        let target = format!(
-            "app {command} at {app_url}, in front of the embedded mock (loopback HTTP, real time); upstream calls by request from the mock's attribution, {unattributed} calls without a marker not attributed; app output in {}",
-            log.display()
-        );
+        let target = TargetSeen {
+            description: format!(
+                "app {command} at {app_url}, in front of the embedded mock (loopback HTTP, real time); upstream calls by request from the mock's attribution, {unattributed} calls without a marker not attributed; app output in {}",
+                log.display()
+            ),
+            unattributed_calls: Some(unattributed),
+        };
         anyhow::Ok((driven?, state, keys, target))
     })
 }
@@ -287,7 +307,9 @@ pub fn run(
                 driven,
                 state,
                 keys,
-                "embedded mock (in-process, simulated time)".to_owned(),
+                "embedded mock (in-process, simulated time)"
+                    .to_owned()
+                    .into(),
             )
         }
         (None, None, Mode::Real) => {
@@ -318,7 +340,7 @@ pub fn run(
                 driven,
                 state,
                 keys,
-                "embedded mock (loopback HTTP, real time)".to_owned(),
+                "embedded mock (loopback HTTP, real time)".to_owned().into(),
             )
         }
         (None, Some(url), _) => {
@@ -349,7 +371,7 @@ pub fn run(
                 &mut options,
                 progress,
             ))?;
-            (driven, None, keys, url.clone())
+            (driven, None, keys, url.clone().into())
         }
     };
     let orgs_of = scenario.keys.org_of_each();
@@ -365,7 +387,8 @@ pub fn run(
         as_of: scenario.target.as_of().to_string(),
         model_status: scenario.target.model_status(),
         limits: limits_used(scenario),
-        target,
+        target: target.description,
+        unattributed_calls: target.unattributed_calls,
         latency_budget_ms: scenario.traffic.latency_budget.as_secs_f64() * 1000.0,
     };
     let fingerprints: Vec<String> = keys.iter().map(ApiKey::fingerprint).collect();

@@ -72,6 +72,7 @@ fn an_apps_failovers_are_attributed_to_the_requests_that_caused_them() {
         "{}",
         r.setup.target
     );
+    assert_eq!(r.setup.unattributed_calls, Some(0));
     assert_eq!(r.setup.policy, "the app's own rotation code");
     let reasons: Vec<(&str, u64)> = r.failures.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_eq!(

@@ -69,6 +69,7 @@ completion_tokens = 20
         "{}",
         r.setup.target
     );
+    assert_eq!(r.setup.unattributed_calls, Some(0), "{app}");
     (r, state)
 }
 

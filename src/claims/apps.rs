@@ -550,16 +550,8 @@ fn side(judge: Judge, r: &Report) -> Side {
 
 /// For an app's run, the upstream calls the mock could not attribute, when there were any.
 fn attribution_note(r: &Report) -> String {
-    let target = &r.setup.target;
-    match target.split(" calls without a marker").next() {
-        Some(head) if target.contains(" calls without a marker") => {
-            let n = head.rsplit(' ').next().unwrap_or("0");
-            if n == "0" {
-                String::new()
-            } else {
-                format!("; {n} upstream calls not attributed to a request")
-            }
-        }
+    match r.setup.unattributed_calls {
+        Some(n) if n > 0 => format!("; {n} upstream calls not attributed to a request"),
         _ => String::new(),
     }
 }
