@@ -16,7 +16,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Conditions, Era, Limits, Measured, Verdict, base, conditions, ms, pct, request_cost, uptime,
+    Conditions, Era, Limits, Measured, Verdict, all_answered, base, conditions, failover_verdict,
+    ms, no_rate_limits, pct, uptime,
 };
 use crate::driver::NoProgress;
 use crate::report::{Figure, Report};
@@ -405,19 +406,14 @@ fn app_rows(
 ) -> Vec<AppRow> {
     // The app's answers carry no usage the driver could count; the preset's run, on the same
     // requests against the same mock, measures what a request settles at.
+    // The scenario carries the app's max_tokens; the preset's run measures what a request
+    // settles at (the app's answers carry no usage the driver could count).
     let mut conditions = conditions(scenario, check.limits, preset, check.traffic.clone());
-    let p = &preset.summary;
-    let settled = (p.succeeded > 0).then(|| p.tokens as f64 / p.succeeded as f64);
     conditions.request = format!(
-        "{}{} ({})",
-        request_cost(app.max_tokens, settled),
-        if settled.is_some() {
-            " in the preset's run"
-        } else {
-            ""
-        },
+        "{}; max_tokens {}; settled tokens from the preset's run",
+        conditions.request,
         if app.max_tokens == 1024 {
-            "the app sends no max_tokens: Groq's default 1,024 is reserved"
+            "none sent by the app, so Groq's default 1,024 is reserved"
         } else {
             "as the app sends it"
         }
@@ -469,7 +465,6 @@ impl Judge {
 /// One run judged by `judge`.
 fn side(judge: Judge, r: &Report) -> Side {
     let s = &r.summary;
-    let none = s.offered == 0;
     let unattributed = attribution_note(r);
     match judge {
         Judge::Uptime => Side {
@@ -497,11 +492,7 @@ fn side(judge: Judge, r: &Report) -> Side {
                 unit: "upstream 429 answers; samples = requests".to_owned(),
                 samples: s.offered,
             },
-            verdict: match () {
-                _ if none => Verdict::Inconclusive,
-                _ if s.upstream_429 == 0 => Verdict::Holds,
-                _ => Verdict::Fails,
-            },
+            verdict: no_rate_limits(r),
         },
         Judge::Failover => {
             let f = &r.failover_ms;
@@ -520,11 +511,7 @@ fn side(judge: Judge, r: &Report) -> Side {
                         .to_owned(),
                     samples,
                 },
-                verdict: match f.p99.number() {
-                    _ if samples < 10 => Verdict::Inconclusive,
-                    Some(p99) if p99 < 200.0 => Verdict::Holds,
-                    _ => Verdict::Fails,
-                },
+                verdict: failover_verdict(f),
             }
         }
         Judge::AllAnswered => Side {
@@ -539,11 +526,7 @@ fn side(judge: Judge, r: &Report) -> Side {
                 unit: "requests not answered within 5 s; samples = requests".to_owned(),
                 samples: s.offered,
             },
-            verdict: match () {
-                _ if none => Verdict::Inconclusive,
-                _ if s.goodput == s.offered => Verdict::Holds,
-                _ => Verdict::Fails,
-            },
+            verdict: all_answered(s),
         },
     }
 }

@@ -278,6 +278,52 @@ fn uptime(s: &crate::report::Summary) -> Verdict {
     }
 }
 
+/// The verdict on "every request answered within 5 s": inconclusive with no request.
+fn all_answered(s: &crate::report::Summary) -> Verdict {
+    match () {
+        _ if s.offered == 0 => Verdict::Inconclusive,
+        _ if s.goodput == s.offered => Verdict::Holds,
+        _ => Verdict::Fails,
+    }
+}
+
+/// Requests that failed on a rate limit (any window).
+fn rate_limited_failures(r: &Report) -> u64 {
+    r.failures
+        .iter()
+        .filter(|(k, _)| k.starts_with("rate_limited"))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// The verdict on "rate limits eliminated": no upstream 429 and no request failed on a
+/// rate limit; inconclusive with no request.
+fn no_rate_limits(r: &Report) -> Verdict {
+    match () {
+        _ if r.summary.offered == 0 => Verdict::Inconclusive,
+        _ if r.summary.upstream_429 == 0 && rate_limited_failures(r) == 0 => Verdict::Holds,
+        _ => Verdict::Fails,
+    }
+}
+
+/// The verdict on "failover < 200 ms": p99 under 200 ms over at least 10 requests whose
+/// first attempt failed (one never answered counts as unbounded).
+fn failover_verdict(f: &crate::report::Failover) -> Verdict {
+    match f.p99.number() {
+        _ if f.count + f.unanswered < 10 => Verdict::Inconclusive,
+        Some(p99) if p99 < 200.0 => Verdict::Holds,
+        _ => Verdict::Fails,
+    }
+}
+
+/// The `max_tokens` a scenario's requests carry (the mean of a distribution).
+fn max_tokens(scenario: &Scenario) -> u64 {
+    match scenario.traffic.completion_tokens {
+        crate::scenario::Tokens::Fixed(n) => n,
+        other => other.mean().round() as u64,
+    }
+}
+
 /// What one request costs with `max_tokens`: reserved at admission, and settled on average
 /// when measured.
 fn request_cost(max_tokens: u64, settled: Option<f64>) -> String {
@@ -312,7 +358,7 @@ fn conditions(scenario: &Scenario, limits: Limits, report: &Report, traffic: Str
         ),
         policy: report.setup.policy.clone(),
         traffic,
-        request: request_cost(MAX_TOKENS, settled),
+        request: request_cost(max_tokens(scenario), settled),
         network: network(scenario.target.rtt),
     }
 }
@@ -434,7 +480,7 @@ impl Checker<'_> {
                     },
                     policy: "round-robin (seed 000)".to_owned(),
                     traffic: "Poisson; sustained: runs of 1 h to 1 day begun in steady state; burst: 30 min from full budgets".to_owned(),
-                    request: request_cost(MAX_TOKENS, None),
+                    request: request_cost(max_tokens(&scenario), None),
                     network: network(scenario.target.rtt),
                 },
                 measured: format!(
@@ -482,7 +528,7 @@ impl Checker<'_> {
             keys: "5 keys in 5 organisations".to_owned(),
             policy: "round-robin (seed 000)".to_owned(),
             traffic: traffic.to_owned(),
-            request: request_cost(MAX_TOKENS, None),
+            request: request_cost(max_tokens(&scenario), None),
             network: network(scenario.target.rtt),
         };
         self.claims.push(Claim {
@@ -541,12 +587,7 @@ impl Checker<'_> {
                 r.failures
             ),
         });
-        let limited: u64 = r
-            .failures
-            .iter()
-            .filter(|(k, _)| k.starts_with("rate_limited"))
-            .map(|(_, v)| v)
-            .sum();
+        let limited = rate_limited_failures(&r);
         self.claims.push(Claim {
             id: format!("rate-limits-eliminated{suffix}"),
             claim: "Rate limit issues: none (\"Eliminated\")".to_owned(),
@@ -561,11 +602,7 @@ impl Checker<'_> {
                 unit: "upstream 429 answers; samples = requests".to_owned(),
                 samples: s.offered,
             },
-            verdict: if s.upstream_429 == 0 && limited == 0 {
-                Verdict::Holds
-            } else {
-                Verdict::Fails
-            },
+            verdict: no_rate_limits(&r),
             detail: "The same run: holds only with no 429 at all.".to_owned(),
         });
         Ok(())
@@ -599,11 +636,7 @@ impl Checker<'_> {
             let r = report(&scenario)?;
             let f = &r.failover_ms;
             let samples = f.count + f.unanswered;
-            let verdict = match f.p99.number() {
-                _ if samples < 10 => Verdict::Inconclusive,
-                Some(p99) if p99 < 200.0 => Verdict::Holds,
-                _ => Verdict::Fails,
-            };
+            let verdict = failover_verdict(f);
             let why = match verdict {
                 Verdict::Inconclusive => {
                     format!("Inconclusive: {samples} failovers, fewer than 10.")
@@ -672,9 +705,9 @@ impl Checker<'_> {
                 claim: format!("Users never see API errors (policy {policy})"),
                 source: "seed 004 (\"Users never see API errors\", \"Seamless failover during rate limits\")".to_owned(),
                 conditions: conditions(&scenario, Limits::Groq, &r, format!("Poisson for 5 simulated minutes; {label}")),
-                measured: format!("{} of {} requests not answered within 5 s ({} got the fallback message)", s.offered - s.goodput, s.offered, s.degraded),
-                figure: Measured { value: Figure::Value((s.offered - s.goodput) as f64), unit: "requests not answered within 5 s; samples = requests".to_owned(), samples: s.offered },
-                verdict: if s.goodput == s.offered { Verdict::Holds } else { Verdict::Fails },
+                measured: format!("{} of {} requests not answered within 5 s ({} got the fallback message)", s.offered.saturating_sub(s.goodput), s.offered, s.degraded),
+                figure: Measured { value: Figure::Value((s.offered.saturating_sub(s.goodput)) as f64), unit: "requests not answered within 5 s; samples = requests".to_owned(), samples: s.offered },
+                verdict: all_answered(s),
                 detail: format!(
                     "A fallback message is no answer either: holds only if every request is answered within 5 s. Failures: {:?}.",
                     r.failures
@@ -707,7 +740,7 @@ impl Checker<'_> {
                 conditions: conditions(&scenario, Limits::Groq, &r, "Poisson 60 req/min (40 % of the 5 keys' 150 req/min) for 5 simulated minutes; key 0 revoked 1 minute in".to_owned()),
                 measured: format!("{} failed of {}; {} answered within 5 s", s.failed, s.offered, pct(s.goodput_rate)),
                 figure: Measured { value: Figure::of(s.goodput_rate), unit: "goodput rate (answered within 5 s); samples = requests".to_owned(), samples: s.offered },
-                verdict: if s.goodput == s.offered { Verdict::Holds } else { Verdict::Fails },
+                verdict: all_answered(s),
                 detail: format!("Holds only if every request is answered within 5 s. Failures: {:?}.", r.failures),
             });
         }
@@ -719,8 +752,7 @@ impl Checker<'_> {
 fn failover_holds(scenario: &Scenario, rtt_ms: u64) -> anyhow::Result<bool> {
     let mut s = scenario.clone();
     s.target.rtt = std::time::Duration::from_millis(rtt_ms);
-    let f = report(&s)?.failover_ms;
-    Ok(f.count + f.unanswered >= 10 && f.p99.number().is_some_and(|p| p < 200.0))
+    Ok(failover_verdict(&report(&s)?.failover_ms) == Verdict::Holds)
 }
 
 /// The largest round trip (ms, to 5 ms, up to 400) at which the failover claim (p99 under
