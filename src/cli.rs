@@ -50,11 +50,11 @@ pub enum Command {
         /// cannot run are skipped, and the report says why.
         #[arg(long)]
         apps: bool,
-        /// The seed-apps folder, with `npm ci` run in it.
+        /// The seed-apps folder (seed 001 needs `npm ci` run in it).
         #[arg(
             long,
             value_name = "DIR",
-            default_value = "examples/seed-apps",
+            default_value_os_t = crate::seed_apps::default_dir(),
             requires = "apps"
         )]
         apps_dir: PathBuf,

@@ -33,6 +33,8 @@ pub struct SeedApp {
     pub fallback: Option<&'static str>,
     /// The `max_tokens` its requests carry (Groq's default of 1,024 when it sends none).
     pub max_tokens: u64,
+    /// The packages it needs: npm packages in the folder's node_modules, or Python modules.
+    pub needs: &'static [&'static str],
 }
 
 /// Every seed app, in seed order.
@@ -44,6 +46,7 @@ pub const SEED_APPS: [SeedApp; 5] = [
         preset: "round-robin",
         fallback: None,
         max_tokens: 1024,
+        needs: &[],
     },
     SeedApp {
         seed: "001",
@@ -52,6 +55,7 @@ pub const SEED_APPS: [SeedApp; 5] = [
         preset: "daily-exhaust",
         fallback: None,
         max_tokens: 1024,
+        needs: &["groq-sdk", "tsx"],
     },
     SeedApp {
         seed: "002",
@@ -60,6 +64,7 @@ pub const SEED_APPS: [SeedApp; 5] = [
         preset: "cooldown",
         fallback: None,
         max_tokens: 1024,
+        needs: &[],
     },
     SeedApp {
         seed: "003",
@@ -68,6 +73,7 @@ pub const SEED_APPS: [SeedApp; 5] = [
         preset: "error-threshold",
         fallback: None,
         max_tokens: 1024,
+        needs: &["groq"],
     },
     SeedApp {
         seed: "004",
@@ -76,6 +82,7 @@ pub const SEED_APPS: [SeedApp; 5] = [
         preset: "sticky-failover",
         fallback: Some("experiencing high demand"),
         max_tokens: 400,
+        needs: &["groq"],
     },
 ];
 
@@ -161,9 +168,14 @@ impl SeedApp {
         match self.runtime() {
             Runtime::Python => {
                 let python = python();
-                if !succeeds(&python, &["-c", "import groq"]) {
+                let modules: Vec<&str> = std::iter::once("sys")
+                    .chain(self.needs.iter().copied())
+                    .collect();
+                let import = format!("import {}", modules.join(", "));
+                if !succeeds(&python, &["-c", &import]) {
                     return Err(format!(
-                        "`{python} -c \"import groq\"` failed: install Python 3 and the groq SDK (pip install groq)"
+                        "`{python} -c \"{import}\"` failed: install Python 3 and pip install {}",
+                        self.needs.join(" ")
                     ));
                 }
             }
@@ -175,7 +187,7 @@ impl SeedApp {
                     );
                 }
                 let modules = dir.join("node_modules");
-                for package in ["groq-sdk", "tsx"] {
+                for package in self.needs {
                     if !modules.join(package).is_dir() {
                         return Err(format!(
                             "{} has no {package}: run `npm ci` in {}",
