@@ -13,6 +13,9 @@
 //! - [`transport`]: HTTP through reqwest by default; feature `load-client` adds a lean
 //!   HTTP/1.1 client for `http://` targets, feature `in-process` a transport into a tower
 //!   service (a mock's router, no socket).
+//! - [`store`]: shared key state for replicas: rests, the rotation's position and pacing
+//!   across rotors, in memory ([`MemoryStore`]) or on Redis (`RedisStore`, feature `redis`),
+//!   via [`Rotor::with_store`].
 //! - [`keys`]: loading keys from the environment (every convention the seed apps use) or a
 //!   file; never from arguments.
 //!
@@ -81,6 +84,7 @@ pub mod provider;
 pub mod request;
 pub mod rotor;
 pub mod status;
+pub mod store;
 pub mod transport;
 
 pub use keys::ApiKey;
@@ -89,3 +93,6 @@ pub use provider::{Groq, OpenAi, Provider};
 pub use request::ChatRequest;
 pub use rotor::{MAX_KEYS, Rotor, RotorOptions, Sent, Streamed, Trace};
 pub use status::{PoolBudget, Status};
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
+pub use store::{MemoryStore, OnStoreError, StateStore};

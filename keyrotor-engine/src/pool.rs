@@ -162,8 +162,10 @@ pub struct Pool {
     pub keys: Vec<KeyState>,
     /// Group (learned organisation) of each key: the index of its group's representative.
     pub group: Vec<usize>,
-    /// Where round-robin and sticky policies stand.
-    pub cursor: usize,
+    /// Where the rotation stands (round-robin, sticky and primary-first policies): a count
+    /// that only grows, so replicas sharing state agree by taking the larger
+    /// ([`crate::store`]); the key it points at is [`Pool::at_cursor`].
+    pub cursor: u64,
     /// When the error-threshold policy last reset its counts.
     pub last_reset: Instant,
     /// Seeded randomness for jitter.
@@ -254,14 +256,28 @@ impl Pool {
             .min()
     }
 
+    /// The key the cursor points at.
+    pub fn at_cursor(&self) -> usize {
+        (self.cursor % self.len().max(1) as u64) as usize
+    }
+
+    /// Moves the cursor forward to the next position that points at key `k`.
+    pub fn move_cursor_to(&mut self, k: usize) {
+        let n = self.len().max(1) as u64;
+        let ahead = (k as u64 % n + n - self.cursor % n) % n;
+        self.cursor = self.cursor.saturating_add(ahead);
+    }
+
     /// The first ready key at or after the cursor (wrapping) that `skip` does not exclude;
     /// moves the cursor past it.
     pub fn next_ready_round_robin(&mut self, skip: impl Fn(usize) -> bool) -> Option<usize> {
         let n = self.len();
+        let here = self.at_cursor();
         let k = (0..n)
-            .map(|i| (self.cursor + i) % n)
+            .map(|i| (here + i) % n)
             .find(|&k| self.is_ready(k) && !skip(k))?;
-        self.cursor = (k + 1) % n;
+        self.move_cursor_to(k);
+        self.cursor = self.cursor.saturating_add(1);
         Some(k)
     }
 

@@ -19,6 +19,9 @@ pub struct Status {
     pub keys: Vec<KeyStatus>,
     /// Sums and counts by state.
     pub totals: Totals,
+    /// The shared state store, when the rotor has one ([`crate::Rotor::with_store`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<crate::store::StoreStatus>,
 }
 
 /// One key.
@@ -197,6 +200,7 @@ impl Status {
             policy,
             keys,
             totals,
+            store: None,
         }
     }
 }

@@ -274,6 +274,10 @@ impl Adaptive {
 }
 
 impl Policy for Adaptive {
+    fn paces(&self) -> bool {
+        true
+    }
+
     fn next(&self, pool: &mut Pool, request: &mut Attempts, now: Instant) -> Step {
         if let Some(hint) = self.params.rpm_hint {
             for key in pool.keys.iter_mut().filter(|k| k.rpm_limit.is_none()) {

@@ -55,12 +55,10 @@ pub struct DailyExhaust(pub Params);
 impl Policy for DailyExhaust {
     fn next(&self, pool: &mut Pool, _request: &mut Attempts, _now: Instant) -> Step {
         let n = pool.len();
-        match (0..n)
-            .map(|i| (pool.cursor + i) % n)
-            .find(|&k| pool.is_ready(k))
-        {
+        let here = pool.at_cursor();
+        match (0..n).map(|i| (here + i) % n).find(|&k| pool.is_ready(k)) {
             Some(k) => {
-                pool.cursor = k;
+                pool.move_cursor_to(k);
                 Step::Try(k)
             }
             None => Step::Fail(GiveUp::NoKeyAvailable),

@@ -54,6 +54,9 @@ pub enum GiveUp {
     RetriesExhausted,
     /// The request's deadline passed.
     Deadline,
+    /// The shared state store failed and the rotor refuses to send without it
+    /// ([`crate::store::OnStoreError::FailClosed`]).
+    StateUnavailable,
 }
 
 impl GiveUp {
@@ -66,6 +69,7 @@ impl GiveUp {
             GiveUp::SwitchLimit => "switch_limit",
             GiveUp::RetriesExhausted => "retries_exhausted",
             GiveUp::Deadline => "deadline",
+            GiveUp::StateUnavailable => "state_unavailable",
         }
     }
 }
@@ -175,6 +179,13 @@ pub trait Policy: Send + Sync + 'static {
         answer: Answer<'_>,
         now: Instant,
     );
+
+    /// Whether the policy paces keys by their organisation's learned per-minute request
+    /// limit. With a shared store ([`crate::store`]), such a policy's attempts are admitted
+    /// against that limit across all replicas.
+    fn paces(&self) -> bool {
+        false
+    }
 }
 
 /// A policy preset with its parameters: what scenarios and `--policy` name.

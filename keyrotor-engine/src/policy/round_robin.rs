@@ -23,8 +23,8 @@ impl Policy for RoundRobin {
         }
         match request.first {
             None => {
-                let k = pool.cursor % n;
-                pool.cursor = (k + 1) % n;
+                let k = pool.at_cursor();
+                pool.cursor = pool.cursor.saturating_add(1);
                 Step::Try(k)
             }
             Some(first) => Step::Try((first + request.count as usize) % n),

@@ -58,7 +58,7 @@ fn sdk_retries(failure: &Failure) -> bool {
 
 impl Policy for StickyFailover {
     fn next(&self, pool: &mut Pool, _request: &mut Attempts, _now: Instant) -> Step {
-        Step::Try(pool.cursor % pool.len())
+        Step::Try(pool.at_cursor())
     }
 
     fn observe(
@@ -91,7 +91,7 @@ impl Policy for StickyFailover {
         request.calls += 1;
         let text = sdk_error_text(failure, answer.status, answer.body);
         if naive_is_rate_limit(&text) && (request.calls as usize) < pool.len() {
-            pool.cursor = (pool.cursor + 1) % pool.len();
+            pool.cursor = pool.cursor.saturating_add(1);
         } else {
             request.stop = Some(GiveUp::AllKeysFailed);
             request.degraded = true;

@@ -1,0 +1,40 @@
+-- keyrotor: one attempt's admission, atomically, on the server's clock.
+-- KEYS[1..n]  every key's rest (value: 1 cooling, 2 exhausted, 3 disabled; PX: how long)
+-- KEYS[n+1]   the pacing bucket of the chosen key's organisation (GCRA: theoretical arrival, ms)
+-- KEYS[n+2]   the rotation's position (only grows)
+-- ARGV[1]     the chosen key, 1-based (0: only read, as a cold start does)
+-- ARGV[2]     the organisation's requests per minute (0: not paced)
+-- ARGV[3]     the caller's rotation position
+-- ARGV[4]     how long the position is kept, ms
+-- Returns {verdict, wait ms, position, kind_1, left ms_1, ..., kind_n, left ms_n};
+-- verdict: 0 read only, 1 admitted, 2 the key rests, 3 paced (wait ms until a slot).
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local n = #KEYS - 2
+local k = tonumber(ARGV[1])
+local rpm = tonumber(ARGV[2])
+local cursor = tonumber(redis.call('GET', KEYS[n + 2]) or '0') or 0
+local asked = tonumber(ARGV[3])
+if asked > cursor then cursor = asked end
+redis.call('SET', KEYS[n + 2], string.format('%d', cursor), 'PX', ARGV[4])
+local out = {0, 0, cursor}
+for i = 1, n do
+  local kind = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  local left = 0
+  if kind ~= 0 then left = redis.call('PTTL', KEYS[i]) end
+  if left <= 0 then kind = 0; left = 0 end
+  out[#out + 1] = kind
+  out[#out + 1] = left
+end
+if k == 0 then return out end
+if out[2 + 2 * k] ~= 0 then out[1] = 2; return out end
+if rpm > 0 then
+  local tat = tonumber(redis.call('GET', KEYS[n + 1]) or '0') or 0
+  if tat < now then tat = now end
+  local nxt = tat + 60000 / rpm
+  local wait = nxt - 60000 - now
+  if wait > 0 then out[1] = 3; out[2] = math.ceil(wait); return out end
+  redis.call('SET', KEYS[n + 1], string.format('%.3f', nxt), 'PX', math.ceil(nxt - now))
+end
+out[1] = 1
+return out

@@ -1,0 +1,127 @@
+//! [`MemoryStore`]: shared key state for rotors in one process (replicas simulated by the
+//! harness, or several rotors of one app). Its clock is the process's (tokio's, so it follows
+//! a paused test clock); entries are bounded by the keys named (at most one rest and one
+//! pacing bucket per key), and expired ones are dropped as they are met.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use futures_util::future::{BoxFuture, FutureExt};
+use tokio::time::Instant;
+
+use super::{
+    Admission, Admit, MAX_CURSOR, Publish, Rest, RestKind, Shared, StateStore, StoreError, gcra,
+    rest_millis,
+};
+
+#[derive(Debug, Default)]
+struct State {
+    /// Per fingerprint: why it rests and until when.
+    rests: HashMap<String, (RestKind, Instant)>,
+    /// Per pacing bucket (a fingerprint): the theoretical arrival time, ms since `origin`.
+    paces: HashMap<String, f64>,
+    cursor: u64,
+}
+
+/// Shared state in this process's memory. Clone the `Arc` it sits in for each rotor.
+#[derive(Debug)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    origin: Instant,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            origin: Instant::now(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(state: &mut State, keys: &[String], now: Instant) -> Shared {
+        state.rests.retain(|_, (_, until)| *until > now);
+        Shared {
+            rests: keys
+                .iter()
+                .map(|k| {
+                    state
+                        .rests
+                        .get(k)
+                        .map(|&(kind, until)| Rest { kind, until })
+                })
+                .collect(),
+            cursor: state.cursor,
+        }
+    }
+}
+
+impl StateStore for MemoryStore {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    fn pull<'a>(
+        &'a self,
+        keys: &'a [String],
+        now: Instant,
+    ) -> BoxFuture<'a, Result<Shared, StoreError>> {
+        let shared = Self::read(&mut self.lock(), keys, now);
+        async move { Ok(shared) }.boxed()
+    }
+
+    fn admit<'a>(
+        &'a self,
+        admit: Admit<'a>,
+        now: Instant,
+    ) -> BoxFuture<'a, Result<(Admission, Shared), StoreError>> {
+        let mut state = self.lock();
+        state.cursor = state.cursor.max(admit.cursor.min(MAX_CURSOR));
+        let shared = Self::read(&mut state, admit.keys, now);
+        let admission = if shared.rests.get(admit.key).is_some_and(Option::is_some) {
+            Admission::Resting
+        } else if let (Some(rpm), Some(bucket)) = (admit.rpm, admit.keys.get(admit.group)) {
+            let at = (now - self.origin).as_secs_f64() * 1000.0;
+            let tat = state.paces.get(bucket).copied().unwrap_or(at);
+            match gcra(tat, at, rpm) {
+                Ok(next) => {
+                    state.paces.insert(bucket.clone(), next);
+                    Admission::Admitted
+                }
+                Err(wait_ms) => Admission::Paced {
+                    until: now + std::time::Duration::from_secs_f64(wait_ms / 1000.0),
+                },
+            }
+        } else {
+            Admission::Admitted
+        };
+        async move { Ok((admission, shared)) }.boxed()
+    }
+
+    fn publish<'a>(&'a self, publish: Publish<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.cursor = state.cursor.max(publish.cursor.min(MAX_CURSOR));
+        for &(k, kind, rest) in publish.rests {
+            let Some(name) = publish.keys.get(k) else {
+                continue;
+            };
+            let until = now + std::time::Duration::from_millis(rest_millis(rest));
+            let entry = state.rests.entry(name.clone()).or_insert((kind, until));
+            if entry.1 <= until {
+                *entry = (kind, until);
+            }
+        }
+        async move { Ok(()) }.boxed()
+    }
+}

@@ -1,0 +1,289 @@
+//! Shared key state: what several [`crate::Rotor`]s (app replicas, proxy replicas, serverless
+//! instances) must agree on to use one set of keys as one pool.
+//!
+//! Each rotor keeps its own [`crate::pool::Pool`] as its working copy (policies decide on it
+//! without a network call); a [`StateStore`] holds what crosses replicas:
+//!
+//! - **rests**: a key that is cooling, exhausted for the day or disabled, until when. A
+//!   replica that learns it publishes it; the others skip the key from their next attempt on.
+//! - **the rotation's position** ([`crate::pool::Pool::cursor`]): a count that only grows, so
+//!   replicas agree by taking the larger, and a cold-started replica does not begin again at
+//!   the first key.
+//! - **pacing**: for a policy that paces ([`crate::policy::Policy::paces`]), each attempt is
+//!   admitted against its organisation's per-minute request limit across all replicas (GCRA,
+//!   burst = the limit), in the same atomic step that reads the rests.
+//!
+//! One attempt costs one round trip ([`StateStore::admit`]); a failure that rests a key costs
+//! a second ([`StateStore::publish`]). Only durations cross the wire, never a replica's clock:
+//! the store's own clock (Redis `TIME`) decides, so replicas with skewed clocks agree.
+//!
+//! Two stores: [`MemoryStore`] (replicas in one process, e.g. the harness's simulation) and,
+//! with the `redis` feature, [`RedisStore`]. A rotor without a store keeps today's
+//! behaviour: its pool is its whole state. When the store fails, the rotor serves from its
+//! own pool (fail-open, the default) or refuses (fail-closed): [`OnStoreError`].
+
+pub(crate) mod link;
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::fmt;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+pub use link::StoreStatus;
+pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+
+/// The largest rotation position a store keeps (2^53: exact in Redis's Lua numbers).
+pub const MAX_CURSOR: u64 = 1 << 53;
+
+/// Longest rest a store keeps for a key: one day (a disabled key is re-tested after it).
+pub const MAX_REST: Duration = Duration::from_secs(86_400);
+
+/// Why a key rests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestKind {
+    /// A per-minute limit or an error: back soon.
+    Cooling,
+    /// A daily budget spent.
+    Exhausted,
+    /// Not to be used (a revoked key): kept for [`MAX_REST`].
+    Disabled,
+}
+
+impl RestKind {
+    /// The kind's code in a store (1, 2, 3).
+    pub fn code(self) -> u8 {
+        match self {
+            RestKind::Cooling => 1,
+            RestKind::Exhausted => 2,
+            RestKind::Disabled => 3,
+        }
+    }
+
+    /// The kind for a code; `None` for 0 (no rest) or an unknown code.
+    pub fn from_code(code: i64) -> Option<Self> {
+        match code {
+            1 => Some(RestKind::Cooling),
+            2 => Some(RestKind::Exhausted),
+            3 => Some(RestKind::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// A key's rest, in the reading replica's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rest {
+    /// Why.
+    pub kind: RestKind,
+    /// Usable again at.
+    pub until: Instant,
+}
+
+/// What a store says of the pool: one entry per key, in the order asked, and the rotation's
+/// position.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Shared {
+    /// Per key its rest, if it rests.
+    pub rests: Vec<Option<Rest>>,
+    /// The rotation's position, the largest any replica reached.
+    pub cursor: u64,
+}
+
+/// One attempt to admit: the keys (their fingerprints, in pool order), which one, and under
+/// which pacing.
+#[derive(Debug, Clone, Copy)]
+pub struct Admit<'a> {
+    /// Every key's fingerprint, in pool order (the store reads all their rests).
+    pub keys: &'a [String],
+    /// The key to send with.
+    pub key: usize,
+    /// The key whose fingerprint names the pacing bucket (its organisation's first key).
+    pub group: usize,
+    /// The organisation's per-minute request limit, when the policy paces; `None`: no pacing.
+    pub rpm: Option<u64>,
+    /// The rotation's position after this choice.
+    pub cursor: u64,
+}
+
+/// The store's answer to [`StateStore::admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Send.
+    Admitted,
+    /// Another replica rests the key (see [`Shared::rests`]).
+    Resting,
+    /// The organisation's per-minute limit is reached across replicas: a slot frees at.
+    Paced {
+        /// When the next attempt fits.
+        until: Instant,
+    },
+}
+
+/// Rests to publish and the rotation's position.
+#[derive(Debug, Clone, Copy)]
+pub struct Publish<'a> {
+    /// Every key's fingerprint, in pool order.
+    pub keys: &'a [String],
+    /// (key index, why, for how long from now); a longer rest already stored is kept.
+    pub rests: &'a [(usize, RestKind, Duration)],
+    /// The rotation's position.
+    pub cursor: u64,
+}
+
+/// A store's failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store did not answer in time.
+    #[error("the state store did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The store could not be reached or refused the operation.
+    #[error("the state store failed: {0}")]
+    Unavailable(String),
+    /// The store answered something this engine cannot read.
+    #[error("the state store answered something unreadable: {0}")]
+    Malformed(String),
+    /// A setting is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a rotor does when its store fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnStoreError {
+    /// Serve from the rotor's own pool (replicas may then overshoot limits together), say
+    /// so in the status and the logs, and publish the local rests when the store is back.
+    #[default]
+    FailOpen,
+    /// Refuse the request (`state_unavailable`): no replica sends what the store did not admit.
+    FailClosed,
+}
+
+impl std::str::FromStr for OnStoreError {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "fail-open" | "open" => Ok(Self::FailOpen),
+            "fail-closed" | "closed" => Ok(Self::FailClosed),
+            other => Err(StoreError::Invalid(format!(
+                "unknown store failure mode {other:?}: expected fail-open or fail-closed"
+            ))),
+        }
+    }
+}
+
+/// Shared key state for several rotors. Implementations make each call one atomic step.
+pub trait StateStore: Send + Sync + fmt::Debug + 'static {
+    /// A short name for status and reports (`memory`, `redis`).
+    fn name(&self) -> &'static str;
+
+    /// Reads every key's rest and the rotation's position (a replica's first request).
+    /// `now` is the caller's clock: rests come back as instants in it.
+    fn pull<'a>(
+        &'a self,
+        keys: &'a [String],
+        now: Instant,
+    ) -> BoxFuture<'a, Result<Shared, StoreError>>;
+
+    /// In one atomic step: raises the rotation's position to `admit.cursor`, reads every
+    /// key's rest, and admits an attempt on `admit.key` if it does not rest and (when paced)
+    /// its organisation has a slot this minute, taking the slot.
+    fn admit<'a>(
+        &'a self,
+        admit: Admit<'a>,
+        now: Instant,
+    ) -> BoxFuture<'a, Result<(Admission, Shared), StoreError>>;
+
+    /// In one atomic step: stores each rest unless a longer one is stored, and raises the
+    /// rotation's position.
+    fn publish<'a>(&'a self, publish: Publish<'a>) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// Checks a pool id: 1 to 64 of `A-Z a-z 0-9 _ . -` (it names the store's keys).
+pub fn check_pool_id(id: &str) -> Result<(), StoreError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "pool id {id:?}: 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'"
+        )))
+    }
+}
+
+/// A rest's length clamped to `(0, MAX_REST]` in whole milliseconds (at least 1).
+fn rest_millis(rest: Duration) -> u64 {
+    rest.min(MAX_REST)
+        .as_millis()
+        .clamp(1, u128::from(u64::MAX)) as u64
+}
+
+/// GCRA over a minute with burst = `rpm`: from the bucket's theoretical arrival time
+/// (`tat`, ms) at `now` (ms), the new one if an attempt fits, or how long until one does.
+fn gcra(tat: f64, now: f64, rpm: u64) -> Result<f64, f64> {
+    let interval = 60_000.0 / rpm.max(1) as f64;
+    let next = tat.max(now) + interval;
+    let allowed_at = next - 60_000.0;
+    if allowed_at > now {
+        Err(allowed_at - now)
+    } else {
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcra_admits_a_burst_of_the_limit_then_one_per_interval() {
+        let mut tat = 0.0;
+        let mut admitted = 0;
+        for _ in 0..100 {
+            if let Ok(next) = gcra(tat, 1_000.0, 30) {
+                tat = next;
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 30, "a full minute's burst, no more");
+        let wait = gcra(tat, 1_000.0, 30).expect_err("full");
+        assert!(
+            (wait - 2_000.0).abs() < 1e-6,
+            "one slot refills in 2 s, got {wait}"
+        );
+        assert!(gcra(tat, 3_000.0, 30).is_ok());
+    }
+
+    #[test]
+    fn pool_ids_name_store_keys_safely() {
+        assert!(check_pool_id("chat-prod_1.eu").is_ok());
+        for bad in ["", "a b", "x{y}", "k:1", &"a".repeat(65)] {
+            assert!(check_pool_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rests_are_clamped_to_a_day_and_at_least_a_millisecond() {
+        assert_eq!(rest_millis(Duration::ZERO), 1);
+        assert_eq!(rest_millis(Duration::from_secs(1_000_000)), 86_400_000);
+        for code in 0..5 {
+            assert_eq!(
+                RestKind::from_code(code).map_or(0, |k| i64::from(k.code())),
+                if (1..=3).contains(&code) { code } else { 0 }
+            );
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! Replicas sharing key state through a store: in memory (on tokio's paused clock) and on a
+//! real `redis-server` that each test starts on a free loopback port and stops.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use keyrotor_engine::store::{Admission, Admit, Publish, RestKind};
+use keyrotor_engine::transport::{Reply, Transport, TransportError};
+use keyrotor_engine::{
+    ApiKey, ChatRequest, MemoryStore, OnStoreError, RedisStore, Rotor, RotorOptions, StateStore,
+};
+use tokio::time::Instant;
+
+const OK: &str = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}],"usage":{"total_tokens":9}}"#;
+const RPM_429: &str = r#"{"error":{"message":"Rate limit reached for model `m` in organization `org_a` service tier `on_demand` on requests per minute (RPM): Limit 30, Used 30, Requested 1. Please try again in 30s.","type":"requests","code":"rate_limit_exceeded"}}"#;
+
+/// Answers 429 (30 s) for the keys listed, 200 otherwise; counts attempts per key. Clones
+/// share one record: every replica sends to the same upstream.
+#[derive(Debug, Clone)]
+struct Upstream {
+    limited: Arc<Vec<String>>,
+    attempts: Arc<Mutex<Vec<String>>>,
+}
+
+impl Upstream {
+    fn new(limited: Vec<&'static str>) -> Self {
+        Self {
+            limited: Arc::new(
+                limited
+                    .iter()
+                    .map(|k| ApiKey::new(*k).fingerprint())
+                    .collect(),
+            ),
+            attempts: Arc::default(),
+        }
+    }
+
+    fn attempts_on(&self, key: &ApiKey) -> usize {
+        let fp = key.fingerprint();
+        self.attempts
+            .lock()
+            .map_or(0, |a| a.iter().filter(|k| **k == fp).count())
+    }
+}
+
+impl Transport for Upstream {
+    async fn send(&self, key: &ApiKey, _body: Bytes) -> Result<Reply, TransportError> {
+        let fp = key.fingerprint();
+        let limited = self.limited.contains(&fp);
+        if let Ok(mut a) = self.attempts.lock() {
+            a.push(fp);
+        }
+        let mut headers = HeaderMap::new();
+        if limited {
+            headers.insert("retry-after", HeaderValue::from_static("30"));
+        }
+        Ok(Reply {
+            status: if limited { 429 } else { 200 },
+            headers,
+            body: Bytes::from_static(if limited { RPM_429 } else { OK }.as_bytes()),
+        })
+    }
+}
+
+const KEYS: [&str; 4] = ["gsk_k0", "gsk_k1", "gsk_k2", "gsk_k3"];
+
+fn keys() -> Vec<ApiKey> {
+    KEYS.iter().map(|k| ApiKey::new(*k)).collect()
+}
+
+fn replica(
+    policy: &str,
+    upstream: &Upstream,
+    store: Option<Arc<dyn StateStore>>,
+    on_error: OnStoreError,
+) -> Rotor<Upstream> {
+    let rotor = Rotor::new(
+        keys(),
+        policy.parse().unwrap_or_else(|e| panic!("{e}")),
+        upstream.clone(),
+        RotorOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    match store {
+        Some(store) => rotor
+            .with_store(store, on_error)
+            .unwrap_or_else(|e| panic!("{e}")),
+        None => rotor,
+    }
+}
+
+fn request() -> ChatRequest {
+    ChatRequest::synthetic("m", 20, 10, false)
+}
+
+/// A replica that saw key 0 limited publishes its rest: another replica never tries key 0,
+/// where a replica with its own state tries it once and wastes a call.
+#[tokio::test(start_paused = true)]
+async fn a_rest_one_replica_learned_keeps_the_others_off_the_key() {
+    for shared in [true, false] {
+        let upstream = Upstream::new(vec!["gsk_k0"]);
+        let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+        let store = shared.then_some(store);
+        let a = replica("cooldown", &upstream, store.clone(), OnStoreError::FailOpen);
+        let b = replica("cooldown", &upstream, store, OnStoreError::FailOpen);
+        let first = a.send(&request()).await;
+        assert!(first.outcome.is_ok());
+        assert_eq!(upstream.attempts_on(&keys()[0]), 1, "replica A met the 429");
+        for _ in 0..4 {
+            assert!(b.send(&request()).await.outcome.is_ok());
+        }
+        let wasted = upstream.attempts_on(&keys()[0]) - 1;
+        if shared {
+            assert_eq!(wasted, 0, "shared state: replica B skips key 0");
+            let status = b.status();
+            let store = status
+                .store
+                .unwrap_or_else(|| panic!("status has the store"));
+            assert!(store.rests_learned >= 1 && store.reachable, "{store:?}");
+        } else {
+            assert_eq!(wasted, 1, "local state: replica B meets the 429 itself");
+        }
+    }
+}
+
+/// A cold-started replica goes on where the rotation stands, not at the first key.
+#[tokio::test(start_paused = true)]
+async fn a_cold_start_goes_on_with_the_shared_rotation() {
+    let upstream = Upstream::new(vec![]);
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let warm = replica(
+        "round-robin",
+        &upstream,
+        Some(store.clone()),
+        OnStoreError::FailOpen,
+    );
+    for _ in 0..3 {
+        assert!(warm.send(&request()).await.outcome.is_ok());
+    }
+    let cold = replica(
+        "round-robin",
+        &upstream,
+        Some(store),
+        OnStoreError::FailOpen,
+    );
+    let sent = cold.send(&request()).await;
+    assert_eq!(
+        sent.trace.attempts[0].key, 3,
+        "keys 0-2 were used; the cold replica takes 3"
+    );
+    let alone = replica("round-robin", &upstream, None, OnStoreError::FailOpen);
+    assert_eq!(alone.send(&request()).await.trace.attempts[0].key, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Redis
+
+/// A `redis-server` on a free loopback port, stopped on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        Self::on(port)
+    }
+
+    fn on(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("redis-server could not start ({e}): scripts/test.sh installs it (Debian's redis-server)")
+            });
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn store(&self, pool: &str) -> Arc<RedisStore> {
+        Arc::new(
+            RedisStore::open(&self.url(), pool, Duration::from_millis(250))
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A plain connection to look at what the store wrote.
+    async fn inspect(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn names() -> Vec<String> {
+    keys().iter().map(ApiKey::fingerprint).collect()
+}
+
+/// 4 replicas × 8 tasks race for one organisation's 50 requests a minute: the store admits
+/// the limit and not one more (plus what the elapsed time refilled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_is_atomic_across_replicas_and_tasks() {
+    let server = Server::start();
+    let names = Arc::new(names());
+    let admitted = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _replica in 0..4 {
+        let store = server.store("atomic");
+        for _task in 0..8 {
+            let (store, names, admitted) = (store.clone(), names.clone(), admitted.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..20 {
+                    let admit = Admit {
+                        keys: &names,
+                        key: 1,
+                        group: 1,
+                        rpm: Some(50),
+                        cursor: 0,
+                    };
+                    match store.admit(admit, Instant::now()).await {
+                        Ok((Admission::Admitted, _)) => {
+                            admitted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok((Admission::Paced { .. }, _)) => {}
+                        other => panic!("unexpected answer {other:?}"),
+                    }
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let refill = (started.elapsed().as_secs_f64() * 50.0 / 60.0).ceil() as usize;
+    let admitted = admitted.load(Ordering::Relaxed);
+    assert!(admitted >= 50, "the burst is the whole limit: {admitted}");
+    assert!(
+        admitted <= 50 + refill,
+        "{admitted} admitted > 50 + {refill} refilled"
+    );
+}
+
+/// Rests, pacing buckets and the rotation position all carry TTLs; a rest is gone when it
+/// ends, and a longer rest is never shortened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_key_the_store_writes_expires() {
+    let server = Server::start();
+    let store = server.store("ttl");
+    let names = names();
+    let rests = [
+        (0, RestKind::Cooling, Duration::from_millis(300)),
+        (2, RestKind::Exhausted, Duration::from_secs(600)),
+    ];
+    store
+        .publish(Publish {
+            keys: &names,
+            rests: &rests,
+            cursor: 7,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shorter = [(2, RestKind::Cooling, Duration::from_secs(1))];
+    store
+        .publish(Publish {
+            keys: &names,
+            rests: &shorter,
+            cursor: 3,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let admit = Admit {
+        keys: &names,
+        key: 1,
+        group: 1,
+        rpm: Some(30),
+        cursor: 0,
+    };
+    let (admission, shared) = store
+        .admit(admit, Instant::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(admission, Admission::Admitted);
+    assert_eq!(shared.cursor, 7, "the position only grows");
+    assert_eq!(
+        shared.rests[2].map(|r| r.kind),
+        Some(RestKind::Exhausted),
+        "the longer rest stays"
+    );
+    assert!(shared.rests[0].is_some() && shared.rests[1].is_none());
+    let mut conn = server.inspect().await;
+    let all: Vec<String> = redis::cmd("KEYS")
+        .arg("keyrotor:{ttl}:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        all.len(),
+        4,
+        "two rests, a pacing bucket and the position: {all:?}"
+    );
+    for key in &all {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    }
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let shared = store
+        .pull(&names, Instant::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(shared.rests[0].is_none(), "the 300 ms rest ended");
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(format!("keyrotor:{{ttl}}:rest:{}", names[0]))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(exists, 0, "and its key is gone from Redis");
+}
+
+/// Only durations cross the wire, timed by the server: a replica whose clock is an hour
+/// ahead reads a 2 s rest as 2 s from its own now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_with_skewed_clocks_agree_on_a_rest() {
+    let server = Server::start();
+    let (a, b) = (server.store("skew"), server.store("skew"));
+    let names = names();
+    let rests = [(3, RestKind::Cooling, Duration::from_secs(2))];
+    a.publish(Publish {
+        keys: &names,
+        rests: &rests,
+        cursor: 0,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ahead = Instant::now() + Duration::from_secs(3600);
+    let shared = b
+        .pull(&names, ahead)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rest = shared.rests[3].unwrap_or_else(|| panic!("the rest reached replica B"));
+    let left = rest.until.saturating_duration_since(ahead);
+    assert!(
+        left > Duration::from_millis(1_800) && left <= Duration::from_secs(2),
+        "{left:?}"
+    );
+    let behind = Instant::now();
+    let admit = Admit {
+        keys: &names,
+        key: 3,
+        group: 3,
+        rpm: None,
+        cursor: 0,
+    };
+    let (admission, _) = a
+        .admit(admit, behind)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(admission, Admission::Resting);
+}
+
+/// Redis killed in the middle of a run and restarted: every request ends once (offered =
+/// succeeded + failed), fail-open serves from local state and says so, the store is
+/// reachable again after, and the rests learned meanwhile are published on return.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_mid_run_loses_no_request() {
+    for on_error in [OnStoreError::FailOpen, OnStoreError::FailClosed] {
+        let mut server = Server::start();
+        let upstream = Upstream::new(vec!["gsk_k0"]);
+        let store: Arc<dyn StateStore> = server.store("outage");
+        let replicas: Vec<_> = (0..4)
+            .map(|_| replica("cooldown", &upstream, Some(store.clone()), on_error))
+            .collect();
+        let done = Arc::new(Mutex::new((0usize, 0usize, 0usize)));
+        let mut tasks = Vec::new();
+        for (i, r) in replicas.iter().enumerate() {
+            let (r, done) = (r.clone(), done.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..30 {
+                    let sent = r.send(&request()).await;
+                    {
+                        let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
+                        match sent.outcome {
+                            Ok(_) => d.0 += 1,
+                            Err(f) if f.reason() == "state_unavailable" => d.2 += 1,
+                            Err(_) => d.1 += 1,
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(20 + i as u64)).await;
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        server.stop();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let port = server.port;
+        let _restarted = Server::on(port);
+        for task in tasks {
+            task.await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let (ok, failed, refused) = *done.lock().unwrap_or_else(|p| p.into_inner());
+        assert_eq!(
+            ok + failed + refused,
+            4 * 30,
+            "every request ended once ({on_error:?})"
+        );
+        let status = replicas[0].status();
+        let s = status.store.unwrap_or_else(|| panic!("store status"));
+        assert!(s.errors > 0, "the outage was seen: {s:?}");
+        assert!(s.reachable, "and the store is back at the end: {s:?}");
+        match on_error {
+            OnStoreError::FailOpen => {
+                assert_eq!(refused, 0);
+                assert!(s.served_locally > 0, "{s:?}");
+                // Key 0's rest, learned again meanwhile, is back on the restarted server.
+                let shared = store
+                    .pull(&names(), Instant::now())
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert!(shared.rests[0].is_some(), "resynchronised: {shared:?}");
+            }
+            OnStoreError::FailClosed => {
+                assert!(refused > 0, "fail-closed refused during the outage");
+                assert!(s.refused > 0, "{s:?}");
+            }
+        }
+    }
+}
+
+/// The same sharing as in memory, across replicas on Redis, in real time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_on_redis_skip_a_key_another_saw_limited() {
+    let server = Server::start();
+    let upstream = Upstream::new(vec!["gsk_k2"]);
+    let store: Arc<dyn StateStore> = server.store("share");
+    let a = replica(
+        "cooldown",
+        &upstream,
+        Some(store.clone()),
+        OnStoreError::FailOpen,
+    );
+    let b = replica("cooldown", &upstream, Some(store), OnStoreError::FailOpen);
+    for _ in 0..3 {
+        assert!(a.send(&request()).await.outcome.is_ok());
+    }
+    assert_eq!(upstream.attempts_on(&keys()[2]), 1);
+    for _ in 0..8 {
+        assert!(b.send(&request()).await.outcome.is_ok());
+    }
+    assert_eq!(
+        upstream.attempts_on(&keys()[2]),
+        1,
+        "replica B never tried key 2"
+    );
+    assert!(format!("{:?}", b.status()).contains("redis"));
+}
