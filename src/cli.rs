@@ -107,6 +107,10 @@ pub enum Command {
         /// Key counts to sweep.
         #[arg(long, value_delimiter = ',', default_value = "1,3,5,10")]
         keys: Vec<usize>,
+        /// Replica counts to sweep, each at every key count (default: the scenario's own),
+        /// e.g. 1,2,4,8; the scenario's `[engine]` state and cold starts apply to each.
+        #[arg(long, value_delimiter = ',', value_name = "N,…")]
+        replicas: Vec<u32>,
         /// Goodput objective: the share of requests answered within the scenario's
         /// `latency_budget`.
         #[arg(long, default_value_t = 0.99)]
@@ -134,7 +138,7 @@ pub enum Command {
         current: PathBuf,
         /// A rule: `METRIC -5%` (may fall at most 5 %), `METRIC +10%` (may rise at most 10 %)
         /// or `METRIC >= 0.999`. Repeatable. Default: success_rate -0.1%, throughput -5%,
-        /// latency_p99 +10%, failover_p99 +10%. Sweeps: capacity_<keys>.
+        /// latency_p99 +10%, failover_p99 +10%. Sweeps: capacity_<keys> (capacity_<keys>_r<N> for N replicas).
         #[arg(long = "threshold", value_name = "RULE")]
         thresholds: Vec<String>,
         /// Compare even when the two differ in schema, scenario, settings or mode, or one is
@@ -421,6 +425,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep {
             scenario,
             keys,
+            replicas,
             objective,
             out,
             json,
@@ -428,7 +433,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             as_of,
         } => sweep_command(
             &scenario,
-            &keys,
+            (&keys, &replicas),
             objective,
             (out, json),
             Overrides {
@@ -631,7 +636,7 @@ fn prepare_out(dir: &Path) -> anyhow::Result<()> {
 
 fn sweep_command(
     path: &Path,
-    keys: &[usize],
+    (keys, replicas): (&[usize], &[u32]),
     objective: f64,
     (out, json): (Option<PathBuf>, bool),
     flags: Overrides,
@@ -640,6 +645,13 @@ fn sweep_command(
     anyhow::ensure!(
         !keys.is_empty() && keys.iter().all(|k| *k >= 1),
         "--keys needs key counts ≥ 1, e.g. 1,3,5,10"
+    );
+    anyhow::ensure!(
+        replicas
+            .iter()
+            .all(|r| (1..=crate::replicas::MAX_REPLICAS).contains(r)),
+        "--replicas needs counts from 1 to {}, e.g. 1,2,4,8",
+        crate::replicas::MAX_REPLICAS
     );
     anyhow::ensure!(
         objective > 0.0 && objective <= 1.0,
@@ -666,7 +678,7 @@ fn sweep_command(
             success * 100.0
         ));
     };
-    let sweep = crate::sweep::sweep(&scenario, keys, objective, &mut progress);
+    let sweep = crate::sweep::sweep(&scenario, keys, replicas, objective, &mut progress);
     activity.finish();
     let sweep = sweep?;
     std::fs::write(

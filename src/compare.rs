@@ -102,7 +102,10 @@ pub fn metrics(doc: &Value) -> Vec<(String, Figure)> {
     if let Some(points) = doc.get("points").and_then(Value::as_array) {
         for p in points {
             let keys = p["keys"].as_u64().unwrap_or(0);
-            put(&format!("capacity_{keys}"), &p["capacity_rpm"]);
+            match p["replicas"].as_u64().unwrap_or(1) {
+                1 => put(&format!("capacity_{keys}"), &p["capacity_rpm"]),
+                r => put(&format!("capacity_{keys}_r{r}"), &p["capacity_rpm"]),
+            }
         }
         return out;
     }

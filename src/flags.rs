@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use mock_groq::catalog::Tier;
 
+use crate::replicas::ColdStart;
 use crate::scenario::{Arrival, Count, Layout, Rate, Scenario};
 
 /// What a run with no scenario file starts from: one key, Poisson 60 req/min for a minute,
@@ -49,6 +50,25 @@ pub struct ScenarioFlags {
     /// Groq's plan whose limits the mock applies: `free` or `developer`.
     #[arg(long, value_name = "TIER", value_parser = ["free", "developer"])]
     pub tier: Option<String>,
+    /// Engine replicas the traffic is spread over (1 to 64), each its own rotor.
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<u32>,
+    /// Where replicas keep key state: `local` (each its own), `memory` (shared, in this
+    /// process; simulation works) or `redis` (shared on Redis; needs --real).
+    #[arg(long, value_name = "STATE", value_parser = ["local", "memory", "redis"])]
+    pub state: Option<String>,
+    /// With --state redis: `redis://host:port[/db]`, or `env:NAME` for a URL with a password.
+    /// Without it keyrotor starts redis-server on loopback.
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// A replica loses its state (a serverless cold start) after `"N requests"` or a time
+    /// (`30s`).
+    #[arg(long, value_name = "WHEN", value_parser = parse_cold_start)]
+    pub cold_start: Option<ColdStart>,
+}
+
+fn parse_cold_start(text: &str) -> Result<ColdStart, String> {
+    text.parse()
 }
 
 /// A rate as requests per minute from `150/min`, `2.5/s`, `9000/h` or a bare number (per
@@ -123,6 +143,18 @@ impl ScenarioFlags {
         }
         if let Some(model) = &self.model {
             s.target.model = model.clone();
+        }
+        if let Some(n) = self.replicas {
+            s.engine.replicas = n;
+        }
+        if let Some(state) = &self.state {
+            s.engine.state = state.parse()?;
+        }
+        if let Some(url) = &self.redis_url {
+            s.engine.redis_url = Some(url.clone());
+        }
+        if let Some(cold) = self.cold_start {
+            s.engine.cold_start = Some(cold);
         }
         if let Some(tier) = &self.tier {
             s.target.tier = if tier == "developer" {

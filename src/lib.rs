@@ -18,6 +18,8 @@ pub mod plan;
 pub mod plots;
 pub mod proxy;
 pub mod recorder;
+pub mod redis_server;
+pub mod replicas;
 pub mod report;
 pub mod run;
 pub mod scenario;

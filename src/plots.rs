@@ -267,7 +267,7 @@ fn draw_sweep<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Sweep) 
     let one = sweep
         .points
         .iter()
-        .find(|p| p.keys == 1)
+        .find(|p| p.keys == 1 && p.replicas == 1)
         .map(|p| p.capacity_rpm);
     let top = sweep
         .points
@@ -295,20 +295,38 @@ fn draw_sweep<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Sweep) 
         .label_style((FONT, 14))
         .draw()
         .map_err(|e| e.to_string())?;
-    let color = RGBColor(30, 120, 200);
-    let measured: Vec<(f64, f64)> = sweep
-        .points
-        .iter()
-        .map(|p| (p.keys as f64, p.capacity_rpm))
-        .collect();
-    chart
-        .draw_series(LineSeries::new(measured.clone(), color.stroke_width(2)))
-        .map_err(|e| e.to_string())?
-        .label("measured")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-    chart
-        .draw_series(measured.iter().map(|p| Circle::new(*p, 4, color.filled())))
-        .map_err(|e| e.to_string())?;
+    let mut counts: Vec<u32> = sweep.points.iter().map(|p| p.replicas).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    let palette = [
+        RGBColor(30, 120, 200),
+        RGBColor(220, 110, 30),
+        RGBColor(40, 160, 80),
+        RGBColor(170, 60, 160),
+    ];
+    for (i, &replicas) in counts.iter().enumerate() {
+        let color = palette[i % palette.len()];
+        let measured: Vec<(f64, f64)> = sweep
+            .points
+            .iter()
+            .filter(|p| p.replicas == replicas)
+            .map(|p| (p.keys as f64, p.capacity_rpm))
+            .collect();
+        let label = match counts.len() {
+            1 => "measured".to_owned(),
+            _ => format!("{replicas} replicas"),
+        };
+        chart
+            .draw_series(LineSeries::new(measured.clone(), color.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart
+            .draw_series(measured.iter().map(|p| Circle::new(*p, 4, color.filled())))
+            .map_err(|e| e.to_string())?;
+    }
     if let Some(one) = one {
         let grey = RGBColor(150, 150, 150);
         chart

@@ -120,6 +120,10 @@ pub struct Report {
     pub per_key: Vec<KeyReport>,
     /// Each scenario threshold, measured.
     pub thresholds: Vec<ThresholdResult>,
+    /// With replicas, shared state or cold starts: what only they show (repeated 429s,
+    /// how long a limit took to reach the other replicas, per replica figures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<crate::replicas::ReplicasSeen>,
 }
 
 /// What ran.
@@ -391,6 +395,7 @@ impl Report {
             failures: recorder.failed.clone(),
             per_key,
             thresholds: Vec::new(),
+            replicas: None,
         };
         report.thresholds = scenario
             .thresholds
@@ -432,7 +437,7 @@ impl Report {
     }
 
     /// What the run was, as plain lines: its time, its target and setup, the limits in force.
-    pub fn facts(&self) -> [String; 3] {
+    pub fn facts(&self) -> Vec<String> {
         let time = if self.simulated {
             format!(
                 "simulated: {:.1} s of virtual time in {:.2} s of wall time",
@@ -442,7 +447,7 @@ impl Report {
             format!("real time: {:.1} s", self.span_s)
         };
         let s = &self.setup;
-        [
+        let mut facts = vec![
             time,
             format!(
                 "target: {}; model {} ({} as of {}); {} keys in {} organisations; policy {}; goodput counts answers within {} ms of their intended send",
@@ -459,7 +464,11 @@ impl Report {
                 "limits per organisation: {} ({})",
                 s.limits.limits, s.limits.source
             ),
-        ]
+        ];
+        if let Some(replicas) = &self.replicas {
+            facts.extend(replicas.facts());
+        }
+        facts
     }
 
     /// The report's tables, in order: summary, latency and failover, failures by reason and
@@ -563,6 +572,9 @@ impl Report {
                 })
                 .collect(),
         });
+        if let Some(replicas) = &self.replicas {
+            tables.push(replicas.table());
+        }
         tables
     }
 

@@ -19,8 +19,10 @@ use crate::engine::transport::{HttpTransport, InProcessTransport, Transport};
 use crate::engine::{ApiKey, Rotor, RotorOptions, keys};
 use crate::network::WithRtt;
 use crate::recorder::Recorder;
+use crate::replicas::{Replicas, ReplicasSeen};
 use crate::report::{LimitsUsed, Report, Setup};
 use crate::scenario::{Mode, Scenario, TargetEvent};
+use std::sync::Arc;
 
 /// Options of one run beyond the scenario.
 #[derive(Default)]
@@ -150,26 +152,86 @@ async fn interrupted(rx: Option<tokio::sync::watch::Receiver<bool>>) {
     }
 }
 
-async fn drive_with<T: Transport>(
+/// Drives the scenario through the engine: one rotor, or replicas
+/// ([`crate::replicas`]) when the scenario has more than one, shared state or cold starts.
+/// `transport` makes each rotor's transport.
+async fn drive_with<T: Transport + 'static>(
     scenario: &Scenario,
     keys: Vec<ApiKey>,
-    transport: T,
+    transport: impl Fn() -> anyhow::Result<T> + Send + Sync + 'static,
     options: &mut RunOptions,
     progress: &dyn Progress,
-) -> anyhow::Result<Driven> {
-    let rotor = Rotor::new(
-        keys,
-        scenario.engine.policy.config.clone(),
-        WithRtt::new(transport, scenario.target.rtt),
-        RotorOptions {
-            deadline: scenario.engine.deadline,
-            budget: Some(scenario.traffic.latency_budget),
-            seed: scenario.seed,
-        },
-    )?;
+) -> anyhow::Result<(Driven, Option<ReplicasSeen>)> {
+    let engine = &scenario.engine;
+    let policy = engine.policy.config.clone();
+    let rtt = scenario.target.rtt;
+    let rotor_options = RotorOptions {
+        deadline: engine.deadline,
+        budget: Some(scenario.traffic.latency_budget),
+        seed: scenario.seed,
+    };
+    let build = move |seed: u64| -> anyhow::Result<Rotor<WithRtt<T>>> {
+        let options = RotorOptions {
+            seed,
+            ..rotor_options
+        };
+        let transport = WithRtt::new(transport()?, rtt);
+        Ok(Rotor::new(
+            keys.clone(),
+            policy.clone(),
+            transport,
+            options,
+        )?)
+    };
     let recorder = recorder(scenario, options)?;
     let interrupt = interrupted(options.interrupt.take());
-    Ok(drive(scenario, rotor, recorder, progress, interrupt).await?)
+    let replicated = engine.replicas > 1 || engine.state.shared() || engine.cold_start.is_some();
+    if !replicated {
+        let rotor = build(scenario.seed)?;
+        return Ok((
+            drive(scenario, rotor, recorder, progress, interrupt).await?,
+            None,
+        ));
+    }
+    let pool_id = format!("run-{}-{}", std::process::id(), scenario.seed);
+    let (store, server, store_text) = crate::replicas::open_store(engine, &pool_id)?;
+    let on_error = engine.on_state_error;
+    let seed = scenario.seed;
+    let make: crate::replicas::Build<WithRtt<T>> = Box::new(move |i| {
+        let rotor = build(seed.wrapping_add(u64::from(i)))?;
+        Ok(match &store {
+            Some(store) => rotor.with_store(Arc::clone(store), on_error)?,
+            None => rotor,
+        })
+    });
+    let seen = ReplicasSeen {
+        replicas: engine.replicas,
+        state: engine.state.name().to_owned(),
+        store: store_text,
+        spread: match engine.spread {
+            crate::replicas::Spread::RoundRobin => "round-robin",
+            crate::replicas::Spread::Random => "random",
+        }
+        .to_owned(),
+        cold_start: engine.cold_start.map(|c| c.to_string()),
+        cold_starts: 0,
+        per_replica: Vec::new(),
+        repeat_429: 0,
+        reach_ms: None,
+        unbooked_429: 0,
+        store_figures: None,
+    };
+    let (sender, ledger) = Replicas::new(
+        engine.replicas,
+        make,
+        engine.spread,
+        engine.cold_start,
+        seed,
+        seen,
+    )?;
+    let driven = drive(scenario, sender, recorder, progress, interrupt).await?;
+    drop(server);
+    Ok((driven, Some(ledger.close())))
 }
 
 /// The recorder of a run, with the options' CSV and give-up bound.
@@ -282,98 +344,107 @@ pub fn run(
     let wall = std::time::Instant::now();
     let n = scenario.keys.count.0;
     let target = &scenario.target;
-    let (driven, mock_state, keys, target) = match (&target.app, &target.url, scenario.mode) {
-        (Some(app), _, _) => drive_app(scenario, app, &mut options, progress)?,
-        (None, None, Mode::Sim) => {
-            let keys = mock_keys(n);
-            // Timers only: nothing simulated touches a socket, and without an I/O driver an
-            // idle runtime parks without a syscall (epoll and eventfd were an eighth of a
-            // simulated request's cost).
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .start_paused(true)
-                .build()?;
-            let (driven, state) = runtime.block_on(async {
-                // Built inside the paused runtime: the mock's clock starts on virtual time, so
-                // no real-time offset leaks into the simulation.
-                let router = mock_groq::router(mock_config(scenario, &keys))?;
-                let transport =
-                    InProcessTransport::new(router.clone(), scenario.engine.request_timeout);
-                let driven =
-                    drive_with(scenario, keys.clone(), transport, &mut options, progress).await?;
-                anyhow::Ok((driven, admin_state(router).await))
-            })?;
-            (
-                driven,
-                state,
-                keys,
-                "embedded mock (in-process, simulated time)"
-                    .to_owned()
-                    .into(),
-            )
-        }
-        (None, None, Mode::Real) => {
-            let keys = mock_keys(n);
-            let config = mock_config(scenario, &keys);
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let (driven, state) = runtime.block_on(async {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let url = format!("http://{}", listener.local_addr()?);
-                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-                let server = tokio::spawn(mock_groq::serve(config, listener, async {
-                    let _ = stopped.await;
-                }));
-                let transport = HttpTransport::new(&url, scenario.engine.timeouts())?;
-                let driven =
-                    drive_with(scenario, keys.clone(), transport, &mut options, progress).await;
-                let state = match reqwest::get(format!("{url}/admin/state")).await {
-                    Ok(response) => response.json().await.ok(),
-                    Err(_) => None,
-                };
-                let _ = stop.send(());
-                let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
-                anyhow::Ok((driven?, state))
-            })?;
-            (
-                driven,
-                state,
-                keys,
-                "embedded mock (loopback HTTP, real time)".to_owned().into(),
-            )
-        }
-        (None, Some(url), _) => {
-            let loaded =
-                keys::from_env().context("a real endpoint takes its keys from the environment")?;
-            for warning in &loaded.warnings {
-                eprintln!("warning: {warning}");
+    let ((driven, replicas), mock_state, keys, target) =
+        match (&target.app, &target.url, scenario.mode) {
+            (Some(app), _, _) => {
+                let (driven, state, keys, target) =
+                    drive_app(scenario, app, &mut options, progress)?;
+                ((driven, None), state, keys, target)
             }
-            if loaded.keys.len() != n {
-                bail!(
-                    "the scenario wants {n} keys; the environment has {}",
-                    loaded.keys.len()
-                );
+            (None, None, Mode::Sim) => {
+                let keys = mock_keys(n);
+                // Timers only: nothing simulated touches a socket, and without an I/O driver an
+                // idle runtime parks without a syscall (epoll and eventfd were an eighth of a
+                // simulated request's cost).
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .start_paused(true)
+                    .build()?;
+                let (driven, state) = runtime.block_on(async {
+                    // Built inside the paused runtime: the mock's clock starts on virtual time, so
+                    // no real-time offset leaks into the simulation.
+                    let router = mock_groq::router(mock_config(scenario, &keys))?;
+                    let (mock, timeout) = (router.clone(), scenario.engine.request_timeout);
+                    let transport = move || Ok(InProcessTransport::new(mock.clone(), timeout));
+                    let driven =
+                        drive_with(scenario, keys.clone(), transport, &mut options, progress)
+                            .await?;
+                    anyhow::Ok((driven, admin_state(router).await))
+                })?;
+                (
+                    driven,
+                    state,
+                    keys,
+                    "embedded mock (in-process, simulated time)"
+                        .to_owned()
+                        .into(),
+                )
             }
-            // One thread: a load generator gains little from a second one on a small machine,
-            // and cross-thread wake-ups cost more than they give.
-            // A worker per core, as wrk runs a thread per core: on this repository's benchmark
-            // (benches/harness/driver_vs_wrk.sh) two workers beat one by a fifth.
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let transport = HttpTransport::new(url, scenario.engine.timeouts())?;
-            let keys = loaded.keys;
-            let driven = runtime.block_on(drive_with(
-                scenario,
-                keys.clone(),
-                transport,
-                &mut options,
-                progress,
-            ))?;
-            (driven, None, keys, url.clone().into())
-        }
-    };
+            (None, None, Mode::Real) => {
+                let keys = mock_keys(n);
+                let config = mock_config(scenario, &keys);
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()?;
+                let (driven, state) = runtime.block_on(async {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    let url = format!("http://{}", listener.local_addr()?);
+                    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                    let server = tokio::spawn(mock_groq::serve(config, listener, async {
+                        let _ = stopped.await;
+                    }));
+                    let (mock_url, timeouts) = (url.clone(), scenario.engine.timeouts());
+                    let transport = move || Ok(HttpTransport::new(&mock_url, timeouts)?);
+                    let driven =
+                        drive_with(scenario, keys.clone(), transport, &mut options, progress).await;
+                    let state = match reqwest::get(format!("{url}/admin/state")).await {
+                        Ok(response) => response.json().await.ok(),
+                        Err(_) => None,
+                    };
+                    let _ = stop.send(());
+                    let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+                    anyhow::Ok((driven?, state))
+                })?;
+                (
+                    driven,
+                    state,
+                    keys,
+                    "embedded mock (loopback HTTP, real time)".to_owned().into(),
+                )
+            }
+            (None, Some(url), _) => {
+                let loaded = keys::from_env()
+                    .context("a real endpoint takes its keys from the environment")?;
+                for warning in &loaded.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                if loaded.keys.len() != n {
+                    bail!(
+                        "the scenario wants {n} keys; the environment has {}",
+                        loaded.keys.len()
+                    );
+                }
+                // One thread: a load generator gains little from a second one on a small machine,
+                // and cross-thread wake-ups cost more than they give.
+                // A worker per core, as wrk runs a thread per core: on this repository's benchmark
+                // (benches/harness/driver_vs_wrk.sh) two workers beat one by a fifth.
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()?;
+                let (target_url, timeouts) = (url.clone(), scenario.engine.timeouts());
+                HttpTransport::new(url, timeouts)?;
+                let transport = move || Ok(HttpTransport::new(&target_url, timeouts)?);
+                let keys = loaded.keys;
+                let driven = runtime.block_on(drive_with(
+                    scenario,
+                    keys.clone(),
+                    transport,
+                    &mut options,
+                    progress,
+                ))?;
+                (driven, None, keys, url.clone().into())
+            }
+        };
     let orgs_of = scenario.keys.org_of_each();
     let policy = match &scenario.target.app {
         Some(_) => "the app's own rotation code".to_owned(),
@@ -404,6 +475,7 @@ pub fn run(
         driven.incomplete,
     );
     report.error = driven.error;
+    report.replicas = replicas;
     Ok(Finished {
         report,
         recorder: driven.recorder,

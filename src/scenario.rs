@@ -12,8 +12,9 @@ use mock_groq::catalog::Tier;
 use mock_groq::config::{CompletionConfig, Fault, LatencyConfig, LimitsOverride};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::PolicyConfig;
 use crate::engine::transport::Timeouts;
+use crate::engine::{OnStoreError, PolicyConfig};
+use crate::replicas::{ColdStart, MAX_REPLICAS, Spread, StateKind};
 
 /// Errors reading a scenario.
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +240,46 @@ pub struct Engine {
     /// Longest a request may take in all.
     #[serde(default = "default_deadline", with = "humantime_serde")]
     pub deadline: Duration,
+    /// Engine instances the traffic is spread over (1 to 64): app replicas, proxy replicas,
+    /// serverless instances, each with its own rotor.
+    #[serde(default = "one_replica", skip_serializing_if = "is_one_replica")]
+    pub replicas: u32,
+    /// Where replicas keep key state: `local` (each its own), `memory` (one store shared in
+    /// this process; simulated time works) or `redis` (one store on Redis; real time).
+    #[serde(default, skip_serializing_if = "is_local")]
+    pub state: StateKind,
+    /// With `state = "redis"`: the server as `redis://host:port[/db]`, or `env:NAME` to read
+    /// a URL with a password from the environment. Without it keyrotor starts
+    /// `redis-server` on loopback for the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
+    /// How requests are spread over replicas: `round-robin` or `random`.
+    #[serde(default, skip_serializing_if = "is_round_robin")]
+    pub spread: Spread,
+    /// A replica loses its state (a serverless cold start) after `"N requests"` or a time
+    /// (`"30s"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<ColdStart>,
+    /// With shared state, what a replica does when the store fails: `fail-open` (serve from
+    /// its own state) or `fail-closed` (refuse).
+    #[serde(default, skip_serializing_if = "is_fail_open")]
+    pub on_state_error: OnStoreError,
+}
+
+fn one_replica() -> u32 {
+    1
+}
+fn is_one_replica(n: &u32) -> bool {
+    *n == 1
+}
+fn is_local(s: &StateKind) -> bool {
+    *s == StateKind::Local
+}
+fn is_round_robin(s: &Spread) -> bool {
+    *s == Spread::RoundRobin
+}
+fn is_fail_open(s: &OnStoreError) -> bool {
+    *s == OnStoreError::FailOpen
 }
 
 impl Default for Engine {
@@ -248,6 +289,12 @@ impl Default for Engine {
             connect_timeout: default_connect(),
             request_timeout: default_request(),
             deadline: default_deadline(),
+            replicas: 1,
+            state: StateKind::Local,
+            redis_url: None,
+            spread: Spread::RoundRobin,
+            cold_start: None,
+            on_state_error: OnStoreError::FailOpen,
         }
     }
 }
@@ -977,7 +1024,28 @@ impl Scenario {
             ms,
             limits::TIMEOUT,
         )?;
-        span_within(Some(e.deadline), "engine.deadline", ms, limits::TIMEOUT)
+        span_within(Some(e.deadline), "engine.deadline", ms, limits::TIMEOUT)?;
+        ensure(
+            (1..=MAX_REPLICAS).contains(&e.replicas),
+            "engine.replicas",
+            format!("from 1 to {MAX_REPLICAS}"),
+        )?;
+        ensure(
+            e.redis_url.is_none() || e.state == StateKind::Redis,
+            "engine.redis_url",
+            "goes with state = \"redis\"",
+        )?;
+        ensure(
+            e.state != StateKind::Redis || self.mode == Mode::Real,
+            "engine.state",
+            "redis runs in real time: use mode = \"real\" (or --real), or state = \"memory\" for the same sharing in simulation",
+        )?;
+        let replicated = e.replicas > 1 || e.state.shared() || e.cold_start.is_some();
+        ensure(
+            !replicated || self.target.app.is_none(),
+            "engine.replicas",
+            "replicas, shared state and cold starts are the engine's: an app under test runs its own code",
+        )
     }
 
     fn check_target(&self) -> Check {

@@ -23,6 +23,9 @@ const STEPS: usize = 8;
 pub struct SweepPoint {
     /// Keys.
     pub keys: usize,
+    /// Engine replicas the traffic was spread over.
+    #[serde(default = "one")]
+    pub replicas: u32,
     /// Highest offered requests per minute that met the objective.
     pub capacity_rpm: f64,
     /// Goodput rate (answered within the latency budget) measured at that rate.
@@ -31,6 +34,14 @@ pub struct SweepPoint {
     pub ratio_to_one_key: Option<f64>,
     /// Runs it took.
     pub runs: usize,
+    /// With replicas: 429s a replica met on a key another had already met within its wait,
+    /// at the capacity rate ([`crate::replicas::ReplicasSeen::repeat_429`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_429: Option<u64>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A sweep's result (`sweep.json`).
@@ -272,26 +283,52 @@ fn search(
     }
     Ok(SweepPoint {
         keys,
+        replicas: 1,
         capacity_rpm: good,
         goodput_rate: good_success,
         ratio_to_one_key: None,
         runs,
+        repeat_429: None,
     })
 }
 
-/// Sweeps the key counts.
+/// Sweeps the key counts, each at every replica count (`[]`: the scenario's own).
 pub fn sweep(
     base: &Scenario,
     key_counts: &[usize],
+    replica_counts: &[u32],
     objective: f64,
     progress: &mut dyn FnMut(usize, f64, f64),
 ) -> anyhow::Result<Sweep> {
-    let mut points = Vec::with_capacity(key_counts.len());
-    for &keys in key_counts {
-        points.push(capacity(base, keys, objective, progress)?);
+    let own = [base.engine.replicas];
+    let replica_counts = if replica_counts.is_empty() {
+        &own[..]
+    } else {
+        replica_counts
+    };
+    let mut points = Vec::with_capacity(key_counts.len() * replica_counts.len());
+    for &replicas in replica_counts {
+        let mut scenario = base.clone();
+        scenario.engine.replicas = replicas;
+        for &keys in key_counts {
+            let mut point = capacity(&scenario, keys, objective, progress)?;
+            point.replicas = replicas;
+            if replicas > 1
+                || scenario.engine.state.shared()
+                || scenario.engine.cold_start.is_some()
+            {
+                let at = measure(&scenario, keys, point.capacity_rpm.max(0.01))?;
+                point.repeat_429 = at.replicas.map(|r| r.repeat_429);
+            }
+            points.push(point);
+        }
     }
-    let one = points.iter().find(|p| p.keys == 1).map(|p| p.capacity_rpm);
-    for p in &mut points {
+    for i in 0..points.len() {
+        let one = points
+            .iter()
+            .find(|p| p.keys == 1 && p.replicas == points[i].replicas)
+            .map(|p| p.capacity_rpm);
+        let p = &mut points[i];
         p.ratio_to_one_key = one.filter(|c| *c > 0.0).map(|c| p.capacity_rpm / c);
     }
     Ok(Sweep {
@@ -329,9 +366,11 @@ impl Sweep {
         Table {
             head: Table::heads(&[
                 "keys",
+                "replicas",
                 "capacity (req/min)",
                 "goodput at capacity",
                 "× one key",
+                "repeated 429s at capacity",
                 "runs",
             ]),
             rows: self
@@ -340,10 +379,12 @@ impl Sweep {
                 .map(|p| {
                     vec![
                         p.keys.to_string(),
+                        p.replicas.to_string(),
                         format!("{:.1}", p.capacity_rpm),
                         format!("{:.4}", p.goodput_rate),
                         p.ratio_to_one_key
                             .map_or("–".to_owned(), |r| format!("{r:.2}")),
+                        p.repeat_429.map_or("–".to_owned(), |r| r.to_string()),
                         p.runs.to_string(),
                     ]
                 })

@@ -159,7 +159,7 @@ fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
         "[target]\nlimits = { rpm = 30, rpd = 0, tpm = 0, tpd = 0 }",
     );
     let mut quiet = |_: usize, _: f64, _: f64| {};
-    let result = keyrotor::sweep::sweep(&separate, &[1, 2], 0.99, &mut quiet)
+    let result = keyrotor::sweep::sweep(&separate, &[1, 2], &[], 0.99, &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let one = result.points[0].capacity_rpm;
     assert!((28.0..36.0).contains(&one), "one key ≈ 30/min: {one}");
@@ -168,7 +168,7 @@ fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
 
     let mut shared = separate.clone();
     shared.keys.layout = keyrotor::scenario::Layout::Shared;
-    let result = keyrotor::sweep::sweep(&shared, &[1, 3], 0.99, &mut quiet)
+    let result = keyrotor::sweep::sweep(&shared, &[1, 3], &[], 0.99, &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let ratio = result.points[1].ratio_to_one_key.unwrap_or(0.0);
     assert!(

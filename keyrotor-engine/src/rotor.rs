@@ -116,7 +116,9 @@ impl Failed {
     /// failed (e.g. no key available).
     pub fn reason(&self) -> &'static str {
         match (&self.last, self.give_up) {
-            (_, GiveUp::NoKeyAvailable | GiveUp::Deadline) => self.give_up.reason(),
+            (_, GiveUp::NoKeyAvailable | GiveUp::Deadline | GiveUp::StateUnavailable) => {
+                self.give_up.reason()
+            }
             (Some(f), _) => f.reason(),
             (None, g) => g.reason(),
         }

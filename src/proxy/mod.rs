@@ -89,6 +89,22 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body: u64,
+    /// Where key state lives: `local` (this process), `redis://host:port[/db]` (shared by
+    /// every proxy replica given the same server and --pool-id), or `env:NAME` for a Redis
+    /// URL with a password, read from that environment variable.
+    #[arg(long, value_name = "STATE", default_value = "local")]
+    pub state: String,
+    /// Names the shared pool in the store (1 to 64 of A-Z a-z 0-9 _ . -): replicas with the
+    /// same id share key state; several pools can share one Redis.
+    #[arg(long, value_name = "ID", default_value = "default")]
+    pub pool_id: String,
+    /// When the shared store fails: `fail-open` serves from this replica's own state (and
+    /// says so in /status and the logs), `fail-closed` refuses requests with a 503.
+    #[arg(long, value_name = "MODE", default_value = "fail-open")]
+    pub on_state_error: crate::engine::OnStoreError,
+    /// Longest a call to the shared store may take before it counts as failed (1ms to 10s).
+    #[arg(long, value_name = "DURATION", default_value = "100ms")]
+    pub state_timeout: humantime::Duration,
 }
 
 /// A lookup of environment variables (the process's, or a test's).
@@ -161,6 +177,19 @@ pub fn build(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Arc<routes::Proxy
             Rotor::for_provider(keys, args.policy.clone(), transport, options, OpenAi)
         }
     }?;
+    let rotor = match args.state.as_str() {
+        "local" => rotor,
+        spec => {
+            let url = crate::replicas::redis_url(spec, env)
+                .map_err(anyhow::Error::msg)
+                .context("--state")?;
+            let store =
+                crate::engine::RedisStore::open(&url, &args.pool_id, args.state_timeout.into())
+                    .context("--state")?;
+            tracing::info!(store = ?store, pool = %args.pool_id, "key state shared on Redis");
+            rotor.with_store(Arc::new(store), args.on_state_error)?
+        }
+    };
     let models_url = format!(
         "{}{}",
         args.upstream.trim_end_matches('/'),

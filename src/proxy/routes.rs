@@ -219,6 +219,14 @@ fn pool_budget_headers(headers: &mut HeaderMap, budget: PoolBudget) {
 /// return as `retry-after` when the keys are rate limited; the upstream's own answer for
 /// anything else it said (a 400 is the client's to see); 504 or 502 when it said nothing.
 fn give_up(proxy: &Proxy, failed: Failed) -> Response {
+    if failed.give_up == GiveUp::StateUnavailable {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "keyrotor proxy: the shared key state is unreachable and this proxy fails closed (state_unavailable)",
+            "internal_server_error",
+            None,
+        );
+    }
     let rate_limited = failed.give_up == GiveUp::NoKeyAvailable
         || failed.last.as_ref().is_some_and(Failure::is_rate_limit);
     if rate_limited {
@@ -371,6 +379,7 @@ async fn health(State(proxy): State<Arc<Proxy>>) -> Response {
         "cooling": status.totals.cooling,
         "exhausted": status.totals.exhausted,
         "disabled": status.totals.disabled,
+        "state": status.store,
         "key_states": status.keys.iter().map(|k| serde_json::json!({
             "fingerprint": k.fingerprint,
             "state": k.state,

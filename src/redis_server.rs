@@ -1,0 +1,73 @@
+//! A `redis-server` that keyrotor starts itself on loopback for a run with shared state on
+//! Redis and no `redis_url` (as it embeds the mock: no setup for the user). It keeps nothing
+//! on disk and is stopped when dropped.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// A running `redis-server` on 127.0.0.1.
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Child,
+    /// `redis://127.0.0.1:PORT/`.
+    pub url: String,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` (from PATH) on a free loopback port, without persistence, and
+    /// waits until it accepts connections (at most 5 s).
+    pub fn start() -> anyhow::Result<Self> {
+        let mut last = None;
+        // A free port can be taken between finding it and the server binding it: try again.
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .context("no free loopback port for redis-server")?
+                .port();
+            match Self::on(port) {
+                Ok(server) => return Ok(server),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("redis-server did not start")))
+    }
+
+    fn on(port: u16) -> anyhow::Result<Self> {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context(
+                "state = \"redis\" without redis_url needs redis-server on PATH (Debian: apt-get install redis-server), or give redis_url / --redis-url",
+            )?;
+        let mut server = Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}/"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                bail!("redis-server exited at start ({status})");
+            }
+            if Instant::now() > deadline {
+                bail!("redis-server did not accept connections on port {port} within 5 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // On the errors above, `server` is dropped: the child is stopped with it.
+        Ok(server)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
