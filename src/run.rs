@@ -194,7 +194,11 @@ async fn drive_with<T: Transport + 'static>(
         ));
     }
     let pool_id = format!("run-{}-{}", std::process::id(), scenario.seed);
-    let (store, server, store_text) = crate::replicas::open_store(engine, &pool_id)?;
+    let crate::replicas::Opened {
+        store,
+        server,
+        text: store_text,
+    } = crate::replicas::open_store(engine, &pool_id)?;
     let on_error = engine.on_state_error;
     let seed = scenario.seed;
     let make: crate::replicas::Build<WithRtt<T>> = Box::new(move |i| {

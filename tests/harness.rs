@@ -220,6 +220,20 @@ fn claims_get_the_verdicts_the_limits_imply() {
         "seed 000's loop falls through to the next key on a 401"
     );
     assert_eq!(verdict("zero-downtime-adaptive"), Holds);
+    assert_eq!(
+        verdict("rate-limits-eliminated-4-replicas-local-state"),
+        Holds
+    );
+    assert_eq!(
+        verdict("rate-limits-eliminated-serverless-local-state"),
+        Fails,
+        "every cold instance starts at key 0"
+    );
+    assert_eq!(
+        verdict("rate-limits-eliminated-serverless-shared-state"),
+        Holds,
+        "a shared rotation position spreads cold instances over the keys"
+    );
     assert_eq!(verdict("never-see-errors-all-out-sticky-failover"), Fails);
     assert_eq!(
         verdict("1000-users"),

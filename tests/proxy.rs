@@ -504,3 +504,119 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// Two proxy replicas sharing key state on Redis (started on loopback, stopped after): a key
+/// replica A found out of its day is never tried by replica B, whose /status and /health say
+/// what it learned; a replica whose store is unreachable serves from its own state
+/// (fail-open) or refuses with a 503 (fail-closed); a Redis password is never a flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_replicas_share_key_state_on_redis() {
+    let redis = keyrotor::redis_server::RedisServer::start().unwrap_or_else(|e| panic!("{e:#}"));
+    let upstream = mock(
+        r#"
+[latency]
+enabled = false
+[[orgs]]
+id = "org_out"
+keys = ["gsk_rep_out"]
+[[orgs]]
+id = "org_ok"
+keys = ["gsk_rep_ok"]
+[[events]]
+kind = "exhaust_daily"
+org = "org_out"
+at = "0s"
+"#,
+    )
+    .await;
+    let keys = ["gsk_rep_out", "gsk_rep_ok"];
+    let shared = ["--state", &redis.url, "--pool-id", "replicas-test"];
+    let a = proxy(&upstream.url, &keys, &shared).await;
+    let b = proxy(&upstream.url, &keys, &shared).await;
+    let path = "/openai/v1/chat/completions";
+    // Replica A: the first key (adaptive tries keys in order of headroom, all unknown) may
+    // be the spent one; send until it has met it.
+    let out_429s = |state: &Value| {
+        state["orgs"][0]["keys"][0]["rate_limited"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    for _ in 0..4 {
+        assert_eq!(
+            post(&a.url, path, "x", &chat_body(false)).await.status(),
+            200
+        );
+    }
+    let state: Value = get(&upstream.url, "/admin/state")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        out_429s(&state),
+        1,
+        "replica A met the spent key once: {state}"
+    );
+    for _ in 0..4 {
+        assert_eq!(
+            post(&b.url, path, "x", &chat_body(false)).await.status(),
+            200
+        );
+    }
+    let state: Value = get(&upstream.url, "/admin/state")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(out_429s(&state), 1, "replica B never tried it: {state}");
+    let status: Value = get(&b.url, "/status")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let store = &status["status"]["store"];
+    assert_eq!(store["store"], "redis", "{status}");
+    assert_eq!(store["reachable"], true, "{status}");
+    assert!(store["rests_learned"].as_u64() >= Some(1), "{status}");
+    let health: Value = get(&b.url, "/health")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(health["key_states"][0]["state"], "exhausted", "{health}");
+    assert_eq!(health["state"]["store"], "redis", "{health}");
+
+    // Nothing listens on port 1: the store is unreachable.
+    let gone = ["--state", "redis://127.0.0.1:1/", "--state-timeout", "50ms"];
+    let open = proxy(&upstream.url, &keys, &gone).await;
+    assert_eq!(
+        post(&open.url, path, "x", &chat_body(false)).await.status(),
+        200
+    );
+    let status: Value = get(&open.url, "/status")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(status["status"]["store"]["reachable"], false, "{status}");
+    assert!(
+        status["status"]["store"]["served_locally"].as_u64() >= Some(1),
+        "{status}"
+    );
+    let closed_flags = [&gone[..], &["--on-state-error", "fail-closed"]].concat();
+    let closed = proxy(&upstream.url, &keys, &closed_flags).await;
+    let refused = post(&closed.url, path, "x", &chat_body(false)).await;
+    assert_eq!(refused.status(), 503);
+    assert!(text(refused).await.contains("state_unavailable"));
+
+    let cli = Cli::try_parse_from(["proxy", "--state", "redis://:hunter2@127.0.0.1:6379/"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let error = build(&cli.proxy, &|_| Some("gsk_x".to_owned()))
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_else(|| panic!("a password on the command line was accepted"));
+    assert!(
+        error.contains("env:NAME") && !error.contains("hunter2"),
+        "{error}"
+    );
+}

@@ -1,7 +1,7 @@
 -- keyrotor: one attempt's admission, atomically, on the server's clock.
 -- KEYS[1..n]  every key's rest (value: 1 cooling, 2 exhausted, 3 disabled; PX: how long)
 -- KEYS[n+1]   the pacing bucket of the chosen key's organisation (GCRA: theoretical arrival, ms)
--- KEYS[n+2]   the rotation's position (only grows)
+-- KEYS[n+2]   the rotation's position (only grows; its TTL renews when it moves)
 -- ARGV[1]     the chosen key, 1-based (0: only read, as a cold start does)
 -- ARGV[2]     the organisation's requests per minute (0: not paced)
 -- ARGV[3]     the caller's rotation position
@@ -15,11 +15,15 @@ local k = tonumber(ARGV[1])
 local rpm = tonumber(ARGV[2])
 local cursor = tonumber(redis.call('GET', KEYS[n + 2]) or '0') or 0
 local asked = tonumber(ARGV[3])
-if asked > cursor then cursor = asked end
-redis.call('SET', KEYS[n + 2], string.format('%d', cursor), 'PX', ARGV[4])
+if asked > cursor then
+  cursor = asked
+  redis.call('SET', KEYS[n + 2], string.format('%d', cursor), 'PX', ARGV[4])
+end
 local out = {0, 0, cursor}
+-- One MGET for every key's rest (the common case: none), PTTL only for those that rest.
+local kinds = redis.call('MGET', unpack(KEYS, 1, n))
 for i = 1, n do
-  local kind = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  local kind = tonumber(kinds[i] or '0') or 0
   local left = 0
   if kind ~= 0 then left = redis.call('PTTL', KEYS[i]) end
   if left <= 0 then kind = 0; left = 0 end

@@ -1,0 +1,265 @@
+//! Replicas as a scenario dimension: the traffic spread over N engine instances (app
+//! replicas, proxy replicas, serverless instances), each its own [`crate::engine::Rotor`], with their own
+//! key state (`local`) or one shared store (`memory` in this process, `redis`), and
+//! optionally losing their state now and then (a serverless cold start).
+//!
+//! [`Replicas`] is the driver's [`crate::driver::Sender`] for such a run. It books what only replicas show:
+//! per replica its requests, attempts and 429s, and the 429s a replica met on a key that
+//! *another* replica had already met within the wait that 429 announced — calls wasted for
+//! want of shared state — with how long after the first one they came (how long the news
+//! took to reach the others; with shared state, at most an attempt in flight).
+//!
+//! - [`sender`]: the driver's [`Replicas`] sender and its books;
+//! - [`seen`]: what the report says of them ([`ReplicasSeen`]);
+//! - here: the scenario's settings, and the store they ask for.
+
+mod seen;
+mod sender;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use seen::{Reach, ReplicaFigures, ReplicasSeen, StoreFigures};
+pub use sender::{Build, Ledger, Replicas};
+
+/// Most replicas a scenario may have.
+pub const MAX_REPLICAS: u32 = 64;
+
+/// Where replicas keep their key state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateKind {
+    /// Each replica its own, in memory (what an in-memory rotator does).
+    #[default]
+    Local,
+    /// One store shared by all, in this process's memory (runs in simulated time: the
+    /// stand-in for Redis with the same semantics).
+    Memory,
+    /// One store on a Redis server (real time).
+    Redis,
+}
+
+impl StateKind {
+    /// Whether the replicas share one store.
+    pub fn shared(self) -> bool {
+        self != StateKind::Local
+    }
+
+    /// The name as written in a scenario.
+    pub fn name(self) -> &'static str {
+        match self {
+            StateKind::Local => "local",
+            StateKind::Memory => "memory",
+            StateKind::Redis => "redis",
+        }
+    }
+}
+
+impl FromStr for StateKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "local" => Ok(Self::Local),
+            "memory" => Ok(Self::Memory),
+            "redis" => Ok(Self::Redis),
+            other => Err(format!(
+                "unknown state {other:?}: local (each replica its own), memory (shared in this process) or redis (shared on Redis)"
+            )),
+        }
+    }
+}
+
+/// How a load balancer spreads requests over replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Spread {
+    /// In turn.
+    #[default]
+    RoundRobin,
+    /// At random (seeded by the scenario).
+    Random,
+}
+
+/// When a replica loses its state: after serving some requests, or after some time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColdStart {
+    /// After this many requests (1: every request, as a function with no warm instance).
+    Requests(u64),
+    /// After this long.
+    After(Duration),
+}
+
+impl FromStr for ColdStart {
+    type Err = String;
+    /// `"10 requests"`, `"1 request"`, or a duration (`"30s"`, `"5m"`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let text = s.trim();
+        let bad = || {
+            format!(
+                "cold_start {text:?}: \"N requests\" (1 to 10⁹) or a duration from 1 ms to 1 day (\"30s\")"
+            )
+        };
+        if let Some(n) = text
+            .strip_suffix("requests")
+            .or_else(|| text.strip_suffix("request"))
+        {
+            let n: u64 = n.trim().parse().map_err(|_| bad())?;
+            return (1..=1_000_000_000)
+                .contains(&n)
+                .then_some(ColdStart::Requests(n))
+                .ok_or_else(bad);
+        }
+        let d = humantime_serde::re::humantime::parse_duration(text).map_err(|_| bad())?;
+        (Duration::from_millis(1)..=Duration::from_secs(86_400))
+            .contains(&d)
+            .then_some(ColdStart::After(d))
+            .ok_or_else(bad)
+    }
+}
+
+impl fmt::Display for ColdStart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ColdStart::Requests(1) => f.write_str("1 request"),
+            ColdStart::Requests(n) => write!(f, "{n} requests"),
+            ColdStart::After(d) => {
+                write!(f, "{}", humantime_serde::re::humantime::format_duration(*d))
+            }
+        }
+    }
+}
+
+impl Serialize for ColdStart {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ColdStart {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The Redis URL a scenario or flag names: `redis://host:port[/db]` as written (a password
+/// in it is refused: it would sit in a file or a command line), or `env:NAME`, the URL in
+/// that environment variable (which may hold a password).
+pub fn redis_url(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    if let Some(name) = text.strip_prefix("env:") {
+        let url = env(name)
+            .ok_or_else(|| format!("redis URL: environment variable {name} is not set"))?;
+        return match url.starts_with("redis://") || url.starts_with("rediss://") {
+            true => Ok(url),
+            false => Err(format!("redis URL in {name}: expected redis://…")),
+        };
+    }
+    if !text.starts_with("redis://") {
+        return Err(format!(
+            "redis URL {text:?}: expected redis://host:port[/db] or env:NAME"
+        ));
+    }
+    let authority = text["redis://".len()..]
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if authority.contains('@') {
+        return Err(
+            "redis URL: a password does not belong in a file or on a command line; put the URL in an environment variable and write env:NAME"
+                .to_owned(),
+        );
+    }
+    Ok(text.to_owned())
+}
+
+/// A run's shared store, the server it runs on when keyrotor started one (stopped when this
+/// is dropped), and the store in words for the report.
+#[derive(Default)]
+pub struct Opened {
+    /// The store; `None` for local state.
+    pub store: Option<Arc<dyn crate::engine::StateStore>>,
+    /// The `redis-server` keyrotor started, if it did.
+    pub server: Option<crate::redis_server::RedisServer>,
+    /// The store in words.
+    pub text: Option<String>,
+}
+
+/// The shared store a scenario's engine asks for: none (local), one in memory, or one on
+/// Redis (the URL given, or a `redis-server` started on loopback, kept alive by the returned
+/// server until the run ends). With the store, its description for the report.
+pub fn open_store(engine: &crate::scenario::Engine, pool_id: &str) -> anyhow::Result<Opened> {
+    use anyhow::Context;
+    match engine.state {
+        StateKind::Local => Ok(Opened::default()),
+        StateKind::Memory => Ok(Opened {
+            store: Some(Arc::new(crate::engine::MemoryStore::new())),
+            server: None,
+            text: Some("one store in this process's memory".to_owned()),
+        }),
+        StateKind::Redis => {
+            let (server, url, text) = match &engine.redis_url {
+                Some(given) => {
+                    let url = redis_url(given, &|n| std::env::var(n).ok())
+                        .map_err(anyhow::Error::msg)
+                        .context("engine.redis_url")?;
+                    (None, url, "the Redis server named by redis_url".to_owned())
+                }
+                None => {
+                    let server = crate::redis_server::RedisServer::start()?;
+                    let url = server.url.clone();
+                    (
+                        Some(server),
+                        url,
+                        "a redis-server keyrotor started on loopback".to_owned(),
+                    )
+                }
+            };
+            let store = crate::engine::RedisStore::open(&url, pool_id, STORE_TIMEOUT)?;
+            Ok(Opened {
+                store: Some(Arc::new(store)),
+                server,
+                text: Some(text),
+            })
+        }
+    }
+}
+
+/// How long a replica waits for the store before it treats it as failed.
+pub const STORE_TIMEOUT: Duration = Duration::from_millis(100);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cold_starts_and_states_read_as_written_and_refuse_nonsense() {
+        assert_eq!("1 request".parse(), Ok(ColdStart::Requests(1)));
+        assert_eq!("25 requests".parse(), Ok(ColdStart::Requests(25)));
+        assert_eq!("30s".parse(), Ok(ColdStart::After(Duration::from_secs(30))));
+        for bad in ["0 requests", "-3 requests", "2 days", "soon", "0s"] {
+            assert!(bad.parse::<ColdStart>().is_err(), "{bad}");
+        }
+        assert_eq!(ColdStart::Requests(25).to_string(), "25 requests");
+        assert!("shared".parse::<StateKind>().is_err());
+    }
+
+    #[test]
+    fn redis_urls_with_a_password_come_from_the_environment_only() {
+        let env = |n: &str| (n == "R").then(|| "redis://:pw@127.0.0.1:6379/".to_owned());
+        assert_eq!(
+            redis_url("redis://127.0.0.1:6379/0", &env).as_deref(),
+            Ok("redis://127.0.0.1:6379/0")
+        );
+        assert!(
+            redis_url("redis://:pw@127.0.0.1:6379/", &env)
+                .is_err_and(|e| e.contains("env:NAME") && !e.contains("pw"))
+        );
+        assert!(redis_url("env:R", &env).is_ok());
+        assert!(redis_url("env:MISSING", &env).is_err());
+        assert!(redis_url("http://x", &env).is_err());
+    }
+}
