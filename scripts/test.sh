@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README's test command. Installs what the tests call besides cargo — the groq and openai
 # Python SDKs (PyPI), Node and npm (Debian's packages, when missing), the groq Node SDK (npm,
-# into tests/sdk/node_modules) and what the seed apps need (groq-sdk and tsx, into
-# examples/seed-apps/node_modules) — then runs every test of the workspace.
+# into tests/sdk/node_modules), what the seed apps need (groq-sdk and tsx, into
+# examples/seed-apps/node_modules) and redis-server (Debian's package: the shared-state tests
+# start their own on loopback) — then runs every test of the workspace.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test proxy`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,10 @@ python3 -m pip install --quiet --disable-pip-version-check -r mock-groq/tests/sd
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "installing nodejs and npm (Debian packages)"
   as_root apt-get update -qq && as_root apt-get install -y -qq nodejs npm
+fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis-server (Debian package; the shared-state tests start it on loopback)"
+  as_root apt-get update -qq && as_root apt-get install -y -qq redis-server
 fi
 npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
 npm ci --prefix examples/seed-apps --no-audit --no-fund --loglevel=error

@@ -353,7 +353,20 @@ fn the_command_refuses_a_public_address_without_a_token_and_keys_on_the_command_
 /// requests a minute (a burst of 60, then one a second); the adaptive policy waits at most
 /// 500 ms. The SDK scripts expect this set-up too.
 async fn spent_day_and_sixty_a_minute() -> (Running, Running) {
-    let upstream = mock(
+    let upstream = spent_day_mock().await;
+    let proxy = proxy(
+        &upstream.url,
+        &["gsk_sdk_out", "gsk_sdk_ok"],
+        &["--deadline", "500ms"],
+    )
+    .await;
+    (upstream, proxy)
+}
+
+/// The mock of [`spent_day_and_sixty_a_minute`]: `gsk_sdk_out`'s organisation spent its
+/// day at the start; `gsk_sdk_ok`'s may send 60 requests a minute.
+async fn spent_day_mock() -> Running {
+    mock(
         r#"
 [latency]
 enabled = false
@@ -370,14 +383,7 @@ org = "org_out"
 at = "0s"
 "#,
     )
-    .await;
-    let proxy = proxy(
-        &upstream.url,
-        &["gsk_sdk_out", "gsk_sdk_ok"],
-        &["--deadline", "500ms"],
-    )
-    .await;
-    (upstream, proxy)
+    .await
 }
 
 /// Runs an SDK check script against `proxy_url`, killed after two minutes; its output.
@@ -512,63 +518,40 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_replicas_share_key_state_on_redis() {
     let redis = keyrotor::redis_server::RedisServer::start().unwrap_or_else(|e| panic!("{e:#}"));
-    let upstream = mock(
-        r#"
-[latency]
-enabled = false
-[[orgs]]
-id = "org_out"
-keys = ["gsk_rep_out"]
-[[orgs]]
-id = "org_ok"
-keys = ["gsk_rep_ok"]
-[[events]]
-kind = "exhaust_daily"
-org = "org_out"
-at = "0s"
-"#,
-    )
-    .await;
-    let keys = ["gsk_rep_out", "gsk_rep_ok"];
+    let upstream = spent_day_mock().await;
+    let keys = ["gsk_sdk_out", "gsk_sdk_ok"];
     let shared = ["--state", &redis.url, "--pool-id", "replicas-test"];
     let a = proxy(&upstream.url, &keys, &shared).await;
     let b = proxy(&upstream.url, &keys, &shared).await;
     let path = "/openai/v1/chat/completions";
-    // Replica A: the first key (adaptive tries keys in order of headroom, all unknown) may
-    // be the spent one; send until it has met it.
-    let out_429s = |state: &Value| {
-        state["orgs"][0]["keys"][0]["rate_limited"]
-            .as_u64()
-            .unwrap_or(0)
+    // Four requests through a replica, then how often the spent key has answered 429.
+    let four_then_429s = |replica: String| {
+        let upstream = upstream.url.clone();
+        async move {
+            for _ in 0..4 {
+                let answer = post(&replica, path, "x", &chat_body(false)).await;
+                assert_eq!(answer.status(), 200);
+            }
+            let state: Value = get(&upstream, "/admin/state")
+                .await
+                .json()
+                .await
+                .unwrap_or_default();
+            state["orgs"][0]["keys"][0]["rate_limited"]
+                .as_u64()
+                .unwrap_or(0)
+        }
     };
-    for _ in 0..4 {
-        assert_eq!(
-            post(&a.url, path, "x", &chat_body(false)).await.status(),
-            200
-        );
-    }
-    let state: Value = get(&upstream.url, "/admin/state")
-        .await
-        .json()
-        .await
-        .unwrap_or_default();
     assert_eq!(
-        out_429s(&state),
+        four_then_429s(a.url.clone()).await,
         1,
-        "replica A met the spent key once: {state}"
+        "replica A met the spent key once"
     );
-    for _ in 0..4 {
-        assert_eq!(
-            post(&b.url, path, "x", &chat_body(false)).await.status(),
-            200
-        );
-    }
-    let state: Value = get(&upstream.url, "/admin/state")
-        .await
-        .json()
-        .await
-        .unwrap_or_default();
-    assert_eq!(out_429s(&state), 1, "replica B never tried it: {state}");
+    assert_eq!(
+        four_then_429s(b.url.clone()).await,
+        1,
+        "replica B never tried it"
+    );
     let status: Value = get(&b.url, "/status")
         .await
         .json()

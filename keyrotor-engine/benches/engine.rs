@@ -9,42 +9,17 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderValue};
 use keyrotor_engine::policy::{Attempts, PolicyConfig, Step};
 use keyrotor_engine::pool::Pool;
-use keyrotor_engine::transport::{Reply, Transport, TransportError};
 use keyrotor_engine::{ApiKey, ChatRequest, Rotor, RotorOptions};
+
+mod support;
+
+use support::{Instant200, reply};
 
 const KEYS: usize = 10;
 const TASKS: u64 = 8;
-
-#[derive(Clone)]
-struct Instant200(Reply);
-
-impl Transport for Instant200 {
-    async fn send(&self, _key: &ApiKey, _body: Bytes) -> Result<Reply, TransportError> {
-        Ok(self.0.clone())
-    }
-}
-
-fn reply() -> Reply {
-    let mut headers = HeaderMap::new();
-    for (name, value) in [
-        ("x-ratelimit-limit-requests", "14400"),
-        ("x-ratelimit-remaining-requests", "14000"),
-        ("x-ratelimit-limit-tokens", "1000000000"),
-        ("x-ratelimit-remaining-tokens", "999000000"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    Reply {
-        status: 200,
-        headers,
-        body: Bytes::from_static(br#"{"choices":[{"message":{"content":"hi"}}]}"#),
-    }
-}
 
 fn select(c: &mut Criterion) {
     let mut group = c.benchmark_group("select");

@@ -7,46 +7,22 @@
 //! PATH). Prints p50/p99 per variant and what the store adds at each; one task sends at a
 //! time, so each figure is one request's own latency.
 
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue};
-use keyrotor_engine::transport::{Reply, Transport, TransportError};
 use keyrotor_engine::{
     ApiKey, ChatRequest, MemoryStore, OnStoreError, RedisStore, Rotor, RotorOptions, StateStore,
 };
 
+#[path = "../tests/support/redis.rs"]
+mod redis_support;
+mod support;
+
+use support::{Instant200, reply};
+
 const KEYS: usize = 10;
 const ROUNDS: usize = 20;
 const PER_ROUND: usize = 1_000;
-
-struct Instant200(Reply);
-
-impl Transport for Instant200 {
-    async fn send(&self, _key: &ApiKey, _body: Bytes) -> Result<Reply, TransportError> {
-        Ok(self.0.clone())
-    }
-}
-
-fn reply() -> Reply {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "x-ratelimit-limit-requests",
-        HeaderValue::from_static("14400"),
-    );
-    headers.insert(
-        "x-ratelimit-remaining-requests",
-        HeaderValue::from_static("14000"),
-    );
-    Reply {
-        status: 200,
-        headers,
-        body: Bytes::from_static(br#"{"choices":[{"message":{"content":"hi"}}]}"#),
-    }
-}
 
 fn rotor(
     store: Option<Arc<dyn StateStore>>,
@@ -71,25 +47,8 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut server = Command::new("redis-server")
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("redis-server: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let server = redis_support::Server::start();
+    let port = server.port;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -132,8 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let status = variants[2].1.status().store;
         Ok::<_, Box<dyn std::error::Error>>((times, status))
     });
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let (mut times, status) = result?;
     let base = {
         times[0].sort_unstable();

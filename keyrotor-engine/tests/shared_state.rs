@@ -1,8 +1,6 @@
 //! Replicas sharing key state through a store: in memory (on tokio's paused clock) and on a
 //! real `redis-server` that each test starts on a free loopback port and stops.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -160,56 +158,16 @@ async fn a_cold_start_goes_on_with_the_shared_rotation() {
 // ---------------------------------------------------------------------------------------
 // Redis
 
-/// A `redis-server` on a free loopback port, stopped on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
+#[path = "support/redis.rs"]
+mod redis_support;
+use redis_support::Server;
 
 impl Server {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free port: {e}"));
-        Self::on(port)
-    }
-
-    fn on(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("redis-server could not start ({e}): scripts/test.sh installs it (Debian's redis-server)")
-            });
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
     fn store(&self, pool: &str) -> Arc<RedisStore> {
         Arc::new(
             RedisStore::open(&self.url(), pool, Duration::from_millis(250))
                 .unwrap_or_else(|e| panic!("{e}")),
         )
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 
     /// A plain connection to look at what the store wrote.
@@ -219,12 +177,6 @@ impl Server {
             .get_multiplexed_async_connection()
             .await
             .unwrap_or_else(|e| panic!("{e}"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 
