@@ -223,6 +223,7 @@ async fn drive_with<T: Transport + 'static>(
         repeat_429: 0,
         reach_ms: None,
         unbooked_429: 0,
+        over_limit_by_mock: None,
         store_figures: None,
     };
     let (sender, ledger) = Replicas::new(
@@ -479,7 +480,12 @@ pub fn run(
         driven.incomplete,
     );
     report.error = driven.error;
-    report.replicas = replicas;
+    report.replicas = replicas.map(|mut seen| {
+        seen.over_limit_by_mock = mock_state
+            .as_ref()
+            .and_then(|state| state["totals"]["rate_limited"].as_u64());
+        seen
+    });
     Ok(Finished {
         report,
         recorder: driven.recorder,

@@ -70,6 +70,11 @@ fn shared_state_stops_cold_replicas_from_rediscovering_every_limit() {
             "a cold start per request: {}",
             seen.cold_starts
         );
+        assert_eq!(
+            seen.over_limit_by_mock,
+            Some(r.summary.upstream_429),
+            "the mock's ledger counts the 429s the replicas met"
+        );
     }
     let (l, s) = (
         local.replicas.as_ref().unwrap_or_else(|| panic!("local")),

@@ -538,7 +538,7 @@ impl<T: Transport> Rotor<T> {
         match link.store.pull(&link.names, now).await {
             Ok(shared) => {
                 link.succeeded();
-                link.apply(&mut self.pool(), &shared);
+                link.apply(&mut self.pool(), &shared, None);
             }
             // Counted when an attempt meets it; fail-open or -closed is decided there.
             Err(error) => tracing::debug!(%error, "state store: first read failed"),
@@ -562,11 +562,7 @@ impl<T: Transport> Rotor<T> {
             let pool = self.pool();
             let group = pool.root(k);
             let rpm = pool.keys[group].rpm_limit.or(pool.keys[k].rpm_limit);
-            (
-                pool.cursor,
-                group,
-                rpm.filter(|_| self.inner.policy.paces()),
-            )
+            (pool.cursor, group, rpm)
         };
         if held.0 == Some(k) || held.1 > 2 * link.names.len() {
             self.pool().on_send(k, tokens, Instant::now());
@@ -576,6 +572,7 @@ impl<T: Transport> Rotor<T> {
             keys: &link.names,
             key: k,
             group,
+            paced: self.inner.policy.paces(),
             rpm,
             cursor,
         };
@@ -596,7 +593,7 @@ impl<T: Transport> Rotor<T> {
         let recovered = link.succeeded();
         let (gate, resync) = {
             let mut pool = self.pool();
-            link.apply(&mut pool, &shared);
+            link.apply(&mut pool, &shared, Some(k));
             let gate = self.admitted(&mut pool, k, tokens, admission, held, now);
             let resync = recovered.then(|| Link::all_rests(&pool, now));
             if matches!(gate, Gate::Again) {

@@ -203,6 +203,7 @@ async fn admission_is_atomic_across_replicas_and_tasks() {
                         keys: &names,
                         key: 1,
                         group: 1,
+                        paced: true,
                         rpm: Some(50),
                         cursor: 0,
                     };
@@ -227,6 +228,63 @@ async fn admission_is_atomic_across_replicas_and_tasks() {
         admitted <= 50 + refill,
         "{admitted} admitted > 50 + {refill} refilled"
     );
+}
+
+/// A limit one replica learned paces the others, which have not met it: the bucket keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learned_limit_paces_every_replica() {
+    let server = Server::start();
+    let memory: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let redis: Arc<dyn StateStore> = server.store("learned");
+    for store in [memory, redis] {
+        let names = names();
+        let admit = |rpm| Admit {
+            keys: &names,
+            key: 0,
+            group: 0,
+            paced: true,
+            rpm,
+            cursor: 0,
+        };
+        let (first, shared) = store
+            .admit(admit(Some(3)), Instant::now())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((first, shared.rpm), (Admission::Admitted, Some(3)));
+        let mut admitted = 1;
+        for _ in 0..5 {
+            let (admission, shared) = store
+                .admit(admit(None), Instant::now())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                shared.rpm,
+                Some(3),
+                "{}: the learned limit comes back",
+                store.name()
+            );
+            admitted += usize::from(admission == Admission::Admitted);
+        }
+        assert_eq!(
+            admitted,
+            3,
+            "{}: paced at the learned 3 a minute",
+            store.name()
+        );
+        let unpaced = Admit {
+            paced: false,
+            ..admit(None)
+        };
+        let (admission, shared) = store
+            .admit(unpaced, Instant::now())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (admission, shared.rpm),
+            (Admission::Admitted, None),
+            "a policy that does not pace is not paced"
+        );
+    }
 }
 
 /// Rests, pacing buckets and the rotation position all carry TTLs; a rest is gone when it
@@ -261,6 +319,7 @@ async fn every_key_the_store_writes_expires() {
         keys: &names,
         key: 1,
         group: 1,
+        paced: true,
         rpm: Some(30),
         cursor: 0,
     };
@@ -340,6 +399,7 @@ async fn replicas_with_skewed_clocks_agree_on_a_rest() {
         keys: &names,
         key: 3,
         group: 3,
+        paced: false,
         rpm: None,
         cursor: 0,
     };

@@ -32,6 +32,10 @@ pub struct ReplicasSeen {
     /// How long after the first replica met a key's limit the others still met it
     /// (over the repeated 429s), ms; `None`: no repeated 429, no data.
     pub reach_ms: Option<Reach>,
+    /// Requests over a limit by the embedded mock's own ledger (its 429 count): how far the
+    /// replicas together went over the limits; `None` for a real endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_limit_by_mock: Option<u64>,
     /// 429 events beyond the booking bound (counted in `repeat_429` only if before it).
     pub unbooked_429: u64,
     /// The shared store's figures summed over replicas (incl. retired by cold starts).
@@ -115,6 +119,11 @@ impl ReplicasSeen {
             ),
             None => "repeated 429s: none — no replica met a limit another had already met within its wait (no data for how long the news took to spread)".to_owned(),
         });
+        if let Some(over) = self.over_limit_by_mock {
+            facts.push(format!(
+                "over the limits: the mock's ledger refused {over} requests of the replicas together (its own count of 429s)"
+            ));
+        }
         if self.unbooked_429 > 0 {
             facts.push(format!(
                 "{} 429s came after the first {MAX_EVENTS} and were not timed",

@@ -1,12 +1,14 @@
 -- keyrotor: one attempt's admission, atomically, on the server's clock.
 -- KEYS[1..n]  every key's rest (value: 1 cooling, 2 exhausted, 3 disabled; PX: how long)
--- KEYS[n+1]   the pacing bucket of the chosen key's organisation (GCRA: theoretical arrival, ms)
+-- KEYS[n+1]   the pacing bucket of the chosen key's organisation, a hash: tat (GCRA's
+--             theoretical arrival, ms) and rpm (the limit some replica learned)
 -- KEYS[n+2]   the rotation's position (only grows; its TTL renews when it moves)
 -- ARGV[1]     the chosen key, 1-based (0: only read, as a cold start does)
--- ARGV[2]     the organisation's requests per minute (0: not paced)
+-- ARGV[2]     the organisation's requests per minute as the caller knows it (0: unknown;
+--             -1: the policy does not pace)
 -- ARGV[3]     the caller's rotation position
 -- ARGV[4]     how long the position is kept, ms
--- Returns {verdict, wait ms, position, kind_1, left ms_1, ..., kind_n, left ms_n};
+-- Returns {verdict, wait ms, position, rpm (0: unknown), kind_1, left ms_1, ..., kind_n, left ms_n};
 -- verdict: 0 read only, 1 admitted, 2 the key rests, 3 paced (wait ms until a slot).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -19,7 +21,7 @@ if asked > cursor then
   cursor = asked
   redis.call('SET', KEYS[n + 2], string.format('%d', cursor), 'PX', ARGV[4])
 end
-local out = {0, 0, cursor}
+local out = {0, 0, cursor, 0}
 -- One MGET for every key's rest (the common case: none), PTTL only for those that rest.
 local kinds = redis.call('MGET', unpack(KEYS, 1, n))
 for i = 1, n do
@@ -31,14 +33,26 @@ for i = 1, n do
   out[#out + 1] = left
 end
 if k == 0 then return out end
-if out[2 + 2 * k] ~= 0 then out[1] = 2; return out end
-if rpm > 0 then
-  local tat = tonumber(redis.call('GET', KEYS[n + 1]) or '0') or 0
-  if tat < now then tat = now end
-  local nxt = tat + 60000 / rpm
-  local wait = nxt - 60000 - now
-  if wait > 0 then out[1] = 3; out[2] = math.ceil(wait); return out end
-  redis.call('SET', KEYS[n + 1], string.format('%.3f', nxt), 'PX', math.ceil(nxt - now))
+if rpm >= 0 then
+  local pace = redis.call('HMGET', KEYS[n + 1], 'tat', 'rpm')
+  if rpm > 0 then
+    redis.call('HSET', KEYS[n + 1], 'rpm', rpm)
+  else
+    rpm = tonumber(pace[2] or '0') or 0
+  end
+  -- The bucket lives a day after its last use: the learned limit outlasts the minute.
+  redis.call('PEXPIRE', KEYS[n + 1], 86400000)
+  out[4] = rpm
+  if out[3 + 2 * k] ~= 0 then out[1] = 2; return out end
+  if rpm > 0 then
+    local tat = tonumber(pace[1] or '0') or 0
+    if tat < now then tat = now end
+    local nxt = tat + 60000 / rpm
+    local wait = nxt - 60000 - now
+    if wait > 0 then out[1] = 3; out[2] = math.ceil(wait); return out end
+    redis.call('HSET', KEYS[n + 1], 'tat', string.format('%.3f', nxt))
+  end
 end
+if out[3 + 2 * k] ~= 0 then out[1] = 2; return out end
 out[1] = 1
 return out

@@ -163,10 +163,18 @@ impl Link {
         status
     }
 
-    /// Applies what the store says: the larger rotation position, and every rest longer than
-    /// the pool's own (a rest never shortens one the pool has).
-    pub fn apply(&self, pool: &mut Pool, shared: &Shared) {
+    /// Applies what the store says: the larger rotation position, every rest longer than
+    /// the pool's own (a rest never shortens one the pool has), and, for an admission of key
+    /// `asked`, the per-minute limit another replica learned for its organisation when this
+    /// one has none.
+    pub fn apply(&self, pool: &mut Pool, shared: &Shared, asked: Option<usize>) {
         pool.cursor = pool.cursor.max(shared.cursor);
+        if let (Some(rpm), Some(k)) = (shared.rpm, asked) {
+            let root = pool.root(k);
+            for i in [root, k] {
+                pool.keys[i].rpm_limit.get_or_insert(rpm);
+            }
+        }
         let mut learned = 0;
         for (key, rest) in pool.keys.iter_mut().zip(&shared.rests) {
             let Some(rest) = rest else { continue };

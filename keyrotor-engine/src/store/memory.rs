@@ -18,8 +18,9 @@ use super::{
 struct State {
     /// Per fingerprint: why it rests and until when.
     rests: HashMap<String, (RestKind, Instant)>,
-    /// Per pacing bucket (a fingerprint): the theoretical arrival time, ms since `origin`.
-    paces: HashMap<String, f64>,
+    /// Per pacing bucket (a fingerprint): the theoretical arrival time (ms since `origin`)
+    /// and the organisation's per-minute limit, once learned.
+    paces: HashMap<String, (f64, Option<u64>)>,
     cursor: u64,
 }
 
@@ -62,6 +63,7 @@ impl MemoryStore {
                 })
                 .collect(),
             cursor: state.cursor,
+            rpm: None,
         }
     }
 }
@@ -87,23 +89,29 @@ impl StateStore for MemoryStore {
     ) -> BoxFuture<'a, Result<(Admission, Shared), StoreError>> {
         let mut state = self.lock();
         state.cursor = state.cursor.max(admit.cursor.min(MAX_CURSOR));
-        let shared = Self::read(&mut state, admit.keys, now);
-        let admission = if shared.rests.get(admit.key).is_some_and(Option::is_some) {
-            Admission::Resting
-        } else if let (Some(rpm), Some(bucket)) = (admit.rpm, admit.keys.get(admit.group)) {
-            let at = (now - self.origin).as_secs_f64() * 1000.0;
-            let tat = state.paces.get(bucket).copied().unwrap_or(at);
-            match gcra(tat, at, rpm) {
+        let mut shared = Self::read(&mut state, admit.keys, now);
+        let at = (now - self.origin).as_secs_f64() * 1000.0;
+        let bucket = admit.keys.get(admit.group).filter(|_| admit.paced);
+        let paced = bucket.map(|bucket| {
+            let (tat, known) = state.paces.get(bucket).copied().unwrap_or((at, None));
+            (bucket, tat, admit.rpm.filter(|&r| r > 0).or(known))
+        });
+        if let Some((bucket, tat, rpm)) = paced {
+            shared.rpm = rpm;
+            state.paces.insert(bucket.clone(), (tat, rpm));
+        }
+        let admission = match paced {
+            _ if shared.rests.get(admit.key).is_some_and(Option::is_some) => Admission::Resting,
+            Some((bucket, tat, Some(rpm))) => match gcra(tat, at, rpm) {
                 Ok(next) => {
-                    state.paces.insert(bucket.clone(), next);
+                    state.paces.insert(bucket.clone(), (next, Some(rpm)));
                     Admission::Admitted
                 }
                 Err(wait_ms) => Admission::Paced {
                     until: now + std::time::Duration::from_secs_f64(wait_ms / 1000.0),
                 },
-            }
-        } else {
-            Admission::Admitted
+            },
+            _ => Admission::Admitted,
         };
         async move { Ok((admission, shared)) }.boxed()
     }

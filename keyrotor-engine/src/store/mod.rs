@@ -11,7 +11,8 @@
 //!   the first key.
 //! - **pacing**: for a policy that paces ([`crate::policy::Policy::paces`]), each attempt is
 //!   admitted against its organisation's per-minute request limit across all replicas (GCRA,
-//!   burst = the limit), in the same atomic step that reads the rests.
+//!   burst = the limit), in the same atomic step that reads the rests. The limit a replica
+//!   learned (from a 429's "Limit N") is kept with the bucket, so the others pace by it too.
 //!
 //! One attempt costs one round trip ([`StateStore::admit`]); a failure that rests a key costs
 //! a second ([`StateStore::publish`]). Only durations cross the wire, never a replica's clock:
@@ -87,14 +88,17 @@ pub struct Rest {
     pub until: Instant,
 }
 
-/// What a store says of the pool: one entry per key, in the order asked, and the rotation's
-/// position.
+/// What a store says of the pool: one entry per key, in the order asked, the rotation's
+/// position, and the per-minute limit it knows for the organisation an admission asked about.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Shared {
     /// Per key its rest, if it rests.
     pub rests: Vec<Option<Rest>>,
     /// The rotation's position, the largest any replica reached.
     pub cursor: u64,
+    /// The admitted key's organisation's requests per minute, as some replica learned it
+    /// (paced admissions only).
+    pub rpm: Option<u64>,
 }
 
 /// One attempt to admit: the keys (their fingerprints, in pool order), which one, and under
@@ -107,7 +111,10 @@ pub struct Admit<'a> {
     pub key: usize,
     /// The key whose fingerprint names the pacing bucket (its organisation's first key).
     pub group: usize,
-    /// The organisation's per-minute request limit, when the policy paces; `None`: no pacing.
+    /// Whether the policy paces: the attempt is then admitted against the organisation's
+    /// per-minute limit, this one's or the one another replica learned.
+    pub paced: bool,
+    /// The organisation's per-minute request limit as this replica knows it.
     pub rpm: Option<u64>,
     /// The rotation's position after this choice.
     pub cursor: u64,
@@ -196,7 +203,8 @@ pub trait StateStore: Send + Sync + fmt::Debug + 'static {
 
     /// In one atomic step: raises the rotation's position to `admit.cursor`, reads every
     /// key's rest, and admits an attempt on `admit.key` if it does not rest and (when paced)
-    /// its organisation has a slot this minute, taking the slot.
+    /// its organisation has a slot this minute, taking the slot. A paced admission stores the
+    /// limit it brings and answers with the one stored.
     fn admit<'a>(
         &'a self,
         admit: Admit<'a>,

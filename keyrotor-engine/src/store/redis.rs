@@ -79,7 +79,8 @@ impl RedisStore {
         format!("{}rest:{fingerprint}", self.prefix)
     }
 
-    /// Runs the admit script (`key` 1-based, 0 to only read) and reads its answer.
+    /// Runs the admit script (`key` 1-based, 0 to only read; `pace`: the bucket and the
+    /// limit as known, 0 unknown) and reads its answer.
     async fn run_admit(
         &self,
         keys: &[String],
@@ -92,7 +93,10 @@ impl RedisStore {
         for fingerprint in keys {
             call.key(self.rest_key(fingerprint));
         }
-        let (bucket, rpm) = pace.unwrap_or(("-", 0));
+        let (bucket, rpm) = match pace {
+            Some((bucket, rpm)) => (bucket, i64::try_from(rpm).unwrap_or(i64::MAX)),
+            None => ("-", -1),
+        };
         call.key(format!("{}pace:{bucket}", self.prefix))
             .key(format!("{}cursor", self.prefix))
             .arg(key)
@@ -117,9 +121,9 @@ impl RedisStore {
     }
 }
 
-/// `{verdict, wait ms, position, kind_1, left_1, …}` → (verdict, wait, what it says).
+/// `{verdict, wait ms, position, rpm, kind_1, left_1, …}` → (verdict, wait, what it says).
 fn read_answer(answer: &[i64], n: usize, now: Instant) -> Result<(i64, i64, Shared), StoreError> {
-    let [verdict, wait, cursor, rests @ ..] = answer else {
+    let [verdict, wait, cursor, rpm, rests @ ..] = answer else {
         return Err(StoreError::Malformed(format!("{} fields", answer.len())));
     };
     if rests.len() != 2 * n {
@@ -141,7 +145,8 @@ fn read_answer(answer: &[i64], n: usize, now: Instant) -> Result<(i64, i64, Shar
         })
         .collect();
     let cursor = u64::try_from(*cursor).unwrap_or(0).min(MAX_CURSOR);
-    Ok((*verdict, *wait, Shared { rests, cursor }))
+    let rpm = u64::try_from(*rpm).ok().filter(|&r| r > 0);
+    Ok((*verdict, *wait, Shared { rests, cursor, rpm }))
 }
 
 impl StateStore for RedisStore {
@@ -172,9 +177,8 @@ impl StateStore for RedisStore {
                 )));
             }
             let pace = admit
-                .rpm
-                .filter(|&r| r > 0)
-                .map(|rpm| (admit.keys[admit.group].as_str(), rpm));
+                .paced
+                .then(|| (admit.keys[admit.group].as_str(), admit.rpm.unwrap_or(0)));
             let (verdict, wait, shared) = self
                 .run_admit(admit.keys, admit.key + 1, pace, admit.cursor, now)
                 .await?;
@@ -221,8 +225,10 @@ mod tests {
     fn answers_of_the_wrong_shape_are_errors_not_panics() {
         let now = Instant::now();
         assert!(read_answer(&[], 1, now).is_err());
-        assert!(read_answer(&[1, 0, 5, 1], 1, now).is_err());
-        let (verdict, _, shared) = read_answer(&[1, 0, -3, 9, 100, 2, -5], 2, now).expect("read");
+        assert!(read_answer(&[1, 0, 5, 0, 1], 1, now).is_err());
+        let (verdict, _, shared) =
+            read_answer(&[1, 0, -3, -1, 9, 100, 2, -5], 2, now).expect("read");
+        assert_eq!(shared.rpm, None, "a negative limit reads as unknown");
         assert_eq!(verdict, 1);
         assert_eq!(shared.cursor, 0, "a negative position reads as none");
         assert_eq!(
