@@ -184,6 +184,9 @@ impl Link {
                 Health::Disabled { .. } => false,
             };
             if longer {
+                // A key another replica saw limited is probed one request at a time when it
+                // is back (adaptive's half-open), as if this replica had seen it.
+                key.limited |= rest.kind != RestKind::Disabled;
                 key.health = match rest.kind {
                     RestKind::Cooling => Health::Cooling { until: rest.until },
                     RestKind::Exhausted => Health::Exhausted { until: rest.until },

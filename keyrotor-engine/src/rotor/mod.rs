@@ -18,8 +18,11 @@ use super::provider::{Groq, Provider};
 use super::request::ChatRequest;
 use super::status::{PoolBudget, Status};
 use super::store::link::Link;
-use super::store::{Admission, Admit, OnStoreError, Publish, StateStore};
 use super::transport::{Peeked, Reply, StreamReply, Transport, TransportError};
+
+mod shared;
+
+use shared::Gate;
 
 /// Most keys a rotor takes (the per-request tried-set is a 128-bit mask).
 pub const MAX_KEYS: usize = 128;
@@ -220,16 +223,6 @@ struct Inner<T> {
     store: Option<Link>,
 }
 
-/// What the store says of a chosen key.
-enum Gate {
-    /// Send.
-    Go,
-    /// The key rests elsewhere or its minute is full: choose again.
-    Again,
-    /// The store failed and the rotor fails closed.
-    Refuse,
-}
-
 /// The rotation engine. Cheap to clone; clones share keys, pool and transport.
 pub struct Rotor<T> {
     inner: Arc<Inner<T>>,
@@ -297,43 +290,6 @@ impl<T: Transport> Rotor<T> {
         })
     }
 
-    /// Shares this rotor's key state with other rotors through `store` (replicas of an app,
-    /// of the proxy, serverless instances): keys another replica saw limited are skipped,
-    /// the rotation goes on where the others left it, and a pacing policy's attempts are
-    /// admitted against each organisation's limit across all of them ([`crate::store`]).
-    /// When the store fails, `on_error` says whether to serve from this rotor's own state or
-    /// to refuse. Call it before cloning the rotor.
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use keyrotor_engine::{ApiKey, MemoryStore, OnStoreError, Rotor, RotorOptions};
-    /// # use keyrotor_engine::transport::{Reply, Transport, TransportError};
-    /// # struct Up;
-    /// # impl Transport for Up {
-    /// #     async fn send(&self, _: &ApiKey, _: bytes::Bytes) -> Result<Reply, TransportError> {
-    /// #         Err(TransportError::Timeout)
-    /// #     }
-    /// # }
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// // In each replica; with the `redis` feature: RedisStore::open(url, "chat", timeout)?
-    /// let shared = Arc::new(MemoryStore::new());
-    /// let keys = vec![ApiKey::new("gsk_a"), ApiKey::new("gsk_b")];
-    /// let rotor = Rotor::new(keys, "cooldown".parse()?, Up, RotorOptions::default())?
-    ///     .with_store(shared, OnStoreError::FailOpen)?;
-    /// assert_eq!(rotor.status().store.map(|s| s.store), Some("memory"));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn with_store(
-        mut self,
-        store: Arc<dyn StateStore>,
-        on_error: OnStoreError,
-    ) -> Result<Self, RotorError> {
-        let inner = Arc::get_mut(&mut self.inner).ok_or(RotorError::AlreadyShared)?;
-        inner.store = Some(Link::new(store, on_error, &inner.keys));
-        Ok(self)
-    }
-
     fn pool(&self) -> MutexGuard<'_, Pool> {
         self.inner
             .pool
@@ -399,10 +355,10 @@ impl<T: Transport> Rotor<T> {
                         match self.gate(link, k, request, &mut held).await {
                             Gate::Go => {}
                             Gate::Again => continue,
-                            Gate::Refuse => attempts.stop = Some(GiveUp::StateUnavailable),
-                        }
-                        if attempts.stop.is_some() {
-                            continue;
+                            Gate::Refuse => {
+                                attempts.stop = Some(GiveUp::StateUnavailable);
+                                continue;
+                            }
                         }
                     }
                     let answer = self.attempt(k, request, &mut attempts, &mut trace, &attempt);
@@ -530,139 +486,6 @@ impl<T: Transport> Rotor<T> {
             .policy
             .observe(&mut pool, attempts, seen.key, answer, at);
         before.and_then(|before| Link::changes(&pool, &before, at))
-    }
-
-    /// A cold start: reads the shared rests and rotation position before the first request.
-    async fn pull(&self, link: &Link) {
-        let now = Instant::now();
-        match link.store.pull(&link.names, now).await {
-            Ok(shared) => {
-                link.succeeded();
-                link.apply(&mut self.pool(), &shared, None);
-            }
-            // Counted when an attempt meets it; fail-open or -closed is decided there.
-            Err(error) => tracing::debug!(%error, "state store: first read failed"),
-        }
-    }
-
-    /// Asks the store to admit an attempt with key `k` (one round trip) and applies what it
-    /// says of the other keys. A key held back rests in the pool, so the policy chooses
-    /// again; a policy that insists on it (round-robin reads no state) sends anyway, as do
-    /// requests held back more than twice the keys (the rests changed under them).
-    /// `held`: the last key held back and how many were.
-    async fn gate(
-        &self,
-        link: &Link,
-        k: usize,
-        request: &ChatRequest,
-        held: &mut (Option<usize>, usize),
-    ) -> Gate {
-        let tokens = request.reserved_tokens;
-        let (cursor, group, rpm) = {
-            let pool = self.pool();
-            let group = pool.root(k);
-            let rpm = pool.keys[group].rpm_limit.or(pool.keys[k].rpm_limit);
-            (pool.cursor, group, rpm)
-        };
-        if held.0 == Some(k) || held.1 > 2 * link.names.len() {
-            self.pool().on_send(k, tokens, Instant::now());
-            return Gate::Go;
-        }
-        let admit = Admit {
-            keys: &link.names,
-            key: k,
-            group,
-            paced: self.inner.policy.paces(),
-            rpm,
-            cursor,
-        };
-        let answer = link.store.admit(admit, Instant::now()).await;
-        let now = Instant::now();
-        let (admission, shared) = match answer {
-            Ok(answer) => answer,
-            Err(error) => {
-                let open = link.on_error == OnStoreError::FailOpen;
-                link.failed(&error, now, Some(open));
-                if !open {
-                    return Gate::Refuse;
-                }
-                self.pool().on_send(k, tokens, now);
-                return Gate::Go;
-            }
-        };
-        let recovered = link.succeeded();
-        let (gate, resync) = {
-            let mut pool = self.pool();
-            link.apply(&mut pool, &shared, Some(k));
-            let gate = self.admitted(&mut pool, k, tokens, admission, held, now);
-            let resync = recovered.then(|| Link::all_rests(&pool, now));
-            if matches!(gate, Gate::Again) {
-                link.held_back();
-            }
-            (gate, resync)
-        };
-        if let Some(rests) = resync {
-            self.publish(link, &rests).await;
-        }
-        gate
-    }
-
-    /// What the store's admission means for the pool: a key admitted is reserved; one held
-    /// back rests in the pool (at least a moment) so the policy chooses again.
-    fn admitted(
-        &self,
-        pool: &mut Pool,
-        k: usize,
-        tokens: u64,
-        admission: Admission,
-        held: &mut (Option<usize>, usize),
-        now: Instant,
-    ) -> Gate {
-        match admission {
-            Admission::Admitted => {
-                pool.on_send(k, tokens, now);
-                Gate::Go
-            }
-            Admission::Resting | Admission::Paced { .. } => {
-                let until = match admission {
-                    Admission::Paced { until } => until,
-                    _ => now + Duration::from_millis(1),
-                };
-                if pool.is_ready(k) {
-                    pool.set_group_health(k, crate::pool::Health::Cooling { until });
-                }
-                *held = (Some(k), held.1 + 1);
-                Gate::Again
-            }
-        }
-    }
-
-    /// Publishes rests and the rotation position; a failure is counted and logged, never
-    /// fails the request (its answer is already here).
-    async fn publish(&self, link: &Link, rests: &[(usize, crate::store::RestKind, Duration)]) {
-        let cursor = self.pool().cursor;
-        let publish = Publish {
-            keys: &link.names,
-            rests,
-            cursor,
-        };
-        match link.store.publish(publish).await {
-            Ok(()) => {
-                link.published(rests.len());
-                if link.succeeded() {
-                    let all = Link::all_rests(&self.pool(), Instant::now());
-                    let publish = Publish {
-                        keys: &link.names,
-                        rests: &all,
-                        cursor,
-                    };
-                    if link.store.publish(publish).await.is_ok() {
-                        link.published(all.len());
-                    }
-                }
-            }
-            Err(error) => link.failed(&error, Instant::now(), None),
-        }
     }
 
     /// The give-up, with a truthful `retry_after`: the policy's, or when no key is ready the
