@@ -17,7 +17,7 @@
 //!
 //! Time is tokio's, so the same code runs in real time and on a paused (simulated) clock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -175,8 +175,9 @@ struct Shared<S> {
 struct Books {
     /// Taken by the drive when it ends; requests still running then are not recorded again.
     recorder: Option<Recorder>,
-    /// Requests launched and not yet recorded: id → intended offset.
-    in_flight: HashMap<u64, Duration>,
+    /// Requests launched and not yet recorded: id → intended offset. Ids follow launch
+    /// order, which is send order: the first entry is the earliest send still unfinished.
+    in_flight: BTreeMap<u64, Duration>,
     /// The first error writing a record (per-request CSV); the drive reports it at the end.
     error: Option<std::io::Error>,
 }
@@ -249,7 +250,11 @@ impl<S: Sender> Shared<S> {
         else {
             return;
         };
-        if let Err(e) = recorder.record(&record) {
+        let unfinished = books.in_flight.first_key_value().map(|(_, at)| *at);
+        if let Err(e) = recorder
+            .record(&record)
+            .and_then(|()| recorder.settle_rows(unfinished))
+        {
             books.error.get_or_insert(e);
         }
         if recorder.out_of_reach() {
@@ -412,7 +417,7 @@ pub async fn drive<S: Sender>(
         start,
         books: Mutex::new(Books {
             recorder: Some(recorder),
-            in_flight: HashMap::new(),
+            in_flight: BTreeMap::new(),
             error: None,
         }),
         wake: Notify::new(),
@@ -541,7 +546,7 @@ fn settle<S: Sender>(
     let lost = || std::io::Error::other("a request panicked while recording");
     let (mut recorder, leftovers, error) = {
         let mut books = shared.books.lock().map_err(|_| lost())?;
-        let leftovers: Vec<Duration> = books.in_flight.drain().map(|(_, at)| at).collect();
+        let leftovers: Vec<Duration> = std::mem::take(&mut books.in_flight).into_values().collect();
         (
             books.recorder.take().ok_or_else(lost)?,
             leftovers,

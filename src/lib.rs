@@ -21,6 +21,7 @@ pub mod recorder;
 pub mod redis_server;
 pub mod replicas;
 pub mod report;
+pub mod requests_csv;
 pub mod run;
 pub mod scenario;
 pub mod seed_apps;

@@ -2,16 +2,16 @@
 //! (from the intended send time, so a stalled system shows its queueing delay) and failover
 //! latency, counters by outcome and reason, per-key use and a time series per interval.
 //! Memory is flat in the number of requests; per-request rows are streamed to a CSV file only
-//! when asked for.
+//! when asked for, in send order ([`crate::requests_csv`]).
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
+
+use crate::requests_csv::RequestsCsv;
 
 /// How one request ended, as the driver saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,7 +126,7 @@ pub struct Recorder {
     /// Requests not answered within the budget beyond which the run may stop: its objective
     /// is out of reach (see [`Recorder::out_of_reach`]).
     pub give_up_after: Option<u64>,
-    rows: Option<BufWriter<File>>,
+    rows: Option<RequestsCsv>,
 }
 
 impl Recorder {
@@ -138,17 +138,7 @@ impl Recorder {
         budget: Duration,
         requests_csv: Option<&Path>,
     ) -> std::io::Result<Self> {
-        let rows = match requests_csv {
-            Some(path) => {
-                let mut w = BufWriter::new(File::create(path)?);
-                writeln!(
-                    w,
-                    "intended_s,latency_ms,attempts,keys,upstream_429,failover_ms,tokens,outcome"
-                )?;
-                Some(w)
-            }
-            None => None,
-        };
+        let rows = requests_csv.map(RequestsCsv::create).transpose()?;
         let histogram = || {
             Histogram::<u64>::new_with_bounds(1, 24 * 3600 * 1_000_000, 3)
                 .map_err(std::io::Error::other)
@@ -242,10 +232,9 @@ impl Recorder {
                 }
             }
         }
-        if let Some(w) = &mut self.rows {
+        if let Some(rows) = &mut self.rows {
             let keys: Vec<String> = r.keys.iter().map(usize::to_string).collect();
-            writeln!(
-                w,
+            let row = format!(
                 "{:.6},{:.3},{},{},{},{},{},{}",
                 r.intended.as_secs_f64(),
                 r.latency.as_secs_f64() * 1000.0,
@@ -258,9 +247,19 @@ impl Recorder {
                 )),
                 r.tokens,
                 r.failure.as_deref().unwrap_or("ok")
-            )?;
+            );
+            rows.push(r.intended, row)?;
         }
         Ok(())
+    }
+
+    /// Writes the per-request rows intended before `unfinished`, the earliest intended send
+    /// still in flight (`None`: nothing is), so that requests.csv is in send order.
+    pub fn settle_rows(&mut self, unfinished: Option<Duration>) -> std::io::Result<()> {
+        match &mut self.rows {
+            Some(rows) => rows.settle(unfinished),
+            None => Ok(()),
+        }
     }
 
     /// Records an arrival intended at `intended` that was never sent (dropped).
@@ -275,16 +274,17 @@ impl Recorder {
         );
         interval.offered += 1;
         interval.dropped += 1;
-        if let Some(w) = &mut self.rows {
-            writeln!(w, "{:.6},,0,,0,,0,dropped", intended.as_secs_f64())?;
+        if let Some(rows) = &mut self.rows {
+            let row = format!("{:.6},,0,,0,,0,dropped", intended.as_secs_f64());
+            rows.push(intended, row)?;
         }
         Ok(())
     }
 
     /// Flushes the per-request CSV.
     pub fn finish(&mut self) -> std::io::Result<()> {
-        if let Some(w) = &mut self.rows {
-            w.flush()?;
+        if let Some(rows) = &mut self.rows {
+            rows.finish()?;
         }
         Ok(())
     }

@@ -759,3 +759,44 @@ fn completions_and_the_man_page_cover_every_command() {
     let refused = Command::new(bin).args(["completions", "nosh"]).output();
     assert!(refused.is_ok_and(|o| !o.status.success()));
 }
+
+#[test]
+fn requests_csv_lists_requests_in_send_order() {
+    // Failovers and waits make requests finish out of the order they were sent in.
+    let s = Scenario::from_file(std::path::Path::new("scenarios/failover.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = temp("csv-order");
+    let csv = dir.join("requests.csv");
+    let options = RunOptions {
+        requests_csv: Some(csv.clone()),
+        ..RunOptions::default()
+    };
+    let report = run(&s, options, &NoProgress)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .report;
+    let text = std::fs::read_to_string(&csv).unwrap_or_default();
+    let sent: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|row| {
+            row.split(',')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN)
+        })
+        .collect();
+    assert_eq!(
+        sent.len() as u64,
+        report.summary.offered,
+        "a row per request"
+    );
+    assert!(
+        report.summary.attempts > report.summary.offered,
+        "the run failed over"
+    );
+    assert!(
+        sent.windows(2).all(|w| w[0] <= w[1]),
+        "rows out of send order: {:?}",
+        sent.windows(2).find(|w| w[0] > w[1])
+    );
+}
