@@ -114,6 +114,9 @@ pub struct Snapshot {
     pub p99_ms: Option<f64>,
     /// Per key: attempts and 429s.
     pub per_key: Vec<(u64, u64)>,
+    /// Per key, its state now as the engine sees it ("ready", "cooling 12s", "exhausted
+    /// 3h 20m", "disabled"); empty when the sender cannot tell (an app under test).
+    pub key_states: Vec<String>,
 }
 
 impl Snapshot {
@@ -135,7 +138,23 @@ impl Snapshot {
                 .iter()
                 .map(|k| (k.requests, k.rate_limited))
                 .collect(),
+            key_states: Vec::new(),
         }
+    }
+}
+
+/// A key's state as the live view shows it: the state's name, and for a resting key how
+/// long until it is back (whole seconds).
+pub fn key_state_text(state: &str, ready_in_ms: Option<u64>) -> String {
+    match ready_in_ms {
+        Some(ms) if state != "ready" => {
+            let secs = Duration::from_secs(ms.div_ceil(1000));
+            format!(
+                "{state} {}",
+                humantime_serde::re::humantime::format_duration(secs)
+            )
+        }
+        _ => state.to_owned(),
     }
 }
 
@@ -144,11 +163,25 @@ impl Snapshot {
 pub trait Sender: Send + Sync + 'static {
     /// Sends request `id` (unique within a drive) and says what happened to it.
     fn send(&self, id: u64, request: &ChatRequest) -> impl Future<Output = Sent> + Send;
+
+    /// Each key's state now, for the live view ([`key_state_text`]); empty when the sender
+    /// cannot tell.
+    fn key_states(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl<T: Transport> Sender for Rotor<T> {
     async fn send(&self, _id: u64, request: &ChatRequest) -> Sent {
         Rotor::send(self, request).await
+    }
+
+    fn key_states(&self) -> Vec<String> {
+        self.status()
+            .keys
+            .iter()
+            .map(|k| key_state_text(k.state, k.ready_in_ms))
+            .collect()
     }
 }
 
@@ -298,6 +331,10 @@ impl<S: Sender> Shared<S> {
             .lock()
             .ok()
             .and_then(|b| b.recorder.as_ref().map(|r| Snapshot::of(r, elapsed)))
+            .map(|mut snapshot| {
+                snapshot.key_states = self.sender.key_states();
+                snapshot
+            })
             .unwrap_or_default()
     }
 }

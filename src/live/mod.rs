@@ -154,13 +154,17 @@ impl Activity {
     }
 }
 
-/// The key lines: one per key up to [`KEY_LINES`], then the rest summed.
-fn key_lines(per_key: &[(u64, u64)]) -> Vec<String> {
+/// The key lines: one per key up to [`KEY_LINES`] (its state first, when the engine tells
+/// it), then the rest summed.
+fn key_lines(per_key: &[(u64, u64)], states: &[String]) -> Vec<String> {
     let mut lines: Vec<String> = per_key
         .iter()
         .take(KEY_LINES)
         .enumerate()
-        .map(|(k, (attempts, limited))| format!("    key {k}: {attempts} attempts, {limited} 429s"))
+        .map(|(k, (attempts, limited))| match states.get(k) {
+            Some(state) => format!("    key {k}: {state} · {attempts} attempts, {limited} 429s"),
+            None => format!("    key {k}: {attempts} attempts, {limited} 429s"),
+        })
         .collect();
     if per_key.len() > KEY_LINES {
         let rest = &per_key[KEY_LINES..];
@@ -191,7 +195,7 @@ impl Progress for LiveView {
                 bar.set_position(s.elapsed.as_secs());
                 bar.set_message(self.line(s));
                 let Ok(mut keys) = keys.lock() else { return };
-                let lines = key_lines(&s.per_key);
+                let lines = key_lines(&s.per_key, &s.key_states);
                 while keys.len() < lines.len() {
                     let line = multi.add(ProgressBar::new_spinner());
                     line.set_style(
@@ -236,14 +240,23 @@ mod tests {
             p50_ms: Some(120.4),
             p99_ms: Some(900.0),
             per_key: vec![(5, 1); 12],
+            key_states: vec![
+                "ready".to_owned(),
+                crate::driver::key_state_text("cooling", Some(11_200)),
+            ],
         };
         let line = view.line(&s);
         assert!(
             line.contains("10 done (5.0/s) · 90.00 % ok · 3 429s · p50 120 ms · p99 900 ms"),
             "{line}"
         );
-        let keys = key_lines(&s.per_key);
+        let keys = key_lines(&s.per_key, &s.key_states);
         assert_eq!(keys.len(), KEY_LINES + 1);
+        assert_eq!(keys[1], "    key 1: cooling 12s · 5 attempts, 1 429s");
+        assert_eq!(
+            keys[2], "    key 2: 5 attempts, 1 429s",
+            "no state known: none shown"
+        );
         assert_eq!(keys[KEY_LINES], "    2 more keys: 10 attempts, 2 429s");
     }
 }

@@ -203,7 +203,41 @@ impl<T: Transport + 'static> Replicas<T> {
     }
 }
 
+/// How bad a state is, to show the worst a key has in any replica.
+fn severity(state: &str) -> u8 {
+    match state {
+        "disabled" => 3,
+        "exhausted" => 2,
+        "cooling" => 1,
+        _ => 0,
+    }
+}
+
 impl<T: Transport + 'static> Sender for Replicas<T> {
+    /// Each key's worst state over the replicas (with local state they differ), and the
+    /// longest rest of that state.
+    fn key_states(&self) -> Vec<String> {
+        let mut worst: Vec<(&'static str, Option<u64>)> = Vec::new();
+        for slot in self.slots.iter() {
+            let status = slot
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .rotor
+                .status();
+            worst.resize(status.keys.len(), ("ready", None));
+            for (w, key) in worst.iter_mut().zip(&status.keys) {
+                let more = severity(key.state).cmp(&severity(w.0));
+                if more.is_gt() || (more.is_eq() && key.ready_in_ms > w.1) {
+                    *w = (key.state, key.ready_in_ms);
+                }
+            }
+        }
+        worst
+            .into_iter()
+            .map(|(state, ready_in)| crate::driver::key_state_text(state, ready_in))
+            .collect()
+    }
+
     async fn send(&self, id: u64, request: &ChatRequest) -> Sent {
         let i = self.pick(id);
         let (rotor, instance) = self.rotor(i);
