@@ -170,6 +170,16 @@ pub enum Command {
     },
     /// Print keyrotor's man page (roff), e.g. `keyrotor man > keyrotor.1 && man ./keyrotor.1`.
     Man,
+    /// Print the JSON Schema of report.json (or sweep, plan, claims), generated from the
+    /// types; `--write DIR` writes all four (`schemas/` holds the committed ones).
+    Schema {
+        /// Which document's schema to print.
+        #[arg(value_parser = ["report", "sweep", "plan", "claims"], default_value = "report")]
+        document: String,
+        /// Write every schema into this folder as `<document>.schema.json` instead.
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
+    },
 }
 
 /// Options of `keyrotor plan` (or a TOML file with the same names, `--file`).
@@ -266,7 +276,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub json: bool,
     /// Output folder for plan.json, plan.md and report.html (default reports/plan-<time>/).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
 
@@ -389,6 +399,24 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema { document, write } => {
+            match write {
+                Some(dir) => {
+                    for path in crate::schema::write(&dir)? {
+                        eprintln!("wrote {path}");
+                    }
+                }
+                None => {
+                    let schemas = crate::schema::all();
+                    let (_, schema) = schemas
+                        .iter()
+                        .find(|(name, _)| *name == document)
+                        .ok_or_else(|| anyhow::anyhow!("no schema named {document}"))?;
+                    print!("{}", crate::schema::text(schema)?);
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Policies { json } => {

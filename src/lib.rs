@@ -24,6 +24,7 @@ pub mod report;
 pub mod requests_csv;
 pub mod run;
 pub mod scenario;
+pub mod schema;
 pub mod seed_apps;
 pub mod sweep;
 pub mod workload;

@@ -64,6 +64,19 @@ impl Serialize for Figure {
     }
 }
 
+impl schemars::JsonSchema for Figure {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Figure".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A measured value; null: no sample (no data, never 0); \"unbounded\": some sample never ended.",
+            "anyOf": [{ "type": "number" }, { "type": "null" }, { "const": "unbounded" }]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Figure {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match serde_json::Value::deserialize(d)? {
@@ -77,7 +90,7 @@ impl<'de> Deserialize<'de> for Figure {
 }
 
 /// One run's report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// Schema version.
     pub schema: u32,
@@ -127,7 +140,7 @@ pub struct Report {
 }
 
 /// What ran.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Setup {
     /// Policy as written.
     pub policy: String,
@@ -154,7 +167,7 @@ pub struct Setup {
 }
 
 /// The limits in force.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LimitsUsed {
     /// The limits (`rpm`, `rpd`, `tpm`, `tpd` in the JSON).
     #[serde(flatten)]
@@ -164,7 +177,7 @@ pub struct LimitsUsed {
 }
 
 /// Totals.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Requests offered (= succeeded + failed + dropped).
     pub offered: u64,
@@ -197,7 +210,7 @@ pub struct Summary {
 }
 
 /// Latency percentiles, ms (`null` without a sample).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Percentiles {
     /// Median.
     pub p50: Figure,
@@ -212,7 +225,7 @@ pub struct Percentiles {
 }
 
 /// Failover latency, ms, over every request whose first attempt failed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Failover {
     /// Requests that failed over and then succeeded.
     pub count: u64,
@@ -228,7 +241,7 @@ pub struct Failover {
 }
 
 /// One key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KeyReport {
     /// Index.
     pub index: usize,
@@ -245,7 +258,7 @@ pub struct KeyReport {
 }
 
 /// A threshold and its measurement.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ThresholdResult {
     /// The metric.
     pub metric: Metric,

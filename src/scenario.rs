@@ -201,7 +201,9 @@ pub struct Keys {
 }
 
 /// Key-to-organisation layouts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
     /// Each key its own organisation (separate accounts).
@@ -320,7 +322,7 @@ fn default_deadline() -> Duration {
 }
 
 /// A policy as written in a scenario: `name` or `name:param=value,…`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct PolicySpec {
     text: String,
@@ -549,7 +551,9 @@ impl From<Rate> for f64 {
 }
 
 /// Metrics a threshold can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// succeeded ÷ offered.
@@ -593,7 +597,7 @@ impl Metric {
 }
 
 /// `op value`, e.g. `>= 0.999`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct Threshold {
     /// Comparison.

@@ -19,7 +19,7 @@ use crate::scenario::{Arrival, Count, Rate, Scenario};
 const STEPS: usize = 8;
 
 /// One key count's capacity.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepPoint {
     /// Keys.
     pub keys: usize,
@@ -45,7 +45,7 @@ fn one() -> u32 {
 }
 
 /// A sweep's result (`sweep.json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sweep {
     /// Schema version.
     pub schema: u32,

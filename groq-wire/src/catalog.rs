@@ -38,6 +38,7 @@ pub fn today() -> Date {
 
 /// Where a set of figures comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Source {
     /// The page the figures are on.
     pub url: &'static str,
@@ -77,6 +78,7 @@ pub const DEPRECATIONS: Source = Source {
 
 /// A Groq plan; limits differ per tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     /// The free plan.
@@ -98,6 +100,7 @@ impl Tier {
 
 /// Per-organisation limits for one model. `None` means not limited in that dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Limits {
     /// Requests per minute.
     pub rpm: Option<u64>,
@@ -159,6 +162,7 @@ impl Limits {
 
 /// On-demand price in US dollars per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Price {
     /// Per million prompt tokens.
     pub input: f64,
@@ -175,6 +179,7 @@ impl Price {
 
 /// One model of the catalog.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Model {
     /// The model id as the API names it.
     pub id: &'static str,

@@ -54,7 +54,7 @@ impl Default for AppOptions {
 }
 
 /// The app rows of `claims.json`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppRows {
     /// Whether they were asked for (`claims --apps`).
     pub requested: bool,
@@ -67,7 +67,7 @@ pub struct AppRows {
 }
 
 /// What one side of a row (the app, or its preset) measured.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Side {
     /// The figure in words.
     pub measured: String,
@@ -78,7 +78,7 @@ pub struct Side {
 }
 
 /// One claim checked on one seed's real app and on the preset that re-creates it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppRow {
     /// Stable id: the check's id and the seed, e.g. `zero-downtime-seed-002`.
     pub id: String,

@@ -30,7 +30,7 @@ use crate::sweep::{SweepPoint, capacity, steady_at_rate, sustained_capacity};
 pub use apps::{AppOptions, AppRow, AppRows, SPAN_RANGE, Side, check as check_apps};
 
 /// A claim's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// The measurement supports the claim.
@@ -42,7 +42,7 @@ pub enum Verdict {
 }
 
 /// What a row was measured under.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Conditions {
     /// The day whose Groq catalog applied (which models exist, their limits).
     pub as_of: String,
@@ -80,7 +80,7 @@ impl Conditions {
 }
 
 /// The measured figure as numbers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Measured {
     /// The value the verdict rests on (`null`: no data; `"unbounded"`: never answered).
     pub value: Figure,
@@ -91,7 +91,7 @@ pub struct Measured {
 }
 
 /// One checked claim.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Claim {
     /// Stable id.
     pub id: String,
@@ -112,7 +112,7 @@ pub struct Claim {
 }
 
 /// `claims.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Claims {
     /// Schema version.
     pub schema: u32,

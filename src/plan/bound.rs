@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::PlanInput;
 
 /// One limit's bound.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Bound {
     /// rpm, tpm, rpd or tpd.
     pub limit: String,
@@ -24,7 +24,7 @@ pub struct Bound {
 }
 
 /// The analytical part.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Analytical {
     /// The largest bound.
     pub min_keys: u64,

@@ -15,7 +15,7 @@ use super::search::{Depth, Progress, parallel, point};
 const MAX_COUNTS: usize = 16;
 
 /// One key count under many seeds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Share {
     /// Keys.
     pub keys: usize,
@@ -32,7 +32,7 @@ pub struct Share {
 }
 
 /// The confidence part of a plan.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Confidence {
     /// The share of seeds a recommended count must reach.
     pub level: f64,

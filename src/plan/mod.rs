@@ -37,7 +37,7 @@ use crate::scenario::{
 };
 
 /// What the event looks like (also the `--file` TOML form).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     /// Users.
@@ -46,6 +46,7 @@ pub struct PlanInput {
     pub queries_per_user: f64,
     /// The event's length.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub duration: Duration,
     /// Peak-hour factor: the busiest hour carries this many times the average (1 = flat).
     #[serde(default = "one")]
@@ -57,6 +58,7 @@ pub struct PlanInput {
     /// keynote's spike, `1m` for waves of users) or whole hours dividing a day; 1 h by
     /// default.
     #[serde(default = "default_step", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub profile_step: Duration,
     /// Prompt tokens per query.
     pub prompt_tokens: u64,
@@ -74,6 +76,7 @@ pub struct PlanInput {
     pub tier: Tier,
     /// Explicit limits per organisation (replace the catalog's where given; 0 = unlimited).
     #[serde(default)]
+    #[schemars(with = "Option<std::collections::BTreeMap<String, Option<u64>>>")]
     pub limits: Option<LimitsOverride>,
     /// `separate` (a key per organisation) or `shared` (all keys in one).
     #[serde(default)]
@@ -83,6 +86,7 @@ pub struct PlanInput {
     pub objective: f64,
     /// How long a user waits for an answer.
     #[serde(default = "default_latency_budget", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub latency_budget: Duration,
     /// Optional objective on the p99 latency of succeeded requests, ms.
     #[serde(default)]
@@ -143,7 +147,7 @@ fn default_max_keys() -> usize {
 }
 
 /// A simulated key count.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Point {
     /// Keys.
     pub keys: usize,
@@ -199,7 +203,7 @@ impl PlanInput {
 }
 
 /// The simulated part for one policy.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Simulated {
     /// Policy.
     pub policy: String,
@@ -210,7 +214,7 @@ pub struct Simulated {
 }
 
 /// The planner's answer (`--json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
     /// The input.
     pub input: PlanInput,

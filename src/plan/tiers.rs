@@ -20,7 +20,7 @@ use crate::scenario::Layout;
 pub const ORGANISATIONS_NOTE: &str = "Limits apply per organisation, not per key: free-tier keys add capacity only when each belongs to its own organisation (account). Opening several accounts to multiply free limits may breach the provider's terms of service. These figures state limits and costs; the choice is yours.";
 
 /// One way to serve the event.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TierOption {
     /// `free` or `developer`.
     pub tier: Tier,
@@ -42,7 +42,7 @@ pub struct TierOption {
 }
 
 /// The free and developer tiers side by side.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tiers {
     /// The options.
     pub options: Vec<TierOption>,

@@ -8,7 +8,7 @@ use crate::engine::store::StoreStatus;
 use crate::report::Table;
 
 /// What a run with replicas measured, beside the usual report.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ReplicasSeen {
     /// Engine instances.
     pub replicas: u32,
@@ -44,7 +44,9 @@ pub struct ReplicasSeen {
 }
 
 /// One replica slot's figures.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema,
+)]
 pub struct ReplicaFigures {
     /// Requests the load balancer sent it.
     pub requests: u64,
@@ -55,7 +57,7 @@ pub struct ReplicaFigures {
 }
 
 /// Percentiles of the reach.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Reach {
     /// Median, ms.
     pub p50: f64,
@@ -66,7 +68,9 @@ pub struct Reach {
 }
 
 /// A shared store's figures, summed over replicas.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema,
+)]
 pub struct StoreFigures {
     /// Calls made to the store.
     pub calls: u64,
