@@ -2,8 +2,9 @@
 # README's test command. Installs what the tests call besides cargo — the groq and openai
 # Python SDKs (PyPI), Node and npm (Debian's packages, when missing), the groq Node SDK (npm,
 # into tests/sdk/node_modules), what the seed apps need (groq-sdk and tsx, into
-# examples/seed-apps/node_modules) and redis-server (Debian's package: the shared-state tests
-# start their own on loopback) — then runs every test of the workspace.
+# examples/seed-apps/node_modules), redis-server (Debian's package: the shared-state tests
+# start their own on loopback) and chromium (Debian's package: the HTML pages are loaded in
+# it, headless) — then runs every test of the workspace.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test proxy`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,10 @@ fi
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "installing redis-server (Debian package; the shared-state tests start it on loopback)"
   as_root apt-get update -qq && as_root apt-get install -y -qq redis-server
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium (Debian package; tests/documents.rs loads every HTML page in it, headless)"
+  as_root apt-get update -qq && as_root apt-get install -y -qq chromium
 fi
 npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
 npm ci --prefix examples/seed-apps --no-audit --no-fund --loglevel=error

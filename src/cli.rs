@@ -744,6 +744,7 @@ fn claims_command(
         serde_json::to_string_pretty(&claims)? + "\n",
     )?;
     std::fs::write(dir.join("claims.md"), claims.markdown())?;
+    crate::html::write_claims(&dir, &claims)?;
     show(json, &claims, &claims.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -114,7 +114,14 @@ pub fn html_table(t: &Table) -> String {
     for row in &t.rows {
         out.push_str("<tr>");
         for cell in row {
-            let _ = write!(out, "<td>{}</td>", inline(cell));
+            // A verdict cell is coloured like the verdict it states.
+            let class = match cell.trim_matches('*') {
+                "Holds" | "pass" => " class=\"pass\"",
+                "Fails" | "fail" | "FAIL" => " class=\"fail\"",
+                "Inconclusive" => " class=\"inconclusive\"",
+                _ => "",
+            };
+            let _ = write!(out, "<td{class}>{}</td>", inline(cell));
         }
         out.push_str("</tr>");
     }

@@ -10,7 +10,7 @@ use crate::sweep::Sweep;
 
 fn page(title: &str, body: &str) -> String {
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\nbody{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}}\ntable{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}th{{background:#f3f3f3}}\ntd:first-child,th:first-child{{text-align:left}}.note{{background:#fff4d6;padding:.6em}}\nsvg{{max-width:100%;height:auto}}\n.verdict{{font-size:1.25em;padding:.6em .8em;border-left:6px solid}}.pass{{background:#e6f5ea;border-color:#2e8b57}}.fail{{background:#fbe9e9;border-color:#c0392b}}.inconclusive{{background:#f3f3f3;border-color:#888}}\n</style></head><body>\n{body}</body></html>\n",
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\nbody{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}}\ntable{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}th{{background:#f3f3f3}}\ntd:first-child,th:first-child{{text-align:left}}td.pass,td.fail,td.inconclusive{{font-weight:600}}.text td,.text th{{text-align:left;vertical-align:top}}.note{{background:#fff4d6;padding:.6em}}\nsvg{{max-width:100%;height:auto}}\n.verdict{{font-size:1.25em;padding:.6em .8em;border-left:6px solid}}.pass{{background:#e6f5ea;border-color:#2e8b57}}.fail{{background:#fbe9e9;border-color:#c0392b}}.inconclusive{{background:#f3f3f3;border-color:#888}}\n</style></head><body>\n{body}</body></html>\n",
         escape(title)
     )
 }
@@ -28,6 +28,10 @@ fn svg(dir: &Path, name: &str) -> String {
 /// plots must already be in `dir`.
 pub fn write_run(dir: &Path, report: &Report) -> std::io::Result<()> {
     let mut body = format!("<h1>{} — keyrotor report</h1>\n", escape(&report.scenario));
+    let (tone, verdict) = report.verdict();
+    body.push_str(&crate::document::html(&[crate::document::Block::Verdict(
+        tone, verdict,
+    )]));
     if let Some(error) = &report.error {
         let _ = writeln!(
             body,
@@ -58,14 +62,29 @@ pub fn write_run(dir: &Path, report: &Report) -> std::io::Result<()> {
 
 /// Writes `report.html` for a sweep; the capacity plot must already be in `dir`.
 pub fn write_sweep(dir: &Path, sweep: &Sweep) -> std::io::Result<()> {
+    let (tone, verdict) = sweep.verdict();
     let body = format!(
-        "<h1>{} — capacity sweep</h1>\n<p>{}</p>\n{}{}",
+        "<h1>{} — capacity sweep</h1>\n{}<p>{}</p>\n{}{}",
         escape(&sweep.scenario),
+        crate::document::html(&[crate::document::Block::Verdict(tone, verdict)]),
         escape(&sweep.description()),
         table(&sweep.table()),
         svg(dir, "capacity")
     );
     std::fs::write(dir.join("report.html"), page(&sweep.scenario, &body))
+}
+
+/// Writes `claims.html`: the tally coloured by the worst verdict, then a row per claim with
+/// its conditions and its verdict coloured, the details and the seeds' real code.
+pub fn write_claims(dir: &Path, claims: &crate::claims::Claims) -> std::io::Result<()> {
+    let body = format!(
+        "<div class=\"text\">\n{}</div>\n",
+        crate::document::html(&claims.blocks())
+    );
+    std::fs::write(
+        dir.join("claims.html"),
+        page("The seeds' claims, measured", &body),
+    )
 }
 
 /// Writes `report.html` for a plan: the answer first, the plot of the region around it,

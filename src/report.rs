@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use mock_groq::catalog::Limits;
 use serde::{Deserialize, Serialize};
 
+use crate::document::Tone;
 use crate::recorder::Recorder;
 use crate::scenario::{Metric, Scenario, Threshold};
 
@@ -449,6 +450,53 @@ impl Report {
         self.thresholds.iter().all(|t| t.pass)
     }
 
+    /// The run's verdict, shown first: its thresholds as the scenario names them, met or
+    /// not, with what was measured; inconclusive when the scenario sets none (or the run
+    /// failed inside keyrotor).
+    pub fn verdict(&self) -> (Tone, String) {
+        let show = |t: &ThresholdResult| {
+            format!(
+                "{} {} (measured {})",
+                t.metric.name(),
+                String::from(t.threshold),
+                t.measured.show(4)
+            )
+        };
+        let missed: Vec<String> = self
+            .thresholds
+            .iter()
+            .filter(|t| !t.pass)
+            .map(show)
+            .collect();
+        if self.error.is_some() {
+            (
+                Tone::Inconclusive,
+                "The run failed inside keyrotor: no verdict.".to_owned(),
+            )
+        } else if self.thresholds.is_empty() {
+            (
+                Tone::Inconclusive,
+                "No thresholds in the scenario: nothing to judge; the figures follow.".to_owned(),
+            )
+        } else if missed.is_empty() {
+            let met: Vec<String> = self.thresholds.iter().map(show).collect();
+            (
+                Tone::Pass,
+                format!("All {} thresholds met: {}.", met.len(), met.join("; ")),
+            )
+        } else {
+            (
+                Tone::Fail,
+                format!(
+                    "{} of {} thresholds not met: {}.",
+                    missed.len(),
+                    self.thresholds.len(),
+                    missed.join("; ")
+                ),
+            )
+        }
+    }
+
     /// What the run was, as plain lines: its time, its target and setup, the limits in force.
     pub fn facts(&self) -> Vec<String> {
         let time = if self.simulated {
@@ -594,6 +642,7 @@ impl Report {
     /// The markdown summary.
     pub fn markdown(&self) -> String {
         let mut out = format!("# {} — keyrotor report\n\n", self.scenario);
+        let _ = writeln!(out, "**{}**\n", self.verdict().1);
         if let Some(error) = &self.error {
             let _ = writeln!(
                 out,

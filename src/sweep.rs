@@ -361,6 +361,40 @@ impl Sweep {
         )
     }
 
+    /// The sweep's answer, shown first: the largest key count's capacity and its ratio to
+    /// one key's (a sweep sets no pass/fail bound, so its tone is neutral); no capacity found
+    /// is said as such.
+    pub fn verdict(&self) -> (crate::document::Tone, String) {
+        let tone = crate::document::Tone::Inconclusive;
+        let Some(top) = self.points.iter().max_by_key(|p| (p.keys, p.replicas)) else {
+            return (tone, "No key count was swept.".to_owned());
+        };
+        if top.capacity_rpm <= 0.0 {
+            return (
+                tone,
+                format!(
+                    "No rate met the goodput objective {} with {} keys.",
+                    self.objective, top.keys
+                ),
+            );
+        }
+        let ratio = top
+            .ratio_to_one_key
+            .map_or(String::new(), |r| format!(", {r:.2}× one key's"));
+        let replicas = if top.replicas > 1 {
+            format!(" on {} replicas", top.replicas)
+        } else {
+            String::new()
+        };
+        (
+            tone,
+            format!(
+                "{} keys{replicas} serve {:.1} req/min at ≥ {} goodput{ratio}.",
+                top.keys, top.capacity_rpm, self.objective
+            ),
+        )
+    }
+
     /// Capacity per key count; `sweep.md` and `report.html` render it.
     pub fn table(&self) -> Table {
         Table {
@@ -395,8 +429,9 @@ impl Sweep {
     /// The markdown summary.
     pub fn markdown(&self) -> String {
         format!(
-            "# {} — capacity sweep\n\n{}\n\n{}",
+            "# {} — capacity sweep\n\n**{}**\n\n{}\n\n{}",
             self.scenario,
+            self.verdict().1,
             self.description(),
             self.table().markdown()
         )

@@ -19,8 +19,9 @@ use super::{
     Conditions, Era, Limits, Measured, Verdict, all_answered, base, conditions, failover_verdict,
     ms, no_rate_limits, pct, uptime,
 };
+use crate::document::Block;
 use crate::driver::NoProgress;
-use crate::report::{Figure, Report};
+use crate::report::{Figure, Report, Table};
 use crate::run::{RunOptions, run};
 use crate::scenario::{Scenario, Tokens};
 use crate::seed_apps::{SEED_APPS, SeedApp};
@@ -596,16 +597,15 @@ fn show(judge: Judge, figure: Figure) -> String {
 }
 
 impl AppRows {
-    /// The markdown section of `claims.md`.
-    pub fn markdown(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::from("\n## The seeds' real code\n\n");
+    /// The section as document blocks (rendered to claims.md and claims.html alike).
+    pub fn blocks(&self) -> Vec<Block> {
+        let mut blocks = vec![Block::Heading(2, "The seeds' real code".to_owned())];
         if !self.requested {
-            out.push_str("Not run: `keyrotor claims --apps` runs each seed's app (examples/seed-apps/) beside its preset.\n");
-            return out;
+            blocks.push(Block::Paragraph("Not run: `keyrotor claims --apps` runs each seed's app (examples/seed-apps/) beside its preset.".to_owned()));
+            return blocks;
         }
         if !self.rows.is_empty() {
-            out.push_str("Each seed's app, as its seed shows it, beside the preset that re-creates it: the same seeded arrivals, mock, limits and date, both in real time.\n");
+            blocks.push(Block::Paragraph("Each seed's app, as its seed shows it, beside the preset that re-creates it: the same seeded arrivals, mock, limits and date, both in real time.".to_owned()));
         }
         let mut last = None;
         for r in &self.rows {
@@ -613,37 +613,55 @@ impl AppRows {
             if last != Some(group) {
                 last = Some(group);
                 let c = &r.conditions;
-                let _ = write!(
-                    out,
-                    "\n### {} (`{}`)\n\nCatalog of {}; {}; {}; {}; {}; {}.\n\n| app | preset | a request | app measured | preset measured | difference | app | preset |\n|---|---|---|---|---|---|---|---|\n",
-                    r.claim, r.check, c.as_of, c.limits, c.model, c.keys, c.traffic, c.network
-                );
+                blocks.push(Block::Heading(3, format!("{} (`{}`)", r.claim, r.check)));
+                blocks.push(Block::Paragraph(format!(
+                    "Catalog of {}; {}; {}; {}; {}; {}.",
+                    c.as_of, c.limits, c.model, c.keys, c.traffic, c.network
+                )));
+                blocks.push(Block::Table(Table {
+                    head: Table::heads(&[
+                        "app",
+                        "preset",
+                        "a request",
+                        "app measured",
+                        "preset measured",
+                        "difference",
+                        "app",
+                        "preset",
+                    ]),
+                    rows: Vec::new(),
+                }));
             }
-            let _ = writeln!(
-                out,
-                "| seed {} ({}) | {} | {} | {} | {} | {} | **{:?}** | {:?} |",
-                r.seed,
-                r.app,
-                r.preset,
-                r.conditions.request.trim_start_matches("a request: "),
-                r.real_app.measured,
-                r.re_creation.measured,
-                r.difference,
-                r.real_app.verdict,
-                r.re_creation.verdict
-            );
+            if let Some(Block::Table(table)) = blocks.last_mut() {
+                table.rows.push(vec![
+                    format!("seed {} ({})", r.seed, r.app),
+                    r.preset.clone(),
+                    r.conditions
+                        .request
+                        .trim_start_matches("a request: ")
+                        .to_owned(),
+                    r.real_app.measured.clone(),
+                    r.re_creation.measured.clone(),
+                    r.difference.clone(),
+                    format!("**{:?}**", r.real_app.verdict),
+                    format!("{:?}", r.re_creation.verdict),
+                ]);
+            }
         }
         for (title, lines) in [
             ("Skipped", &self.skipped),
             ("Not measured on the apps", &self.not_measured),
         ] {
             if !lines.is_empty() {
-                let _ = writeln!(out, "\n{title}:\n");
-                for l in lines {
-                    let _ = writeln!(out, "- {l}");
-                }
+                blocks.push(Block::Paragraph(format!("{title}:")));
+                blocks.push(Block::List(lines.clone()));
             }
         }
-        out
+        blocks
+    }
+
+    /// The markdown section of `claims.md`.
+    pub fn markdown(&self) -> String {
+        crate::document::markdown(&self.blocks())
     }
 }

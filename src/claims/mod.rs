@@ -16,13 +16,12 @@
 
 mod apps;
 
-use std::fmt::Write as _;
-
 use serde::{Deserialize, Serialize};
 
+use crate::document::{Block, Tone};
 use crate::driver::NoProgress;
 use crate::engine::PolicyConfig;
-use crate::report::{Figure, Report};
+use crate::report::{Figure, Report, Table};
 use crate::run::{RunOptions, run};
 use crate::scenario::Scenario;
 use crate::sweep::{SweepPoint, capacity, steady_at_rate, sustained_capacity};
@@ -1075,26 +1074,59 @@ impl Checker<'_> {
 impl Claims {
     /// The markdown table: each row with its conditions, then the details.
     pub fn markdown(&self) -> String {
-        let mut out = format!(
-            "# The seeds' claims, measured\n\nAll rows: {}.\n\n| claim | source | conditions | measured | verdict |\n|---|---|---|---|---|\n",
-            self.numbers
+        crate::document::markdown(&self.blocks())
+    }
+
+    /// The claims as document blocks (claims.md and claims.html): the tally first, coloured
+    /// by the worst verdict, then one row per claim with its conditions, the details, and the
+    /// seeds' real code.
+    pub fn blocks(&self) -> Vec<Block> {
+        let count = |v: Verdict| self.claims.iter().filter(|c| c.verdict == v).count();
+        let (holds, fails, open) = (
+            count(Verdict::Holds),
+            count(Verdict::Fails),
+            count(Verdict::Inconclusive),
         );
-        for c in &self.claims {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | **{:?}** |",
-                c.claim,
-                c.source,
-                c.conditions.line(),
-                c.measured,
-                c.verdict
-            );
-        }
-        out.push_str("\n## Details\n\n");
-        for c in &self.claims {
-            let _ = writeln!(out, "- `{}` — {:?}: {}", c.id, c.verdict, c.detail);
-        }
-        out.push_str(&self.apps.markdown());
-        out
+        let tone = match (fails, open) {
+            (0, 0) if holds > 0 => Tone::Pass,
+            (0, _) => Tone::Inconclusive,
+            _ => Tone::Fail,
+        };
+        let mut blocks = vec![
+            Block::Heading(1, "The seeds' claims, measured".to_owned()),
+            Block::Verdict(
+                tone,
+                format!(
+                    "Of {} claims checked, {holds} hold, {fails} fail and {open} are inconclusive.",
+                    self.claims.len()
+                ),
+            ),
+            Block::Paragraph(format!("All rows: {}.", self.numbers)),
+            Block::Table(Table {
+                head: Table::heads(&["claim", "source", "conditions", "measured", "verdict"]),
+                rows: self
+                    .claims
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.claim.clone(),
+                            c.source.clone(),
+                            c.conditions.line(),
+                            c.measured.clone(),
+                            format!("**{:?}**", c.verdict),
+                        ]
+                    })
+                    .collect(),
+            }),
+            Block::Heading(2, "Details".to_owned()),
+            Block::List(
+                self.claims
+                    .iter()
+                    .map(|c| format!("`{}` — {:?}: {}", c.id, c.verdict, c.detail))
+                    .collect(),
+            ),
+        ];
+        blocks.extend(self.apps.blocks());
+        blocks
     }
 }
