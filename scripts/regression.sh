@@ -21,7 +21,7 @@ for name in rated-load-5-keys failover key-revoked shared-org-5-keys keys-run-ou
   fi
   echo "== $name"
   "$bin" compare "reports/baselines/$name.json" "$out/$name/report.json" \
-    --threshold "success_rate -0.1%" --threshold "throughput -2%" \
-    --threshold "latency_p99 +5%" --threshold "failover_p99 +10%" || status=$?
+    --threshold "success_rate -0.1%" --threshold "throughput_rps -2%" \
+    --threshold "latency_p99_ms +5%" --threshold "failover_p99_ms +10%" || status=$?
 done
 exit $status

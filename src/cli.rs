@@ -137,8 +137,11 @@ pub enum Command {
         /// The current report.
         current: PathBuf,
         /// A rule: `METRIC -5%` (may fall at most 5 %), `METRIC +10%` (may rise at most 10 %)
-        /// or `METRIC >= 0.999`. Repeatable. Default: success_rate -0.1%, throughput -5%,
-        /// latency_p99 +10%, failover_p99 +10%. Sweeps: capacity_<keys> (capacity_<keys>_r<N> for N replicas).
+        /// or `METRIC >= 0.999`, with the metric names scenario thresholds use
+        /// (success_rate, goodput_rate, throughput_rps, latency_p50_ms … latency_max_ms,
+        /// failover_p50_ms, failover_p99_ms, failover_max_ms, upstream_429, offered).
+        /// Repeatable. Default: success_rate -0.1%, throughput_rps -5%, latency_p99_ms +10%,
+        /// failover_p99_ms +10%. Sweeps: capacity_<keys> (capacity_<keys>_r<N> for N replicas).
         #[arg(long = "threshold", value_name = "RULE")]
         thresholds: Vec<String>,
         /// Compare even when the two differ in schema, scenario, settings or mode, or one is

@@ -1,6 +1,8 @@
 //! `keyrotor compare BASELINE CURRENT`: regression checks between two reports (report.json
-//! or sweep.json) with relative thresholds (`throughput -5%`: may fall by at most 5 %;
-//! `failover_p99 +10%`: may rise by at most 10 %) and absolute ones (`success_rate >= 0.999`).
+//! or sweep.json) with relative thresholds (`throughput_rps -5%`: may fall by at most 5 %;
+//! `failover_p99_ms +10%`: may rise by at most 10 %) and absolute ones (`success_rate >= 0.999`).
+//! Metrics have the names scenario thresholds use ([`crate::scenario::Metric`]); the older
+//! short names (`throughput`, `latency_p99`, `failover_p99`, `upstream429`) still read.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -48,6 +50,7 @@ impl std::str::FromStr for Rule {
         let (metric, rest) = text.split_once(char::is_whitespace).ok_or_else(|| {
             format!("`{text}`: expected `METRIC -5%`, `METRIC +10%` or `METRIC >= 0.999`")
         })?;
+        let metric = canonical(metric);
         let rest = rest.trim();
         if let Some(pct) = rest.strip_suffix('%') {
             let value: f64 = pct.trim().parse().map_err(|_| {
@@ -72,13 +75,26 @@ impl std::str::FromStr for Rule {
     }
 }
 
+/// A metric's one name: the scenario thresholds' (`throughput_rps`, `latency_p99_ms`,
+/// `failover_p99_ms`, `upstream_429`) for the short names compare rules used before.
+pub fn canonical(metric: &str) -> String {
+    match metric {
+        "throughput" => "throughput_rps".to_owned(),
+        "upstream429" => "upstream_429".to_owned(),
+        m if (m.starts_with("latency_") || m.starts_with("failover_")) && !m.ends_with("_ms") => {
+            format!("{m}_ms")
+        }
+        m => m.to_owned(),
+    }
+}
+
 /// The rules used when none are given.
 pub fn default_rules() -> Vec<Rule> {
     [
         "success_rate -0.1%",
-        "throughput -5%",
-        "latency_p99 +10%",
-        "failover_p99 +10%",
+        "throughput_rps -5%",
+        "latency_p99_ms +10%",
+        "failover_p99_ms +10%",
     ]
     .iter()
     .filter_map(|r| r.parse().ok())
@@ -112,14 +128,14 @@ pub fn metrics(doc: &Value) -> Vec<(String, Figure)> {
     let s = &doc["summary"];
     put("success_rate", &s["success_rate"]);
     put("goodput_rate", &s["goodput_rate"]);
-    put("throughput", &s["throughput_rps"]);
+    put("throughput_rps", &s["throughput_rps"]);
     put("offered", &s["offered"]);
     put("upstream_429", &s["upstream_429"]);
     for p in ["p50", "p90", "p99", "p999", "max"] {
-        put(&format!("latency_{p}"), &doc["latency_ms"][p]);
+        put(&format!("latency_{p}_ms"), &doc["latency_ms"][p]);
     }
     for p in ["p50", "p99", "max"] {
-        put(&format!("failover_{p}"), &doc["failover_ms"][p]);
+        put(&format!("failover_{p}_ms"), &doc["failover_ms"][p]);
     }
     out
 }
@@ -359,12 +375,22 @@ mod tests {
     #[test]
     fn rules_parse() {
         assert_eq!(
-            "throughput -5%".parse(),
+            "throughput_rps -5%".parse(),
             Ok(Rule::Relative {
-                metric: "throughput".into(),
+                metric: "throughput_rps".into(),
                 allowed: -0.05
             })
         );
+        // One vocabulary: the older short names read as the thresholds' names.
+        for (old, name) in [
+            ("throughput", "throughput_rps"),
+            ("latency_p99", "latency_p99_ms"),
+            ("failover_max", "failover_max_ms"),
+            ("upstream429", "upstream_429"),
+        ] {
+            let rule: Result<Rule, String> = format!("{old} +5%").parse();
+            assert_eq!(rule.map(|r| r.metric().to_owned()), Ok(name.to_owned()));
+        }
         assert!(matches!(
             "success_rate >= 0.999".parse::<Rule>(),
             Ok(Rule::Absolute { .. })

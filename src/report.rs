@@ -13,10 +13,13 @@ use crate::document::Tone;
 use crate::recorder::Recorder;
 use crate::scenario::{Metric, Scenario, Threshold};
 
-/// Version of the report.json schema. 2: figures without a sample are `null` ("no data"),
+/// Version of the report.json schema (and of sweep.json, plan.json, claims.json; their JSON
+/// Schemas are in `schemas/`). 2: figures without a sample are `null` ("no data"),
 /// failovers never answered make failover figures `"unbounded"`, `summary.dropped`,
-/// `scenario_hash` and `error`.
-pub const SCHEMA: u32 = 2;
+/// `scenario_hash` and `error`. 3: one metric vocabulary (the threshold `upstream429` is
+/// `upstream_429`, as in the summary); `replicas` for runs with replicas or shared state;
+/// sweep points' `replicas` and `repeat_429`.
+pub const SCHEMA: u32 = 3;
 
 /// One measured figure: a number, no data (no sample: `null` in JSON) or unbounded (a
 /// request that never got its answer: `"unbounded"` in JSON). Never a made-up 0.

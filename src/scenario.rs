@@ -574,7 +574,8 @@ pub enum Metric {
     FailoverP99Ms,
     /// Largest failover latency, ms.
     FailoverMaxMs,
-    /// 429 answers from upstream (attempts).
+    /// 429 answers from upstream (attempts); `upstream429` still reads.
+    #[serde(rename = "upstream_429", alias = "upstream429")]
     Upstream429,
 }
 
@@ -591,7 +592,7 @@ impl Metric {
             Metric::FailoverP50Ms => "failover_p50_ms",
             Metric::FailoverP99Ms => "failover_p99_ms",
             Metric::FailoverMaxMs => "failover_max_ms",
-            Metric::Upstream429 => "upstream429",
+            Metric::Upstream429 => "upstream_429",
         }
     }
 }
@@ -1396,5 +1397,14 @@ duration = "1m"
         assert!(t.holds(0.999) && !t.holds(0.99));
         let t = Threshold::try_from("<200".to_owned()).unwrap_or_else(|e| panic!("{e}"));
         assert!(t.holds(199.0) && !t.holds(200.0));
+        // One vocabulary: `upstream_429` as in the report; the older `upstream429` reads.
+        for name in ["upstream_429", "upstream429"] {
+            let text = format!(
+                "name = \"t\"\n[keys]\ncount = 1\n[traffic]\narrival = \"poisson\"\nrate = 10\nduration = \"1m\"\n[thresholds]\n{name} = \"< 5\"\n"
+            );
+            let s = Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(s.thresholds.contains_key(&Metric::Upstream429));
+        }
+        assert_eq!(Metric::Upstream429.name(), "upstream_429");
     }
 }

@@ -194,7 +194,7 @@ impl<T: Transport + 'static> Replicas<T> {
                 continue;
             }
             books.met.push(Met {
-                at: offset + attempt.end,
+                at: offset.saturating_add(attempt.end),
                 key: attempt.key,
                 instance,
                 wait: failure.wait().unwrap_or(Duration::from_secs(1)),
@@ -283,11 +283,11 @@ fn repeats(met: &[Met]) -> (u64, Vec<f64>) {
         match open.get(&m.key) {
             Some(&(since, until, first)) if m.at < until => {
                 if m.instance != first {
-                    lags.push((m.at - since).as_secs_f64() * 1000.0);
+                    lags.push(m.at.saturating_sub(since).as_secs_f64() * 1000.0);
                 }
             }
             _ => {
-                open.insert(m.key, (m.at, m.at + m.wait, m.instance));
+                open.insert(m.key, (m.at, m.at.saturating_add(m.wait), m.instance));
             }
         }
     }

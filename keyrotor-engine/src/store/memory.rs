@@ -90,7 +90,7 @@ impl StateStore for MemoryStore {
         let mut state = self.lock();
         state.cursor = state.cursor.max(admit.cursor.min(MAX_CURSOR));
         let mut shared = Self::read(&mut state, admit.keys, now);
-        let at = (now - self.origin).as_secs_f64() * 1000.0;
+        let at = now.saturating_duration_since(self.origin).as_secs_f64() * 1000.0;
         let bucket = admit.keys.get(admit.group).filter(|_| admit.paced);
         let paced = bucket.map(|bucket| {
             let (tat, known) = state.paces.get(bucket).copied().unwrap_or((at, None));
@@ -108,7 +108,9 @@ impl StateStore for MemoryStore {
                     Admission::Admitted
                 }
                 Err(wait_ms) => Admission::Paced {
-                    until: now + std::time::Duration::from_secs_f64(wait_ms / 1000.0),
+                    until: now
+                        + std::time::Duration::try_from_secs_f64(wait_ms / 1000.0)
+                            .unwrap_or(std::time::Duration::from_secs(60)),
                 },
             },
             _ => Admission::Admitted,

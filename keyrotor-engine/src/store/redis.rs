@@ -186,7 +186,9 @@ impl StateStore for RedisStore {
                 1 => Admission::Admitted,
                 2 => Admission::Resting,
                 3 => Admission::Paced {
-                    until: now + Duration::from_millis(u64::try_from(wait).unwrap_or(0)),
+                    until: now
+                        + Duration::from_millis(u64::try_from(wait).unwrap_or(0))
+                            .min(super::MAX_REST),
                 },
                 other => return Err(StoreError::Malformed(format!("verdict {other}"))),
             };
