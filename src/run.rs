@@ -208,24 +208,7 @@ async fn drive_with<T: Transport + 'static>(
             None => rotor,
         })
     });
-    let seen = ReplicasSeen {
-        replicas: engine.replicas,
-        state: engine.state.name().to_owned(),
-        store: store_text,
-        spread: match engine.spread {
-            crate::replicas::Spread::RoundRobin => "round-robin",
-            crate::replicas::Spread::Random => "random",
-        }
-        .to_owned(),
-        cold_start: engine.cold_start.map(|c| c.to_string()),
-        cold_starts: 0,
-        per_replica: Vec::new(),
-        repeat_429: 0,
-        reach_ms: None,
-        unbooked_429: 0,
-        over_limit_by_mock: None,
-        store_figures: None,
-    };
+    let seen = ReplicasSeen::setup(engine, store_text);
     let (sender, ledger) = Replicas::new(
         engine.replicas,
         make,

@@ -84,6 +84,16 @@ pub enum Spread {
     Random,
 }
 
+impl Spread {
+    /// The name as written in a scenario.
+    pub fn name(self) -> &'static str {
+        match self {
+            Spread::RoundRobin => "round-robin",
+            Spread::Random => "random",
+        }
+    }
+}
+
 /// When a replica loses its state: after serving some requests, or after some time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColdStart {

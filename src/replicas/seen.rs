@@ -99,6 +99,24 @@ impl StoreFigures {
 }
 
 impl ReplicasSeen {
+    /// The setup of `engine`'s replicas, its store in words, before any figure is booked.
+    pub fn setup(engine: &crate::scenario::Engine, store: Option<String>) -> Self {
+        Self {
+            replicas: engine.replicas,
+            state: engine.state.name().to_owned(),
+            store,
+            spread: engine.spread.name().to_owned(),
+            cold_start: engine.cold_start.map(|c| c.to_string()),
+            cold_starts: 0,
+            per_replica: Vec::new(),
+            repeat_429: 0,
+            reach_ms: None,
+            unbooked_429: 0,
+            over_limit_by_mock: None,
+            store_figures: None,
+        }
+    }
+
     /// What the report says of the replicas, one sentence each.
     pub fn facts(&self) -> Vec<String> {
         let state = match self.state.as_str() {

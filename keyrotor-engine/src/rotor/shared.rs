@@ -120,20 +120,15 @@ impl<T: Transport> Rotor<T> {
                 return Gate::Go;
             }
         };
-        let recovered = link.succeeded();
-        let (gate, resync) = {
+        let gate = {
             let mut pool = self.pool();
             link.apply(&mut pool, &shared, Some(k));
-            let gate = self.admitted(&mut pool, k, tokens, admission, held, now);
-            let resync = recovered.then(|| Link::all_rests(&pool, now));
-            if matches!(gate, Gate::Again) {
-                link.held_back();
-            }
-            (gate, resync)
+            self.admitted(&mut pool, k, tokens, admission, held, now)
         };
-        if let Some(rests) = resync {
-            self.publish(link, &rests).await;
+        if matches!(gate, Gate::Again) {
+            link.held_back();
         }
+        self.store_answered(link).await;
         gate
     }
 
@@ -170,28 +165,36 @@ impl<T: Transport> Rotor<T> {
     /// Publishes rests and the rotation position; a failure is counted and logged, never
     /// fails the request (its answer is already here).
     pub(super) async fn publish(&self, link: &Link, rests: &[(usize, RestKind, Duration)]) {
-        let cursor = self.pool().cursor;
+        if self.send_rests(link, rests).await {
+            self.store_answered(link).await;
+        }
+    }
+
+    /// Counts a store call that succeeded; when it ends an outage, publishes every rest the
+    /// pool has (the store missed them meanwhile).
+    async fn store_answered(&self, link: &Link) {
+        if link.succeeded() {
+            let rests = Link::all_rests(&self.pool(), Instant::now());
+            self.send_rests(link, &rests).await;
+        }
+    }
+
+    /// One publish call with the pool's rotation position; whether the store took it.
+    async fn send_rests(&self, link: &Link, rests: &[(usize, RestKind, Duration)]) -> bool {
         let publish = Publish {
             keys: &link.names,
             rests,
-            cursor,
+            cursor: self.pool().cursor,
         };
         match link.store.publish(publish).await {
             Ok(()) => {
                 link.published(rests.len());
-                if link.succeeded() {
-                    let all = Link::all_rests(&self.pool(), Instant::now());
-                    let publish = Publish {
-                        keys: &link.names,
-                        rests: &all,
-                        cursor,
-                    };
-                    if link.store.publish(publish).await.is_ok() {
-                        link.published(all.len());
-                    }
-                }
+                true
             }
-            Err(error) => link.failed(&error, Instant::now(), None),
+            Err(error) => {
+                link.failed(&error, Instant::now(), None);
+                false
+            }
         }
     }
 }
