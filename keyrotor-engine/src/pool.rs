@@ -468,6 +468,10 @@ impl Pool {
                         limit_requests: o.limit_requests,
                         tokens: o.tokens_at(now).map(|t| t - in_flight_tokens as f64),
                         limit_tokens: o.limit_tokens,
+                        windows: (
+                            o.requests_window.as_secs_f64(),
+                            o.tokens_window.as_secs_f64(),
+                        ),
                     },
                     None => GroupBudget::default(),
                 });
@@ -502,17 +506,20 @@ impl Pool {
     }
 }
 
-/// What is known of a group's budgets; `None` where nothing was observed.
+/// What is known of a group's budgets, each over the window the provider counts it in
+/// (Groq: requests per day, tokens per minute); `None` where nothing was observed.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct GroupBudget {
-    /// Daily requests left.
+    /// Requests left.
     pub requests: Option<f64>,
-    /// Daily request limit.
+    /// Request limit.
     pub limit_requests: Option<u64>,
-    /// Minute tokens left.
+    /// Tokens left.
     pub tokens: Option<f64>,
-    /// Minute token limit.
+    /// Token limit.
     pub limit_tokens: Option<u64>,
+    /// Seconds the request and token windows last (the provider says which).
+    windows: (f64, f64),
 }
 
 impl GroupBudget {
@@ -525,13 +532,13 @@ impl GroupBudget {
             && left < 1.0
             && limit > 0
         {
-            wait = wait.max((1.0 - left) * 86_400.0 / limit as f64);
+            wait = wait.max((1.0 - left) * self.windows.0 / limit as f64);
         }
         if let (Some(left), Some(limit)) = (self.tokens, self.limit_tokens)
             && (tokens as f64) > left
             && tokens <= limit
         {
-            wait = wait.max((tokens as f64 - left) * 60.0 / limit as f64);
+            wait = wait.max((tokens as f64 - left) * self.windows.1 / limit as f64);
         }
         wait
     }
@@ -600,6 +607,21 @@ mod tests {
         // The group's budget is the freshest shared counter.
         pool.update_budgets(now);
         assert_eq!(pool.budget(0).requests, Some(shared as f64));
+    }
+
+    #[test]
+    fn a_spent_request_budget_waits_for_the_refill_of_the_providers_window() {
+        let now = Instant::now();
+        let wait = |provider: &dyn crate::provider::Provider| {
+            let mut pool = Pool::new(1, 1, now);
+            pool.on_send(0, 10, now);
+            pool.on_answer(0, 10, None, provider.observe(&headers(0), now), now);
+            pool.update_budgets(now);
+            pool.budget(0).wait_secs(10)
+        };
+        // 1,000 requests a day (Groq): one comes back in 86.4 s; a minute (OpenAI): 60 ms.
+        assert!((wait(&crate::provider::Groq) - 86.4).abs() < 1e-6);
+        assert!((wait(&crate::provider::OpenAi) - 0.06).abs() < 1e-6);
     }
 
     #[test]
