@@ -137,6 +137,16 @@ pub fn metrics(doc: &Value) -> Vec<(String, Figure)> {
     for p in ["p50", "p99", "max"] {
         put(&format!("failover_{p}_ms"), &doc["failover_ms"][p]);
     }
+    if let Some(streaming) = doc.get("streaming") {
+        for p in ["p50", "p99"] {
+            put(&format!("ttft_{p}_ms"), &streaming["ttft_ms"][p]);
+            put(&format!("itl_{p}_ms"), &streaming["itl_ms"][p]);
+        }
+        put(
+            "output_tokens_per_s_p50",
+            &streaming["output_tokens_per_s"]["p50"],
+        );
+    }
     out
 }
 

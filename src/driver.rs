@@ -33,6 +33,7 @@ use crate::engine::transport::Transport;
 use crate::engine::{ChatRequest, Rotor, Sent};
 use crate::recorder::{Recorder, RequestRecord};
 use crate::scenario::{Arrival, Scenario, Traffic};
+use crate::streaming::{TokenFigures, TokenTimes};
 use crate::workload::{Arrivals, sample_tokens};
 
 /// How long in-flight requests may finish after an interruption.
@@ -164,6 +165,17 @@ pub trait Sender: Send + Sync + 'static {
     /// Sends request `id` (unique within a drive) and says what happened to it.
     fn send(&self, id: u64, request: &ChatRequest) -> impl Future<Output = Sent> + Send;
 
+    /// Sends request `id` asking for a stream, reads the answer to its end and says when its
+    /// tokens came ([`crate::streaming`]). Senders that cannot see the events (an app under
+    /// test) send it whole and tell no token times.
+    fn stream(
+        &self,
+        id: u64,
+        request: &ChatRequest,
+    ) -> impl Future<Output = (Sent, Option<TokenTimes>)> + Send {
+        async move { (self.send(id, request).await, None) }
+    }
+
     /// Each key's state now, for the live view ([`key_state_text`]); empty when the sender
     /// cannot tell.
     fn key_states(&self) -> Vec<String> {
@@ -174,6 +186,10 @@ pub trait Sender: Send + Sync + 'static {
 impl<T: Transport> Sender for Rotor<T> {
     async fn send(&self, _id: u64, request: &ChatRequest) -> Sent {
         Rotor::send(self, request).await
+    }
+
+    async fn stream(&self, _id: u64, request: &ChatRequest) -> (Sent, Option<TokenTimes>) {
+        crate::streaming::send(self, request).await
     }
 
     fn key_states(&self) -> Vec<String> {
@@ -262,11 +278,23 @@ impl<S: Sender> Shared<S> {
     /// kept for the drive to report.
     async fn fire(&self, id: u64, intended: Duration, request: ChatRequest) {
         use futures_util::FutureExt;
-        let sent = std::panic::AssertUnwindSafe(self.sender.send(id, &request))
-            .catch_unwind()
-            .await;
+        let sent = if self.stream {
+            std::panic::AssertUnwindSafe(self.sender.stream(id, &request))
+                .catch_unwind()
+                .await
+        } else {
+            std::panic::AssertUnwindSafe(self.sender.send(id, &request).map(|sent| (sent, None)))
+                .catch_unwind()
+                .await
+        };
         let record = match sent {
-            Ok(sent) => to_record(&sent, intended, self.start.elapsed()),
+            Ok((sent, times)) => {
+                let mut record = to_record(&sent, intended, self.start.elapsed());
+                record.streamed = times
+                    .filter(|_| record.failure.is_none())
+                    .map(|t| TokenFigures::of(t, self.start, intended));
+                record
+            }
             Err(panic) => {
                 if let Ok(mut first) = self.panicked.lock() {
                     first.get_or_insert(panic_text(panic.as_ref()));
@@ -368,6 +396,7 @@ fn to_record(sent: &Sent, intended: Duration, ended: Duration) -> RequestRecord 
         tokens,
         failure,
         degraded,
+        streamed: None,
     }
 }
 

@@ -65,6 +65,10 @@ pub struct ScenarioFlags {
     /// (`30s`).
     #[arg(long, value_name = "WHEN", value_parser = parse_cold_start)]
     pub cold_start: Option<ColdStart>,
+    /// Ask for streamed answers and report time to first token, inter-token latency and
+    /// output tokens per second.
+    #[arg(long)]
+    pub stream: bool,
 }
 
 fn parse_cold_start(text: &str) -> Result<ColdStart, String> {
@@ -156,6 +160,9 @@ impl ScenarioFlags {
         if let Some(cold) = self.cold_start {
             s.engine.cold_start = Some(cold);
         }
+        if self.stream {
+            s.traffic.stream = true;
+        }
         if let Some(tier) = &self.tier {
             s.target.tier = if tier == "developer" {
                 Tier::Developer
@@ -189,6 +196,7 @@ mod tests {
             keys: Some(5),
             layout: Some("shared".into()),
             users: Some(8),
+            stream: true,
             ..ScenarioFlags::default()
         };
         flags.apply(&mut s).unwrap_or_else(|e| panic!("{e}"));
@@ -196,6 +204,7 @@ mod tests {
         assert_eq!(s.keys.layout, Layout::Shared);
         assert_eq!(s.traffic.arrival, Arrival::Closed);
         assert!(s.traffic.rate.is_none());
+        assert!(s.traffic.stream);
         assert_eq!(s.mode, crate::scenario::Mode::Sim);
         let zero = ScenarioFlags {
             keys: Some(0),

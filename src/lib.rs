@@ -26,6 +26,7 @@ pub mod run;
 pub mod scenario;
 pub mod schema;
 pub mod seed_apps;
+pub mod streaming;
 pub mod sweep;
 pub mod workload;
 

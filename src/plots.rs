@@ -36,6 +36,16 @@ type Bar = (
     fn(&crate::report::KeyReport) -> u64,
 );
 
+/// A count axis' label: whole numbers only (a tick between two counts, as plotters may
+/// place one, stays blank rather than reading "1.5 keys").
+fn integer_label(x: &f64) -> String {
+    if (x - x.round()).abs() < 1e-6 {
+        format!("{}", x.round() as i64)
+    } else {
+        String::new()
+    }
+}
+
 /// Draws the series legend in the same style on every chart.
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
@@ -218,7 +228,7 @@ fn draw_keys<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &Report)
     let top = report
         .per_key
         .iter()
-        .map(|k| k.requests)
+        .map(|k| k.attempts)
         .max()
         .unwrap_or(1)
         .max(1) as f64
@@ -236,13 +246,13 @@ fn draw_keys<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &Report)
         .y_desc("attempts")
         .y_label_formatter(&|y| format!("{y:.0}"))
         .x_labels(report.per_key.len().min(40))
-        .x_label_formatter(&|x| format!("{}", x.round() as i64))
+        .x_label_formatter(&integer_label)
         .disable_x_mesh()
         .label_style((FONT, 14))
         .draw()
         .map_err(|e| e.to_string())?;
     let bars: [Bar; 3] = [
-        ("attempts", RGBColor(150, 150, 150), -0.3, |k| k.requests),
+        ("attempts", RGBColor(150, 150, 150), -0.3, |k| k.attempts),
         ("succeeded", RGBColor(30, 120, 200), -0.1, |k| k.succeeded),
         ("answered 429", RGBColor(230, 150, 20), 0.1, |k| {
             k.rate_limited
@@ -290,6 +300,8 @@ fn draw_sweep<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Sweep) 
     chart
         .configure_mesh()
         .x_desc("keys")
+        .x_labels((max_keys as usize + 1).min(12))
+        .x_label_formatter(&integer_label)
         .y_desc("capacity (requests per minute)")
         .y_label_formatter(&|y| format!("{y:.0}"))
         .label_style((FONT, 14))
@@ -384,7 +396,7 @@ fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::pl
         .x_desc("keys (one per organisation)")
         .y_desc("share")
         .x_labels((hi - lo + 1).min(20))
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_label_formatter(&integer_label)
         .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
         .label_style((FONT, 14))
         .draw()

@@ -34,6 +34,8 @@ pub struct RequestRecord {
     pub failure: Option<String>,
     /// The policy answered with a fallback message (counted as failed).
     pub degraded: bool,
+    /// A streamed answer that succeeded: when its tokens came.
+    pub streamed: Option<crate::streaming::TokenFigures>,
 }
 
 impl RequestRecord {
@@ -50,8 +52,49 @@ impl RequestRecord {
             tokens: 0,
             failure: Some(reason.to_owned()),
             degraded: false,
+            streamed: None,
         }
     }
+}
+
+/// What streamed answers showed: time to first token, inter-token latency and output tokens
+/// per second, one sample per successful streamed request ([`crate::streaming`]).
+pub struct StreamFigures {
+    /// Time to first token from the intended send, µs.
+    pub ttft: Histogram<u64>,
+    /// Mean time between tokens after the first, µs (requests with two tokens or more).
+    pub itl: Histogram<u64>,
+    /// Output tokens per second of the request's latency, in thousandths.
+    pub output_tps_milli: Histogram<u64>,
+}
+
+impl StreamFigures {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            ttft: micros_histogram()?,
+            itl: micros_histogram()?,
+            output_tps_milli: Histogram::<u64>::new_with_bounds(1, 1_000_000_000_000, 3)
+                .map_err(std::io::Error::other)?,
+        })
+    }
+
+    fn record(&mut self, s: &crate::streaming::TokenFigures, latency: Duration) {
+        self.ttft.saturating_record(micros(s.ttft));
+        if let Some(itl) = s.itl {
+            self.itl.saturating_record(micros(itl));
+        }
+        let secs = latency.as_secs_f64();
+        if secs > 0.0 {
+            let milli = (s.tokens as f64 / secs * 1000.0).round();
+            self.output_tps_milli
+                .saturating_record((milli as u64).max(1));
+        }
+    }
+}
+
+/// A histogram of microseconds, 1 µs to a day, 3 significant figures.
+fn micros_histogram() -> std::io::Result<Histogram<u64>> {
+    Histogram::<u64>::new_with_bounds(1, 24 * 3600 * 1_000_000, 3).map_err(std::io::Error::other)
 }
 
 /// Counters of one key.
@@ -126,6 +169,8 @@ pub struct Recorder {
     /// Requests not answered within the budget beyond which the run may stop: its objective
     /// is out of reach (see [`Recorder::out_of_reach`]).
     pub give_up_after: Option<u64>,
+    /// Streamed answers' figures; `None` until a streamed request succeeds.
+    pub streams: Option<StreamFigures>,
     rows: Option<RequestsCsv>,
 }
 
@@ -139,13 +184,9 @@ impl Recorder {
         requests_csv: Option<&Path>,
     ) -> std::io::Result<Self> {
         let rows = requests_csv.map(RequestsCsv::create).transpose()?;
-        let histogram = || {
-            Histogram::<u64>::new_with_bounds(1, 24 * 3600 * 1_000_000, 3)
-                .map_err(std::io::Error::other)
-        };
         Ok(Self {
-            latency: histogram()?,
-            failover: histogram()?,
+            latency: micros_histogram()?,
+            failover: micros_histogram()?,
             failover_unanswered: 0,
             offered: 0,
             succeeded: 0,
@@ -162,6 +203,7 @@ impl Recorder {
             interval: interval.max(Duration::from_millis(1)),
             last_end: Duration::ZERO,
             give_up_after: None,
+            streams: None,
             rows,
         })
     }
@@ -187,6 +229,14 @@ impl Recorder {
         self.tokens += r.tokens;
         if r.failure.is_none() {
             self.latency.saturating_record(micros(r.latency));
+            if let Some(streamed) = &r.streamed {
+                if self.streams.is_none() {
+                    self.streams = Some(StreamFigures::new()?);
+                }
+                if let Some(streams) = &mut self.streams {
+                    streams.record(streamed, r.latency);
+                }
+            }
         }
         if let Some(f) = r.failover {
             self.failover.saturating_record(micros(f));
@@ -235,7 +285,7 @@ impl Recorder {
         if let Some(rows) = &mut self.rows {
             let keys: Vec<String> = r.keys.iter().map(usize::to_string).collect();
             let row = format!(
-                "{:.6},{:.3},{},{},{},{},{},{}",
+                "{:.6},{:.3},{},{},{},{},{},{},{}",
                 r.intended.as_secs_f64(),
                 r.latency.as_secs_f64() * 1000.0,
                 r.attempts,
@@ -244,6 +294,10 @@ impl Recorder {
                 r.failover.map_or(String::new(), |f| format!(
                     "{:.3}",
                     f.as_secs_f64() * 1000.0
+                )),
+                r.streamed.map_or(String::new(), |s| format!(
+                    "{:.3}",
+                    s.ttft.as_secs_f64() * 1000.0
                 )),
                 r.tokens,
                 r.failure.as_deref().unwrap_or("ok")
@@ -332,6 +386,7 @@ mod tests {
             tokens: 10,
             failure: failure.map(str::to_owned),
             degraded: false,
+            streamed: None,
         }
     }
 

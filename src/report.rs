@@ -18,8 +18,10 @@ use crate::scenario::{Metric, Scenario, Threshold};
 /// failovers never answered make failover figures `"unbounded"`, `summary.dropped`,
 /// `scenario_hash` and `error`. 3: one metric vocabulary (the threshold `upstream429` is
 /// `upstream_429`, as in the summary); `replicas` for runs with replicas or shared state;
-/// sweep points' `replicas` and `repeat_429`.
-pub const SCHEMA: u32 = 3;
+/// sweep points' `replicas` and `repeat_429`. 4: `streaming` (time to first token,
+/// inter-token latency, output tokens per second) for streamed traffic; a key's attempts are
+/// `per_key[].attempts` (was `requests`), as in every table.
+pub const SCHEMA: u32 = 4;
 
 /// One measured figure: a number, no data (no sample: `null` in JSON) or unbounded (a
 /// request that never got its answer: `"unbounded"` in JSON). Never a made-up 0.
@@ -141,6 +143,61 @@ pub struct Report {
     /// how long a limit took to reach the other replicas, per replica figures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<crate::replicas::ReplicasSeen>,
+    /// For streamed traffic: its answers as their users read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<Streaming>,
+}
+
+/// Streamed answers as their users read them, one sample per successful streamed request
+/// ([`crate::streaming`] has the definitions); `null` figures without a sample.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Streaming {
+    /// Successful streamed requests with at least one token: the sample.
+    pub answers: u64,
+    /// Time to first token from the intended send, ms.
+    pub ttft_ms: Percentiles,
+    /// Inter-token latency (first token to last, over the tokens after the first), ms.
+    pub itl_ms: Percentiles,
+    /// Output tokens per second of each request's latency.
+    pub output_tokens_per_s: Percentiles,
+}
+
+impl Streaming {
+    /// The figures of `recorder`'s streamed answers.
+    fn of(recorder: &Recorder) -> Self {
+        let empty = Percentiles::of(None, 1.0);
+        match &recorder.streams {
+            None => Self {
+                answers: 0,
+                ttft_ms: empty.clone(),
+                itl_ms: empty.clone(),
+                output_tokens_per_s: empty,
+            },
+            Some(s) => Self {
+                answers: s.ttft.len(),
+                ttft_ms: Percentiles::of(Some(&s.ttft), 1000.0),
+                itl_ms: Percentiles::of(Some(&s.itl), 1000.0),
+                output_tokens_per_s: Percentiles::of(Some(&s.output_tps_milli), 1000.0),
+            },
+        }
+    }
+
+    /// The table of its figures.
+    fn table(&self) -> Table {
+        let row = |name: &str, p: &Percentiles, decimals: usize| {
+            let mut row = vec![name.to_owned()];
+            row.extend([p.p50, p.p90, p.p99, p.max].map(|f| f.show(decimals)));
+            row
+        };
+        Table {
+            head: Table::heads(&["streamed answers", "p50", "p90", "p99", "max"]),
+            rows: vec![
+                row("time to first token (ms)", &self.ttft_ms, 1),
+                row("inter-token latency (ms)", &self.itl_ms, 2),
+                row("output tokens per second", &self.output_tokens_per_s, 1),
+            ],
+        }
+    }
 }
 
 /// What ran.
@@ -213,7 +270,7 @@ pub struct Summary {
     pub tokens: u64,
 }
 
-/// Latency percentiles, ms (`null` without a sample).
+/// Percentiles, in the unit the field holding them names (`null` without a sample).
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Percentiles {
     /// Median.
@@ -226,6 +283,24 @@ pub struct Percentiles {
     pub p999: Figure,
     /// Largest.
     pub max: Figure,
+}
+
+impl Percentiles {
+    /// The percentiles of `h`, each divided by `per_unit` (1000 for µs shown as ms); no data
+    /// without a histogram or a sample.
+    pub fn of(h: Option<&Histogram<u64>>, per_unit: f64) -> Self {
+        let at = |q: f64| match h {
+            Some(h) if !h.is_empty() => Figure::Value(h.value_at_quantile(q) as f64 / per_unit),
+            _ => Figure::NoData,
+        };
+        Self {
+            p50: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+            p999: at(0.999),
+            max: at(1.0),
+        }
+    }
 }
 
 /// Failover latency, ms, over every request whose first attempt failed.
@@ -253,8 +328,9 @@ pub struct KeyReport {
     pub fingerprint: String,
     /// Organisation index.
     pub org: usize,
-    /// Attempts.
-    pub requests: u64,
+    /// Attempts sent with the key (`requests` in schema 3).
+    #[serde(alias = "requests")]
+    pub attempts: u64,
     /// Succeeded attempts.
     pub succeeded: u64,
     /// 429 answers.
@@ -361,13 +437,7 @@ impl Report {
             attempts: recorder.attempts,
             tokens: recorder.tokens,
         };
-        let latency_ms = Percentiles {
-            p50: ms(&recorder.latency, 0.5),
-            p90: ms(&recorder.latency, 0.9),
-            p99: ms(&recorder.latency, 0.99),
-            p999: ms(&recorder.latency, 0.999),
-            max: ms(&recorder.latency, 1.0),
-        };
+        let latency_ms = Percentiles::of(Some(&recorder.latency), 1000.0);
         let (answered, unanswered) = (&recorder.failover, recorder.failover_unanswered);
         let failover_ms = Failover {
             count: answered.len(),
@@ -384,7 +454,7 @@ impl Report {
                 index,
                 fingerprint: fingerprints.get(index).cloned().unwrap_or_default(),
                 org: orgs.get(index).copied().unwrap_or(index),
-                requests: c.requests,
+                attempts: c.requests,
                 succeeded: c.succeeded,
                 rate_limited: c.rate_limited,
             })
@@ -413,6 +483,7 @@ impl Report {
             per_key,
             thresholds: Vec::new(),
             replicas: None,
+            streaming: scenario.traffic.stream.then(|| Streaming::of(recorder)),
         };
         report.thresholds = scenario
             .thresholds
@@ -445,6 +516,18 @@ impl Report {
             Metric::FailoverP99Ms => self.failover_ms.p99,
             Metric::FailoverMaxMs => self.failover_ms.max,
             Metric::Upstream429 => counted(s.upstream_429 as f64),
+            Metric::TtftP50Ms => self
+                .streaming
+                .as_ref()
+                .map_or(Figure::NoData, |s| s.ttft_ms.p50),
+            Metric::TtftP99Ms => self
+                .streaming
+                .as_ref()
+                .map_or(Figure::NoData, |s| s.ttft_ms.p99),
+            Metric::ItlP99Ms => self
+                .streaming
+                .as_ref()
+                .map_or(Figure::NoData, |s| s.itl_ms.p99),
         }
     }
 
@@ -548,7 +631,7 @@ impl Report {
                     "succeeded",
                     "failed",
                     "dropped",
-                    "fallback answers",
+                    "degraded",
                     "success rate",
                     "goodput",
                     "throughput (req/s)",
@@ -629,7 +712,7 @@ impl Report {
                         k.index.to_string(),
                         k.fingerprint.clone(),
                         k.org.to_string(),
-                        k.requests.to_string(),
+                        k.attempts.to_string(),
                         k.succeeded.to_string(),
                         k.rate_limited.to_string(),
                     ]
@@ -638,6 +721,9 @@ impl Report {
         });
         if let Some(replicas) = &self.replicas {
             tables.push(replicas.table());
+        }
+        if let Some(streaming) = &self.streaming {
+            tables.push(streaming.table());
         }
         tables
     }

@@ -16,7 +16,7 @@ pub const MAX_PENDING: usize = 100_000;
 
 /// The columns.
 pub const HEADER: &str =
-    "intended_s,latency_ms,attempts,keys,upstream_429,failover_ms,tokens,outcome";
+    "intended_s,latency_ms,attempts,keys,upstream_429,failover_ms,ttft_ms,tokens,outcome";
 
 /// The per-request CSV being written.
 #[derive(Debug)]

@@ -15,7 +15,7 @@ use mock_groq::config::{Event, OrgConfig, limits_in_force};
 
 use crate::app::{AppSender, AppTarget};
 use crate::driver::{Driven, Progress, drive};
-use crate::engine::transport::{HttpTransport, InProcessTransport, Transport};
+use crate::engine::transport::{HttpTransport, InProcessTransport, Timeouts, Transport};
 use crate::engine::{ApiKey, Rotor, RotorOptions, keys};
 use crate::network::WithRtt;
 use crate::recorder::Recorder;
@@ -382,7 +382,8 @@ pub fn run(
                         let _ = stopped.await;
                     }));
                     let (mock_url, timeouts) = (url.clone(), scenario.engine.timeouts());
-                    let transport = move || Ok(HttpTransport::new(&mock_url, timeouts)?);
+                    let stream = scenario.traffic.stream;
+                    let transport = move || http_transport(&mock_url, timeouts, stream);
                     let driven =
                         drive_with(scenario, keys.clone(), transport, &mut options, progress).await;
                     let state = match reqwest::get(format!("{url}/admin/state")).await {
@@ -412,16 +413,15 @@ pub fn run(
                         loaded.keys.len()
                     );
                 }
-                // One thread: a load generator gains little from a second one on a small machine,
-                // and cross-thread wake-ups cost more than they give.
                 // A worker per core, as wrk runs a thread per core: on this repository's benchmark
                 // (benches/harness/driver_vs_wrk.sh) two workers beat one by a fifth.
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()?;
                 let (target_url, timeouts) = (url.clone(), scenario.engine.timeouts());
-                HttpTransport::new(url, timeouts)?;
-                let transport = move || Ok(HttpTransport::new(&target_url, timeouts)?);
+                let stream = scenario.traffic.stream;
+                http_transport(url, timeouts, stream)?;
+                let transport = move || http_transport(&target_url, timeouts, stream);
                 let keys = loaded.keys;
                 let driven = runtime.block_on(drive_with(
                     scenario,
@@ -492,4 +492,14 @@ pub fn quota_statement(scenario: &Scenario) -> String {
         scenario.keys.count.0,
         tokens
     )
+}
+
+/// The transport to a target over HTTP; when the traffic streams, one that hands answers
+/// over as they arrive, so their tokens can be timed ([`crate::streaming`]).
+fn http_transport(url: &str, timeouts: Timeouts, stream: bool) -> anyhow::Result<HttpTransport> {
+    Ok(if stream {
+        HttpTransport::streaming(url, crate::engine::transport::CHAT_PATH, timeouts)?
+    } else {
+        HttpTransport::new(url, timeouts)?
+    })
 }

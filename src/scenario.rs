@@ -403,7 +403,8 @@ pub struct Traffic {
     /// `max_tokens` per request.
     #[serde(default = "default_completion")]
     pub completion_tokens: Tokens,
-    /// Ask for streamed answers.
+    /// Ask for streamed answers, read event by event: the report adds time to first token,
+    /// inter-token latency and output tokens per second ([`crate::streaming`]).
     #[serde(default)]
     pub stream: bool,
     /// Time-series interval.
@@ -577,6 +578,12 @@ pub enum Metric {
     /// 429 answers from upstream (attempts); `upstream429` still reads.
     #[serde(rename = "upstream_429", alias = "upstream429")]
     Upstream429,
+    /// Time to first token p50, ms (streamed traffic).
+    TtftP50Ms,
+    /// Time to first token p99, ms (streamed traffic).
+    TtftP99Ms,
+    /// Inter-token latency p99, ms (streamed traffic).
+    ItlP99Ms,
 }
 
 impl Metric {
@@ -593,6 +600,9 @@ impl Metric {
             Metric::FailoverP99Ms => "failover_p99_ms",
             Metric::FailoverMaxMs => "failover_max_ms",
             Metric::Upstream429 => "upstream_429",
+            Metric::TtftP50Ms => "ttft_p50_ms",
+            Metric::TtftP99Ms => "ttft_p99_ms",
+            Metric::ItlP99Ms => "itl_p99_ms",
         }
     }
 }

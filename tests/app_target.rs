@@ -91,8 +91,8 @@ fn an_apps_failovers_are_attributed_to_the_requests_that_caused_them() {
             .filter(|l| l.contains(&format!("key={k} ")))
             .count();
         let in_mock = state["orgs"][k]["keys"][0]["requests"].as_u64();
-        assert_eq!(key.requests, in_log as u64, "key {k}");
-        assert_eq!(Some(key.requests), in_mock, "key {k}: {state}");
+        assert_eq!(key.attempts, in_log as u64, "key {k}");
+        assert_eq!(Some(key.attempts), in_mock, "key {k}: {state}");
     }
 }
 

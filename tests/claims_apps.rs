@@ -80,11 +80,14 @@ fn each_seed_app_is_measured_beside_its_preset_on_the_same_traffic() {
     // Seed 004 answers with its friendly text rather than an error; the row says so.
     let smartllm = of("never-see-errors-all-out-seed-004");
     assert!(
-        smartllm[0].real_app.measured.contains("fallback answers")
+        smartllm[0]
+            .real_app
+            .measured
+            .contains("degraded: fallback answers")
             && !smartllm[0]
                 .real_app
                 .measured
-                .contains("(0 fallback answers)"),
+                .contains("(0 degraded: fallback answers)"),
         "{:?}",
         smartllm[0].real_app
     );

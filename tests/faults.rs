@@ -114,7 +114,7 @@ fn every_policy_under_every_fault_accounts_for_every_request() {
                     .unwrap_or_else(|| panic!("{label}: key {} unknown to the mock", k.index));
                 assert_eq!(
                     m["requests"].as_u64(),
-                    Some(k.requests),
+                    Some(k.attempts),
                     "{label}: key {} requests",
                     k.index
                 );

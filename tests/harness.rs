@@ -78,7 +78,7 @@ fn simulated_runs_are_deterministic_and_account_for_every_request() {
     );
     assert_eq!(
         sum.attempts,
-        a.per_key.iter().map(|k| k.requests).sum::<u64>()
+        a.per_key.iter().map(|k| k.attempts).sum::<u64>()
     );
     assert_eq!(
         sum.upstream_429,

@@ -62,7 +62,7 @@ completion_tokens = 20
     );
     for (k, key) in r.per_key.iter().enumerate() {
         let in_mock = state["orgs"][k]["keys"][0]["requests"].as_u64();
-        assert_eq!(Some(key.requests), in_mock, "{app} key {k}: {state}");
+        assert_eq!(Some(key.attempts), in_mock, "{app} key {k}: {state}");
     }
     assert!(
         r.setup.target.contains("0 calls without a marker"),
@@ -81,7 +81,7 @@ fn seed_000_rotates_round_robin_and_gives_up_when_every_key_says_429() {
     assert_eq!((r.summary.succeeded, r.summary.failed), (4, 2));
     assert_eq!(r.summary.attempts, 8);
     assert_eq!(r.summary.upstream_429, 4);
-    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.requests).collect();
+    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.attempts).collect();
     assert_eq!(per_key, [4, 4], "round-robin spreads evenly");
 }
 
@@ -110,7 +110,7 @@ fn seed_004_rotates_on_rate_limit_text_after_the_sdks_own_retries() {
         "rate = 15\nrequests = 3\nduration = \"12s\"",
     );
     assert_eq!((r.summary.succeeded, r.summary.degraded), (3, 0));
-    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.requests).collect();
+    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.attempts).collect();
     assert_eq!(
         per_key,
         [3, 3],
@@ -150,7 +150,7 @@ fn seed_003_goes_back_to_the_primary_until_three_errors_disable_it() {
         "rate = 20\nrequests = 4\nduration = \"12s\"",
     );
     assert_eq!(r.summary.succeeded, 4);
-    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.requests).collect();
+    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.attempts).collect();
     assert_eq!(per_key, [9, 4]);
     assert_eq!(
         r.failover_ms.count, 3,
@@ -178,7 +178,7 @@ fn seed_001_never_switches_keys_because_groq_sdk_sleeps_out_the_daily_retry_afte
         "{:?}",
         r.failures
     );
-    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.requests).collect();
+    let per_key: Vec<u64> = r.per_key.iter().map(|k| k.attempts).collect();
     assert_eq!(
         per_key,
         [4, 0],

@@ -584,8 +584,11 @@ fn stream_response(
     };
     let latency = mock.config.latency.enabled;
     let pieces = split_words(&content, STREAM_CHUNKS);
+    // The first piece comes with the first token; the rest spread over the completion.
     let per_piece = if latency {
-        Duration::from_secs_f64(admitted.timing.completion / pieces.len().max(1) as f64)
+        Duration::from_secs_f64(
+            admitted.timing.completion / pieces.len().saturating_sub(1).max(1) as f64,
+        )
     } else {
         Duration::ZERO
     };
@@ -620,16 +623,13 @@ fn stream_response(
     } else {
         pieces.len()
     };
-    for piece in &pieces[..sent] {
+    for (i, piece) in pieces[..sent].iter().enumerate() {
         let delta = Delta {
             role: None,
             content: Some(piece),
         };
-        events.push((
-            per_piece,
-            chunk(vec![choice(delta, None)], None, None),
-            false,
-        ));
+        let delay = if i == 0 { Duration::ZERO } else { per_piece };
+        events.push((delay, chunk(vec![choice(delta, None)], None, None), false));
     }
     if shape.break_off {
         let error = format!("data: {}\n\n", ApiError::server_error().to_json());
@@ -645,7 +645,13 @@ fn stream_response(
         }),
         None,
     );
-    events.push((Duration::ZERO, finish, true));
+    // With one piece or none, the whole completion time passes before the end.
+    let tail = if pieces.len() <= 1 {
+        per_piece
+    } else {
+        Duration::ZERO
+    };
+    events.push((tail, finish, true));
     if shape.include_usage {
         events.push((Duration::ZERO, chunk(Vec::new(), None, Some(usage)), false));
     }

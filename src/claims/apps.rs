@@ -470,7 +470,7 @@ fn side(judge: Judge, r: &Report) -> Side {
     match judge {
         Judge::Uptime => Side {
             measured: format!(
-                "{} of {} answered within 5 s ({} eventually, {} fallback answers){unattributed}",
+                "{} of {} answered within 5 s ({} eventually, {} degraded: fallback answers){unattributed}",
                 pct(s.goodput_rate),
                 s.offered,
                 pct(s.success_rate),
@@ -517,7 +517,7 @@ fn side(judge: Judge, r: &Report) -> Side {
         }
         Judge::AllAnswered => Side {
             measured: format!(
-                "{} of {} not answered within 5 s ({} fallback answers){unattributed}",
+                "{} of {} not answered within 5 s ({} degraded: fallback answers){unattributed}",
                 s.offered.saturating_sub(s.goodput),
                 s.offered,
                 s.degraded

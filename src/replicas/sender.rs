@@ -246,6 +246,19 @@ impl<T: Transport + 'static> Sender for Replicas<T> {
         self.book(i, instance, started, &sent);
         sent
     }
+
+    async fn stream(
+        &self,
+        id: u64,
+        request: &ChatRequest,
+    ) -> (Sent, Option<crate::streaming::TokenTimes>) {
+        let i = self.pick(id);
+        let (rotor, instance) = self.rotor(i);
+        let started = Instant::now();
+        let (sent, times) = crate::streaming::send(&rotor, request).await;
+        self.book(i, instance, started, &sent);
+        (sent, times)
+    }
 }
 
 impl Ledger {
