@@ -632,7 +632,8 @@ fn run_command(
         .report
         .write(&dir, &finished.recorder)
         .with_context(|| format!("cannot write reports into {}", dir.display()))?;
-    crate::plots::run_plots(&dir, &finished.report, &finished.recorder)
+    let marks = crate::plots::marks(&scenario);
+    crate::plots::run_plots(&dir, &finished.report, &finished.recorder, &marks)
         .map_err(|e| anyhow::anyhow!("cannot draw the plots: {e}"))?;
     crate::html::write_run(&dir, &finished.report)?;
     show(json, &finished.report, &finished.report.markdown(), &dir)?;

@@ -50,11 +50,7 @@ pub fn write_run(dir: &Path, report: &Report) -> std::io::Result<()> {
     for t in report.tables() {
         body.push_str(&table(&t));
     }
-    for (name, title) in [
-        ("throughput", "Throughput and failures"),
-        ("latency", "Latency"),
-        ("keys", "Per-key use"),
-    ] {
+    for (name, title) in crate::plots::RUN_PLOTS {
         let _ = writeln!(body, "<h2>{title}</h2>\n{}", svg(dir, name));
     }
     std::fs::write(dir.join("report.html"), page(&report.scenario, &body))

@@ -125,6 +125,10 @@ pub struct Interval {
     pub upstream_429: u64,
     /// Attempts per key.
     pub per_key: Vec<u64>,
+    /// 429 answers per key.
+    pub per_key_429: Vec<u64>,
+    /// Failed attempts per key (429s included).
+    pub per_key_failed: Vec<u64>,
 }
 
 /// Everything measured in a run.
@@ -252,6 +256,11 @@ impl Recorder {
         );
         interval.offered += 1;
         interval.upstream_429 += limited;
+        for &k in &r.limited_keys {
+            if let Some(n) = interval.per_key_429.get_mut(k) {
+                *n += 1;
+            }
+        }
         for (i, &k) in r.keys.iter().enumerate() {
             if let Some(c) = self.per_key.get_mut(k) {
                 c.requests += 1;
@@ -262,6 +271,10 @@ impl Recorder {
                 }
             }
             if let Some(n) = interval.per_key.get_mut(k) {
+                *n += 1;
+            }
+            let failed = i + 1 < r.keys.len() || r.failure.is_some();
+            if let Some(n) = interval.per_key_failed.get_mut(k).filter(|_| failed) {
                 *n += 1;
             }
         }
@@ -355,6 +368,8 @@ fn slot(
     if series.len() <= slot {
         series.resize_with(slot + 1, || Interval {
             per_key: vec![0; keys],
+            per_key_429: vec![0; keys],
+            per_key_failed: vec![0; keys],
             ..Interval::default()
         });
     }
@@ -430,6 +445,19 @@ mod tests {
         );
         assert_eq!(rec.upstream_429, 2);
         assert_eq!(rec.per_key[1].succeeded, 1);
+        // Per key and interval: 429s, and failed attempts (every attempt but a request's
+        // successful last one).
+        let by_interval = |f: fn(&Interval) -> &Vec<u64>| -> Vec<Vec<u64>> {
+            rec.series.iter().map(|i| f(i).clone()).collect()
+        };
+        assert_eq!(
+            by_interval(|i| &i.per_key_429),
+            [vec![1, 0], vec![0, 0], vec![1, 0]]
+        );
+        assert_eq!(
+            by_interval(|i| &i.per_key_failed),
+            [vec![1, 0], vec![0, 1], vec![1, 1]]
+        );
         assert_eq!(rec.failover.len(), 1);
         assert_eq!(rec.latency.len(), 2, "only succeeded requests");
         assert!(

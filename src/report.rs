@@ -766,7 +766,7 @@ impl Report {
 }
 
 /// One row per interval: offered, succeeded, answered within the budget, failed (total and by
-/// reason), dropped, 429s, per-key use.
+/// reason), dropped, 429s, per-key attempts, per-key 429s.
 pub fn timeseries_csv(recorder: &Recorder) -> String {
     let reasons: Vec<&String> = recorder.failed.keys().collect();
     let mut out = String::from("start_s,offered,succeeded,goodput,failed,dropped,upstream_429");
@@ -775,6 +775,9 @@ pub fn timeseries_csv(recorder: &Recorder) -> String {
     }
     for k in 0..recorder.per_key.len() {
         let _ = write!(out, ",key{k}_attempts");
+    }
+    for k in 0..recorder.per_key.len() {
+        let _ = write!(out, ",key{k}_429");
     }
     out.push('\n');
     for (i, interval) in recorder.series.iter().enumerate() {
@@ -793,7 +796,7 @@ pub fn timeseries_csv(recorder: &Recorder) -> String {
         for r in &reasons {
             let _ = write!(out, ",{}", interval.failed.get(*r).copied().unwrap_or(0));
         }
-        for n in &interval.per_key {
+        for n in interval.per_key.iter().chain(&interval.per_key_429) {
             let _ = write!(out, ",{n}");
         }
         out.push('\n');
