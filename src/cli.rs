@@ -356,9 +356,9 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let json = serde_json::to_string_pretty(&plan)? + "\n";
     std::fs::write(dir.join("plan.json"), &json)?;
     std::fs::write(dir.join("plan.md"), plan.markdown())?;
-    crate::plots::plan_plot(&dir, &plan)
+    let around = crate::plots::plan_plot(&dir, &plan)
         .map_err(|e| anyhow::anyhow!("cannot draw the plot: {e}"))?;
-    crate::html::write_plan(&dir, &plan)?;
+    crate::html::write_plan(&dir, &plan, around)?;
     show(args.json, &plan, &plan.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -633,9 +633,9 @@ fn run_command(
         .write(&dir, &finished.recorder)
         .with_context(|| format!("cannot write reports into {}", dir.display()))?;
     let marks = crate::plots::marks(&scenario);
-    crate::plots::run_plots(&dir, &finished.report, &finished.recorder, &marks)
+    let plots = crate::plots::run_plots(&dir, &finished.report, &finished.recorder, &marks)
         .map_err(|e| anyhow::anyhow!("cannot draw the plots: {e}"))?;
-    crate::html::write_run(&dir, &finished.report)?;
+    crate::html::write_run(&dir, &finished.report, &plots)?;
     show(json, &finished.report, &finished.report.markdown(), &dir)?;
     Ok(run_exit_code(&finished.report))
 }
@@ -718,9 +718,9 @@ fn sweep_command(
         serde_json::to_string_pretty(&sweep)? + "\n",
     )?;
     std::fs::write(dir.join("sweep.md"), sweep.markdown())?;
-    crate::plots::sweep_plot(&dir, &sweep)
+    let capacity = crate::plots::sweep_plot(&dir, &sweep)
         .map_err(|e| anyhow::anyhow!("cannot draw the plot: {e}"))?;
-    crate::html::write_sweep(&dir, &sweep)?;
+    crate::html::write_sweep(&dir, &sweep, capacity)?;
     show(json, &sweep, &sweep.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }

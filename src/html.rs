@@ -1,10 +1,12 @@
-//! `report.html`: one self-contained page (inline SVG plots, no external files or scripts),
-//! readable offline.
+//! `report.html`, `claims.html`: self-contained pages, readable offline — the verdict first,
+//! then the plots (line charts interactive through the inlined uPlot, drawings as inline
+//! SVG), then the tables. Nothing is fetched from the network.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::document::{escape, html_table as table};
+use crate::plots::Plot;
 use crate::report::{INCOMPLETE, Report};
 use crate::sweep::Sweep;
 
@@ -15,18 +17,28 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn svg(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(format!("{name}.svg")))
-        .map(|s| {
-            s.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
-                .to_owned()
-        })
-        .unwrap_or_default()
+/// The plots under their headings: line charts as interactive charts (uPlot, inlined once
+/// after them), drawings as inline SVG.
+fn plots(plots: &[(&str, Plot)]) -> String {
+    let mut out = String::new();
+    for (heading, plot) in plots {
+        let _ = writeln!(out, "<h2>{}</h2>", escape(heading));
+        match plot {
+            Plot::Chart(chart) => out.push_str(&crate::chart::element(chart)),
+            Plot::Drawing(svg) => {
+                out.push_str(svg.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"))
+            }
+        }
+    }
+    if plots.iter().any(|(_, p)| matches!(p, Plot::Chart(_))) {
+        out.push_str(&crate::chart::scripts());
+    }
+    out
 }
 
-/// Writes `report.html` for a run (the facts and tables of `report.md`, then the plots); the
-/// plots must already be in `dir`.
-pub fn write_run(dir: &Path, report: &Report) -> std::io::Result<()> {
+/// Writes `report.html` for a run: the verdict and facts of `report.md`, the plots, then its
+/// tables.
+pub fn write_run(dir: &Path, report: &Report, figures: &[(&str, Plot)]) -> std::io::Result<()> {
     let mut body = format!("<h1>{} — keyrotor report</h1>\n", escape(&report.scenario));
     let (tone, verdict) = report.verdict();
     body.push_str(&crate::document::html(&[crate::document::Block::Verdict(
@@ -47,25 +59,24 @@ pub fn write_run(dir: &Path, report: &Report) -> std::io::Result<()> {
         let _ = write!(body, "<li>{}</li>", escape(&fact));
     }
     body.push_str("</ul>\n");
+    body.push_str(&plots(figures));
+    body.push_str("<h2>The numbers</h2>\n");
     for t in report.tables() {
         body.push_str(&table(&t));
-    }
-    for (name, title) in crate::plots::RUN_PLOTS {
-        let _ = writeln!(body, "<h2>{title}</h2>\n{}", svg(dir, name));
     }
     std::fs::write(dir.join("report.html"), page(&report.scenario, &body))
 }
 
-/// Writes `report.html` for a sweep; the capacity plot must already be in `dir`.
-pub fn write_sweep(dir: &Path, sweep: &Sweep) -> std::io::Result<()> {
+/// Writes `report.html` for a sweep: its answer, the capacity chart, the table.
+pub fn write_sweep(dir: &Path, sweep: &Sweep, capacity: Plot) -> std::io::Result<()> {
     let (tone, verdict) = sweep.verdict();
     let body = format!(
         "<h1>{} — capacity sweep</h1>\n{}<p>{}</p>\n{}{}",
         escape(&sweep.scenario),
         crate::document::html(&[crate::document::Block::Verdict(tone, verdict)]),
         escape(&sweep.description()),
+        plots(&[("Capacity against keys", capacity)]),
         table(&sweep.table()),
-        svg(dir, "capacity")
     );
     std::fs::write(dir.join("report.html"), page(&sweep.scenario, &body))
 }
@@ -84,8 +95,8 @@ pub fn write_claims(dir: &Path, claims: &crate::claims::Claims) -> std::io::Resu
 }
 
 /// Writes `report.html` for a plan: the answer first, the plot of the region around it,
-/// then the same blocks as `plan.md`; the plan plot must already be in `dir`.
-pub fn write_plan(dir: &Path, plan: &crate::plan::Plan) -> std::io::Result<()> {
+/// then the same blocks as `plan.md`.
+pub fn write_plan(dir: &Path, plan: &crate::plan::Plan, around: Plot) -> std::io::Result<()> {
     use crate::document::Block;
     let blocks = plan.blocks();
     // The title and the verdict, then the plot.
@@ -95,9 +106,9 @@ pub fn write_plan(dir: &Path, plan: &crate::plan::Plan) -> std::io::Result<()> {
         .unwrap_or(blocks.len());
     let (head, rest) = blocks.split_at(answer);
     let body = format!(
-        "{}<h2>Around the answer</h2>\n{}\n{}",
+        "{}{}\n{}",
         crate::document::html(head),
-        svg(dir, "plan"),
+        plots(&[("Around the answer", around)]),
         crate::document::html(rest)
     );
     std::fs::write(dir.join("report.html"), page("Key plan", &body))

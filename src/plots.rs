@@ -1,5 +1,6 @@
-//! Plots of a run or a sweep, each as SVG and PNG (plotters, pure Rust: the PNG text uses the
-//! DejaVu Sans font shipped in assets/, no system font libraries).
+//! Plots of a run, a sweep or a plan, each as SVG and PNG (plotters, pure Rust: the PNG text
+//! uses the DejaVu Sans font shipped in assets/, no system font libraries). Line charts come
+//! from [`crate::chart`], the same data the HTML pages draw interactively.
 
 use std::path::Path;
 use std::sync::Once;
@@ -8,6 +9,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
+use crate::chart::{self, Chart, XKind};
 use crate::recorder::Recorder;
 use crate::report::Report;
 use crate::sweep::Sweep;
@@ -27,8 +29,6 @@ fn register_font() {
 }
 
 type Drawn = Result<(), String>;
-/// A line: label, colour, points.
-type Line = (&'static str, RGBColor, Vec<(f64, f64)>);
 /// A bar group: label, colour, x offset, value of a key.
 type Bar = (
     &'static str,
@@ -39,7 +39,7 @@ type Bar = (
 
 /// Something the scenario made happen, marked on the time axis: an instant (a key revoked,
 /// a quota spent) or a window (a fault active from..until).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Mark {
     /// Seconds into the run.
     pub from_s: f64,
@@ -187,183 +187,133 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .map_err(|e| e.to_string())
 }
 
-/// Draws with `draw` into `<dir>/<name>.svg` and `<dir>/<name>.png`.
+/// Draws with `draw` into `<dir>/<name>.svg` and `<dir>/<name>.png`; the SVG's text, for a
+/// page to inline.
 fn both(
     dir: &Path,
     name: &str,
     svg_draw: impl Fn(&DrawingArea<SVGBackend, Shift>) -> Drawn,
     png_draw: impl Fn(&DrawingArea<BitMapBackend, Shift>) -> Drawn,
-) -> Drawn {
+) -> Result<String, String> {
     register_font();
-    let svg = dir.join(format!("{name}.svg"));
-    let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
-    svg_draw(&root)?;
-    root.present().map_err(|e| e.to_string())?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        svg_draw(&root)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    std::fs::write(dir.join(format!("{name}.svg")), &svg).map_err(|e| e.to_string())?;
     let png = dir.join(format!("{name}.png"));
     let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
     png_draw(&root)?;
-    root.present().map_err(|e| e.to_string())
+    root.present().map_err(|e| e.to_string())?;
+    Ok(svg)
 }
 
-fn draw_timeseries<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    recorder: &Recorder,
-    marks: &[Mark],
-) -> Drawn {
+/// A chart as `<dir>/<id>.svg` and `.png`.
+fn both_chart(dir: &Path, chart: &Chart) -> Drawn {
+    both(
+        dir,
+        &chart.id,
+        |r| draw_chart(r, chart),
+        |r| draw_chart(r, chart),
+    )
+    .map(drop)
+}
+
+/// Draws a line chart: its series, a legend, a note when there is no sample, and on a time
+/// axis its marks, the time as m:ss on round steps.
+fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Drawn {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let per_s = |n: u64| n as f64 / recorder.interval.as_secs_f64();
-    let unit = time_unit(recorder.series.len() as f64 * recorder.interval.as_secs_f64());
-    let step = recorder.interval.as_secs_f64() / unit;
-    let rows: Vec<(f64, f64, f64, f64)> = recorder
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            (
-                i as f64 * step,
-                per_s(s.offered),
-                per_s(s.succeeded),
-                per_s(s.failed.values().sum()),
-            )
-        })
-        .collect();
-    let limited: Vec<(f64, f64)> = recorder
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (i as f64 * step, per_s(s.upstream_429)))
-        .collect();
-    let end = (rows.len() as f64 * step).max(step);
-    let top = rows
-        .iter()
-        .map(|r| r.1.max(r.2).max(r.3))
-        .chain(limited.iter().map(|r| r.1))
-        .fold(0.0f64, f64::max)
-        .max(0.1)
-        * 1.6; // headroom for the legend
-    let mut chart = ChartBuilder::on(root)
-        .caption("Throughput and failures over time", (FONT, 22))
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
-        .build_cartesian_2d(0f64..end, 0f64..top)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("time into the run")
-        .x_label_formatter(&|x| clock_label(*x, unit))
-        .y_desc("requests per second")
-        .y_label_formatter(&|y| format!("{y:.1}"))
-        .label_style((FONT, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let series: [Line; 4] = [
-        (
-            "offered",
-            RGBColor(120, 120, 120),
-            rows.iter().map(|r| (r.0, r.1)).collect(),
-        ),
-        (
-            "succeeded",
-            RGBColor(30, 120, 200),
-            rows.iter().map(|r| (r.0, r.2)).collect(),
-        ),
-        (
-            "failed",
-            RGBColor(210, 50, 50),
-            rows.iter().map(|r| (r.0, r.3)).collect(),
-        ),
-        ("upstream 429 (attempts)", RGBColor(230, 150, 20), limited),
-    ];
-    draw_marks(&mut chart, marks, (end, top), unit)?;
-    for (label, color, points) in series {
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(|e| e.to_string())?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
-}
-
-/// A percentile spectrum: a histogram of µs as (number of nines, ms).
-type Spectrum<'a> = (&'a str, &'a hdrhistogram::Histogram<u64>);
-
-/// Percentile spectrum points: x = number of nines (1/(1-p) on a log10 scale), y = ms.
-fn spectrum(h: &hdrhistogram::Histogram<u64>) -> Vec<(f64, f64)> {
-    if h.is_empty() {
-        return Vec::new();
-    }
-    // Every 0.05 nines, as far as the sample reaches (n samples tell log10(n) nines), at most
-    // to 99.999 %.
-    let reach = (h.len() as f64).log10().clamp(0.05, 5.0);
-    (0..=(reach / 0.05).round() as u32)
-        .map(|i| {
-            let nines = f64::from(i) * 0.05;
-            let q = 1.0 - 10f64.powf(-nines);
-            (nines, h.value_at_quantile(q) as f64 / 1000.0)
-        })
-        .collect()
-}
-
-fn draw_latency<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    caption: &str,
-    (label, histogram): Spectrum<'_>,
-) -> Drawn {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let points = spectrum(histogram);
-    let top = points.iter().map(|p| p.1).fold(0.0f64, f64::max).max(1.0) * 1.1;
-    let right = points
-        .iter()
-        .map(|p| p.0)
-        .fold(0.0f64, f64::max)
-        .max(2.0)
-        .ceil();
-    let mut chart = ChartBuilder::on(root)
-        .caption(caption, (FONT, 22))
+    let last = chart.x.last().copied().unwrap_or(0.0);
+    let unit = match chart.x_kind {
+        XKind::Clock => time_unit(last),
+        XKind::Nines | XKind::Count => 1.0,
+    };
+    let right = match chart.x_kind {
+        XKind::Clock => (last / unit).max(1.0 / unit),
+        XKind::Nines => last.max(2.0).ceil(),
+        XKind::Count => last + 0.5,
+    };
+    // Headroom above the lines for the legend.
+    let top = chart.top().unwrap_or(0.0).max(0.1) * 1.45;
+    let mut area = ChartBuilder::on(root)
+        .caption(&chart.title, (FONT, 20))
         .margin(14)
         .margin_right(40)
         .x_label_area_size(44)
         .y_label_area_size(70)
         .build_cartesian_2d(0f64..right, 0f64..top)
         .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("percentile")
-        .y_desc(format!("{label} (ms)"))
-        .x_labels(right as usize + 1)
-        .x_label_formatter(&|x| {
-            // Whole numbers of nines: 0 → 0 %, 1 → 90 %, 2 → 99 %, 3 → 99.9 %.
-            if (x - x.round()).abs() > 1e-6 {
-                return String::new();
-            }
-            let nines = x.round() as i32;
-            let pct = 100.0 - 100.0 / 10f64.powi(nines);
-            format!("{pct:.*}%", (nines - 2).max(0) as usize)
-        })
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .label_style((FONT, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let color = RGBColor(30, 120, 200);
-    chart
-        .draw_series(LineSeries::new(points, color.stroke_width(2)))
-        .map_err(|e| e.to_string())?
-        .label(label)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-    if histogram.is_empty() {
-        chart
-            .draw_series(std::iter::once(Text::new(
-                "no data: no sample",
-                (right * 0.4, top * 0.5),
-                (FONT, 18),
-            )))
-            .map_err(|e| e.to_string())?;
+    let nines = |x: &f64| {
+        if (x - x.round()).abs() > 1e-6 {
+            return String::new();
+        }
+        let n = x.round() as i32;
+        let pct = 100.0 - 100.0 / 10f64.powi(n);
+        format!("{pct:.*}%", (n - 2).max(0) as usize)
+    };
+    let clock = |x: &f64| clock_label(*x, unit);
+    let x_format: &dyn Fn(&f64) -> String = match chart.x_kind {
+        XKind::Clock => &clock,
+        XKind::Nines => &nines,
+        XKind::Count => &integer_label,
+    };
+    let y_format = |y: &f64| {
+        if top < 10.0 {
+            format!("{y:.1}")
+        } else {
+            format!("{y:.0}")
+        }
+    };
+    let mut mesh = area.configure_mesh();
+    mesh.x_desc(&chart.x_label)
+        .y_desc(&chart.y_label)
+        .x_label_formatter(x_format)
+        .y_label_formatter(&y_format)
+        .label_style((FONT, 14));
+    if chart.x_kind != XKind::Clock {
+        mesh.x_labels((right as usize + 1).min(12));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
+    mesh.draw().map_err(|e| e.to_string())?;
+    for series in &chart.series {
+        let (r, g, b) = series.rgb;
+        let color = RGBColor(r, g, b);
+        let points: Vec<(f64, f64)> = chart
+            .x
+            .iter()
+            .zip(&series.values)
+            .filter_map(|(x, v)| v.map(|v| (x / unit, v)))
+            .collect();
+        let style = color.stroke_width(if series.reference { 1 } else { 2 });
+        let drawn = if series.reference {
+            area.draw_series(DashedLineSeries::new(points.clone(), 6, 4, style))
+        } else {
+            area.draw_series(LineSeries::new(points.clone(), style))
+        };
+        drawn
+            .map_err(|e| e.to_string())?
+            .label(series.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        if chart.x_kind == XKind::Count && !series.reference {
+            area.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    if chart.x.is_empty() {
+        area.draw_series(std::iter::once(Text::new(
+            "no data: no sample",
+            (right * 0.4, top * 0.5),
+            (FONT, 18),
+        )))
+        .map_err(|e| e.to_string())?;
+    }
+    draw_marks(&mut area, &chart.marks, (right, top), unit)?;
+    let corner = match chart.x_kind {
+        XKind::Count => SeriesLabelPosition::UpperLeft,
+        XKind::Clock | XKind::Nines => SeriesLabelPosition::UpperRight,
+    };
+    legend(&mut area, corner)
 }
 
 fn draw_keys<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &Report) -> Drawn {
@@ -423,90 +373,6 @@ fn draw_keys<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &Report)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
-}
-
-fn draw_sweep<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Sweep) -> Drawn {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let max_keys = sweep.points.iter().map(|p| p.keys).max().unwrap_or(1) as f64;
-    let one = sweep
-        .points
-        .iter()
-        .find(|p| p.keys == 1 && p.replicas == 1)
-        .map(|p| p.capacity_rpm);
-    let top = sweep
-        .points
-        .iter()
-        .map(|p| p.capacity_rpm)
-        .chain(one.map(|c| c * max_keys))
-        .fold(0.0f64, f64::max)
-        .max(1.0)
-        * 1.15;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!("Capacity vs keys (success ≥ {})", sweep.objective),
-            (FONT, 22),
-        )
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0f64..max_keys + 0.5, 0f64..top)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("keys")
-        .x_labels((max_keys as usize + 1).min(12))
-        .x_label_formatter(&integer_label)
-        .y_desc("capacity (requests per minute)")
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .label_style((FONT, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let mut counts: Vec<u32> = sweep.points.iter().map(|p| p.replicas).collect();
-    counts.sort_unstable();
-    counts.dedup();
-    let palette = [
-        RGBColor(30, 120, 200),
-        RGBColor(220, 110, 30),
-        RGBColor(40, 160, 80),
-        RGBColor(170, 60, 160),
-    ];
-    for (i, &replicas) in counts.iter().enumerate() {
-        let color = palette[i % palette.len()];
-        let measured: Vec<(f64, f64)> = sweep
-            .points
-            .iter()
-            .filter(|p| p.replicas == replicas)
-            .map(|p| (p.keys as f64, p.capacity_rpm))
-            .collect();
-        let label = match counts.len() {
-            1 => "measured".to_owned(),
-            _ => format!("{replicas} replicas"),
-        };
-        chart
-            .draw_series(LineSeries::new(measured.clone(), color.stroke_width(2)))
-            .map_err(|e| e.to_string())?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        chart
-            .draw_series(measured.iter().map(|p| Circle::new(*p, 4, color.filled())))
-            .map_err(|e| e.to_string())?;
-    }
-    if let Some(one) = one {
-        let grey = RGBColor(150, 150, 150);
-        chart
-            .draw_series(LineSeries::new(
-                vec![(0.0, 0.0), (max_keys, one * max_keys)],
-                grey.stroke_width(1),
-            ))
-            .map_err(|e| e.to_string())?
-            .label("N × one key")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1))
-            });
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::plan::Plan) -> Drawn {
@@ -605,64 +471,83 @@ fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::pl
     legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
-/// Writes plan.{svg,png}: the chosen policy's goodput rate and the share of seeds meeting the
-/// objective, per key count, around the answer.
-pub fn plan_plot(dir: &Path, plan: &crate::plan::Plan) -> Drawn {
-    both(dir, "plan", |r| draw_plan(r, plan), |r| draw_plan(r, plan))
+/// A figure of a page, under its heading: a line chart (drawn interactively in HTML) or a
+/// drawing (inlined as its SVG).
+#[derive(Debug, Clone)]
+pub enum Plot {
+    /// A line chart.
+    Chart(Chart),
+    /// An SVG drawing.
+    Drawing(String),
 }
 
-/// The plots of a run, by file name (without extension) and title, in page order.
-pub const RUN_PLOTS: [(&str, &str); 5] = [
-    ("throughput", "Throughput and failures"),
-    ("latency", "Latency"),
-    ("failover", "Failover latency"),
-    ("keys", "Per-key use"),
-    ("keys-over-time", "Per-key attempts and 429s over time"),
-];
+/// Writes plan.{svg,png}: the chosen policy's goodput rate and the share of seeds meeting the
+/// objective, per key count, around the answer; returns it for the page.
+pub fn plan_plot(dir: &Path, plan: &crate::plan::Plan) -> Result<Plot, String> {
+    both(dir, "plan", |r| draw_plan(r, plan), |r| draw_plan(r, plan)).map(Plot::Drawing)
+}
 
-/// Writes each of [`RUN_PLOTS`] as .svg and .png for a run, the scenario's events and
-/// fault windows marked on the time axis.
-pub fn run_plots(dir: &Path, report: &Report, recorder: &Recorder, marks: &[Mark]) -> Drawn {
-    let latency = "Latency of succeeded requests by percentile (from intended send)";
+/// Writes a run's plots as .svg and .png — throughput over time, latency and failover
+/// percentiles, per-key use, per-key attempts over time — the scenario's events and fault
+/// windows marked on the time axes; returns them with their headings, in page order.
+pub fn run_plots(
+    dir: &Path,
+    report: &Report,
+    recorder: &Recorder,
+    marks: &[Mark],
+) -> Result<Vec<(&'static str, Plot)>, String> {
     let failover = format!(
         "Failover latency by percentile ({} answered after failing over; {} never answered)",
         recorder.failover.len(),
         recorder.failover_unanswered
     );
-    let spectra: [(&str, &str, Spectrum<'_>); 2] = [
-        ("latency", latency, ("latency", &recorder.latency)),
+    let charts = [
         (
-            "failover",
-            &failover,
-            ("failover latency", &recorder.failover),
+            "Throughput and failures",
+            chart::throughput(recorder, marks),
+        ),
+        (
+            "Latency",
+            chart::spectrum(
+                "latency",
+                "Latency of succeeded requests by percentile (from intended send)",
+                "latency",
+                &recorder.latency,
+            ),
+        ),
+        (
+            "Failover latency",
+            chart::spectrum(
+                "failover",
+                &failover,
+                "failover latency",
+                &recorder.failover,
+            ),
         ),
     ];
-    both(
-        dir,
-        "throughput",
-        |r| draw_timeseries(r, recorder, marks),
-        |r| draw_timeseries(r, recorder, marks),
-    )?;
-    for (name, caption, spectrum) in spectra {
-        both(
-            dir,
-            name,
-            |r| draw_latency(r, caption, spectrum),
-            |r| draw_latency(r, caption, spectrum),
-        )?;
+    let mut plots = Vec::new();
+    for (heading, chart) in charts {
+        both_chart(dir, &chart)?;
+        plots.push((heading, Plot::Chart(chart)));
     }
-    both(
+    let keys = both(
         dir,
         "keys",
         |r| draw_keys(r, report),
         |r| draw_keys(r, report),
     )?;
-    both(
+    plots.push(("Per-key use", Plot::Drawing(keys)));
+    let over_time = both(
         dir,
         "keys-over-time",
         |r| draw_keys_over_time(r, recorder, marks),
         |r| draw_keys_over_time(r, recorder, marks),
-    )
+    )?;
+    plots.push((
+        "Per-key attempts and failures over time",
+        Plot::Drawing(over_time),
+    ));
+    Ok(plots)
 }
 
 /// A heatmap: a row per key, a column per interval, shaded by the key's attempts in it; a
@@ -748,14 +633,11 @@ fn draw_keys_over_time<DB: DrawingBackend>(
     draw_marks(&mut chart, marks, (end, top), unit)
 }
 
-/// Writes capacity.{svg,png} for a sweep.
-pub fn sweep_plot(dir: &Path, sweep: &Sweep) -> Drawn {
-    both(
-        dir,
-        "capacity",
-        |r| draw_sweep(r, sweep),
-        |r| draw_sweep(r, sweep),
-    )
+/// Writes capacity.{svg,png} for a sweep; returns its chart for the page.
+pub fn sweep_plot(dir: &Path, sweep: &Sweep) -> Result<Plot, String> {
+    let chart = chart::capacity(sweep);
+    both_chart(dir, &chart)?;
+    Ok(Plot::Chart(chart))
 }
 
 #[cfg(test)]

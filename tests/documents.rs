@@ -1,8 +1,8 @@
 //! What keyrotor writes, made once by the CLI — a run that fails its threshold (with
 //! replicas), a run without thresholds, a sweep over keys and replicas, a plan, the claims:
 //! every .json validates against its committed schema (Python's `jsonschema`), and every
-//! HTML page loads in headless Chromium (Debian's package) with no console message and its
-//! verdict first, coloured by tone. scripts/test.sh installs both.
+//! HTML page loads in headless Chromium (Debian's package) with no console message, its
+//! verdict first, coloured by tone, and its line charts drawn. scripts/test.sh installs both.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -103,6 +103,24 @@ fn verdict(dom: &str) -> (String, String) {
     (tone, text)
 }
 
+/// Asserts that the page drew each of its `n` line charts (uPlot's root element per chart's
+/// data), and that the first chart comes before the first table (plots, then tables).
+fn charts_drawn(dom: &str, n: usize) {
+    assert_eq!(dom.matches("class=\"chart-data\"").count(), n, "chart data");
+    assert_eq!(
+        dom.matches("class=\"uplot").count(),
+        n,
+        "charts drawn by uPlot"
+    );
+    if n > 0 {
+        let chart = dom.find("class=\"uplot").unwrap_or(usize::MAX);
+        assert!(
+            chart < dom.find("<table").unwrap_or(usize::MAX),
+            "plots before tables"
+        );
+    }
+}
+
 #[test]
 fn every_document_validates_and_every_page_loads_clean_with_its_verdict_first() {
     let dir = temp("docs");
@@ -112,7 +130,9 @@ fn every_document_validates_and_every_page_loads_clean_with_its_verdict_first() 
         &["run", "scenarios/failover.toml", "-o", &path("failover")],
         &[3],
     );
-    let (tone, text) = verdict(&load(&dir.join("failover/report.html")));
+    let dom = load(&dir.join("failover/report.html"));
+    charts_drawn(&dom, 3);
+    let (tone, text) = verdict(&dom);
     assert_eq!(tone, "fail");
     assert!(
         text.contains("failover_p99_ms &lt; 200"),
@@ -147,7 +167,9 @@ fn every_document_validates_and_every_page_loads_clean_with_its_verdict_first() 
         ],
         &[0],
     );
-    let (tone, text) = verdict(&load(&dir.join("sweep/report.html")));
+    let dom = load(&dir.join("sweep/report.html"));
+    charts_drawn(&dom, 1);
+    let (tone, text) = verdict(&dom);
     assert_eq!(tone, "inconclusive");
     assert!(text.contains("2 keys serve"), "{text}");
 

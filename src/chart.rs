@@ -1,0 +1,252 @@
+//! Line charts as data: a run's throughput over time, its latency and failover percentile
+//! spectra, a sweep's capacity against keys. Each is built once, here, from the measurement;
+//! [`crate::plots`] draws it as SVG and PNG (for report.md and anyone without a browser) and
+//! [`element`] and [`scripts`] put it in a page, where uPlot (vendored in `assets/uplot`, MIT; inlined, so a
+//! page needs no network) draws it interactively: hovering shows every series' value at that
+//! point, dragging zooms, a double click zooms back out.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::plots::Mark;
+use crate::recorder::Recorder;
+use crate::sweep::Sweep;
+
+/// What the x axis counts, which decides how its labels read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XKind {
+    /// Seconds into the run, shown as `m:ss`.
+    Clock,
+    /// Percentiles as their number of nines (1 = 90 %, 2 = 99 %).
+    Nines,
+    /// A whole count (keys).
+    Count,
+}
+
+/// One line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// Colour as RGB.
+    pub rgb: (u8, u8, u8),
+    /// One value per x; `None` where the series has no point.
+    pub values: Vec<Option<f64>>,
+    /// Drawn dashed and thin: a reference line, not a measurement.
+    pub reference: bool,
+}
+
+/// A line chart: shared x values, a series per line, events marked on a time axis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Chart {
+    /// Names the chart in the page (an HTML id).
+    pub id: String,
+    /// Caption.
+    pub title: String,
+    /// What x counts.
+    pub x_kind: XKind,
+    /// X axis label.
+    pub x_label: String,
+    /// Y axis label.
+    pub y_label: String,
+    /// The x values, ascending.
+    pub x: Vec<f64>,
+    /// The lines.
+    pub series: Vec<Series>,
+    /// Events and fault windows (clock charts).
+    pub marks: Vec<Mark>,
+}
+
+impl Chart {
+    /// The largest value of any series, if any.
+    pub fn top(&self) -> Option<f64> {
+        self.series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied())
+            .reduce(f64::max)
+    }
+}
+
+/// Offered, succeeded and failed requests and upstream 429s per minute, per interval.
+pub fn throughput(recorder: &Recorder, marks: &[Mark]) -> Chart {
+    let step = recorder.interval.as_secs_f64();
+    let per_min = |n: u64| Some(n as f64 * 60.0 / step);
+    let line = |label: &str, rgb, value: &dyn Fn(&crate::recorder::Interval) -> u64| Series {
+        label: label.to_owned(),
+        rgb,
+        values: recorder.series.iter().map(|i| per_min(value(i))).collect(),
+        reference: false,
+    };
+    Chart {
+        id: "throughput".into(),
+        title: "Throughput and failures over time".into(),
+        x_kind: XKind::Clock,
+        x_label: "time into the run".into(),
+        y_label: "requests per minute".into(),
+        x: (0..recorder.series.len())
+            .map(|i| i as f64 * step)
+            .collect(),
+        series: vec![
+            line("offered", (120, 120, 120), &|i| i.offered),
+            line("succeeded", (30, 120, 200), &|i| i.succeeded),
+            line("failed", (210, 50, 50), &|i| i.failed.values().sum()),
+            line("upstream 429 (attempts)", (230, 150, 20), &|i| {
+                i.upstream_429
+            }),
+        ],
+        marks: marks.to_vec(),
+    }
+}
+
+/// A percentile spectrum of a histogram of µs, in ms: every 0.05 nines, as far as the sample
+/// reaches (n samples tell log10(n) nines), at most to 99.999 %. No points without a sample.
+pub fn spectrum(id: &str, title: &str, label: &str, h: &Histogram<u64>) -> Chart {
+    let reach = (h.len() as f64).log10().clamp(0.05, 5.0);
+    let nines: Vec<f64> = if h.is_empty() {
+        Vec::new()
+    } else {
+        (0..=(reach / 0.05).round() as u32)
+            .map(|i| f64::from(i) * 0.05)
+            .collect()
+    };
+    let values = nines
+        .iter()
+        .map(|n| Some(h.value_at_quantile(1.0 - 10f64.powf(-n)) as f64 / 1000.0))
+        .collect();
+    Chart {
+        id: id.into(),
+        title: title.into(),
+        x_kind: XKind::Nines,
+        x_label: "percentile".into(),
+        y_label: format!("{label} (ms)"),
+        x: nines,
+        series: vec![Series {
+            label: label.into(),
+            rgb: (30, 120, 200),
+            values,
+            reference: false,
+        }],
+        marks: Vec::new(),
+    }
+}
+
+/// Capacity against keys, a line per replica count, and N × the one-key capacity beside it.
+pub fn capacity(sweep: &Sweep) -> Chart {
+    let mut x: Vec<f64> = sweep.points.iter().map(|p| p.keys as f64).collect();
+    x.push(0.0);
+    x.sort_by(f64::total_cmp);
+    x.dedup();
+    let mut counts: Vec<u32> = sweep.points.iter().map(|p| p.replicas).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    let palette = [
+        (30, 120, 200),
+        (220, 110, 30),
+        (40, 160, 80),
+        (170, 60, 160),
+    ];
+    let mut series: Vec<Series> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, &replicas)| Series {
+            label: match counts.len() {
+                1 => "measured".to_owned(),
+                _ => format!("{replicas} replicas"),
+            },
+            rgb: palette[i % palette.len()],
+            values: x
+                .iter()
+                .map(|&keys| {
+                    sweep
+                        .points
+                        .iter()
+                        .find(|p| p.replicas == replicas && p.keys as f64 == keys)
+                        .map(|p| p.capacity_rpm)
+                })
+                .collect(),
+            reference: false,
+        })
+        .collect();
+    let one = sweep
+        .points
+        .iter()
+        .find(|p| p.keys == 1 && p.replicas == 1)
+        .map(|p| p.capacity_rpm);
+    if let Some(one) = one {
+        series.push(Series {
+            label: "N × one key".into(),
+            rgb: (150, 150, 150),
+            values: x.iter().map(|k| Some(one * k)).collect(),
+            reference: true,
+        });
+    }
+    Chart {
+        id: "capacity".into(),
+        title: format!("Capacity vs keys (goodput ≥ {})", sweep.objective),
+        x_kind: XKind::Count,
+        x_label: "keys".into(),
+        y_label: "capacity (requests per minute)".into(),
+        x,
+        series,
+        marks: Vec::new(),
+    }
+}
+
+/// uPlot and the script that draws every chart of a page from its data; once per page.
+const UPLOT_JS: &str = include_str!("../assets/uplot/uPlot.iife.min.js");
+const UPLOT_CSS: &str = include_str!("../assets/uplot/uPlot.min.css");
+const DRAW_JS: &str = include_str!("../assets/charts.js");
+
+/// A chart's place in a page: its box, and its data beside it for [`scripts`] to draw.
+pub fn element(chart: &Chart) -> String {
+    // Escaped, `</` cannot end the script element early.
+    let data = serde_json::to_string(chart)
+        .unwrap_or_else(|_| "null".into())
+        .replace("</", "<\\/");
+    format!(
+        "<div class=\"chart\" id=\"chart-{id}\"></div>\n<script type=\"application/json\" class=\"chart-data\">{data}</script>\n",
+        id = crate::document::escape(&chart.id)
+    )
+}
+
+/// uPlot and the script that draws every chart [`element`] of a page; once per page, after
+/// them.
+pub fn scripts() -> String {
+    format!("<style>{UPLOT_CSS}</style>\n<script>{UPLOT_JS}</script>\n<script>{DRAW_JS}</script>\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spectrum_without_a_sample_has_no_points_and_one_value_still_draws_a_line() {
+        let mut h = Histogram::<u64>::new(3).unwrap_or_else(|e| panic!("{e}"));
+        assert!(spectrum("f", "t", "l", &h).x.is_empty());
+        for _ in 0..47 {
+            h.record(30_000).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let c = spectrum("f", "t", "l", &h);
+        assert!(c.x.len() > 2, "{:?}", c.x);
+        assert!(*c.x.last().unwrap_or(&0.0) <= 47f64.log10() + 0.05);
+        assert_eq!(c.top().map(f64::round), Some(30.0));
+    }
+
+    #[test]
+    fn page_data_cannot_close_its_script_element() {
+        let chart = Chart {
+            id: "x".into(),
+            title: "</script><script>alert(1)</script>".into(),
+            x_kind: XKind::Count,
+            x_label: String::new(),
+            y_label: String::new(),
+            x: vec![1.0],
+            series: Vec::new(),
+            marks: Vec::new(),
+        };
+        let page = element(&chart);
+        assert!(!page.contains("</script><script>alert"));
+        assert_eq!(page.matches("</script>").count(), 1);
+    }
+}
