@@ -33,7 +33,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the seed documents' claims against the embedded mock (simulated time) and write
-    /// claims.json and claims.md.
+    /// claims.json, claims.md and claims.html, and under runs/ the run each row rests on
+    /// (its scenario.toml replays it with `keyrotor run`).
     Claims {
         /// Output folder (default reports/claims-<time>/).
         #[arg(short = 'o', long, value_name = "DIR")]
@@ -748,6 +749,9 @@ fn claims_command(
         serde_json::to_string_pretty(&claims)? + "\n",
     )?;
     std::fs::write(dir.join("claims.md"), claims.markdown())?;
+    claims
+        .write_runs(&dir)
+        .with_context(|| format!("cannot write the claims' runs into {}", dir.display()))?;
     crate::html::write_claims(&dir, &claims)?;
     show(json, &claims, &claims.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)

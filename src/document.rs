@@ -74,14 +74,37 @@ pub fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// `**bold**` and `` `code` `` of the blocks' text as HTML, everything else escaped.
+/// `[text](relative/path)` at the start of `text`: the text, the path and what follows. Only
+/// relative paths to files beside the page (no scheme, no `..`): a link never leaves it.
+fn link(text: &str) -> Option<(&str, &str, &str)> {
+    let (label, rest) = text.strip_prefix('[')?.split_once("](")?;
+    let (href, after) = rest.split_once(')')?;
+    let local = !href.is_empty()
+        && !href.contains(':')
+        && !href.starts_with('/')
+        && !href.split('/').any(|part| part == "..");
+    local.then_some((label, href, after))
+}
+
+/// `**bold**`, `` `code` `` and `[links](to/a/file)` of the blocks' text as HTML, everything
+/// else escaped.
 fn inline(text: &str) -> String {
     let mut out = String::new();
     let (mut bold, mut code) = (false, false);
     let mut rest = text;
-    while let Some(i) = rest.find(['*', '`']) {
+    while let Some(i) = rest.find(['*', '`', '[']) {
         out.push_str(&escape(&rest[..i]));
-        if rest[i..].starts_with("**") {
+        if let Some((label, href, after)) = link(&rest[i..]).filter(|_| !code) {
+            out.push_str(&format!(
+                "<a href=\"{}\">{}</a>",
+                escape(href),
+                escape(label)
+            ));
+            rest = after;
+        } else if rest[i..].starts_with('[') {
+            out.push('[');
+            rest = &rest[i + 1..];
+        } else if rest[i..].starts_with("**") {
             out.push_str(if bold { "</strong>" } else { "<strong>" });
             bold = !bold;
             rest = &rest[i + 2..];
@@ -198,5 +221,29 @@ mod tests {
             page.contains("<li>model <code>openai/gpt-oss-120b</code></li>"),
             "{page}"
         );
+    }
+
+    #[test]
+    fn links_go_to_files_beside_the_page_and_nowhere_else() {
+        assert_eq!(
+            inline("see [runs/a](runs/a/report.html) [x]"),
+            "see <a href=\"runs/a/report.html\">runs/a</a> [x]"
+        );
+        for hostile in [
+            "[x](javascript:alert(1))",
+            "[x](https://example.com)",
+            "[x](/etc/passwd)",
+            "[x](../../secret)",
+            "[x](a\"onmouseover=\"b)",
+        ] {
+            let page = inline(hostile);
+            assert!(
+                !page.contains("href=\"javascript") && !page.contains("onmouseover=\""),
+                "{hostile}: {page}"
+            );
+            if !hostile.contains('"') {
+                assert!(!page.contains("<a "), "{hostile}: {page}");
+            }
+        }
     }
 }

@@ -751,14 +751,19 @@ impl Report {
         out
     }
 
-    /// Writes report.json, report.md, timeseries.csv and latency.hgrm into `dir`.
-    pub fn write(&self, dir: &Path, recorder: &Recorder) -> std::io::Result<()> {
+    /// Writes report.json and report.md into `dir`.
+    pub fn write_summary(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(
             dir.join("report.json"),
             serde_json::to_string_pretty(self).map_err(std::io::Error::other)? + "\n",
         )?;
-        std::fs::write(dir.join("report.md"), self.markdown())?;
+        std::fs::write(dir.join("report.md"), self.markdown())
+    }
+
+    /// Writes report.json, report.md, timeseries.csv and latency.hgrm into `dir`.
+    pub fn write(&self, dir: &Path, recorder: &Recorder) -> std::io::Result<()> {
+        self.write_summary(dir)?;
         std::fs::write(dir.join("timeseries.csv"), timeseries_csv(recorder))?;
         std::fs::write(dir.join("latency.hgrm"), hgrm(&recorder.latency))?;
         Ok(())

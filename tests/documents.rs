@@ -121,6 +121,63 @@ fn charts_drawn(dom: &str, n: usize) {
     }
 }
 
+/// Each claims row that rests on one run links to it, under runs/<id>, and that run's
+/// scenario.toml replays it exactly.
+fn claims_link_to_runs_that_replay(dir: &Path, dom: &str) {
+    let read = |path: &Path| -> serde_json::Value {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let claims = read(&dir.join("claims.json"));
+    let runs: Vec<(&str, &str)> = claims["claims"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c["id"].as_str()?, c["run"].as_str()?)))
+        .collect();
+    assert!(runs.len() >= 20, "rows with their run: {}", runs.len());
+    for (id, run) in &runs {
+        assert_eq!(*run, format!("runs/{id}"));
+        for file in ["scenario.toml", "report.json", "report.html"] {
+            assert!(dir.join(run).join(file).is_file(), "{run}/{file}");
+        }
+        assert!(
+            dom.contains(&format!("<a href=\"{run}/report.html\">")),
+            "{id} linked"
+        );
+    }
+    validates("report", &dir.join(runs[0].1).join("report.json"));
+    let (_, run) = runs
+        .iter()
+        .find(|(id, _)| id.starts_with("failover-200ms-adaptive"))
+        .unwrap_or_else(|| panic!("no failover row with its run"));
+    let replay = dir.join("replay");
+    let scenario = dir.join(run).join("scenario.toml");
+    keyrotor(
+        &[
+            "run",
+            &scenario.display().to_string(),
+            "-o",
+            &replay.display().to_string(),
+        ],
+        &[0, 3],
+    );
+    let (stored, replayed) = (
+        read(&dir.join(run).join("report.json")),
+        read(&replay.join("report.json")),
+    );
+    for field in [
+        "scenario_hash",
+        "summary",
+        "latency_ms",
+        "failover_ms",
+        "failures",
+    ] {
+        assert_eq!(stored[field], replayed[field], "{run}: {field} replayed");
+    }
+}
+
 #[test]
 fn every_document_validates_and_every_page_loads_clean_with_its_verdict_first() {
     let dir = temp("docs");
@@ -206,5 +263,6 @@ fn every_document_validates_and_every_page_loads_clean_with_its_verdict_first() 
         dom.contains("<td class=\"fail\"><strong>Fails</strong></td>"),
         "verdict cells are coloured"
     );
+    claims_link_to_runs_that_replay(&dir.join("claims"), &dom);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -476,11 +476,7 @@ fn side(judge: Judge, r: &Report) -> Side {
                 pct(s.success_rate),
                 s.degraded
             ),
-            figure: Measured {
-                value: Figure::of(s.goodput_rate),
-                unit: "goodput rate (answered within 5 s); samples = requests".to_owned(),
-                samples: s.offered,
-            },
+            figure: Measured::goodput(s),
             verdict: uptime(s),
         },
         Judge::NoRateLimits => Side {

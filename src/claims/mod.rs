@@ -89,6 +89,17 @@ pub struct Measured {
     pub samples: u64,
 }
 
+impl Measured {
+    /// The goodput rate of a run's requests: answered within the 5 s users wait.
+    fn goodput(s: &crate::report::Summary) -> Self {
+        Self {
+            value: Figure::of(s.goodput_rate),
+            unit: "goodput rate (answered within 5 s); samples = requests".to_owned(),
+            samples: s.offered,
+        }
+    }
+}
+
 /// One checked claim.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Claim {
@@ -108,6 +119,35 @@ pub struct Claim {
     pub verdict: Verdict,
     /// How it was measured and why the verdict.
     pub detail: String,
+    /// Where the run this row rests on is written, relative to claims.json: its
+    /// `scenario.toml` (`keyrotor run` on it replays the run exactly) and its reports. Rows
+    /// found by a search over many runs (capacities) have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// That run, to be written there ([`Claims::write_runs`]).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub evidence: Option<Box<Evidence>>,
+}
+
+/// The run a claim rests on.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// What ran.
+    pub scenario: Scenario,
+    /// What it measured.
+    pub report: Report,
+}
+
+impl Claim {
+    /// The claim resting on this run ([`check`] names its folder once the id is final).
+    fn with_run(mut self, scenario: &Scenario, report: &Report) -> Self {
+        self.evidence = Some(Box::new(Evidence {
+            scenario: scenario.clone(),
+            report: report.clone(),
+        }));
+        self
+    }
 }
 
 /// `claims.json`.
@@ -407,6 +447,13 @@ pub fn check(
     for claim in &mut c.claims[start..] {
         claim.id.push_str("-today");
     }
+    // Named by their final ids: each row's run has a folder of its own.
+    for claim in &mut c.claims {
+        claim.run = claim
+            .evidence
+            .as_ref()
+            .map(|_| format!("runs/{}", claim.id));
+    }
     let apps = match apps {
         Some(options) => apps::check(options, today, c.progress)?,
         None => AppRows::default(),
@@ -496,6 +543,8 @@ impl Checker<'_> {
                 detail: format!(
                     "Capacity = the highest Poisson rate with ≥ 99 % goodput (answers within 5 s), by bisection. The claim speaks of a steady rate, so it is judged on the sustained capacity (holds at ≥ 4.5×); the burst from full budgets is shown for comparison.{shared_note}"
                 ),
+                run: None,
+                evidence: None,
             });
         }
         Ok(())
@@ -547,6 +596,8 @@ impl Checker<'_> {
             },
             verdict: if sustained.capacity_rpm >= 142.5 { Verdict::Holds } else { Verdict::Fails },
             detail: "A steady rate is claimed: holds when the sustained capacity is within 5 % of 150 req/min or above.".to_owned(),
+            run: None,
+            evidence: None,
         });
         let steady = steady_at_rate(
             &base(
@@ -565,46 +616,52 @@ impl Checker<'_> {
         let traffic = "Poisson 150 req/min for 60 simulated minutes, begun in steady state (daily budgets spent where 150/min outruns their refill)";
         let conditions = conditions(&steady, limits, &r, traffic.to_owned());
         let s = &r.summary;
-        self.claims.push(Claim {
-            id: format!("success-999-at-rated-load{suffix}"),
-            claim: "99.9 %+ uptime with 5 keys".to_owned(),
-            source: "seed 000 (\"Uptime 99.9%+\"); seed 004 (\"Zero downtime\")".to_owned(),
-            conditions: conditions.clone(),
-            measured: format!(
-                "{} of {} requests answered within 5 s ({} eventually)",
-                pct(s.goodput_rate),
-                s.offered,
-                pct(s.success_rate)
-            ),
-            figure: Measured {
-                value: Figure::of(s.goodput_rate),
-                unit: "goodput rate (answered within 5 s); samples = requests".to_owned(),
-                samples: s.offered,
-            },
-            verdict: uptime(s),
-            detail: format!(
-                "At the claimed 150 req/min; failures by reason: {:?}.",
-                r.failures
-            ),
-        });
+        self.claims.push(
+            Claim {
+                id: format!("success-999-at-rated-load{suffix}"),
+                claim: "99.9 %+ uptime with 5 keys".to_owned(),
+                source: "seed 000 (\"Uptime 99.9%+\"); seed 004 (\"Zero downtime\")".to_owned(),
+                conditions: conditions.clone(),
+                measured: format!(
+                    "{} of {} requests answered within 5 s ({} eventually)",
+                    pct(s.goodput_rate),
+                    s.offered,
+                    pct(s.success_rate)
+                ),
+                figure: Measured::goodput(s),
+                verdict: uptime(s),
+                detail: format!(
+                    "At the claimed 150 req/min; failures by reason: {:?}.",
+                    r.failures
+                ),
+                run: None,
+                evidence: None,
+            }
+            .with_run(&steady, &r),
+        );
         let limited = rate_limited_failures(&r);
-        self.claims.push(Claim {
-            id: format!("rate-limits-eliminated{suffix}"),
-            claim: "Rate limit issues: none (\"Eliminated\")".to_owned(),
-            source: "seed 000 (performance table)".to_owned(),
-            conditions,
-            measured: format!(
-                "{} upstream 429s; {limited} requests failed on rate limits",
-                s.upstream_429
-            ),
-            figure: Measured {
-                value: Figure::Value(s.upstream_429 as f64),
-                unit: "upstream 429 answers; samples = requests".to_owned(),
-                samples: s.offered,
-            },
-            verdict: no_rate_limits(&r),
-            detail: "The same run: holds only with no 429 at all.".to_owned(),
-        });
+        self.claims.push(
+            Claim {
+                id: format!("rate-limits-eliminated{suffix}"),
+                claim: "Rate limit issues: none (\"Eliminated\")".to_owned(),
+                source: "seed 000 (performance table)".to_owned(),
+                conditions,
+                measured: format!(
+                    "{} upstream 429s; {limited} requests failed on rate limits",
+                    s.upstream_429
+                ),
+                figure: Measured {
+                    value: Figure::Value(s.upstream_429 as f64),
+                    unit: "upstream 429 answers; samples = requests".to_owned(),
+                    samples: s.offered,
+                },
+                verdict: no_rate_limits(&r),
+                detail: "The same run: holds only with no 429 at all.".to_owned(),
+                run: None,
+                evidence: None,
+            }
+            .with_run(&steady, &r),
+        );
         Ok(())
     }
 }
@@ -668,7 +725,10 @@ impl Checker<'_> {
                     "Failover = end-to-end latency minus the successful attempt (waits included) for requests whose first attempt failed; every attempt pays the round trip and the mock's 30 ms edge time. {why} {} of all requests succeeded.",
                     pct(r.summary.success_rate)
                 ),
-            });
+                run: None,
+                evidence: None,
+            }
+            .with_run(&scenario, &r));
         }
         Ok(())
     }
@@ -712,7 +772,10 @@ impl Checker<'_> {
                     "A fallback message is no answer either: holds only if every request is answered within 5 s. Failures: {:?}.",
                     r.failures
                 ),
-            });
+                run: None,
+                evidence: None,
+            }
+            .with_run(&scenario, &r));
         }
         Ok(())
     }
@@ -739,10 +802,13 @@ impl Checker<'_> {
                 source: "seed 000 (\"Zero downtime during key rotation\"); seed 002 (\"Auto-Failover … Zero downtime\")".to_owned(),
                 conditions: conditions(&scenario, Limits::Groq, &r, "Poisson 60 req/min (40 % of the 5 keys' 150 req/min) for 5 simulated minutes; key 0 revoked 1 minute in".to_owned()),
                 measured: format!("{} failed of {}; {} answered within 5 s", s.failed, s.offered, pct(s.goodput_rate)),
-                figure: Measured { value: Figure::of(s.goodput_rate), unit: "goodput rate (answered within 5 s); samples = requests".to_owned(), samples: s.offered },
+                figure: Measured::goodput(s),
                 verdict: all_answered(s),
                 detail: format!("Holds only if every request is answered within 5 s. Failures: {:?}.", r.failures),
-            });
+                run: None,
+                evidence: None,
+            }
+            .with_run(&scenario, &r));
         }
         Ok(())
     }
@@ -820,7 +886,10 @@ impl Checker<'_> {
                         "Holds only with no 429 at all. Each cold instance's index starts at key 0 again unless the rotation's position is shared. Failures: {:?}.",
                         r.failures
                     ),
-                });
+                    run: None,
+                    evidence: None,
+                }
+                .with_run(&scenario, &r));
             }
         }
         Ok(())
@@ -992,11 +1061,7 @@ impl Checker<'_> {
                         s.offered,
                         pct(s.goodput_rate)
                     ),
-                    Measured {
-                        value: Figure::of(s.goodput_rate),
-                        unit: "goodput rate (answered within 5 s); samples = requests".to_owned(),
-                        samples: s.offered,
-                    },
+                    Measured::goodput(s),
                     if at_least(s.goodput_rate, 0.99) {
                         Verdict::Holds
                     } else {
@@ -1017,6 +1082,8 @@ impl Checker<'_> {
                     if row.steady { "its refill, as traffic goes on day after day" } else { "its limit plus its refill" },
                     if row.steady { ", begun in steady state" } else { "" }
                 ),
+                run: None,
+                evidence: None,
             });
         }
         Ok(())
@@ -1056,17 +1123,16 @@ impl Checker<'_> {
                 pct(s.goodput_rate),
                 s.offered
             ),
-            figure: Measured {
-                value: Figure::of(s.goodput_rate),
-                unit: "goodput rate (answered within 5 s); samples = requests".to_owned(),
-                samples: s.offered,
-            },
+            figure: Measured::goodput(s),
             verdict: uptime(s),
             detail: format!(
                 "On {today} the model is {status}. An app that still names it gets Groq's 404 model_not_found for every request, on every key: no rotation helps. Failures: {:?}.",
                 r.failures
             ),
-        });
+            run: None,
+            evidence: None,
+        }
+        .with_run(&scenario, &r));
         Ok(())
     }
 }
@@ -1075,6 +1141,29 @@ impl Claims {
     /// The markdown table: each row with its conditions, then the details.
     pub fn markdown(&self) -> String {
         crate::document::markdown(&self.blocks())
+    }
+
+    /// Writes each row's run under `dir/<run>` (`runs/<id>`): its `scenario.toml`, which
+    /// `keyrotor run` replays exactly, and its report.json, report.md and report.html.
+    pub fn write_runs(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        for claim in &self.claims {
+            let (Some(run), Some(evidence)) = (&claim.run, &claim.evidence) else {
+                continue;
+            };
+            let at = dir.join(run);
+            std::fs::create_dir_all(&at)?;
+            let toml = toml::to_string(&evidence.scenario).map_err(std::io::Error::other)?;
+            std::fs::write(
+                at.join("scenario.toml"),
+                format!(
+                    "# The run behind claim `{}` (keyrotor claims); `keyrotor run` on this file replays it.\n{toml}",
+                    claim.id
+                ),
+            )?;
+            evidence.report.write_summary(&at)?;
+            crate::html::write_run(&at, &evidence.report, &[])?;
+        }
+        Ok(())
     }
 
     /// The claims as document blocks (claims.md and claims.html): the tally first, coloured
@@ -1103,7 +1192,14 @@ impl Claims {
             ),
             Block::Paragraph(format!("All rows: {}.", self.numbers)),
             Block::Table(Table {
-                head: Table::heads(&["claim", "source", "conditions", "measured", "verdict"]),
+                head: Table::heads(&[
+                    "claim",
+                    "source",
+                    "conditions",
+                    "measured",
+                    "verdict",
+                    "run",
+                ]),
                 rows: self
                     .claims
                     .iter()
@@ -1114,6 +1210,10 @@ impl Claims {
                             c.conditions.line(),
                             c.measured.clone(),
                             format!("**{:?}**", c.verdict),
+                            c.run.as_ref().map_or_else(
+                                || "a search over many runs".to_owned(),
+                                |run| format!("[{run}]({run}/report.html)"),
+                            ),
                         ]
                     })
                     .collect(),
