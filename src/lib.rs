@@ -18,6 +18,7 @@ pub mod network;
 pub mod plan;
 pub mod plots;
 pub mod proxy;
+pub mod quota;
 pub mod recorder;
 pub mod redis_server;
 pub mod replicas;

@@ -488,14 +488,15 @@ pub fn plan_plot(dir: &Path, plan: &crate::plan::Plan) -> Result<Plot, String> {
 }
 
 /// Writes a run's plots as .svg and .png — throughput over time, latency and failover
-/// percentiles, per-key use, per-key attempts over time — the scenario's events and fault
-/// windows marked on the time axes; returns them with their headings, in page order.
+/// percentiles, each organisation's quota left per window that ran low (embedded mock), per-key
+/// use, per-key attempts over time — the scenario's events and fault windows marked on the
+/// time axes; returns them with their headings, in page order.
 pub fn run_plots(
     dir: &Path,
-    report: &Report,
-    recorder: &Recorder,
+    finished: &crate::run::Finished,
     marks: &[Mark],
 ) -> Result<Vec<(&'static str, Plot)>, String> {
+    let (report, recorder) = (&finished.report, &finished.recorder);
     let failover = format!(
         "Failover latency by percentile ({} answered after failing over; {} never answered)",
         recorder.failover.len(),
@@ -525,8 +526,13 @@ pub fn run_plots(
             ),
         ),
     ];
+    let quota = finished
+        .quota
+        .charts(marks)
+        .into_iter()
+        .map(|chart| ("Quota left per organisation", chart));
     let mut plots = Vec::new();
-    for (heading, chart) in charts {
+    for (heading, chart) in charts.into_iter().chain(quota) {
         both_chart(dir, &chart)?;
         plots.push((heading, Plot::Chart(chart)));
     }

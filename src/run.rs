@@ -18,6 +18,7 @@ use crate::driver::{Driven, Progress, drive};
 use crate::engine::transport::{HttpTransport, InProcessTransport, Timeouts, Transport};
 use crate::engine::{ApiKey, Rotor, RotorOptions, keys};
 use crate::network::WithRtt;
+use crate::quota::Quota;
 use crate::recorder::Recorder;
 use crate::replicas::{Replicas, ReplicasSeen};
 use crate::report::{LimitsUsed, Report, Setup};
@@ -49,6 +50,9 @@ pub struct Finished {
     /// The embedded mock's `/admin/state` at the end (its own count of what it received),
     /// for cross-checks; `None` for a real endpoint.
     pub mock_state: Option<serde_json::Value>,
+    /// Each organisation's remaining quota over the run, read from the embedded mock's
+    /// ledger; empty for other targets.
+    pub quota: crate::quota::Quota,
 }
 
 /// The mock's `/admin/state` through its router, in-process.
@@ -332,12 +336,12 @@ pub fn run(
     let wall = std::time::Instant::now();
     let n = scenario.keys.count.0;
     let target = &scenario.target;
-    let ((driven, replicas), mock_state, keys, target) =
+    let (((driven, replicas), quota), mock_state, keys, target) =
         match (&target.app, &target.url, scenario.mode) {
             (Some(app), _, _) => {
                 let (driven, state, keys, target) =
                     drive_app(scenario, app, &mut options, progress)?;
-                ((driven, None), state, keys, target)
+                (((driven, None), Quota::default()), state, keys, target)
             }
             (None, None, Mode::Sim) => {
                 let keys = mock_keys(n);
@@ -354,10 +358,19 @@ pub fn run(
                     let router = mock_groq::router(mock_config(scenario, &keys))?;
                     let (mock, timeout) = (router.clone(), scenario.engine.request_timeout);
                     let transport = move || Ok(InProcessTransport::new(mock.clone(), timeout));
-                    let driven =
-                        drive_with(scenario, keys.clone(), transport, &mut options, progress)
-                            .await?;
-                    anyhow::Ok((driven, admin_state(router).await))
+                    let ledger = router.clone();
+                    let read: crate::quota::Read =
+                        Arc::new(move || Box::pin(admin_state(ledger.clone())));
+                    let drive =
+                        drive_with(scenario, keys.clone(), transport, &mut options, progress);
+                    let (driven, quota) = crate::quota::sampled(
+                        drive,
+                        read,
+                        scenario.traffic.interval,
+                        &scenario.target.model,
+                    )
+                    .await;
+                    anyhow::Ok(((driven?, quota), admin_state(router).await))
                 })?;
                 (
                     driven,
@@ -384,15 +397,24 @@ pub fn run(
                     let (mock_url, timeouts) = (url.clone(), scenario.engine.timeouts());
                     let stream = scenario.traffic.stream;
                     let transport = move || http_transport(&mock_url, timeouts, stream);
-                    let driven =
-                        drive_with(scenario, keys.clone(), transport, &mut options, progress).await;
-                    let state = match reqwest::get(format!("{url}/admin/state")).await {
-                        Ok(response) => response.json().await.ok(),
-                        Err(_) => None,
-                    };
+                    let state_url = format!("{url}/admin/state");
+                    let read: crate::quota::Read = Arc::new(move || {
+                        let url = state_url.clone();
+                        Box::pin(async move { reqwest::get(url).await.ok()?.json().await.ok() })
+                    });
+                    let drive =
+                        drive_with(scenario, keys.clone(), transport, &mut options, progress);
+                    let (driven, quota) = crate::quota::sampled(
+                        drive,
+                        Arc::clone(&read),
+                        scenario.traffic.interval,
+                        &scenario.target.model,
+                    )
+                    .await;
+                    let state = read().await;
                     let _ = stop.send(());
                     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
-                    anyhow::Ok((driven?, state))
+                    anyhow::Ok(((driven?, quota), state))
                 })?;
                 (
                     driven,
@@ -430,7 +452,7 @@ pub fn run(
                     &mut options,
                     progress,
                 ))?;
-                (driven, None, keys, url.clone().into())
+                ((driven, Quota::default()), None, keys, url.clone().into())
             }
         };
     let orgs_of = scenario.keys.org_of_each();
@@ -473,6 +495,7 @@ pub fn run(
         report,
         recorder: driven.recorder,
         mock_state,
+        quota,
     })
 }
 

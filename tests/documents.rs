@@ -103,13 +103,15 @@ fn verdict(dom: &str) -> (String, String) {
     (tone, text)
 }
 
-/// Asserts that the page drew each of its `n` line charts (uPlot's root element per chart's
-/// data), and that the first chart comes before the first table (plots, then tables).
+/// Asserts that the page has at least `n` line charts and drew each of them (uPlot's root
+/// element per chart's data), and that the first chart comes before the first table (plots,
+/// then tables).
 fn charts_drawn(dom: &str, n: usize) {
-    assert_eq!(dom.matches("class=\"chart-data\"").count(), n, "chart data");
+    let data = dom.matches("class=\"chart-data\"").count();
+    assert!(data >= n, "{data} charts, expected at least {n}");
     assert_eq!(
         dom.matches("class=\"uplot").count(),
-        n,
+        data,
         "charts drawn by uPlot"
     );
     if n > 0 {

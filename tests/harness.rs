@@ -619,7 +619,11 @@ fn sweep_cli_writes_json_plot_and_html() {
         .unwrap_or(0.0);
     assert!((1.7..2.2).contains(&ratio), "{sweep}");
     assert!(std::fs::read(out.join("capacity.png")).is_ok_and(|b| b.starts_with(b"\x89PNG")));
-    assert!(std::fs::read_to_string(out.join("report.html")).is_ok_and(|h| h.contains("<svg")));
+    assert!(
+        std::fs::read_to_string(out.join("report.html"))
+            .is_ok_and(|h| h.contains("class=\"chart-data\"") && h.contains("\"id\":\"capacity\"")),
+        "the capacity chart in the page"
+    );
     let bad = bin()
         .args(["sweep", scenario, "--keys", "0"])
         .output()
@@ -799,4 +803,36 @@ fn requests_csv_lists_requests_in_send_order() {
         "rows out of send order: {:?}",
         sent.windows(2).find(|w| w[0] > w[1])
     );
+}
+
+#[test]
+fn each_organisations_quota_left_is_read_from_the_mock_while_the_run_goes() {
+    // Organisations 0 to 2 have their daily budgets spent at 2:00.
+    let s = Scenario::from_file(std::path::Path::new("scenarios/keys-run-out.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let finished = run(&s, RunOptions::default(), &NoProgress).unwrap_or_else(|e| panic!("{e:#}"));
+    let charts = finished.quota.charts(&[]);
+    let rpd = charts
+        .iter()
+        .find(|c| c.id == "quota-rpd")
+        .unwrap_or_else(|| {
+            panic!(
+                "no RPD chart: {:?}",
+                charts.iter().map(|c| &c.id).collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(rpd.series.len(), 5, "a line per organisation");
+    let at = |org: usize, t: f64| {
+        let i = rpd
+            .x
+            .iter()
+            .position(|x| *x >= t)
+            .unwrap_or_else(|| panic!("no reading at {t} s"));
+        rpd.series[org].values[i].unwrap_or_else(|| panic!("no data for org {org}"))
+    };
+    for org in 0..3 {
+        assert!(at(org, 60.0) > 50.0, "org {org} before 2:00");
+        assert!(at(org, 130.0) < 1.0, "org {org} spent at 2:00");
+    }
+    assert!(at(4, 130.0) > 50.0, "org 4 keeps its budget");
 }

@@ -1,0 +1,203 @@
+//! Each organisation's remaining quota over a run, read from the embedded mock's ledger
+//! (`/admin/state`) once per interval while the run goes: how close each window (RPM, RPD,
+//! TPM, TPD) of the model the traffic asks for came to empty, and when. Only the embedded
+//! mock keeps such a ledger; a real endpoint has none to read.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::chart::{Chart, Series, XKind};
+use crate::plots::Mark;
+
+/// Most samples kept (a day at one per 10 s is 8,640): later ones are not taken.
+pub const MAX_SAMPLES: usize = 10_000;
+
+/// The windows, as the mock names them.
+const WINDOWS: [(&str, &str); 4] = [
+    ("rpm", "requests per minute"),
+    ("rpd", "requests per day"),
+    ("tpm", "tokens per minute"),
+    ("tpd", "tokens per day"),
+];
+
+/// One reading: seconds into the run, and per organisation the share left of each window
+/// (in [`WINDOWS`] order; `None` where the window has no limit).
+#[derive(Debug, Clone, PartialEq)]
+struct Sample {
+    at_s: f64,
+    orgs: Vec<[Option<f64>; 4]>,
+}
+
+/// The readings of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Quota {
+    model: String,
+    samples: Vec<Sample>,
+}
+
+/// Reads the mock's `/admin/state`, however the run reaches it.
+pub type Read = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Value>> + Send>> + Send + Sync>;
+
+impl Quota {
+    /// Readings of `model`'s windows.
+    pub fn new(model: &str) -> Self {
+        Self {
+            model: model.to_owned(),
+            samples: Vec::new(),
+        }
+    }
+
+    /// Takes one reading of an `/admin/state` document, `at_s` seconds into the run.
+    pub fn record(&mut self, at_s: f64, state: &Value) {
+        if self.samples.len() >= MAX_SAMPLES {
+            return;
+        }
+        let orgs = state["orgs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|org| {
+                let model = org["models"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|m| m["model"].as_str() == Some(self.model.as_str()));
+                WINDOWS.map(|(name, _)| {
+                    let window = model?["windows"]
+                        .as_array()?
+                        .iter()
+                        .find(|w| w["window"].as_str() == Some(name))?;
+                    let limit = window["limit"].as_f64().filter(|l| *l > 0.0)?;
+                    Some((window["remaining"].as_f64()? / limit).clamp(0.0, 1.0))
+                })
+            })
+            .collect();
+        self.samples.push(Sample { at_s, orgs });
+    }
+
+    /// A chart per window that fell below 99 % left in some organisation: a line per
+    /// organisation, its share left over time, the run's marks on the time axis.
+    pub fn charts(&self, marks: &[Mark]) -> Vec<Chart> {
+        let orgs = self.samples.iter().map(|s| s.orgs.len()).max().unwrap_or(0);
+        let palette = [
+            (30, 120, 200),
+            (220, 110, 30),
+            (40, 160, 80),
+            (170, 60, 160),
+            (200, 40, 40),
+            (90, 90, 90),
+        ];
+        WINDOWS
+            .iter()
+            .enumerate()
+            .filter(|(w, _)| {
+                self.samples
+                    .iter()
+                    .flat_map(|s| s.orgs.iter().filter_map(|o| o[*w]))
+                    .any(|left| left < 0.99)
+            })
+            .map(|(w, (name, words))| Chart {
+                id: format!("quota-{name}"),
+                title: format!(
+                    "Share left of each organisation's {} ({}), {}",
+                    name.to_uppercase(),
+                    words,
+                    self.model
+                ),
+                x_kind: XKind::Clock,
+                x_label: "time into the run".into(),
+                y_label: "share of the limit left (%)".into(),
+                x: self.samples.iter().map(|s| s.at_s).collect(),
+                series: (0..orgs)
+                    .map(|o| Series {
+                        label: format!("org {o}"),
+                        rgb: palette[o % palette.len()],
+                        values: self
+                            .samples
+                            .iter()
+                            .map(|s| s.orgs.get(o).and_then(|org| org[w]).map(|x| x * 100.0))
+                            .collect(),
+                        reference: false,
+                    })
+                    .collect(),
+                marks: marks.to_vec(),
+            })
+            .collect()
+    }
+}
+
+/// Runs `drive` while reading the ledger with `read` every `interval` on a task of its own
+/// (so the drive is never held up by a reading); the readings stop when the drive ends.
+pub async fn sampled<T>(
+    drive: impl Future<Output = T>,
+    read: Read,
+    interval: Duration,
+    model: &str,
+) -> (T, Quota) {
+    let quota = Arc::new(Mutex::new(Quota::new(model)));
+    let start = tokio::time::Instant::now();
+    let sampler = {
+        let quota = Arc::clone(&quota);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval.max(Duration::from_millis(100)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tick.tick().await;
+                let at_s = start.elapsed().as_secs_f64();
+                if let Some(state) = read().await
+                    && let Ok(mut quota) = quota.lock()
+                {
+                    quota.record(at_s, &state);
+                }
+            }
+        })
+    };
+    let out = drive.await;
+    sampler.abort();
+    let _ = sampler.await;
+    let quota = quota.lock().map(|q| q.clone()).unwrap_or_default();
+    (out, quota)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(rpm_left: f64, tpd_left: f64) -> Value {
+        serde_json::json!({"orgs": [
+            {"models": [{"model": "m", "windows": [
+                {"window": "rpm", "limit": 30, "remaining": rpm_left},
+                {"window": "tpd", "limit": 1000, "remaining": tpd_left}
+            ]}]},
+            {"models": [{"model": "other", "windows": [{"window": "rpm", "limit": 30, "remaining": 0}]}]}
+        ]})
+    }
+
+    #[test]
+    fn windows_that_ran_low_get_a_chart_with_a_line_per_organisation() {
+        let mut q = Quota::new("m");
+        q.record(0.0, &state(30.0, 1000.0));
+        q.record(10.0, &state(6.0, 995.0));
+        let charts = q.charts(&[]);
+        // TPD stayed above 99 %; the second organisation never used model m.
+        assert_eq!(charts.len(), 1, "{charts:?}");
+        let rpm = &charts[0];
+        assert_eq!(rpm.id, "quota-rpm");
+        assert_eq!(rpm.x, [0.0, 10.0]);
+        assert_eq!(rpm.series[0].values, [Some(100.0), Some(20.0)]);
+        assert_eq!(rpm.series[1].values, [None, None], "no data, never 0");
+    }
+
+    #[test]
+    fn readings_stop_at_the_cap() {
+        let mut q = Quota::new("m");
+        for i in 0..MAX_SAMPLES + 5 {
+            q.record(i as f64, &state(1.0, 1.0));
+        }
+        assert_eq!(q.samples.len(), MAX_SAMPLES);
+    }
+}
