@@ -27,9 +27,6 @@ use crate::engine::rotor::{Failed, Sent};
 use crate::engine::transport::{Reply, StreamReply, Transport, TransportError};
 use crate::engine::{ChatRequest, Rotor};
 
-/// Most bytes of one streamed answer kept for the report's token count; a longer answer is
-/// still read to its end, its tokens counted from its events.
-const KEPT: usize = 4 * 1024 * 1024;
 /// Longest event line accepted; a longer one is a malformed answer (no unbounded buffer).
 const MAX_LINE: usize = 1024 * 1024;
 
@@ -102,6 +99,9 @@ struct Tally {
     last: Option<Instant>,
     content_events: u64,
     reported: Option<u64>,
+    /// The last event that reported the usage: all of the answer that is kept (the report
+    /// counts its tokens from it), so memory does not grow with the answer.
+    usage_event: Vec<u8>,
 }
 
 impl Tally {
@@ -128,12 +128,9 @@ impl Tally {
             self.last = Some(now);
             self.content_events += 1;
         }
-        if let Some(tokens) = event
-            .usage
-            .or(event.x_groq.and_then(|x| x.usage))
-            .and_then(|u| u.completion_tokens)
-        {
-            self.reported = Some(tokens);
+        if let Some(usage) = event.usage.or(event.x_groq.and_then(|x| x.usage)) {
+            self.reported = usage.completion_tokens.or(self.reported);
+            self.usage_event = data.to_vec();
         }
         Ok(())
     }
@@ -147,15 +144,15 @@ impl Tally {
     }
 }
 
-/// Reads a successful answer to its end: the whole answer (its first [`KEPT`] bytes) and
-/// its token times, or the failure that broke it off.
+/// Reads a successful answer to its end: its head with, as its body, the event that
+/// reported its usage, and its token times; or the failure that broke it off.
 async fn read(reply: StreamReply) -> (Result<Reply, Failed>, Option<TokenTimes>) {
     let StreamReply {
         status,
         headers,
         mut body,
     } = reply;
-    let (mut kept, mut line, mut tally) = (Vec::new(), Vec::new(), Tally::default());
+    let (mut line, mut tally) = (Vec::new(), Tally::default());
     let broken = |failure: Failure| Failed {
         // The caller has the answer's first bytes: no key can take it over now.
         give_up: GiveUp::NotRetryable,
@@ -171,9 +168,6 @@ async fn read(reply: StreamReply) -> (Result<Reply, Failed>, Option<TokenTimes>)
             Err(TransportError::Timeout) => return (Err(broken(Failure::Timeout)), None),
             Err(_) => return (Err(broken(Failure::Connection)), None),
         };
-        if kept.len() < KEPT {
-            kept.extend_from_slice(&chunk[..chunk.len().min(KEPT - kept.len())]);
-        }
         for piece in chunk.split_inclusive(|&b| b == b'\n') {
             line.extend_from_slice(piece);
             if line.len() > MAX_LINE {
@@ -191,12 +185,13 @@ async fn read(reply: StreamReply) -> (Result<Reply, Failed>, Option<TokenTimes>)
     if let Err(failure) = tally.line(line.trim_ascii_end(), Instant::now()) {
         return (Err(broken(failure)), None);
     }
+    let times = tally.times();
     let reply = Reply {
         status,
         headers,
-        body: Bytes::from(kept),
+        body: Bytes::from(tally.usage_event),
     };
-    (Ok(reply), tally.times())
+    (Ok(reply), times)
 }
 
 /// A streamed request's figures, from its intended send (offsets into the run).
@@ -257,7 +252,11 @@ mod tests {
             .collect();
         let (outcome, times) = read(reply(chunks)).await;
         let reply = outcome.unwrap_or_else(|f| panic!("failed: {f:?}"));
-        assert_eq!(&reply.body[..], events);
+        assert_eq!(
+            crate::engine::request::reported_tokens(&reply.body),
+            Some(19),
+            "the usage event is kept for the report's token count"
+        );
         let times = times.unwrap_or_else(|| panic!("no token times"));
         assert_eq!(
             times.tokens, 7,

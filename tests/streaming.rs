@@ -36,6 +36,11 @@ fn one_streamed_answer_adds_up_first_token_plus_tokens_between_to_its_latency() 
         .as_ref()
         .unwrap_or_else(|| panic!("no streaming figures"));
     assert_eq!((r.summary.succeeded, s.answers), (1, 1));
+    assert!(
+        r.summary.tokens > 200,
+        "tokens reported: {}",
+        r.summary.tokens
+    );
     let (ttft, itl, tps) = (
         value(s.ttft_ms.p50),
         value(s.itl_ms.p50),
