@@ -1,7 +1,7 @@
 //! `keyrotor compare BASELINE CURRENT`: regression checks between two reports (report.json
 //! or sweep.json) with relative thresholds (`throughput_rps -5%`: may fall by at most 5 %;
 //! `failover_p99_ms +10%`: may rise by at most 10 %) and absolute ones (`success_rate >= 0.999`).
-//! Metrics have the names scenario thresholds use ([`crate::scenario::Metric`]); the older
+//! Metrics have the names scenario thresholds use ([`crate::metrics::Metric`]); the older
 //! short names (`throughput`, `latency_p99`, `failover_p99`, `upstream429`) still read.
 
 use std::fmt::Write as _;
@@ -10,8 +10,8 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use crate::metrics::{Metric, Threshold};
 use crate::report::{Figure, SCHEMA};
-use crate::scenario::Threshold;
 
 /// One comparison rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,26 +125,12 @@ pub fn metrics(doc: &Value) -> Vec<(String, Figure)> {
         }
         return out;
     }
-    let s = &doc["summary"];
-    put("success_rate", &s["success_rate"]);
-    put("goodput_rate", &s["goodput_rate"]);
-    put("throughput_rps", &s["throughput_rps"]);
-    put("offered", &s["offered"]);
-    put("upstream_429", &s["upstream_429"]);
-    for p in ["p50", "p90", "p99", "p999", "max"] {
-        put(&format!("latency_{p}_ms"), &doc["latency_ms"][p]);
-    }
-    for p in ["p50", "p99", "max"] {
-        put(&format!("failover_{p}_ms"), &doc["failover_ms"][p]);
-    }
-    if let Some(streaming) = doc.get("streaming") {
-        for p in ["p50", "p99"] {
-            put(&format!("ttft_{p}_ms"), &streaming["ttft_ms"][p]);
-            put(&format!("itl_{p}_ms"), &streaming["itl_ms"][p]);
-        }
-        put(
-            "output_tokens_per_s_p50",
-            &streaming["output_tokens_per_s"]["p50"],
+    // A run's report: each metric of the one vocabulary, read as the report reads it.
+    if let Ok(report) = serde_json::from_value::<crate::report::Report>(doc.clone()) {
+        out.extend(
+            Metric::ALL
+                .iter()
+                .map(|&m| (m.name().to_owned(), report.metric(m))),
         );
     }
     out
@@ -318,11 +304,29 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A real report (a short simulated run's), its figures set as a test wants them.
     fn report(success: f64, rps: f64, p99: f64) -> Value {
-        json!({"schema": SCHEMA, "scenario": "s", "scenario_hash": "h", "mode": "sim", "simulated": true, "incomplete": false,
-               "summary": {"success_rate": success, "throughput_rps": rps, "offered": 100, "upstream_429": 0},
-               "latency_ms": {"p50": 1.0, "p90": 2.0, "p99": p99, "p999": 4.0, "max": 5.0},
-               "failover_ms": {"p50": null, "p99": "unbounded", "max": "unbounded"}})
+        static RUN: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        let mut doc = RUN
+            .get_or_init(|| {
+                let s = crate::scenario::Scenario::from_toml(
+                    "name = \"s\"\n[keys]\ncount = 1\n[traffic]\narrival = \"constant\"\nrate = 60\nrequests = 3\n",
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+                let finished = crate::run::run(&s, crate::run::RunOptions::default(), &crate::driver::NoProgress)
+                    .unwrap_or_else(|e| panic!("{e:#}"));
+                serde_json::to_value(finished.report).unwrap_or_else(|e| panic!("{e}"))
+            })
+            .clone();
+        doc["scenario_hash"] = json!("h");
+        let summary = &mut doc["summary"];
+        summary["success_rate"] = json!(success);
+        summary["throughput_rps"] = json!(rps);
+        summary["offered"] = json!(100);
+        summary["upstream_429"] = json!(0);
+        doc["latency_ms"] = json!({"p50": 1.0, "p90": 2.0, "p99": p99, "p999": 4.0, "max": 5.0});
+        doc["failover_ms"] = json!({"count": 0, "unanswered": 1, "p50": null, "p99": "unbounded", "max": "unbounded"});
+        doc
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod driver;
 pub mod flags;
 pub mod html;
 pub mod live;
+pub mod metrics;
 pub mod network;
 pub mod plan;
 pub mod plots;

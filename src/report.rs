@@ -10,8 +10,9 @@ use mock_groq::catalog::Limits;
 use serde::{Deserialize, Serialize};
 
 use crate::document::Tone;
+use crate::metrics::{Metric, Threshold};
 use crate::recorder::Recorder;
-use crate::scenario::{Metric, Scenario, Threshold};
+use crate::scenario::Scenario;
 
 /// Version of the report.json schema (and of sweep.json, plan.json, claims.json; their JSON
 /// Schemas are in `schemas/`). 2: figures without a sample are `null` ("no data"),
@@ -501,33 +502,32 @@ impl Report {
         report
     }
 
-    /// The value of a metric in this report; no data when nothing was offered.
+    /// The value of a metric in this report; no data when nothing was offered, and for the
+    /// streaming metrics when the traffic did not stream.
     pub fn metric(&self, metric: Metric) -> Figure {
         let s = &self.summary;
         let counted = |v: f64| Figure::of((s.offered > 0).then_some(v));
+        let streamed =
+            |f: fn(&Streaming) -> Figure| self.streaming.as_ref().map_or(Figure::NoData, f);
         match metric {
             Metric::SuccessRate => Figure::of(s.success_rate),
             Metric::GoodputRate => Figure::of(s.goodput_rate),
             Metric::ThroughputRps => counted(s.throughput_rps),
+            Metric::Offered => Figure::Value(s.offered as f64),
+            Metric::Upstream429 => counted(s.upstream_429 as f64),
             Metric::LatencyP50Ms => self.latency_ms.p50,
             Metric::LatencyP90Ms => self.latency_ms.p90,
             Metric::LatencyP99Ms => self.latency_ms.p99,
+            Metric::LatencyP999Ms => self.latency_ms.p999,
+            Metric::LatencyMaxMs => self.latency_ms.max,
             Metric::FailoverP50Ms => self.failover_ms.p50,
             Metric::FailoverP99Ms => self.failover_ms.p99,
             Metric::FailoverMaxMs => self.failover_ms.max,
-            Metric::Upstream429 => counted(s.upstream_429 as f64),
-            Metric::TtftP50Ms => self
-                .streaming
-                .as_ref()
-                .map_or(Figure::NoData, |s| s.ttft_ms.p50),
-            Metric::TtftP99Ms => self
-                .streaming
-                .as_ref()
-                .map_or(Figure::NoData, |s| s.ttft_ms.p99),
-            Metric::ItlP99Ms => self
-                .streaming
-                .as_ref()
-                .map_or(Figure::NoData, |s| s.itl_ms.p99),
+            Metric::TtftP50Ms => streamed(|s| s.ttft_ms.p50),
+            Metric::TtftP99Ms => streamed(|s| s.ttft_ms.p99),
+            Metric::ItlP50Ms => streamed(|s| s.itl_ms.p50),
+            Metric::ItlP99Ms => streamed(|s| s.itl_ms.p99),
+            Metric::OutputTokensPerSP50 => streamed(|s| s.output_tokens_per_s.p50),
         }
     }
 

@@ -4,6 +4,7 @@
 //! file, the line and what was expected (values are checked while parsing, so toml reports
 //! their position).
 
+use crate::metrics::{Metric, Threshold};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -548,139 +549,6 @@ impl TryFrom<f64> for Rate {
 impl From<Rate> for f64 {
     fn from(r: Rate) -> f64 {
         r.0
-    }
-}
-
-/// Metrics a threshold can name.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    /// succeeded ÷ offered.
-    SuccessRate,
-    /// Requests answered within the latency budget ÷ offered.
-    GoodputRate,
-    /// Succeeded requests per second.
-    ThroughputRps,
-    /// Latency percentiles from the intended send, ms.
-    LatencyP50Ms,
-    /// 90th percentile.
-    LatencyP90Ms,
-    /// 99th percentile.
-    LatencyP99Ms,
-    /// Failover latency p50, ms.
-    FailoverP50Ms,
-    /// Failover latency p99, ms.
-    FailoverP99Ms,
-    /// Largest failover latency, ms.
-    FailoverMaxMs,
-    /// 429 answers from upstream (attempts); `upstream429` still reads.
-    #[serde(rename = "upstream_429", alias = "upstream429")]
-    Upstream429,
-    /// Time to first token p50, ms (streamed traffic).
-    TtftP50Ms,
-    /// Time to first token p99, ms (streamed traffic).
-    TtftP99Ms,
-    /// Inter-token latency p99, ms (streamed traffic).
-    ItlP99Ms,
-}
-
-impl Metric {
-    /// The metric's name as written in scenario files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::SuccessRate => "success_rate",
-            Metric::GoodputRate => "goodput_rate",
-            Metric::ThroughputRps => "throughput_rps",
-            Metric::LatencyP50Ms => "latency_p50_ms",
-            Metric::LatencyP90Ms => "latency_p90_ms",
-            Metric::LatencyP99Ms => "latency_p99_ms",
-            Metric::FailoverP50Ms => "failover_p50_ms",
-            Metric::FailoverP99Ms => "failover_p99_ms",
-            Metric::FailoverMaxMs => "failover_max_ms",
-            Metric::Upstream429 => "upstream_429",
-            Metric::TtftP50Ms => "ttft_p50_ms",
-            Metric::TtftP99Ms => "ttft_p99_ms",
-            Metric::ItlP99Ms => "itl_p99_ms",
-        }
-    }
-}
-
-/// `op value`, e.g. `>= 0.999`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(try_from = "String", into = "String")]
-pub struct Threshold {
-    /// Comparison.
-    pub op: Op,
-    /// Bound.
-    pub value: f64,
-}
-
-/// A comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Op {
-    /// <
-    Lt,
-    /// <=
-    Le,
-    /// >
-    Gt,
-    /// >=
-    Ge,
-}
-
-impl Threshold {
-    /// Whether `measured` meets the threshold.
-    pub fn holds(&self, measured: f64) -> bool {
-        match self.op {
-            Op::Lt => measured < self.value,
-            Op::Le => measured <= self.value,
-            Op::Gt => measured > self.value,
-            Op::Ge => measured >= self.value,
-        }
-    }
-}
-
-impl TryFrom<String> for Threshold {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        let t = text.trim();
-        let (op, rest) = if let Some(r) = t.strip_prefix("<=") {
-            (Op::Le, r)
-        } else if let Some(r) = t.strip_prefix(">=") {
-            (Op::Ge, r)
-        } else if let Some(r) = t.strip_prefix('<') {
-            (Op::Lt, r)
-        } else if let Some(r) = t.strip_prefix('>') {
-            (Op::Gt, r)
-        } else {
-            return Err(format!(
-                "expected `<`, `<=`, `>` or `>=` then a number, got `{text}`"
-            ));
-        };
-        let value: f64 = rest
-            .trim()
-            .parse()
-            .map_err(|_| format!("expected a number after the comparison, got `{text}`"))?;
-        if !value.is_finite() {
-            return Err(format!(
-                "expected a finite number after the comparison, got `{text}`"
-            ));
-        }
-        Ok(Self { op, value })
-    }
-}
-
-impl From<Threshold> for String {
-    fn from(t: Threshold) -> String {
-        let op = match t.op {
-            Op::Lt => "<",
-            Op::Le => "<=",
-            Op::Gt => ">",
-            Op::Ge => ">=",
-        };
-        format!("{op} {}", t.value)
     }
 }
 

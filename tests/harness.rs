@@ -508,7 +508,7 @@ fn a_run_serves_its_live_figures_for_prometheus_while_it_runs() {
     for name in [
         "keyrotor_run_succeeded ",
         "keyrotor_run_latency_p99_ms ",
-        "keyrotor_run_key_requests{key=\"1\"} ",
+        "keyrotor_run_key_attempts{key=\"1\"} ",
     ] {
         assert!(body.contains(name), "{name} in\n{body}");
     }

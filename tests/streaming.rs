@@ -3,9 +3,10 @@
 //! real time; a stream broken after its first byte is the user's failure, not a failover.
 
 use keyrotor::driver::NoProgress;
+use keyrotor::metrics::Metric;
 use keyrotor::report::{Figure, Report};
 use keyrotor::run::{RunOptions, run};
-use keyrotor::scenario::{Metric, Scenario};
+use keyrotor::scenario::Scenario;
 
 fn scenario(mode: &str, traffic: &str, rest: &str) -> Scenario {
     let text = format!(

@@ -9,8 +9,9 @@
 //! | `keyrotor_run_upstream_429` | counter | |
 //! | `keyrotor_run_latency_p50_ms`, `keyrotor_run_latency_p99_ms` | gauge | absent before the first answer |
 //! | `keyrotor_run_elapsed_seconds` | gauge | |
-//! | `keyrotor_run_key_requests`, `keyrotor_run_key_rate_limited` | counter | `key` (the key's index, never the key) |
+//! | `keyrotor_run_key_attempts`, `keyrotor_run_key_rate_limited` | counter | `key` (the key's index, never the key) |
 
+use crate::metrics::Metric;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -59,7 +60,7 @@ pub fn render(s: &Snapshot) -> String {
         }
     };
     one(
-        "offered",
+        Metric::Offered.name(),
         "counter",
         "Requests finished so far (answered or failed).",
         Some(s.finished as f64),
@@ -71,19 +72,19 @@ pub fn render(s: &Snapshot) -> String {
         Some(s.succeeded as f64),
     );
     one(
-        "upstream_429",
+        Metric::Upstream429.name(),
         "counter",
         "Upstream 429 answers.",
         Some(s.upstream_429 as f64),
     );
     one(
-        "latency_p50_ms",
+        Metric::LatencyP50Ms.name(),
         "gauge",
         "Median end-to-end latency so far (ms).",
         s.p50_ms,
     );
     one(
-        "latency_p99_ms",
+        Metric::LatencyP99Ms.name(),
         "gauge",
         "99th percentile end-to-end latency so far (ms).",
         s.p99_ms,
@@ -95,13 +96,13 @@ pub fn render(s: &Snapshot) -> String {
         Some(s.elapsed.as_secs_f64()),
     );
     for (name, help, pick) in [
-        ("key_requests", "Attempts sent with the key.", 0),
+        ("key_attempts", "Attempts sent with the key.", 0),
         ("key_rate_limited", "Attempts answered 429.", 1),
     ] {
         let _ = writeln!(out, "# HELP keyrotor_run_{name} {help}");
         let _ = writeln!(out, "# TYPE keyrotor_run_{name} counter");
-        for (k, (requests, limited)) in s.per_key.iter().enumerate() {
-            let v = if pick == 0 { requests } else { limited };
+        for (k, (attempts, limited)) in s.per_key.iter().enumerate() {
+            let v = if pick == 0 { attempts } else { limited };
             let _ = writeln!(out, "keyrotor_run_{name}{{key=\"{k}\"}} {v}");
         }
     }
@@ -134,7 +135,7 @@ mod tests {
             "keyrotor_run_offered 7",
             "keyrotor_run_upstream_429 2",
             "keyrotor_run_latency_p99_ms 812.5",
-            "keyrotor_run_key_requests{key=\"1\"} 3",
+            "keyrotor_run_key_attempts{key=\"1\"} 3",
             "keyrotor_run_key_rate_limited{key=\"0\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
