@@ -1,5 +1,6 @@
 //! Line charts as data: a run's throughput over time, its latency and failover percentile
-//! spectra, a sweep's capacity against keys. Each is built once, here, from the measurement;
+//! spectra, a sweep's capacity against keys, and the marks (events, fault windows) a
+//! scenario puts on time axes. Each is built once, here, from the measurement;
 //! [`crate::plots`] draws it as SVG and PNG (for report.md and anyone without a browser) and
 //! [`element`] and [`scripts`] put it in a page, where uPlot (vendored in `assets/uplot`, MIT; inlined, so a
 //! page needs no network) draws it interactively: hovering shows every series' value at that
@@ -8,9 +9,64 @@
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::plots::Mark;
 use crate::recorder::Recorder;
 use crate::sweep::Sweep;
+
+/// Something the scenario made happen, marked on the time axis: an instant (a key revoked,
+/// a quota spent) or a window (a fault active from..until).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Mark {
+    /// Seconds into the run.
+    pub from_s: f64,
+    /// End of a window; `None` for an instant.
+    pub until_s: Option<f64>,
+    /// What happened.
+    pub label: String,
+}
+
+/// The scenario's events and fault windows (faults active all run long are not marked).
+pub fn marks(scenario: &crate::scenario::Scenario) -> Vec<Mark> {
+    use crate::scenario::TargetEvent;
+    let mut marks: Vec<Mark> = scenario
+        .target
+        .events
+        .iter()
+        .map(|event| match event {
+            TargetEvent::RevokeKey { at, key } => Mark {
+                from_s: at.as_secs_f64(),
+                until_s: None,
+                label: format!("key {key} revoked"),
+            },
+            TargetEvent::ExhaustDaily { at, org } => Mark {
+                from_s: at.as_secs_f64(),
+                until_s: None,
+                label: match org {
+                    Some(org) => format!("org {org}: daily quota spent"),
+                    None => "daily quotas spent".to_owned(),
+                },
+            },
+        })
+        .collect();
+    let end = scenario
+        .traffic
+        .duration
+        .map_or(f64::INFINITY, |d| d.as_secs_f64());
+    for fault in &scenario.target.faults {
+        if fault.from.is_none() && fault.until.is_none() {
+            continue;
+        }
+        let kind = serde_json::to_value(fault.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        marks.push(Mark {
+            from_s: fault.from.map_or(0.0, |d| d.as_secs_f64()),
+            until_s: Some(fault.until.map_or(end, |d| d.as_secs_f64())),
+            label: format!("{kind} fault"),
+        });
+    }
+    marks
+}
 
 /// What the x axis counts, which decides how its labels read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -22,6 +78,22 @@ pub enum XKind {
     Nines,
     /// A whole count (keys).
     Count,
+}
+
+/// Colours told apart at a glance, for lines of the same kind (replica counts,
+/// organisations).
+const PALETTE: [(u8, u8, u8); 6] = [
+    (30, 120, 200),
+    (220, 110, 30),
+    (40, 160, 80),
+    (170, 60, 160),
+    (200, 40, 40),
+    (90, 90, 90),
+];
+
+/// The `i`th line's colour, the palette repeating.
+pub fn colour(i: usize) -> (u8, u8, u8) {
+    PALETTE[i % PALETTE.len()]
 }
 
 /// One line.
@@ -140,12 +212,6 @@ pub fn capacity(sweep: &Sweep) -> Chart {
     let mut counts: Vec<u32> = sweep.points.iter().map(|p| p.replicas).collect();
     counts.sort_unstable();
     counts.dedup();
-    let palette = [
-        (30, 120, 200),
-        (220, 110, 30),
-        (40, 160, 80),
-        (170, 60, 160),
-    ];
     let mut series: Vec<Series> = counts
         .iter()
         .enumerate()
@@ -154,7 +220,7 @@ pub fn capacity(sweep: &Sweep) -> Chart {
                 1 => "measured".to_owned(),
                 _ => format!("{replicas} replicas"),
             },
-            rgb: palette[i % palette.len()],
+            rgb: colour(i),
             values: x
                 .iter()
                 .map(|&keys| {
@@ -219,6 +285,28 @@ pub fn scripts() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scenarios_events_and_fault_windows_become_marks() {
+        let s = crate::scenario::Scenario::from_toml(
+            "name = \"m\"\n[[target.events]]\nkind = \"revoke_key\"\nkey = 2\nat = \"1m\"\n[[target.events]]\nkind = \"exhaust_daily\"\nat = \"2m\"\n[[target.faults]]\nkind = \"server_error\"\nfrom = \"30s\"\nuntil = \"90s\"\n[[target.faults]]\nkind = \"drop\"\n[keys]\ncount = 3\n[traffic]\narrival = \"constant\"\nrate = 60\nduration = \"5m\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let marks = marks(&s);
+        let shown: Vec<(f64, Option<f64>, &str)> = marks
+            .iter()
+            .map(|m| (m.from_s, m.until_s, m.label.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (60.0, None, "key 2 revoked"),
+                (120.0, None, "daily quotas spent"),
+                (30.0, Some(90.0), "server_error fault"),
+            ],
+            "a fault active all run long is not marked"
+        );
+    }
 
     #[test]
     fn a_spectrum_without_a_sample_has_no_points_and_one_value_still_draws_a_line() {

@@ -633,7 +633,7 @@ fn run_command(
         .report
         .write(&dir, &finished.recorder)
         .with_context(|| format!("cannot write reports into {}", dir.display()))?;
-    let marks = crate::plots::marks(&scenario);
+    let marks = crate::chart::marks(&scenario);
     let plots = crate::plots::run_plots(&dir, &finished, &marks)
         .map_err(|e| anyhow::anyhow!("cannot draw the plots: {e}"))?;
     crate::html::write_run(&dir, &finished.report, &plots)?;

@@ -278,15 +278,14 @@ impl<S: Sender> Shared<S> {
     /// kept for the drive to report.
     async fn fire(&self, id: u64, intended: Duration, request: ChatRequest) {
         use futures_util::FutureExt;
-        let sent = if self.stream {
-            std::panic::AssertUnwindSafe(self.sender.stream(id, &request))
-                .catch_unwind()
-                .await
-        } else {
-            std::panic::AssertUnwindSafe(self.sender.send(id, &request).map(|sent| (sent, None)))
-                .catch_unwind()
-                .await
+        let attempt = async {
+            if self.stream {
+                self.sender.stream(id, &request).await
+            } else {
+                (self.sender.send(id, &request).await, None)
+            }
         };
+        let sent = std::panic::AssertUnwindSafe(attempt).catch_unwind().await;
         let record = match sent {
             Ok((sent, times)) => {
                 let mut record = to_record(&sent, intended, self.start.elapsed());

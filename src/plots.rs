@@ -9,7 +9,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
-use crate::chart::{self, Chart, XKind};
+use crate::chart::{self, Chart, Mark, XKind};
 use crate::recorder::Recorder;
 use crate::report::Report;
 use crate::sweep::Sweep;
@@ -36,62 +36,6 @@ type Bar = (
     f64,
     fn(&crate::report::KeyReport) -> u64,
 );
-
-/// Something the scenario made happen, marked on the time axis: an instant (a key revoked,
-/// a quota spent) or a window (a fault active from..until).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Mark {
-    /// Seconds into the run.
-    pub from_s: f64,
-    /// End of a window; `None` for an instant.
-    pub until_s: Option<f64>,
-    /// What happened.
-    pub label: String,
-}
-
-/// The scenario's events and fault windows (faults active all run long are not marked).
-pub fn marks(scenario: &crate::scenario::Scenario) -> Vec<Mark> {
-    use crate::scenario::TargetEvent;
-    let mut marks: Vec<Mark> = scenario
-        .target
-        .events
-        .iter()
-        .map(|event| match event {
-            TargetEvent::RevokeKey { at, key } => Mark {
-                from_s: at.as_secs_f64(),
-                until_s: None,
-                label: format!("key {key} revoked"),
-            },
-            TargetEvent::ExhaustDaily { at, org } => Mark {
-                from_s: at.as_secs_f64(),
-                until_s: None,
-                label: match org {
-                    Some(org) => format!("org {org}: daily quota spent"),
-                    None => "daily quotas spent".to_owned(),
-                },
-            },
-        })
-        .collect();
-    let end = scenario
-        .traffic
-        .duration
-        .map_or(f64::INFINITY, |d| d.as_secs_f64());
-    for fault in &scenario.target.faults {
-        if fault.from.is_none() && fault.until.is_none() {
-            continue;
-        }
-        let kind = serde_json::to_value(fault.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        marks.push(Mark {
-            from_s: fault.from.map_or(0.0, |d| d.as_secs_f64()),
-            until_s: Some(fault.until.map_or(end, |d| d.as_secs_f64())),
-            label: format!("{kind} fault"),
-        });
-    }
-    marks
-}
 
 /// Draws `marks` on a time chart whose y axis ends at `top`: windows shaded, instants as
 /// dashed lines, each labelled at the top.
@@ -210,6 +154,51 @@ fn both(
     Ok(svg)
 }
 
+/// The chart's series on `area`, x in units of `unit` seconds: measurements as solid lines
+/// (with points on a count axis), references dashed.
+fn draw_lines<DB: DrawingBackend>(
+    area: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    chart: &Chart,
+    unit: f64,
+) -> Drawn {
+    for series in &chart.series {
+        let (r, g, b) = series.rgb;
+        let color = RGBColor(r, g, b);
+        let points: Vec<(f64, f64)> = chart
+            .x
+            .iter()
+            .zip(&series.values)
+            .filter_map(|(x, v)| v.map(|v| (x / unit, v)))
+            .collect();
+        let style = color.stroke_width(if series.reference { 1 } else { 2 });
+        let drawn = if series.reference {
+            area.draw_series(DashedLineSeries::new(points.clone(), 6, 4, style))
+        } else {
+            area.draw_series(LineSeries::new(points.clone(), style))
+        };
+        drawn
+            .map_err(|e| e.to_string())?
+            .label(series.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        if chart.x_kind == XKind::Count && !series.reference {
+            area.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// A percentile axis' label from its number of nines: 0 → 0%, 1 → 90%, 2 → 99%, 3 → 99.9%;
+/// blank between whole nines.
+fn nines_label(x: &f64) -> String {
+    if (x - x.round()).abs() > 1e-6 {
+        return String::new();
+    }
+    let n = x.round() as i32;
+    let pct = 100.0 - 100.0 / 10f64.powi(n);
+    format!("{pct:.*}%", (n - 2).max(0) as usize)
+}
+
 /// A chart as `<dir>/<id>.svg` and `.png`.
 fn both_chart(dir: &Path, chart: &Chart) -> Drawn {
     both(
@@ -245,18 +234,10 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
         .y_label_area_size(70)
         .build_cartesian_2d(0f64..right, 0f64..top)
         .map_err(|e| e.to_string())?;
-    let nines = |x: &f64| {
-        if (x - x.round()).abs() > 1e-6 {
-            return String::new();
-        }
-        let n = x.round() as i32;
-        let pct = 100.0 - 100.0 / 10f64.powi(n);
-        format!("{pct:.*}%", (n - 2).max(0) as usize)
-    };
     let clock = |x: &f64| clock_label(*x, unit);
     let x_format: &dyn Fn(&f64) -> String = match chart.x_kind {
         XKind::Clock => &clock,
-        XKind::Nines => &nines,
+        XKind::Nines => &nines_label,
         XKind::Count => &integer_label,
     };
     let y_format = |y: &f64| {
@@ -276,30 +257,7 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
         mesh.x_labels((right as usize + 1).min(12));
     }
     mesh.draw().map_err(|e| e.to_string())?;
-    for series in &chart.series {
-        let (r, g, b) = series.rgb;
-        let color = RGBColor(r, g, b);
-        let points: Vec<(f64, f64)> = chart
-            .x
-            .iter()
-            .zip(&series.values)
-            .filter_map(|(x, v)| v.map(|v| (x / unit, v)))
-            .collect();
-        let style = color.stroke_width(if series.reference { 1 } else { 2 });
-        let drawn = if series.reference {
-            area.draw_series(DashedLineSeries::new(points.clone(), 6, 4, style))
-        } else {
-            area.draw_series(LineSeries::new(points.clone(), style))
-        };
-        drawn
-            .map_err(|e| e.to_string())?
-            .label(series.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-        if chart.x_kind == XKind::Count && !series.reference {
-            area.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))
-                .map_err(|e| e.to_string())?;
-        }
-    }
+    draw_lines(&mut area, chart, unit)?;
     if chart.x.is_empty() {
         area.draw_series(std::iter::once(Text::new(
             "no data: no sample",
@@ -660,27 +618,8 @@ mod tests {
         assert_eq!(clock_label(2.5, 3600.0), "2:30:00");
         assert_eq!(integer_label(&3.0), "3");
         assert_eq!(integer_label(&2.5), "");
-    }
-
-    #[test]
-    fn a_scenarios_events_and_fault_windows_become_marks() {
-        let s = crate::scenario::Scenario::from_toml(
-            "name = \"m\"\n[[target.events]]\nkind = \"revoke_key\"\nkey = 2\nat = \"1m\"\n[[target.events]]\nkind = \"exhaust_daily\"\nat = \"2m\"\n[[target.faults]]\nkind = \"server_error\"\nfrom = \"30s\"\nuntil = \"90s\"\n[[target.faults]]\nkind = \"drop\"\n[keys]\ncount = 3\n[traffic]\narrival = \"constant\"\nrate = 60\nduration = \"5m\"\n",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let marks = marks(&s);
-        let shown: Vec<(f64, Option<f64>, &str)> = marks
-            .iter()
-            .map(|m| (m.from_s, m.until_s, m.label.as_str()))
-            .collect();
-        assert_eq!(
-            shown,
-            [
-                (60.0, None, "key 2 revoked"),
-                (120.0, None, "daily quotas spent"),
-                (30.0, Some(90.0), "server_error fault"),
-            ],
-            "a fault active all run long is not marked"
-        );
+        assert_eq!(nines_label(&2.0), "99%");
+        assert_eq!(nines_label(&3.0), "99.9%");
+        assert_eq!(nines_label(&1.5), "");
     }
 }

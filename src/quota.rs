@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::chart::{Chart, Series, XKind};
-use crate::plots::Mark;
+use crate::chart::{self, Chart, Mark, Series, XKind};
 
 /// Most samples kept (a day at one per 10 s is 8,640): later ones are not taken.
 pub const MAX_SAMPLES: usize = 10_000;
@@ -83,14 +82,6 @@ impl Quota {
     /// organisation, its share left over time, the run's marks on the time axis.
     pub fn charts(&self, marks: &[Mark]) -> Vec<Chart> {
         let orgs = self.samples.iter().map(|s| s.orgs.len()).max().unwrap_or(0);
-        let palette = [
-            (30, 120, 200),
-            (220, 110, 30),
-            (40, 160, 80),
-            (170, 60, 160),
-            (200, 40, 40),
-            (90, 90, 90),
-        ];
         WINDOWS
             .iter()
             .enumerate()
@@ -115,7 +106,7 @@ impl Quota {
                 series: (0..orgs)
                     .map(|o| Series {
                         label: format!("org {o}"),
-                        rgb: palette[o % palette.len()],
+                        rgb: chart::colour(o),
                         values: self
                             .samples
                             .iter()
@@ -130,15 +121,16 @@ impl Quota {
     }
 }
 
-/// Runs `drive` while reading the ledger with `read` every `interval` on a task of its own
-/// (so the drive is never held up by a reading); the readings stop when the drive ends.
+/// Runs `drive` (of `scenario`) while reading the ledger with `read` every interval of the
+/// scenario's time series, on a task of its own (so the drive is never held up by a reading);
+/// the readings stop when the drive ends.
 pub async fn sampled<T>(
     drive: impl Future<Output = T>,
     read: Read,
-    interval: Duration,
-    model: &str,
+    scenario: &crate::scenario::Scenario,
 ) -> (T, Quota) {
-    let quota = Arc::new(Mutex::new(Quota::new(model)));
+    let interval = scenario.traffic.interval;
+    let quota = Arc::new(Mutex::new(Quota::new(&scenario.target.model)));
     let start = tokio::time::Instant::now();
     let sampler = {
         let quota = Arc::clone(&quota);

@@ -166,20 +166,12 @@ pub struct Streaming {
 impl Streaming {
     /// The figures of `recorder`'s streamed answers.
     fn of(recorder: &Recorder) -> Self {
-        let empty = Percentiles::of(None, 1.0);
-        match &recorder.streams {
-            None => Self {
-                answers: 0,
-                ttft_ms: empty.clone(),
-                itl_ms: empty.clone(),
-                output_tokens_per_s: empty,
-            },
-            Some(s) => Self {
-                answers: s.ttft.len(),
-                ttft_ms: Percentiles::of(Some(&s.ttft), 1000.0),
-                itl_ms: Percentiles::of(Some(&s.itl), 1000.0),
-                output_tokens_per_s: Percentiles::of(Some(&s.output_tps_milli), 1000.0),
-            },
+        let s = recorder.streams.as_ref();
+        Self {
+            answers: s.map_or(0, |s| s.ttft.len()),
+            ttft_ms: Percentiles::of(s.map(|s| &s.ttft), 1000.0),
+            itl_ms: Percentiles::of(s.map(|s| &s.itl), 1000.0),
+            output_tokens_per_s: Percentiles::of(s.map(|s| &s.output_tps_milli), 1000.0),
         }
     }
 
@@ -290,10 +282,7 @@ impl Percentiles {
     /// The percentiles of `h`, each divided by `per_unit` (1000 for µs shown as ms); no data
     /// without a histogram or a sample.
     pub fn of(h: Option<&Histogram<u64>>, per_unit: f64) -> Self {
-        let at = |q: f64| match h {
-            Some(h) if !h.is_empty() => Figure::Value(h.value_at_quantile(q) as f64 / per_unit),
-            _ => Figure::NoData,
-        };
+        let at = |q: f64| h.map_or(Figure::NoData, |h| quantile(h, q, per_unit));
         Self {
             p50: at(0.5),
             p90: at(0.9),
@@ -351,12 +340,12 @@ pub struct ThresholdResult {
     pub pass: bool,
 }
 
-/// The `q` quantile of `h` in ms, as a figure.
-fn ms(h: &Histogram<u64>, q: f64) -> Figure {
+/// The `q` quantile of `h`, divided by `per_unit`, as a figure: no data without a sample.
+fn quantile(h: &Histogram<u64>, q: f64, per_unit: f64) -> Figure {
     if h.is_empty() {
         Figure::NoData
     } else {
-        Figure::Value(h.value_at_quantile(q) as f64 / 1000.0)
+        Figure::Value(h.value_at_quantile(q) as f64 / per_unit)
     }
 }
 
@@ -371,7 +360,7 @@ fn failover_quantile(h: &Histogram<u64>, unanswered: u64, q: f64) -> Figure {
     if rank > h.len() {
         Figure::Unbounded
     } else {
-        ms(h, rank as f64 / h.len() as f64)
+        quantile(h, rank as f64 / h.len() as f64, 1000.0)
     }
 }
 

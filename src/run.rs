@@ -52,7 +52,7 @@ pub struct Finished {
     pub mock_state: Option<serde_json::Value>,
     /// Each organisation's remaining quota over the run, read from the embedded mock's
     /// ledger; empty for other targets.
-    pub quota: crate::quota::Quota,
+    pub quota: Quota,
 }
 
 /// The mock's `/admin/state` through its router, in-process.
@@ -363,13 +363,7 @@ pub fn run(
                         Arc::new(move || Box::pin(admin_state(ledger.clone())));
                     let drive =
                         drive_with(scenario, keys.clone(), transport, &mut options, progress);
-                    let (driven, quota) = crate::quota::sampled(
-                        drive,
-                        read,
-                        scenario.traffic.interval,
-                        &scenario.target.model,
-                    )
-                    .await;
+                    let (driven, quota) = crate::quota::sampled(drive, read, scenario).await;
                     anyhow::Ok(((driven?, quota), admin_state(router).await))
                 })?;
                 (
@@ -404,13 +398,8 @@ pub fn run(
                     });
                     let drive =
                         drive_with(scenario, keys.clone(), transport, &mut options, progress);
-                    let (driven, quota) = crate::quota::sampled(
-                        drive,
-                        Arc::clone(&read),
-                        scenario.traffic.interval,
-                        &scenario.target.model,
-                    )
-                    .await;
+                    let (driven, quota) =
+                        crate::quota::sampled(drive, Arc::clone(&read), scenario).await;
                     let state = read().await;
                     let _ = stop.send(());
                     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;

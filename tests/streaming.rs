@@ -21,6 +21,13 @@ fn report(s: &Scenario) -> Report {
         .report
 }
 
+/// The report's streaming figures, which a streamed run must have.
+fn streaming(r: &Report) -> &keyrotor::report::Streaming {
+    r.streaming
+        .as_ref()
+        .unwrap_or_else(|| panic!("no streaming figures"))
+}
+
 fn value(f: Figure) -> f64 {
     f.number().unwrap_or_else(|| panic!("no data"))
 }
@@ -32,10 +39,7 @@ fn one_streamed_answer_adds_up_first_token_plus_tokens_between_to_its_latency() 
         "arrival = \"constant\"\nrate = 60\nrequests = 1",
         "",
     ));
-    let s = r
-        .streaming
-        .as_ref()
-        .unwrap_or_else(|| panic!("no streaming figures"));
+    let s = streaming(&r);
     assert_eq!((r.summary.succeeded, s.answers), (1, 1));
     assert!(
         r.summary.tokens > 200,
@@ -83,10 +87,7 @@ fn real_time_streams_are_timed_as_their_events_arrive() {
         "arrival = \"constant\"\nrate = 300\nrequests = 5",
         "",
     ));
-    let s = r
-        .streaming
-        .as_ref()
-        .unwrap_or_else(|| panic!("no streaming figures"));
+    let s = streaming(&r);
     assert_eq!(s.answers, 5, "{:?}", r.failures);
     let (ttft, itl, latency) = (
         value(s.ttft_ms.p50),
@@ -111,10 +112,7 @@ fn a_stream_broken_after_its_first_byte_fails_its_request_without_failover() {
         r.summary.attempts, 4,
         "the user had the first bytes: no other key may answer"
     );
-    let s = r
-        .streaming
-        .as_ref()
-        .unwrap_or_else(|| panic!("no streaming section"));
+    let s = streaming(&r);
     assert_eq!(s.answers, 0);
     assert_eq!(
         s.ttft_ms.p50,
