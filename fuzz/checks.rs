@@ -101,7 +101,7 @@ pub fn scenario(data: &[u8]) {
 
 /// Runs `scenario` in simulation, cut to 50 requests within an hour, and checks the report.
 fn run_briefly(mut scenario: Scenario) {
-    if scenario.target.url.is_some() {
+    if scenario.target.url().is_some() {
         return;
     }
     scenario.mode = keyrotor::scenario::Mode::Sim;

@@ -29,7 +29,7 @@ pub fn marks(scenario: &crate::scenario::Scenario) -> Vec<Mark> {
     use crate::scenario::TargetEvent;
     let mut marks: Vec<Mark> = scenario
         .target
-        .events
+        .events()
         .iter()
         .map(|event| match event {
             TargetEvent::RevokeKey { at, key } => Mark {
@@ -51,7 +51,7 @@ pub fn marks(scenario: &crate::scenario::Scenario) -> Vec<Mark> {
         .traffic
         .duration
         .map_or(f64::INFINITY, |d| d.as_secs_f64());
-    for fault in &scenario.target.faults {
+    for fault in scenario.target.faults() {
         if fault.from.is_none() && fault.until.is_none() {
             continue;
         }
@@ -150,16 +150,14 @@ pub fn throughput(recorder: &Recorder, marks: &[Mark]) -> Chart {
         values: recorder.series.iter().map(|i| per_min(value(i))).collect(),
         reference: false,
     };
-    Chart {
-        id: "throughput".into(),
-        title: "Throughput and failures over time".into(),
-        x_kind: XKind::Clock,
-        x_label: "time into the run".into(),
-        y_label: "requests per minute".into(),
-        x: (0..recorder.series.len())
-            .map(|i| i as f64 * step)
-            .collect(),
-        series: vec![
+    over_time(
+        recorder,
+        (
+            "throughput",
+            "Throughput and failures over time",
+            "requests per minute",
+        ),
+        vec![
             line("offered", (120, 120, 120), &|i| i.offered),
             line("succeeded", (30, 120, 200), &|i| i.succeeded),
             line("failed", (210, 50, 50), &|i| i.failed.values().sum()),
@@ -167,6 +165,28 @@ pub fn throughput(recorder: &Recorder, marks: &[Mark]) -> Chart {
                 i.upstream_429
             }),
         ],
+        marks,
+    )
+}
+
+/// A chart over the run's intervals: `(id, title, y label)`, its lines, the scenario's marks.
+fn over_time(
+    recorder: &Recorder,
+    (id, title, y_label): (&str, &str, &str),
+    series: Vec<Series>,
+    marks: &[Mark],
+) -> Chart {
+    let step = recorder.interval.as_secs_f64();
+    Chart {
+        id: id.into(),
+        title: title.into(),
+        x_kind: XKind::Clock,
+        x_label: "time into the run".into(),
+        y_label: y_label.into(),
+        x: (0..recorder.series.len())
+            .map(|i| i as f64 * step)
+            .collect(),
+        series,
         marks: marks.to_vec(),
     }
 }
@@ -199,6 +219,151 @@ pub fn spectrum(id: &str, title: &str, label: &str, h: &Histogram<u64>) -> Chart
             values,
             reference: false,
         }],
+        marks: Vec::new(),
+    }
+}
+
+/// Lines per key drawn at most; keys past them are summed into one line.
+pub const KEY_LINES: usize = 10;
+
+/// What [`per_key`] draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerKey {
+    /// Every attempt a key made.
+    Attempts,
+    /// Its attempts answered 429.
+    RateLimited,
+    /// Its other failed attempts (401, 5xx, timeouts, broken connections).
+    OtherFailures,
+}
+
+/// A line per key of its attempts of `what` per minute, per interval: the [`KEY_LINES`] −
+/// 1 busiest keys (by all attempts) each on its own, the rest summed into one line.
+pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
+    let step = recorder.interval.as_secs_f64();
+    let count = |i: &crate::recorder::Interval, k: usize| -> u64 {
+        let at = |v: &Vec<u64>| v.get(k).copied().unwrap_or(0);
+        match what {
+            PerKey::Attempts => at(&i.per_key),
+            PerKey::RateLimited => at(&i.per_key_429),
+            PerKey::OtherFailures => at(&i.per_key_failed).saturating_sub(at(&i.per_key_429)),
+        }
+    };
+    let mut keys: Vec<usize> = (0..recorder.per_key.len()).collect();
+    if keys.len() > KEY_LINES {
+        let total = |k: usize| -> u64 { recorder.series.iter().map(|i| at_key(i, k)).sum() };
+        keys.sort_by_key(|&k| std::cmp::Reverse(total(k)));
+    }
+    let shown = if keys.len() > KEY_LINES {
+        KEY_LINES - 1
+    } else {
+        keys.len()
+    };
+    let (own, rest) = keys.split_at(shown);
+    let mut own = own.to_vec();
+    own.sort_unstable();
+    let line = |label: String, rgb, group: &[usize]| Series {
+        label,
+        rgb,
+        values: recorder
+            .series
+            .iter()
+            .map(|i| Some(group.iter().map(|&k| count(i, k)).sum::<u64>() as f64 * 60.0 / step))
+            .collect(),
+        reference: false,
+    };
+    let mut series: Vec<Series> = own
+        .iter()
+        .enumerate()
+        .map(|(n, &k)| line(format!("key {k}"), colour(n), &[k]))
+        .collect();
+    if !rest.is_empty() {
+        series.push(line(
+            format!("the other {} keys", rest.len()),
+            (150, 150, 150),
+            rest,
+        ));
+    }
+    let (id, title) = match what {
+        PerKey::Attempts => ("keys-attempts", "Attempts per key over time"),
+        PerKey::RateLimited => ("keys-429", "429 answers per key over time"),
+        PerKey::OtherFailures => (
+            "keys-failed",
+            "Other failed attempts per key over time (401, 5xx, timeouts)",
+        ),
+    };
+    over_time(recorder, (id, title, "attempts per minute"), series, marks)
+}
+
+/// A key's attempts in an interval.
+fn at_key(i: &crate::recorder::Interval, k: usize) -> u64 {
+    i.per_key.get(k).copied().unwrap_or(0)
+}
+
+/// A plan's region around its answer: the chosen policy's goodput rate and the share of seeds
+/// meeting the objective per key count (a few counts below the answer, two above), with the
+/// objective as a reference line.
+pub fn plan(plan: &crate::plan::Plan) -> Chart {
+    let chosen = &plan.simulated;
+    let shares = plan.confidence.as_ref().map_or(&[][..], |c| &c.counts[..]);
+    let counts = chosen
+        .points
+        .iter()
+        .map(|p| p.keys)
+        .chain(shares.iter().map(|s| s.keys));
+    let (lowest, highest) = counts.fold((usize::MAX, 0), |(lo, hi), k| (lo.min(k), hi.max(k)));
+    let answer = plan
+        .recommended_keys
+        .map_or(highest, |k| usize::try_from(k).unwrap_or(highest));
+    let x: Vec<f64> = if lowest > highest {
+        Vec::new()
+    } else {
+        let lo = lowest
+            .max(answer.saturating_sub((answer / 5).max(3)))
+            .max(1);
+        let hi = highest
+            .max(answer)
+            .saturating_add(1)
+            .max(lo.saturating_add(1));
+        (lo..=hi).map(|k| k as f64).collect()
+    };
+    let at = |find: &dyn Fn(usize) -> Option<f64>| -> Vec<Option<f64>> {
+        x.iter().map(|&k| find(k as usize)).collect()
+    };
+    let mut series = vec![Series {
+        label: format!("goodput rate, {} (one seed)", chosen.policy),
+        rgb: (30, 120, 200),
+        values: at(&|k| chosen.points.iter().find(|p| p.keys == k)?.goodput_rate),
+        reference: false,
+    }];
+    if !shares.is_empty() {
+        series.push(Series {
+            label: "share of seeds meeting the objective".into(),
+            rgb: (40, 160, 90),
+            values: at(&|k| shares.iter().find(|s| s.keys == k).map(|s| s.share)),
+            reference: false,
+        });
+    }
+    let objective = plan.input.objective;
+    series.push(Series {
+        label: format!("objective: goodput ≥ {objective}"),
+        rgb: (0, 0, 0),
+        values: x.iter().map(|_| Some(objective)).collect(),
+        reference: true,
+    });
+    let title = if x.is_empty() {
+        "No simulated key counts: nothing to draw (see plan.md for why)".to_owned()
+    } else {
+        format!("Around the answer: {answer} keys")
+    };
+    Chart {
+        id: "plan".into(),
+        title,
+        x_kind: XKind::Count,
+        x_label: "keys (one per organisation)".into(),
+        y_label: "share of requests / of seeds".into(),
+        x,
+        series,
         marks: Vec::new(),
     }
 }

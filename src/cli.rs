@@ -19,6 +19,9 @@ pub const EXIT_THRESHOLDS: u8 = 3;
 /// Exit code of a run stopped before its end by SIGINT, SIGTERM or SIGHUP: its reports are
 /// written and marked incomplete, and no verdict is given.
 pub const EXIT_INCOMPLETE: u8 = 4;
+/// Exit code of `claims --file` when no claim fails but some are inconclusive (too few
+/// samples, or no data): not a pass.
+pub const EXIT_INCONCLUSIVE: u8 = 5;
 
 /// keyrotor — settles by measurement how well multi-key API rotation works.
 #[derive(Debug, Parser)]
@@ -32,10 +35,19 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the seed documents' claims against the embedded mock (simulated time) and write
-    /// claims.json, claims.md and claims.html, and under runs/ the run each row rests on
-    /// (its scenario.toml replays it with `keyrotor run`).
+    /// Check the seed documents' claims against the embedded mock (simulated time), or your
+    /// own claims with --file, and write claims.json, claims.md and claims.html, and under
+    /// runs/ the run each row rests on (its scenario.toml replays it with `keyrotor run`).
+    /// With --file, exit codes are for CI: 0 every claim holds, 3 one fails, 5 none fails
+    /// but one is inconclusive (a rule met on too few samples, or no data), 1 an error.
     Claims {
+        /// Your claims instead of the seeds': a TOML file of [[claim]] tables, each with id,
+        /// claim, source, scenario_file (relative to the file) or an inline [claim.scenario],
+        /// metric (a threshold name, e.g. goodput_rate), rule (e.g. ">= 0.999") and
+        /// min_samples (a rule met on fewer samples is inconclusive; a rule broken fails). See
+        /// scenarios/claims/example.toml.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["as_of", "apps"])]
+        file: Option<PathBuf>,
         /// Output folder (default reports/claims-<time>/).
         #[arg(short = 'o', long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -149,6 +161,10 @@ pub enum Command {
         /// of an interrupted or failed run (refused otherwise, exit code 1).
         #[arg(long)]
         allow_mismatch: bool,
+        /// Print the comparison as JSON on stdout (`{"pass": …, "rows": [{metric, baseline,
+        /// current, rule, pass}]}`) instead of the table.
+        #[arg(long)]
+        json: bool,
     },
     /// Size the keys for an event: analytical bound per limit, simulated minimum per policy.
     Plan(Box<PlanArgs>),
@@ -354,12 +370,7 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let plan = crate::plan::plan(input, &mut progress);
     activity.finish();
     let plan = plan?;
-    let json = serde_json::to_string_pretty(&plan)? + "\n";
-    std::fs::write(dir.join("plan.json"), &json)?;
-    std::fs::write(dir.join("plan.md"), plan.markdown())?;
-    let around = crate::plots::plan_plot(&dir, &plan)
-        .map_err(|e| anyhow::anyhow!("cannot draw the plot: {e}"))?;
-    crate::html::write_plan(&dir, &plan, around)?;
+    crate::artifacts::plan(&dir, &plan)?;
     show(args.json, &plan, &plan.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -475,6 +486,13 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Command::Claims {
+            file: Some(file),
+            out,
+            json,
+            ..
+        } => claims_file_command(&file, (out, json)),
+        Command::Claims {
+            file: None,
             out,
             json,
             as_of,
@@ -495,6 +513,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             current,
             thresholds,
             allow_mismatch,
+            json,
         } => {
             let rules = if thresholds.is_empty() {
                 crate::compare::default_rules()
@@ -522,8 +541,14 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: comparing anyway (--allow-mismatch):\n  {why}");
             }
             let rows = crate::compare::compare(&baseline, &current, &rules)?;
-            print!("{}", crate::compare::table(&rows));
-            Ok(if rows.iter().all(|r| r.pass) {
+            let pass = rows.iter().all(|r| r.pass);
+            if json {
+                let summary = serde_json::json!({ "pass": pass, "rows": rows });
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print!("{}", crate::compare::table(&rows));
+            }
+            Ok(if pass {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(EXIT_THRESHOLDS)
@@ -546,33 +571,32 @@ struct Overrides {
 /// that override it and validates the result; warns when Groq no longer serves (or does not
 /// yet serve) its model on the catalog's day.
 fn load_scenario(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Scenario> {
-    let mut scenario = match path {
-        Some(path) => Scenario::from_file(path)?,
-        None => crate::flags::ScenarioFlags::base()
-            .map_err(|e| anyhow::anyhow!("the flags-only base scenario: {e}"))?,
+    let base = match path {
+        Some(path) => Scenario::from_file(path)?.to_builder(),
+        None => crate::flags::ScenarioFlags::base(),
     };
     let source = path.map_or_else(
         || "given by the flags".to_owned(),
         |p| p.display().to_string(),
     );
-    flags
+    let mut b = flags
         .scenario
-        .apply(&mut scenario)
+        .apply(base)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if flags.sim {
-        scenario.mode = Mode::Sim;
+        b = b.mode(Mode::Sim);
     }
     if flags.real {
-        scenario.mode = Mode::Real;
+        b = b.mode(Mode::Real);
     }
     if let Some(policy) = flags.policy {
-        scenario.engine.policy = policy.parse()?;
+        b = b.policy(policy.parse()?);
     }
-    if flags.as_of.is_some() {
-        scenario.target.as_of = flags.as_of;
+    if let Some(day) = flags.as_of {
+        b = b.as_of(day);
     }
-    scenario
-        .validate()
+    let scenario = b
+        .build()
         .map_err(|e| anyhow::anyhow!("invalid scenario {source}: {e}"))?;
     let status = scenario.target.model_status();
     if status != "served" {
@@ -607,14 +631,14 @@ fn run_command(
     // Checked before anything is sent: a finished real run must not be lost to it.
     let dir = out.unwrap_or_else(|| default_dir(&scenario.name));
     prepare_out(&dir)?;
-    if scenario.target.url.is_some() {
+    if scenario.target.url().is_some() {
         eprintln!("{}", quota_statement(&scenario));
     }
     let options = RunOptions {
         requests_csv: requests_csv.then(|| dir.join("requests.csv")),
         interrupt: Some(interrupt_watch()),
         give_up_after: None,
-        app_log: scenario.target.app.as_ref().map(|_| dir.join("app.log")),
+        app_log: scenario.target.app().map(|_| dir.join("app.log")),
     };
     let mut progress = crate::live::LiveView::new(
         scenario.traffic.duration,
@@ -629,14 +653,7 @@ fn run_command(
     }
     let finished = run(&scenario, options, &progress)?;
     progress.clear();
-    finished
-        .report
-        .write(&dir, &finished.recorder)
-        .with_context(|| format!("cannot write reports into {}", dir.display()))?;
-    let marks = crate::chart::marks(&scenario);
-    let plots = crate::plots::run_plots(&dir, &finished, &marks)
-        .map_err(|e| anyhow::anyhow!("cannot draw the plots: {e}"))?;
-    crate::html::write_run(&dir, &finished.report, &plots)?;
+    crate::artifacts::run(&dir, &scenario, &finished)?;
     show(json, &finished.report, &finished.report.markdown(), &dir)?;
     Ok(run_exit_code(&finished.report))
 }
@@ -693,7 +710,7 @@ fn sweep_command(
     // A sweep searches rates by running the scenario again and again, doubling the rate:
     // its spend has no bound a scenario states, so it never goes to a real endpoint.
     anyhow::ensure!(
-        scenario.target.url.is_none(),
+        scenario.target.url().is_none(),
         "sweep runs only against the embedded mock: its search sends the scenario many times at rising rates, which a real endpoint's quota would pay for without a stated bound; use `keyrotor run` at the rates you choose instead"
     );
     if scenario.mode == Mode::Real {
@@ -714,14 +731,7 @@ fn sweep_command(
     let sweep = crate::sweep::sweep(&scenario, keys, replicas, objective, &mut progress);
     activity.finish();
     let sweep = sweep?;
-    std::fs::write(
-        dir.join("sweep.json"),
-        serde_json::to_string_pretty(&sweep)? + "\n",
-    )?;
-    std::fs::write(dir.join("sweep.md"), sweep.markdown())?;
-    let capacity = crate::plots::sweep_plot(&dir, &sweep)
-        .map_err(|e| anyhow::anyhow!("cannot draw the plot: {e}"))?;
-    crate::html::write_sweep(&dir, &sweep, capacity)?;
+    crate::artifacts::sweep(&dir, &sweep)?;
     show(json, &sweep, &sweep.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -744,17 +754,45 @@ fn claims_command(
     let claims = crate::claims::check(today, apps.as_ref(), &mut progress);
     activity.finish();
     let claims = claims?;
-    std::fs::write(
-        dir.join("claims.json"),
-        serde_json::to_string_pretty(&claims)? + "\n",
-    )?;
-    std::fs::write(dir.join("claims.md"), claims.markdown())?;
-    claims
-        .write_runs(&dir)
-        .with_context(|| format!("cannot write the claims' runs into {}", dir.display()))?;
-    crate::html::write_claims(&dir, &claims)?;
+    crate::artifacts::claims(&dir, &claims)?;
     show(json, &claims, &claims.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `keyrotor claims --file`: the file's claims, each on its own run; the exit code says
+/// whether every claim held (see [`Command::Claims`]).
+fn claims_file_command(
+    file: &Path,
+    (out, json): (Option<PathBuf>, bool),
+) -> anyhow::Result<ExitCode> {
+    let claims_file = crate::claims::ClaimsFile::read(file)?;
+    let dir = out.unwrap_or_else(|| default_dir("claims"));
+    prepare_out(&dir)?;
+    let activity = Activity::new(show_progress(), true);
+    let total = claims_file.claims.len();
+    let mut done = 0;
+    let mut progress = |what: &str| {
+        done += 1;
+        activity.say(&format!("checking {done}/{total}: {what}"));
+    };
+    let claims = crate::claims::check_file(&claims_file, &mut progress);
+    activity.finish();
+    let claims = claims?;
+    crate::artifacts::claims(&dir, &claims)?;
+    show(json, &claims, &claims.markdown(), &dir)?;
+    use crate::claims::Verdict;
+    Ok(if claims.count(Verdict::Fails) > 0 {
+        eprintln!("claims failed: {}", claims.count(Verdict::Fails));
+        ExitCode::from(EXIT_THRESHOLDS)
+    } else if claims.count(Verdict::Inconclusive) > 0 {
+        eprintln!(
+            "claims inconclusive: {}",
+            claims.count(Verdict::Inconclusive)
+        );
+        ExitCode::from(EXIT_INCONCLUSIVE)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The text of `keyrotor policies`.

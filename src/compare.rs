@@ -170,8 +170,8 @@ pub fn mismatches(baseline: &Value, current: &Value) -> Vec<String> {
     why
 }
 
-/// One row of the comparison.
-#[derive(Debug, Clone)]
+/// One row of the comparison (`compare --json` prints them).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Row {
     /// Metric.
     pub metric: String,

@@ -51,7 +51,7 @@ pub const MAX_LAG: Duration = Duration::from_secs(1);
 /// deadline plus one attempt's timeout (an attempt under way at the deadline) plus a second;
 /// for an app under test, its answer's timeout plus a second.
 pub fn drain_limit(scenario: &Scenario) -> Duration {
-    if let Some(app) = &scenario.target.app {
+    if let Some(app) = scenario.target.app() {
         return app.timeout.saturating_add(Duration::from_secs(1));
     }
     scenario
@@ -431,7 +431,10 @@ async fn open_loop<S: Sender>(
 /// Closed loop: `users` tasks, each sending, waiting for the answer, thinking, and again;
 /// each user's first request comes at a random point of its first think time.
 async fn closed_loop<S: Sender>(shared: Arc<Shared<S>>, traffic: Traffic, seed: u64) {
-    let users = traffic.users.map_or(1, |u| u.0);
+    let (users, think) = match traffic.shape {
+        crate::scenario::Shape::Closed { users, think } => (users.0, think),
+        _ => (1, Duration::ZERO),
+    };
     let cap = traffic.requests.map_or(u64::MAX, |n| n.0 as u64);
     let sent = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(users);
@@ -440,7 +443,6 @@ async fn closed_loop<S: Sender>(shared: Arc<Shared<S>>, traffic: Traffic, seed: 
         tasks.push(tokio::spawn(async move {
             let mut rng = SmallRng::seed_from_u64(seed ^ (user as u64).wrapping_mul(0x9e37_79b9));
             // Users arrive spread over one think time, not all at the first instant.
-            let think = traffic.think.unwrap_or_default();
             tokio::time::sleep(think.mul_f64(rand::Rng::random::<f64>(&mut rng))).await;
             loop {
                 let at = shared.start.elapsed();
@@ -493,7 +495,7 @@ pub async fn drive<S: Sender>(
         panicked: Mutex::new(None),
     });
     let stop = Arc::new(Notify::new());
-    let sender = if traffic.arrival == Arrival::Closed {
+    let sender = if traffic.shape.arrival() == Arrival::Closed {
         tokio::spawn(closed_loop(Arc::clone(&shared), traffic, scenario.seed))
     } else {
         tokio::spawn(open_loop(

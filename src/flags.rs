@@ -6,18 +6,7 @@ use std::time::Duration;
 use mock_groq::catalog::Tier;
 
 use crate::replicas::ColdStart;
-use crate::scenario::{Arrival, Count, Layout, Rate, Scenario};
-
-/// What a run with no scenario file starts from: one key, Poisson 60 req/min for a minute,
-/// simulated; every flag given replaces a part of it.
-const BASE: &str = r#"name = "run"
-[keys]
-count = 1
-[traffic]
-arrival = "poisson"
-rate = 60
-duration = "1m"
-"#;
+use crate::scenario::{Layout, Scenario, ScenarioBuilder};
 
 /// Scenario flags of `keyrotor run`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -105,72 +94,70 @@ fn parse_qps(text: &str) -> Result<f64, String> {
 }
 
 impl ScenarioFlags {
-    /// The scenario of a run from flags alone, before the flags.
-    pub fn base() -> Result<Scenario, String> {
-        Scenario::from_toml(BASE)
+    /// What a run with no scenario file starts from: one key, Poisson 60 req/min for a
+    /// minute, simulated; every flag given replaces a part of it.
+    pub fn base() -> ScenarioBuilder {
+        Scenario::builder("run")
     }
 
-    /// Writes the flags given over `scenario` (not yet validated: the caller validates the
-    /// whole).
-    pub fn apply(&self, s: &mut Scenario) -> Result<(), String> {
+    /// Writes the flags given over a scenario being built (the caller builds, which checks
+    /// the whole).
+    pub fn apply(&self, mut b: ScenarioBuilder) -> Result<ScenarioBuilder, String> {
         let count = |n: usize, flag: &str| {
-            Count::try_from(i64::try_from(n).unwrap_or(i64::MAX))
-                .map_err(|e| format!("--{flag}: {e}"))
+            if n >= 1 {
+                Ok(n)
+            } else {
+                Err(format!("--{flag}: expected a whole number ≥ 1, got {n}"))
+            }
         };
         if let Some(n) = self.keys {
-            s.keys.count = count(n, "keys")?;
+            b = b.keys(count(n, "keys")?);
         }
         if let Some(layout) = &self.layout {
-            s.keys.layout = if layout == "shared" {
+            b = b.layout(if layout == "shared" {
                 Layout::Shared
             } else {
                 Layout::Separate
-            };
+            });
         }
         if let Some(per_minute) = self.rate.or(self.qps) {
-            s.traffic.rate = Some(Rate::try_from(per_minute)?);
-            if s.traffic.arrival == Arrival::Closed {
-                s.traffic.arrival = Arrival::Poisson;
-                s.traffic.users = None;
-            }
+            b = b.rate(per_minute);
         }
         if let Some(n) = self.users {
-            s.traffic.arrival = Arrival::Closed;
-            s.traffic.users = Some(count(n, "users")?);
-            s.traffic.rate = None;
+            b = b.closed(count(n, "users")?);
         }
         if let Some(d) = self.duration {
-            s.traffic.duration = Some(d);
+            b = b.duration(d);
         }
         if let Some(n) = self.requests {
-            s.traffic.requests = Some(count(n, "requests")?);
+            b = b.requests(Some(count(n, "requests")?));
         }
         if let Some(model) = &self.model {
-            s.target.model = model.clone();
-        }
-        if let Some(n) = self.replicas {
-            s.engine.replicas = n;
+            b = b.model(model);
         }
         if let Some(state) = &self.state {
-            s.engine.state = state.parse()?;
+            b = b.replicas_state(state.parse()?);
+        }
+        if let Some(n) = self.replicas {
+            b = b.replica_count(n);
         }
         if let Some(url) = &self.redis_url {
-            s.engine.redis_url = Some(url.clone());
+            b = b.redis_url(url);
         }
         if let Some(cold) = self.cold_start {
-            s.engine.cold_start = Some(cold);
+            b = b.cold_start(Some(cold));
         }
         if self.stream {
-            s.traffic.stream = true;
+            b = b.stream(true);
         }
         if let Some(tier) = &self.tier {
-            s.target.tier = if tier == "developer" {
+            b = b.tier(if tier == "developer" {
                 Tier::Developer
             } else {
                 Tier::Free
-            };
+            });
         }
-        Ok(())
+        Ok(b)
     }
 }
 
@@ -191,7 +178,6 @@ mod tests {
 
     #[test]
     fn the_base_is_a_valid_scenario_and_flags_replace_its_parts() {
-        let mut s = ScenarioFlags::base().unwrap_or_else(|e| panic!("{e}"));
         let flags = ScenarioFlags {
             keys: Some(5),
             layout: Some("shared".into()),
@@ -199,17 +185,23 @@ mod tests {
             stream: true,
             ..ScenarioFlags::default()
         };
-        flags.apply(&mut s).unwrap_or_else(|e| panic!("{e}"));
+        let s = flags
+            .apply(ScenarioFlags::base())
+            .and_then(|b| b.build().map_err(|e| e.to_string()))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.keys.count.0, 5);
         assert_eq!(s.keys.layout, Layout::Shared);
-        assert_eq!(s.traffic.arrival, Arrival::Closed);
-        assert!(s.traffic.rate.is_none());
+        assert_eq!(s.traffic.shape.arrival(), crate::scenario::Arrival::Closed);
+        assert!(s.traffic.shape.rate().is_none());
         assert!(s.traffic.stream);
         assert_eq!(s.mode, crate::scenario::Mode::Sim);
         let zero = ScenarioFlags {
             keys: Some(0),
             ..ScenarioFlags::default()
         };
-        assert!(zero.apply(&mut s).is_err_and(|e| e.contains("--keys")));
+        assert!(
+            zero.apply(s.to_builder())
+                .is_err_and(|e| e.contains("--keys"))
+        );
     }
 }

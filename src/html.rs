@@ -1,9 +1,8 @@
-//! `report.html`, `claims.html`: self-contained pages, readable offline — the verdict first,
+//! The pages of `report.html` and `claims.html` (written by [`crate::artifacts`]): self-contained, readable offline — the verdict first,
 //! then the plots (line charts interactive through the inlined uPlot, drawings as inline
 //! SVG), then the tables. Nothing is fetched from the network.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use crate::document::{escape, html_table as table};
 use crate::plots::Plot;
@@ -36,9 +35,8 @@ fn plots(plots: &[(&str, Plot)]) -> String {
     out
 }
 
-/// Writes `report.html` for a run: the verdict and facts of `report.md`, the plots, then its
-/// tables.
-pub fn write_run(dir: &Path, report: &Report, figures: &[(&str, Plot)]) -> std::io::Result<()> {
+/// A run's `report.html`: the verdict and facts of `report.md`, the plots, then its tables.
+pub fn run_page(report: &Report, figures: &[(&str, Plot)]) -> String {
     let mut body = format!("<h1>{} — keyrotor report</h1>\n", escape(&report.scenario));
     let (tone, verdict) = report.verdict();
     body.push_str(&crate::document::html(&[crate::document::Block::Verdict(
@@ -64,11 +62,11 @@ pub fn write_run(dir: &Path, report: &Report, figures: &[(&str, Plot)]) -> std::
     for t in report.tables() {
         body.push_str(&table(&t));
     }
-    std::fs::write(dir.join("report.html"), page(&report.scenario, &body))
+    page(&report.scenario, &body)
 }
 
-/// Writes `report.html` for a sweep: its answer, the capacity chart, the table.
-pub fn write_sweep(dir: &Path, sweep: &Sweep, capacity: Plot) -> std::io::Result<()> {
+/// A sweep's `report.html`: its answer, the capacity chart, the table.
+pub fn sweep_page(sweep: &Sweep, capacity: Plot) -> String {
     let (tone, verdict) = sweep.verdict();
     let body = format!(
         "<h1>{} — capacity sweep</h1>\n{}<p>{}</p>\n{}{}",
@@ -78,25 +76,22 @@ pub fn write_sweep(dir: &Path, sweep: &Sweep, capacity: Plot) -> std::io::Result
         plots(&[("Capacity against keys", capacity)]),
         table(&sweep.table()),
     );
-    std::fs::write(dir.join("report.html"), page(&sweep.scenario, &body))
+    page(&sweep.scenario, &body)
 }
 
-/// Writes `claims.html`: the tally coloured by the worst verdict, then a row per claim with
-/// its conditions and its verdict coloured, the details and the seeds' real code.
-pub fn write_claims(dir: &Path, claims: &crate::claims::Claims) -> std::io::Result<()> {
+/// `claims.html`: the tally coloured by the worst verdict, then a row per claim with its
+/// conditions and its verdict coloured, the details and the seeds' real code.
+pub fn claims_page(claims: &crate::claims::Claims) -> String {
     let body = format!(
         "<div class=\"text\">\n{}</div>\n",
         crate::document::html(&claims.blocks())
     );
-    std::fs::write(
-        dir.join("claims.html"),
-        page("The seeds' claims, measured", &body),
-    )
+    page(&claims.title, &body)
 }
 
-/// Writes `report.html` for a plan: the answer first, the plot of the region around it,
-/// then the same blocks as `plan.md`.
-pub fn write_plan(dir: &Path, plan: &crate::plan::Plan, around: Plot) -> std::io::Result<()> {
+/// A plan's `report.html`: the answer first, the plot of the region around it, then the same
+/// blocks as `plan.md`.
+pub fn plan_page(plan: &crate::plan::Plan, around: Plot) -> String {
     use crate::document::Block;
     let blocks = plan.blocks();
     // The title and the verdict, then the plot.
@@ -111,5 +106,5 @@ pub fn write_plan(dir: &Path, plan: &crate::plan::Plan, around: Plot) -> std::io
         plots(&[("Around the answer", around)]),
         crate::document::html(rest)
     );
-    std::fs::write(dir.join("report.html"), page("Key plan", &body))
+    page("Key plan", &body)
 }

@@ -5,6 +5,7 @@
 //! - The Groq mock lives in its own crate, `mock_groq`.
 
 pub mod app;
+pub mod artifacts;
 pub mod chart;
 pub mod claims;
 pub mod cli;

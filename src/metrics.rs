@@ -98,6 +98,62 @@ impl Metric {
     }
 }
 
+/// What a metric's figure is computed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sample {
+    /// Every request offered.
+    Requests,
+    /// Requests that succeeded.
+    Answered,
+    /// Requests whose first attempt failed.
+    FailedOver,
+    /// Successful streamed requests with at least one token.
+    Streamed,
+}
+
+impl Sample {
+    /// The sample in words, plural.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Sample::Requests => "requests",
+            Sample::Answered => "answered requests",
+            Sample::FailedOver => "requests that failed over",
+            Sample::Streamed => "streamed answers",
+        }
+    }
+}
+
+impl Metric {
+    /// What the metric's figure is computed over ([`crate::report::Report::samples`] counts
+    /// it).
+    pub fn sample(self) -> Sample {
+        use Metric::*;
+        match self {
+            SuccessRate | GoodputRate | ThroughputRps | Offered | Upstream429 => Sample::Requests,
+            LatencyP50Ms | LatencyP90Ms | LatencyP99Ms | LatencyP999Ms | LatencyMaxMs => {
+                Sample::Answered
+            }
+            FailoverP50Ms | FailoverP99Ms | FailoverMaxMs => Sample::FailedOver,
+            TtftP50Ms | TtftP99Ms | ItlP50Ms | ItlP99Ms | OutputTokensPerSP50 => Sample::Streamed,
+        }
+    }
+
+    /// A value of the metric in its unit: rates as percentages, times in ms, counts whole.
+    pub fn show(self, figure: crate::report::Figure) -> String {
+        use Metric::*;
+        let Some(v) = figure.number().filter(|v| v.is_finite()) else {
+            return figure.show(0);
+        };
+        match self {
+            SuccessRate | GoodputRate => format!("{:.2} %", v * 100.0),
+            ThroughputRps => format!("{v:.3} req/s"),
+            Offered | Upstream429 => format!("{v:.0}"),
+            OutputTokensPerSP50 => format!("{v:.1} tokens/s"),
+            _ => format!("{v:.0} ms"),
+        }
+    }
+}
+
 /// `op value`, e.g. `>= 0.999`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]

@@ -9,8 +9,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
-use crate::chart::{self, Chart, Mark, XKind};
-use crate::recorder::Recorder;
+use crate::chart::{self, Chart, Mark, PerKey, XKind};
 use crate::report::Report;
 use crate::sweep::Sweep;
 
@@ -224,6 +223,11 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
         XKind::Nines => last.max(2.0).ceil(),
         XKind::Count => last + 0.5,
     };
+    // Key counts start a little left of the first one (the region a plan looks at).
+    let left = match chart.x_kind {
+        XKind::Count => chart.x.first().map_or(0.0, |first| (first - 0.5).max(0.0)),
+        XKind::Clock | XKind::Nines => 0.0,
+    };
     // Headroom above the lines for the legend.
     let top = chart.top().unwrap_or(0.0).max(0.1) * 1.45;
     let mut area = ChartBuilder::on(root)
@@ -232,7 +236,7 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
         .margin_right(40)
         .x_label_area_size(44)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..right, 0f64..top)
+        .build_cartesian_2d(left..right, 0f64..top)
         .map_err(|e| e.to_string())?;
     let clock = |x: &f64| clock_label(*x, unit);
     let x_format: &dyn Fn(&f64) -> String = match chart.x_kind {
@@ -261,7 +265,7 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
     if chart.x.is_empty() {
         area.draw_series(std::iter::once(Text::new(
             "no data: no sample",
-            (right * 0.4, top * 0.5),
+            (left + (right - left) * 0.4, top * 0.5),
             (FONT, 18),
         )))
         .map_err(|e| e.to_string())?;
@@ -333,102 +337,6 @@ fn draw_keys<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &Report)
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
-fn draw_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plan: &crate::plan::Plan) -> Drawn {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let chosen = &plan.simulated;
-    let shares = plan.confidence.as_ref().map_or(&[][..], |c| &c.counts[..]);
-    let counts = chosen
-        .points
-        .iter()
-        .map(|p| p.keys)
-        .chain(shares.iter().map(|s| s.keys));
-    let (lowest, highest) = counts.fold((usize::MAX, 0), |(lo, hi), k| (lo.min(k), hi.max(k)));
-    if lowest > highest {
-        // No simulated count at all (the bound is past what can be simulated): say so.
-        let text = "No simulated key counts: nothing to draw (see plan.md for why)";
-        return root
-            .draw(&Text::new(text, (40, 40), (FONT, 22)))
-            .map_err(|e| e.to_string());
-    }
-    // The region around the answer: a few counts below it and two above, whole keys only.
-    let answer = plan
-        .recommended_keys
-        .map_or(highest, |k| usize::try_from(k).unwrap_or(highest));
-    let lo = lowest
-        .max(answer.saturating_sub((answer / 5).max(3)))
-        .max(1);
-    let hi = highest
-        .max(answer)
-        .saturating_add(1)
-        .max(lo.saturating_add(1));
-    let (x0, x1) = (lo as f64 - 0.5, hi as f64 + 0.5);
-    let mut chart = ChartBuilder::on(root)
-        .caption(format!("Around the answer: {} keys", answer), (FONT, 22))
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x0..x1, 0f64..1.05)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("keys (one per organisation)")
-        .y_desc("share")
-        .x_labels((hi - lo + 1).min(20))
-        .x_label_formatter(&integer_label)
-        .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
-        .label_style((FONT, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let inside = |k: usize| (lo..=hi).contains(&k);
-    let goodput: Vec<(f64, f64)> = chosen
-        .points
-        .iter()
-        .filter(|p| inside(p.keys))
-        .filter_map(|p| Some((p.keys as f64, p.goodput_rate?)))
-        .collect();
-    let blue = RGBColor(30, 120, 200);
-    chart
-        .draw_series(LineSeries::new(goodput.clone(), blue.stroke_width(2)))
-        .map_err(|e| e.to_string())?
-        .label(format!("goodput rate, {} (one seed)", chosen.policy))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
-    chart
-        .draw_series(
-            goodput
-                .into_iter()
-                .map(|p| Circle::new(p, 4, blue.filled())),
-        )
-        .map_err(|e| e.to_string())?;
-    let green = RGBColor(40, 160, 90);
-    let share: Vec<(f64, f64)> = shares
-        .iter()
-        .filter(|s| inside(s.keys))
-        .map(|s| (s.keys as f64, s.share))
-        .collect();
-    if !share.is_empty() {
-        chart
-            .draw_series(LineSeries::new(share.clone(), green.stroke_width(2)))
-            .map_err(|e| e.to_string())?
-            .label("share of seeds meeting the objective")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], green.stroke_width(2))
-            });
-        chart
-            .draw_series(share.into_iter().map(|p| Circle::new(p, 4, green.filled())))
-            .map_err(|e| e.to_string())?;
-    }
-    let objective = plan.input.objective;
-    chart
-        .draw_series(LineSeries::new(
-            vec![(x0, objective), (x1, objective)],
-            BLACK.stroke_width(1),
-        ))
-        .map_err(|e| e.to_string())?
-        .label(format!("objective: goodput ≥ {objective}"))
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1)));
-    legend(&mut chart, SeriesLabelPosition::LowerRight)
-}
-
 /// A figure of a page, under its heading: a line chart (drawn interactively in HTML) or a
 /// drawing (inlined as its SVG).
 #[derive(Debug, Clone)]
@@ -442,12 +350,15 @@ pub enum Plot {
 /// Writes plan.{svg,png}: the chosen policy's goodput rate and the share of seeds meeting the
 /// objective, per key count, around the answer; returns it for the page.
 pub fn plan_plot(dir: &Path, plan: &crate::plan::Plan) -> Result<Plot, String> {
-    both(dir, "plan", |r| draw_plan(r, plan), |r| draw_plan(r, plan)).map(Plot::Drawing)
+    let chart = chart::plan(plan);
+    both_chart(dir, &chart)?;
+    Ok(Plot::Chart(chart))
 }
 
 /// Writes a run's plots as .svg and .png — throughput over time, latency and failover
 /// percentiles, each organisation's quota left per window that ran low (embedded mock), per-key
-/// use, per-key attempts over time — the scenario's events and fault windows marked on the
+/// use, per-key attempts, 429s and other failures over time — the scenario's events and fault
+/// windows marked on the
 /// time axes; returns them with their headings, in page order.
 pub fn run_plots(
     dir: &Path,
@@ -501,100 +412,15 @@ pub fn run_plots(
         |r| draw_keys(r, report),
     )?;
     plots.push(("Per-key use", Plot::Drawing(keys)));
-    let over_time = both(
-        dir,
-        "keys-over-time",
-        |r| draw_keys_over_time(r, recorder, marks),
-        |r| draw_keys_over_time(r, recorder, marks),
-    )?;
-    plots.push((
-        "Per-key attempts and failures over time",
-        Plot::Drawing(over_time),
-    ));
-    Ok(plots)
-}
-
-/// A heatmap: a row per key, a column per interval, shaded by the key's attempts in it; a
-/// cell with 429s is outlined in orange, one with other failed attempts (401, 5xx, timeouts)
-/// has a red box inside, thicker for more.
-fn draw_keys_over_time<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    recorder: &Recorder,
-    marks: &[Mark],
-) -> Drawn {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let seconds = recorder.interval.as_secs_f64();
-    let unit = time_unit(recorder.series.len() as f64 * seconds);
-    let step = seconds / unit;
-    let keys = recorder.per_key.len().max(1);
-    let end = (recorder.series.len() as f64 * step).max(step);
-    let busiest = recorder
-        .series
-        .iter()
-        .flat_map(|s| s.per_key.iter().copied())
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
-    let top = keys as f64 + 0.5;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!(
-                "Attempts per key (darkest: {busiest} in {seconds:.0} s); outlined: 429s (orange), other failures (red)"
-            ),
-            (FONT, 20),
-        )
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..end, -0.5f64..top)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("time into the run")
-        .x_label_formatter(&|x| clock_label(*x, unit))
-        .y_desc("key")
-        .y_labels(keys.min(40))
-        .y_label_formatter(&integer_label)
-        .disable_mesh()
-        .label_style((FONT, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let blue = RGBColor(30, 120, 200);
-    let orange = RGBColor(230, 120, 20);
-    let red = RGBColor(200, 40, 40);
-    for (i, interval) in recorder.series.iter().enumerate() {
-        let x0 = i as f64 * step;
-        for (k, &attempts) in interval.per_key.iter().enumerate() {
-            let y = k as f64;
-            if attempts > 0 {
-                let shade = 0.15 + 0.85 * attempts as f64 / busiest;
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(x0, y - 0.4), (x0 + step, y + 0.4)],
-                        blue.mix(shade).filled(),
-                    )))
-                    .map_err(|e| e.to_string())?;
-            }
-            let limited = interval.per_key_429.get(k).copied().unwrap_or(0);
-            let failed = interval.per_key_failed.get(k).copied().unwrap_or(0);
-            // 429s outline the cell; other failures outline a smaller box inside it.
-            for (count, color, inset) in [
-                (limited, orange, 0.4),
-                (failed - limited.min(failed), red, 0.22),
-            ] {
-                if count > 0 {
-                    let width = (1 + count.ilog2()).min(4);
-                    chart
-                        .draw_series(std::iter::once(Rectangle::new(
-                            [(x0, y - inset), (x0 + step, y + inset)],
-                            color.stroke_width(width),
-                        )))
-                        .map_err(|e| e.to_string())?;
-                }
-            }
-        }
+    for what in [PerKey::Attempts, PerKey::RateLimited, PerKey::OtherFailures] {
+        let chart = chart::per_key(recorder, marks, what);
+        both_chart(dir, &chart)?;
+        plots.push((
+            "Per-key attempts and failures over time",
+            Plot::Chart(chart),
+        ));
     }
-    draw_marks(&mut chart, marks, (end, top), unit)
+    Ok(plots)
 }
 
 /// Writes capacity.{svg,png} for a sweep; returns its chart for the page.

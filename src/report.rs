@@ -3,14 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
 
 use hdrhistogram::Histogram;
 use mock_groq::catalog::Limits;
 use serde::{Deserialize, Serialize};
 
 use crate::document::Tone;
-use crate::metrics::{Metric, Threshold};
+use crate::metrics::{Metric, Sample, Threshold};
 use crate::recorder::Recorder;
 use crate::scenario::Scenario;
 
@@ -21,8 +20,10 @@ use crate::scenario::Scenario;
 /// `upstream_429`, as in the summary); `replicas` for runs with replicas or shared state;
 /// sweep points' `replicas` and `repeat_429`. 4: `streaming` (time to first token,
 /// inter-token latency, output tokens per second) for streamed traffic; a key's attempts are
-/// `per_key[].attempts` (was `requests`), as in every table.
-pub const SCHEMA: u32 = 4;
+/// `per_key[].attempts` (was `requests`), as in every table. 5: claims.json's `title`, and
+/// each claim's `rule` (the metric, the rule and the samples it needs) for claims judged on one
+/// run.
+pub const SCHEMA: u32 = 5;
 
 /// One measured figure: a number, no data (no sample: `null` in JSON) or unbounded (a
 /// request that never got its answer: `"unbounded"` in JSON). Never a made-up 0.
@@ -520,6 +521,19 @@ impl Report {
         }
     }
 
+    /// How many samples this report's value of `metric` rests on ([`Metric::sample`]).
+    pub fn samples(&self, metric: Metric) -> u64 {
+        let s = &self.summary;
+        match metric.sample() {
+            Sample::Requests => s.offered,
+            Sample::Answered => s.succeeded,
+            Sample::FailedOver => {
+                (self.failover_ms.count).saturating_add(self.failover_ms.unanswered)
+            }
+            Sample::Streamed => self.streaming.as_ref().map_or(0, |x| x.answers),
+        }
+    }
+
     /// Whether every threshold passed (one on a metric without data does not).
     pub fn passed(&self) -> bool {
         self.thresholds.iter().all(|t| t.pass)
@@ -738,24 +752,6 @@ impl Report {
             out.push_str(&table.markdown());
         }
         out
-    }
-
-    /// Writes report.json and report.md into `dir`.
-    pub fn write_summary(&self, dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        std::fs::write(
-            dir.join("report.json"),
-            serde_json::to_string_pretty(self).map_err(std::io::Error::other)? + "\n",
-        )?;
-        std::fs::write(dir.join("report.md"), self.markdown())
-    }
-
-    /// Writes report.json, report.md, timeseries.csv and latency.hgrm into `dir`.
-    pub fn write(&self, dir: &Path, recorder: &Recorder) -> std::io::Result<()> {
-        self.write_summary(dir)?;
-        std::fs::write(dir.join("timeseries.csv"), timeseries_csv(recorder))?;
-        std::fs::write(dir.join("latency.hgrm"), hgrm(&recorder.latency))?;
-        Ok(())
     }
 }
 

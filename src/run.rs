@@ -22,7 +22,7 @@ use crate::quota::Quota;
 use crate::recorder::Recorder;
 use crate::replicas::{Replicas, ReplicasSeen};
 use crate::report::{LimitsUsed, Report, Setup};
-use crate::scenario::{Mode, Scenario, TargetEvent};
+use crate::scenario::{Mode, Scenario, TargetEvent, Upstream};
 use std::sync::Arc;
 
 /// Options of one run beyond the scenario.
@@ -86,13 +86,15 @@ pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
         start_unix: Some(0),
         ..MockConfig::default()
     };
-    if let Some(latency) = &scenario.target.latency {
+    let none = crate::scenario::MockSettings::default();
+    let mock = scenario.target.mock().unwrap_or(&none);
+    if let Some(latency) = &mock.latency {
         config.latency = latency.clone();
     }
-    if let Some(completion) = scenario.target.completion {
+    if let Some(completion) = mock.completion {
         config.completion = completion;
     }
-    config.faults = scenario.target.faults.clone();
+    config.faults = mock.faults.clone();
     config.orgs = (0..org_count)
         .map(|o| OrgConfig {
             id: format!("org_{o}"),
@@ -103,11 +105,11 @@ pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
                 .map(|(k, _)| k.clone())
                 .collect(),
             tier: None,
-            limits: scenario.target.limits,
+            limits: mock.limits,
         })
         .filter(|o| !o.keys.is_empty())
         .collect();
-    for event in &scenario.target.events {
+    for event in &mock.events {
         match event {
             TargetEvent::RevokeKey { at, key } => {
                 if let Some(k) = keys.get(*key) {
@@ -134,7 +136,7 @@ pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
 
 fn limits_used(scenario: &Scenario) -> LimitsUsed {
     let t = &scenario.target;
-    let (limits, source) = match &t.url {
+    let (limits, source) = match t.url() {
         Some(_) => {
             let (published, _) = limits_in_force(&t.model, t.tier, None);
             (
@@ -142,7 +144,7 @@ fn limits_used(scenario: &Scenario) -> LimitsUsed {
                 "the real API's own (catalog values shown for reference)".to_owned(),
             )
         }
-        None => limits_in_force(&t.model, t.tier, t.limits),
+        None => limits_in_force(&t.model, t.tier, t.limits()),
     };
     LimitsUsed { limits, source }
 }
@@ -168,7 +170,7 @@ async fn drive_with<T: Transport + 'static>(
 ) -> anyhow::Result<(Driven, Option<ReplicasSeen>)> {
     let engine = &scenario.engine;
     let policy = engine.policy.config.clone();
-    let rtt = scenario.target.rtt;
+    let rtt = scenario.target.rtt();
     let rotor_options = RotorOptions {
         deadline: engine.deadline,
         budget: Some(scenario.traffic.latency_budget),
@@ -337,13 +339,13 @@ pub fn run(
     let n = scenario.keys.count.0;
     let target = &scenario.target;
     let (((driven, replicas), quota), mock_state, keys, target) =
-        match (&target.app, &target.url, scenario.mode) {
-            (Some(app), _, _) => {
+        match (&target.upstream, scenario.mode) {
+            (Upstream::App { app, .. }, _) => {
                 let (driven, state, keys, target) =
                     drive_app(scenario, app, &mut options, progress)?;
                 (((driven, None), Quota::default()), state, keys, target)
             }
-            (None, None, Mode::Sim) => {
+            (Upstream::Mock { .. }, Mode::Sim) => {
                 let keys = mock_keys(n);
                 // Timers only: nothing simulated touches a socket, and without an I/O driver an
                 // idle runtime parks without a syscall (epoll and eventfd were an eighth of a
@@ -375,7 +377,7 @@ pub fn run(
                         .into(),
                 )
             }
-            (None, None, Mode::Real) => {
+            (Upstream::Mock { .. }, Mode::Real) => {
                 let keys = mock_keys(n);
                 let config = mock_config(scenario, &keys);
                 let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -412,7 +414,7 @@ pub fn run(
                     "embedded mock (loopback HTTP, real time)".to_owned().into(),
                 )
             }
-            (None, Some(url), _) => {
+            (Upstream::Url { url, .. }, _) => {
                 let loaded = keys::from_env()
                     .context("a real endpoint takes its keys from the environment")?;
                 for warning in &loaded.warnings {
@@ -445,7 +447,7 @@ pub fn run(
             }
         };
     let orgs_of = scenario.keys.org_of_each();
-    let policy = match &scenario.target.app {
+    let policy = match scenario.target.app() {
         Some(_) => "the app's own rotation code".to_owned(),
         None => scenario.engine.policy.text().to_owned(),
     };
@@ -500,7 +502,7 @@ pub fn quota_statement(scenario: &Scenario) -> String {
         "This run sends at most {requests} requests (each may retry on other keys) for at most {}, then waits at most {} for the last answers, to {} with {} keys from the environment: about {:.0} tokens at the mean sizes, counted against those keys' organisations' daily quotas.",
         format(t.duration.unwrap_or_default()),
         format(crate::driver::drain_limit(scenario)),
-        scenario.target.url.as_deref().unwrap_or("?"),
+        scenario.target.url().unwrap_or("?"),
         scenario.keys.count.0,
         tokens
     )

@@ -142,12 +142,11 @@ impl SeedApp {
         dir: &Path,
         timeout: Duration,
     ) -> Result<Scenario, String> {
-        let mut s = base.clone();
-        s.mode = Mode::Real;
-        s.target.rtt = Duration::ZERO;
-        s.target.app = Some(self.target(dir, timeout));
-        s.validate()?;
-        Ok(s)
+        base.to_builder()
+            .mode(Mode::Real)
+            .app(self.target(dir, timeout))
+            .build()
+            .map_err(|e| e.to_string())
     }
 
     /// The seed app whose file is `file`.

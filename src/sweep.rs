@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::driver::NoProgress;
 use crate::report::{Report, Table};
 use crate::run::{RunOptions, run};
-use crate::scenario::{Arrival, Count, Rate, Scenario};
+use crate::scenario::{Scenario, ScenarioBuilder};
 
 /// Bisection steps per key count (relative precision about 2⁻⁸ of the bracket).
 const STEPS: usize = 8;
@@ -67,27 +67,19 @@ pub struct Sweep {
     pub points: Vec<SweepPoint>,
 }
 
-/// The scenario at `rate` requests per minute with `keys` keys (constant arrivals).
-pub fn at_rate(base: &Scenario, keys: usize, rate: f64) -> Scenario {
-    let mut s = base.clone();
-    s.keys.count = Count(keys.max(1));
-    if s.keys.layout == crate::scenario::Layout::Explicit {
-        s.keys.layout = crate::scenario::Layout::Separate;
-        s.keys.orgs.clear();
-    }
-    s.traffic.arrival = match s.traffic.arrival {
-        Arrival::Poisson => Arrival::Poisson,
-        _ => Arrival::Constant,
-    };
-    s.traffic.rate = Some(Rate(rate.max(0.01)));
-    s.traffic.peak = None;
-    s.traffic.users = None;
-    s
+/// The scenario at `rate` requests per minute with `keys` keys (Poisson stays Poisson; any
+/// other shape becomes constant arrivals).
+pub fn at_rate(base: &Scenario, keys: usize, rate: f64) -> anyhow::Result<Scenario> {
+    Ok(rated(base, keys, rate).build()?)
+}
+
+fn rated(base: &Scenario, keys: usize, rate: f64) -> ScenarioBuilder {
+    base.to_builder().keys(keys.max(1)).steady(rate.max(0.01))
 }
 
 fn measure(base: &Scenario, keys: usize, rate: f64) -> anyhow::Result<Report> {
     Ok(run(
-        &at_rate(base, keys, rate),
+        &at_rate(base, keys, rate)?,
         RunOptions::default(),
         &NoProgress,
     )?
@@ -106,8 +98,8 @@ struct Budget {
 impl Budget {
     fn of(base: &Scenario) -> Self {
         let t = &base.target;
-        let (limits, _) = mock_groq::config::limits_in_force(&t.model, t.tier, t.limits);
-        let completion = t.completion.unwrap_or_default();
+        let (limits, _) = mock_groq::config::limits_in_force(&t.model, t.tier, t.limits());
+        let completion = t.mock().and_then(|m| m.completion).unwrap_or_default();
         let fraction = (completion.min_fraction + completion.max_fraction) / 2.0;
         let (prompt, max_tokens) = (
             base.traffic.prompt_tokens.mean(),
@@ -166,17 +158,15 @@ fn outruns_daily_refill(base: &Scenario, keys: usize, rate: f64) -> bool {
 }
 
 /// The scenario at `rate` with `keys` keys, begun in steady state (see the module docs).
-pub fn steady_at_rate(base: &Scenario, keys: usize, rate: f64) -> Scenario {
-    let mut s = at_rate(base, keys, rate);
+pub fn steady_at_rate(base: &Scenario, keys: usize, rate: f64) -> anyhow::Result<Scenario> {
+    let mut b = rated(base, keys, rate);
     if outruns_daily_refill(base, keys, rate) {
-        s.target
-            .events
-            .push(crate::scenario::TargetEvent::ExhaustDaily {
-                at: std::time::Duration::ZERO,
-                org: None,
-            });
+        b = b.event(crate::scenario::TargetEvent::ExhaustDaily {
+            at: std::time::Duration::ZERO,
+            org: None,
+        });
     }
-    s
+    Ok(b.build()?)
 }
 
 /// The sustained capacity of `keys` keys: the highest rate meeting `objective` in steady
@@ -192,15 +182,18 @@ pub fn sustained_capacity(
         return capacity(base, keys, objective, progress);
     };
     let minutes = (400.0 / bound).clamp(60.0, 1440.0);
-    let mut long = base.clone();
-    long.traffic.duration = Some(std::time::Duration::from_secs_f64(minutes * 60.0));
-    long.traffic.requests = None;
-    long.traffic.interval = long
-        .traffic
-        .interval
-        .max(std::time::Duration::from_secs(60));
+    let long = base
+        .to_builder()
+        .duration(std::time::Duration::from_secs_f64(minutes * 60.0))
+        .requests(None)
+        .interval(
+            base.traffic
+                .interval
+                .max(std::time::Duration::from_secs(60)),
+        )
+        .build()?;
     search(keys, bound, objective, &mut |rate| {
-        let scenario = steady_at_rate(&long, keys, rate);
+        let scenario = steady_at_rate(&long, keys, rate)?;
         let report = run(&scenario, RunOptions::default(), &NoProgress)?.report;
         let success = report.summary.goodput_rate.unwrap_or(0.0);
         progress(keys, rate, success);
@@ -216,7 +209,7 @@ pub fn capacity(
     objective: f64,
     progress: &mut dyn FnMut(usize, f64, f64),
 ) -> anyhow::Result<SweepPoint> {
-    let guess = base.traffic.rate.map_or(30.0, |r| r.0) * keys as f64;
+    let guess = base.traffic.shape.rate().unwrap_or(30.0) * keys as f64;
     search(keys, guess, objective, &mut |rate| {
         // A probe always offers requests (arrivals start at 0); none counts as none served.
         let success = measure(base, keys, rate)?
@@ -308,8 +301,7 @@ pub fn sweep(
     };
     let mut points = Vec::with_capacity(key_counts.len() * replica_counts.len());
     for &replicas in replica_counts {
-        let mut scenario = base.clone();
-        scenario.engine.replicas = replicas;
+        let scenario = base.to_builder().replica_count(replicas).build()?;
         for &keys in key_counts {
             let mut point = capacity(&scenario, keys, objective, progress)?;
             point.replicas = replicas;

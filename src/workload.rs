@@ -6,53 +6,67 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::scenario::{Arrival, Tokens, Traffic};
+use crate::scenario::{Shape, Tokens, Traffic};
 
-/// Offered rate in requests per minute at `t` into the run.
+/// Offered rate in requests per minute at `t` into the run (a closed loop's: none).
 pub fn rate_at(traffic: &Traffic, t: Duration) -> f64 {
-    let base = traffic.rate.map_or(0.0, |r| r.0);
-    let peak = traffic.peak.map_or(base, |r| r.0);
-    let change = traffic.change_at.unwrap_or(Duration::MAX);
-    match traffic.arrival {
-        Arrival::Constant | Arrival::Poisson | Arrival::Closed => base,
-        Arrival::Profile => {
-            let weights = &traffic.profile;
+    match &traffic.shape {
+        Shape::Constant { rate } | Shape::Poisson { rate } => rate.0,
+        Shape::Closed { .. } => 0.0,
+        Shape::Profile {
+            rate,
+            weights,
+            step,
+        } => {
             let mean = weights.iter().sum::<f64>() / weights.len().max(1) as f64;
-            let step = step_index(traffic, t) % weights.len().max(1);
+            let at = step_index(*step, t) % weights.len().max(1);
             if mean > 0.0 {
-                base * weights.get(step).copied().unwrap_or(0.0) / mean
+                rate.0 * weights.get(at).copied().unwrap_or(0.0) / mean
             } else {
                 0.0
             }
         }
-        Arrival::Ramp => {
+        Shape::Ramp { rate, peak } => {
             let total = traffic.duration.map_or(1.0, |d| d.as_secs_f64().max(1e-9));
-            base + (peak - base) * (t.as_secs_f64() / total).min(1.0)
+            rate.0 + (peak.0 - rate.0) * (t.as_secs_f64() / total).min(1.0)
         }
-        Arrival::Step => {
-            if t >= change {
-                peak
+        Shape::Step {
+            rate,
+            peak,
+            change_at,
+        } => {
+            if t >= *change_at {
+                peak.0
             } else {
-                base
+                rate.0
             }
         }
-        Arrival::Spike => {
-            let end = change.saturating_add(traffic.spike_for.unwrap_or_default());
-            if t >= change && t < end { peak } else { base }
+        Shape::Spike {
+            rate,
+            peak,
+            change_at,
+            spike_for,
+        } => {
+            let end = change_at.saturating_add(*spike_for);
+            if t >= *change_at && t < end {
+                peak.0
+            } else {
+                rate.0
+            }
         }
     }
 }
 
-/// Which step of the profile `t` falls in (counting from the start, not wrapped).
-fn step_index(traffic: &Traffic, t: Duration) -> usize {
-    let step = traffic.profile_step.as_nanos().max(1);
-    usize::try_from(t.as_nanos() / step).unwrap_or(usize::MAX)
+/// Which step of a profile with steps of `step` `t` falls in (counting from the start, not
+/// wrapped).
+fn step_index(step: Duration, t: Duration) -> usize {
+    usize::try_from(t.as_nanos() / step.as_nanos().max(1)).unwrap_or(usize::MAX)
 }
 
 /// The start of the profile step after the one `t` falls in.
-fn next_step(traffic: &Traffic, t: Duration) -> Duration {
-    let step = traffic.profile_step.max(Duration::from_secs(1));
-    let index = u32::try_from(step_index(traffic, t).saturating_add(1)).unwrap_or(u32::MAX);
+fn next_step(step: Duration, t: Duration) -> Duration {
+    let step = step.max(Duration::from_secs(1));
+    let index = u32::try_from(step_index(step, t).saturating_add(1)).unwrap_or(u32::MAX);
     step.saturating_mul(index)
 }
 
@@ -90,15 +104,15 @@ impl Iterator for Arrivals<'_> {
         if self.traffic.duration.is_some_and(|d| at >= d) {
             return None;
         }
-        if self.traffic.arrival == Arrival::Profile {
-            return self.next_of_profile(at);
+        if let Shape::Profile { step, .. } = self.traffic.shape {
+            return self.next_of_profile(at, step);
         }
         let per_second = rate_at(self.traffic, at) / 60.0;
         if per_second <= 0.0 {
             return None;
         }
-        let gap = match self.traffic.arrival {
-            Arrival::Poisson => -(1.0 - self.rng.random::<f64>()).ln() / per_second,
+        let gap = match self.traffic.shape {
+            Shape::Poisson { .. } => -(1.0 - self.rng.random::<f64>()).ln() / per_second,
             _ => 1.0 / per_second,
         };
         self.next = at + Duration::from_secs_f64(gap);
@@ -112,7 +126,7 @@ impl Arrivals<'_> {
     /// profile's integrated rate, walked step by step: exact for a rate that is constant
     /// within each step, so a short spike is never jumped over by a gap drawn at a quiet
     /// step's rate.
-    fn next_of_profile(&mut self, at: Duration) -> Option<Duration> {
+    fn next_of_profile(&mut self, at: Duration, step: Duration) -> Option<Duration> {
         let end = self.traffic.duration.unwrap_or(Duration::MAX);
         let at = if self.started {
             at
@@ -121,25 +135,26 @@ impl Arrivals<'_> {
             self.started = true;
             let mut t = at;
             while rate_at(self.traffic, t) <= 0.0 {
-                t = next_step(self.traffic, t);
+                t = next_step(step, t);
                 if t >= end {
                     return None;
                 }
             }
             t
         };
-        self.next = self.after(at, end).unwrap_or(end);
+        self.next = self.after(at, end, step).unwrap_or(end);
         self.sent += 1;
         Some(at)
     }
 
-    /// The time one unit exponential of integrated rate after `from`, or `None` past `end`.
-    fn after(&mut self, from: Duration, end: Duration) -> Option<Duration> {
+    /// The time one unit exponential of integrated rate after `from` (profile steps of
+    /// `step`), or `None` past `end`.
+    fn after(&mut self, from: Duration, end: Duration, step: Duration) -> Option<Duration> {
         let mut need = -(1.0 - self.rng.random::<f64>()).ln();
         let mut t = from;
         while t < end {
             let per_second = rate_at(self.traffic, t) / 60.0;
-            let boundary = next_step(self.traffic, t).min(end);
+            let boundary = next_step(step, t).min(end);
             let span = boundary.saturating_sub(t).as_secs_f64();
             if per_second > 0.0 && need <= per_second * span {
                 return Some(t + Duration::from_secs_f64(need / per_second));

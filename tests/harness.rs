@@ -124,7 +124,9 @@ fn real_time_run_over_loopback_and_interruption_lose_nothing() {
 
     // Interrupted after 1 s of a 60 s run: stops, keeps what ran, marks the report.
     let mut s = scenario("duration = \"60s\"", "mode = \"real\"");
-    s.traffic.rate = Some(keyrotor::scenario::Rate(600.0));
+    s.traffic.shape = keyrotor::scenario::Shape::Poisson {
+        rate: keyrotor::scenario::Rate(600.0),
+    };
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stopper = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(1));

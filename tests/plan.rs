@@ -126,12 +126,12 @@ fn cli_plan_json_has_the_documented_fields() {
     ] {
         assert!(dir.join(file).exists(), "{file}");
     }
-    // The page is a page: the verdict first, then the plot, then real tables.
+    // The page is a page: the verdict first, then the interactive chart, then real tables.
     let page = std::fs::read_to_string(dir.join("report.html")).unwrap_or_default();
     let at = |needle: &str| page.find(needle).unwrap_or(usize::MAX);
     assert!(
-        at("class=\"verdict") < at("<svg") && at("<svg") < at("<table>"),
-        "verdict, plot, tables"
+        at("class=\"verdict") < at("chart-data") && at("chart-data") < at("<table>"),
+        "verdict, chart, tables"
     );
     assert!(!page.contains("<pre>") && !page.contains("| limit |"));
     let bad = Command::new(env!("CARGO_BIN_EXE_keyrotor"))

@@ -431,6 +431,18 @@ fn compare_refuses_reports_that_are_not_comparable() {
     assert_eq!(compare(&base, &base, &[]).status.code(), Some(0));
     let absolute = compare(&base, &base, &["--threshold", "failover_p99 < 200"]);
     assert_eq!(absolute.status.code(), Some(3), "{absolute:?}");
+    // --json: the same verdict as data, the no-data figure as null.
+    let json = compare(
+        &base,
+        &base,
+        &["--threshold", "failover_p99 < 200", "--json"],
+    );
+    assert_eq!(json.status.code(), Some(3), "{json:?}");
+    let value: serde_json::Value =
+        serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{e}: {json:?}"));
+    assert_eq!(value["pass"], serde_json::json!(false), "{value}");
+    assert_eq!(value["rows"][0]["metric"], "failover_p99_ms", "{value}");
+    assert!(value["rows"][0]["current"].is_null(), "{value}");
     for (current, needle) in [(&other, "settings"), (&real, "mode")] {
         let refused = compare(&base, current, &[]);
         assert_eq!(refused.status.code(), Some(1));
@@ -456,7 +468,9 @@ fn the_last_arrival_of_an_event_is_sent_even_when_its_timer_fires_after_the_end(
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let report = run(
-        &input.scenario(2, &input.policy),
+        &input
+            .scenario(2, &input.policy)
+            .unwrap_or_else(|e| panic!("{e:#}")),
         RunOptions::default(),
         &NoProgress,
     )

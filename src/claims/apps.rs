@@ -15,15 +15,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Conditions, Era, Limits, Measured, Verdict, all_answered, base, conditions, failover_verdict,
-    ms, no_rate_limits, pct, uptime,
-};
+use super::seeds::{ALL_ANSWERED, Era, FAILOVER, Limits, NO_429, UPTIME};
+use super::{Conditions, Measured, Verdict, conditions, judge, pct};
 use crate::document::Block;
 use crate::driver::NoProgress;
+use crate::metrics::{Metric, Threshold};
 use crate::report::{Figure, Report, Table};
 use crate::run::{RunOptions, run};
-use crate::scenario::{Scenario, Tokens};
+use crate::scenario::{Layout, Scenario, TargetEvent, Tokens};
 use crate::seed_apps::{SEED_APPS, SeedApp};
 
 /// The shortest and longest traffic span of an app run.
@@ -124,8 +123,8 @@ struct Check {
     today: bool,
     rate: f64,
     span: Duration,
-    /// `[target]` TOML: the events, at a third of the span.
-    events: String,
+    /// The mock's events, at a third of the span.
+    events: Vec<TargetEvent>,
     traffic: String,
     judges: Vec<(Judge, &'static str)>,
 }
@@ -133,14 +132,11 @@ struct Check {
 /// The checks, for traffic lasting `span`.
 fn checks(span: Duration) -> Vec<Check> {
     let third = span.as_secs() / 3;
+    let at = Duration::from_secs(third);
     let exhaust = |orgs: &[usize]| {
         orgs.iter()
-            .map(|o| {
-                format!(
-                    "[[target.events]]\nkind = \"exhaust_daily\"\norg = {o}\nat = \"{third}s\"\n"
-                )
-            })
-            .collect::<String>()
+            .map(|&o| TargetEvent::ExhaustDaily { at, org: Some(o) })
+            .collect::<Vec<_>>()
     };
     let secs = span.as_secs();
     let traffic = |rate: u32, what: &str| {
@@ -154,7 +150,7 @@ fn checks(span: Duration) -> Vec<Check> {
             today: false,
             rate: 150.0,
             span,
-            events: String::new(),
+            events: Vec::new(),
             traffic: traffic(150, ""),
             judges: vec![
                 (Judge::Uptime, "99.9 %+ uptime with 5 keys"),
@@ -171,7 +167,7 @@ fn checks(span: Duration) -> Vec<Check> {
             today: false,
             rate: 200.0,
             span,
-            events: String::new(),
+            events: Vec::new(),
             traffic: traffic(200, " (above the 5 keys' 150 req/min)"),
             judges: vec![(Judge::Failover, "Failover between keys takes < 200 ms")],
         },
@@ -207,9 +203,7 @@ fn checks(span: Duration) -> Vec<Check> {
             today: false,
             rate: 60.0,
             span,
-            events: format!(
-                "[[target.events]]\nkind = \"revoke_key\"\nkey = 0\nat = \"{third}s\"\n"
-            ),
+            events: vec![TargetEvent::RevokeKey { at, key: 0 }],
             traffic: traffic(60, &format!("; key 0 revoked {third} s in")),
             judges: vec![(Judge::AllAnswered, "Zero downtime during key rotation")],
         },
@@ -220,7 +214,7 @@ fn checks(span: Duration) -> Vec<Check> {
             today: true,
             rate: 150.0,
             span,
-            events: String::new(),
+            events: Vec::new(),
             traffic: traffic(150, ""),
             judges: vec![(
                 Judge::Uptime,
@@ -278,12 +272,9 @@ pub fn check(
             options.span.as_secs()
         ));
         let era = if check.today {
-            Era {
-                as_of: today,
-                model: super::SEED_MODEL,
-            }
+            Era::seeds(today).on(today)
         } else {
-            Era::seeds()
+            Era::seeds(today)
         };
         // Rows by claim, then by app: each claim's rows together.
         let mut by_claim = vec![Vec::new(); check.judges.len()];
@@ -340,21 +331,24 @@ fn side_by_side(
 /// arrivals over the span, requests carrying the `max_tokens` the app sends, no added round
 /// trip.
 fn scenario(check: &Check, era: &Era, app: &SeedApp) -> anyhow::Result<Scenario> {
-    let span = format!("{}s", check.span.as_secs());
-    let target = format!("{}{}", check.limits.target(), check.events);
-    let mut s = base(
-        era,
-        check.id,
-        5,
-        "separate",
-        app.preset,
-        (check.rate, &span),
-        &target,
-    )?;
-    s.mode = crate::scenario::Mode::Real;
-    s.target.rtt = Duration::ZERO;
-    s.traffic.completion_tokens = Tokens::Fixed(app.max_tokens);
-    Ok(s)
+    let mut b = era
+        .base(
+            check.id,
+            (5, Layout::Separate),
+            app.preset,
+            (check.rate, check.span),
+            check.limits,
+        )?
+        .mode(crate::scenario::Mode::Real)
+        .rtt(Duration::ZERO)
+        .tokens(
+            Tokens::Fixed(super::seeds::PROMPT),
+            Tokens::Fixed(app.max_tokens),
+        );
+    for event in &check.events {
+        b = b.event(event.clone());
+    }
+    Ok(b.build()?)
 }
 
 /// A thread's result, a panic turned into an error.
@@ -409,7 +403,8 @@ fn app_rows(
     // requests against the same mock, measures what a request settles at.
     // The scenario carries the app's max_tokens; the preset's run measures what a request
     // settles at (the app's answers carry no usage the driver could count).
-    let mut conditions = conditions(scenario, check.limits, preset, check.traffic.clone());
+    let mut conditions = conditions(scenario, preset, Some(check.traffic.clone()));
+    conditions.limits = check.limits.label(scenario);
     conditions.request = format!(
         "{}; max_tokens {}; settled tokens from the preset's run",
         conditions.request,
@@ -453,6 +448,20 @@ fn app_rows(
 }
 
 impl Judge {
+    /// The metric, rule and samples it judges by: the seeds' table's ([`super::seeds`]).
+    fn verdict(self, r: &Report) -> Verdict {
+        let (metric, rule, min_samples) = match self {
+            Judge::Uptime => UPTIME,
+            Judge::NoRateLimits => NO_429,
+            Judge::Failover => FAILOVER,
+            Judge::AllAnswered => ALL_ANSWERED,
+        };
+        match Threshold::try_from(rule.to_owned()) {
+            Ok(rule) => judge(r.metric(metric), r.samples(metric), rule, min_samples),
+            Err(_) => Verdict::Inconclusive,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Judge::Uptime => "uptime",
@@ -477,7 +486,7 @@ fn side(judge: Judge, r: &Report) -> Side {
                 s.degraded
             ),
             figure: Measured::goodput(s),
-            verdict: uptime(s),
+            verdict: judge.verdict(r),
         },
         Judge::NoRateLimits => Side {
             measured: format!(
@@ -489,7 +498,7 @@ fn side(judge: Judge, r: &Report) -> Side {
                 unit: "upstream 429 answers; samples = requests".to_owned(),
                 samples: s.offered,
             },
-            verdict: no_rate_limits(r),
+            verdict: judge.verdict(r),
         },
         Judge::Failover => {
             let f = &r.failover_ms;
@@ -497,7 +506,7 @@ fn side(judge: Judge, r: &Report) -> Side {
             Side {
                 measured: format!(
                     "p99 {} over {} ({} answered, {} never){unattributed}",
-                    ms(f.p99),
+                    Metric::FailoverP99Ms.show(f.p99),
                     count(samples as f64, "failover"),
                     f.count,
                     f.unanswered
@@ -508,7 +517,7 @@ fn side(judge: Judge, r: &Report) -> Side {
                         .to_owned(),
                     samples,
                 },
-                verdict: failover_verdict(f),
+                verdict: judge.verdict(r),
             }
         }
         Judge::AllAnswered => Side {
@@ -523,7 +532,7 @@ fn side(judge: Judge, r: &Report) -> Side {
                 unit: "requests not answered within 5 s; samples = requests".to_owned(),
                 samples: s.offered,
             },
-            verdict: all_answered(s),
+            verdict: judge.verdict(r),
         },
     }
 }
@@ -587,7 +596,7 @@ fn count(n: f64, thing: &str) -> String {
 fn show(judge: Judge, figure: Figure) -> String {
     match (judge, figure) {
         (Judge::Uptime, Figure::Value(v)) => format!("{:.2} %", v * 100.0),
-        (Judge::Failover, f) => ms(f),
+        (Judge::Failover, f) => Metric::FailoverP99Ms.show(f),
         (_, f) => f.show(0),
     }
 }

@@ -101,14 +101,15 @@ struct Demand {
 
 impl Demand {
     fn of(input: &PlanInput) -> Self {
-        let traffic = input.scenario(1, &input.policy).traffic;
+        let built = input.builder(1, &input.policy);
+        let traffic = &built.scenario().traffic;
         let step = input.step();
         let count = input.duration.as_nanos().div_ceil(step.as_nanos().max(1));
         let steps = (0..u32::try_from(count).unwrap_or(u32::MAX))
             .map(|i| {
                 let start = step.saturating_mul(i);
                 let span = step.min(input.duration.saturating_sub(start));
-                let rate = crate::workload::rate_at(&traffic, start) / 60.0;
+                let rate = crate::workload::rate_at(traffic, start) / 60.0;
                 (rate, span.as_secs_f64())
             })
             .collect();

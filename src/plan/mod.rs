@@ -25,16 +25,14 @@ use std::time::Duration;
 
 use anyhow::bail;
 use mock_groq::catalog::{self, Limits, Tier};
-use mock_groq::config::{CompletionConfig, LimitsOverride};
+use mock_groq::config::LimitsOverride;
 use serde::{Deserialize, Serialize};
 
 use crate::report::Figure;
 
 use crate::engine::PolicyConfig;
 use crate::engine::rotor::MAX_KEYS;
-use crate::scenario::{
-    Arrival, Count, Engine, Keys, Layout, Mode, PolicySpec, Rate, Scenario, Target, Tokens, Traffic,
-};
+use crate::scenario::{Layout, PolicySpec, Scenario, ScenarioBuilder, Tokens};
 
 /// What the event looks like (also the `--file` TOML form).
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -363,7 +361,12 @@ impl PlanInput {
     }
 
     /// The event as a simulated scenario with `keys` keys and `policy`.
-    pub fn scenario(&self, keys: usize, policy: &PolicySpec) -> Scenario {
+    pub fn scenario(&self, keys: usize, policy: &PolicySpec) -> anyhow::Result<Scenario> {
+        Ok(self.builder(keys, policy).build()?)
+    }
+
+    /// [`PlanInput::scenario`] before it is checked.
+    pub(crate) fn builder(&self, keys: usize, policy: &PolicySpec) -> ScenarioBuilder {
         let requests = self.users as f64 * self.queries_per_user;
         let minutes = self.duration.as_secs_f64() / 60.0;
         // The simulated model uses a known model's speeds; explicit limits are what matter.
@@ -374,70 +377,40 @@ impl PlanInput {
         };
         let (limits, _) = self.limits();
         let zero_is_unlimited = |v: Option<u64>| Some(v.unwrap_or(0));
-        let mut scenario = Scenario {
-            name: "plan".to_owned(),
-            description: String::new(),
-            mode: Mode::Sim,
-            seed: self.seed,
-            target: Target {
-                model,
-                as_of: Some(self.as_of()),
-                tier: self.tier,
-                limits: Some(LimitsOverride {
-                    rpm: zero_is_unlimited(limits.rpm),
-                    rpd: zero_is_unlimited(limits.rpd),
-                    tpm: zero_is_unlimited(limits.tpm),
-                    tpd: zero_is_unlimited(limits.tpd),
-                }),
-                completion: Some(CompletionConfig {
-                    min_fraction: 1.0,
-                    max_fraction: 1.0,
-                }),
-                ..Target::default()
-            },
-            keys: Keys {
-                count: Count(keys.max(1)),
-                layout: if self.layout == Layout::Shared {
-                    Layout::Shared
-                } else {
-                    Layout::Separate
-                },
-                orgs: Vec::new(),
-            },
-            engine: Engine {
-                policy: policy.clone(),
-                ..Engine::default()
-            },
-            traffic: Traffic {
-                arrival: Arrival::Profile,
-                rate: Some(Rate((requests / minutes).max(1e-6))),
-                peak: None,
-                change_at: None,
-                spike_for: None,
-                users: None,
-                think: None,
-                duration: Some(self.duration),
-                requests: None,
-                prompt_tokens: Tokens::Fixed(self.prompt_tokens),
-                completion_tokens: Tokens::Fixed(self.completion_tokens),
-                stream: false,
-                interval: Duration::from_secs(600),
-                latency_budget: self.latency_budget,
-                profile: self.weights(),
-                profile_step: self.step(),
-            },
-            thresholds: Default::default(),
-        };
+        let mut b = Scenario::builder("plan")
+            .seed(self.seed)
+            .model(&model)
+            .as_of(self.as_of())
+            .tier(self.tier)
+            .limits(Some(LimitsOverride {
+                rpm: zero_is_unlimited(limits.rpm),
+                rpd: zero_is_unlimited(limits.rpd),
+                tpm: zero_is_unlimited(limits.tpm),
+                tpd: zero_is_unlimited(limits.tpd),
+            }))
+            .full_completions()
+            .keys(keys.max(1))
+            .layout(if self.layout == Layout::Shared {
+                Layout::Shared
+            } else {
+                Layout::Separate
+            })
+            .policy(policy.clone())
+            .profile((requests / minutes).max(1e-6), self.weights(), self.step())
+            .duration(self.duration)
+            .tokens(
+                Tokens::Fixed(self.prompt_tokens),
+                Tokens::Fixed(self.completion_tokens),
+            )
+            .interval(Duration::from_secs(600))
+            .latency_budget(self.latency_budget);
         if self.steady && self.outruns_daily_refill(keys) {
-            scenario
-                .target
-                .events
-                .push(crate::scenario::TargetEvent::ExhaustDaily {
-                    at: Duration::ZERO,
-                    org: None,
-                });
+            b = b.event(crate::scenario::TargetEvent::ExhaustDaily {
+                at: Duration::ZERO,
+                org: None,
+            });
         }
-        scenario
+        b
     }
 
     /// Whether the event's daily demand per organisation, with `keys` keys, exceeds a day's

@@ -36,7 +36,7 @@ pub(super) fn point(
     depth: Depth,
     progress: &Mutex<&mut Progress<'_>>,
 ) -> anyhow::Result<Point> {
-    let scenario = input.scenario(keys, policy);
+    let scenario = input.scenario(keys, policy)?;
     let options = RunOptions {
         give_up_after: (depth == Depth::Verdict)
             .then(|| unanswered_allowed(&scenario, input.objective)),

@@ -15,7 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::transport::Timeouts;
 use crate::engine::{OnStoreError, PolicyConfig};
-use crate::replicas::{ColdStart, MAX_REPLICAS, Spread, StateKind};
+use crate::replicas::{ColdStart, Spread, StateKind};
+
+mod builder;
+mod check;
+
+pub use builder::ScenarioBuilder;
 
 /// Errors reading a scenario.
 #[derive(Debug, thiserror::Error)]
@@ -79,63 +84,183 @@ pub enum Mode {
     Real,
 }
 
-/// The API under test.
+/// The API under test: the model it is asked for, the day whose catalog applies, the plan,
+/// and what receives the traffic ([`Upstream`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "TargetFile", into = "TargetFile")]
 pub struct Target {
-    /// A real endpoint (e.g. `https://api.groq.com`); keys then come from the environment.
-    /// Absent: the embedded mock.
-    #[serde(default)]
-    pub url: Option<String>,
     /// Model requested.
-    #[serde(default = "default_model")]
     pub model: String,
-    /// The day whose Groq catalog the mock serves (`YYYY-MM-DD`): which models exist and
-    /// their limits. Today (UTC) when absent.
-    #[serde(default)]
+    /// The day whose Groq catalog applies (`YYYY-MM-DD`): which models exist and their
+    /// limits. Today (UTC) when absent.
     pub as_of: Option<jiff::civil::Date>,
-    /// The mock's plan.
-    #[serde(default)]
+    /// Groq's plan: the mock applies its limits; for a real endpoint, its published limits are
+    /// shown for reference.
     pub tier: Tier,
-    /// The mock's limits for every organisation, replacing the catalog's where given.
-    #[serde(default)]
-    pub limits: Option<LimitsOverride>,
-    /// The mock's service-time model.
-    #[serde(default)]
-    pub latency: Option<LatencyConfig>,
-    /// The mock's completion lengths.
-    #[serde(default)]
-    pub completion: Option<CompletionConfig>,
-    /// Faults injected by the mock (`org = "org_1"` names the second organisation).
-    #[serde(default)]
-    pub faults: Vec<Fault>,
-    /// Events on the mock's clock.
-    #[serde(default)]
-    pub events: Vec<TargetEvent>,
-    /// The client's network round trip, added to every attempt (in simulated and real
-    /// time): a failover pays it once per failed key. 0 to 10 s.
-    #[serde(default, with = "humantime_serde")]
-    pub rtt: Duration,
+    /// What receives the traffic.
+    pub upstream: Upstream,
+}
+
+/// What receives the traffic: one variant per kind, each with exactly its settings.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    /// The embedded mock, through the engine.
+    Mock {
+        /// The mock's settings.
+        mock: MockSettings,
+        /// The client's network round trip, added to every attempt (in simulated and real
+        /// time): a failover pays it once per failed key. 0 to 10 s.
+        rtt: Duration,
+    },
+    /// A real endpoint (e.g. `https://api.groq.com`), through the engine; keys come from the
+    /// environment. Real time only.
+    Url {
+        /// Its base URL.
+        url: String,
+        /// The round trip added to every attempt, on top of the real network's.
+        rtt: Duration,
+    },
     /// An app under test instead of the engine (`[target.app]`): keyrotor starts it in front
     /// of the embedded mock and drives traffic at it (see [`crate::app`]). Real time only.
+    App {
+        /// The app.
+        app: Box<crate::app::AppTarget>,
+        /// The mock it talks to.
+        mock: MockSettings,
+    },
+}
+
+/// The embedded mock's settings.
+#[derive(Debug, Clone, Default)]
+pub struct MockSettings {
+    /// The limits of every organisation, replacing the catalog's where given.
+    pub limits: Option<LimitsOverride>,
+    /// The service-time model.
+    pub latency: Option<LatencyConfig>,
+    /// Completion lengths.
+    pub completion: Option<CompletionConfig>,
+    /// Faults injected (`org = "org_1"` names the second organisation).
+    pub faults: Vec<Fault>,
+    /// Events on the mock's clock.
+    pub events: Vec<TargetEvent>,
+}
+
+impl MockSettings {
+    /// Whether nothing is set: the catalog's limits, the default latency and completions, no
+    /// fault, no event.
+    pub fn is_default(&self) -> bool {
+        self.limits.is_none()
+            && self.latency.is_none()
+            && self.completion.is_none()
+            && self.faults.is_empty()
+            && self.events.is_empty()
+    }
+}
+
+/// `[target]` as written in a file: flat; [`Target`] is what it means.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFile {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default = "default_model")]
+    model: String,
+    #[serde(default)]
+    as_of: Option<jiff::civil::Date>,
+    #[serde(default)]
+    tier: Tier,
+    #[serde(default)]
+    limits: Option<LimitsOverride>,
+    #[serde(default)]
+    latency: Option<LatencyConfig>,
+    #[serde(default)]
+    completion: Option<CompletionConfig>,
+    #[serde(default)]
+    faults: Vec<Fault>,
+    #[serde(default)]
+    events: Vec<TargetEvent>,
+    #[serde(default, with = "humantime_serde")]
+    rtt: Duration,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app: Option<crate::app::AppTarget>,
+    app: Option<crate::app::AppTarget>,
+}
+
+impl TryFrom<TargetFile> for Target {
+    type Error = String;
+    fn try_from(f: TargetFile) -> Result<Self, String> {
+        let mock = MockSettings {
+            limits: f.limits,
+            latency: f.latency,
+            completion: f.completion,
+            faults: f.faults,
+            events: f.events,
+        };
+        let upstream = match (f.url, f.app) {
+            (None, None) => Upstream::Mock { mock, rtt: f.rtt },
+            (Some(_), Some(_)) => {
+                return Err("an app under test talks to the embedded mock: drop `url`".to_owned());
+            }
+            (Some(url), None) => {
+                if !mock.is_default() {
+                    return Err("limits, latency, completion, faults and events are the embedded mock's: a target with `url` takes none".to_owned());
+                }
+                Upstream::Url { url, rtt: f.rtt }
+            }
+            (None, Some(app)) => {
+                if !f.rtt.is_zero() {
+                    return Err(
+                        "`rtt` is added by the engine, which an app under test does not use"
+                            .to_owned(),
+                    );
+                }
+                Upstream::App {
+                    app: Box::new(app),
+                    mock,
+                }
+            }
+        };
+        Ok(Target {
+            model: f.model,
+            as_of: f.as_of,
+            tier: f.tier,
+            upstream,
+        })
+    }
+}
+
+impl From<Target> for TargetFile {
+    fn from(t: Target) -> Self {
+        let (url, app, rtt, mock) = match t.upstream {
+            Upstream::Mock { mock, rtt } => (None, None, rtt, mock),
+            Upstream::Url { url, rtt } => (Some(url), None, rtt, MockSettings::default()),
+            Upstream::App { app, mock } => (None, Some(*app), Duration::ZERO, mock),
+        };
+        TargetFile {
+            url,
+            model: t.model,
+            as_of: t.as_of,
+            tier: t.tier,
+            limits: mock.limits,
+            latency: mock.latency,
+            completion: mock.completion,
+            faults: mock.faults,
+            events: mock.events,
+            rtt,
+            app,
+        }
+    }
 }
 
 impl Default for Target {
     fn default() -> Self {
         Self {
-            url: None,
             model: default_model(),
             as_of: None,
             tier: Tier::Free,
-            limits: None,
-            latency: None,
-            completion: None,
-            faults: Vec::new(),
-            events: Vec::new(),
-            rtt: Duration::ZERO,
-            app: None,
+            upstream: Upstream::Mock {
+                mock: MockSettings::default(),
+                rtt: Duration::ZERO,
+            },
         }
     }
 }
@@ -145,6 +270,53 @@ fn default_model() -> String {
 }
 
 impl Target {
+    /// The embedded mock's settings; `None` for a real endpoint.
+    pub fn mock(&self) -> Option<&MockSettings> {
+        match &self.upstream {
+            Upstream::Mock { mock, .. } | Upstream::App { mock, .. } => Some(mock),
+            Upstream::Url { .. } => None,
+        }
+    }
+
+    /// A real endpoint's URL.
+    pub fn url(&self) -> Option<&str> {
+        match &self.upstream {
+            Upstream::Url { url, .. } => Some(url),
+            _ => None,
+        }
+    }
+
+    /// The app under test.
+    pub fn app(&self) -> Option<&crate::app::AppTarget> {
+        match &self.upstream {
+            Upstream::App { app, .. } => Some(app),
+            _ => None,
+        }
+    }
+
+    /// The round trip added to every attempt (none for an app under test).
+    pub fn rtt(&self) -> Duration {
+        match &self.upstream {
+            Upstream::Mock { rtt, .. } | Upstream::Url { rtt, .. } => *rtt,
+            Upstream::App { .. } => Duration::ZERO,
+        }
+    }
+
+    /// The mock's limits override (`None`: the catalog's, or a real endpoint).
+    pub fn limits(&self) -> Option<LimitsOverride> {
+        self.mock().and_then(|m| m.limits)
+    }
+
+    /// The mock's events (none for a real endpoint).
+    pub fn events(&self) -> &[TargetEvent] {
+        self.mock().map_or(&[], |m| &m.events)
+    }
+
+    /// The mock's faults (none for a real endpoint).
+    pub fn faults(&self) -> &[Fault] {
+        self.mock().map_or(&[], |m| &m.faults)
+    }
+
     /// The day whose catalog applies: `as_of`, or today (UTC).
     pub fn as_of(&self) -> jiff::civil::Date {
         self.as_of.unwrap_or_else(mock_groq::catalog::today)
@@ -368,61 +540,325 @@ impl std::str::FromStr for PolicySpec {
     }
 }
 
-/// The traffic.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The traffic: how requests arrive ([`Shape`]), for how long, and what each one asks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TrafficFile", into = "TrafficFile")]
 pub struct Traffic {
     /// How requests arrive.
-    pub arrival: Arrival,
-    /// Requests per minute (open-loop arrivals; the starting rate of ramp, step and spike).
-    #[serde(default)]
-    pub rate: Option<Rate>,
-    /// Requests per minute at the end of a ramp, after a step, or during a spike.
-    #[serde(default)]
-    pub peak: Option<Rate>,
-    /// When a step or spike starts.
-    #[serde(default, with = "humantime_serde")]
-    pub change_at: Option<Duration>,
-    /// How long a spike lasts.
-    #[serde(default, with = "humantime_serde")]
-    pub spike_for: Option<Duration>,
-    /// Closed loop: concurrent users.
-    #[serde(default)]
-    pub users: Option<Count>,
-    /// Closed loop: pause between a user's answer and its next request.
-    #[serde(default, with = "humantime_serde")]
-    pub think: Option<Duration>,
+    pub shape: Shape,
     /// How long requests are sent.
-    #[serde(default, with = "humantime_serde")]
     pub duration: Option<Duration>,
     /// How many requests at most.
-    #[serde(default)]
     pub requests: Option<Count>,
     /// Prompt tokens per request.
-    #[serde(default = "default_prompt")]
     pub prompt_tokens: Tokens,
     /// `max_tokens` per request.
-    #[serde(default = "default_completion")]
     pub completion_tokens: Tokens,
     /// Ask for streamed answers, read event by event: the report adds time to first token,
     /// inter-token latency and output tokens per second ([`crate::streaming`]).
-    #[serde(default)]
     pub stream: bool,
     /// Time-series interval.
-    #[serde(default = "default_interval", with = "humantime_serde")]
     pub interval: Duration,
     /// How long a user waits for an answer: goodput counts the requests answered within it,
     /// from their intended send; a budget-aware policy (adaptive) plans its waits by it.
-    #[serde(default = "default_latency_budget", with = "humantime_serde")]
     pub latency_budget: Duration,
-    /// With `arrival = "profile"`: relative weight of each step (repeats after the last).
+}
+
+/// How requests arrive: one variant per kind, each with exactly the fields it needs (rates in
+/// requests per minute), so a closed loop with a rate or a spike without its length cannot be
+/// written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// Evenly spaced at `rate`.
+    Constant {
+        /// Requests per minute.
+        rate: Rate,
+    },
+    /// Poisson at `rate`.
+    Poisson {
+        /// Requests per minute.
+        rate: Rate,
+    },
+    /// From `rate` to `peak` linearly over the duration.
+    Ramp {
+        /// At the start.
+        rate: Rate,
+        /// At the end.
+        peak: Rate,
+    },
+    /// `rate`, then `peak` from `change_at`.
+    Step {
+        /// Before the step.
+        rate: Rate,
+        /// From the step on.
+        peak: Rate,
+        /// When the step comes.
+        change_at: Duration,
+    },
+    /// `rate`, with `peak` from `change_at` for `spike_for`.
+    Spike {
+        /// Outside the spike.
+        rate: Rate,
+        /// During the spike.
+        peak: Rate,
+        /// When the spike starts.
+        change_at: Duration,
+        /// How long it lasts.
+        spike_for: Duration,
+    },
+    /// Poisson at `rate` × the step's weight ÷ the mean weight, each weight lasting `step`
+    /// (repeating after the last).
+    Profile {
+        /// The mean rate.
+        rate: Rate,
+        /// Relative weight of each step.
+        weights: Vec<f64>,
+        /// How long each weight lasts.
+        step: Duration,
+    },
+    /// `users` each sending, waiting for the answer, thinking `think`, and again (users start
+    /// spread over one think time).
+    Closed {
+        /// Concurrent users.
+        users: Count,
+        /// Pause between a user's answer and its next request.
+        think: Duration,
+    },
+}
+
+impl Shape {
+    /// The kind of arrivals, as `arrival` names it in a file.
+    pub fn arrival(&self) -> Arrival {
+        match self {
+            Shape::Constant { .. } => Arrival::Constant,
+            Shape::Poisson { .. } => Arrival::Poisson,
+            Shape::Ramp { .. } => Arrival::Ramp,
+            Shape::Step { .. } => Arrival::Step,
+            Shape::Spike { .. } => Arrival::Spike,
+            Shape::Profile { .. } => Arrival::Profile,
+            Shape::Closed { .. } => Arrival::Closed,
+        }
+    }
+
+    /// The (starting) rate of an open loop, requests per minute; `None` for a closed loop.
+    pub fn rate(&self) -> Option<f64> {
+        match self {
+            Shape::Constant { rate }
+            | Shape::Poisson { rate }
+            | Shape::Ramp { rate, .. }
+            | Shape::Step { rate, .. }
+            | Shape::Spike { rate, .. }
+            | Shape::Profile { rate, .. } => Some(rate.0),
+            Shape::Closed { .. } => None,
+        }
+    }
+
+    /// The other rate of a ramp, step or spike, requests per minute.
+    pub fn peak(&self) -> Option<f64> {
+        match self {
+            Shape::Ramp { peak, .. } | Shape::Step { peak, .. } | Shape::Spike { peak, .. } => {
+                Some(peak.0)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `[traffic]` as written in a file: flat, in load testers' words; [`Traffic`] is what it
+/// means, each kind of arrivals with exactly its fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrafficFile {
+    /// How requests arrive.
+    arrival: Arrival,
+    /// Requests per minute (open-loop arrivals; the starting rate of ramp, step and spike).
     #[serde(default)]
-    pub profile: Vec<f64>,
+    rate: Option<Rate>,
+    /// Requests per minute at the end of a ramp, after a step, or during a spike.
+    #[serde(default)]
+    peak: Option<Rate>,
+    /// When a step or spike starts.
+    #[serde(default, with = "humantime_serde")]
+    change_at: Option<Duration>,
+    /// How long a spike lasts.
+    #[serde(default, with = "humantime_serde")]
+    spike_for: Option<Duration>,
+    /// Closed loop: concurrent users.
+    #[serde(default)]
+    users: Option<Count>,
+    /// Closed loop: pause between a user's answer and its next request.
+    #[serde(default, with = "humantime_serde")]
+    think: Option<Duration>,
+    /// How long requests are sent.
+    #[serde(default, with = "humantime_serde")]
+    duration: Option<Duration>,
+    /// How many requests at most.
+    #[serde(default)]
+    requests: Option<Count>,
+    /// Prompt tokens per request.
+    #[serde(default = "default_prompt")]
+    prompt_tokens: Tokens,
+    /// `max_tokens` per request.
+    #[serde(default = "default_completion")]
+    completion_tokens: Tokens,
+    /// Ask for streamed answers, read event by event: the report adds time to first token,
+    /// inter-token latency and output tokens per second ([`crate::streaming`]).
+    #[serde(default)]
+    stream: bool,
+    /// Time-series interval.
+    #[serde(default = "default_interval", with = "humantime_serde")]
+    interval: Duration,
+    /// How long a user waits for an answer: goodput counts the requests answered within it,
+    /// from their intended send; a budget-aware policy (adaptive) plans its waits by it.
+    #[serde(default = "default_latency_budget", with = "humantime_serde")]
+    latency_budget: Duration,
+    /// With `arrival = "profile"`: relative weight of each step (repeats after the last).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    profile: Vec<f64>,
     /// How long each weight of `profile` lasts: a whole divisor of an hour (`10m` for a
     /// keynote's spike, `1m` for waves) or a whole number of hours dividing a day. 1 h by
     /// default.
-    #[serde(default = "default_profile_step", with = "humantime_serde")]
-    pub profile_step: Duration,
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    profile_step: Option<Duration>,
+}
+
+impl TryFrom<TrafficFile> for Traffic {
+    type Error = String;
+    fn try_from(f: TrafficFile) -> Result<Self, String> {
+        let kind = format!("arrival = \"{}\"", serde_plain_name(f.arrival));
+        let need = |value: Option<Rate>, field: &str| {
+            value.ok_or_else(|| format!("{kind} needs `{field}` (requests per minute)"))
+        };
+        let at = |value: Option<Duration>, field: &str| {
+            value.ok_or_else(|| format!("{kind} needs `{field}`"))
+        };
+        let shape = match f.arrival {
+            Arrival::Constant => Shape::Constant {
+                rate: need(f.rate, "rate")?,
+            },
+            Arrival::Poisson => Shape::Poisson {
+                rate: need(f.rate, "rate")?,
+            },
+            Arrival::Ramp => Shape::Ramp {
+                rate: need(f.rate, "rate")?,
+                peak: need(f.peak, "peak")?,
+            },
+            Arrival::Step => Shape::Step {
+                rate: need(f.rate, "rate")?,
+                peak: need(f.peak, "peak")?,
+                change_at: at(f.change_at, "change_at")?,
+            },
+            Arrival::Spike => Shape::Spike {
+                rate: need(f.rate, "rate")?,
+                peak: need(f.peak, "peak")?,
+                change_at: at(f.change_at, "change_at")?,
+                spike_for: at(f.spike_for, "spike_for")?,
+            },
+            Arrival::Profile => Shape::Profile {
+                rate: need(f.rate, "rate")?,
+                weights: f.profile.clone(),
+                step: f.profile_step.unwrap_or_else(default_profile_step),
+            },
+            Arrival::Closed => Shape::Closed {
+                users: f.users.ok_or_else(|| format!("{kind} needs `users`"))?,
+                think: f.think.unwrap_or_default(),
+            },
+        };
+        let stray = [
+            ("rate", f.rate.is_some() && shape.rate().is_none()),
+            ("peak", f.peak.is_some() && shape.peak().is_none()),
+            (
+                "change_at",
+                f.change_at.is_some() && !matches!(shape, Shape::Step { .. } | Shape::Spike { .. }),
+            ),
+            (
+                "spike_for",
+                f.spike_for.is_some() && !matches!(shape, Shape::Spike { .. }),
+            ),
+            (
+                "users",
+                f.users.is_some() && !matches!(shape, Shape::Closed { .. }),
+            ),
+            (
+                "think",
+                f.think.is_some() && !matches!(shape, Shape::Closed { .. }),
+            ),
+            (
+                "profile",
+                !f.profile.is_empty() && !matches!(shape, Shape::Profile { .. }),
+            ),
+            (
+                "profile_step",
+                f.profile_step.is_some() && !matches!(shape, Shape::Profile { .. }),
+            ),
+        ];
+        if let Some((field, _)) = stray.iter().find(|(_, stray)| *stray) {
+            return Err(format!("`{field}` does not go with {kind}"));
+        }
+        Ok(Traffic {
+            shape,
+            duration: f.duration,
+            requests: f.requests,
+            prompt_tokens: f.prompt_tokens,
+            completion_tokens: f.completion_tokens,
+            stream: f.stream,
+            interval: f.interval,
+            latency_budget: f.latency_budget,
+        })
+    }
+}
+
+/// An arrival kind as a file names it.
+fn serde_plain_name(arrival: Arrival) -> String {
+    serde_json::to_value(arrival)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl From<Traffic> for TrafficFile {
+    fn from(t: Traffic) -> Self {
+        let arrival = t.shape.arrival();
+        let (rate, peak) = (t.shape.rate().map(Rate), t.shape.peak().map(Rate));
+        let (mut change_at, mut spike_for, mut users, mut think) = (None, None, None, None);
+        let (mut profile, mut profile_step) = (Vec::new(), None);
+        match t.shape {
+            Shape::Step { change_at: c, .. } => change_at = Some(c),
+            Shape::Spike {
+                change_at: c,
+                spike_for: s,
+                ..
+            } => (change_at, spike_for) = (Some(c), Some(s)),
+            Shape::Profile { weights, step, .. } => (profile, profile_step) = (weights, Some(step)),
+            Shape::Closed {
+                users: u,
+                think: th,
+            } => (users, think) = (Some(u), (!th.is_zero()).then_some(th)),
+            _ => {}
+        }
+        TrafficFile {
+            arrival,
+            rate,
+            peak,
+            change_at,
+            spike_for,
+            users,
+            think,
+            duration: t.duration,
+            requests: t.requests,
+            prompt_tokens: t.prompt_tokens,
+            completion_tokens: t.completion_tokens,
+            stream: t.stream,
+            interval: t.interval,
+            latency_budget: t.latency_budget,
+            profile,
+            profile_step,
+        }
+    }
 }
 
 fn default_profile_step() -> Duration {
@@ -568,6 +1004,8 @@ impl std::fmt::Display for Invalid {
     }
 }
 
+impl std::error::Error for Invalid {}
+
 /// The documented ranges of a scenario's numbers (README, "Scenario limits").
 pub mod limits {
     use std::time::Duration;
@@ -592,39 +1030,6 @@ pub mod limits {
     pub const BUCKETS: u128 = 100_000;
     /// Time-series buckets × keys (each bucket counts attempts per key): 80 MB at most.
     pub const SERIES_CELLS: u128 = 10_000_000;
-}
-
-type Check = Result<(), Invalid>;
-
-fn ensure(ok: bool, field: &str, message: impl Into<String>) -> Check {
-    if ok {
-        Ok(())
-    } else {
-        Err(Invalid {
-            field: field.to_owned(),
-            message: message.into(),
-        })
-    }
-}
-
-fn span_within(value: Option<Duration>, field: &str, min: Duration, max: Duration) -> Check {
-    match value {
-        Some(v) => ensure(
-            v >= min && v <= max,
-            field,
-            format!(
-                "must be between {} and {}, got {}",
-                human(min),
-                human(max),
-                human(v)
-            ),
-        ),
-        None => Ok(()),
-    }
-}
-
-fn human(d: Duration) -> String {
-    humantime_serde::re::humantime::format_duration(d).to_string()
 }
 
 impl Scenario {
@@ -670,385 +1075,6 @@ impl Scenario {
         });
         format!("{hash:016x}")
     }
-
-    /// [`Scenario::validate`] with the field that is wrong.
-    pub fn check(&self) -> Result<(), Invalid> {
-        self.check_bounds()?;
-        self.check_traffic()?;
-        self.check_keys()?;
-        self.check_engine()?;
-        self.check_target()?;
-        for (metric, threshold) in &self.thresholds {
-            let field = format!("thresholds.{}", metric.name());
-            ensure(
-                threshold.value.is_finite(),
-                &field,
-                "the bound must be a finite number",
-            )?;
-        }
-        Ok(())
-    }
-
-    /// A run must end: by time or count, each within its range, and its time series must
-    /// fit in memory.
-    fn check_bounds(&self) -> Check {
-        let t = &self.traffic;
-        ensure(
-            t.duration.is_some() || t.requests.is_some(),
-            "traffic.duration",
-            "[traffic] needs `duration` or `requests` (or both): a run must be bounded",
-        )?;
-        span_within(
-            t.duration,
-            "traffic.duration",
-            Duration::from_millis(1),
-            limits::DURATION,
-        )?;
-        if let Some(n) = t.requests {
-            ensure(
-                n.0 <= limits::REQUESTS,
-                "traffic.requests",
-                format!("at most {} requests, got {}", limits::REQUESTS, n.0),
-            )?;
-        }
-        span_within(
-            Some(t.interval),
-            "traffic.interval",
-            Duration::from_millis(10),
-            limits::DURATION,
-        )?;
-        let horizon = self.horizon()?;
-        let buckets = horizon.as_nanos() / t.interval.as_nanos().max(1) + 1;
-        let cells = buckets.saturating_mul(self.keys.count.0 as u128);
-        ensure(
-            buckets <= limits::BUCKETS && cells <= limits::SERIES_CELLS,
-            "traffic.interval",
-            format!(
-                "{} of traffic at this interval is {buckets} time-series buckets (× {} keys); at most {} buckets and {} bucket-keys: raise `interval`",
-                human(horizon),
-                self.keys.count.0,
-                limits::BUCKETS,
-                limits::SERIES_CELLS
-            ),
-        )
-    }
-
-    /// How long the traffic can last: its `duration`, else the time its `requests` take at
-    /// its slowest rate (closed loops and profiles need a `duration`).
-    fn horizon(&self) -> Result<Duration, Invalid> {
-        let t = &self.traffic;
-        if let Some(d) = t.duration {
-            return Ok(d);
-        }
-        let requests = t.requests.map_or(0, |n| n.0) as f64;
-        let slowest = match (t.arrival, t.rate, t.peak) {
-            (Arrival::Closed | Arrival::Profile, _, _) => None,
-            (_, Some(rate), Some(peak)) => Some(rate.0.min(peak.0)),
-            (_, rate, _) => rate.map(|r| r.0),
-        };
-        let horizon =
-            slowest.and_then(|rpm| Duration::try_from_secs_f64(requests / rpm * 60.0).ok());
-        match horizon {
-            Some(h) if h <= limits::DURATION => Ok(h),
-            _ => Err(Invalid {
-                field: "traffic.duration".to_owned(),
-                message: format!(
-                    "without `duration` the run must end within {} by its `requests` at its slowest rate (closed loops and profiles always need `duration`)",
-                    human(limits::DURATION)
-                ),
-            }),
-        }
-    }
-
-    fn check_traffic(&self) -> Check {
-        let t = &self.traffic;
-        match t.arrival {
-            Arrival::Closed => {
-                let users = t.users.map(|u| u.0);
-                ensure(
-                    users.is_some(),
-                    "traffic.users",
-                    "arrival = \"closed\" needs `users`",
-                )?;
-                ensure(
-                    users.is_some_and(|u| u <= limits::USERS),
-                    "traffic.users",
-                    format!("at most {} users", limits::USERS),
-                )?;
-                span_within(t.think, "traffic.think", Duration::ZERO, limits::TIMEOUT)?;
-            }
-            _ => ensure(
-                t.rate.is_some(),
-                "traffic.rate",
-                "open-loop arrivals need `rate` (requests per minute)",
-            )?,
-        }
-        for (field, rate) in [("traffic.rate", t.rate), ("traffic.peak", t.peak)] {
-            if let Some(r) = rate {
-                let (lo, hi) = limits::RATE;
-                ensure(
-                    (lo..=hi).contains(&r.0),
-                    field,
-                    format!("requests per minute between {lo} and {hi}, got {}", r.0),
-                )?;
-            }
-        }
-        let needs = |ok: bool, field: &str, what: &str| ensure(ok, field, what.to_owned());
-        if matches!(t.arrival, Arrival::Ramp | Arrival::Step | Arrival::Spike) {
-            needs(
-                t.peak.is_some(),
-                "traffic.peak",
-                "ramp, step and spike need `peak` (requests per minute)",
-            )?;
-        }
-        if t.arrival == Arrival::Ramp {
-            needs(
-                t.duration.is_some(),
-                "traffic.duration",
-                "a ramp needs `duration`",
-            )?;
-        }
-        if matches!(t.arrival, Arrival::Step | Arrival::Spike) {
-            needs(
-                t.change_at.is_some(),
-                "traffic.change_at",
-                "step and spike need `change_at`",
-            )?;
-        }
-        if t.arrival == Arrival::Spike {
-            needs(
-                t.spike_for.is_some(),
-                "traffic.spike_for",
-                "a spike needs `spike_for`",
-            )?;
-        }
-        span_within(
-            t.change_at,
-            "traffic.change_at",
-            Duration::ZERO,
-            limits::DURATION,
-        )?;
-        span_within(
-            t.spike_for,
-            "traffic.spike_for",
-            Duration::from_millis(1),
-            limits::DURATION,
-        )?;
-        span_within(
-            Some(t.latency_budget),
-            "traffic.latency_budget",
-            Duration::from_millis(1),
-            limits::TIMEOUT,
-        )?;
-        if t.arrival == Arrival::Profile {
-            let (hours, weight) = limits::PROFILE;
-            needs(
-                !t.profile.is_empty()
-                    && t.profile.len() <= hours
-                    && t.profile.iter().all(|w| (0.0..=weight).contains(w))
-                    && t.profile.iter().sum::<f64>() > 0.0,
-                "traffic.profile",
-                &format!(
-                    "arrival = \"profile\" needs `profile`: 1 to {hours} weights, each between 0 and {weight}, not all zero"
-                ),
-            )?;
-            needs(
-                profile_step_ok(t.profile_step),
-                "traffic.profile_step",
-                "a profile step divides an hour into whole seconds (1s … 1h, e.g. 10m) or is a whole number of hours dividing a day (2h, 3h, 4h, 6h, 8h, 12h, 24h)",
-            )?;
-        }
-        check_tokens(t.prompt_tokens, "traffic.prompt_tokens")?;
-        check_tokens(t.completion_tokens, "traffic.completion_tokens")
-    }
-
-    fn check_keys(&self) -> Check {
-        let k = &self.keys;
-        ensure(
-            k.count.0 <= limits::KEYS,
-            "keys.count",
-            format!("at most {} keys, got {}", limits::KEYS, k.count.0),
-        )?;
-        if k.layout == Layout::Explicit {
-            ensure(
-                k.orgs.len() == k.count.0,
-                "keys.orgs",
-                "layout = \"explicit\" needs `orgs` with one organisation index per key",
-            )?;
-            ensure(
-                k.orgs.iter().all(|&o| o < k.count.0),
-                "keys.orgs",
-                format!(
-                    "organisation indexes go from 0 to {} (one per key at most)",
-                    k.count.0 - 1
-                ),
-            )
-        } else {
-            ensure(
-                k.orgs.is_empty(),
-                "keys.orgs",
-                "`orgs` goes with layout = \"explicit\"",
-            )
-        }
-    }
-
-    fn check_engine(&self) -> Check {
-        let e = &self.engine;
-        let ms = Duration::from_millis(1);
-        span_within(
-            Some(e.connect_timeout),
-            "engine.connect_timeout",
-            ms,
-            limits::TIMEOUT,
-        )?;
-        span_within(
-            Some(e.request_timeout),
-            "engine.request_timeout",
-            ms,
-            limits::TIMEOUT,
-        )?;
-        span_within(Some(e.deadline), "engine.deadline", ms, limits::TIMEOUT)?;
-        ensure(
-            (1..=MAX_REPLICAS).contains(&e.replicas),
-            "engine.replicas",
-            format!("from 1 to {MAX_REPLICAS}"),
-        )?;
-        ensure(
-            e.redis_url.is_none() || e.state == StateKind::Redis,
-            "engine.redis_url",
-            "goes with state = \"redis\"",
-        )?;
-        ensure(
-            e.state != StateKind::Redis || self.mode == Mode::Real,
-            "engine.state",
-            "redis runs in real time: use mode = \"real\" (or --real), or state = \"memory\" for the same sharing in simulation",
-        )?;
-        let replicated = e.replicas > 1 || e.state.shared() || e.cold_start.is_some();
-        ensure(
-            !replicated || self.target.app.is_none(),
-            "engine.replicas",
-            "replicas, shared state and cold starts are the engine's: an app under test runs its own code",
-        )
-    }
-
-    fn check_target(&self) -> Check {
-        let target = &self.target;
-        let t = &self.traffic;
-        if let Some(app) = &target.app {
-            if let Some((field, why)) = app.problem() {
-                ensure(false, field, why)?;
-            }
-            ensure(
-                target.url.is_none(),
-                "target.url",
-                "an app under test talks to the embedded mock: drop `url`",
-            )?;
-            ensure(
-                self.mode == Mode::Real,
-                "mode",
-                "an app under test runs in real time: use mode = \"real\" (or --real)",
-            )?;
-            ensure(
-                target.rtt.is_zero(),
-                "target.rtt",
-                "rtt is added by the engine, which an app under test does not use",
-            )?;
-        }
-        if target.url.is_some() {
-            ensure(
-                self.mode == Mode::Real,
-                "mode",
-                "a scenario with [target] url must use mode = \"real\"",
-            )?;
-            ensure(
-                t.duration.is_some() && t.requests.is_some(),
-                "traffic.requests",
-                "a real endpoint needs both `duration` and `requests` as hard caps",
-            )?;
-            ensure(
-                target.faults.is_empty() && target.events.is_empty(),
-                "target.faults",
-                "faults and events are only for the embedded mock",
-            )?;
-        } else {
-            ensure(
-                mock_groq::catalog::find(&target.model).is_some(),
-                "target.model",
-                format!("model `{}` is not in the mock's catalog", target.model),
-            )?;
-        }
-        let orgs = self.keys.org_of_each().iter().max().map_or(0, |m| m + 1);
-        for event in &target.events {
-            let (at, ok, what) = match event {
-                TargetEvent::RevokeKey { at, key } => (
-                    at,
-                    *key < self.keys.count.0,
-                    "revoke_key names a key index beyond `count`",
-                ),
-                TargetEvent::ExhaustDaily { at, org } => (
-                    at,
-                    org.is_none_or(|o| o < orgs),
-                    "exhaust_daily names an organisation that has no key",
-                ),
-            };
-            ensure(ok, "target.events", what)?;
-            span_within(Some(*at), "target.events", Duration::ZERO, limits::DURATION)?;
-        }
-        span_within(
-            Some(target.rtt),
-            "target.rtt",
-            Duration::ZERO,
-            Duration::from_secs(10),
-        )?;
-        for fault in &target.faults {
-            span_within(
-                fault.from,
-                "target.faults",
-                Duration::ZERO,
-                limits::DURATION,
-            )?;
-            span_within(
-                fault.until,
-                "target.faults",
-                Duration::ZERO,
-                limits::DURATION,
-            )?;
-            span_within(
-                Some(fault.duration),
-                "target.faults",
-                Duration::ZERO,
-                limits::DURATION,
-            )?;
-        }
-        if target.url.is_none() {
-            let keys = crate::run::mock_keys(self.keys.count.0);
-            crate::run::mock_config(self, &keys)
-                .validate()
-                .map_err(|e| Invalid {
-                    field: "target".to_owned(),
-                    message: e.to_string(),
-                })?;
-        }
-        Ok(())
-    }
-}
-
-fn check_tokens(tokens: Tokens, field: &str) -> Check {
-    let max = limits::TOKENS;
-    let ok = match tokens {
-        Tokens::Fixed(v) => (1..=max).contains(&v),
-        Tokens::Uniform { min, max: hi } => min >= 1 && min <= hi && hi <= max,
-        Tokens::Normal { mean, sd } => {
-            (1.0..=max as f64).contains(&mean) && (0.0..=max as f64).contains(&sd)
-        }
-    };
-    ensure(
-        ok,
-        field,
-        format!(
-            "tokens between 1 and {max} (and min ≤ max; a normal's mean in [1, {max}], sd in [0, {max}])"
-        ),
-    )
 }
 
 /// The line of `field` (`section.key`, or `key` at the top) in TOML `text`: the key's own
@@ -1163,7 +1189,7 @@ duration = "1m"
                 ("count = 3", "count = 100000"),
                 4,
                 "keys.count",
-                "at most 128",
+                "from 1 to 128",
             ),
             (
                 (
@@ -1267,6 +1293,47 @@ duration = "1m"
             Scenario::from_toml(&explicit)
                 .is_err_and(|e| e.contains("one organisation index per key"))
         );
+        // What cannot be written: each kind of arrivals and of target takes only its fields,
+        // and the error names the one that does not belong, on the table's line.
+        for (edit, needle) in [
+            (
+                ("rate = 60", "rate = 60\nusers = 4"),
+                "`users` does not go with",
+            ),
+            (
+                ("arrival = \"constant\"", "arrival = \"closed\"\nusers = 4"),
+                "`rate` does not go with arrival = \"closed\"",
+            ),
+            (
+                ("rate = 60", "rate = 60\nspike_for = \"1m\""),
+                "`spike_for`",
+            ),
+            (("rate = 60", "rate = 60\nprofile = [1, 2]"), "`profile`"),
+            (
+                (
+                    "[keys]",
+                    "mode = \"real\"\n[target]\nurl = \"https://x\"\nlimits = { rpm = 1 }\n[keys]",
+                ),
+                "the embedded mock's",
+            ),
+        ] {
+            let text = MINIMAL.replace(edit.0, edit.1);
+            let err = Scenario::from_toml(&text).err().unwrap_or_default();
+            assert!(
+                err.contains(needle) && err.contains("line"),
+                "{edit:?}: {err}"
+            );
+        }
+        // A file's traffic and target read back as they were written.
+        let spike = MINIMAL.replace(
+            "arrival = \"constant\"",
+            "arrival = \"spike\"\npeak = 120\nchange_at = \"10s\"\nspike_for = \"20s\"",
+        );
+        let read = Scenario::from_toml(&spike).unwrap_or_else(|e| panic!("{e}"));
+        let again = toml::to_string(&read).unwrap_or_else(|e| panic!("{e}"));
+        let reread = Scenario::from_toml(&again).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read.traffic, reread.traffic);
+        assert_eq!(read.hash(), reread.hash());
     }
 
     #[test]

@@ -1,0 +1,86 @@
+//! The one place that writes what a command leaves behind, each kind in one step: a run's
+//! folder (the scenario that replays it, report.json/md/html, timeseries.csv, latency.hgrm,
+//! the plots), a sweep's, a plan's and the claims' (with a run folder per claim that rests on
+//! one run). Renderers ([`crate::report`], [`crate::html`], [`crate::plots`]) make the
+//! contents; only this module decides the file names.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::claims::Claims;
+use crate::plan::Plan;
+use crate::run::Finished;
+use crate::scenario::Scenario;
+use crate::sweep::Sweep;
+
+fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn json(value: &impl Serialize) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(value)? + "\n")
+}
+
+/// Writes a run into `dir`: `scenario.toml` (`keyrotor run` on it replays the run exactly),
+/// `report.json`, `report.md`, `timeseries.csv`, `latency.hgrm`, the plots as .svg and .png,
+/// and `report.html`. The figures go first, so that a failure drawing loses no number.
+pub fn run(dir: &Path, scenario: &Scenario, finished: &Finished) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (report, recorder) = (&finished.report, &finished.recorder);
+    write(dir, "report.json", json(report)?)?;
+    write(dir, "report.md", report.markdown())?;
+    write(
+        dir,
+        "timeseries.csv",
+        crate::report::timeseries_csv(recorder),
+    )?;
+    write(dir, "latency.hgrm", crate::report::hgrm(&recorder.latency))?;
+    let toml = toml::to_string(scenario).context("cannot write the scenario as TOML")?;
+    write(
+        dir,
+        "scenario.toml",
+        format!(
+            "# The scenario this run measured: `keyrotor run` on this file replays it.\n{toml}"
+        ),
+    )?;
+    let marks = crate::chart::marks(scenario);
+    let plots = crate::plots::run_plots(dir, finished, &marks)
+        .map_err(|e| anyhow::anyhow!("cannot draw the plots: {e}"))?;
+    write(dir, "report.html", crate::html::run_page(report, &plots))
+}
+
+/// Writes a sweep into `dir`: `sweep.json`, `sweep.md`, the capacity plot and `report.html`.
+pub fn sweep(dir: &Path, sweep: &Sweep) -> anyhow::Result<()> {
+    write(dir, "sweep.json", json(sweep)?)?;
+    write(dir, "sweep.md", sweep.markdown())?;
+    let capacity = crate::plots::sweep_plot(dir, sweep)
+        .map_err(|e| anyhow::anyhow!("cannot draw the plot: {e}"))?;
+    write(dir, "report.html", crate::html::sweep_page(sweep, capacity))
+}
+
+/// Writes a plan into `dir`: `plan.json`, `plan.md`, the plot around the answer and
+/// `report.html`.
+pub fn plan(dir: &Path, plan: &Plan) -> anyhow::Result<()> {
+    write(dir, "plan.json", json(plan)?)?;
+    write(dir, "plan.md", plan.markdown())?;
+    let around = crate::plots::plan_plot(dir, plan)
+        .map_err(|e| anyhow::anyhow!("cannot draw the plot: {e}"))?;
+    write(dir, "report.html", crate::html::plan_page(plan, around))
+}
+
+/// Writes the claims into `dir`: `claims.json`, `claims.md`, `claims.html`, and under
+/// `runs/<id>/` each run a claim rests on, written as [`run`] writes a run.
+pub fn claims(dir: &Path, claims: &Claims) -> anyhow::Result<()> {
+    write(dir, "claims.json", json(claims)?)?;
+    write(dir, "claims.md", claims.markdown())?;
+    for claim in &claims.claims {
+        if let (Some(at), Some(evidence)) = (&claim.run, &claim.evidence) {
+            run(&dir.join(at), &evidence.scenario, &evidence.finished)
+                .with_context(|| format!("the run behind claim `{}`", claim.id))?;
+        }
+    }
+    write(dir, "claims.html", crate::html::claims_page(claims))
+}
