@@ -82,13 +82,17 @@ pub enum XKind {
 
 /// Colours told apart at a glance, for lines of the same kind (replica counts,
 /// organisations).
-const PALETTE: [(u8, u8, u8); 6] = [
+const PALETTE: [(u8, u8, u8); 10] = [
     (30, 120, 200),
     (220, 110, 30),
     (40, 160, 80),
     (170, 60, 160),
     (200, 40, 40),
     (90, 90, 90),
+    (140, 90, 60),
+    (230, 120, 190),
+    (160, 170, 30),
+    (20, 180, 200),
 ];
 
 /// The `i`th line's colour, the palette repeating.
@@ -237,10 +241,14 @@ pub enum PerKey {
     OtherFailures,
 }
 
-/// A line per key of its attempts of `what` per minute, per interval: the [`KEY_LINES`] −
-/// 1 busiest keys (by all attempts) each on its own, the rest summed into one line.
+/// Points a per-key chart has at most: each covers whole intervals and at least a minute, so a
+/// key's few attempts per interval read as a rate, not as a comb of 0s and 1s.
+const KEY_POINTS: usize = 60;
+
+/// A line per key of its attempts of `what` per minute over the run (points of at least a
+/// minute, at most [`KEY_POINTS`]): the [`KEY_LINES`] − 1 busiest keys (by all attempts) each
+/// on its own, the rest summed into one line.
 pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
-    let step = recorder.interval.as_secs_f64();
     let count = |i: &crate::recorder::Interval, k: usize| -> u64 {
         let at = |v: &Vec<u64>| v.get(k).copied().unwrap_or(0);
         match what {
@@ -250,11 +258,9 @@ pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
         }
     };
     let mut keys: Vec<usize> = (0..recorder.per_key.len()).collect();
-    if keys.len() > KEY_LINES {
+    let shown = if keys.len() > KEY_LINES {
         let total = |k: usize| -> u64 { recorder.series.iter().map(|i| at_key(i, k)).sum() };
         keys.sort_by_key(|&k| std::cmp::Reverse(total(k)));
-    }
-    let shown = if keys.len() > KEY_LINES {
         KEY_LINES - 1
     } else {
         keys.len()
@@ -262,13 +268,25 @@ pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
     let (own, rest) = keys.split_at(shown);
     let mut own = own.to_vec();
     own.sort_unstable();
+    // Intervals per point: a minute at least, KEY_POINTS points at most.
+    let interval = recorder.interval.as_secs_f64().max(1e-3);
+    let n = recorder.series.len();
+    let per_point = ((60.0 / interval).ceil() as usize)
+        .max(n.div_ceil(KEY_POINTS))
+        .max(1);
     let line = |label: String, rgb, group: &[usize]| Series {
         label,
         rgb,
         values: recorder
             .series
-            .iter()
-            .map(|i| Some(group.iter().map(|&k| count(i, k)).sum::<u64>() as f64 * 60.0 / step))
+            .chunks(per_point)
+            .map(|chunk| {
+                let sum: u64 = chunk
+                    .iter()
+                    .map(|i| group.iter().map(|&k| count(i, k)).sum::<u64>())
+                    .sum();
+                Some(sum as f64 * 60.0 / (chunk.len() as f64 * interval))
+            })
             .collect(),
         reference: false,
     };
@@ -292,7 +310,28 @@ pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
             "Other failed attempts per key over time (401, 5xx, timeouts)",
         ),
     };
-    over_time(recorder, (id, title, "attempts per minute"), series, marks)
+    let span = interval * per_point as f64;
+    Chart {
+        id: id.into(),
+        title: format!("{title} (each point: {})", clock_span(span)),
+        x_kind: XKind::Clock,
+        x_label: "time into the run".into(),
+        y_label: "attempts per minute".into(),
+        x: (0..series.first().map_or(0, |s| s.values.len()))
+            .map(|i| i as f64 * span)
+            .collect(),
+        series,
+        marks: marks.to_vec(),
+    }
+}
+
+/// A span of seconds in words: `1 min`, `90 s`, `2 h`.
+fn clock_span(seconds: f64) -> String {
+    match seconds {
+        s if s >= 3600.0 && s % 3600.0 == 0.0 => format!("{} h", s / 3600.0),
+        s if s >= 60.0 && s % 60.0 == 0.0 => format!("{} min", s / 60.0),
+        s => format!("{s} s"),
+    }
 }
 
 /// A key's attempts in an interval.

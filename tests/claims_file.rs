@@ -101,6 +101,10 @@ fn claims_from_a_file_are_judged_on_their_runs_and_the_exit_code_says_how() {
     }
     let html = std::fs::read_to_string(out.join("claims.html")).unwrap_or_default();
     assert!(html.contains("<title>Ours</title>"), "{html}");
+    assert!(
+        !html.contains("seeds' real code"),
+        "a claims file has no seed apps"
+    );
 
     // Only the claim that holds: exit 0.
     std::fs::write(&file, claim("light", 45, "goodput_rate", ">= 0.99", 100))

@@ -180,9 +180,10 @@ pub struct Claims {
     pub wall_s: f64,
     /// The claims.
     pub claims: Vec<Claim>,
-    /// The seeds' real apps beside their presets (`claims --apps`).
-    #[serde(default)]
-    pub apps: AppRows,
+    /// The seeds' real apps beside their presets (`claims --apps`); absent for a claims
+    /// file's claims, which have no seed apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apps: Option<AppRows>,
 }
 
 /// Runs claims' scenarios, each distinct scenario once: rows judged on the same run share it.
@@ -249,6 +250,7 @@ pub fn check(
         Some(options) => apps::check(options, today, progress)?,
         None => AppRows::default(),
     };
+    let apps = Some(apps);
     Ok(Claims::of(
         "The seeds' claims, measured",
         "simulated time against the embedded mock (its latency model: 30 ms edge, 20 ms mean queue, Groq's published output speeds); Poisson arrivals; users wait 5 s for an answer (goodput counts answers within it, from the intended send); each row names its catalog day, model, limits, keys, policy, traffic and request cost",
@@ -268,7 +270,7 @@ pub fn check_file(file: &ClaimsFile, progress: &mut dyn FnMut(&str)) -> anyhow::
         "each row's run is its own scenario, named in the claims file; goodput counts answers within the scenario's latency budget, from the intended send; each row names its catalog day, model, limits, keys, policy, traffic and request cost",
         wall,
         claims,
-        AppRows::default(),
+        None,
     ))
 }
 
@@ -279,7 +281,7 @@ impl Claims {
         numbers: &str,
         wall: std::time::Instant,
         mut claims: Vec<Claim>,
-        apps: AppRows,
+        apps: Option<AppRows>,
     ) -> Self {
         for claim in &mut claims {
             claim.run = claim
@@ -501,7 +503,9 @@ impl Claims {
                     .collect(),
             ),
         ];
-        blocks.extend(self.apps.blocks());
+        if let Some(apps) = &self.apps {
+            blocks.extend(apps.blocks());
+        }
         blocks
     }
 }
