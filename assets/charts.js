@@ -13,11 +13,8 @@
     var pct = 100 - 100 / Math.pow(10, nines);
     return pct.toFixed(Math.max(0, Math.ceil(nines) - 2)) + " %";
   }
-  var formats = {
-    clock: clock,
-    nines: percentile,
-    count: function (v) { return Number.isInteger(v) ? String(v) : ""; }
-  };
+  function whole(v) { return Number.isInteger(v) ? String(v) : ""; }
+  var formats = { clock: clock, nines: percentile, count: whole, key: whole };
   // Tick positions: whole minutes or seconds on a clock, whole nines, whole counts.
   var splits = {
     clock: function (u, axis, min, max) {
@@ -39,6 +36,7 @@
       return out;
     }
   };
+  splits.key = splits.count;
   function rgb(c, alpha) {
     return "rgba(" + c[0] + "," + c[1] + "," + c[2] + "," + (alpha === undefined ? 1 : alpha) + ")";
   }
@@ -72,6 +70,32 @@
       }
     };
   }
+  // Bars side by side at every x (a key's index), one per series, within 0.8 of a unit; the
+  // legend still shows each series' value at the hovered key.
+  function barsPlugin(series) {
+    var width = 0.8 / Math.max(1, series.length);
+    return {
+      hooks: {
+        draw: function (u) {
+          var ctx = u.ctx;
+          ctx.save();
+          for (var s = 1; s < u.series.length; s++) {
+            if (!u.series[s].show) continue;
+            ctx.fillStyle = rgb(series[s - 1].rgb);
+            var x0 = -0.4 + (s - 1) * width;
+            u.data[0].forEach(function (x, i) {
+              var v = u.data[s][i];
+              if (v === null || v === undefined) return;
+              var left = u.valToPos(x + x0, "x", true), right = u.valToPos(x + x0 + width, "x", true);
+              var top = u.valToPos(v, "y", true), bottom = u.valToPos(0, "y", true);
+              ctx.fillRect(left, top, Math.max(1, right - left - 1), bottom - top);
+            });
+          }
+          ctx.restore();
+        }
+      }
+    };
+  }
   document.querySelectorAll("script.chart-data").forEach(function (node) {
     var chart = JSON.parse(node.textContent);
     var box = node.previousElementSibling;
@@ -83,7 +107,9 @@
       height: 380,
       // Counts and times start at zero, so a flat line reads as flat.
       scales: {
-        x: { time: false },
+        x: chart.x_kind === "key"
+          ? { time: false, range: function (u, min, max) { return [min - 0.5, max + 0.5]; } }
+          : { time: false },
         y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } }
       },
       series: [{ label: chart.x_label, value: function (u, v) { return v === null || v === undefined ? "–" : format(v); } }]
@@ -94,6 +120,7 @@
             width: s.reference ? 1 : 2,
             dash: s.reference ? [6, 4] : undefined,
             spanGaps: true,
+            paths: chart.x_kind === "key" ? function () { return null; } : undefined,
             points: { show: chart.x_kind === "count" },
             value: function (u, v) { return v === null || v === undefined ? "–" : v.toFixed(v < 10 ? 2 : 1); }
           };
@@ -102,7 +129,8 @@
         { label: chart.x_label, splits: splits[chart.x_kind], values: function (u, vals) { return vals.map(format); } },
         { label: chart.y_label, size: 70 }
       ],
-      plugins: chart.marks.length ? [marksPlugin(chart.marks)] : []
+      plugins: (chart.marks.length ? [marksPlugin(chart.marks)] : [])
+        .concat(chart.x_kind === "key" ? [barsPlugin(chart.series)] : [])
     };
     if (chart.x.length === 0) {
       box.textContent = chart.title + ": no data (no sample)";

@@ -78,6 +78,8 @@ pub enum XKind {
     Nines,
     /// A whole count (keys).
     Count,
+    /// A key's index: each series a bar beside the others at every key.
+    Key,
 }
 
 /// Colours told apart at a glance, for lines of the same kind (replica counts,
@@ -403,6 +405,44 @@ pub fn plan(plan: &crate::plan::Plan) -> Chart {
         y_label: "share of requests / of seeds".into(),
         x,
         series,
+        marks: Vec::new(),
+    }
+}
+
+/// Per key over the whole run: attempts, succeeded, answered 429 and other failed attempts
+/// (401, 5xx, timeouts), bars side by side.
+pub fn keys(report: &crate::report::Report) -> Chart {
+    let bar = |label: &str, rgb, value: &dyn Fn(&crate::report::KeyReport) -> u64| Series {
+        label: label.to_owned(),
+        rgb,
+        values: report
+            .per_key
+            .iter()
+            .map(|k| Some(value(k) as f64))
+            .collect(),
+        reference: false,
+    };
+    Chart {
+        id: "keys".into(),
+        title: "Attempts per key".into(),
+        x_kind: XKind::Key,
+        x_label: "key index".into(),
+        y_label: "attempts".into(),
+        x: report.per_key.iter().map(|k| k.index as f64).collect(),
+        series: vec![
+            bar("attempts", (150, 150, 150), &|k| k.attempts),
+            bar("succeeded", (30, 120, 200), &|k| k.succeeded),
+            bar("answered 429", (230, 150, 20), &|k| k.rate_limited),
+            bar(
+                "other failures (401, 5xx, timeouts…)",
+                (200, 40, 40),
+                &|k| {
+                    k.attempts
+                        .saturating_sub(k.succeeded)
+                        .saturating_sub(k.rate_limited)
+                },
+            ),
+        ],
         marks: Vec::new(),
     }
 }

@@ -1,11 +1,11 @@
-//! The pages of `report.html` and `claims.html` (written by [`crate::artifacts`]): self-contained, readable offline — the verdict first,
-//! then the plots (line charts interactive through the inlined uPlot, drawings as inline
-//! SVG), then the tables. Nothing is fetched from the network.
+//! The pages of `report.html` and `claims.html` (written by [`crate::artifacts`]):
+//! self-contained, readable offline — the verdict first, then the plots (charts drawn
+//! interactively by the inlined uPlot), then the tables. Nothing is fetched from the network.
 
 use std::fmt::Write as _;
 
+use crate::chart::Chart;
 use crate::document::{escape, html_table as table};
-use crate::plots::Plot;
 use crate::report::{INCOMPLETE, Report};
 use crate::sweep::Sweep;
 
@@ -16,27 +16,21 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// The plots under their headings: line charts as interactive charts (uPlot, inlined once
-/// after them), drawings as inline SVG.
-fn plots(plots: &[(&str, Plot)]) -> String {
+/// The charts under their headings, drawn interactively by uPlot (inlined once after them).
+fn plots(plots: &[(&str, Chart)]) -> String {
     let mut out = String::new();
-    for (heading, plot) in plots {
+    for (heading, chart) in plots {
         let _ = writeln!(out, "<h2>{}</h2>", escape(heading));
-        match plot {
-            Plot::Chart(chart) => out.push_str(&crate::chart::element(chart)),
-            Plot::Drawing(svg) => {
-                out.push_str(svg.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"))
-            }
-        }
+        out.push_str(&crate::chart::element(chart));
     }
-    if plots.iter().any(|(_, p)| matches!(p, Plot::Chart(_))) {
+    if !plots.is_empty() {
         out.push_str(&crate::chart::scripts());
     }
     out
 }
 
 /// A run's `report.html`: the verdict and facts of `report.md`, the plots, then its tables.
-pub fn run_page(report: &Report, figures: &[(&str, Plot)]) -> String {
+pub fn run_page(report: &Report, figures: &[(&str, Chart)]) -> String {
     let mut body = format!("<h1>{} — keyrotor report</h1>\n", escape(&report.scenario));
     let (tone, verdict) = report.verdict();
     body.push_str(&crate::document::html(&[crate::document::Block::Verdict(
@@ -66,7 +60,7 @@ pub fn run_page(report: &Report, figures: &[(&str, Plot)]) -> String {
 }
 
 /// A sweep's `report.html`: its answer, the capacity chart, the table.
-pub fn sweep_page(sweep: &Sweep, capacity: Plot) -> String {
+pub fn sweep_page(sweep: &Sweep, capacity: Chart) -> String {
     let (tone, verdict) = sweep.verdict();
     let body = format!(
         "<h1>{} — capacity sweep</h1>\n{}<p>{}</p>\n{}{}",
@@ -91,7 +85,7 @@ pub fn claims_page(claims: &crate::claims::Claims) -> String {
 
 /// A plan's `report.html`: the answer first, the plot of the region around it, then the same
 /// blocks as `plan.md`.
-pub fn plan_page(plan: &crate::plan::Plan, around: Plot) -> String {
+pub fn plan_page(plan: &crate::plan::Plan, around: Chart) -> String {
     use crate::document::Block;
     let blocks = plan.blocks();
     // The title and the verdict, then the plot.

@@ -10,7 +10,6 @@ use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use crate::chart::{self, Chart, Mark, PerKey, XKind};
-use crate::report::Report;
 use crate::sweep::Sweep;
 
 const FONT: &str = "sans-serif";
@@ -28,13 +27,6 @@ fn register_font() {
 }
 
 type Drawn = Result<(), String>;
-/// A bar group: label, colour, x offset, value of a key.
-type Bar = (
-    &'static str,
-    RGBColor,
-    f64,
-    fn(&crate::report::KeyReport) -> u64,
-);
 
 /// Draws `marks` on a time chart whose y axis ends at `top`: windows shaded, instants as
 /// dashed lines, each labelled at the top.
@@ -160,6 +152,9 @@ fn draw_lines<DB: DrawingBackend>(
     chart: &Chart,
     unit: f64,
 ) -> Drawn {
+    if chart.x_kind == XKind::Key {
+        return draw_bars(area, chart);
+    }
     for series in &chart.series {
         let (r, g, b) = series.rgb;
         let color = RGBColor(r, g, b);
@@ -183,6 +178,26 @@ fn draw_lines<DB: DrawingBackend>(
             area.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))
                 .map_err(|e| e.to_string())?;
         }
+    }
+    Ok(())
+}
+
+/// Draws each series as a bar at every x, the series side by side within 0.8 of a unit.
+fn draw_bars<DB: DrawingBackend>(
+    area: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    chart: &Chart,
+) -> Drawn {
+    let width = 0.8 / chart.series.len().max(1) as f64;
+    for (i, series) in chart.series.iter().enumerate() {
+        let (r, g, b) = series.rgb;
+        let color = RGBColor(r, g, b);
+        let x0 = -0.4 + i as f64 * width;
+        area.draw_series(chart.x.iter().zip(&series.values).filter_map(|(x, v)| {
+            v.map(|v| Rectangle::new([(x + x0, 0.0), (x + x0 + width, v)], color.filled()))
+        }))
+        .map_err(|e| e.to_string())?
+        .label(series.label.as_str())
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
     }
     Ok(())
 }
@@ -216,16 +231,17 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
     let last = chart.x.last().copied().unwrap_or(0.0);
     let unit = match chart.x_kind {
         XKind::Clock => time_unit(last),
-        XKind::Nines | XKind::Count => 1.0,
+        XKind::Nines | XKind::Count | XKind::Key => 1.0,
     };
     let right = match chart.x_kind {
         XKind::Clock => (last / unit).max(1.0 / unit),
         XKind::Nines => last.max(2.0).ceil(),
-        XKind::Count => last + 0.5,
+        XKind::Count | XKind::Key => last + 0.5,
     };
     // Key counts start a little left of the first one (the region a plan looks at).
     let left = match chart.x_kind {
         XKind::Count => chart.x.first().map_or(0.0, |first| (first - 0.5).max(0.0)),
+        XKind::Key => -0.5,
         XKind::Clock | XKind::Nines => 0.0,
     };
     // Headroom above the lines for the legend.
@@ -242,7 +258,7 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
     let x_format: &dyn Fn(&f64) -> String = match chart.x_kind {
         XKind::Clock => &clock,
         XKind::Nines => &nines_label,
-        XKind::Count => &integer_label,
+        XKind::Count | XKind::Key => &integer_label,
     };
     let y_format = |y: &f64| {
         if top < 10.0 {
@@ -273,86 +289,17 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
     draw_marks(&mut area, &chart.marks, (right, top), unit)?;
     let corner = match chart.x_kind {
         XKind::Count => SeriesLabelPosition::UpperLeft,
-        XKind::Clock | XKind::Nines => SeriesLabelPosition::UpperRight,
+        XKind::Clock | XKind::Nines | XKind::Key => SeriesLabelPosition::UpperRight,
     };
     legend(&mut area, corner)
 }
 
-fn draw_keys<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &Report) -> Drawn {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let n = report.per_key.len().max(1) as f64;
-    let top = report
-        .per_key
-        .iter()
-        .map(|k| k.attempts)
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64
-        * 1.45;
-    let mut chart = ChartBuilder::on(root)
-        .caption("Attempts per key", (FONT, 22))
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..top)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("key index")
-        .y_desc("attempts")
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .x_labels(report.per_key.len().min(40))
-        .x_label_formatter(&integer_label)
-        .disable_x_mesh()
-        .label_style((FONT, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let bars: [Bar; 4] = [
-        ("attempts", RGBColor(150, 150, 150), -0.4, |k| k.attempts),
-        ("succeeded", RGBColor(30, 120, 200), -0.2, |k| k.succeeded),
-        ("answered 429", RGBColor(230, 150, 20), 0.0, |k| {
-            k.rate_limited
-        }),
-        (
-            "other failures (401, 5xx, timeouts…)",
-            RGBColor(200, 40, 40),
-            0.2,
-            |k| {
-                k.attempts
-                    .saturating_sub(k.succeeded)
-                    .saturating_sub(k.rate_limited)
-            },
-        ),
-    ];
-    for (label, color, offset, value) in bars {
-        chart
-            .draw_series(report.per_key.iter().map(|k| {
-                let x = k.index as f64 + offset;
-                Rectangle::new([(x, 0.0), (x + 0.2, value(k) as f64)], color.filled())
-            }))
-            .map_err(|e| e.to_string())?
-            .label(label)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
-}
-
-/// A figure of a page, under its heading: a line chart (drawn interactively in HTML) or a
-/// drawing (inlined as its SVG).
-#[derive(Debug, Clone)]
-pub enum Plot {
-    /// A line chart.
-    Chart(Chart),
-    /// An SVG drawing.
-    Drawing(String),
-}
-
 /// Writes plan.{svg,png}: the chosen policy's goodput rate and the share of seeds meeting the
 /// objective, per key count, around the answer; returns it for the page.
-pub fn plan_plot(dir: &Path, plan: &crate::plan::Plan) -> Result<Plot, String> {
+pub fn plan_plot(dir: &Path, plan: &crate::plan::Plan) -> Result<Chart, String> {
     let chart = chart::plan(plan);
     both_chart(dir, &chart)?;
-    Ok(Plot::Chart(chart))
+    Ok(chart)
 }
 
 /// Writes a run's plots as .svg and .png — throughput over time, latency and failover
@@ -364,7 +311,7 @@ pub fn run_plots(
     dir: &Path,
     finished: &crate::run::Finished,
     marks: &[Mark],
-) -> Result<Vec<(&'static str, Plot)>, String> {
+) -> Result<Vec<(&'static str, Chart)>, String> {
     let (report, recorder) = (&finished.report, &finished.recorder);
     let failover = format!(
         "Failover latency by percentile ({} answered after failing over; {} never answered)",
@@ -403,31 +350,28 @@ pub fn run_plots(
     let mut plots = Vec::new();
     for (heading, chart) in charts.into_iter().chain(quota) {
         both_chart(dir, &chart)?;
-        plots.push((heading, Plot::Chart(chart)));
+        plots.push((heading, chart));
     }
-    let keys = both(
-        dir,
-        "keys",
-        |r| draw_keys(r, report),
-        |r| draw_keys(r, report),
-    )?;
-    plots.push(("Per-key use", Plot::Drawing(keys)));
-    for what in [PerKey::Attempts, PerKey::RateLimited, PerKey::OtherFailures] {
+    let keys = chart::keys(report);
+    both_chart(dir, &keys)?;
+    plots.push(("Per-key use", keys));
+    for (heading, what) in [
+        ("Per-key attempts over time", PerKey::Attempts),
+        ("Per-key 429s over time", PerKey::RateLimited),
+        ("Per-key other failures over time", PerKey::OtherFailures),
+    ] {
         let chart = chart::per_key(recorder, marks, what);
         both_chart(dir, &chart)?;
-        plots.push((
-            "Per-key attempts and failures over time",
-            Plot::Chart(chart),
-        ));
+        plots.push((heading, chart));
     }
     Ok(plots)
 }
 
 /// Writes capacity.{svg,png} for a sweep; returns its chart for the page.
-pub fn sweep_plot(dir: &Path, sweep: &Sweep) -> Result<Plot, String> {
+pub fn sweep_plot(dir: &Path, sweep: &Sweep) -> Result<Chart, String> {
     let chart = chart::capacity(sweep);
     both_chart(dir, &chart)?;
-    Ok(Plot::Chart(chart))
+    Ok(chart)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! replicas), a run without thresholds, a sweep over keys and replicas, a plan, the claims:
 //! every .json validates against its committed schema (Python's `jsonschema`), and every
 //! HTML page loads in headless Chromium (Debian's package) with no console message, its
-//! verdict first, coloured by tone, and its line charts drawn. scripts/test.sh installs both.
+//! verdict first, coloured by tone, and its charts drawn. scripts/test.sh installs both.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -103,7 +103,7 @@ fn verdict(dom: &str) -> (String, String) {
     (tone, text)
 }
 
-/// Asserts that the page has at least `n` line charts and drew each of them (uPlot's root
+/// Asserts that the page has at least `n` charts and drew each of them (uPlot's root
 /// element per chart's data), and that the first chart comes before the first table (plots,
 /// then tables).
 fn charts_drawn(dom: &str, n: usize) {
@@ -190,7 +190,13 @@ fn every_document_validates_and_every_page_loads_clean_with_its_verdict_first() 
         &[3],
     );
     let dom = load(&dir.join("failover/report.html"));
-    charts_drawn(&dom, 3);
+    // Throughput, latency, failover, per-key use and per key over time (attempts, 429s,
+    // other failures): every plot interactive, none a static drawing.
+    charts_drawn(&dom, 7);
+    assert!(
+        !dom.contains("<svg"),
+        "every plot of a run is an interactive chart"
+    );
     let (tone, text) = verdict(&dom);
     assert_eq!(tone, "fail");
     assert!(
@@ -252,7 +258,9 @@ fn every_document_validates_and_every_page_loads_clean_with_its_verdict_first() 
     ];
     keyrotor(&[&plan[..], &[path("plan").as_str()]].concat(), &[0]);
     validates("plan", &dir.join("plan/plan.json"));
-    let (tone, _) = verdict(&load(&dir.join("plan/report.html")));
+    let dom = load(&dir.join("plan/report.html"));
+    charts_drawn(&dom, 1);
+    let (tone, _) = verdict(&dom);
     assert!(["pass", "fail", "inconclusive"].contains(&tone.as_str()));
 
     keyrotor(&["claims", "-o", &path("claims")], &[0]);
