@@ -477,9 +477,16 @@ pub fn run(
     );
     report.error = driven.error;
     report.replicas = replicas.map(|mut seen| {
-        seen.over_limit_by_mock = mock_state
-            .as_ref()
-            .and_then(|state| state["totals"]["rate_limited"].as_u64());
+        if let Some(totals) = mock_state.as_ref().map(|state| &state["totals"]) {
+            seen.over_limit_by_mock = totals["rate_limited"].as_u64();
+            seen.over_limit_by_window = ["rpm", "rpd", "tpm", "tpd"]
+                .into_iter()
+                .filter_map(|w| {
+                    let n = totals[format!("rate_limited_{w}")].as_u64()?;
+                    Some((w.to_owned(), n))
+                })
+                .collect();
+        }
         seen
     });
     Ok(Finished {

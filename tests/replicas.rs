@@ -75,10 +75,21 @@ fn shared_state_stops_cold_replicas_from_rediscovering_every_limit() {
             Some(r.summary.upstream_429),
             "the mock's ledger counts the 429s the replicas met"
         );
+        // …and says which limit refused each: the windows add up to the whole.
+        let by_window: u64 = seen.over_limit_by_window.values().sum();
+        assert_eq!(Some(by_window), seen.over_limit_by_mock, "{seen:?}");
+        assert_eq!(seen.over_limit_by_window.len(), 4, "{seen:?}");
     }
     let (l, s) = (
         local.replicas.as_ref().unwrap_or_else(|| panic!("local")),
         shared.replicas.as_ref().unwrap_or_else(|| panic!("shared")),
+    );
+    // Cold instances at key 0 run into a key's per-minute limits.
+    let minute = |w: &str| l.over_limit_by_window.get(w).copied().unwrap_or(0);
+    assert!(
+        minute("rpm") + minute("tpm") > 0,
+        "{:?}",
+        l.over_limit_by_window
     );
     // Each cold instance starts at key 0 and meets its limit again; with shared state it
     // starts where the rotation stands and skips keys another instance saw limited.

@@ -118,6 +118,10 @@ fn add(total: &mut CounterValues, c: &CounterValues) {
     total.requests += c.requests;
     total.ok += c.ok;
     total.rate_limited += c.rate_limited;
+    total.rate_limited_rpm += c.rate_limited_rpm;
+    total.rate_limited_rpd += c.rate_limited_rpd;
+    total.rate_limited_tpm += c.rate_limited_tpm;
+    total.rate_limited_tpd += c.rate_limited_tpd;
     total.too_large += c.too_large;
     total.unauthorized += c.unauthorized;
     total.server_errors += c.server_errors;
@@ -224,6 +228,28 @@ pub async fn metrics(State(mock): State<Arc<Mock>>) -> Response {
         }
     }
     series("", "none", &view.unauthenticated);
+    let _ = writeln!(
+        out,
+        "# HELP mock_groq_rate_limited_total 429 answers by key and the limit window that ran out."
+    );
+    let _ = writeln!(out, "# TYPE mock_groq_rate_limited_total counter");
+    for org in &view.orgs {
+        for key in &org.keys {
+            let c = &key.counters;
+            for (window, value) in [
+                ("rpm", c.rate_limited_rpm),
+                ("rpd", c.rate_limited_rpd),
+                ("tpm", c.rate_limited_tpm),
+                ("tpd", c.rate_limited_tpd),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "mock_groq_rate_limited_total{{org=\"{}\",key=\"{}\",window=\"{window}\"}} {value}",
+                    org.id, key.fingerprint
+                );
+            }
+        }
+    }
     let _ = writeln!(
         out,
         "# HELP mock_groq_quota_used Current usage of each limit window."

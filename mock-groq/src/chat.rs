@@ -330,10 +330,14 @@ async fn serve(
             mock.clock.scale(),
         );
         let mut response = error_response(&err, &request_id, Some(&snapshot), mock);
-        if let Denial::Limited { wait, .. } = denial {
-            headers::insert_retry_after(response.headers_mut(), mock.clock.to_real(wait));
-        }
-        return (Some(Outcome::Status(err.status)), response);
+        let outcome = match denial {
+            Denial::Limited { wait, window, .. } => {
+                headers::insert_retry_after(response.headers_mut(), mock.clock.to_real(wait));
+                Outcome::Limited(window)
+            }
+            Denial::TooLarge { .. } => Outcome::Status(err.status),
+        };
+        return (Some(outcome), response);
     }
 
     let completion_tokens = generation::completion_tokens(&mock.config.completion, max_tokens, rng);

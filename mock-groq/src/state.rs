@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError, Event};
 use crate::faults::Faults;
 use crate::key::ApiKey;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Window};
 
 /// One organisation: its id and a ledger per catalog model.
 pub struct Org {
@@ -36,6 +36,8 @@ pub struct Counters {
     requests: AtomicU64,
     ok: AtomicU64,
     rate_limited: AtomicU64,
+    /// 429s by the window that ran out, in [`Window::ALL`]'s order.
+    limited_by: [AtomicU64; 4],
     too_large: AtomicU64,
     unauthorized: AtomicU64,
     server_errors: AtomicU64,
@@ -54,6 +56,14 @@ pub struct CounterValues {
     pub ok: u64,
     /// Answered 429.
     pub rate_limited: u64,
+    /// Of them, because requests per minute ran out.
+    pub rate_limited_rpm: u64,
+    /// … requests per day.
+    pub rate_limited_rpd: u64,
+    /// … tokens per minute.
+    pub rate_limited_tpm: u64,
+    /// … tokens per day.
+    pub rate_limited_tpd: u64,
     /// Answered 413 (request larger than TPM).
     pub too_large: u64,
     /// Answered 401.
@@ -81,6 +91,8 @@ pub enum Outcome {
     Stalled,
     /// A 200 stream was broken off with an error event.
     StreamError,
+    /// Answered 429 because this window's budget ran out.
+    Limited(Window),
 }
 
 impl Counters {
@@ -92,6 +104,11 @@ impl Counters {
     /// Counts how a request ended.
     pub fn record(&self, outcome: Outcome) {
         let counter = match outcome {
+            Outcome::Limited(window) => {
+                let i = Window::ALL.iter().position(|w| *w == window).unwrap_or(0);
+                self.limited_by[i].fetch_add(1, Ordering::Relaxed);
+                &self.rate_limited
+            }
             Outcome::Status(s) if s.is_success() => &self.ok,
             Outcome::Status(StatusCode::TOO_MANY_REQUESTS) => &self.rate_limited,
             Outcome::Status(StatusCode::PAYLOAD_TOO_LARGE) => &self.too_large,
@@ -112,6 +129,10 @@ impl Counters {
             requests: get(&self.requests),
             ok: get(&self.ok),
             rate_limited: get(&self.rate_limited),
+            rate_limited_rpm: get(&self.limited_by[0]),
+            rate_limited_rpd: get(&self.limited_by[1]),
+            rate_limited_tpm: get(&self.limited_by[2]),
+            rate_limited_tpd: get(&self.limited_by[3]),
             too_large: get(&self.too_large),
             unauthorized: get(&self.unauthorized),
             server_errors: get(&self.server_errors),
@@ -127,6 +148,10 @@ impl Counters {
             &self.requests,
             &self.ok,
             &self.rate_limited,
+            &self.limited_by[0],
+            &self.limited_by[1],
+            &self.limited_by[2],
+            &self.limited_by[3],
             &self.too_large,
             &self.unauthorized,
             &self.server_errors,

@@ -408,6 +408,9 @@ async fn admin_state_metrics_and_reset() {
         ),
         (Some(4), Some(3), Some(1))
     );
+    // The 429 came from requests per minute running out, and says so.
+    assert_eq!(a1["rate_limited_rpm"], 1);
+    assert_eq!(a1["rate_limited_tpm"], 0);
     assert_eq!(state["unauthenticated"]["unauthorized"], 1);
     assert_eq!(state["totals"]["requests"], 5);
     let rpm = state["orgs"][0]["models"][0]["windows"]
@@ -428,6 +431,11 @@ async fn admin_state_metrics_and_reset() {
         mock_groq::fingerprint("gsk_test_a1")
     );
     assert!(metrics.contains(&line), "{metrics}");
+    let by_window = format!(
+        "mock_groq_rate_limited_total{{org=\"org_a\",key=\"{}\",window=\"rpm\"}} 1",
+        mock_groq::fingerprint("gsk_test_a1")
+    );
+    assert!(metrics.contains(&by_window), "{metrics}");
     assert!(!metrics.contains("gsk_test"));
 
     let reset = client

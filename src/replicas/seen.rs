@@ -1,6 +1,8 @@
 //! [`ReplicasSeen`]: what a run with replicas measured, as report.json holds it and as the
 //! report's sentences and table say it.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::sender::MAX_EVENTS;
@@ -36,6 +38,10 @@ pub struct ReplicasSeen {
     /// replicas together went over the limits; `None` for a real endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub over_limit_by_mock: Option<u64>,
+    /// The same by the limit that refused them (`rpm`, `rpd`, `tpm`, `tpd`: the window that
+    /// ran out), from the mock's ledger; empty for a real endpoint.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub over_limit_by_window: BTreeMap<String, u64>,
     /// 429 events beyond the booking bound (counted in `repeat_429` only if before it).
     pub unbooked_429: u64,
     /// The shared store's figures summed over replicas (incl. retired by cold starts).
@@ -113,6 +119,7 @@ impl ReplicasSeen {
             reach_ms: None,
             unbooked_429: 0,
             over_limit_by_mock: None,
+            over_limit_by_window: BTreeMap::new(),
             store_figures: None,
         }
     }
@@ -142,8 +149,19 @@ impl ReplicasSeen {
             None => "repeated 429s: none — no replica met a limit another had already met within its wait (no data for how long the news took to spread)".to_owned(),
         });
         if let Some(over) = self.over_limit_by_mock {
+            let by: Vec<String> = self
+                .over_limit_by_window
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(window, n)| format!("{n} over {}", window.to_uppercase()))
+                .collect();
+            let by = if by.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", by.join(", "))
+            };
             facts.push(format!(
-                "over the limits: the mock's ledger refused {over} requests of the replicas together (its own count of 429s)"
+                "over the limits: the mock's ledger refused {over} requests of the replicas together (its own count of 429s){by}"
             ));
         }
         if self.unbooked_429 > 0 {
