@@ -768,12 +768,12 @@ fn claims_file_command(
     let claims_file = crate::claims::ClaimsFile::read(file)?;
     let dir = out.unwrap_or_else(|| default_dir("claims"));
     prepare_out(&dir)?;
-    let activity = Activity::new(show_progress(), true);
     let total = claims_file.claims.len();
+    let activity = Activity::with_steps(show_progress(), true, total as u64);
     let mut done = 0;
     let mut progress = |what: &str| {
         done += 1;
-        activity.say(&format!("checking {done}/{total}: {what}"));
+        activity.step(&format!("checking {done}/{total}: {what}"));
     };
     let claims = crate::claims::check_file(&claims_file, &mut progress);
     activity.finish();

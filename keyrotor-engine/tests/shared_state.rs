@@ -126,6 +126,87 @@ async fn a_rest_one_replica_learned_keeps_the_others_off_the_key() {
     }
 }
 
+/// Answers 429 (retry after 1 s) until `until`, then 200; records when each attempt came.
+#[derive(Debug, Clone)]
+struct Recovering {
+    until: Instant,
+    calls: Arc<Mutex<Vec<(Instant, u16)>>>,
+}
+
+impl Transport for Recovering {
+    async fn send(&self, _key: &ApiKey, _body: Bytes) -> Result<Reply, TransportError> {
+        let now = Instant::now();
+        let status = if now < self.until { 429 } else { 200 };
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push((now, status));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("1"));
+        Ok(Reply {
+            status,
+            headers,
+            body: Bytes::from(if status == 429 {
+                RPM_429.replace("30s", "1s")
+            } else {
+                OK.to_owned()
+            }),
+        })
+    }
+}
+
+/// Four replicas that all learned a key's rest wait for it; when it ends, one probes it at a
+/// time (each holds the key's lease for about an attempt), instead of all four at once.
+#[tokio::test(start_paused = true)]
+async fn replicas_probe_a_key_back_from_a_rest_one_at_a_time() {
+    let upstream = Recovering {
+        until: Instant::now() + Duration::from_millis(500),
+        calls: Arc::default(),
+    };
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let replicas: Vec<_> = (0..4)
+        .map(|_| {
+            Rotor::new(
+                vec![ApiKey::new("gsk_only")],
+                "adaptive".parse().unwrap_or_else(|e| panic!("{e}")),
+                upstream.clone(),
+                RotorOptions::default(),
+            )
+            .and_then(|r| r.with_store(store.clone(), OnStoreError::FailOpen))
+            .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    let first = replicas[0].clone();
+    let leader = tokio::spawn(async move { first.send(&request()).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut followers = Vec::new();
+    for replica in replicas.into_iter().skip(1) {
+        followers.push(tokio::spawn(async move { replica.send(&request()).await }));
+    }
+    let mut sent = vec![leader.await.unwrap_or_else(|e| panic!("{e}"))];
+    for follower in followers {
+        sent.push(follower.await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    let outcomes: Vec<String> = sent.iter().map(|s| format!("{:?}", s.outcome)).collect();
+    assert!(
+        sent.iter().all(|s| s.outcome.is_ok()),
+        "every request answered: {outcomes:?}"
+    );
+    let calls = upstream.calls.lock().map(|c| c.clone()).unwrap_or_default();
+    let limited = calls.iter().filter(|(_, status)| *status == 429).count();
+    assert_eq!(
+        limited, 1,
+        "only the first replica met the limit: {calls:?}"
+    );
+    let probes: Vec<Instant> = calls.iter().skip(1).map(|(at, _)| *at).collect();
+    assert_eq!(probes.len(), 4, "{calls:?}");
+    for pair in probes.windows(2) {
+        assert!(
+            pair[1].duration_since(pair[0]) >= Duration::from_millis(50),
+            "two probes of the key at once: {calls:?}"
+        );
+    }
+}
+
 /// A cold-started replica goes on where the rotation stands, not at the first key.
 #[tokio::test(start_paused = true)]
 async fn a_cold_start_goes_on_with_the_shared_rotation() {
@@ -206,6 +287,7 @@ async fn admission_is_atomic_across_replicas_and_tasks() {
                         paced: true,
                         rpm: Some(50),
                         cursor: 0,
+                        probe: None,
                     };
                     match store.admit(admit, Instant::now()).await {
                         Ok((Admission::Admitted, _)) => {
@@ -230,6 +312,64 @@ async fn admission_is_atomic_across_replicas_and_tasks() {
     );
 }
 
+/// A key back from a rest takes one probe at a time across replicas: the attempt that goes
+/// holds the key's lease, the others are told until when, and after the lease anyone may
+/// probe; attempts that do not probe never wait for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_replica_probes_a_key_back_from_a_rest() {
+    let server = Server::start();
+    let memory: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let redis: Arc<dyn StateStore> = server.store("probe");
+    for store in [memory, redis] {
+        let names = names();
+        let admit = |probe: Option<Duration>| Admit {
+            keys: &names,
+            key: 2,
+            group: 2,
+            paced: false,
+            rpm: None,
+            cursor: 0,
+            probe,
+        };
+        let lease = Some(Duration::from_millis(300));
+        let ask = |a| {
+            let store = store.clone();
+            async move {
+                store
+                    .admit(a, Instant::now())
+                    .await
+                    .map(|(admission, _)| admission)
+                    .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+        assert_eq!(ask(admit(lease)).await, Admission::Admitted, "{store:?}");
+        let second = ask(admit(lease)).await;
+        let Admission::Probing { until } = second else {
+            panic!("{store:?}: a second probe while the first holds the lease: {second:?}");
+        };
+        let left = until.saturating_duration_since(Instant::now());
+        assert!(
+            left <= Duration::from_millis(300) && !left.is_zero(),
+            "{left:?}"
+        );
+        // Not a probe (a key this replica never saw limited): no lease to wait for.
+        assert_eq!(ask(admit(None)).await, Admission::Admitted);
+        // Another key is free to probe meanwhile.
+        let other = Admit {
+            key: 3,
+            group: 3,
+            ..admit(lease)
+        };
+        assert_eq!(ask(other).await, Admission::Admitted);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(
+            ask(admit(lease)).await,
+            Admission::Admitted,
+            "the lease ended"
+        );
+    }
+}
+
 /// A limit one replica learned paces the others, which have not met it: the bucket keeps it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_learned_limit_paces_every_replica() {
@@ -245,6 +385,7 @@ async fn a_learned_limit_paces_every_replica() {
             paced: true,
             rpm,
             cursor: 0,
+            probe: None,
         };
         let (first, shared) = store
             .admit(admit(Some(3)), Instant::now())
@@ -322,6 +463,7 @@ async fn every_key_the_store_writes_expires() {
         paced: true,
         rpm: Some(30),
         cursor: 0,
+        probe: None,
     };
     let (admission, shared) = store
         .admit(admit, Instant::now())
@@ -402,6 +544,7 @@ async fn replicas_with_skewed_clocks_agree_on_a_rest() {
         paced: false,
         rpm: None,
         cursor: 0,
+        probe: None,
     };
     let (admission, _) = a
         .admit(admit, behind)

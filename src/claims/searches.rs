@@ -13,7 +13,7 @@ use crate::sweep::{SweepPoint, capacity as burst, sustained_capacity};
 const MINUTE: Duration = Duration::from_secs(60);
 
 /// A search row: what [`Claim`] needs besides what every row shares.
-fn row(id: String, claim: &str, source: &str, conditions: Conditions) -> Claim {
+fn row_claim(id: String, claim: &str, source: &str, conditions: Conditions) -> Claim {
     Claim {
         id,
         claim: claim.to_owned(),
@@ -100,7 +100,7 @@ fn five_times(era: &Era, limits: Limits, layout: Layout) -> anyhow::Result<Claim
     let show = |r: Option<f64>| r.map_or("no data".to_owned(), |r| format!("{r:.2}×"));
     let shared = layout == Layout::Shared;
     let name = layout_name(layout);
-    let mut claim = row(
+    let mut claim = row_claim(
         format!("capacity-5x-{name}{}{}", limits.suffix(), era.suffix()),
         "5 keys give 5× the capacity of one (\"Requests/Min ~30 → ~150, 5x faster\")",
         "seed 000 (multi-key Groq system); seed 004 (\"5 API keys for 5x the quota\")",
@@ -162,7 +162,7 @@ fn rated(era: &Era, limits: Limits) -> anyhow::Result<Claim> {
         .build()?;
     let sustained = sustained_capacity(&scenario, 5, 0.99, &mut quiet())?;
     let burst = burst(&scenario, 5, 0.99, &mut quiet())?;
-    let mut claim = row(
+    let mut claim = row_claim(
         format!("150-rpm-5-keys{}{}", limits.suffix(), era.suffix()),
         "5 keys handle ~150 requests per minute",
         "seed 000 (performance table); seed 002 (\"5 Keys … Capacity: 150 req/min\")",
@@ -310,105 +310,105 @@ pub(super) fn sizing(
     limits: Limits,
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Vec<Claim>> {
-    let mut claims = Vec::new();
-    let seeds = Some(mock_groq::config::LimitsOverride {
-        rpm: Some(30),
-        rpd: Some(6000),
-        tpm: Some(0),
-        tpd: Some(0),
-    });
-    for row in sizings() {
-        progress(&format!("{}, {}", row.claim, limits.label_short()));
-        let input: crate::plan::PlanInput = toml::from_str(&format!(
-            "users = {}\nqueries_per_user = {}\nduration = \"24h\"\nprompt_tokens = {PROMPT}\ncompletion_tokens = {MAX_TOKENS}\nseed = 42\n",
-            row.users, row.queries
-        ))?;
-        let input = crate::plan::PlanInput {
-            limits: if limits == Limits::Seeds { seeds } else { None },
-            steady: row.steady,
-            model: era.model.to_owned(),
-            as_of: Some(era.as_of),
-            ..input
-        };
-        let (lim, source) = input.limits();
-        let bound = crate::plan::analytical(&input, &lim);
-        let scenario = input
-            .builder(row.keys, &input.policy)
-            .rtt(Duration::from_millis(RTT_MS))
-            .build()?;
-        let cost = format!(
-            "a request: {PROMPT} prompt + {MAX_TOKENS} completion tokens, all of max_tokens used: {} tokens reserved and settled",
-            PROMPT + MAX_TOKENS
-        );
-        let mut conditions = Conditions {
+    sizings()
+        .into_iter()
+        .map(|row| {
+            progress(&format!("{}, {}", row.claim, limits.label_short()));
+            sized(era, limits, row)
+        })
+        .collect()
+}
+
+/// One sizing claim checked: the bound first, then (when the bound allows the claimed keys)
+/// a simulated day.
+fn sized(era: &Era, limits: Limits, row: Sizing) -> anyhow::Result<Claim> {
+    let input: crate::plan::PlanInput = toml::from_str(&format!(
+        "users = {}\nqueries_per_user = {}\nduration = \"24h\"\nprompt_tokens = {PROMPT}\ncompletion_tokens = {MAX_TOKENS}\nseed = 42\n",
+        row.users, row.queries
+    ))?;
+    let input = crate::plan::PlanInput {
+        limits: limits.set(),
+        steady: row.steady,
+        model: era.model.to_owned(),
+        as_of: Some(era.as_of),
+        ..input
+    };
+    let (lim, source) = input.limits();
+    let bound = crate::plan::analytical(&input, &lim);
+    let scenario = input
+        .builder(row.keys, &input.policy)
+        .rtt(Duration::from_millis(RTT_MS))
+        .build()?;
+    let mut claim = row_claim(
+        format!("{}{}{}", row.id, limits.suffix(), era.suffix()),
+        &row.claim,
+        &row.source,
+        Conditions {
             as_of: day(&scenario),
-            limits: format!("{source}: {lim}"),
+            // The plan's scenario sets the limits explicitly: name where they come from.
+            limits: match limits {
+                Limits::Groq => format!("{source}: {lim}"),
+                Limits::Seeds => {
+                    format!("the seeds' own 30 req/min and 6,000 req/day per key: {lim}")
+                }
+            },
             model: scenario.target.model.clone(),
             keys: format!("{} keys, each its own organisation", row.keys),
             policy: input.policy.text().to_owned(),
             traffic: format!("{}; Poisson, flat", row.assumption),
-            request: cost,
-            network: network(scenario.target.rtt()),
-        };
-        if limits == Limits::Seeds {
-            conditions.limits =
-                format!("the seeds' own 30 req/min and 6,000 req/day per key: {lim}");
-        }
-        let (measured, figure, verdict) = if bound.min_keys as usize > row.keys {
-            (
-                format!(
-                    "at least {} keys ({} binds)",
-                    bound.min_keys,
-                    bound.binding.to_uppercase()
-                ),
-                Measured {
-                    value: Figure::Value(bound.min_keys as f64),
-                    unit: "keys, analytical lower bound".to_owned(),
-                    samples: 0,
-                },
-                Verdict::Fails,
-            )
-        } else {
-            let r = crate::run::run(
-                &scenario,
-                crate::run::RunOptions::default(),
-                &crate::driver::NoProgress,
-            )?
-            .report;
-            let s = &r.summary;
-            (
-                format!(
-                    "{} keys answer {} of {} within 5 s ({})",
-                    row.keys,
-                    s.goodput,
-                    s.offered,
-                    pct(s.goodput_rate)
-                ),
-                Measured::goodput(s),
-                if s.goodput_rate.is_some_and(|x| x >= 0.99) {
-                    Verdict::Holds
-                } else {
-                    Verdict::Fails
-                },
-            )
-        };
-        claims.push(Claim {
-            id: format!("{}{}{}", row.id, limits.suffix(), era.suffix()),
-            claim: row.claim,
-            source: row.source,
-            conditions,
-            measured,
-            figure,
-            verdict,
-            rule: None,
-            detail: format!(
-                "Fails when the analytical lower bound already exceeds the claimed keys (a bucket gives at most {} over the span); otherwise the day is simulated with the claimed keys{} and holds when ≥ 99 % are answered within 5 s.",
-                if row.steady { "its refill, as traffic goes on day after day" } else { "its limit plus its refill" },
-                if row.steady { ", begun in steady state" } else { "" }
+            request: format!(
+                "a request: {PROMPT} prompt + {MAX_TOKENS} completion tokens, all of max_tokens used: {} tokens reserved and settled",
+                PROMPT + MAX_TOKENS
             ),
-            run: None,
-            evidence: None,
-        });
+            network: network(scenario.target.rtt()),
+        },
+    );
+    claim.detail = format!(
+        "Fails when the analytical lower bound already exceeds the claimed keys (a bucket gives at most {} over the span); otherwise the day is simulated with the claimed keys{} and holds when ≥ 99 % are answered within 5 s.",
+        if row.steady {
+            "its refill, as traffic goes on day after day"
+        } else {
+            "its limit plus its refill"
+        },
+        if row.steady {
+            ", begun in steady state"
+        } else {
+            ""
+        }
+    );
+    if bound.min_keys as usize > row.keys {
+        claim.measured = format!(
+            "at least {} keys ({} binds)",
+            bound.min_keys,
+            bound.binding.to_uppercase()
+        );
+        claim.figure = Measured {
+            value: Figure::Value(bound.min_keys as f64),
+            unit: "keys, analytical lower bound".to_owned(),
+            samples: 0,
+        };
+        claim.verdict = Verdict::Fails;
+        return Ok(claim);
     }
-    Ok(claims)
+    let r = crate::run::run(
+        &scenario,
+        crate::run::RunOptions::default(),
+        &crate::driver::NoProgress,
+    )?
+    .report;
+    let s = &r.summary;
+    claim.measured = format!(
+        "{} keys answer {} of {} within 5 s ({})",
+        row.keys,
+        s.goodput,
+        s.offered,
+        pct(s.goodput_rate)
+    );
+    claim.figure = Measured::goodput(s);
+    claim.verdict = match s.goodput_rate {
+        None => Verdict::Inconclusive,
+        Some(rate) if rate >= 0.99 => Verdict::Holds,
+        Some(_) => Verdict::Fails,
+    };
+    Ok(claim)
 }

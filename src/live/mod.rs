@@ -137,6 +137,33 @@ impl Activity {
         Activity { bar, plain }
     }
 
+    /// As [`Activity::new`], with a bar over `total` steps ([`Activity::step`] moves it).
+    pub fn with_steps(terminal: bool, plain: bool, total: u64) -> Self {
+        let activity = Self::new(terminal, plain);
+        if let Some(bar) = &activity.bar {
+            bar.set_length(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "  {spinner} {elapsed:>4} [{bar:24}] {pos}/{len} {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+        }
+        activity
+    }
+
+    /// Starts the next of the steps (the first call starts step 1) and says what it is.
+    pub fn step(&self, what: &str) {
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(what.to_owned());
+            }
+            None if self.plain => eprintln!("{what}"),
+            None => {}
+        }
+    }
+
     /// Says what is being done now.
     pub fn say(&self, what: &str) {
         match &self.bar {

@@ -14,6 +14,17 @@ use crate::store::link::Link;
 use crate::store::{Admission, Admit, OnStoreError, Publish, RestKind, StateStore};
 use crate::transport::Transport;
 
+/// The probe lease an attempt with key `k` asks for: `Some` when the key is back from a
+/// limit (this replica's or one learned from the store) and the attempt probes it, for about
+/// an attempt's time (twice the typical, 50 ms to 5 s). Only policies that pace ask: they
+/// wait for a key that comes back, where the others would give the request up.
+fn probe_lease(pool: &Pool, k: usize) -> Option<Duration> {
+    let key = &pool.keys[k];
+    (key.limited || key.day_limited.is_some()).then(|| {
+        (pool.service_estimate() * 2).clamp(Duration::from_millis(50), Duration::from_secs(5))
+    })
+}
+
 /// What the store says of a chosen key.
 pub(super) enum Gate {
     /// Send.
@@ -88,11 +99,12 @@ impl<T: Transport> Rotor<T> {
         held: &mut (Option<usize>, usize),
     ) -> Gate {
         let tokens = request.reserved_tokens;
-        let (cursor, group, rpm) = {
+        let (cursor, group, rpm, probe) = {
             let pool = self.pool();
             let group = pool.root(k);
             let rpm = pool.keys[group].rpm_limit.or(pool.keys[k].rpm_limit);
-            (pool.cursor, group, rpm)
+            let probe = self.inner.policy.paces().then(|| probe_lease(&pool, k));
+            (pool.cursor, group, rpm, probe.flatten())
         };
         if held.0 == Some(k) || held.1 > 2 * link.names.len() {
             self.pool().on_send(k, tokens, Instant::now());
@@ -105,6 +117,7 @@ impl<T: Transport> Rotor<T> {
             paced: self.inner.policy.paces(),
             rpm,
             cursor,
+            probe,
         };
         let answer = link.store.admit(admit, Instant::now()).await;
         let now = Instant::now();
@@ -157,6 +170,16 @@ impl<T: Transport> Rotor<T> {
                     pool.set_group_health(k, Health::Cooling { until });
                 }
                 *held = (Some(k), held.1 + 1);
+                Gate::Again
+            }
+            // Only this key waits for the other replica's probe, not its organisation; the
+            // policy (one that paces, so waits) asks again when the lease ends, and the store
+            // decides again then.
+            Admission::Probing { until } => {
+                if pool.is_ready(k) {
+                    pool.keys[k].health = Health::Cooling { until };
+                }
+                held.1 += 1;
                 Gate::Again
             }
         }

@@ -3,16 +3,19 @@
 -- KEYS[n+1]   the pacing bucket of the chosen key's organisation, a hash: tat (GCRA's
 --             theoretical arrival, ms) and rpm (the limit some replica learned)
 -- KEYS[n+2]   the rotation's position (only grows; its TTL renews when it moves)
+-- KEYS[n+3]   the chosen key's probe lease (held by the replica probing it after a rest)
 -- ARGV[1]     the chosen key, 1-based (0: only read, as a cold start does)
 -- ARGV[2]     the organisation's requests per minute as the caller knows it (0: unknown;
 --             -1: the policy does not pace)
 -- ARGV[3]     the caller's rotation position
 -- ARGV[4]     how long the position is kept, ms
+-- ARGV[5]     this attempt probes the key back from a rest: its lease, ms (0: not a probe)
 -- Returns {verdict, wait ms, position, rpm (0: unknown), kind_1, left ms_1, ..., kind_n, left ms_n};
--- verdict: 0 read only, 1 admitted, 2 the key rests, 3 paced (wait ms until a slot).
+-- verdict: 0 read only, 1 admitted, 2 the key rests, 3 paced (wait ms until a slot),
+-- 4 another replica probes the key (wait ms until its lease ends).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local n = #KEYS - 2
+local n = #KEYS - 3
 local k = tonumber(ARGV[1])
 local rpm = tonumber(ARGV[2])
 local cursor = tonumber(redis.call('GET', KEYS[n + 2]) or '0') or 0
@@ -33,6 +36,13 @@ for i = 1, n do
   out[#out + 1] = left
 end
 if k == 0 then return out end
+local lease = tonumber(ARGV[5]) or 0
+local function probed_elsewhere()
+  if lease <= 0 then return false end
+  local left = redis.call('PTTL', KEYS[n + 3])
+  if left > 0 then out[1] = 4; out[2] = left; return true end
+  return false
+end
 if rpm >= 0 then
   local pace = redis.call('HMGET', KEYS[n + 1], 'tat', 'rpm')
   if rpm > 0 then
@@ -44,6 +54,7 @@ if rpm >= 0 then
   redis.call('PEXPIRE', KEYS[n + 1], 86400000)
   out[4] = rpm
   if out[3 + 2 * k] ~= 0 then out[1] = 2; return out end
+  if probed_elsewhere() then return out end
   if rpm > 0 then
     local tat = tonumber(pace[1] or '0') or 0
     if tat < now then tat = now end
@@ -54,5 +65,8 @@ if rpm >= 0 then
   end
 end
 if out[3 + 2 * k] ~= 0 then out[1] = 2; return out end
+if probed_elsewhere() then return out end
+-- The attempt that goes takes the probe's lease.
+if lease > 0 then redis.call('SET', KEYS[n + 3], '1', 'PX', lease) end
 out[1] = 1
 return out

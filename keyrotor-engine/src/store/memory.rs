@@ -21,6 +21,8 @@ struct State {
     /// Per pacing bucket (a fingerprint): the theoretical arrival time (ms since `origin`)
     /// and the organisation's per-minute limit, once learned.
     paces: HashMap<String, (f64, Option<u64>)>,
+    /// Per fingerprint: until when a replica's probe holds the key.
+    probes: HashMap<String, Instant>,
     cursor: u64,
 }
 
@@ -100,9 +102,17 @@ impl StateStore for MemoryStore {
             shared.rpm = rpm;
             state.paces.insert(bucket.clone(), (tat, rpm));
         }
-        let admission = match paced {
-            _ if shared.rests.get(admit.key).is_some_and(Option::is_some) => Admission::Resting,
-            Some((bucket, tat, Some(rpm))) => match gcra(tat, at, rpm) {
+        state.probes.retain(|_, until| *until > now);
+        let name = admit.keys.get(admit.key);
+        let probed_elsewhere = admit
+            .probe
+            .and(name)
+            .and_then(|name| state.probes.get(name).copied());
+        let resting = shared.rests.get(admit.key).is_some_and(Option::is_some);
+        let admission = match (paced, probed_elsewhere) {
+            _ if resting => Admission::Resting,
+            (_, Some(until)) => Admission::Probing { until },
+            (Some((bucket, tat, Some(rpm))), None) => match gcra(tat, at, rpm) {
                 Ok(next) => {
                     state.paces.insert(bucket.clone(), (next, Some(rpm)));
                     Admission::Admitted
@@ -115,6 +125,11 @@ impl StateStore for MemoryStore {
             },
             _ => Admission::Admitted,
         };
+        // The probe's lease is taken only by the attempt that goes.
+        if let (Admission::Admitted, Some(lease), Some(name)) = (admission, admit.probe, name) {
+            let until = now + lease.min(super::MAX_PROBE);
+            state.probes.insert(name.clone(), until);
+        }
         async move { Ok((admission, shared)) }.boxed()
     }
 

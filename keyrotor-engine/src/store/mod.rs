@@ -14,6 +14,10 @@
 //!   burst = the limit), in the same atomic step that reads the rests. The limit a replica
 //!   learned (from a 429's "Limit N") is kept with the bucket, so the others pace by it too.
 //!
+//! - **probes**: a key back from a rest takes one probe at a time across replicas, not one
+//!   per replica: the attempt that probes it holds a lease for about an attempt's time, and
+//!   the others choose another key meanwhile ([`Admit::probe`]).
+//!
 //! One attempt costs one round trip ([`StateStore::admit`]); a failure that rests a key costs
 //! a second ([`StateStore::publish`]). Only durations cross the wire, never a replica's clock:
 //! the store's own clock (Redis `TIME`) decides, so replicas with skewed clocks agree.
@@ -118,6 +122,9 @@ pub struct Admit<'a> {
     pub rpm: Option<u64>,
     /// The rotation's position after this choice.
     pub cursor: u64,
+    /// The key is back from a rest and this attempt probes it: hold the key's probe lease
+    /// for this long, or be told another replica holds it. `None`: not a probe.
+    pub probe: Option<Duration>,
 }
 
 /// The store's answer to [`StateStore::admit`].
@@ -132,7 +139,15 @@ pub enum Admission {
         /// When the next attempt fits.
         until: Instant,
     },
+    /// Another replica is probing the key, back from a rest: its lease ends at.
+    Probing {
+        /// When the lease ends.
+        until: Instant,
+    },
 }
+
+/// The longest probe lease a store keeps.
+pub const MAX_PROBE: Duration = Duration::from_secs(10);
 
 /// Rests to publish and the rotation's position.
 #[derive(Debug, Clone, Copy)]

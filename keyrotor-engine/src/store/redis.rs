@@ -80,12 +80,12 @@ impl RedisStore {
     }
 
     /// Runs the admit script (`key` 1-based, 0 to only read; `pace`: the bucket and the
-    /// limit as known, 0 unknown) and reads its answer.
+    /// limit as known, 0 unknown; `probe`: the lease of a probing attempt) and reads its
+    /// answer.
     async fn run_admit(
         &self,
         keys: &[String],
-        key: usize,
-        pace: Option<(&str, u64)>,
+        (key, pace, probe): (usize, Option<(&str, u64)>, Option<Duration>),
         cursor: u64,
         now: Instant,
     ) -> Result<(i64, i64, Shared), StoreError> {
@@ -97,12 +97,19 @@ impl RedisStore {
             Some((bucket, rpm)) => (bucket, i64::try_from(rpm).unwrap_or(i64::MAX)),
             None => ("-", -1),
         };
+        let probed = key
+            .checked_sub(1)
+            .and_then(|k| keys.get(k))
+            .map_or("-", String::as_str);
+        let lease = probe.map_or(0, |p| p.min(super::MAX_PROBE).as_millis().max(1));
         call.key(format!("{}pace:{bucket}", self.prefix))
             .key(format!("{}cursor", self.prefix))
+            .key(format!("{}probe:{probed}", self.prefix))
             .arg(key)
             .arg(rpm)
             .arg(cursor.min(MAX_CURSOR))
-            .arg(CURSOR_TTL_MS);
+            .arg(CURSOR_TTL_MS)
+            .arg(u64::try_from(lease).unwrap_or(u64::MAX));
         let mut conn = self.conn.clone();
         let answer: Vec<i64> = self.bounded(call.invoke_async(&mut conn)).await?;
         read_answer(&answer, keys.len(), now)
@@ -159,7 +166,7 @@ impl StateStore for RedisStore {
         keys: &'a [String],
         now: Instant,
     ) -> BoxFuture<'a, Result<Shared, StoreError>> {
-        async move { Ok(self.run_admit(keys, 0, None, 0, now).await?.2) }.boxed()
+        async move { Ok(self.run_admit(keys, (0, None, None), 0, now).await?.2) }.boxed()
     }
 
     fn admit<'a>(
@@ -180,16 +187,26 @@ impl StateStore for RedisStore {
                 .paced
                 .then(|| (admit.keys[admit.group].as_str(), admit.rpm.unwrap_or(0)));
             let (verdict, wait, shared) = self
-                .run_admit(admit.keys, admit.key + 1, pace, admit.cursor, now)
+                .run_admit(
+                    admit.keys,
+                    (admit.key + 1, pace, admit.probe),
+                    admit.cursor,
+                    now,
+                )
                 .await?;
             let admission = match verdict {
                 1 => Admission::Admitted,
                 2 => Admission::Resting,
-                3 => Admission::Paced {
-                    until: now
+                3 | 4 => {
+                    let until = now
                         + Duration::from_millis(u64::try_from(wait).unwrap_or(0))
-                            .min(super::MAX_REST),
-                },
+                            .min(super::MAX_REST);
+                    if verdict == 3 {
+                        Admission::Paced { until }
+                    } else {
+                        Admission::Probing { until }
+                    }
+                }
                 other => return Err(StoreError::Malformed(format!("verdict {other}"))),
             };
             Ok((admission, shared))
