@@ -247,21 +247,29 @@ pub enum PerKey {
 /// key's few attempts per interval read as a rate, not as a comb of 0s and 1s.
 const KEY_POINTS: usize = 60;
 
-/// A line per key of its attempts of `what` per minute over the run (points of at least a
-/// minute, at most [`KEY_POINTS`]): the [`KEY_LINES`] − 1 busiest keys (by all attempts) each
-/// on its own, the rest summed into one line.
-pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
-    let count = |i: &crate::recorder::Interval, k: usize| -> u64 {
+impl PerKey {
+    /// Key `k`'s attempts of this kind in interval `i`.
+    fn of(self, i: &crate::recorder::Interval, k: usize) -> u64 {
         let at = |v: &Vec<u64>| v.get(k).copied().unwrap_or(0);
-        match what {
+        match self {
             PerKey::Attempts => at(&i.per_key),
             PerKey::RateLimited => at(&i.per_key_429),
             PerKey::OtherFailures => at(&i.per_key_failed).saturating_sub(at(&i.per_key_429)),
         }
-    };
+    }
+}
+
+/// A line per key of its attempts of `what` per minute over the run (points of at least a
+/// minute, at most [`KEY_POINTS`]): the [`KEY_LINES`] − 1 busiest keys (by all attempts) each
+/// on its own, the rest summed into one line.
+pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
+    let count = |i: &crate::recorder::Interval, k: usize| what.of(i, k);
     let mut keys: Vec<usize> = (0..recorder.per_key.len()).collect();
     let shown = if keys.len() > KEY_LINES {
-        let total = |k: usize| -> u64 { recorder.series.iter().map(|i| at_key(i, k)).sum() };
+        let total = |k: usize| -> u64 {
+            let attempts = |i| PerKey::Attempts.of(i, k);
+            recorder.series.iter().map(attempts).sum()
+        };
         keys.sort_by_key(|&k| std::cmp::Reverse(total(k)));
         KEY_LINES - 1
     } else {
@@ -315,7 +323,10 @@ pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
     let span = interval * per_point as f64;
     Chart {
         id: id.into(),
-        title: format!("{title} (each point: {})", clock_span(span)),
+        title: format!(
+            "{title} (each point: {})",
+            crate::scenario::human(std::time::Duration::from_secs_f64(span))
+        ),
         x_kind: XKind::Clock,
         x_label: "time into the run".into(),
         y_label: "attempts per minute".into(),
@@ -325,20 +336,6 @@ pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
         series,
         marks: marks.to_vec(),
     }
-}
-
-/// A span of seconds in words: `1 min`, `90 s`, `2 h`.
-fn clock_span(seconds: f64) -> String {
-    match seconds {
-        s if s >= 3600.0 && s % 3600.0 == 0.0 => format!("{} h", s / 3600.0),
-        s if s >= 60.0 && s % 60.0 == 0.0 => format!("{} min", s / 60.0),
-        s => format!("{s} s"),
-    }
-}
-
-/// A key's attempts in an interval.
-fn at_key(i: &crate::recorder::Interval, k: usize) -> u64 {
-    i.per_key.get(k).copied().unwrap_or(0)
 }
 
 /// A plan's region around its answer: the chosen policy's goodput rate and the share of seeds

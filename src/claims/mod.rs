@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::document::{Block, Tone};
 use crate::report::{Figure, Report, Table};
 use crate::run::Finished;
-use crate::scenario::{Scenario, Shape, TargetEvent};
+use crate::scenario::{Scenario, Shape, TargetEvent, human as span};
 
 pub use apps::{AppOptions, AppRow, AppRows, SPAN_RANGE, Side, check as check_apps};
 pub use searches::break_even_rtt;
@@ -342,11 +342,6 @@ fn request_cost(scenario: &Scenario, settled: Option<f64>) -> String {
 /// The network condition, in words.
 fn network(rtt: std::time::Duration) -> String {
     format!("{} ms round trip per attempt", rtt.as_millis())
-}
-
-/// A span in words: `5m`, `1h 30m`.
-fn span(d: std::time::Duration) -> String {
-    humantime_serde::re::humantime::format_duration(d).to_string()
 }
 
 /// The traffic of `scenario` in words: arrivals and rate, span, mode, events, replicas.

@@ -148,7 +148,9 @@ fn measured(metric: Metric, r: &Report) -> String {
         metric.sample().noun(),
         s.goodput,
         s.offered,
-        seconds(r.setup.latency_budget_ms),
+        crate::scenario::human(std::time::Duration::from_secs_f64(
+            r.setup.latency_budget_ms.max(0.0) / 1000.0,
+        )),
         s.succeeded,
         s.upstream_429
     );
@@ -156,11 +158,6 @@ fn measured(metric: Metric, r: &Report) -> String {
         text.push_str(&format!("; {} got a fallback message", s.degraded));
     }
     text
-}
-
-/// `ms` as seconds in words: `5 s`, `2.5 s`.
-fn seconds(ms: f64) -> String {
-    format!("{} s", ms / 1000.0)
 }
 
 /// A claims file (see the [module](self) docs).

@@ -35,10 +35,6 @@ fn span_within(value: Option<Duration>, field: &str, min: Duration, max: Duratio
     }
 }
 
-fn human(d: Duration) -> String {
-    humantime_serde::re::humantime::format_duration(d).to_string()
-}
-
 impl Scenario {
     /// [`Scenario::validate`] with the field that is wrong.
     pub fn check(&self) -> Result<(), Invalid> {

@@ -20,6 +20,11 @@ use crate::replicas::{ColdStart, Spread, StateKind};
 mod builder;
 mod check;
 
+/// A span in words, as a scenario file writes it: `5m`, `1h 30m`, `500ms`.
+pub fn human(d: Duration) -> String {
+    humantime_serde::re::humantime::format_duration(d).to_string()
+}
+
 pub use builder::ScenarioBuilder;
 
 /// Errors reading a scenario.
