@@ -36,11 +36,24 @@ pub enum Health {
         /// Ready again at.
         until: Instant,
     },
-    /// Not used again (until a policy re-enables it).
+    /// Not used: until the instant, or until a person acts (`None`, e.g. a revoked key).
     Disabled {
         /// Why.
         reason: String,
+        /// Ready again at (error-threshold: its next reset), if ever.
+        until: Option<Instant>,
     },
+}
+
+impl Health {
+    /// When a resting key is ready again (`None`: ready, or disabled for good).
+    pub fn until(&self) -> Option<Instant> {
+        match *self {
+            Health::Ready => None,
+            Health::Cooling { until } | Health::Exhausted { until } => Some(until),
+            Health::Disabled { until, .. } => until,
+        }
+    }
 }
 
 /// What the last response's headers said about a key's budgets, and which window each
@@ -160,8 +173,9 @@ pub struct KeyState {
 pub struct Pool {
     /// One entry per key, in key order.
     pub keys: Vec<KeyState>,
-    /// Group (learned organisation) of each key: the index of its group's representative.
-    pub group: Vec<usize>,
+    /// Group (learned organisation) of each key: the index of its group's representative
+    /// (read through [`Pool::root`]; kept flat by `merge`).
+    group: Vec<usize>,
     /// Where the rotation stands (round-robin, sticky and primary-first policies): a count
     /// that only grows, so replicas sharing state agree by taking the larger
     /// ([`crate::store`]); the key it points at is [`Pool::at_cursor`].
@@ -229,12 +243,11 @@ impl Pool {
         self.keys.is_empty()
     }
 
-    /// Turns keys whose cooling or exhaustion has ended back to ready.
+    /// Turns keys whose rest (cooling, exhaustion, a disable with an end) has ended back to
+    /// ready.
     pub fn refresh(&mut self, now: Instant) {
         for key in &mut self.keys {
-            if let Health::Cooling { until } | Health::Exhausted { until } = key.health
-                && until <= now
-            {
+            if key.health.until().is_some_and(|until| until <= now) {
                 key.health = Health::Ready;
             }
         }
@@ -245,15 +258,9 @@ impl Pool {
         self.keys[k].health == Health::Ready
     }
 
-    /// The earliest instant a cooling or exhausted key becomes ready.
+    /// The earliest instant a resting key becomes ready.
     pub fn earliest_ready(&self) -> Option<Instant> {
-        self.keys
-            .iter()
-            .filter_map(|k| match k.health {
-                Health::Cooling { until } | Health::Exhausted { until } => Some(until),
-                _ => None,
-            })
-            .min()
+        self.keys.iter().filter_map(|k| k.health.until()).min()
     }
 
     /// The key the cursor points at.
@@ -297,21 +304,21 @@ impl Pool {
     }
 
     /// The representative of key `k`'s group.
-    pub fn root(&self, mut k: usize) -> usize {
-        while self.group[k] != k {
-            k = self.group[k];
-        }
-        k
+    /// Groups are kept flat (every key points at its representative), so this is one read.
+    pub fn root(&self, k: usize) -> usize {
+        self.group[k]
     }
 
     fn merge(&mut self, a: usize, b: usize) {
         let (ra, rb) = (self.root(a), self.root(b));
         if ra != rb {
             let (keep, join) = (ra.min(rb), ra.max(rb));
-            self.group[join] = keep;
             let rpm = self.keys[ra].rpm_limit.or(self.keys[rb].rpm_limit);
             for i in 0..self.len() {
-                if self.root(i) == keep {
+                if self.group[i] == join {
+                    self.group[i] = keep;
+                }
+                if self.group[i] == keep {
                     self.keys[i].rpm_limit = self.keys[i].rpm_limit.or(rpm);
                 }
             }
@@ -431,27 +438,24 @@ impl Pool {
         self.keys[k].seen = counts;
     }
 
-    /// The budgets computed by the last [`Pool::update_budgets`], per key.
-    pub fn budget(&self, k: usize) -> GroupBudget {
-        self.budgets[k]
+    /// The budget of key `k`'s group, as computed by the last [`Pool::update_budgets`].
+    pub fn budget(&self, k: usize) -> &GroupBudget {
+        &self.budgets[self.root(k)]
     }
 
-    /// Computes every key's group budget at `now` in one pass, into reused buffers (no
+    /// Computes every group's budget at `now` in one pass, into reused buffers (no
     /// allocation after the first call); read them with [`Pool::budget`].
     pub fn update_budgets(&mut self, now: Instant) {
         let n = self.len();
         self.groups.clear();
         self.groups.resize(n, (None, 0, 0));
-        for i in 0..n {
-            let root = self.root(i);
-            let key = &self.keys[i];
-            let freshest = self.groups[root].0.and_then(|j| self.keys[j].observed);
-            let group = &mut self.groups[root];
+        for (i, key) in self.keys.iter().enumerate() {
+            let group = &mut self.groups[self.group[i]];
             group.1 += u64::from(key.in_flight);
             group.2 += key.in_flight_tokens;
             // The freshest; at equal times the more conservative.
             if let Some(o) = &key.observed
-                && freshest.is_none_or(|l| {
+                && group.0.and_then(|j| self.keys[j].observed).is_none_or(|l| {
                     o.at > l.at || (o.at == l.at && o.remaining_requests < l.remaining_requests)
                 })
             {
@@ -459,22 +463,20 @@ impl Pool {
             }
         }
         self.budgets.clear();
-        for i in 0..n {
-            let (latest, in_flight, in_flight_tokens) = self.groups[self.root(i)];
-            self.budgets
-                .push(match latest.and_then(|j| self.keys[j].observed.as_ref()) {
-                    Some(o) => GroupBudget {
-                        requests: o.requests_at(now).map(|r| r - in_flight as f64),
-                        limit_requests: o.limit_requests,
-                        tokens: o.tokens_at(now).map(|t| t - in_flight_tokens as f64),
-                        limit_tokens: o.limit_tokens,
-                        windows: (
-                            o.requests_window.as_secs_f64(),
-                            o.tokens_window.as_secs_f64(),
-                        ),
-                    },
-                    None => GroupBudget::default(),
-                });
+        self.budgets.resize(n, GroupBudget::default());
+        for (root, &(latest, in_flight, in_flight_tokens)) in self.groups.iter().enumerate() {
+            if let Some(o) = latest.and_then(|j| self.keys[j].observed.as_ref()) {
+                self.budgets[root] = GroupBudget {
+                    requests: o.requests_at(now).map(|r| r - in_flight as f64),
+                    limit_requests: o.limit_requests,
+                    tokens: o.tokens_at(now).map(|t| t - in_flight_tokens as f64),
+                    limit_tokens: o.limit_tokens,
+                    windows: (
+                        o.requests_window.as_secs_f64(),
+                        o.tokens_window.as_secs_f64(),
+                    ),
+                };
+            }
         }
     }
 
@@ -486,6 +488,21 @@ impl Pool {
             .filter_map(|k| self.keys[k].rpm_limit)
             .sum();
         if rpm == 0 { 0.0 } else { 60.0 / rpm as f64 }
+    }
+
+    /// Tokens per minute the group of `k` may spend, as its answers' headers said (`None`
+    /// before any said it, or when the provider counts tokens over another window).
+    pub fn tokens_per_minute(&self, k: usize) -> Option<u64> {
+        let root = self.root(k);
+        self.keys
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| self.group[i] == root)
+            .filter_map(|(_, key)| key.observed)
+            .filter(|o| o.tokens_window == Duration::from_secs(60))
+            .max_by_key(|o| o.at)
+            .and_then(|o| o.limit_tokens)
+            .filter(|&t| t > 0)
     }
 
     /// Seconds until the group of `k` may send one more request under its learned RPM

@@ -157,7 +157,9 @@ impl Status {
                     Health::Ready => ("ready", None, None),
                     Health::Cooling { until } => ("cooling", Some(*until), None),
                     Health::Exhausted { until } => ("exhausted", Some(*until), None),
-                    Health::Disabled { reason } => ("disabled", None, Some(reason.clone())),
+                    Health::Disabled { reason, until } => {
+                        ("disabled", *until, Some(reason.clone()))
+                    }
                 };
                 match name {
                     "ready" => totals.ready += 1,
@@ -239,6 +241,7 @@ mod tests {
         pool.keys[2].observed = Some(seen(now, 7));
         pool.keys[2].health = Health::Disabled {
             reason: "401".into(),
+            until: None,
         };
         let budget = PoolBudget::of(&pool, now);
         assert_eq!(budget.limit_requests, Some(2000));

@@ -126,7 +126,11 @@ async fn a_rest_one_replica_learned_keeps_the_others_off_the_key() {
     }
 }
 
-/// Answers 429 (retry after 1 s) until `until`, then 200; records when each attempt came.
+/// How long [`Recovering`] takes to answer.
+const PROBE_LATENCY: Duration = Duration::from_millis(20);
+
+/// Answers 429 (retry after 1 s) until `until`, then 200, each after [`PROBE_LATENCY`];
+/// records when each attempt came.
 #[derive(Debug, Clone)]
 struct Recovering {
     until: Instant,
@@ -140,6 +144,7 @@ impl Transport for Recovering {
         if let Ok(mut calls) = self.calls.lock() {
             calls.push((now, status));
         }
+        tokio::time::sleep(PROBE_LATENCY).await;
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", HeaderValue::from_static("1"));
         Ok(Reply {
@@ -155,7 +160,7 @@ impl Transport for Recovering {
 }
 
 /// Four replicas that all learned a key's rest wait for it; when it ends, one probes it at a
-/// time (each holds the key's lease for about an attempt), instead of all four at once.
+/// time (each holds the key's lease until its answer), instead of all four at once.
 #[tokio::test(start_paused = true)]
 async fn replicas_probe_a_key_back_from_a_rest_one_at_a_time() {
     let upstream = Recovering {
@@ -201,8 +206,58 @@ async fn replicas_probe_a_key_back_from_a_rest_one_at_a_time() {
     assert_eq!(probes.len(), 4, "{calls:?}");
     for pair in probes.windows(2) {
         assert!(
-            pair[1].duration_since(pair[0]) >= Duration::from_millis(50),
-            "two probes of the key at once: {calls:?}"
+            pair[1].duration_since(pair[0]) >= PROBE_LATENCY,
+            "two probes of the key in flight at once: {calls:?}"
+        );
+    }
+}
+
+/// error-threshold (3 errors disable a key for the hour) on 4 replicas against a key that
+/// always fails: with shared state the key's errors add up across replicas, so it is
+/// disabled after 3 errors in all, where each replica with its own state spends 2 of its own
+/// and never reaches 3 (8 wasted calls). An hour later the key is back.
+#[tokio::test(start_paused = true)]
+async fn replicas_reach_an_error_threshold_together() {
+    for shared in [true, false] {
+        let upstream = Upstream::new(vec!["gsk_k0"]);
+        let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+        let replicas: Vec<_> = (0..4)
+            .map(|_| {
+                let store = shared.then(|| store.clone());
+                replica("error-threshold", &upstream, store, OnStoreError::FailOpen)
+            })
+            .collect();
+        for _ in 0..2 {
+            for replica in &replicas {
+                assert!(replica.send(&request()).await.outcome.is_ok());
+            }
+        }
+        let wasted = upstream.attempts_on(&keys()[0]);
+        if shared {
+            assert_eq!(wasted, 3, "the threshold counts every replica's errors");
+            let status = replicas[0].status();
+            assert_eq!(status.keys[0].state, "disabled", "{:?}", status.keys[0]);
+            assert!(
+                status.keys[0].ready_in_ms.is_some(),
+                "disabled until the reset, not for good"
+            );
+        } else {
+            assert_eq!(
+                wasted, 8,
+                "local state: 2 errors per replica, none disables"
+            );
+        }
+        tokio::time::advance(Duration::from_secs(3601)).await;
+        for replica in &replicas {
+            assert!(replica.send(&request()).await.outcome.is_ok());
+        }
+        // Back after the reset, the key fails again: shared, its errors add up to the
+        // threshold again (3 calls); local, each replica spends one.
+        let after = upstream.attempts_on(&keys()[0]) - wasted;
+        let expected = if shared { 3 } else { 4 };
+        assert_eq!(
+            after, expected,
+            "shared={shared}: key 0 back after the reset"
         );
     }
 }
@@ -265,6 +320,23 @@ fn names() -> Vec<String> {
     keys().iter().map(ApiKey::fingerprint).collect()
 }
 
+/// An admission of `key` (its own group) by replica 0 with nothing else asked: no pacing,
+/// no limits known, no tokens, no probe lease. Tests change the fields they are about.
+fn asking(names: &[String], key: usize) -> Admit<'_> {
+    Admit {
+        keys: names,
+        key,
+        group: key,
+        paced: false,
+        rpm: None,
+        tpm: None,
+        tokens: 0,
+        cursor: 0,
+        probe: None,
+        replica: 0,
+    }
+}
+
 /// 4 replicas × 8 tasks race for one organisation's 50 requests a minute: the store admits
 /// the limit and not one more (plus what the elapsed time refilled).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,13 +353,10 @@ async fn admission_is_atomic_across_replicas_and_tasks() {
             tasks.push(tokio::spawn(async move {
                 for _ in 0..20 {
                     let admit = Admit {
-                        keys: &names,
-                        key: 1,
-                        group: 1,
                         paced: true,
                         rpm: Some(50),
-                        cursor: 0,
-                        probe: None,
+                        replica: 1,
+                        ..asking(&names, 1)
                     };
                     match store.admit(admit, Instant::now()).await {
                         Ok((Admission::Admitted, _)) => {
@@ -323,13 +392,9 @@ async fn one_replica_probes_a_key_back_from_a_rest() {
     for store in [memory, redis] {
         let names = names();
         let admit = |probe: Option<Duration>| Admit {
-            keys: &names,
-            key: 2,
-            group: 2,
-            paced: false,
-            rpm: None,
-            cursor: 0,
             probe,
+            replica: 1,
+            ..asking(&names, 2)
         };
         let lease = Some(Duration::from_millis(300));
         let ask = |a| {
@@ -367,6 +432,179 @@ async fn one_replica_probes_a_key_back_from_a_rest() {
             Admission::Admitted,
             "the lease ended"
         );
+        // The probe is answered: only its holder (replica 1) ends the lease early.
+        let release = |replica| {
+            let store = store.clone();
+            let names = names.clone();
+            async move {
+                let publish = Publish {
+                    keys: &names,
+                    rests: &[],
+                    cursor: 0,
+                    replica,
+                    released: Some(2),
+                    errors: &[],
+                };
+                store
+                    .publish(publish)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+        release(9).await;
+        let held = ask(Admit {
+            replica: 2,
+            ..admit(lease)
+        })
+        .await;
+        assert!(
+            matches!(held, Admission::Probing { .. }),
+            "{store:?}: another replica's release ended replica 1's lease: {held:?}"
+        );
+        release(1).await;
+        assert_eq!(
+            ask(Admit {
+                replica: 2,
+                ..admit(lease)
+            })
+            .await,
+            Admission::Admitted,
+            "{store:?}: the holder's release ends the lease at once"
+        );
+    }
+}
+
+/// Tokens in flight on other replicas count: 4 replicas × 4 tasks spend one organisation's
+/// 1,000 tokens a minute, 150 per attempt, and the store admits 6 (900 tokens) plus what the
+/// elapsed time refilled; a replica that never saw the token limit is paced by the one
+/// another replica brought, and an attempt larger than the whole limit is not held back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_together_stay_within_the_minute_s_tokens() {
+    let server = Server::start();
+    let memory: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    for store in [memory, server.store("tokens") as Arc<dyn StateStore>] {
+        let names = Arc::new(names());
+        let admitted = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        // The first admission brings the limit; from then on the store knows it.
+        let first = Admit {
+            paced: true,
+            tpm: Some(1_000),
+            tokens: 150,
+            ..asking(&names, 2)
+        };
+        let (first, _) = store
+            .admit(first, Instant::now())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first, Admission::Admitted);
+        admitted.fetch_add(1, Ordering::Relaxed);
+        for replica in 0..16u64 {
+            let (store, names, admitted) = (store.clone(), names.clone(), admitted.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..5 {
+                    let admit = Admit {
+                        paced: true,
+                        // Half the replicas have read the limit in a header; the others not.
+                        tpm: (replica % 2 == 0).then_some(1_000),
+                        tokens: 150,
+                        replica: replica / 4,
+                        ..asking(&names, 2)
+                    };
+                    match store.admit(admit, Instant::now()).await {
+                        Ok((Admission::Admitted, _)) => {
+                            admitted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok((Admission::Paced { until }, _)) => {
+                            let wait = until.saturating_duration_since(Instant::now());
+                            assert!(wait <= Duration::from_secs(9), "{wait:?}");
+                        }
+                        other => panic!("unexpected answer {other:?}"),
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let refill = (started.elapsed().as_secs_f64() * 1_000.0 / 60.0 / 150.0).ceil() as usize;
+        let admitted = admitted.load(Ordering::Relaxed);
+        assert!(
+            admitted >= 6,
+            "{store:?}: the burst is the minute: {admitted}"
+        );
+        assert!(
+            admitted <= 6 + refill,
+            "{store:?}: {admitted} admitted > 6 + {refill} refilled"
+        );
+        let unknown = Admit {
+            paced: true,
+            tokens: 150,
+            replica: 9,
+            ..asking(&names, 2)
+        };
+        let (paced, _) = store
+            .admit(unknown, Instant::now())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(paced, Admission::Paced { .. }),
+            "{store:?}: the stored limit paces a replica that never saw it: {paced:?}"
+        );
+        let huge = Admit {
+            tokens: 5_000,
+            ..unknown
+        };
+        let (admission, _) = store
+            .admit(huge, Instant::now())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(admission, Admission::Admitted, "{store:?}");
+    }
+}
+
+/// Errors published by two replicas add up in the store's count for that key, which the
+/// next admission of the key reads, and the count ends with its window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_counts_add_up_across_replicas_and_expire() {
+    let server = Server::start();
+    let memory: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    for store in [memory, server.store("errors") as Arc<dyn StateStore>] {
+        let names = names();
+        let window = Duration::from_millis(300);
+        for replica in [1, 2] {
+            let publish = Publish {
+                keys: &names,
+                rests: &[],
+                cursor: 0,
+                replica,
+                released: None,
+                errors: &[(1, window)],
+            };
+            store
+                .publish(publish)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let errors_of = |key| {
+            let (store, names) = (store.clone(), names.clone());
+            async move {
+                let admit = Admit {
+                    replica: 3,
+                    ..asking(&names, key)
+                };
+                store
+                    .admit(admit, Instant::now())
+                    .await
+                    .map(|(_, shared)| shared.errors)
+                    .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+        assert_eq!(errors_of(1).await, 2, "{store:?}: both replicas' errors");
+        assert_eq!(errors_of(0).await, 0, "{store:?}: another key has none");
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(errors_of(1).await, 0, "{store:?}: the window ended");
     }
 }
 
@@ -379,13 +617,10 @@ async fn a_learned_limit_paces_every_replica() {
     for store in [memory, redis] {
         let names = names();
         let admit = |rpm| Admit {
-            keys: &names,
-            key: 0,
-            group: 0,
             paced: true,
             rpm,
-            cursor: 0,
-            probe: None,
+            replica: 1,
+            ..asking(&names, 0)
         };
         let (first, shared) = store
             .admit(admit(Some(3)), Instant::now())
@@ -444,6 +679,9 @@ async fn every_key_the_store_writes_expires() {
             keys: &names,
             rests: &rests,
             cursor: 7,
+            replica: 1,
+            released: None,
+            errors: &[],
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -453,17 +691,17 @@ async fn every_key_the_store_writes_expires() {
             keys: &names,
             rests: &shorter,
             cursor: 3,
+            replica: 1,
+            released: None,
+            errors: &[],
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let admit = Admit {
-        keys: &names,
-        key: 1,
-        group: 1,
         paced: true,
         rpm: Some(30),
-        cursor: 0,
-        probe: None,
+        replica: 1,
+        ..asking(&names, 1)
     };
     let (admission, shared) = store
         .admit(admit, Instant::now())
@@ -522,6 +760,9 @@ async fn replicas_with_skewed_clocks_agree_on_a_rest() {
         keys: &names,
         rests: &rests,
         cursor: 0,
+        replica: 1,
+        released: None,
+        errors: &[],
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));
@@ -538,13 +779,8 @@ async fn replicas_with_skewed_clocks_agree_on_a_rest() {
     );
     let behind = Instant::now();
     let admit = Admit {
-        keys: &names,
-        key: 3,
-        group: 3,
-        paced: false,
-        rpm: None,
-        cursor: 0,
-        probe: None,
+        replica: 1,
+        ..asking(&names, 3)
     };
     let (admission, _) = a
         .admit(admit, behind)

@@ -372,6 +372,7 @@ impl Policy for Adaptive {
             Failure::Unauthorized => {
                 pool.keys[key].health = Health::Disabled {
                     reason: "401: the API rejected the key (invalid or revoked)".to_owned(),
+                    until: None,
                 };
             }
             Failure::OverCapacity { .. }

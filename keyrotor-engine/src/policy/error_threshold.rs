@@ -77,14 +77,20 @@ impl Policy for ErrorThreshold {
             None => {}
             Some(Failure::BadRequest { .. }) => request.stop = Some(GiveUp::NotRetryable),
             Some(_) => {
+                let until = pool.last_reset.checked_add(self.0.reset_interval);
                 let state = &mut pool.keys[key];
-                state.errors += 1;
+                state.errors = state.errors.saturating_add(1);
                 if state.errors >= self.0.threshold {
                     state.health = Health::Disabled {
                         reason: format!("{} errors (threshold {})", state.errors, self.0.threshold),
+                        until,
                     };
                 }
             }
         }
+    }
+
+    fn counts_errors(&self) -> Option<Duration> {
+        Some(self.0.reset_interval)
     }
 }

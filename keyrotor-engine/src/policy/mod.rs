@@ -186,6 +186,13 @@ pub trait Policy: Send + Sync + 'static {
     fn paces(&self) -> bool {
         false
     }
+
+    /// The window over which the policy counts errors per key ([`crate::pool::KeyState::errors`]),
+    /// if it does (error-threshold: its reset interval). With a shared store the counts are
+    /// shared: every replica's errors on a key count toward its threshold.
+    fn counts_errors(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A policy preset with its parameters: what scenarios and `--policy` name.

@@ -17,7 +17,7 @@ use super::pool::Pool;
 use super::provider::{Groq, Provider};
 use super::request::ChatRequest;
 use super::status::{PoolBudget, Status};
-use super::store::link::Link;
+use super::store::link::{Changes, Link};
 use super::transport::{Peeked, Reply, StreamReply, Transport, TransportError};
 
 mod shared;
@@ -351,9 +351,10 @@ impl<T: Transport> Rotor<T> {
         let outcome = loop {
             match self.next_step(request, &mut attempts) {
                 Step::Try(k) => {
+                    let mut probing = false;
                     if let Some(link) = &self.inner.store {
                         match self.gate(link, k, request, &mut held).await {
-                            Gate::Go => {}
+                            Gate::Go { probing: lease } => probing = lease,
                             Gate::Again => continue,
                             Gate::Refuse => {
                                 attempts.stop = Some(GiveUp::StateUnavailable);
@@ -361,7 +362,8 @@ impl<T: Transport> Rotor<T> {
                             }
                         }
                     }
-                    let answer = self.attempt(k, request, &mut attempts, &mut trace, &attempt);
+                    let answer =
+                        self.attempt((k, probing), request, &mut attempts, &mut trace, &attempt);
                     match answer.await {
                         Ok(answer) => break Ok(answer),
                         Err(answer) => last_answer = answer.or(last_answer),
@@ -403,11 +405,12 @@ impl<T: Transport> Rotor<T> {
         }
     }
 
-    /// One attempt with key `k`: sent, classified, observed by pool and policy, traced.
+    /// One attempt with key `k` (holding its probe lease when `probing`): sent, classified,
+    /// observed by pool and policy, traced; its rests and the lease's end published.
     /// `Ok` with a successful answer; `Err` with a failed one, if there was an answer.
     async fn attempt<R, F, Fut>(
         &self,
-        k: usize,
+        (k, probing): (usize, bool),
         request: &ChatRequest,
         attempts: &mut Attempts,
         trace: &mut Trace,
@@ -435,10 +438,13 @@ impl<T: Transport> Rotor<T> {
             sent_at,
             answered_at,
         };
-        if let Some(rests) = self.observe(request, attempts, seen)
-            && let Some(link) = &self.inner.store
-        {
-            self.publish(link, &rests).await;
+        let changes = self.observe(request, attempts, seen);
+        if let Some(link) = &self.inner.store {
+            let released = probing.then_some(k);
+            if changes.is_some() || released.is_some() {
+                self.publish(link, &changes.unwrap_or_default(), released)
+                    .await;
+            }
         }
         trace.attempts.push(Attempt {
             key: k,
@@ -452,14 +458,14 @@ impl<T: Transport> Rotor<T> {
         }
     }
 
-    /// Tells the pool and the policy what an attempt brought; with a store, returns the
-    /// rests it set or lengthened, when there is something to publish.
+    /// Tells the pool and the policy what an attempt brought; with a store, returns what it
+    /// changed that the other replicas should know, when there is something to publish.
     fn observe<R: Answered>(
         &self,
         request: &ChatRequest,
         attempts: &mut Attempts,
         seen: Seen<'_, R>,
-    ) -> Option<Vec<(usize, crate::store::RestKind, Duration)>> {
+    ) -> Option<Changes> {
         let inner = &*self.inner;
         let at = seen.answered_at;
         let mut pool = self.pool();
@@ -485,7 +491,8 @@ impl<T: Transport> Rotor<T> {
         inner
             .policy
             .observe(&mut pool, attempts, seen.key, answer, at);
-        before.and_then(|before| Link::changes(&pool, &before, at))
+        let window = inner.policy.counts_errors();
+        before.and_then(|before| Link::changes(&pool, &before, at, window))
     }
 
     /// The give-up, with a truthful `retry_after`: the policy's, or when no key is ready the

@@ -10,8 +10,8 @@ use tokio::time::Instant;
 use super::{Rotor, RotorError};
 use crate::pool::{Health, Pool};
 use crate::request::ChatRequest;
-use crate::store::link::Link;
-use crate::store::{Admission, Admit, OnStoreError, Publish, RestKind, StateStore};
+use crate::store::link::{Changes, Link};
+use crate::store::{Admission, Admit, OnStoreError, Publish, StateStore};
 use crate::transport::Transport;
 
 /// The probe lease an attempt with key `k` asks for: `Some` when the key is back from a
@@ -27,8 +27,11 @@ fn probe_lease(pool: &Pool, k: usize) -> Option<Duration> {
 
 /// What the store says of a chosen key.
 pub(super) enum Gate {
-    /// Send.
-    Go,
+    /// Send; `probing`: the attempt holds the key's probe lease, to end when it is answered.
+    Go {
+        /// Whether the attempt holds the key's probe lease.
+        probing: bool,
+    },
     /// The key rests elsewhere or its minute is full: choose again.
     Again,
     /// The store failed and the rotor fails closed.
@@ -99,16 +102,17 @@ impl<T: Transport> Rotor<T> {
         held: &mut (Option<usize>, usize),
     ) -> Gate {
         let tokens = request.reserved_tokens;
-        let (cursor, group, rpm, probe) = {
+        let (cursor, group, (rpm, tpm), probe) = {
             let pool = self.pool();
             let group = pool.root(k);
             let rpm = pool.keys[group].rpm_limit.or(pool.keys[k].rpm_limit);
             let probe = self.inner.policy.paces().then(|| probe_lease(&pool, k));
-            (pool.cursor, group, rpm, probe.flatten())
+            let limits = (rpm, pool.tokens_per_minute(k));
+            (pool.cursor, group, limits, probe.flatten())
         };
         if held.0 == Some(k) || held.1 > 2 * link.names.len() {
             self.pool().on_send(k, tokens, Instant::now());
-            return Gate::Go;
+            return Gate::Go { probing: false };
         }
         let admit = Admit {
             keys: &link.names,
@@ -116,8 +120,11 @@ impl<T: Transport> Rotor<T> {
             group,
             paced: self.inner.policy.paces(),
             rpm,
+            tpm,
+            tokens,
             cursor,
             probe,
+            replica: link.replica,
         };
         let answer = link.store.admit(admit, Instant::now()).await;
         let now = Instant::now();
@@ -130,13 +137,20 @@ impl<T: Transport> Rotor<T> {
                     return Gate::Refuse;
                 }
                 self.pool().on_send(k, tokens, now);
-                return Gate::Go;
+                return Gate::Go { probing: false };
             }
         };
         let gate = {
             let mut pool = self.pool();
             link.apply(&mut pool, &shared, Some(k));
-            self.admitted(&mut pool, k, tokens, admission, held, now)
+            self.admitted(
+                &mut pool,
+                k,
+                (tokens, probe.is_some()),
+                admission,
+                held,
+                now,
+            )
         };
         if matches!(gate, Gate::Again) {
             link.held_back();
@@ -145,13 +159,14 @@ impl<T: Transport> Rotor<T> {
         gate
     }
 
-    /// What the store's admission means for the pool: a key admitted is reserved; one held
-    /// back rests in the pool (at least a moment) so the policy chooses again.
+    /// What the store's admission means for the pool: a key admitted is reserved (with the
+    /// probe lease when `probe`); one held back rests in the pool (at least a moment) so the
+    /// policy chooses again.
     fn admitted(
         &self,
         pool: &mut Pool,
         k: usize,
-        tokens: u64,
+        (tokens, probe): (u64, bool),
         admission: Admission,
         held: &mut (Option<usize>, usize),
         now: Instant,
@@ -159,7 +174,7 @@ impl<T: Transport> Rotor<T> {
         match admission {
             Admission::Admitted => {
                 pool.on_send(k, tokens, now);
-                Gate::Go
+                Gate::Go { probing: probe }
             }
             Admission::Resting | Admission::Paced { .. } => {
                 let until = match admission {
@@ -185,10 +200,11 @@ impl<T: Transport> Rotor<T> {
         }
     }
 
-    /// Publishes rests and the rotation position; a failure is counted and logged, never
-    /// fails the request (its answer is already here).
-    pub(super) async fn publish(&self, link: &Link, rests: &[(usize, RestKind, Duration)]) {
-        if self.send_rests(link, rests).await {
+    /// Publishes what an answer changed, the rotation position and the end of this rotor's
+    /// probe of key `released`; a failure is counted and logged, never fails the request
+    /// (its answer is already here).
+    pub(super) async fn publish(&self, link: &Link, changes: &Changes, released: Option<usize>) {
+        if self.send_rests(link, changes, released).await {
             self.store_answered(link).await;
         }
     }
@@ -198,20 +214,23 @@ impl<T: Transport> Rotor<T> {
     async fn store_answered(&self, link: &Link) {
         if link.succeeded() {
             let rests = Link::all_rests(&self.pool(), Instant::now());
-            self.send_rests(link, &rests).await;
+            self.send_rests(link, &rests, None).await;
         }
     }
 
     /// One publish call with the pool's rotation position; whether the store took it.
-    async fn send_rests(&self, link: &Link, rests: &[(usize, RestKind, Duration)]) -> bool {
+    async fn send_rests(&self, link: &Link, changes: &Changes, released: Option<usize>) -> bool {
         let publish = Publish {
             keys: &link.names,
-            rests,
+            rests: &changes.rests,
             cursor: self.pool().cursor,
+            replica: link.replica,
+            released,
+            errors: &changes.errors,
         };
         match link.store.publish(publish).await {
             Ok(()) => {
-                link.published(rests.len());
+                link.published(changes.rests.len());
                 true
             }
             Err(error) => {

@@ -1,21 +1,27 @@
 -- keyrotor: one attempt's admission, atomically, on the server's clock.
 -- KEYS[1..n]  every key's rest (value: 1 cooling, 2 exhausted, 3 disabled; PX: how long)
--- KEYS[n+1]   the pacing bucket of the chosen key's organisation, a hash: tat (GCRA's
---             theoretical arrival, ms) and rpm (the limit some replica learned)
+-- KEYS[n+1]   the pacing bucket of the chosen key's organisation, a hash: tat and ttat
+--             (GCRA's theoretical arrivals, ms, for requests and tokens) and rpm and tpm
+--             (the limits some replica learned)
 -- KEYS[n+2]   the rotation's position (only grows; its TTL renews when it moves)
 -- KEYS[n+3]   the chosen key's probe lease (held by the replica probing it after a rest)
+-- KEYS[n+4]   the chosen key's error count (across replicas)
 -- ARGV[1]     the chosen key, 1-based (0: only read, as a cold start does)
 -- ARGV[2]     the organisation's requests per minute as the caller knows it (0: unknown;
 --             -1: the policy does not pace)
 -- ARGV[3]     the caller's rotation position
 -- ARGV[4]     how long the position is kept, ms
 -- ARGV[5]     this attempt probes the key back from a rest: its lease, ms (0: not a probe)
--- Returns {verdict, wait ms, position, rpm (0: unknown), kind_1, left ms_1, ..., kind_n, left ms_n};
+-- ARGV[6]     who would hold the lease (the caller's replica number)
+-- ARGV[7]     the organisation's tokens per minute as the caller knows it (0: unknown)
+-- ARGV[8]     the tokens this attempt reserves (its cost in the token bucket)
+-- Returns {verdict, wait ms, position, rpm (0: unknown), errors, kind_1, left ms_1, ...,
+--          kind_n, left ms_n};
 -- verdict: 0 read only, 1 admitted, 2 the key rests, 3 paced (wait ms until a slot),
 -- 4 another replica probes the key (wait ms until its lease ends).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local n = #KEYS - 3
+local n = #KEYS - 4
 local k = tonumber(ARGV[1])
 local rpm = tonumber(ARGV[2])
 local cursor = tonumber(redis.call('GET', KEYS[n + 2]) or '0') or 0
@@ -24,7 +30,7 @@ if asked > cursor then
   cursor = asked
   redis.call('SET', KEYS[n + 2], string.format('%d', cursor), 'PX', ARGV[4])
 end
-local out = {0, 0, cursor, 0}
+local out = {0, 0, cursor, 0, 0}
 -- One MGET for every key's rest (the common case: none), PTTL only for those that rest.
 local kinds = redis.call('MGET', unpack(KEYS, 1, n))
 for i = 1, n do
@@ -36,6 +42,7 @@ for i = 1, n do
   out[#out + 1] = left
 end
 if k == 0 then return out end
+out[5] = tonumber(redis.call('GET', KEYS[n + 4]) or '0') or 0
 local lease = tonumber(ARGV[5]) or 0
 local function probed_elsewhere()
   if lease <= 0 then return false end
@@ -43,30 +50,51 @@ local function probed_elsewhere()
   if left > 0 then out[1] = 4; out[2] = left; return true end
   return false
 end
+-- GCRA over a minute, burst = limit: the new theoretical arrival and how long until it fits.
+local function gcra(tat, limit, cost)
+  tat = tonumber(tat or '0') or 0
+  if tat < now then tat = now end
+  local nxt = tat + cost * 60000 / limit
+  return nxt, nxt - 60000 - now
+end
 if rpm >= 0 then
-  local pace = redis.call('HMGET', KEYS[n + 1], 'tat', 'rpm')
+  local pace = redis.call('HMGET', KEYS[n + 1], 'tat', 'rpm', 'ttat', 'tpm')
   if rpm > 0 then
     redis.call('HSET', KEYS[n + 1], 'rpm', rpm)
   else
     rpm = tonumber(pace[2] or '0') or 0
   end
-  -- The bucket lives a day after its last use: the learned limit outlasts the minute.
+  local tpm = tonumber(ARGV[7]) or 0
+  if tpm > 0 then
+    redis.call('HSET', KEYS[n + 1], 'tpm', tpm)
+  else
+    tpm = tonumber(pace[4] or '0') or 0
+  end
+  -- The bucket lives a day after its last use: the learned limits outlast the minute.
   redis.call('PEXPIRE', KEYS[n + 1], 86400000)
   out[4] = rpm
-  if out[3 + 2 * k] ~= 0 then out[1] = 2; return out end
+  if out[4 + 2 * k] ~= 0 then out[1] = 2; return out end
   if probed_elsewhere() then return out end
+  local wait, tat, ttat = 0, nil, nil
   if rpm > 0 then
-    local tat = tonumber(pace[1] or '0') or 0
-    if tat < now then tat = now end
-    local nxt = tat + 60000 / rpm
-    local wait = nxt - 60000 - now
-    if wait > 0 then out[1] = 3; out[2] = math.ceil(wait); return out end
-    redis.call('HSET', KEYS[n + 1], 'tat', string.format('%.3f', nxt))
+    local w
+    tat, w = gcra(pace[1], rpm, 1)
+    if w > wait then wait = w end
   end
+  -- A request larger than the whole limit is not held back (the API's 413 says more).
+  local cost = tonumber(ARGV[8]) or 0
+  if tpm > 0 and cost > 0 and cost <= tpm then
+    local w
+    ttat, w = gcra(pace[3], tpm, cost)
+    if w > wait then wait = w end
+  end
+  if wait > 0 then out[1] = 3; out[2] = math.ceil(wait); return out end
+  if tat then redis.call('HSET', KEYS[n + 1], 'tat', string.format('%.3f', tat)) end
+  if ttat then redis.call('HSET', KEYS[n + 1], 'ttat', string.format('%.3f', ttat)) end
 end
-if out[3 + 2 * k] ~= 0 then out[1] = 2; return out end
+if out[4 + 2 * k] ~= 0 then out[1] = 2; return out end
 if probed_elsewhere() then return out end
 -- The attempt that goes takes the probe's lease.
-if lease > 0 then redis.call('SET', KEYS[n + 3], '1', 'PX', lease) end
+if lease > 0 then redis.call('SET', KEYS[n + 3], ARGV[6], 'PX', lease) end
 out[1] = 1
 return out

@@ -59,13 +59,34 @@ pub(crate) struct Link {
     pub on_error: OnStoreError,
     /// Each key's name in the store: its fingerprint.
     pub names: Vec<String>,
+    /// This rotor's number in the store ([`super::Admit::replica`]), drawn at random.
+    pub replica: u64,
     health: Mutex<LinkState>,
 }
 
 /// What the pool looked like before an answer was observed, to tell what it changed.
 pub(crate) struct Before {
     health: Vec<Health>,
+    errors: Vec<u32>,
     cursor: u64,
+}
+
+/// What an answer changed that the other replicas should know.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    /// Rests set or lengthened: (key, why, how long from now).
+    pub rests: Vec<(usize, RestKind, Duration)>,
+    /// Errors counted: (key, the window the policy counts them over).
+    pub errors: Vec<(usize, Duration)>,
+}
+
+/// A number no other rotor draws, in all likelihood: std's per-process random hash keys
+/// (seeded by the OS, advanced for every new state).
+fn replica_number() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 impl Link {
@@ -80,6 +101,7 @@ impl Link {
             store,
             on_error,
             names: keys.iter().map(ApiKey::fingerprint).collect(),
+            replica: replica_number(),
             health: Mutex::new(LinkState {
                 status,
                 ..LinkState::default()
@@ -165,10 +187,13 @@ impl Link {
 
     /// Applies what the store says: the larger rotation position, every rest longer than
     /// the pool's own (a rest never shortens one the pool has), and, for an admission of key
-    /// `asked`, the per-minute limit another replica learned for its organisation when this
-    /// one has none.
+    /// `asked`, its error count across replicas and the per-minute limit another replica
+    /// learned for its organisation when this one has none.
     pub fn apply(&self, pool: &mut Pool, shared: &Shared, asked: Option<usize>) {
         pool.cursor = pool.cursor.max(shared.cursor);
+        if let Some(k) = asked {
+            pool.keys[k].errors = pool.keys[k].errors.max(shared.errors);
+        }
         if let (Some(rpm), Some(k)) = (shared.rpm, asked) {
             let root = pool.root(k);
             for i in [root, k] {
@@ -192,6 +217,7 @@ impl Link {
                     RestKind::Exhausted => Health::Exhausted { until: rest.until },
                     RestKind::Disabled => Health::Disabled {
                         reason: DISABLED_ELSEWHERE.to_owned(),
+                        until: Some(rest.until),
                     },
                 };
                 learned += 1;
@@ -206,16 +232,19 @@ impl Link {
     pub fn before(pool: &Pool) -> Before {
         Before {
             health: pool.keys.iter().map(|k| k.health.clone()).collect(),
+            errors: pool.keys.iter().map(|k| k.errors).collect(),
             cursor: pool.cursor,
         }
     }
 
-    /// The rests an answer set or lengthened (`None` when nothing is worth publishing).
+    /// The rests an answer set or lengthened and, for a policy counting errors over
+    /// `window`, the errors it counted (`None` when nothing is worth publishing).
     pub fn changes(
         pool: &Pool,
         before: &Before,
         now: Instant,
-    ) -> Option<Vec<(usize, RestKind, Duration)>> {
+        window: Option<Duration>,
+    ) -> Option<Changes> {
         let rests: Vec<_> = pool
             .keys
             .iter()
@@ -224,22 +253,31 @@ impl Link {
             .filter(|(_, (key, was))| key.health != **was)
             .filter_map(|(k, (key, _))| rest_of(&key.health, now).map(|(kind, d)| (k, kind, d)))
             .collect();
-        (!rests.is_empty() || pool.cursor != before.cursor).then_some(rests)
+        let errors: Vec<_> = window.map_or_else(Vec::new, |window| {
+            (0..pool.len())
+                .filter(|&k| pool.keys[k].errors > before.errors[k])
+                .map(|k| (k, window))
+                .collect()
+        });
+        let changed = !rests.is_empty() || !errors.is_empty() || pool.cursor != before.cursor;
+        changed.then_some(Changes { rests, errors })
     }
 
     /// Every rest the pool has (to publish after an outage).
-    pub fn all_rests(pool: &Pool, now: Instant) -> Vec<(usize, RestKind, Duration)> {
-        pool.keys
+    pub fn all_rests(pool: &Pool, now: Instant) -> Changes {
+        let rests = pool
+            .keys
             .iter()
             .enumerate()
             .filter(|(_, key)| {
-                key.health
-                    != Health::Disabled {
-                        reason: DISABLED_ELSEWHERE.to_owned(),
-                    }
+                !matches!(&key.health, Health::Disabled { reason, .. } if reason == DISABLED_ELSEWHERE)
             })
             .filter_map(|(k, key)| rest_of(&key.health, now).map(|(kind, d)| (k, kind, d)))
-            .collect()
+            .collect();
+        Changes {
+            rests,
+            errors: Vec::new(),
+        }
     }
 }
 
@@ -253,7 +291,10 @@ fn rest_of(health: &Health, now: Instant) -> Option<(RestKind, Duration)> {
         Health::Exhausted { until } => {
             Some((RestKind::Exhausted, until.saturating_duration_since(now)))
         }
-        Health::Disabled { .. } => Some((RestKind::Disabled, MAX_REST)),
+        Health::Disabled { until: None, .. } => Some((RestKind::Disabled, MAX_REST)),
+        Health::Disabled {
+            until: Some(until), ..
+        } => Some((RestKind::Disabled, until.saturating_duration_since(now))),
     }
     .filter(|(_, d)| !d.is_zero())
 }

@@ -10,7 +10,7 @@ use futures_util::future::{BoxFuture, FutureExt};
 use tokio::time::Instant;
 
 use super::{
-    Admission, Admit, MAX_CURSOR, Publish, Rest, RestKind, Shared, StateStore, StoreError, gcra,
+    Admission, Admit, MAX_CURSOR, Pace, Publish, Rest, RestKind, Shared, StateStore, StoreError,
     rest_millis,
 };
 
@@ -18,11 +18,13 @@ use super::{
 struct State {
     /// Per fingerprint: why it rests and until when.
     rests: HashMap<String, (RestKind, Instant)>,
-    /// Per pacing bucket (a fingerprint): the theoretical arrival time (ms since `origin`)
-    /// and the organisation's per-minute limit, once learned.
-    paces: HashMap<String, (f64, Option<u64>)>,
-    /// Per fingerprint: until when a replica's probe holds the key.
-    probes: HashMap<String, Instant>,
+    /// Per pacing bucket (a fingerprint): the organisation's limits once learned and their
+    /// theoretical arrival times (ms since `origin`).
+    paces: HashMap<String, Pace>,
+    /// Per fingerprint: until when a replica's probe holds the key, and which replica.
+    probes: HashMap<String, (Instant, u64)>,
+    /// Per fingerprint: errors counted, and until when the count lasts.
+    errors: HashMap<String, (u32, Instant)>,
     cursor: u64,
 }
 
@@ -66,6 +68,7 @@ impl MemoryStore {
                 .collect(),
             cursor: state.cursor,
             rpm: None,
+            errors: 0,
         }
     }
 }
@@ -94,41 +97,44 @@ impl StateStore for MemoryStore {
         let mut shared = Self::read(&mut state, admit.keys, now);
         let at = now.saturating_duration_since(self.origin).as_secs_f64() * 1000.0;
         let bucket = admit.keys.get(admit.group).filter(|_| admit.paced);
-        let paced = bucket.map(|bucket| {
-            let (tat, known) = state.paces.get(bucket).copied().unwrap_or((at, None));
-            (bucket, tat, admit.rpm.filter(|&r| r > 0).or(known))
+        // The limits brought are kept whatever the answer; the slot only when admitted.
+        let mut pace = bucket.map(|bucket| {
+            let pace = state.paces.entry(bucket.clone()).or_default();
+            pace.learn(admit.rpm, admit.tpm);
+            *pace
         });
-        if let Some((bucket, tat, rpm)) = paced {
-            shared.rpm = rpm;
-            state.paces.insert(bucket.clone(), (tat, rpm));
-        }
-        state.probes.retain(|_, until| *until > now);
+        shared.rpm = pace.and_then(|p| p.rpm);
+        state.probes.retain(|_, (until, _)| *until > now);
         let name = admit.keys.get(admit.key);
         let probed_elsewhere = admit
             .probe
             .and(name)
-            .and_then(|name| state.probes.get(name).copied());
+            .and_then(|name| state.probes.get(name).map(|&(until, _)| until));
+        state.errors.retain(|_, (_, until)| *until > now);
+        shared.errors = name
+            .and_then(|name| state.errors.get(name))
+            .map_or(0, |&(count, _)| count);
         let resting = shared.rests.get(admit.key).is_some_and(Option::is_some);
-        let admission = match (paced, probed_elsewhere) {
+        let admission = match (pace.as_mut(), probed_elsewhere) {
             _ if resting => Admission::Resting,
             (_, Some(until)) => Admission::Probing { until },
-            (Some((bucket, tat, Some(rpm))), None) => match gcra(tat, at, rpm) {
-                Ok(next) => {
-                    state.paces.insert(bucket.clone(), (next, Some(rpm)));
-                    Admission::Admitted
-                }
+            (Some(pace), None) => match pace.take(at, admit.tokens) {
+                Ok(()) => Admission::Admitted,
                 Err(wait_ms) => Admission::Paced {
                     until: now
                         + std::time::Duration::try_from_secs_f64(wait_ms / 1000.0)
                             .unwrap_or(std::time::Duration::from_secs(60)),
                 },
             },
-            _ => Admission::Admitted,
+            (None, None) => Admission::Admitted,
         };
+        if let (Admission::Admitted, Some(bucket), Some(pace)) = (admission, bucket, pace) {
+            state.paces.insert(bucket.clone(), pace);
+        }
         // The probe's lease is taken only by the attempt that goes.
         if let (Admission::Admitted, Some(lease), Some(name)) = (admission, admit.probe, name) {
             let until = now + lease.min(super::MAX_PROBE);
-            state.probes.insert(name.clone(), until);
+            state.probes.insert(name.clone(), (until, admit.replica));
         }
         async move { Ok((admission, shared)) }.boxed()
     }
@@ -146,6 +152,25 @@ impl StateStore for MemoryStore {
             if entry.1 <= until {
                 *entry = (kind, until);
             }
+        }
+        for &(k, window) in publish.errors {
+            let Some(name) = publish.keys.get(k) else {
+                continue;
+            };
+            let until = now + std::time::Duration::from_millis(rest_millis(window));
+            let count = state.errors.entry(name.clone()).or_insert((0, until));
+            if count.1 <= now {
+                *count = (0, until);
+            }
+            count.0 = count.0.saturating_add(1);
+        }
+        if let Some(name) = publish.released.and_then(|k| publish.keys.get(k))
+            && state
+                .probes
+                .get(name)
+                .is_some_and(|&(_, by)| by == publish.replica)
+        {
+            state.probes.remove(name);
         }
         async move { Ok(()) }.boxed()
     }

@@ -10,13 +10,22 @@
 //!   replicas agree by taking the larger, and a cold-started replica does not begin again at
 //!   the first key.
 //! - **pacing**: for a policy that paces ([`crate::policy::Policy::paces`]), each attempt is
-//!   admitted against its organisation's per-minute request limit across all replicas (GCRA,
-//!   burst = the limit), in the same atomic step that reads the rests. The limit a replica
-//!   learned (from a 429's "Limit N") is kept with the bucket, so the others pace by it too.
+//!   admitted against its organisation's per-minute request limit and per-minute token limit
+//!   across all replicas (GCRA, burst = the limit; an attempt costs one request and the
+//!   tokens it reserves), in the same atomic step that reads the rests. The limits a replica
+//!   learned (a 429's "Limit N", the token limit its answers' headers state) are kept with
+//!   the bucket, so the others pace by them too: tokens other replicas have in flight count
+//!   before any header shows them.
 //!
 //! - **probes**: a key back from a rest takes one probe at a time across replicas, not one
 //!   per replica: the attempt that probes it holds a lease for about an attempt's time, and
-//!   the others choose another key meanwhile ([`Admit::probe`]).
+//!   the others choose another key meanwhile ([`Admit::probe`]). The answer ends the lease
+//!   ([`Publish::released`]).
+//!
+//! - **error counts**: for a policy that counts errors per key
+//!   ([`crate::policy::Policy::counts_errors`]), each replica's errors on a key add to one
+//!   count that lasts the policy's window, so the key reaches its threshold on the errors of
+//!   all replicas together ([`Publish::errors`], [`Shared::errors`]).
 //!
 //! One attempt costs one round trip ([`StateStore::admit`]); a failure that rests a key costs
 //! a second ([`StateStore::publish`]). Only durations cross the wire, never a replica's clock:
@@ -103,6 +112,8 @@ pub struct Shared {
     /// The admitted key's organisation's requests per minute, as some replica learned it
     /// (paced admissions only).
     pub rpm: Option<u64>,
+    /// The admitted key's error count across replicas (admissions only; 0 when none).
+    pub errors: u32,
 }
 
 /// One attempt to admit: the keys (their fingerprints, in pool order), which one, and under
@@ -120,11 +131,19 @@ pub struct Admit<'a> {
     pub paced: bool,
     /// The organisation's per-minute request limit as this replica knows it.
     pub rpm: Option<u64>,
+    /// The organisation's per-minute token limit as this replica knows it.
+    pub tpm: Option<u64>,
+    /// Tokens the attempt reserves (its cost against the token limit; one larger than the
+    /// whole limit is not held back: the API's 413 says more than a wait would).
+    pub tokens: u64,
     /// The rotation's position after this choice.
     pub cursor: u64,
     /// The key is back from a rest and this attempt probes it: hold the key's probe lease
     /// for this long, or be told another replica holds it. `None`: not a probe.
     pub probe: Option<Duration>,
+    /// Who asks: a number each rotor draws when it joins the store; a probe lease it takes
+    /// is held in its name, so only it ends the lease early ([`Publish::released`]).
+    pub replica: u64,
 }
 
 /// The store's answer to [`StateStore::admit`].
@@ -158,6 +177,14 @@ pub struct Publish<'a> {
     pub rests: &'a [(usize, RestKind, Duration)],
     /// The rotation's position.
     pub cursor: u64,
+    /// Who publishes (see [`Admit::replica`]).
+    pub replica: u64,
+    /// This replica's probe of that key was answered: its lease ends now, so the next
+    /// attempt need not wait it out (a lease another replica holds is left alone).
+    pub released: Option<usize>,
+    /// (key index, window): one more error on the key; its count lasts the window from its
+    /// first error (at most [`MAX_REST`]).
+    pub errors: &'a [(usize, Duration)],
 }
 
 /// A store's failure.
@@ -226,8 +253,8 @@ pub trait StateStore: Send + Sync + fmt::Debug + 'static {
         now: Instant,
     ) -> BoxFuture<'a, Result<(Admission, Shared), StoreError>>;
 
-    /// In one atomic step: stores each rest unless a longer one is stored, and raises the
-    /// rotation's position.
+    /// In one atomic step: stores each rest unless a longer one is stored, raises the
+    /// rotation's position, ends the caller's probe lease and adds the errors counted.
     fn publish<'a>(&'a self, publish: Publish<'a>) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
@@ -254,16 +281,58 @@ fn rest_millis(rest: Duration) -> u64 {
         .clamp(1, u128::from(u64::MAX)) as u64
 }
 
-/// GCRA over a minute with burst = `rpm`: from the bucket's theoretical arrival time
-/// (`tat`, ms) at `now` (ms), the new one if an attempt fits, or how long until one does.
-fn gcra(tat: f64, now: f64, rpm: u64) -> Result<f64, f64> {
-    let interval = 60_000.0 / rpm.max(1) as f64;
-    let next = tat.max(now) + interval;
+/// GCRA over a minute with burst = `limit`: from the bucket's theoretical arrival time
+/// (`tat`, ms) at `now` (ms), the new one if `cost` units fit, or how long until they do.
+fn gcra(tat: f64, now: f64, limit: u64, cost: u64) -> Result<f64, f64> {
+    let next = tat.max(now) + 60_000.0 * cost as f64 / limit.max(1) as f64;
     let allowed_at = next - 60_000.0;
     if allowed_at > now {
         Err(allowed_at - now)
     } else {
         Ok(next)
+    }
+}
+
+/// An organisation's pacing bucket: its requests and its tokens per minute (when known),
+/// each with its theoretical arrival time (ms on the store's clock).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Pace {
+    rpm: Option<u64>,
+    tat: f64,
+    tpm: Option<u64>,
+    token_tat: f64,
+}
+
+impl Pace {
+    /// Keeps the limits a caller brings (the stored ones stay where it brings none).
+    fn learn(&mut self, rpm: Option<u64>, tpm: Option<u64>) {
+        self.rpm = rpm.filter(|&r| r > 0).or(self.rpm);
+        self.tpm = tpm.filter(|&t| t > 0).or(self.tpm);
+    }
+
+    /// Takes one request reserving `tokens` at `now` (ms) if both limits have room, or
+    /// says how long (ms) until they do; nothing is taken unless both fit.
+    fn take(&mut self, now: f64, tokens: u64) -> Result<(), f64> {
+        let requests = self.rpm.map(|rpm| gcra(self.tat, now, rpm, 1));
+        let tokens = self
+            .tpm
+            .filter(|&tpm| tokens > 0 && tokens <= tpm)
+            .map(|tpm| gcra(self.token_tat, now, tpm, tokens));
+        let wait = [requests, tokens]
+            .into_iter()
+            .flatten()
+            .filter_map(Result::err)
+            .fold(0.0, f64::max);
+        if wait > 0.0 {
+            return Err(wait);
+        }
+        if let Some(Ok(next)) = requests {
+            self.tat = next;
+        }
+        if let Some(Ok(next)) = tokens {
+            self.token_tat = next;
+        }
+        Ok(())
     }
 }
 
@@ -276,18 +345,42 @@ mod tests {
         let mut tat = 0.0;
         let mut admitted = 0;
         for _ in 0..100 {
-            if let Ok(next) = gcra(tat, 1_000.0, 30) {
+            if let Ok(next) = gcra(tat, 1_000.0, 30, 1) {
                 tat = next;
                 admitted += 1;
             }
         }
         assert_eq!(admitted, 30, "a full minute's burst, no more");
-        let wait = gcra(tat, 1_000.0, 30).expect_err("full");
+        let wait = gcra(tat, 1_000.0, 30, 1).expect_err("full");
         assert!(
             (wait - 2_000.0).abs() < 1e-6,
             "one slot refills in 2 s, got {wait}"
         );
-        assert!(gcra(tat, 3_000.0, 30).is_ok());
+        assert!(gcra(tat, 3_000.0, 30, 1).is_ok());
+    }
+
+    #[test]
+    fn a_pace_takes_nothing_unless_requests_and_tokens_both_fit() {
+        let mut pace = Pace::default();
+        pace.learn(Some(100), Some(1_000));
+        let admitted = (0..50).filter(|_| pace.take(0.0, 300).is_ok()).count();
+        assert_eq!(
+            admitted, 3,
+            "the minute's 1,000 tokens hold three 300-token requests"
+        );
+        let before = pace;
+        let wait = pace.take(0.0, 300).expect_err("no tokens left");
+        assert_eq!(pace, before, "a refused attempt takes no request slot");
+        assert!(
+            (wait - 12_000.0).abs() < 1e-6,
+            "200 more tokens refill in 12 s: {wait}"
+        );
+        assert!(
+            pace.take(0.0, 5_000).is_ok(),
+            "larger than the limit: not held back"
+        );
+        pace.learn(None, None);
+        assert_eq!((pace.rpm, pace.tpm), (Some(100), Some(1_000)), "kept");
     }
 
     #[test]

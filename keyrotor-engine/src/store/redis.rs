@@ -21,6 +21,18 @@ use super::{
 /// How long the rotation's position is kept after its last use, ms.
 const CURSOR_TTL_MS: u64 = 86_400_000;
 
+/// The largest limit or cost sent to the script (2^53: exact in Redis's Lua numbers).
+const MAX_LIMIT: u64 = 1 << 53;
+
+/// A paced admission's bucket (its organisation's first key's fingerprint), the limits as
+/// the caller knows them (0: unknown) and the tokens the attempt reserves.
+struct Paced<'a> {
+    bucket: &'a str,
+    rpm: u64,
+    tpm: u64,
+    tokens: u64,
+}
+
 /// Shared state on Redis. Connects lazily and reconnects by itself; every call is bounded by
 /// the timeout given to [`RedisStore::open`].
 pub struct RedisStore {
@@ -79,13 +91,21 @@ impl RedisStore {
         format!("{}rest:{fingerprint}", self.prefix)
     }
 
-    /// Runs the admit script (`key` 1-based, 0 to only read; `pace`: the bucket and the
-    /// limit as known, 0 unknown; `probe`: the lease of a probing attempt) and reads its
-    /// answer.
+    fn probe_key(&self, fingerprint: &str) -> String {
+        format!("{}probe:{fingerprint}", self.prefix)
+    }
+
+    fn errors_key(&self, fingerprint: &str) -> String {
+        format!("{}errors:{fingerprint}", self.prefix)
+    }
+
+    /// Runs the admit script (`key` 1-based, 0 to only read; `pace`: the bucket, the limits
+    /// as known, 0 unknown, and the tokens reserved; `probe`: the lease of a probing attempt
+    /// and who would hold it) and reads its answer.
     async fn run_admit(
         &self,
         keys: &[String],
-        (key, pace, probe): (usize, Option<(&str, u64)>, Option<Duration>),
+        (key, pace, probe): (usize, Option<Paced<'_>>, (Option<Duration>, u64)),
         cursor: u64,
         now: Instant,
     ) -> Result<(i64, i64, Shared), StoreError> {
@@ -93,23 +113,34 @@ impl RedisStore {
         for fingerprint in keys {
             call.key(self.rest_key(fingerprint));
         }
-        let (bucket, rpm) = match pace {
-            Some((bucket, rpm)) => (bucket, i64::try_from(rpm).unwrap_or(i64::MAX)),
-            None => ("-", -1),
+        let (bucket, rpm, tpm, tokens) = match pace {
+            Some(p) => (
+                p.bucket,
+                i64::try_from(p.rpm).unwrap_or(i64::MAX),
+                p.tpm,
+                p.tokens,
+            ),
+            None => ("-", -1, 0, 0),
         };
         let probed = key
             .checked_sub(1)
             .and_then(|k| keys.get(k))
             .map_or("-", String::as_str);
-        let lease = probe.map_or(0, |p| p.min(super::MAX_PROBE).as_millis().max(1));
+        let lease = probe
+            .0
+            .map_or(0, |p| p.min(super::MAX_PROBE).as_millis().max(1));
         call.key(format!("{}pace:{bucket}", self.prefix))
             .key(format!("{}cursor", self.prefix))
-            .key(format!("{}probe:{probed}", self.prefix))
+            .key(self.probe_key(probed))
+            .key(self.errors_key(probed))
             .arg(key)
             .arg(rpm)
             .arg(cursor.min(MAX_CURSOR))
             .arg(CURSOR_TTL_MS)
-            .arg(u64::try_from(lease).unwrap_or(u64::MAX));
+            .arg(u64::try_from(lease).unwrap_or(u64::MAX))
+            .arg(probe.1.to_string())
+            .arg(tpm.min(MAX_LIMIT))
+            .arg(tokens.min(MAX_LIMIT));
         let mut conn = self.conn.clone();
         let answer: Vec<i64> = self.bounded(call.invoke_async(&mut conn)).await?;
         read_answer(&answer, keys.len(), now)
@@ -128,9 +159,10 @@ impl RedisStore {
     }
 }
 
-/// `{verdict, wait ms, position, rpm, kind_1, left_1, …}` → (verdict, wait, what it says).
+/// `{verdict, wait ms, position, rpm, errors, kind_1, left_1, …}` → (verdict, wait, what it
+/// says).
 fn read_answer(answer: &[i64], n: usize, now: Instant) -> Result<(i64, i64, Shared), StoreError> {
-    let [verdict, wait, cursor, rpm, rests @ ..] = answer else {
+    let [verdict, wait, cursor, rpm, errors, rests @ ..] = answer else {
         return Err(StoreError::Malformed(format!("{} fields", answer.len())));
     };
     if rests.len() != 2 * n {
@@ -153,7 +185,17 @@ fn read_answer(answer: &[i64], n: usize, now: Instant) -> Result<(i64, i64, Shar
         .collect();
     let cursor = u64::try_from(*cursor).unwrap_or(0).min(MAX_CURSOR);
     let rpm = u64::try_from(*rpm).ok().filter(|&r| r > 0);
-    Ok((*verdict, *wait, Shared { rests, cursor, rpm }))
+    let errors = u32::try_from(*errors).unwrap_or(if *errors < 0 { 0 } else { u32::MAX });
+    Ok((
+        *verdict,
+        *wait,
+        Shared {
+            rests,
+            cursor,
+            rpm,
+            errors,
+        },
+    ))
 }
 
 impl StateStore for RedisStore {
@@ -166,7 +208,7 @@ impl StateStore for RedisStore {
         keys: &'a [String],
         now: Instant,
     ) -> BoxFuture<'a, Result<Shared, StoreError>> {
-        async move { Ok(self.run_admit(keys, (0, None, None), 0, now).await?.2) }.boxed()
+        async move { Ok(self.run_admit(keys, (0, None, (None, 0)), 0, now).await?.2) }.boxed()
     }
 
     fn admit<'a>(
@@ -183,13 +225,16 @@ impl StateStore for RedisStore {
                     admit.keys.len()
                 )));
             }
-            let pace = admit
-                .paced
-                .then(|| (admit.keys[admit.group].as_str(), admit.rpm.unwrap_or(0)));
+            let pace = admit.paced.then(|| Paced {
+                bucket: admit.keys[admit.group].as_str(),
+                rpm: admit.rpm.unwrap_or(0),
+                tpm: admit.tpm.unwrap_or(0),
+                tokens: admit.tokens,
+            });
             let (verdict, wait, shared) = self
                 .run_admit(
                     admit.keys,
-                    (admit.key + 1, pace, admit.probe),
+                    (admit.key + 1, pace, (admit.probe, admit.replica)),
                     admit.cursor,
                     now,
                 )
@@ -217,17 +262,29 @@ impl StateStore for RedisStore {
     fn publish<'a>(&'a self, publish: Publish<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
         async move {
             let mut call = self.publish.prepare_invoke();
-            for &(k, kind, rest) in publish.rests {
-                let Some(fingerprint) = publish.keys.get(k) else {
-                    continue;
-                };
-                call.key(self.rest_key(fingerprint))
+            let rests: Vec<_> = publish
+                .rests
+                .iter()
+                .filter_map(|&(k, kind, rest)| publish.keys.get(k).map(|name| (name, kind, rest)))
+                .collect();
+            call.arg(rests.len());
+            for (name, kind, rest) in rests {
+                call.key(self.rest_key(name))
                     .arg(kind.code())
                     .arg(rest_millis(rest));
             }
+            let released = publish.released.and_then(|k| publish.keys.get(k));
             call.key(format!("{}cursor", self.prefix))
+                .key(self.probe_key(released.map_or("-", String::as_str)))
                 .arg(publish.cursor.min(MAX_CURSOR))
-                .arg(CURSOR_TTL_MS);
+                .arg(CURSOR_TTL_MS)
+                .arg(released.map_or(String::new(), |_| publish.replica.to_string()));
+            for &(k, window) in publish.errors {
+                if let Some(fingerprint) = publish.keys.get(k) {
+                    call.key(self.errors_key(fingerprint))
+                        .arg(rest_millis(window));
+                }
+            }
             let mut conn = self.conn.clone();
             let _: i64 = self.bounded(call.invoke_async(&mut conn)).await?;
             Ok(())
@@ -246,7 +303,8 @@ mod tests {
         assert!(read_answer(&[], 1, now).is_err());
         assert!(read_answer(&[1, 0, 5, 0, 1], 1, now).is_err());
         let (verdict, _, shared) =
-            read_answer(&[1, 0, -3, -1, 9, 100, 2, -5], 2, now).expect("read");
+            read_answer(&[1, 0, -3, -1, -4, 9, 100, 2, -5], 2, now).expect("read");
+        assert_eq!(shared.errors, 0, "a negative count reads as none");
         assert_eq!(shared.rpm, None, "a negative limit reads as unknown");
         assert_eq!(verdict, 1);
         assert_eq!(shared.cursor, 0, "a negative position reads as none");
