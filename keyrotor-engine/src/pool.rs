@@ -150,11 +150,13 @@ pub struct KeyState {
     pub day_limited: Option<(super::failure::Dimension, u64, Instant)>,
     /// Consecutive errors counted by the error-threshold policy.
     pub errors: u32,
-    /// Attempts sent and not yet answered.
+    /// Attempts sent and not yet answered (changed through [`Pool::on_send`] and
+    /// [`Pool::on_answer`], which keep the group's sums with it).
     pub in_flight: u32,
-    /// Tokens those attempts reserve.
+    /// Tokens those attempts reserve (likewise).
     pub in_flight_tokens: u64,
-    /// The last budget headers.
+    /// The last budget headers (set by [`Pool::on_answer`], which keeps the group's
+    /// freshest with it).
     pub observed: Option<Observed>,
     /// Requests per minute learned from a 429 message.
     pub rpm_limit: Option<u64>,
@@ -190,10 +192,19 @@ pub struct Pool {
     pub service_dev_secs: f64,
     observations: Vec<u64>,
     scores: Vec<i32>,
-    /// Scratch of [`Pool::update_budgets`]: per group representative, the key with the
-    /// freshest observation, requests and tokens in flight.
-    groups: Vec<(Option<usize>, u64, u64)>,
-    budgets: Vec<GroupBudget>,
+    /// Per group, at its representative's index: what its keys have in flight and which
+    /// holds the freshest observation, kept by `on_send`, `on_answer` and `merge` so that
+    /// [`Pool::budget`] reads a group's budget without going over its keys.
+    groups: Vec<GroupState>,
+}
+
+/// What [`Pool::budget`] needs of a group beyond its representative's own state.
+#[derive(Debug, Clone, Copy, Default)]
+struct GroupState {
+    in_flight: u64,
+    in_flight_tokens: u64,
+    /// The key whose observation is the freshest (at equal times, the more conservative).
+    freshest: Option<usize>,
 }
 
 impl Pool {
@@ -228,8 +239,7 @@ impl Pool {
             service_dev_secs: 0.0,
             observations: vec![0; n],
             scores: vec![0; n * n],
-            groups: Vec::with_capacity(n),
-            budgets: Vec::with_capacity(n),
+            groups: vec![GroupState::default(); n],
         }
     }
 
@@ -255,7 +265,7 @@ impl Pool {
 
     /// Whether key `k` is ready.
     pub fn is_ready(&self, k: usize) -> bool {
-        self.keys[k].health == Health::Ready
+        matches!(self.keys[k].health, Health::Ready)
     }
 
     /// The earliest instant a resting key becomes ready.
@@ -322,6 +332,50 @@ impl Pool {
                     self.keys[i].rpm_limit = self.keys[i].rpm_limit.or(rpm);
                 }
             }
+            let (a, b) = (self.groups[keep], self.groups[join]);
+            self.groups[keep] = GroupState {
+                in_flight: a.in_flight.saturating_add(b.in_flight),
+                in_flight_tokens: a.in_flight_tokens.saturating_add(b.in_flight_tokens),
+                freshest: a.freshest,
+            };
+            self.groups[join] = GroupState::default();
+            if let Some(j) = b.freshest {
+                self.offer_freshest(j);
+            }
+        }
+    }
+
+    /// Makes key `k`'s observation its group's freshest if it is; when `k` held it, looks
+    /// over the group again (its new one may be older than another key's, answers arriving
+    /// out of order).
+    fn offer_freshest(&mut self, k: usize) {
+        let root = self.root(k);
+        if self.groups[root].freshest == Some(k) {
+            self.groups[root].freshest = None;
+            for i in 0..self.len() {
+                if self.group[i] == root {
+                    self.consider_freshest(root, i);
+                }
+            }
+        } else {
+            self.consider_freshest(root, k);
+        }
+    }
+
+    /// Key `i`'s observation replaces its group's freshest if newer (at equal times, if it
+    /// leaves less: the more conservative).
+    fn consider_freshest(&mut self, root: usize, i: usize) {
+        let Some(o) = &self.keys[i].observed else {
+            return;
+        };
+        let held = self.groups[root].freshest;
+        if held
+            .and_then(|j| self.keys[j].observed.as_ref())
+            .is_none_or(|l| {
+                o.at > l.at || (o.at == l.at && o.remaining_requests < l.remaining_requests)
+            })
+        {
+            self.groups[root].freshest = Some(i);
         }
     }
 
@@ -329,12 +383,14 @@ impl Pool {
     pub fn on_send(&mut self, k: usize, tokens: u64, now: Instant) {
         let key = &mut self.keys[k];
         key.requests += 1;
-        key.in_flight += 1;
-        key.in_flight_tokens += tokens;
+        key.in_flight = key.in_flight.saturating_add(1);
+        key.in_flight_tokens = key.in_flight_tokens.saturating_add(tokens);
         key.last_used = Some(now);
-        let rpm = key.rpm_limit;
         let root = self.root(k);
-        if let Some(rpm) = rpm {
+        let group = &mut self.groups[root];
+        group.in_flight = group.in_flight.saturating_add(1);
+        group.in_flight_tokens = group.in_flight_tokens.saturating_add(tokens);
+        if let Some(rpm) = self.rpm_limit(k) {
             let pacer = &mut self.keys[root].paced;
             pacer.0 = drained(*pacer, rpm, now) + 1.0;
             pacer.1 = now;
@@ -372,6 +428,11 @@ impl Pool {
         now: Instant,
     ) {
         let key = &mut self.keys[k];
+        let group = &mut self.groups[self.group[k]];
+        group.in_flight = group.in_flight.saturating_sub(u64::from(key.in_flight > 0));
+        group.in_flight_tokens = group
+            .in_flight_tokens
+            .saturating_sub(tokens.min(key.in_flight_tokens));
         key.in_flight = key.in_flight.saturating_sub(1);
         key.in_flight_tokens = key.in_flight_tokens.saturating_sub(tokens);
         match failure {
@@ -411,6 +472,7 @@ impl Pool {
                 self.learn_sharing(k, &observed);
             }
             self.keys[k].observed = Some(observed);
+            self.offer_freshest(k);
         }
     }
 
@@ -434,49 +496,37 @@ impl Pool {
                 }
             }
         }
-        let counts = self.observations.clone();
-        self.keys[k].seen = counts;
+        self.keys[k].seen.clone_from(&self.observations);
     }
 
-    /// The budget of key `k`'s group, as computed by the last [`Pool::update_budgets`].
-    pub fn budget(&self, k: usize) -> &GroupBudget {
-        &self.budgets[self.root(k)]
-    }
-
-    /// Computes every group's budget at `now` in one pass, into reused buffers (no
-    /// allocation after the first call); read them with [`Pool::budget`].
-    pub fn update_budgets(&mut self, now: Instant) {
-        let n = self.len();
-        self.groups.clear();
-        self.groups.resize(n, (None, 0, 0));
-        for (i, key) in self.keys.iter().enumerate() {
-            let group = &mut self.groups[self.group[i]];
-            group.1 += u64::from(key.in_flight);
-            group.2 += key.in_flight_tokens;
-            // The freshest; at equal times the more conservative.
-            if let Some(o) = &key.observed
-                && group.0.and_then(|j| self.keys[j].observed).is_none_or(|l| {
-                    o.at > l.at || (o.at == l.at && o.remaining_requests < l.remaining_requests)
-                })
-            {
-                group.0 = Some(i);
+    /// The budget of key `k`'s group at `now`: its freshest observation refilled to `now`,
+    /// less what its keys have in flight, and its pacing wait. Reads the group's kept state:
+    /// no pass over its keys. (Inlined: the adaptive choice asks it of every key, and uses
+    /// two of its figures.)
+    #[inline]
+    pub fn budget(&self, k: usize, now: Instant) -> GroupBudget {
+        let root = self.root(k);
+        let group = &self.groups[root];
+        // Nothing observed (the common case at start) computes no share: the compiler runs
+        // the division whichever arm is taken, and on absent values it is slow.
+        let budget = match group.freshest.and_then(|j| self.keys[j].observed.as_ref()) {
+            Some(o) => GroupBudget {
+                requests: o.requests_at(now).map(|r| r - group.in_flight as f64),
+                limit_requests: o.limit_requests,
+                tokens: o.tokens_at(now).map(|t| t - group.in_flight_tokens as f64),
+                limit_tokens: o.limit_tokens,
+                windows: (
+                    o.requests_window.as_secs_f64(),
+                    o.tokens_window.as_secs_f64(),
+                ),
+                ..GroupBudget::UNKNOWN
             }
-        }
-        self.budgets.clear();
-        self.budgets.resize(n, GroupBudget::default());
-        for (root, &(latest, in_flight, in_flight_tokens)) in self.groups.iter().enumerate() {
-            if let Some(o) = latest.and_then(|j| self.keys[j].observed.as_ref()) {
-                self.budgets[root] = GroupBudget {
-                    requests: o.requests_at(now).map(|r| r - in_flight as f64),
-                    limit_requests: o.limit_requests,
-                    tokens: o.tokens_at(now).map(|t| t - in_flight_tokens as f64),
-                    limit_tokens: o.limit_tokens,
-                    windows: (
-                        o.requests_window.as_secs_f64(),
-                        o.tokens_window.as_secs_f64(),
-                    ),
-                };
-            }
+            .with_share_left(),
+            None => GroupBudget::UNKNOWN,
+        };
+        GroupBudget {
+            pacing_secs: pacing_secs(self.rpm_limit(k), self.keys[root].paced, now),
+            ..budget
         }
     }
 
@@ -505,27 +555,38 @@ impl Pool {
             .filter(|&t| t > 0)
     }
 
+    /// The per-minute request limit learned for the group of `k` (kept on the group's
+    /// representative; the key's own where the group has none).
+    pub fn rpm_limit(&self, k: usize) -> Option<u64> {
+        self.keys[self.root(k)].rpm_limit.or(self.keys[k].rpm_limit)
+    }
+
     /// Seconds until the group of `k` may send one more request under its learned RPM
     /// (seconds as f64: this runs per key on the adaptive policy's hot path).
     pub fn pacing_wait_secs(&self, k: usize, now: Instant) -> f64 {
-        let root = self.root(k);
-        let rpm = self.keys[root].rpm_limit.or(self.keys[k].rpm_limit);
-        let Some(rpm) = rpm.filter(|&r| r > 0) else {
-            return 0.0;
-        };
-        let used = drained(self.keys[root].paced, rpm, now);
-        let over = used + 1.0 - rpm as f64;
-        if over <= 0.0 {
-            0.0
-        } else {
-            over * 60.0 / rpm as f64
-        }
+        pacing_secs(self.rpm_limit(k), self.keys[self.root(k)].paced, now)
+    }
+}
+
+/// Seconds until a group paced by `paced` (requests counted, when) may send one more under
+/// `rpm` a minute (0 when no limit is known).
+fn pacing_secs(rpm: Option<u64>, paced: (f64, Instant), now: Instant) -> f64 {
+    let Some(rpm) = rpm.filter(|&r| r > 0) else {
+        return 0.0;
+    };
+    let over = drained(paced, rpm, now) + 1.0 - rpm as f64;
+    if over <= 0.0 {
+        0.0
+    } else {
+        over * 60.0 / rpm as f64
     }
 }
 
 /// What is known of a group's budgets, each over the window the provider counts it in
 /// (Groq: requests per day, tokens per minute); `None` where nothing was observed.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// [`Pool::budget`] also works out what the adaptive choice asks of it: the share left and
+/// the pacing wait.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GroupBudget {
     /// Requests left.
     pub requests: Option<f64>,
@@ -537,9 +598,33 @@ pub struct GroupBudget {
     pub limit_tokens: Option<u64>,
     /// Seconds the request and token windows last (the provider says which).
     windows: (f64, f64),
+    headroom: f64,
+    pacing_secs: f64,
+}
+
+impl Default for GroupBudget {
+    fn default() -> Self {
+        Self::UNKNOWN
+    }
 }
 
 impl GroupBudget {
+    /// Nothing known: no budget observed, no pace learned.
+    pub const UNKNOWN: GroupBudget = GroupBudget {
+        requests: None,
+        limit_requests: None,
+        tokens: None,
+        limit_tokens: None,
+        windows: (0.0, 0.0),
+        headroom: 1.0,
+        pacing_secs: 0.0,
+    };
+
+    /// Seconds until the group's learned per-minute limit lets one more request go.
+    pub fn pacing_secs(&self) -> f64 {
+        self.pacing_secs
+    }
+
     /// Seconds until one request reserving `tokens` fits the known budgets (zero if it does,
     /// or if nothing is known). A request larger than the whole minute budget is not held
     /// back: the API's 413 says more than a wait would.
@@ -562,11 +647,18 @@ impl GroupBudget {
 
     /// Share of the budget left, the tighter of requests and tokens (1.0 when unknown).
     pub fn headroom(&self) -> f64 {
+        self.headroom
+    }
+
+    /// With its headroom worked out from what is known.
+    fn with_share_left(self) -> Self {
         let share = |left: Option<f64>, limit: Option<u64>| match (left, limit) {
             (Some(left), Some(limit)) if limit > 0 => left / limit as f64,
             _ => 1.0,
         };
-        share(self.requests, self.limit_requests).min(share(self.tokens, self.limit_tokens))
+        let headroom =
+            share(self.requests, self.limit_requests).min(share(self.tokens, self.limit_tokens));
+        Self { headroom, ..self }
     }
 }
 
@@ -587,6 +679,74 @@ mod tests {
             HeaderValue::from(remaining),
         );
         h
+    }
+
+    /// The budget read from the kept group state equals one worked out from the keys
+    /// themselves, after any mix of sends, answers (out of order, some with headers, some
+    /// naming an organisation, which merges groups) on 6 keys.
+    #[test]
+    fn kept_group_state_matches_the_keys_after_any_sends_and_answers() {
+        use rand::Rng;
+        let start = Instant::now();
+        let mut rng = SmallRng::seed_from_u64(7);
+        let mut pool = Pool::new(6, 1, start);
+        let mut flying: Vec<(usize, u64)> = Vec::new();
+        for step in 0..2_000u64 {
+            let now = start + Duration::from_millis(step);
+            if flying.is_empty() || rng.random_bool(0.55) {
+                let (k, tokens) = (rng.random_range(0..6), rng.random_range(0..500));
+                pool.on_send(k, tokens, now);
+                flying.push((k, tokens));
+            } else {
+                let (k, tokens) = flying.swap_remove(rng.random_range(0..flying.len()));
+                // Answers stamped up to 50 ms in the past: out of order.
+                let at = now - Duration::from_millis(rng.random_range(0..50).min(step));
+                let observed = rng
+                    .random_bool(0.7)
+                    .then(|| {
+                        crate::provider::Provider::observe(
+                            &crate::provider::Groq,
+                            &headers(rng.random_range(0..1000)),
+                            at,
+                        )
+                    })
+                    .flatten();
+                let org = Failure::RateLimited {
+                    scope: Scope::Minute,
+                    dimension: None,
+                    limit: None,
+                    org: Some(format!("org_{}", k % 3)),
+                    wait: None,
+                };
+                let failure = rng.random_bool(0.02).then_some(&org);
+                pool.on_answer(k, tokens, failure, observed, now);
+            }
+            for k in 0..6 {
+                let root = pool.root(k);
+                let members: Vec<usize> = (0..6).filter(|&i| pool.root(i) == root).collect();
+                let flying: u64 = members
+                    .iter()
+                    .map(|&i| u64::from(pool.keys[i].in_flight))
+                    .sum();
+                let freshest = members
+                    .iter()
+                    .filter_map(|&i| pool.keys[i].observed)
+                    .reduce(|l, o| {
+                        let newer = o.at > l.at
+                            || (o.at == l.at && o.remaining_requests < l.remaining_requests);
+                        if newer { o } else { l }
+                    });
+                let expected = freshest
+                    .and_then(|o| o.requests_at(now))
+                    .map(|r| r - flying as f64);
+                assert_eq!(
+                    pool.budget(k, now).requests,
+                    expected,
+                    "step {step}, key {k}"
+                );
+            }
+        }
+        assert!(pool.root(3) == pool.root(0), "the test merged groups");
     }
 
     #[test]
@@ -622,8 +782,7 @@ mod tests {
         assert_eq!(pool.root(0), pool.root(1));
         assert_ne!(pool.root(0), pool.root(2));
         // The group's budget is the freshest shared counter.
-        pool.update_budgets(now);
-        assert_eq!(pool.budget(0).requests, Some(shared as f64));
+        assert_eq!(pool.budget(0, now).requests, Some(shared as f64));
     }
 
     #[test]
@@ -633,8 +792,7 @@ mod tests {
             let mut pool = Pool::new(1, 1, now);
             pool.on_send(0, 10, now);
             pool.on_answer(0, 10, None, provider.observe(&headers(0), now), now);
-            pool.update_budgets(now);
-            pool.budget(0).wait_secs(10)
+            pool.budget(0, now).wait_secs(10)
         };
         // 1,000 requests a day (Groq): one comes back in 86.4 s; a minute (OpenAI): 60 ms.
         assert!((wait(&crate::provider::Groq) - 86.4).abs() < 1e-6);

@@ -156,7 +156,6 @@ impl Adaptive {
     ) -> (Option<usize>, Option<Instant>) {
         let mut best: Option<(f64, Option<Instant>, usize)> = None;
         let mut earliest: Option<Instant> = None;
-        pool.update_budgets(now);
         for k in 0..pool.len() {
             if !pool.is_ready(k) || (!allow_tried && request.tried(k)) {
                 continue;
@@ -169,12 +168,12 @@ impl Adaptive {
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
                 continue;
             }
-            let budget = pool.budget(k);
+            let budget = pool.budget(k, now);
             // Seconds as f64 on this hot path: a Duration conversion per key costs more than
             // the rest of the check.
             let wait = budget
                 .wait_secs(request.reserved_tokens)
-                .max(pool.pacing_wait_secs(k, now));
+                .max(budget.pacing_secs());
             if wait > 0.0 {
                 // A wait beyond what an Instant holds means never (no panic on odd budgets).
                 let at = Duration::try_from_secs_f64(wait)

@@ -105,7 +105,7 @@ impl<T: Transport> Rotor<T> {
         let (cursor, group, (rpm, tpm), probe) = {
             let pool = self.pool();
             let group = pool.root(k);
-            let rpm = pool.keys[group].rpm_limit.or(pool.keys[k].rpm_limit);
+            let rpm = pool.rpm_limit(k);
             let probe = self.inner.policy.paces().then(|| probe_lease(&pool, k));
             let limits = (rpm, pool.tokens_per_minute(k));
             (pool.cursor, group, limits, probe.flatten())
