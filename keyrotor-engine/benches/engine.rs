@@ -1,6 +1,8 @@
 //! Engine overhead, excluding the transport.
 //!
-//! - `select/<policy>`: key selection alone (`Policy::next` on a 10-key pool).
+//! - `select/<policy>`: key selection alone (`Policy::next` on a fresh 10-key pool).
+//! - `select-warm/adaptive`: the same on a pool in service: every key has answered with
+//!   budget headers (each a different share left) and has one attempt in flight.
 //! - `send/<policy>`: a whole `Rotor::send` with 10 keys and 8 concurrent tasks on a 2-worker
 //!   runtime, against a transport that answers at once with a prebuilt 200; time per request.
 //!
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use keyrotor_engine::policy::{Attempts, PolicyConfig, Step};
 use keyrotor_engine::pool::Pool;
-use keyrotor_engine::{ApiKey, ChatRequest, Rotor, RotorOptions};
+use keyrotor_engine::{ApiKey, ChatRequest, Groq, Provider, Rotor, RotorOptions};
 
 mod support;
 
@@ -35,6 +37,48 @@ fn select(c: &mut Criterion) {
             })
         });
     }
+    group.finish();
+}
+
+/// A pool in service: each key answered with its budget headers and has an attempt out.
+fn warm_pool(now: tokio::time::Instant) -> Pool {
+    let mut pool = Pool::new(KEYS, 1, now);
+    for k in 0..KEYS {
+        let mut headers = http::HeaderMap::new();
+        let left = 900 - 10 * k as u64;
+        for (name, value) in [
+            ("x-ratelimit-limit-requests", 1_000),
+            ("x-ratelimit-remaining-requests", left),
+            ("x-ratelimit-limit-tokens", 6_000),
+            ("x-ratelimit-remaining-tokens", 5 * left),
+        ] {
+            headers.insert(name, http::HeaderValue::from(value));
+        }
+        pool.on_send(k, 100, now);
+        pool.on_answer(k, 100, None, Groq.observe(&headers, now), now);
+        pool.on_send(k, 100, now);
+    }
+    pool
+}
+
+fn select_warm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("select-warm");
+    let policy = PolicyConfig::Adaptive(Default::default()).build();
+    let now = tokio::time::Instant::now();
+    let mut pool = warm_pool(now);
+    let mut attempts = Attempts::new(100, now, now + Duration::from_secs(60));
+    let step = policy.next(&mut pool, &mut attempts, now);
+    assert!(
+        matches!(step, Step::Try(0)),
+        "the key with the most left: {step:?}"
+    );
+    group.bench_function("adaptive", |b| {
+        b.iter(|| {
+            let mut attempts = Attempts::new(100, now, now + Duration::from_secs(60));
+            let step = policy.next(&mut pool, &mut attempts, now);
+            black_box(matches!(step, Step::Try(0)))
+        })
+    });
     group.finish();
 }
 
@@ -85,5 +129,5 @@ fn send(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, select, send);
+criterion_group!(benches, select, select_warm, send);
 criterion_main!(benches);

@@ -7,16 +7,21 @@
 //! more, some key that sent in between shares it; when it drops by exactly one although
 //! another key sent in between, that key does not. Evidence is scored per pair and keys merge
 //! at [`MERGE_SCORE`]. A 429 body that names the organisation merges keys at once.
+//!
+//! What a group has left is worked out in `budget.rs`, from state the pool keeps per
+//! group as sends and answers come, so a select reads it without going over the keys.
 
-use groq_wire::header;
+mod budget;
+
 use std::time::Duration;
 
-use ::http::HeaderMap;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use tokio::time::Instant;
 
 use super::failure::{Failure, Scope};
+pub use budget::{GroupBudget, Observed};
+use budget::{Seen, drained, pacing_secs};
 
 /// Evidence needed to treat two keys as one organisation.
 pub const MERGE_SCORE: i32 = 3;
@@ -54,79 +59,6 @@ impl Health {
             Health::Disabled { until, .. } => until,
         }
     }
-}
-
-/// What the last response's headers said about a key's budgets, and which window each
-/// counts (the [`crate::provider::Provider`] knows: Groq's request headers count a day).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Observed {
-    /// When the response arrived.
-    pub at: Instant,
-    /// Request limit (`x-ratelimit-limit-requests`) per `requests_window`.
-    pub limit_requests: Option<u64>,
-    /// Requests remaining of it.
-    pub remaining_requests: Option<u64>,
-    /// The window the request headers count.
-    pub requests_window: Duration,
-    /// Token limit (`x-ratelimit-limit-tokens`) per `tokens_window`.
-    pub limit_tokens: Option<u64>,
-    /// Tokens remaining of it.
-    pub remaining_tokens: Option<u64>,
-    /// The window the token headers count.
-    pub tokens_window: Duration,
-    /// Until the token budget is full.
-    pub reset_tokens: Option<Duration>,
-}
-
-impl Observed {
-    /// Reads the rate-limit headers, the request ones counting `requests_window` and the
-    /// token ones `tokens_window`; `None` when there are none.
-    pub fn read(
-        headers: &HeaderMap,
-        at: Instant,
-        requests_window: Duration,
-        tokens_window: Duration,
-    ) -> Option<Self> {
-        let num = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
-        let observed = Self {
-            at,
-            limit_requests: num(header::LIMIT_REQUESTS),
-            remaining_requests: num(header::REMAINING_REQUESTS),
-            requests_window,
-            limit_tokens: num(header::LIMIT_TOKENS),
-            remaining_tokens: num(header::REMAINING_TOKENS),
-            tokens_window,
-            reset_tokens: headers
-                .get(header::RESET_TOKENS)
-                .and_then(|v| v.to_str().ok())
-                .and_then(groq_wire::goduration::parse),
-        };
-        (observed.remaining_requests.is_some() || observed.remaining_tokens.is_some())
-            .then_some(observed)
-    }
-
-    /// Requests left at `now`: the observed value plus refill, capped at the limit.
-    pub fn requests_at(&self, now: Instant) -> Option<f64> {
-        let remaining = self.remaining_requests? as f64;
-        Some(match self.limit_requests {
-            Some(limit) => refill(remaining, limit as f64, self.requests_window, now - self.at),
-            None => remaining,
-        })
-    }
-
-    /// Tokens left at `now`: the observed value plus refill, capped at the limit.
-    pub fn tokens_at(&self, now: Instant) -> Option<f64> {
-        let remaining = self.remaining_tokens? as f64;
-        Some(match self.limit_tokens {
-            Some(limit) => refill(remaining, limit as f64, self.tokens_window, now - self.at),
-            None => remaining,
-        })
-    }
-}
-
-fn refill(remaining: f64, limit: f64, window: Duration, elapsed: Duration) -> f64 {
-    let window = window.as_secs_f64().max(1e-9);
-    (remaining + elapsed.as_secs_f64() * limit / window).min(limit)
 }
 
 /// Per-key counters and state.
@@ -205,6 +137,8 @@ struct GroupState {
     in_flight_tokens: u64,
     /// The key whose observation is the freshest (at equal times, the more conservative).
     freshest: Option<usize>,
+    /// That observation as [`Pool::budget`] reads it.
+    seen: Option<Seen>,
 }
 
 impl Pool {
@@ -337,6 +271,7 @@ impl Pool {
                 in_flight: a.in_flight.saturating_add(b.in_flight),
                 in_flight_tokens: a.in_flight_tokens.saturating_add(b.in_flight_tokens),
                 freshest: a.freshest,
+                seen: a.seen,
             };
             self.groups[join] = GroupState::default();
             if let Some(j) = b.freshest {
@@ -360,6 +295,11 @@ impl Pool {
         } else {
             self.consider_freshest(root, k);
         }
+        let group = &mut self.groups[root];
+        group.seen = group
+            .freshest
+            .and_then(|j| self.keys[j].observed.as_ref())
+            .map(Seen::of);
     }
 
     /// Key `i`'s observation replaces its group's freshest if newer (at equal times, if it
@@ -507,27 +447,12 @@ impl Pool {
     pub fn budget(&self, k: usize, now: Instant) -> GroupBudget {
         let root = self.root(k);
         let group = &self.groups[root];
-        // Nothing observed (the common case at start) computes no share: the compiler runs
-        // the division whichever arm is taken, and on absent values it is slow.
-        let budget = match group.freshest.and_then(|j| self.keys[j].observed.as_ref()) {
-            Some(o) => GroupBudget {
-                requests: o.requests_at(now).map(|r| r - group.in_flight as f64),
-                limit_requests: o.limit_requests,
-                tokens: o.tokens_at(now).map(|t| t - group.in_flight_tokens as f64),
-                limit_tokens: o.limit_tokens,
-                windows: (
-                    o.requests_window.as_secs_f64(),
-                    o.tokens_window.as_secs_f64(),
-                ),
-                ..GroupBudget::UNKNOWN
-            }
-            .with_share_left(),
+        let mut budget = match &group.seen {
+            Some(seen) => seen.budget(now, group.in_flight, group.in_flight_tokens),
             None => GroupBudget::UNKNOWN,
         };
-        GroupBudget {
-            pacing_secs: pacing_secs(self.rpm_limit(k), self.keys[root].paced, now),
-            ..budget
-        }
+        budget.pacing_secs = pacing_secs(self.rpm_limit(k), self.keys[root].paced, now);
+        budget
     }
 
     /// Seconds between two requests the whole pool may send under its learned per-minute
@@ -568,108 +493,10 @@ impl Pool {
     }
 }
 
-/// Seconds until a group paced by `paced` (requests counted, when) may send one more under
-/// `rpm` a minute (0 when no limit is known).
-fn pacing_secs(rpm: Option<u64>, paced: (f64, Instant), now: Instant) -> f64 {
-    let Some(rpm) = rpm.filter(|&r| r > 0) else {
-        return 0.0;
-    };
-    let over = drained(paced, rpm, now) + 1.0 - rpm as f64;
-    if over <= 0.0 {
-        0.0
-    } else {
-        over * 60.0 / rpm as f64
-    }
-}
-
-/// What is known of a group's budgets, each over the window the provider counts it in
-/// (Groq: requests per day, tokens per minute); `None` where nothing was observed.
-/// [`Pool::budget`] also works out what the adaptive choice asks of it: the share left and
-/// the pacing wait.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GroupBudget {
-    /// Requests left.
-    pub requests: Option<f64>,
-    /// Request limit.
-    pub limit_requests: Option<u64>,
-    /// Tokens left.
-    pub tokens: Option<f64>,
-    /// Token limit.
-    pub limit_tokens: Option<u64>,
-    /// Seconds the request and token windows last (the provider says which).
-    windows: (f64, f64),
-    headroom: f64,
-    pacing_secs: f64,
-}
-
-impl Default for GroupBudget {
-    fn default() -> Self {
-        Self::UNKNOWN
-    }
-}
-
-impl GroupBudget {
-    /// Nothing known: no budget observed, no pace learned.
-    pub const UNKNOWN: GroupBudget = GroupBudget {
-        requests: None,
-        limit_requests: None,
-        tokens: None,
-        limit_tokens: None,
-        windows: (0.0, 0.0),
-        headroom: 1.0,
-        pacing_secs: 0.0,
-    };
-
-    /// Seconds until the group's learned per-minute limit lets one more request go.
-    pub fn pacing_secs(&self) -> f64 {
-        self.pacing_secs
-    }
-
-    /// Seconds until one request reserving `tokens` fits the known budgets (zero if it does,
-    /// or if nothing is known). A request larger than the whole minute budget is not held
-    /// back: the API's 413 says more than a wait would.
-    pub fn wait_secs(&self, tokens: u64) -> f64 {
-        let mut wait: f64 = 0.0;
-        if let (Some(left), Some(limit)) = (self.requests, self.limit_requests)
-            && left < 1.0
-            && limit > 0
-        {
-            wait = wait.max((1.0 - left) * self.windows.0 / limit as f64);
-        }
-        if let (Some(left), Some(limit)) = (self.tokens, self.limit_tokens)
-            && (tokens as f64) > left
-            && tokens <= limit
-        {
-            wait = wait.max((tokens as f64 - left) * self.windows.1 / limit as f64);
-        }
-        wait
-    }
-
-    /// Share of the budget left, the tighter of requests and tokens (1.0 when unknown).
-    pub fn headroom(&self) -> f64 {
-        self.headroom
-    }
-
-    /// With its headroom worked out from what is known.
-    fn with_share_left(self) -> Self {
-        let share = |left: Option<f64>, limit: Option<u64>| match (left, limit) {
-            (Some(left), Some(limit)) if limit > 0 => left / limit as f64,
-            _ => 1.0,
-        };
-        let headroom =
-            share(self.requests, self.limit_requests).min(share(self.tokens, self.limit_tokens));
-        Self { headroom, ..self }
-    }
-}
-
-fn drained((used, at): (f64, Instant), rpm: u64, now: Instant) -> f64 {
-    (used - now.saturating_duration_since(at).as_secs_f64() * rpm as f64 / 60.0).max(0.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ::http::HeaderValue;
+    use ::http::{HeaderMap, HeaderValue};
 
     fn headers(remaining: u64) -> HeaderMap {
         let mut h = HeaderMap::new();
