@@ -6,6 +6,8 @@
 //! Run: `cargo bench -p keyrotor-engine --features redis --bench store` (redis-server on
 //! PATH). Prints p50/p99 per variant and what the store adds at each; one task sends at a
 //! time, so each figure is one request's own latency.
+//! Then the server's own time per script call (`INFO commandstats`): the rest of what the
+//! store adds is the round trip and the client.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -89,10 +91,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         times.push(pings);
         let status = variants[2].1.status().store;
-        Ok::<_, Box<dyn std::error::Error>>((times, status))
+        // What the server itself spent per script call (its own clock, no network).
+        let stats: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut conn)
+            .await?;
+        Ok::<_, Box<dyn std::error::Error>>((times, status, stats))
     });
     drop(server);
-    let (mut times, status) = result?;
+    let (mut times, status, stats) = result?;
     let base = {
         times[0].sort_unstable();
         (quantile(&times[0], 0.5), quantile(&times[0], 0.99))
@@ -118,6 +125,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         quantile(&times[3], 0.5).as_secs_f64() * 1e6,
         quantile(&times[3], 0.99).as_secs_f64() * 1e6
     );
+    for line in stats.lines().filter(|l| l.starts_with("cmdstat_eval")) {
+        println!("redis server time, {}", line.trim_start_matches("cmdstat_"));
+    }
     if let Some(s) = status {
         println!(
             "redis store: {} calls, {} failed (one admit per attempt)",

@@ -24,15 +24,19 @@ local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local n = #KEYS - 4
 local k = tonumber(ARGV[1])
 local rpm = tonumber(ARGV[2])
-local cursor = tonumber(redis.call('GET', KEYS[n + 2]) or '0') or 0
+-- One MGET for every key's rest (the common case: none; PTTL only for those that rest),
+-- the position and the chosen key's error count: each redis.call costs a few µs.
+local keys = {unpack(KEYS, 1, n)}
+keys[n + 1] = KEYS[n + 2]
+keys[n + 2] = KEYS[n + 4]
+local kinds = redis.call('MGET', unpack(keys))
+local cursor = tonumber(kinds[n + 1] or '0') or 0
 local asked = tonumber(ARGV[3])
 if asked > cursor then
   cursor = asked
   redis.call('SET', KEYS[n + 2], string.format('%d', cursor), 'PX', ARGV[4])
 end
 local out = {0, 0, cursor, 0, 0}
--- One MGET for every key's rest (the common case: none), PTTL only for those that rest.
-local kinds = redis.call('MGET', unpack(KEYS, 1, n))
 for i = 1, n do
   local kind = tonumber(kinds[i] or '0') or 0
   local left = 0
@@ -42,7 +46,7 @@ for i = 1, n do
   out[#out + 1] = left
 end
 if k == 0 then return out end
-out[5] = tonumber(redis.call('GET', KEYS[n + 4]) or '0') or 0
+out[5] = tonumber(kinds[n + 2] or '0') or 0
 local lease = tonumber(ARGV[5]) or 0
 local function probed_elsewhere()
   if lease <= 0 then return false end
@@ -59,22 +63,31 @@ local function gcra(tat, limit, cost)
 end
 if rpm >= 0 then
   local pace = redis.call('HMGET', KEYS[n + 1], 'tat', 'rpm', 'ttat', 'tpm')
+  -- What the bucket is told: a limit it did not have yet, and the new arrivals. Written in
+  -- one HSET, only when something changes (the common case with no limit known: nothing).
+  local writes = {}
+  local stored = tonumber(pace[2] or '0') or 0
   if rpm > 0 then
-    redis.call('HSET', KEYS[n + 1], 'rpm', rpm)
+    if rpm ~= stored then writes[#writes + 1] = 'rpm'; writes[#writes + 1] = rpm end
   else
-    rpm = tonumber(pace[2] or '0') or 0
+    rpm = stored
   end
   local tpm = tonumber(ARGV[7]) or 0
+  stored = tonumber(pace[4] or '0') or 0
   if tpm > 0 then
-    redis.call('HSET', KEYS[n + 1], 'tpm', tpm)
+    if tpm ~= stored then writes[#writes + 1] = 'tpm'; writes[#writes + 1] = tpm end
   else
-    tpm = tonumber(pace[4] or '0') or 0
+    tpm = stored
   end
-  -- The bucket lives a day after its last use: the learned limits outlast the minute.
-  redis.call('PEXPIRE', KEYS[n + 1], 86400000)
+  local function write()
+    if #writes == 0 then return end
+    redis.call('HSET', KEYS[n + 1], unpack(writes))
+    -- The bucket lives a day after its last write: the learned limits outlast the minute.
+    redis.call('PEXPIRE', KEYS[n + 1], 86400000)
+  end
   out[4] = rpm
-  if out[4 + 2 * k] ~= 0 then out[1] = 2; return out end
-  if probed_elsewhere() then return out end
+  if out[4 + 2 * k] ~= 0 then write(); out[1] = 2; return out end
+  if probed_elsewhere() then write(); return out end
   local wait, tat, ttat = 0, nil, nil
   if rpm > 0 then
     local w
@@ -88,9 +101,10 @@ if rpm >= 0 then
     ttat, w = gcra(pace[3], tpm, cost)
     if w > wait then wait = w end
   end
-  if wait > 0 then out[1] = 3; out[2] = math.ceil(wait); return out end
-  if tat then redis.call('HSET', KEYS[n + 1], 'tat', string.format('%.3f', tat)) end
-  if ttat then redis.call('HSET', KEYS[n + 1], 'ttat', string.format('%.3f', ttat)) end
+  if wait > 0 then write(); out[1] = 3; out[2] = math.ceil(wait); return out end
+  if tat then writes[#writes + 1] = 'tat'; writes[#writes + 1] = string.format('%.3f', tat) end
+  if ttat then writes[#writes + 1] = 'ttat'; writes[#writes + 1] = string.format('%.3f', ttat) end
+  write()
 end
 if out[4 + 2 * k] ~= 0 then out[1] = 2; return out end
 if probed_elsewhere() then return out end

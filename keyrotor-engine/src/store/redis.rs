@@ -2,8 +2,9 @@
 //! machines. Each call is one Lua script (`admit.lua`, `publish.lua` beside this file): one
 //! round trip, atomic, on the server's clock (`TIME`). Keys are namespaced
 //! `keyrotor:{POOL}:…` (the braces keep one pool in one cluster slot) and every one carries a
-//! TTL: a rest lives as long as it lasts, a pacing bucket until it is full again, the
-//! rotation's position a day after its last use.
+//! TTL: a rest lives as long as it lasts, a probe lease as long as the probe may take, an
+//! error count as long as its policy's window, a pacing bucket (and the limits learned in it)
+//! a day after its last write, the rotation's position a day after it last moved.
 
 use std::fmt;
 use std::time::Duration;
