@@ -13,6 +13,10 @@
 //! rounds' differences) and its throughput as a fraction of the mock's (median of the
 //! rounds' ratios). Targets (issue 13): < 100 µs at p50, < 1 ms at p99, ≥ 0.8×.
 //!
+//! During the throughput phases it also reads each process's CPU time (/proc/PID/stat) and
+//! prints the CPU each spent per request: when the machine's cores are the limit, the best
+//! ratio they allow is the direct path's CPU per request over the proxied path's.
+//!
 //! Run: `cargo bench --bench proxy`. Everything shares this machine's cores: the load
 //! generator, the proxy and the mock.
 
@@ -105,8 +109,11 @@ async fn latency(target: &Arc<HttpTransport>, request: &ChatRequest) -> anyhow::
     Ok((h.value_at_quantile(0.5), h.value_at_quantile(0.99)))
 }
 
-/// Requests per second with `CONNECTIONS` closed-loop workers.
-async fn throughput(target: &Arc<HttpTransport>, request: &ChatRequest) -> anyhow::Result<f64> {
+/// Requests per second with `CONNECTIONS` closed-loop workers, and how many were answered.
+async fn throughput(
+    target: &Arc<HttpTransport>,
+    request: &ChatRequest,
+) -> anyhow::Result<(f64, u64)> {
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -126,7 +133,35 @@ async fn throughput(target: &Arc<HttpTransport>, request: &ChatRequest) -> anyho
     tokio::time::sleep(PHASE).await;
     stop.store(true, Ordering::Relaxed);
     while workers.join_next().await.is_some() {}
-    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+    let done = done.load(Ordering::Relaxed);
+    anyhow::ensure!(done > 0, "no request answered");
+    Ok((done as f64 / started.elapsed().as_secs_f64(), done))
+}
+
+/// CPU seconds process `pid` has used (user + system), from /proc/PID/stat in USER_HZ
+/// ticks (100 a second on Linux).
+fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_name = stat.rsplit_once(')').context("no ')' in stat")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields.get(i).context("short stat")?.parse::<u64>()? as f64 / 100.0)
+    };
+    Ok(ticks(11)? + ticks(12)?)
+}
+
+/// CPU seconds so far of the load generator (this process), the proxy and the mock.
+fn cpus(proxy: &Server, mock: &Server) -> anyhow::Result<[f64; 3]> {
+    Ok([
+        cpu_secs(std::process::id())?,
+        cpu_secs(proxy.0.id())?,
+        cpu_secs(mock.0.id())?,
+    ])
+}
+
+/// CPU microseconds per request between two readings.
+fn per_request(before: [f64; 3], after: [f64; 3], requests: u64) -> [f64; 3] {
+    std::array::from_fn(|i| (after[i] - before[i]) * 1e6 / requests as f64)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -169,15 +204,25 @@ fn main() -> anyhow::Result<()> {
         latency(&proxied, &request).await?;
         let (mut added_p50, mut added_p99, mut ratios) = (vec![], vec![], vec![]);
         let (mut direct_p50, mut proxy_p50) = (vec![], vec![]);
+        let (mut best_ratio, mut proxy_cpu, mut mock_cpu) = (vec![], vec![], vec![]);
         for round in 1..=ROUNDS {
             let (d50, d99) = latency(&direct, &request).await?;
             let (p50, p99) = latency(&proxied, &request).await?;
-            let d_rps = throughput(&direct, &request).await?;
-            let p_rps = throughput(&proxied, &request).await?;
+            let before = cpus(&proxy, &mock)?;
+            let (d_rps, d_done) = throughput(&direct, &request).await?;
+            let between = cpus(&proxy, &mock)?;
+            let (p_rps, p_done) = throughput(&proxied, &request).await?;
+            let after = cpus(&proxy, &mock)?;
+            let [dg, _, dm] = per_request(before, between, d_done);
+            let [pg, pp, pm] = per_request(between, after, p_done);
             println!(
                 "round {round}: at {RATE} req/s direct p50 {d50} µs p99 {d99} µs, via proxy p50 {p50} µs p99 {p99} µs; \
-                 {CONNECTIONS} connections: direct {d_rps:.0} req/s, via proxy {p_rps:.0} req/s"
+                 {CONNECTIONS} connections: direct {d_rps:.0} req/s, via proxy {p_rps:.0} req/s; \
+                 CPU µs per request: direct {dg:.1} load + {dm:.1} mock, via proxy {pg:.1} load + {pp:.1} proxy + {pm:.1} mock"
             );
+            best_ratio.push((dg + dm) / (pg + pp + pm));
+            proxy_cpu.push(pp);
+            mock_cpu.push(dm);
             added_p50.push(p50 as f64 - d50 as f64);
             added_p99.push(p99 as f64 - d99 as f64);
             ratios.push(p_rps / d_rps);
@@ -186,12 +231,16 @@ fn main() -> anyhow::Result<()> {
         }
         println!(
             "median of {ROUNDS} rounds: p50 direct {:.0} µs, via proxy {:.0} µs; the proxy adds {:.0} µs at p50 (target < 100) and {:.0} µs at p99 (target < 1000); \
-             throughput via proxy / direct {:.2} (target >= 0.8)",
+             throughput via proxy / direct {:.2} (target >= 0.8); CPU per request: the proxy {:.1} µs, the mock {:.1} µs, \
+             so with every core busy the most the proxied path can do is {:.2} of the direct one",
             median(direct_p50),
             median(proxy_p50),
             median(added_p50),
             median(added_p99),
-            median(ratios)
+            median(ratios),
+            median(proxy_cpu),
+            median(mock_cpu),
+            median(best_ratio)
         );
         Ok(())
     })
