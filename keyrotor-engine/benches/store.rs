@@ -8,10 +8,18 @@
 //! time, so each figure is one request's own latency.
 //! Then the server's own time per script call (`INFO commandstats`): the rest of what the
 //! store adds is the round trip and the client.
+//!
+//! All of it twice: with the machine's cores idle between requests, then with every core
+//! but one kept busy by a spinning thread. On a VM an idle core sleeps, and waking it for
+//! each answer costs more than the round trip itself (on this project's 2-core VM a loopback
+//! PING takes ~90 µs idle and ~20 µs awake); a server under load, where a proxy matters,
+//! seldom sleeps.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use keyrotor_engine::store::StoreStatus;
 use keyrotor_engine::{
     ApiKey, ChatRequest, MemoryStore, OnStoreError, RedisStore, Rotor, RotorOptions, StateStore,
 };
@@ -48,64 +56,68 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = redis_support::Server::start();
-    let port = server.port;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let result = runtime.block_on(async {
-        let redis: Arc<dyn StateStore> = Arc::new(RedisStore::open(
-            &format!("redis://127.0.0.1:{port}/"),
-            "bench",
-            Duration::from_secs(1),
-        )?);
-        let variants = [
-            ("no store", rotor(None)?),
-            ("memory", rotor(Some(Arc::new(MemoryStore::new())))?),
-            ("redis", rotor(Some(redis))?),
-        ];
-        let request = ChatRequest::synthetic("openai/gpt-oss-120b", 20, 10, false);
-        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
-        for _ in 0..ROUNDS {
-            for (i, (_, rotor)) in variants.iter().enumerate() {
-                for _ in 0..PER_ROUND {
-                    let start = Instant::now();
-                    let sent = rotor.send(&request).await;
-                    times[i].push(start.elapsed());
-                    if sent.outcome.is_err() {
-                        return Err(format!("{} failed a request", variants[i].0).into());
-                    }
+type Error = Box<dyn std::error::Error>;
+
+/// Sends through each variant in interleaved rounds, then times bare PINGs; returns the
+/// times (no store, memory, redis, PING), the store's counters and the server's
+/// commandstats for this condition alone.
+async fn measure(
+    port: u16,
+    pool: &str,
+) -> Result<(Vec<Vec<Duration>>, Option<StoreStatus>, String), Error> {
+    let url = format!("redis://127.0.0.1:{port}/");
+    let mut conn = redis::Client::open(url.as_str())?
+        .get_multiplexed_async_connection()
+        .await?;
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut conn)
+        .await?;
+    let redis: Arc<dyn StateStore> =
+        Arc::new(RedisStore::open(&url, pool, Duration::from_secs(1))?);
+    let variants = [
+        ("no store", rotor(None)?),
+        ("memory", rotor(Some(Arc::new(MemoryStore::new())))?),
+        ("redis", rotor(Some(redis))?),
+    ];
+    let request = ChatRequest::synthetic("openai/gpt-oss-120b", 20, 10, false);
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
+    for _ in 0..ROUNDS {
+        for (i, (name, rotor)) in variants.iter().enumerate() {
+            for _ in 0..PER_ROUND {
+                let start = Instant::now();
+                let sent = rotor.send(&request).await;
+                times[i].push(start.elapsed());
+                if sent.outcome.is_err() {
+                    return Err(format!("{name} failed a request").into());
                 }
             }
         }
-        // The floor: a bare PING round trip on the same loopback.
-        let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?
-            .get_multiplexed_async_connection()
-            .await?;
-        let mut pings = Vec::with_capacity(ROUNDS * PER_ROUND);
-        for _ in 0..ROUNDS * PER_ROUND {
-            let start = Instant::now();
-            let _: String = redis::cmd("PING").query_async(&mut conn).await?;
-            pings.push(start.elapsed());
-        }
-        times.push(pings);
-        let status = variants[2].1.status().store;
-        // What the server itself spent per script call (its own clock, no network).
-        let stats: String = redis::cmd("INFO")
-            .arg("commandstats")
-            .query_async(&mut conn)
-            .await?;
-        Ok::<_, Box<dyn std::error::Error>>((times, status, stats))
-    });
-    drop(server);
-    let (mut times, status, stats) = result?;
+    }
+    // The floor: a bare PING round trip on the same loopback.
+    let mut pings = Vec::with_capacity(ROUNDS * PER_ROUND);
+    for _ in 0..ROUNDS * PER_ROUND {
+        let start = Instant::now();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        pings.push(start.elapsed());
+    }
+    times.push(pings);
+    let counters = variants[2].1.status().store;
+    // What the server itself spent per script call (its own clock, no network).
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await?;
+    Ok((times, counters, stats))
+}
+
+fn report(label: &str, mut times: Vec<Vec<Duration>>, counters: Option<StoreStatus>, stats: &str) {
     let base = {
         times[0].sort_unstable();
         (quantile(&times[0], 0.5), quantile(&times[0], 0.99))
     };
     println!(
-        "Rotor::send, adaptive, {KEYS} keys, one at a time, {} requests per variant",
+        "{label}: Rotor::send, adaptive, {KEYS} keys, one at a time, {} requests per variant",
         ROUNDS * PER_ROUND
     );
     for (i, name) in ["no store", "memory", "redis"].iter().enumerate() {
@@ -128,11 +140,62 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for line in stats.lines().filter(|l| l.starts_with("cmdstat_eval")) {
         println!("redis server time, {}", line.trim_start_matches("cmdstat_"));
     }
-    if let Some(s) = status {
+    if let Some(s) = counters {
         println!(
             "redis store: {} calls, {} failed (one admit per attempt)",
             s.calls, s.errors
         );
     }
+}
+
+/// Keeps every core but one busy until dropped, so no core sleeps between requests.
+struct Awake(Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>);
+
+impl Awake {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let others = std::thread::available_parallelism().map_or(1, |n| n.get()) - 1;
+        let spinners = (0..others.max(1))
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        Self(stop, spinners)
+    }
+}
+
+impl Drop for Awake {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+        for spinner in self.1.drain(..) {
+            let _ = spinner.join();
+        }
+    }
+}
+
+fn main() -> Result<(), Error> {
+    let server = redis_support::Server::start();
+    let port = server.port;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (times, counters, stats) = runtime.block_on(measure(port, "bench-idle"))?;
+    report("cores idle between requests", times, counters, &stats);
+    let awake = Awake::start();
+    let (times, counters, stats) = runtime.block_on(measure(port, "bench-awake"))?;
+    drop(awake);
+    println!();
+    report(
+        "the other cores kept busy (none sleeps between requests)",
+        times,
+        counters,
+        &stats,
+    );
+    drop(server);
     Ok(())
 }
