@@ -465,17 +465,14 @@ impl Pool {
         if rpm == 0 { 0.0 } else { 60.0 / rpm as f64 }
     }
 
-    /// Tokens per minute the group of `k` may spend, as its answers' headers said (`None`
-    /// before any said it, or when the provider counts tokens over another window).
+    /// Tokens per minute the group of `k` may spend, as its freshest answer's headers said
+    /// (`None` before any said it, or when the provider counts tokens over another window).
     pub fn tokens_per_minute(&self, k: usize) -> Option<u64> {
-        let root = self.root(k);
-        self.keys
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| self.group[i] == root)
-            .filter_map(|(_, key)| key.observed)
+        let group = &self.groups[self.root(k)];
+        group
+            .freshest
+            .and_then(|j| self.keys[j].observed)
             .filter(|o| o.tokens_window == Duration::from_secs(60))
-            .max_by_key(|o| o.at)
             .and_then(|o| o.limit_tokens)
             .filter(|&t| t > 0)
     }
@@ -484,12 +481,6 @@ impl Pool {
     /// representative; the key's own where the group has none).
     pub fn rpm_limit(&self, k: usize) -> Option<u64> {
         self.keys[self.root(k)].rpm_limit.or(self.keys[k].rpm_limit)
-    }
-
-    /// Seconds until the group of `k` may send one more request under its learned RPM
-    /// (seconds as f64: this runs per key on the adaptive policy's hot path).
-    pub fn pacing_wait_secs(&self, k: usize, now: Instant) -> f64 {
-        pacing_secs(self.rpm_limit(k), self.keys[self.root(k)].paced, now)
     }
 }
 
@@ -643,6 +634,6 @@ mod tests {
         assert_eq!(pool.root(0), pool.root(1));
         assert_eq!(pool.keys[pool.root(0)].rpm_limit, Some(30));
         // Told the minute is full: pacing waits for one request's refill (2 s at 30/min).
-        assert!((pool.pacing_wait_secs(1, now) - 2.0).abs() < 1e-9);
+        assert!((pool.budget(1, now).pacing_secs() - 2.0).abs() < 1e-9);
     }
 }

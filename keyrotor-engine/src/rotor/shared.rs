@@ -204,7 +204,7 @@ impl<T: Transport> Rotor<T> {
     /// probe of key `released`; a failure is counted and logged, never fails the request
     /// (its answer is already here).
     pub(super) async fn publish(&self, link: &Link, changes: &Changes, released: Option<usize>) {
-        if self.send_rests(link, changes, released).await {
+        if self.send_changes(link, changes, released).await {
             self.store_answered(link).await;
         }
     }
@@ -214,12 +214,12 @@ impl<T: Transport> Rotor<T> {
     async fn store_answered(&self, link: &Link) {
         if link.succeeded() {
             let rests = Link::all_rests(&self.pool(), Instant::now());
-            self.send_rests(link, &rests, None).await;
+            self.send_changes(link, &rests, None).await;
         }
     }
 
     /// One publish call with the pool's rotation position; whether the store took it.
-    async fn send_rests(&self, link: &Link, changes: &Changes, released: Option<usize>) -> bool {
+    async fn send_changes(&self, link: &Link, changes: &Changes, released: Option<usize>) -> bool {
         let publish = Publish {
             keys: &link.names,
             rests: &changes.rests,

@@ -283,18 +283,15 @@ impl Link {
 
 /// A health as a rest to publish: its kind and how long from `now`.
 fn rest_of(health: &Health, now: Instant) -> Option<(RestKind, Duration)> {
-    match health {
-        Health::Ready => None,
-        Health::Cooling { until } => {
-            Some((RestKind::Cooling, until.saturating_duration_since(now)))
-        }
-        Health::Exhausted { until } => {
-            Some((RestKind::Exhausted, until.saturating_duration_since(now)))
-        }
-        Health::Disabled { until: None, .. } => Some((RestKind::Disabled, MAX_REST)),
-        Health::Disabled {
-            until: Some(until), ..
-        } => Some((RestKind::Disabled, until.saturating_duration_since(now))),
-    }
-    .filter(|(_, d)| !d.is_zero())
+    let kind = match health {
+        Health::Ready => return None,
+        Health::Cooling { .. } => RestKind::Cooling,
+        Health::Exhausted { .. } => RestKind::Exhausted,
+        Health::Disabled { .. } => RestKind::Disabled,
+    };
+    // A disable with no end (a revoked key) rests as long as a rest may.
+    let left = health
+        .until()
+        .map_or(MAX_REST, |until| until.saturating_duration_since(now));
+    (!left.is_zero()).then_some((kind, left))
 }

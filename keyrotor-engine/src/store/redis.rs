@@ -117,7 +117,7 @@ impl RedisStore {
         let (bucket, rpm, tpm, tokens) = match pace {
             Some(p) => (
                 p.bucket,
-                i64::try_from(p.rpm).unwrap_or(i64::MAX),
+                i64::try_from(p.rpm.min(MAX_LIMIT)).unwrap_or(i64::MAX),
                 p.tpm,
                 p.tokens,
             ),
