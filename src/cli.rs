@@ -40,108 +40,14 @@ pub enum Command {
     /// runs/ the run each row rests on (its scenario.toml replays it with `keyrotor run`).
     /// With --file, exit codes are for CI: 0 every claim holds, 3 one fails, 5 none fails
     /// but one is inconclusive (a rule met on too few samples, or no data), 1 an error.
-    Claims {
-        /// Your claims instead of the seeds': a TOML file of [[claim]] tables, each with id,
-        /// claim, source, scenario_file (relative to the file) or an inline [claim.scenario],
-        /// metric (a threshold name, e.g. goodput_rate), rule (e.g. ">= 0.999") and
-        /// min_samples (a rule met on fewer samples is inconclusive; a rule broken fails). See
-        /// scenarios/claims/example.toml.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["as_of", "apps"])]
-        file: Option<PathBuf>,
-        /// Output folder (default reports/claims-<time>/).
-        #[arg(short = 'o', long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Print the result as JSON on stdout (what the .json file holds) instead of markdown.
-        #[arg(long)]
-        json: bool,
-        /// "Today" for the rows that check the seeds' configuration on today's catalog
-        /// (YYYY-MM-DD; default today). The seeds' own rows use their date, 2025-12-24.
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<jiff::civil::Date>,
-        /// Also run each seed's real app (examples/seed-apps/, Node and Python) beside the
-        /// preset that re-creates it, in real time: about 6 × the span. Apps this machine
-        /// cannot run are skipped, and the report says why.
-        #[arg(long)]
-        apps: bool,
-        /// The seed-apps folder (seed 001 needs `npm ci` run in it).
-        #[arg(
-            long,
-            value_name = "DIR",
-            default_value_os_t = crate::seed_apps::default_dir(),
-            requires = "apps"
-        )]
-        apps_dir: PathBuf,
-        /// How long each app run's traffic lasts, in real time (10s to 10m).
-        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime_serde::re::humantime::parse_duration, requires = "apps")]
-        apps_span: std::time::Duration,
-    },
+    Claims(ClaimsArgs),
     /// Run one scenario and write its reports: from a file, from flags alone (`keyrotor run
     /// --keys 5 --rate 150/min -z 10m`), or a file with flags over it. Exit codes: 0 passed,
     /// 1 error (reports marked failed after a panic), 3 a threshold failed, 4 interrupted by
     /// SIGINT/SIGTERM/SIGHUP.
-    Run {
-        /// The scenario file (see scenarios/); without it, the flags describe the run
-        /// (default: 1 key, Poisson 60 req/min for 1 minute, simulated).
-        scenario: Option<PathBuf>,
-        /// What to run, over the file's settings.
-        #[command(flatten)]
-        flags: crate::flags::ScenarioFlags,
-        /// Output folder (default reports/<scenario>-<time>/).
-        #[arg(short = 'o', long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Print the result as JSON on stdout (what the .json file holds) instead of markdown.
-        #[arg(long)]
-        json: bool,
-        /// Serve the run's live figures for Prometheus at http://ADDR/metrics while it runs
-        /// (e.g. 127.0.0.1:9464; port 0 picks one, printed on stderr).
-        #[arg(long, value_name = "ADDR")]
-        metrics_listen: Option<std::net::SocketAddr>,
-        /// Also write one CSV row per request (requests.csv).
-        #[arg(long)]
-        requests_csv: bool,
-        /// Force simulated time (in-process mock, paused clock).
-        #[arg(long, conflicts_with = "real")]
-        sim: bool,
-        /// Force real time (the mock over loopback HTTP, or the scenario's URL).
-        #[arg(long)]
-        real: bool,
-        /// Override the policy, e.g. `cooldown:cooldown=30s` (see `keyrotor policies`).
-        #[arg(long, value_name = "POLICY")]
-        policy: Option<String>,
-        /// The day whose Groq catalog applies (YYYY-MM-DD): which models exist, their
-        /// limits. Overrides the scenario's `as_of`; default today.
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<jiff::civil::Date>,
-    },
+    Run(RunArgs),
     /// Find the capacity (highest offered rate meeting the goodput objective) per key count.
-    Sweep {
-        /// The scenario file.
-        scenario: PathBuf,
-        /// Key counts to sweep.
-        #[arg(long, value_delimiter = ',', default_value = "1,3,5,10")]
-        keys: Vec<usize>,
-        /// Replica counts to sweep, each at every key count (default: the scenario's own),
-        /// e.g. 1,2,4,8; the scenario's `[engine]` state and cold starts apply to each.
-        #[arg(long, value_delimiter = ',', value_name = "N,…")]
-        replicas: Vec<u32>,
-        /// Goodput objective: the share of requests answered within the scenario's
-        /// `latency_budget`.
-        #[arg(long, default_value_t = 0.99)]
-        objective: f64,
-        /// Output folder (default reports/<scenario>-sweep-<time>/).
-        #[arg(short = 'o', long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Print the result as JSON on stdout (what the .json file holds) instead of markdown.
-        #[arg(long)]
-        json: bool,
-        /// Force simulated time (the scenario's `mode` otherwise).
-        #[arg(long)]
-        sim: bool,
-        /// The day whose Groq catalog applies (YYYY-MM-DD); overrides the scenario's
-        /// `as_of`; default today.
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<jiff::civil::Date>,
-    },
+    Sweep(SweepArgs),
     /// Compare two reports (report.json or sweep.json, or their folders) under thresholds;
     /// exit code 3 on a regression, 1 on an error.
     Compare {
@@ -200,6 +106,112 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
     },
+}
+
+/// Options of `keyrotor claims`.
+#[derive(Debug, clap::Args)]
+pub struct ClaimsArgs {
+    /// Your claims instead of the seeds': a TOML file of [[claim]] tables, each with id,
+    /// claim, source, scenario_file (relative to the file) or an inline [claim.scenario],
+    /// metric (a threshold name, e.g. goodput_rate), rule (e.g. ">= 0.999") and
+    /// min_samples (a rule met on fewer samples is inconclusive; a rule broken fails). See
+    /// scenarios/claims/example.toml.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["as_of", "apps"])]
+    pub file: Option<PathBuf>,
+    /// Output folder (default reports/claims-<time>/).
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON on stdout (what the .json file holds) instead of markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// "Today" for the rows that check the seeds' configuration on today's catalog
+    /// (YYYY-MM-DD; default today). The seeds' own rows use their date, 2025-12-24.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<jiff::civil::Date>,
+    /// Also run each seed's real app (examples/seed-apps/, Node and Python) beside the
+    /// preset that re-creates it, in real time: about 6 × the span. Apps this machine
+    /// cannot run are skipped, and the report says why.
+    #[arg(long)]
+    pub apps: bool,
+    /// The seed-apps folder (seed 001 needs `npm ci` run in it).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value_os_t = crate::seed_apps::default_dir(),
+        requires = "apps"
+    )]
+    pub apps_dir: PathBuf,
+    /// How long each app run's traffic lasts, in real time (10s to 10m).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime_serde::re::humantime::parse_duration, requires = "apps")]
+    pub apps_span: std::time::Duration,
+}
+
+/// Options of `keyrotor run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The scenario file (see scenarios/); without it, the flags describe the run
+    /// (default: 1 key, Poisson 60 req/min for 1 minute, simulated).
+    pub scenario: Option<PathBuf>,
+    /// What to run, over the file's settings.
+    #[command(flatten)]
+    pub flags: crate::flags::ScenarioFlags,
+    /// Output folder (default reports/<scenario>-<time>/).
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON on stdout (what the .json file holds) instead of markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// Serve the run's live figures for Prometheus at http://ADDR/metrics while it runs
+    /// (e.g. 127.0.0.1:9464; port 0 picks one, printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Also write one CSV row per request (requests.csv).
+    #[arg(long)]
+    pub requests_csv: bool,
+    /// Force simulated time (in-process mock, paused clock).
+    #[arg(long, conflicts_with = "real")]
+    pub sim: bool,
+    /// Force real time (the mock over loopback HTTP, or the scenario's URL).
+    #[arg(long)]
+    pub real: bool,
+    /// Override the policy, e.g. `cooldown:cooldown=30s` (see `keyrotor policies`).
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<String>,
+    /// The day whose Groq catalog applies (YYYY-MM-DD): which models exist, their
+    /// limits. Overrides the scenario's `as_of`; default today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<jiff::civil::Date>,
+}
+
+/// Options of `keyrotor sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Key counts to sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,3,5,10")]
+    pub keys: Vec<usize>,
+    /// Replica counts to sweep, each at every key count (default: the scenario's own),
+    /// e.g. 1,2,4,8; the scenario's `[engine]` state and cold starts apply to each.
+    #[arg(long, value_delimiter = ',', value_name = "N,…")]
+    pub replicas: Vec<u32>,
+    /// Goodput objective: the share of requests answered within the scenario's
+    /// `latency_budget`.
+    #[arg(long, default_value_t = 0.99)]
+    pub objective: f64,
+    /// Output folder (default reports/<scenario>-sweep-<time>/).
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON on stdout (what the .json file holds) instead of markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// Force simulated time (the scenario's `mode` otherwise).
+    #[arg(long)]
+    pub sim: bool,
+    /// The day whose Groq catalog applies (YYYY-MM-DD); overrides the scenario's
+    /// `as_of`; default today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<jiff::civil::Date>,
 }
 
 /// Options of `keyrotor plan` (or a TOML file with the same names, `--file`).
@@ -417,96 +429,16 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema { document, write } => {
-            match write {
-                Some(dir) => {
-                    for path in crate::schema::write(&dir)? {
-                        eprintln!("wrote {path}");
-                    }
-                }
-                None => {
-                    let schemas = crate::schema::all();
-                    let (_, schema) = schemas
-                        .iter()
-                        .find(|(name, _)| *name == document)
-                        .ok_or_else(|| anyhow::anyhow!("no schema named {document}"))?;
-                    print!("{}", crate::schema::text(schema)?);
-                }
-            }
+            schema_command(&document, write.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Policies { json } => {
             print!("{}", policies(json)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run {
-            scenario,
-            flags,
-            out,
-            json,
-            metrics_listen,
-            requests_csv,
-            sim,
-            real,
-            policy,
-            as_of,
-        } => run_command(
-            scenario.as_deref(),
-            RunOutput {
-                out,
-                json,
-                requests_csv,
-                metrics_listen,
-            },
-            Overrides {
-                sim,
-                real,
-                policy,
-                as_of,
-                scenario: flags,
-            },
-        ),
-        Command::Sweep {
-            scenario,
-            keys,
-            replicas,
-            objective,
-            out,
-            json,
-            sim,
-            as_of,
-        } => sweep_command(
-            &scenario,
-            (&keys, &replicas),
-            objective,
-            (out, json),
-            Overrides {
-                sim,
-                as_of,
-                ..Overrides::default()
-            },
-        ),
-        Command::Claims {
-            file: Some(file),
-            out,
-            json,
-            ..
-        } => claims_file_command(&file, (out, json)),
-        Command::Claims {
-            file: None,
-            out,
-            json,
-            as_of,
-            apps,
-            apps_dir,
-            apps_span,
-        } => {
-            let apps = apps.then_some(crate::claims::AppOptions {
-                dir: apps_dir,
-                span: apps_span,
-                logs: None,
-            });
-            claims_command((out, json), as_of, apps)
-        }
+        Command::Run(args) => run_command(args),
+        Command::Sweep(args) => sweep_command(args),
+        Command::Claims(args) => claims_command(args),
         Command::Plan(args) => plan_command(&args),
         Command::Compare {
             baseline,
@@ -514,47 +446,77 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             thresholds,
             allow_mismatch,
             json,
-        } => {
-            let rules = if thresholds.is_empty() {
-                crate::compare::default_rules()
-            } else {
-                thresholds
-                    .iter()
-                    .map(|t| {
-                        t.parse()
-                            .map_err(|e: String| anyhow::anyhow!("bad --threshold {e}"))
-                    })
-                    .collect::<anyhow::Result<_>>()?
-            };
-            let (baseline, current) = (
-                crate::compare::load(&baseline)?,
-                crate::compare::load(&current)?,
-            );
-            let why = crate::compare::mismatches(&baseline, &current);
-            if !why.is_empty() {
-                let why = why.join("\n  ");
-                if !allow_mismatch {
-                    anyhow::bail!(
-                        "these two are not comparable:\n  {why}\n(--allow-mismatch compares them anyway)"
-                    );
-                }
-                eprintln!("warning: comparing anyway (--allow-mismatch):\n  {why}");
+        } => compare_command(&baseline, &current, &thresholds, allow_mismatch, json),
+    }
+}
+
+/// `keyrotor schema`: writes every schema into `write`, or prints the one named `document`.
+fn schema_command(document: &str, write: Option<&Path>) -> anyhow::Result<()> {
+    match write {
+        Some(dir) => {
+            for path in crate::schema::write(dir)? {
+                eprintln!("wrote {path}");
             }
-            let rows = crate::compare::compare(&baseline, &current, &rules)?;
-            let pass = rows.iter().all(|r| r.pass);
-            if json {
-                let summary = serde_json::json!({ "pass": pass, "rows": rows });
-                println!("{}", serde_json::to_string_pretty(&summary)?);
-            } else {
-                print!("{}", crate::compare::table(&rows));
-            }
-            Ok(if pass {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_THRESHOLDS)
-            })
+        }
+        None => {
+            let schemas = crate::schema::all();
+            let (_, schema) = schemas
+                .iter()
+                .find(|(name, _)| *name == document)
+                .ok_or_else(|| anyhow::anyhow!("no schema named {document}"))?;
+            print!("{}", crate::schema::text(schema)?);
         }
     }
+    Ok(())
+}
+
+/// `keyrotor compare`: the current report against the baseline under the thresholds (the
+/// defaults when there are none); exits [`EXIT_THRESHOLDS`] when one fails.
+fn compare_command(
+    baseline: &Path,
+    current: &Path,
+    thresholds: &[String],
+    allow_mismatch: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let rules = if thresholds.is_empty() {
+        crate::compare::default_rules()
+    } else {
+        thresholds
+            .iter()
+            .map(|t| {
+                t.parse()
+                    .map_err(|e: String| anyhow::anyhow!("bad --threshold {e}"))
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let (baseline, current) = (
+        crate::compare::load(baseline)?,
+        crate::compare::load(current)?,
+    );
+    let why = crate::compare::mismatches(&baseline, &current);
+    if !why.is_empty() {
+        let why = why.join("\n  ");
+        if !allow_mismatch {
+            anyhow::bail!(
+                "these two are not comparable:\n  {why}\n(--allow-mismatch compares them anyway)"
+            );
+        }
+        eprintln!("warning: comparing anyway (--allow-mismatch):\n  {why}");
+    }
+    let rows = crate::compare::compare(&baseline, &current, &rules)?;
+    let pass = rows.iter().all(|r| r.pass);
+    if json {
+        let summary = serde_json::json!({ "pass": pass, "rows": rows });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", crate::compare::table(&rows));
+    }
+    Ok(if pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_THRESHOLDS)
+    })
 }
 
 /// Flags that override a scenario file.
@@ -609,25 +571,28 @@ fn load_scenario(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Scenar
     Ok(scenario)
 }
 
-/// Where a run's results go: see the flags of `keyrotor run`.
-struct RunOutput {
-    out: Option<PathBuf>,
-    json: bool,
-    requests_csv: bool,
-    metrics_listen: Option<std::net::SocketAddr>,
-}
-
-fn run_command(
-    path: Option<&Path>,
-    RunOutput {
+/// `keyrotor run`: one scenario, its reports, and the exit code its verdict gives.
+fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let RunArgs {
+        scenario: path,
+        flags,
         out,
         json,
-        requests_csv,
         metrics_listen,
-    }: RunOutput,
-    flags: Overrides,
-) -> anyhow::Result<ExitCode> {
-    let scenario = load_scenario(path, flags)?;
+        requests_csv,
+        sim,
+        real,
+        policy,
+        as_of,
+    } = args;
+    let flags = Overrides {
+        sim,
+        real,
+        policy,
+        as_of,
+        scenario: flags,
+    };
+    let scenario = load_scenario(path.as_deref(), flags)?;
     // Checked before anything is sent: a finished real run must not be lost to it.
     let dir = out.unwrap_or_else(|| default_dir(&scenario.name));
     prepare_out(&dir)?;
@@ -684,14 +649,25 @@ fn prepare_out(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn sweep_command(
-    path: &Path,
-    (keys, replicas): (&[usize], &[u32]),
-    objective: f64,
-    (out, json): (Option<PathBuf>, bool),
-    flags: Overrides,
-) -> anyhow::Result<ExitCode> {
-    let scenario = load_scenario(Some(path), flags)?;
+/// `keyrotor sweep`: the capacity at each key (and replica) count, and its reports.
+fn sweep_command(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let SweepArgs {
+        scenario: path,
+        keys,
+        replicas,
+        objective,
+        out,
+        json,
+        sim,
+        as_of,
+    } = args;
+    let flags = Overrides {
+        sim,
+        as_of,
+        ..Overrides::default()
+    };
+    let (keys, replicas) = (keys.as_slice(), replicas.as_slice());
+    let scenario = load_scenario(Some(&path), flags)?;
     anyhow::ensure!(
         !keys.is_empty() && keys.iter().all(|k| *k >= 1),
         "--keys needs key counts ≥ 1, e.g. 1,3,5,10"
@@ -736,11 +712,25 @@ fn sweep_command(
     Ok(ExitCode::SUCCESS)
 }
 
-fn claims_command(
-    (out, json): (Option<PathBuf>, bool),
-    as_of: Option<jiff::civil::Date>,
-    mut apps: Option<crate::claims::AppOptions>,
-) -> anyhow::Result<ExitCode> {
+/// `keyrotor claims`: the seeds' claims (or the file's, with --file) and their reports.
+fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
+    let ClaimsArgs {
+        file,
+        out,
+        json,
+        as_of,
+        apps,
+        apps_dir,
+        apps_span,
+    } = args;
+    if let Some(file) = file {
+        return claims_file_command(&file, (out, json));
+    }
+    let mut apps = apps.then_some(crate::claims::AppOptions {
+        dir: apps_dir,
+        span: apps_span,
+        logs: None,
+    });
     let dir = out.unwrap_or_else(|| default_dir("claims"));
     prepare_out(&dir)?;
     if let Some(apps) = &mut apps {
@@ -760,7 +750,7 @@ fn claims_command(
 }
 
 /// `keyrotor claims --file`: the file's claims, each on its own run; the exit code says
-/// whether every claim held (see [`Command::Claims`]).
+/// whether every claim held (see [`ClaimsArgs`]).
 fn claims_file_command(
     file: &Path,
     (out, json): (Option<PathBuf>, bool),

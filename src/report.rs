@@ -294,6 +294,30 @@ impl Percentiles {
     }
 }
 
+impl Summary {
+    /// The recorder's counts, and their rates over `span`; a rate of nothing offered is no
+    /// data.
+    fn of(recorder: &Recorder, span: std::time::Duration) -> Self {
+        let span_s = span.as_secs_f64().max(1e-9);
+        let share = |n: u64| (recorder.offered > 0).then(|| n as f64 / recorder.offered as f64);
+        Self {
+            offered: recorder.offered,
+            succeeded: recorder.succeeded,
+            failed: recorder.failed.values().sum(),
+            dropped: recorder.dropped,
+            degraded: recorder.degraded,
+            success_rate: share(recorder.succeeded),
+            goodput: recorder.goodput,
+            goodput_rate: share(recorder.goodput),
+            throughput_rps: recorder.succeeded as f64 / span_s,
+            offered_rps: recorder.offered as f64 / span_s,
+            upstream_429: recorder.upstream_429,
+            attempts: recorder.attempts,
+            tokens: recorder.tokens,
+        }
+    }
+}
+
 /// Failover latency, ms, over every request whose first attempt failed.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Failover {
@@ -308,6 +332,20 @@ pub struct Failover {
     pub p99: Figure,
     /// Largest.
     pub max: Figure,
+}
+
+impl Failover {
+    /// The recorder's failover times, the never-answered ones counted as unbounded.
+    fn of(recorder: &Recorder) -> Self {
+        let (answered, unanswered) = (&recorder.failover, recorder.failover_unanswered);
+        Self {
+            count: answered.len(),
+            unanswered,
+            p50: failover_quantile(answered, unanswered, 0.5),
+            p99: failover_quantile(answered, unanswered, 0.99),
+            max: failover_quantile(answered, unanswered, 1.0),
+        }
+    }
 }
 
 /// One key.
@@ -409,34 +447,6 @@ impl Report {
         started_unix: u64,
         incomplete: bool,
     ) -> Self {
-        let failed: u64 = recorder.failed.values().sum();
-        let span_s = span.as_secs_f64().max(1e-9);
-        let summary = Summary {
-            offered: recorder.offered,
-            succeeded: recorder.succeeded,
-            failed,
-            dropped: recorder.dropped,
-            degraded: recorder.degraded,
-            success_rate: (recorder.offered > 0)
-                .then(|| recorder.succeeded as f64 / recorder.offered as f64),
-            goodput: recorder.goodput,
-            goodput_rate: (recorder.offered > 0)
-                .then(|| recorder.goodput as f64 / recorder.offered as f64),
-            throughput_rps: recorder.succeeded as f64 / span_s,
-            offered_rps: recorder.offered as f64 / span_s,
-            upstream_429: recorder.upstream_429,
-            attempts: recorder.attempts,
-            tokens: recorder.tokens,
-        };
-        let latency_ms = Percentiles::of(Some(&recorder.latency), 1000.0);
-        let (answered, unanswered) = (&recorder.failover, recorder.failover_unanswered);
-        let failover_ms = Failover {
-            count: answered.len(),
-            unanswered,
-            p50: failover_quantile(answered, unanswered, 0.5),
-            p99: failover_quantile(answered, unanswered, 0.99),
-            max: failover_quantile(answered, unanswered, 1.0),
-        };
         let per_key = recorder
             .per_key
             .iter()
@@ -467,20 +477,26 @@ impl Report {
             wall_s: wall.as_secs_f64(),
             span_s: span.as_secs_f64(),
             setup,
-            summary,
-            latency_ms,
-            failover_ms,
+            summary: Summary::of(recorder, span),
+            latency_ms: Percentiles::of(Some(&recorder.latency), 1000.0),
+            failover_ms: Failover::of(recorder),
             failures: recorder.failed.clone(),
             per_key,
             thresholds: Vec::new(),
             replicas: None,
             streaming: scenario.traffic.stream.then(|| Streaming::of(recorder)),
         };
-        report.thresholds = scenario
-            .thresholds
+        report.thresholds = report.judge(&scenario.thresholds);
+        report
+    }
+
+    /// Each of the scenario's thresholds against this report's figures; one on a metric
+    /// without data does not pass.
+    fn judge(&self, thresholds: &BTreeMap<Metric, Threshold>) -> Vec<ThresholdResult> {
+        thresholds
             .iter()
             .map(|(metric, threshold)| {
-                let measured = report.metric(*metric);
+                let measured = self.metric(*metric);
                 ThresholdResult {
                     metric: *metric,
                     threshold: *threshold,
@@ -488,8 +504,7 @@ impl Report {
                     pass: measured.number().is_some_and(|m| threshold.holds(m)),
                 }
             })
-            .collect();
-        report
+            .collect()
     }
 
     /// The value of a metric in this report; no data when nothing was offered, and for the
@@ -624,104 +639,14 @@ impl Report {
     /// The report's tables, in order: summary, latency and failover, failures by reason and
     /// thresholds (when there are any), per-key use. `report.md` and `report.html` render them.
     pub fn tables(&self) -> Vec<Table> {
-        let s = &self.summary;
-        let (p, f) = (&self.latency_ms, &self.failover_ms);
-        let ms = |x: Figure| x.show(1);
-        let mut tables = vec![
-            Table {
-                head: Table::heads(&[
-                    "offered",
-                    "succeeded",
-                    "failed",
-                    "dropped",
-                    "degraded",
-                    "success rate",
-                    "goodput",
-                    "throughput (req/s)",
-                    "upstream 429",
-                    "attempts",
-                ]),
-                rows: vec![vec![
-                    s.offered.to_string(),
-                    s.succeeded.to_string(),
-                    s.failed.to_string(),
-                    s.dropped.to_string(),
-                    s.degraded.to_string(),
-                    Figure::of(s.success_rate).show(4),
-                    Figure::of(s.goodput_rate).show(4),
-                    format!("{:.3}", s.throughput_rps),
-                    s.upstream_429.to_string(),
-                    s.attempts.to_string(),
-                ]],
-            },
-            Table {
-                head: Table::heads(&["ms", "p50", "p90", "p99", "p99.9", "max"]),
-                rows: vec![
-                    vec![
-                        "latency of succeeded requests, from intended send".to_owned(),
-                        ms(p.p50),
-                        ms(p.p90),
-                        ms(p.p99),
-                        ms(p.p999),
-                        ms(p.max),
-                    ],
-                    vec![
-                        format!(
-                            "failover ({} answered, {} never answered)",
-                            f.count, f.unanswered
-                        ),
-                        ms(f.p50),
-                        "–".to_owned(),
-                        ms(f.p99),
-                        "–".to_owned(),
-                        ms(f.max),
-                    ],
-                ],
-            },
-        ];
+        let mut tables = vec![self.summary_table(), self.latency_table()];
         if !self.failures.is_empty() {
-            tables.push(Table {
-                head: Table::heads(&["failure reason", "requests"]),
-                rows: self
-                    .failures
-                    .iter()
-                    .map(|(reason, n)| vec![reason.clone(), n.to_string()])
-                    .collect(),
-            });
+            tables.push(self.failures_table());
         }
         if !self.thresholds.is_empty() {
-            tables.push(Table {
-                head: Table::heads(&["threshold", "measured", "result"]),
-                rows: self
-                    .thresholds
-                    .iter()
-                    .map(|t| {
-                        vec![
-                            format!("{} {}", t.metric.name(), String::from(t.threshold)),
-                            t.measured.show(4),
-                            if t.pass { "pass" } else { "FAIL" }.to_owned(),
-                        ]
-                    })
-                    .collect(),
-            });
+            tables.push(self.thresholds_table());
         }
-        tables.push(Table {
-            head: Table::heads(&["key", "fingerprint", "org", "attempts", "succeeded", "429"]),
-            rows: self
-                .per_key
-                .iter()
-                .map(|k| {
-                    vec![
-                        k.index.to_string(),
-                        k.fingerprint.clone(),
-                        k.org.to_string(),
-                        k.attempts.to_string(),
-                        k.succeeded.to_string(),
-                        k.rate_limited.to_string(),
-                    ]
-                })
-                .collect(),
-        });
+        tables.push(self.keys_table());
         if let Some(replicas) = &self.replicas {
             tables.push(replicas.table());
         }
@@ -729,6 +654,103 @@ impl Report {
             tables.push(streaming.table());
         }
         tables
+    }
+
+    fn summary_table(&self) -> Table {
+        let s = &self.summary;
+        Table {
+            head: Table::heads(&[
+                "offered",
+                "succeeded",
+                "failed",
+                "dropped",
+                "degraded",
+                "success rate",
+                "goodput",
+                "throughput (req/s)",
+                "upstream 429",
+                "attempts",
+            ]),
+            rows: vec![vec![
+                s.offered.to_string(),
+                s.succeeded.to_string(),
+                s.failed.to_string(),
+                s.dropped.to_string(),
+                s.degraded.to_string(),
+                Figure::of(s.success_rate).show(4),
+                Figure::of(s.goodput_rate).show(4),
+                format!("{:.3}", s.throughput_rps),
+                s.upstream_429.to_string(),
+                s.attempts.to_string(),
+            ]],
+        }
+    }
+
+    fn latency_table(&self) -> Table {
+        let (p, f) = (&self.latency_ms, &self.failover_ms);
+        let ms = |x: Figure| x.show(1);
+        let latency = "latency of succeeded requests, from intended send".to_owned();
+        let failover = format!(
+            "failover ({} answered, {} never answered)",
+            f.count, f.unanswered
+        );
+        let none = || "–".to_owned();
+        Table {
+            head: Table::heads(&["ms", "p50", "p90", "p99", "p99.9", "max"]),
+            rows: vec![
+                vec![
+                    latency,
+                    ms(p.p50),
+                    ms(p.p90),
+                    ms(p.p99),
+                    ms(p.p999),
+                    ms(p.max),
+                ],
+                vec![failover, ms(f.p50), none(), ms(f.p99), none(), ms(f.max)],
+            ],
+        }
+    }
+
+    fn failures_table(&self) -> Table {
+        Table {
+            head: Table::heads(&["failure reason", "requests"]),
+            rows: self
+                .failures
+                .iter()
+                .map(|(reason, n)| vec![reason.clone(), n.to_string()])
+                .collect(),
+        }
+    }
+
+    fn thresholds_table(&self) -> Table {
+        let row = |t: &ThresholdResult| {
+            vec![
+                format!("{} {}", t.metric.name(), String::from(t.threshold)),
+                t.measured.show(4),
+                if t.pass { "pass" } else { "FAIL" }.to_owned(),
+            ]
+        };
+        Table {
+            head: Table::heads(&["threshold", "measured", "result"]),
+            rows: self.thresholds.iter().map(row).collect(),
+        }
+    }
+
+    fn keys_table(&self) -> Table {
+        let row = |k: &KeyReport| {
+            vec![
+                k.index.to_string(),
+                k.fingerprint.clone(),
+                k.org.to_string(),
+                k.attempts.to_string(),
+                k.succeeded.to_string(),
+                k.rate_limited.to_string(),
+            ]
+        };
+        Table {
+            head: Table::heads(&["key", "fingerprint", "org", "attempts", "succeeded", "429"]),
+            rows: self.per_key.iter().map(row).collect(),
+        }
     }
 
     /// The markdown summary.

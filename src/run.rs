@@ -258,15 +258,28 @@ impl From<String> for TargetSeen {
     }
 }
 
+/// What driving a scenario at its target gave: the measurements and what the run needs to
+/// report them.
+struct Drove {
+    driven: Driven,
+    /// What the replicas saw, when the engine ran as several.
+    replicas: Option<ReplicasSeen>,
+    /// Each organisation's remaining quota over the run (the embedded mock only).
+    quota: Quota,
+    /// The embedded mock's `/admin/state` at the end; `None` for a real endpoint.
+    mock_state: Option<serde_json::Value>,
+    keys: Vec<ApiKey>,
+    target: TargetSeen,
+}
+
 /// A run against an app under test: the embedded mock on loopback with attribution on, the
-/// app started in front of it, the traffic driven at the app. The mock's state, the keys and
-/// the target's description come back with the drive.
+/// app started in front of it, the traffic driven at the app.
 fn drive_app(
     scenario: &Scenario,
     app: &AppTarget,
     options: &mut RunOptions,
     progress: &dyn Progress,
-) -> anyhow::Result<(Driven, Option<serde_json::Value>, Vec<ApiKey>, TargetSeen)> {
+) -> anyhow::Result<Drove> {
     let keys = mock_keys(scenario.keys.count.0);
     let mut config = mock_config(scenario, &keys);
     config.attribution = true;
@@ -296,7 +309,7 @@ fn drive_app(
         let recorder = recorder(scenario, options)?;
         let interrupt = interrupted(options.interrupt.take());
         let driven = drive(scenario, sender, recorder, progress, interrupt).await;
-        let state = match reqwest::get(format!("{url}/admin/state")).await {
+        let mock_state = match reqwest::get(format!("{url}/admin/state")).await {
             Ok(response) => response.json().await.ok(),
             Err(_) => None,
         };
@@ -319,7 +332,136 @@ fn drive_app(
             ),
             unattributed_calls: Some(unattributed),
         };
-        anyhow::Ok((driven?, state, keys, target))
+        anyhow::Ok(Drove {
+            driven: driven?,
+            replicas: None,
+            quota: Quota::default(),
+            mock_state,
+            keys,
+            target,
+        })
+    })
+}
+
+/// A simulation: the embedded mock in-process, on a current-thread runtime whose clock is
+/// paused, so every wait passes in virtual time.
+fn drive_simulated(
+    scenario: &Scenario,
+    options: &mut RunOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<Drove> {
+    let keys = mock_keys(scenario.keys.count.0);
+    // Timers only: nothing simulated touches a socket, and without an I/O driver an idle
+    // runtime parks without a syscall (epoll and eventfd were an eighth of a simulated
+    // request's cost).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()?;
+    runtime.block_on(async {
+        // Built inside the paused runtime: the mock's clock starts on virtual time, so no
+        // real-time offset leaks into the simulation.
+        let router = mock_groq::router(mock_config(scenario, &keys))?;
+        let (mock, timeout) = (router.clone(), scenario.engine.request_timeout);
+        let transport = move || Ok(InProcessTransport::new(mock.clone(), timeout));
+        let ledger = router.clone();
+        let read: crate::quota::Read = Arc::new(move || Box::pin(admin_state(ledger.clone())));
+        let drive = drive_with(scenario, keys.clone(), transport, options, progress);
+        let (driven, quota) = crate::quota::sampled(drive, read, scenario).await;
+        let (driven, replicas) = driven?;
+        anyhow::Ok(Drove {
+            driven,
+            replicas,
+            quota,
+            mock_state: admin_state(router).await,
+            keys,
+            target: "embedded mock (in-process, simulated time)"
+                .to_owned()
+                .into(),
+        })
+    })
+}
+
+/// A real-time run against the embedded mock served on loopback.
+fn drive_loopback(
+    scenario: &Scenario,
+    options: &mut RunOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<Drove> {
+    let keys = mock_keys(scenario.keys.count.0);
+    let config = mock_config(scenario, &keys);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(mock_groq::serve(config, listener, async {
+            let _ = stopped.await;
+        }));
+        let (mock_url, timeouts) = (url.clone(), scenario.engine.timeouts());
+        let stream = scenario.traffic.stream;
+        let transport = move || http_transport(&mock_url, timeouts, stream);
+        let state_url = format!("{url}/admin/state");
+        let read: crate::quota::Read = Arc::new(move || {
+            let url = state_url.clone();
+            Box::pin(async move { reqwest::get(url).await.ok()?.json().await.ok() })
+        });
+        let drive = drive_with(scenario, keys.clone(), transport, options, progress);
+        let (driven, quota) = crate::quota::sampled(drive, Arc::clone(&read), scenario).await;
+        let mock_state = read().await;
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+        let (driven, replicas) = driven?;
+        anyhow::Ok(Drove {
+            driven,
+            replicas,
+            quota,
+            mock_state,
+            keys,
+            target: "embedded mock (loopback HTTP, real time)".to_owned().into(),
+        })
+    })
+}
+
+/// A run against a real endpoint, with the keys from the environment.
+fn drive_url(
+    scenario: &Scenario,
+    url: &str,
+    options: &mut RunOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<Drove> {
+    let n = scenario.keys.count.0;
+    let loaded = keys::from_env().context("a real endpoint takes its keys from the environment")?;
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if loaded.keys.len() != n {
+        bail!(
+            "the scenario wants {n} keys; the environment has {}",
+            loaded.keys.len()
+        );
+    }
+    // A worker per core, as wrk runs a thread per core: on this repository's benchmark
+    // (benches/harness/driver_vs_wrk.sh) two workers beat one by a fifth.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (target_url, timeouts) = (url.to_owned(), scenario.engine.timeouts());
+    let stream = scenario.traffic.stream;
+    http_transport(url, timeouts, stream)?;
+    let transport = move || http_transport(&target_url, timeouts, stream);
+    let keys = loaded.keys;
+    let drive = drive_with(scenario, keys.clone(), transport, options, progress);
+    let (driven, replicas) = runtime.block_on(drive)?;
+    Ok(Drove {
+        driven,
+        replicas,
+        quota: Quota::default(),
+        mock_state: None,
+        keys,
+        target: url.to_owned().into(),
     })
 }
 
@@ -336,138 +478,26 @@ pub fn run(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let wall = std::time::Instant::now();
-    let n = scenario.keys.count.0;
-    let target = &scenario.target;
-    let (((driven, replicas), quota), mock_state, keys, target) =
-        match (&target.upstream, scenario.mode) {
-            (Upstream::App { app, .. }, _) => {
-                let (driven, state, keys, target) =
-                    drive_app(scenario, app, &mut options, progress)?;
-                (((driven, None), Quota::default()), state, keys, target)
-            }
-            (Upstream::Mock { .. }, Mode::Sim) => {
-                let keys = mock_keys(n);
-                // Timers only: nothing simulated touches a socket, and without an I/O driver an
-                // idle runtime parks without a syscall (epoll and eventfd were an eighth of a
-                // simulated request's cost).
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_time()
-                    .start_paused(true)
-                    .build()?;
-                let (driven, state) = runtime.block_on(async {
-                    // Built inside the paused runtime: the mock's clock starts on virtual time, so
-                    // no real-time offset leaks into the simulation.
-                    let router = mock_groq::router(mock_config(scenario, &keys))?;
-                    let (mock, timeout) = (router.clone(), scenario.engine.request_timeout);
-                    let transport = move || Ok(InProcessTransport::new(mock.clone(), timeout));
-                    let ledger = router.clone();
-                    let read: crate::quota::Read =
-                        Arc::new(move || Box::pin(admin_state(ledger.clone())));
-                    let drive =
-                        drive_with(scenario, keys.clone(), transport, &mut options, progress);
-                    let (driven, quota) = crate::quota::sampled(drive, read, scenario).await;
-                    anyhow::Ok(((driven?, quota), admin_state(router).await))
-                })?;
-                (
-                    driven,
-                    state,
-                    keys,
-                    "embedded mock (in-process, simulated time)"
-                        .to_owned()
-                        .into(),
-                )
-            }
-            (Upstream::Mock { .. }, Mode::Real) => {
-                let keys = mock_keys(n);
-                let config = mock_config(scenario, &keys);
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .enable_all()
-                    .build()?;
-                let (driven, state) = runtime.block_on(async {
-                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                    let url = format!("http://{}", listener.local_addr()?);
-                    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-                    let server = tokio::spawn(mock_groq::serve(config, listener, async {
-                        let _ = stopped.await;
-                    }));
-                    let (mock_url, timeouts) = (url.clone(), scenario.engine.timeouts());
-                    let stream = scenario.traffic.stream;
-                    let transport = move || http_transport(&mock_url, timeouts, stream);
-                    let state_url = format!("{url}/admin/state");
-                    let read: crate::quota::Read = Arc::new(move || {
-                        let url = state_url.clone();
-                        Box::pin(async move { reqwest::get(url).await.ok()?.json().await.ok() })
-                    });
-                    let drive =
-                        drive_with(scenario, keys.clone(), transport, &mut options, progress);
-                    let (driven, quota) =
-                        crate::quota::sampled(drive, Arc::clone(&read), scenario).await;
-                    let state = read().await;
-                    let _ = stop.send(());
-                    let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
-                    anyhow::Ok(((driven?, quota), state))
-                })?;
-                (
-                    driven,
-                    state,
-                    keys,
-                    "embedded mock (loopback HTTP, real time)".to_owned().into(),
-                )
-            }
-            (Upstream::Url { url, .. }, _) => {
-                let loaded = keys::from_env()
-                    .context("a real endpoint takes its keys from the environment")?;
-                for warning in &loaded.warnings {
-                    eprintln!("warning: {warning}");
-                }
-                if loaded.keys.len() != n {
-                    bail!(
-                        "the scenario wants {n} keys; the environment has {}",
-                        loaded.keys.len()
-                    );
-                }
-                // A worker per core, as wrk runs a thread per core: on this repository's benchmark
-                // (benches/harness/driver_vs_wrk.sh) two workers beat one by a fifth.
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .enable_all()
-                    .build()?;
-                let (target_url, timeouts) = (url.clone(), scenario.engine.timeouts());
-                let stream = scenario.traffic.stream;
-                http_transport(url, timeouts, stream)?;
-                let transport = move || http_transport(&target_url, timeouts, stream);
-                let keys = loaded.keys;
-                let driven = runtime.block_on(drive_with(
-                    scenario,
-                    keys.clone(),
-                    transport,
-                    &mut options,
-                    progress,
-                ))?;
-                ((driven, Quota::default()), None, keys, url.clone().into())
-            }
-        };
+    let drove = match (&scenario.target.upstream, scenario.mode) {
+        (Upstream::App { app, .. }, _) => drive_app(scenario, app, &mut options, progress),
+        (Upstream::Mock { .. }, Mode::Sim) => drive_simulated(scenario, &mut options, progress),
+        (Upstream::Mock { .. }, Mode::Real) => drive_loopback(scenario, &mut options, progress),
+        (Upstream::Url { url, .. }, _) => drive_url(scenario, url, &mut options, progress),
+    }?;
+    let Drove {
+        driven,
+        replicas,
+        quota,
+        mock_state,
+        keys,
+        target,
+    } = drove;
     let orgs_of = scenario.keys.org_of_each();
-    let policy = match scenario.target.app() {
-        Some(_) => "the app's own rotation code".to_owned(),
-        None => scenario.engine.policy.text().to_owned(),
-    };
-    let setup = Setup {
-        policy,
-        keys: n,
-        orgs: orgs_of.iter().max().map_or(0, |m| m + 1),
-        model: scenario.target.model.clone(),
-        as_of: scenario.target.as_of().to_string(),
-        model_status: scenario.target.model_status(),
-        limits: limits_used(scenario),
-        target: target.description,
-        unattributed_calls: target.unattributed_calls,
-        latency_budget_ms: scenario.traffic.latency_budget.as_secs_f64() * 1000.0,
-    };
     let fingerprints: Vec<String> = keys.iter().map(ApiKey::fingerprint).collect();
     let mut report = Report::build(
         scenario,
         &driven.recorder,
-        setup,
+        setup(scenario, &orgs_of, target),
         &fingerprints,
         &orgs_of,
         driven.span,
@@ -476,25 +506,49 @@ pub fn run(
         driven.incomplete,
     );
     report.error = driven.error;
-    report.replicas = replicas.map(|mut seen| {
-        if let Some(totals) = mock_state.as_ref().map(|state| &state["totals"]) {
-            seen.over_limit_by_mock = totals["rate_limited"].as_u64();
-            seen.over_limit_by_window = ["rpm", "rpd", "tpm", "tpd"]
-                .into_iter()
-                .filter_map(|w| {
-                    let n = totals[format!("rate_limited_{w}")].as_u64()?;
-                    Some((w.to_owned(), n))
-                })
-                .collect();
-        }
-        seen
-    });
+    report.replicas = replicas.map(|seen| over_limit_seen(seen, mock_state.as_ref()));
     Ok(Finished {
         report,
         recorder: driven.recorder,
         mock_state,
         quota,
     })
+}
+
+/// The conditions of a run, as its report states them.
+fn setup(scenario: &Scenario, orgs_of: &[usize], target: TargetSeen) -> Setup {
+    let policy = match scenario.target.app() {
+        Some(_) => "the app's own rotation code".to_owned(),
+        None => scenario.engine.policy.text().to_owned(),
+    };
+    Setup {
+        policy,
+        keys: scenario.keys.count.0,
+        orgs: orgs_of.iter().max().map_or(0, |m| m + 1),
+        model: scenario.target.model.clone(),
+        as_of: scenario.target.as_of().to_string(),
+        model_status: scenario.target.model_status(),
+        limits: limits_used(scenario),
+        target: target.description,
+        unattributed_calls: target.unattributed_calls,
+        latency_budget_ms: scenario.traffic.latency_budget.as_secs_f64() * 1000.0,
+    }
+}
+
+/// What the replicas saw, with the requests the mock refused over a limit (in all and by
+/// window) from its final state.
+fn over_limit_seen(mut seen: ReplicasSeen, mock_state: Option<&serde_json::Value>) -> ReplicasSeen {
+    if let Some(totals) = mock_state.map(|state| &state["totals"]) {
+        seen.over_limit_by_mock = totals["rate_limited"].as_u64();
+        seen.over_limit_by_window = ["rpm", "rpd", "tpm", "tpd"]
+            .into_iter()
+            .filter_map(|w| {
+                let n = totals[format!("rate_limited_{w}")].as_u64()?;
+                Some((w.to_owned(), n))
+            })
+            .collect();
+    }
+    seen
 }
 
 /// The most a real-endpoint run can spend and how long it can take, stated before it sends

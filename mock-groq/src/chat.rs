@@ -236,6 +236,17 @@ async fn answer(
     (Some(key), outcome, response)
 }
 
+/// How a request counts (`None` for a stream, which counts itself) and its answer.
+type Served = (Option<Outcome>, Response);
+
+/// A refusal with Groq's error body, counted under its status.
+fn refused(err: &ApiError, request_id: &str, snapshot: Option<&Snapshot>, mock: &Mock) -> Served {
+    (
+        Some(Outcome::Status(err.status)),
+        error_response(err, request_id, snapshot, mock),
+    )
+}
+
 /// Checks, faults, admission and the response for an authenticated request of key `key`,
 /// with how it ended; `None` for a stream, which counts itself when its last event is out
 /// (a client that gives up on it first leaves it uncounted, as it does a JSON answer).
@@ -246,61 +257,36 @@ async fn serve(
     body: Result<Bytes, BytesRejection>,
     rng: &mut SmallRng,
     request_id: String,
-) -> (Option<Outcome>, Response) {
+) -> Served {
     let org = mock.keys[key].org;
     let request = match parse(mock, request_headers, body) {
         Ok(r) => r,
-        Err(err) => {
-            return (
-                Some(Outcome::Status(err.status)),
-                error_response(&err, &request_id, None, mock),
-            );
-        }
+        Err(err) => return refused(&err, &request_id, None, mock),
     };
     let model_name = request.model.as_deref().unwrap_or_default();
     let served = catalog::find(model_name).filter(|&m| MODELS[m].served_on(mock.as_of));
     let Some(model) = served else {
-        let err = ApiError::model_not_found(model_name);
-        return (
-            Some(Outcome::Status(err.status)),
-            error_response(&err, &request_id, None, mock),
+        return refused(
+            &ApiError::model_not_found(model_name),
+            &request_id,
+            None,
+            mock,
         );
     };
     let now = mock.clock.now();
-
     let stream = request.stream.unwrap_or(false);
-    let mut extra_delay = Duration::ZERO;
-    let mut break_off = false;
-    if let Some(fault) = mock.faults.pick(now, org, rng) {
-        let err = match fault.kind {
-            FaultKind::Slow => {
-                extra_delay = fault.duration;
-                None
-            }
-            FaultKind::StreamError => {
-                break_off = stream;
-                None
-            }
-            FaultKind::ServerError => Some(ApiError::server_error()),
-            FaultKind::OverCapacity => Some(ApiError::over_capacity(MODELS[model].id)),
-            FaultKind::FlexCapacity => Some(ApiError::flex_capacity()),
-            FaultKind::Drop => return (Some(Outcome::Dropped), dropped_response()),
-            FaultKind::Stall => {
-                tokio::time::sleep(fault.duration).await;
-                return (Some(Outcome::Stalled), dropped_response());
-            }
-        };
-        if let Some(err) = err {
-            let snap = lock(mock.ledger(org, model)).snapshot(now);
-            return (
-                Some(Outcome::Status(err.status)),
-                error_response(&err, &request_id, Some(&snap), mock),
-            );
-        }
-    }
-
-    let messages = request.messages.unwrap_or_default();
-    let prompt_tokens = tokens::prompt_tokens(&messages);
+    let at = Asked {
+        org,
+        model,
+        now,
+        request_id: &request_id,
+    };
+    let faulted = match fault(mock, &at, stream, rng).await {
+        Ok(faulted) => faulted,
+        Err(served) => return *served,
+    };
+    let messages = request.messages.as_deref().unwrap_or_default();
+    let prompt_tokens = tokens::prompt_tokens(messages);
     let max_tokens = request
         .max_completion_tokens
         .or(request.max_tokens)
@@ -312,34 +298,12 @@ async fn serve(
     let context = MODELS[model].context_window;
     if reserved > context {
         let err = ApiError::context_length_exceeded(context, prompt_tokens, max_tokens);
-        return (
-            Some(Outcome::Status(err.status)),
-            error_response(&err, &request_id, None, mock),
-        );
+        return refused(&err, &request_id, None, mock);
     }
-    let (decision, snapshot) = {
-        let mut ledger = lock(mock.ledger(org, model));
-        let decision = ledger.admit(now, reserved);
-        (decision, ledger.snapshot(now))
+    let snapshot = match admit(mock, &at, reserved) {
+        Ok(snapshot) => snapshot,
+        Err(served) => return *served,
     };
-    if let Err(denial) = decision {
-        let err = ApiError::from_denial(
-            &denial,
-            MODELS[model].id,
-            &mock.orgs[org].id,
-            mock.clock.scale(),
-        );
-        let mut response = error_response(&err, &request_id, Some(&snapshot), mock);
-        let outcome = match denial {
-            Denial::Limited { wait, window, .. } => {
-                headers::insert_retry_after(response.headers_mut(), mock.clock.to_real(wait));
-                Outcome::Limited(window)
-            }
-            Denial::TooLarge { .. } => Outcome::Status(err.status),
-        };
-        return (Some(outcome), response);
-    }
-
     let completion_tokens = generation::completion_tokens(&mock.config.completion, max_tokens, rng);
     let timing = Timing::sample(
         &mock.config.latency,
@@ -355,30 +319,107 @@ async fn serve(
         prompt_tokens,
         completion_tokens,
         timing,
-        extra_delay,
+        extra_delay: faulted.extra_delay,
         created: mock.start_unix + mock.clock.to_real(now).as_secs(),
         request_id,
         snapshot,
     };
     let content = mock.text(completion_tokens, rng);
-    if stream {
-        let include_usage = request
-            .stream_options
-            .and_then(|o| o.include_usage)
-            .unwrap_or(false);
-        let shape = StreamShape {
-            key,
-            include_usage,
-            break_off,
-        };
-        (
-            None,
-            stream_response(Arc::clone(mock), admitted, content.to_string(), shape, rng),
-        )
-    } else {
+    if !stream {
         let response = json_response(mock, admitted, &content, rng).await;
-        (Some(Outcome::Status(StatusCode::OK)), response)
+        return (Some(Outcome::Status(StatusCode::OK)), response);
     }
+    let include_usage = request
+        .stream_options
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false);
+    let shape = StreamShape {
+        key,
+        include_usage,
+        break_off: faulted.break_off,
+    };
+    let response = stream_response(Arc::clone(mock), admitted, content.to_string(), shape, rng);
+    (None, response)
+}
+
+/// Which organisation asked for which model when, under which request id.
+struct Asked<'a> {
+    org: usize,
+    model: usize,
+    now: Duration,
+    request_id: &'a str,
+}
+
+/// What a fault leaves of a request that goes on: a slower answer, or a stream broken off.
+#[derive(Default)]
+struct Faulted {
+    extra_delay: Duration,
+    break_off: bool,
+}
+
+/// The fault the configuration injects into this request, if any: what it leaves of the
+/// request, or the request's end (an error, a dropped or stalled connection).
+async fn fault(
+    mock: &Mock,
+    at: &Asked<'_>,
+    stream: bool,
+    rng: &mut SmallRng,
+) -> Result<Faulted, Box<Served>> {
+    let Some(fault) = mock.faults.pick(at.now, at.org, rng) else {
+        return Ok(Faulted::default());
+    };
+    let err = match fault.kind {
+        FaultKind::Slow => {
+            return Ok(Faulted {
+                extra_delay: fault.duration,
+                break_off: false,
+            });
+        }
+        FaultKind::StreamError => {
+            return Ok(Faulted {
+                extra_delay: Duration::ZERO,
+                break_off: stream,
+            });
+        }
+        FaultKind::ServerError => ApiError::server_error(),
+        FaultKind::OverCapacity => ApiError::over_capacity(MODELS[at.model].id),
+        FaultKind::FlexCapacity => ApiError::flex_capacity(),
+        FaultKind::Drop => return Err(Box::new((Some(Outcome::Dropped), dropped_response()))),
+        FaultKind::Stall => {
+            tokio::time::sleep(fault.duration).await;
+            return Err(Box::new((Some(Outcome::Stalled), dropped_response())));
+        }
+    };
+    let snap = lock(mock.ledger(at.org, at.model)).snapshot(at.now);
+    Err(Box::new(refused(&err, at.request_id, Some(&snap), mock)))
+}
+
+/// Admission of `reserved` tokens by the organisation's ledger for the model: the ledger's
+/// figures for the answer's headers, or Groq's 429 (or 413) with its `retry-after`.
+fn admit(mock: &Mock, at: &Asked<'_>, reserved: u64) -> Result<Snapshot, Box<Served>> {
+    let (decision, snapshot) = {
+        let mut ledger = lock(mock.ledger(at.org, at.model));
+        let decision = ledger.admit(at.now, reserved);
+        (decision, ledger.snapshot(at.now))
+    };
+    let Err(denial) = decision else {
+        return Ok(snapshot);
+    };
+    let err = ApiError::from_denial(
+        &denial,
+        MODELS[at.model].id,
+        &mock.orgs[at.org].id,
+        mock.clock.scale(),
+    );
+    let mut response = error_response(&err, at.request_id, Some(&snapshot), mock);
+    let outcome = match denial {
+        Denial::Limited { wait, window, .. } => {
+            headers::insert_retry_after(response.headers_mut(), mock.clock.to_real(wait));
+            Outcome::Limited(window)
+        }
+        Denial::TooLarge { .. } => Outcome::Status(err.status),
+    };
+    Err(Box::new((Some(outcome), response)))
 }
 
 fn parse(
@@ -561,6 +602,8 @@ struct StreamShape {
     break_off: bool,
 }
 
+/// A streamed answer as Groq sends it: the role, the content in paced pieces, the finish
+/// with usage, and `[DONE]` (or, broken off, half the content and an error event).
 fn stream_response(
     mock: Arc<Mock>,
     admitted: Admitted,
@@ -568,14 +611,85 @@ fn stream_response(
     shape: StreamShape,
     rng: &mut SmallRng,
 ) -> Response {
-    let id = generation::completion_id(rng);
-    let model = MODELS[admitted.model].id;
-    let chunk = |choices: Vec<ChunkChoice>, x_groq: Option<XGroq>, usage: Option<Usage>| -> Bytes {
+    let writer = ChunkWriter {
+        id: generation::completion_id(rng),
+        model: MODELS[admitted.model].id,
+        created: admitted.created,
+    };
+    let pieces = split_words(&content, STREAM_CHUNKS);
+    let pace = Pace::of(mock.config.latency.enabled, &admitted, pieces.len());
+    let mut events: Vec<SseEvent> = Vec::with_capacity(pieces.len() + 4);
+    // A broken stream sends half of the content, then the error event (Groq's way of failing
+    // after its 200), and ends without [DONE]; the ledger settles as for a whole answer.
+    let sent = if shape.break_off {
+        pieces.len() / 2
+    } else {
+        pieces.len()
+    };
+    writer.opening(&admitted, &pieces[..sent], pace, &mut events);
+    if shape.break_off {
+        let error = format!("data: {}\n\n", ApiError::server_error().to_json());
+        events.push((pace.per_piece, Bytes::from(error), true));
+        return sse_response(mock, admitted, events, (shape.key, Outcome::StreamError));
+    }
+    // With one piece or none, the whole completion time passes before the end.
+    let tail = if pieces.len() <= 1 {
+        pace.per_piece
+    } else {
+        Duration::ZERO
+    };
+    writer.ending(&admitted, tail, shape.include_usage, &mut events);
+    let ok = Outcome::Status(StatusCode::OK);
+    sse_response(mock, admitted, events, (shape.key, ok))
+}
+
+/// One event of a stream: the delay before sending it, its bytes, and whether the ledger
+/// settles before it is sent.
+type SseEvent = (Duration, Bytes, bool);
+
+/// When a stream's events go out: the first piece with the first token (after any fault's
+/// delay), the others spread over the completion; all at once with latency off.
+#[derive(Clone, Copy)]
+struct Pace {
+    first: Duration,
+    per_piece: Duration,
+}
+
+impl Pace {
+    fn of(latency: bool, admitted: &Admitted, pieces: usize) -> Self {
+        if !latency {
+            return Self {
+                first: admitted.extra_delay,
+                per_piece: Duration::ZERO,
+            };
+        }
+        let gaps = pieces.saturating_sub(1).max(1) as f64;
+        Self {
+            first: admitted.timing.first_token() + admitted.extra_delay,
+            per_piece: Duration::from_secs_f64(admitted.timing.completion / gaps),
+        }
+    }
+}
+
+/// Writes one completion's `data:` chunks.
+struct ChunkWriter {
+    id: String,
+    model: &'static str,
+    created: u64,
+}
+
+impl ChunkWriter {
+    fn chunk(
+        &self,
+        choices: Vec<ChunkChoice<'_>>,
+        x_groq: Option<XGroq<'_>>,
+        usage: Option<Usage>,
+    ) -> Bytes {
         let c = Chunk {
-            id: &id,
+            id: &self.id,
             object: "chat.completion.chunk",
-            created: admitted.created,
-            model,
+            created: self.created,
+            model: self.model,
             system_fingerprint: FINGERPRINT,
             choices,
             x_groq,
@@ -585,87 +699,65 @@ fn stream_response(
             "data: {}\n\n",
             serde_json::to_string(&c).unwrap_or_default()
         ))
-    };
-    let latency = mock.config.latency.enabled;
-    let pieces = split_words(&content, STREAM_CHUNKS);
-    // The first piece comes with the first token; the rest spread over the completion.
-    let per_piece = if latency {
-        Duration::from_secs_f64(
-            admitted.timing.completion / pieces.len().saturating_sub(1).max(1) as f64,
-        )
-    } else {
-        Duration::ZERO
-    };
-    let first_delay = if latency {
-        admitted.timing.first_token()
-    } else {
-        Duration::ZERO
-    } + admitted.extra_delay;
+    }
 
-    // (delay before sending, bytes, settle the ledger before sending)
-    let mut events: Vec<(Duration, Bytes, bool)> = Vec::with_capacity(pieces.len() + 4);
-    let role = Delta {
-        role: Some("assistant"),
-        content: Some(""),
-    };
-    events.push((
-        first_delay,
-        chunk(
-            vec![choice(role, None)],
-            Some(XGroq {
-                id: &admitted.request_id,
-                usage: None,
-            }),
-            None,
-        ),
-        false,
-    ));
-    // A broken stream sends half of the content, then the error event (Groq's way of failing
-    // after its 200), and ends without [DONE]; the ledger settles as for a whole answer.
-    let sent = if shape.break_off {
-        pieces.len() / 2
-    } else {
-        pieces.len()
-    };
-    for (i, piece) in pieces[..sent].iter().enumerate() {
-        let delta = Delta {
-            role: None,
-            content: Some(piece),
+    /// The assistant's role with the request id, then `pieces` of the content, paced.
+    fn opening(&self, admitted: &Admitted, pieces: &[&str], pace: Pace, out: &mut Vec<SseEvent>) {
+        let role = Delta {
+            role: Some("assistant"),
+            content: Some(""),
         };
-        let delay = if i == 0 { Duration::ZERO } else { per_piece };
-        events.push((delay, chunk(vec![choice(delta, None)], None, None), false));
+        let x_groq = XGroq {
+            id: &admitted.request_id,
+            usage: None,
+        };
+        let first = self.chunk(vec![choice(role, None)], Some(x_groq), None);
+        out.push((pace.first, first, false));
+        for (i, piece) in pieces.iter().enumerate() {
+            let delta = Delta {
+                role: None,
+                content: Some(piece),
+            };
+            let delay = if i == 0 {
+                Duration::ZERO
+            } else {
+                pace.per_piece
+            };
+            out.push((
+                delay,
+                self.chunk(vec![choice(delta, None)], None, None),
+                false,
+            ));
+        }
     }
-    if shape.break_off {
-        let error = format!("data: {}\n\n", ApiError::server_error().to_json());
-        events.push((per_piece, Bytes::from(error), true));
-        return sse_response(mock, admitted, events, (shape.key, Outcome::StreamError));
-    }
-    let usage = admitted.usage();
-    let finish = chunk(
-        vec![choice(Delta::default(), Some(admitted.finish_reason()))],
-        Some(XGroq {
+
+    /// The finish reason with Groq's usage (the ledger settles before it goes out), the
+    /// OpenAI-style usage chunk when asked for, and `[DONE]`.
+    fn ending(
+        &self,
+        admitted: &Admitted,
+        delay: Duration,
+        include_usage: bool,
+        out: &mut Vec<SseEvent>,
+    ) {
+        let usage = admitted.usage();
+        let x_groq = XGroq {
             id: &admitted.request_id,
             usage: Some(usage),
-        }),
-        None,
-    );
-    // With one piece or none, the whole completion time passes before the end.
-    let tail = if pieces.len() <= 1 {
-        per_piece
-    } else {
-        Duration::ZERO
-    };
-    events.push((tail, finish, true));
-    if shape.include_usage {
-        events.push((Duration::ZERO, chunk(Vec::new(), None, Some(usage)), false));
+        };
+        let finish = Delta::default();
+        let choices = vec![choice(finish, Some(admitted.finish_reason()))];
+        out.push((delay, self.chunk(choices, Some(x_groq), None), true));
+        if include_usage {
+            out.push((
+                Duration::ZERO,
+                self.chunk(Vec::new(), None, Some(usage)),
+                false,
+            ));
+        }
+        let done = Bytes::from_static(b"data: [DONE]\n\n");
+        out.push((Duration::ZERO, done, false));
     }
-    events.push((
-        Duration::ZERO,
-        Bytes::from_static(b"data: [DONE]\n\n"),
-        false,
-    ));
-    let ok = Outcome::Status(StatusCode::OK);
-    sse_response(mock, admitted, events, (shape.key, ok))
 }
 
 /// Sends `events` (delay before each, bytes, settle the ledger first) as an SSE body, and
@@ -673,7 +765,7 @@ fn stream_response(
 fn sse_response(
     mock: Arc<Mock>,
     admitted: Admitted,
-    events: Vec<(Duration, Bytes, bool)>,
+    events: Vec<SseEvent>,
     (key, outcome): (usize, Outcome),
 ) -> Response {
     let response_headers = with_headers(

@@ -435,92 +435,26 @@ pub fn plan(input: PlanInput, progress: &mut search::Progress<'_>) -> anyhow::Re
     input.validate()?;
     let (limits, limits_source) = input.limits();
     let analytical = analytical(&input, &limits);
+    unservable(&input, &limits, &analytical)?;
     let mut notes = Vec::new();
-    if let Some(tpm) = limits.tpm
-        && input.prompt_tokens + input.completion_tokens > tpm
-    {
-        bail!(
-            "no key count can serve this event: one request ({} prompt + {} completion tokens) is larger than the whole per-minute token limit ({tpm} TPM), so Groq answers every request 413",
-            input.prompt_tokens,
-            input.completion_tokens
-        );
-    }
-    if input.layout == Layout::Shared && analytical.min_keys > 1 {
-        bail!(
-            "no key count can serve this event: all keys are in one organisation, which shares one set of limits, and one organisation's {} is {}× too small; use keys of separate organisations",
-            analytical.binding.to_uppercase(),
-            analytical.min_keys
-        );
-    }
-    let empty = |policy: &str| Simulated {
-        policy: policy.to_owned(),
-        min_keys: None,
-        points: Vec::new(),
-    };
     let from = analytical.min_keys as usize;
-    let too_many = from > input.max_keys.min(MAX_KEYS);
+    let cap = input.max_keys.min(MAX_KEYS);
+    let too_many = from > cap;
     if too_many {
-        notes.push(format!("the analytical bound ({from} keys) exceeds the simulation's cap ({} keys): not simulated", input.max_keys.min(MAX_KEYS)));
+        notes.push(format!(
+            "the analytical bound ({from} keys) exceeds the simulation's cap ({cap} keys): not simulated"
+        ));
     }
     let progress = std::sync::Mutex::new(progress);
     let (simulated, by_policy, confidence) = if input.analytical_only || too_many {
-        (empty(input.policy.text()), Vec::new(), None)
-    } else {
-        let mut others = Vec::new();
-        for preset in PolicyConfig::presets()
-            .iter()
-            .filter(|p| p.name != input.policy.config.name())
-        {
-            others.push(preset.name.parse()?);
-        }
-        // Context for the table and plot: a few counts below the bound.
-        let mut below: Vec<usize> = [from / 4, from / 2, from.saturating_sub(1)]
-            .into_iter()
-            .filter(|k| *k >= 1)
-            .collect();
-        below.dedup();
-        let found =
-            search::search_policies(&input, &input.policy, &others, from, &below, &progress)?;
-        let (simulated, by_policy) = (found.chosen, found.others);
-        let confidence = match simulated.min_keys {
-            Some(keys) if input.seeds > 0 => Some(confidence::examine(
-                &input,
-                keys,
-                from,
-                input.max_keys.min(MAX_KEYS),
-                &progress,
-            )?),
-            _ => None,
+        let none = Simulated {
+            policy: input.policy.text().to_owned(),
+            min_keys: None,
+            points: Vec::new(),
         };
-        if let Some(c) = &confidence
-            && c.recommended.is_none()
-        {
-            notes.push(format!(
-                "no count examined ({}) met the objective in {} % of {} seeds",
-                c.counts
-                    .iter()
-                    .map(|s| s.keys.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                c.level * 100.0,
-                c.seeds
-            ));
-        }
-        if simulated.min_keys.is_none() {
-            notes.push(format!(
-                "no key count up to {} met the objective (goodput ≥ {} within {}{}{})",
-                input.max_keys.min(MAX_KEYS),
-                input.objective,
-                humantime_serde::re::humantime::format_duration(input.latency_budget),
-                input
-                    .max_p99_ms
-                    .map_or(String::new(), |m| format!(", p99 ≤ {m} ms")),
-                input
-                    .max_wait_ms
-                    .map_or(String::new(), |m| format!(", longest wait ≤ {m} ms"))
-            ));
-        }
-        (simulated, by_policy, confidence)
+        (none, Vec::new(), None)
+    } else {
+        simulate(&input, from, &progress, &mut notes)?
     };
     let tiers = tiers::compare(&input, &simulated, &progress)?;
     let recommended_keys = match (&confidence, &simulated.min_keys) {
@@ -541,6 +475,86 @@ pub fn plan(input: PlanInput, progress: &mut search::Progress<'_>) -> anyhow::Re
         recommended_keys,
         notes,
     })
+}
+
+/// Refuses an event no key count can serve: one request larger than the minute's tokens,
+/// or a load one organisation's limits cannot carry when every key is in that organisation.
+fn unservable(input: &PlanInput, limits: &Limits, analytical: &Analytical) -> anyhow::Result<()> {
+    if let Some(tpm) = limits.tpm
+        && input.prompt_tokens + input.completion_tokens > tpm
+    {
+        bail!(
+            "no key count can serve this event: one request ({} prompt + {} completion tokens) is larger than the whole per-minute token limit ({tpm} TPM), so Groq answers every request 413",
+            input.prompt_tokens,
+            input.completion_tokens
+        );
+    }
+    if input.layout == Layout::Shared && analytical.min_keys > 1 {
+        bail!(
+            "no key count can serve this event: all keys are in one organisation, which shares one set of limits, and one organisation's {} is {}× too small; use keys of separate organisations",
+            analytical.binding.to_uppercase(),
+            analytical.min_keys
+        );
+    }
+    Ok(())
+}
+
+/// The simulated search from the analytical bound `from`: the chosen policy's fewest keys
+/// (with a few counts below the bound for context), every other preset's, and how
+/// confident the recommendation is over seeds; what it could not find goes into `notes`.
+fn simulate(
+    input: &PlanInput,
+    from: usize,
+    progress: &std::sync::Mutex<&mut search::Progress<'_>>,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<(Simulated, Vec<Simulated>, Option<Confidence>)> {
+    let cap = input.max_keys.min(MAX_KEYS);
+    let mut others = Vec::new();
+    for preset in PolicyConfig::presets()
+        .iter()
+        .filter(|p| p.name != input.policy.config.name())
+    {
+        others.push(preset.name.parse()?);
+    }
+    // Context for the table and plot: a few counts below the bound.
+    let mut below: Vec<usize> = [from / 4, from / 2, from.saturating_sub(1)]
+        .into_iter()
+        .filter(|k| *k >= 1)
+        .collect();
+    below.dedup();
+    let found = search::search_policies(input, &input.policy, &others, from, &below, progress)?;
+    let (simulated, by_policy) = (found.chosen, found.others);
+    let confidence = match simulated.min_keys {
+        Some(keys) if input.seeds > 0 => {
+            Some(confidence::examine(input, keys, from, cap, progress)?)
+        }
+        _ => None,
+    };
+    if let Some(c) = &confidence
+        && c.recommended.is_none()
+    {
+        let counts: Vec<String> = c.counts.iter().map(|s| s.keys.to_string()).collect();
+        notes.push(format!(
+            "no count examined ({}) met the objective in {} % of {} seeds",
+            counts.join(", "),
+            c.level * 100.0,
+            c.seeds
+        ));
+    }
+    if simulated.min_keys.is_none() {
+        notes.push(format!(
+            "no key count up to {cap} met the objective (goodput ≥ {} within {}{}{})",
+            input.objective,
+            humantime_serde::re::humantime::format_duration(input.latency_budget),
+            input
+                .max_p99_ms
+                .map_or(String::new(), |m| format!(", p99 ≤ {m} ms")),
+            input
+                .max_wait_ms
+                .map_or(String::new(), |m| format!(", longest wait ≤ {m} ms"))
+        ));
+    }
+    Ok((simulated, by_policy, confidence))
 }
 
 #[cfg(test)]
