@@ -259,25 +259,28 @@ impl PerKey {
     }
 }
 
+/// The keys drawn on their own (in index order) and the rest: every key when they fit in
+/// [`KEY_LINES`], else the [`KEY_LINES`] − 1 with the most attempts.
+fn busiest_keys(recorder: &Recorder) -> (Vec<usize>, Vec<usize>) {
+    let mut keys: Vec<usize> = (0..recorder.per_key.len()).collect();
+    if keys.len() <= KEY_LINES {
+        return (keys, Vec::new());
+    }
+    let total = |k: usize| -> u64 {
+        let attempts = |i| PerKey::Attempts.of(i, k);
+        recorder.series.iter().map(attempts).sum()
+    };
+    keys.sort_by_key(|&k| std::cmp::Reverse(total(k)));
+    let rest = keys.split_off(KEY_LINES - 1);
+    keys.sort_unstable();
+    (keys, rest)
+}
+
 /// A line per key of its attempts of `what` per minute over the run (points of at least a
 /// minute, at most [`KEY_POINTS`]): the [`KEY_LINES`] − 1 busiest keys (by all attempts) each
 /// on its own, the rest summed into one line.
 pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
-    let count = |i: &crate::recorder::Interval, k: usize| what.of(i, k);
-    let mut keys: Vec<usize> = (0..recorder.per_key.len()).collect();
-    let shown = if keys.len() > KEY_LINES {
-        let total = |k: usize| -> u64 {
-            let attempts = |i| PerKey::Attempts.of(i, k);
-            recorder.series.iter().map(attempts).sum()
-        };
-        keys.sort_by_key(|&k| std::cmp::Reverse(total(k)));
-        KEY_LINES - 1
-    } else {
-        keys.len()
-    };
-    let (own, rest) = keys.split_at(shown);
-    let mut own = own.to_vec();
-    own.sort_unstable();
+    let (own, rest) = busiest_keys(recorder);
     // Intervals per point: a minute at least, KEY_POINTS points at most.
     let interval = recorder.interval.as_secs_f64().max(1e-3);
     let n = recorder.series.len();
@@ -293,7 +296,7 @@ pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
             .map(|chunk| {
                 let sum: u64 = chunk
                     .iter()
-                    .map(|i| group.iter().map(|&k| count(i, k)).sum::<u64>())
+                    .map(|i| group.iter().map(|&k| what.of(i, k)).sum::<u64>())
                     .sum();
                 Some(sum as f64 * 60.0 / (chunk.len() as f64 * interval))
             })
@@ -306,11 +309,8 @@ pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
         .map(|(n, &k)| line(format!("key {k}"), colour(n), &[k]))
         .collect();
     if !rest.is_empty() {
-        series.push(line(
-            format!("the other {} keys", rest.len()),
-            (150, 150, 150),
-            rest,
-        ));
+        let label = format!("the other {} keys", rest.len());
+        series.push(line(label, (150, 150, 150), &rest));
     }
     let (id, title) = match what {
         PerKey::Attempts => ("keys-attempts", "Attempts per key over time"),

@@ -46,7 +46,8 @@ pub struct ScenarioFlags {
     /// process; simulation works) or `redis` (shared on Redis; needs --real).
     #[arg(long, value_name = "STATE", value_parser = ["local", "memory", "redis"])]
     pub state: Option<String>,
-    /// With --state redis: `redis://host:port[/db]`, or `env:NAME` for a URL with a password.
+    /// With --state redis: `redis://host:port[/db]`, `redis+unix:///path`, or `env:NAME` for
+    /// a URL with a password.
     /// Without it keyrotor starts redis-server on loopback.
     #[arg(long, value_name = "URL")]
     pub redis_url: Option<String>,

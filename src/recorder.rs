@@ -219,103 +219,62 @@ impl Recorder {
             .is_some_and(|limit| self.offered - self.goodput > limit)
     }
 
-    /// Records one finished request.
+    /// Records one finished request: in the run's totals, in its interval of the series,
+    /// and as a row of requests.csv when there is one.
     pub fn record(&mut self, r: &RequestRecord) -> std::io::Result<()> {
+        self.count(r)?;
+        let keys = self.per_key.len();
+        slot(&mut self.series, self.interval, keys, r.intended).count(r, self.budget);
+        if let Some(rows) = &mut self.rows {
+            rows.push(r.intended, csv_row(r))?;
+        }
+        Ok(())
+    }
+
+    /// Adds one request to the run's totals and its keys' counts.
+    fn count(&mut self, r: &RequestRecord) -> std::io::Result<()> {
         self.offered += 1;
         self.attempts += u64::from(r.attempts);
-        let limited = r.limited_keys.len() as u64;
-        self.upstream_429 += limited;
+        self.upstream_429 += r.limited_keys.len() as u64;
         for &k in &r.limited_keys {
             if let Some(c) = self.per_key.get_mut(k) {
                 c.rate_limited += 1;
-            }
-        }
-        self.tokens += r.tokens;
-        if r.failure.is_none() {
-            self.latency.saturating_record(micros(r.latency));
-            if let Some(streamed) = &r.streamed {
-                if self.streams.is_none() {
-                    self.streams = Some(StreamFigures::new()?);
-                }
-                if let Some(streams) = &mut self.streams {
-                    streams.record(streamed, r.latency);
-                }
-            }
-        }
-        if let Some(f) = r.failover {
-            self.failover.saturating_record(micros(f));
-        } else if r.failure.is_some() && r.attempts > 0 {
-            self.failover_unanswered += 1;
-        }
-        self.last_end = self.last_end.max(r.intended + r.latency);
-        let interval = slot(
-            &mut self.series,
-            self.interval,
-            self.per_key.len(),
-            r.intended,
-        );
-        interval.offered += 1;
-        interval.upstream_429 += limited;
-        for &k in &r.limited_keys {
-            if let Some(n) = interval.per_key_429.get_mut(k) {
-                *n += 1;
             }
         }
         for (i, &k) in r.keys.iter().enumerate() {
             if let Some(c) = self.per_key.get_mut(k) {
                 c.requests += 1;
                 // Every attempt but the last failed; the last one is the request's outcome.
-                let last = i + 1 == r.keys.len();
-                if last && r.failure.is_none() {
+                if i + 1 == r.keys.len() && r.failure.is_none() {
                     c.succeeded += 1;
                 }
             }
-            if let Some(n) = interval.per_key.get_mut(k) {
-                *n += 1;
-            }
-            let failed = i + 1 < r.keys.len() || r.failure.is_some();
-            if let Some(n) = interval.per_key_failed.get_mut(k).filter(|_| failed) {
-                *n += 1;
-            }
         }
+        self.tokens += r.tokens;
+        if let Some(f) = r.failover {
+            self.failover.saturating_record(micros(f));
+        } else if r.failure.is_some() && r.attempts > 0 {
+            self.failover_unanswered += 1;
+        }
+        self.last_end = self.last_end.max(r.intended + r.latency);
         match &r.failure {
             None => {
                 self.succeeded += 1;
-                interval.succeeded += 1;
-                if r.latency <= self.budget {
-                    self.goodput += 1;
-                    interval.goodput += 1;
+                self.goodput += u64::from(r.latency <= self.budget);
+                self.latency.saturating_record(micros(r.latency));
+                if let Some(streamed) = &r.streamed {
+                    if self.streams.is_none() {
+                        self.streams = Some(StreamFigures::new()?);
+                    }
+                    if let Some(streams) = &mut self.streams {
+                        streams.record(streamed, r.latency);
+                    }
                 }
             }
             Some(reason) => {
                 *self.failed.entry(reason.clone()).or_default() += 1;
-                *interval.failed.entry(reason.clone()).or_default() += 1;
-                if r.degraded {
-                    self.degraded += 1;
-                }
+                self.degraded += u64::from(r.degraded);
             }
-        }
-        if let Some(rows) = &mut self.rows {
-            let keys: Vec<String> = r.keys.iter().map(usize::to_string).collect();
-            let row = format!(
-                "{:.6},{:.3},{},{},{},{},{},{},{}",
-                r.intended.as_secs_f64(),
-                r.latency.as_secs_f64() * 1000.0,
-                r.attempts,
-                keys.join(" "),
-                r.limited_keys.len(),
-                r.failover.map_or(String::new(), |f| format!(
-                    "{:.3}",
-                    f.as_secs_f64() * 1000.0
-                )),
-                r.streamed.map_or(String::new(), |s| format!(
-                    "{:.3}",
-                    s.ttft.as_secs_f64() * 1000.0
-                )),
-                r.tokens,
-                r.failure.as_deref().unwrap_or("ok")
-            );
-            rows.push(r.intended, row)?;
         }
         Ok(())
     }
@@ -355,6 +314,54 @@ impl Recorder {
         }
         Ok(())
     }
+}
+
+impl Interval {
+    /// Adds one request sent (as intended) in this interval; an answer within `budget`
+    /// counts toward goodput.
+    fn count(&mut self, r: &RequestRecord, budget: Duration) {
+        self.offered += 1;
+        self.upstream_429 += r.limited_keys.len() as u64;
+        for &k in &r.limited_keys {
+            if let Some(n) = self.per_key_429.get_mut(k) {
+                *n += 1;
+            }
+        }
+        for (i, &k) in r.keys.iter().enumerate() {
+            if let Some(n) = self.per_key.get_mut(k) {
+                *n += 1;
+            }
+            let failed = i + 1 < r.keys.len() || r.failure.is_some();
+            if let Some(n) = self.per_key_failed.get_mut(k).filter(|_| failed) {
+                *n += 1;
+            }
+        }
+        match &r.failure {
+            None => {
+                self.succeeded += 1;
+                self.goodput += u64::from(r.latency <= budget);
+            }
+            Some(reason) => *self.failed.entry(reason.clone()).or_default() += 1,
+        }
+    }
+}
+
+/// One request as a row of requests.csv (see [`crate::requests_csv::HEADER`]).
+fn csv_row(r: &RequestRecord) -> String {
+    let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
+    let keys: Vec<String> = r.keys.iter().map(usize::to_string).collect();
+    format!(
+        "{:.6},{},{},{},{},{},{},{},{}",
+        r.intended.as_secs_f64(),
+        ms(r.latency),
+        r.attempts,
+        keys.join(" "),
+        r.limited_keys.len(),
+        r.failover.map_or(String::new(), ms),
+        r.streamed.map_or(String::new(), |s| ms(s.ttft)),
+        r.tokens,
+        r.failure.as_deref().unwrap_or("ok")
+    )
 }
 
 /// The time-series interval (of `len`, with `keys` keys) an intended send time falls in.

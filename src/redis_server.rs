@@ -3,17 +3,22 @@
 //! on disk and is stopped when dropped.
 
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-/// A running `redis-server` on 127.0.0.1.
+/// A running `redis-server` on 127.0.0.1, and on a Unix socket beside it.
 #[derive(Debug)]
 pub struct RedisServer {
     child: Child,
     /// `redis://127.0.0.1:PORT/`.
     pub url: String,
+    /// The same server through its Unix socket: `redis+unix:///PATH` (a replica on the same
+    /// host saves the TCP stack's work on every call).
+    pub unix_url: String,
+    socket: PathBuf,
 }
 
 impl RedisServer {
@@ -36,8 +41,13 @@ impl RedisServer {
     }
 
     fn on(port: u16) -> anyhow::Result<Self> {
+        let socket =
+            std::env::temp_dir().join(format!("keyrotor-redis-{}-{port}.sock", std::process::id()));
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--unixsocket")
+            .arg(&socket)
+            .args(["--unixsocketperm", "700"])
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -49,6 +59,8 @@ impl RedisServer {
         let mut server = Self {
             child,
             url: format!("redis://127.0.0.1:{port}/"),
+            unix_url: format!("redis+unix://{}", socket.display()),
+            socket,
         };
         let deadline = Instant::now() + Duration::from_secs(5);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -69,5 +81,6 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
     }
 }

@@ -511,7 +511,8 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits() {
     assert!(status.success(), "{status}");
 }
 
-/// Two proxy replicas sharing key state on Redis (started on loopback, stopped after): a key
+/// Two proxy replicas sharing key state on Redis (started on loopback, stopped after), one
+/// over TCP and one over the server's Unix socket: a key
 /// replica A found out of its day is never tried by replica B, whose /status and /health say
 /// what it learned; a replica whose store is unreachable serves from its own state
 /// (fail-open) or refuses with a 503 (fail-closed); a Redis password is never a flag.
@@ -522,7 +523,9 @@ async fn proxy_replicas_share_key_state_on_redis() {
     let keys = ["gsk_sdk_out", "gsk_sdk_ok"];
     let shared = ["--state", &redis.url, "--pool-id", "replicas-test"];
     let a = proxy(&upstream.url, &keys, &shared).await;
-    let b = proxy(&upstream.url, &keys, &shared).await;
+    // Replica B reaches the same server through its Unix socket.
+    let by_socket = ["--state", &redis.unix_url, "--pool-id", "replicas-test"];
+    let b = proxy(&upstream.url, &keys, &by_socket).await;
     let path = "/openai/v1/chat/completions";
     // Four requests through a replica, then how often the spent key has answered 429.
     let four_then_429s = |replica: String| {

@@ -1,7 +1,8 @@
 //! What shared key state costs per request: a whole `Rotor::send` (adaptive, 10 keys, a
 //! transport that answers at once) with no store, with a `MemoryStore`, and with a
-//! `RedisStore` on a `redis-server` this bench starts on a free loopback port — side by
-//! side, interleaved in rounds so the machine's noise falls on all three alike.
+//! `RedisStore` on a `redis-server` this bench starts on a free loopback port, over TCP and
+//! over its Unix socket — side by side, interleaved in rounds so the machine's noise falls
+//! on all four alike.
 //!
 //! Run: `cargo bench -p keyrotor-engine --features redis --bench store` (redis-server on
 //! PATH). Prints p50/p99 per variant and what the store adds at each; one task sends at a
@@ -62,10 +63,10 @@ type Error = Box<dyn std::error::Error>;
 /// times (no store, memory, redis, PING), the store's counters and the server's
 /// commandstats for this condition alone.
 async fn measure(
-    port: u16,
+    server: &redis_support::Server,
     pool: &str,
 ) -> Result<(Vec<Vec<Duration>>, Option<StoreStatus>, String), Error> {
-    let url = format!("redis://127.0.0.1:{port}/");
+    let url = server.url();
     let mut conn = redis::Client::open(url.as_str())?
         .get_multiplexed_async_connection()
         .await?;
@@ -75,10 +76,17 @@ async fn measure(
         .await?;
     let redis: Arc<dyn StateStore> =
         Arc::new(RedisStore::open(&url, pool, Duration::from_secs(1))?);
+    let unix_pool = format!("{pool}-unix");
+    let unix: Arc<dyn StateStore> = Arc::new(RedisStore::open(
+        &server.unix_url(),
+        &unix_pool,
+        Duration::from_secs(1),
+    )?);
     let variants = [
         ("no store", rotor(None)?),
         ("memory", rotor(Some(Arc::new(MemoryStore::new())))?),
         ("redis", rotor(Some(redis))?),
+        ("redis unix", rotor(Some(unix))?),
     ];
     let request = ChatRequest::synthetic("openai/gpt-oss-120b", 20, 10, false);
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
@@ -111,6 +119,10 @@ async fn measure(
     Ok((times, counters, stats))
 }
 
+/// What each row of the bench is: no store, memory, Redis over loopback TCP, the same
+/// Redis over its Unix socket.
+const VARIANTS: [&str; 4] = ["no store", "memory", "redis", "redis unix"];
+
 fn report(label: &str, mut times: Vec<Vec<Duration>>, counters: Option<StoreStatus>, stats: &str) {
     let base = {
         times[0].sort_unstable();
@@ -120,29 +132,30 @@ fn report(label: &str, mut times: Vec<Vec<Duration>>, counters: Option<StoreStat
         "{label}: Rotor::send, adaptive, {KEYS} keys, one at a time, {} requests per variant",
         ROUNDS * PER_ROUND
     );
-    for (i, name) in ["no store", "memory", "redis"].iter().enumerate() {
+    for (i, name) in VARIANTS.iter().enumerate() {
         times[i].sort_unstable();
         let (p50, p99) = (quantile(&times[i], 0.5), quantile(&times[i], 0.99));
         println!(
-            "{name:>9}: p50 {:>8.1} µs  p99 {:>8.1} µs  added p50 {:>8.1} µs  added p99 {:>8.1} µs",
+            "{name:>10}: p50 {:>8.1} µs  p99 {:>8.1} µs  added p50 {:>8.1} µs  added p99 {:>8.1} µs",
             p50.as_secs_f64() * 1e6,
             p99.as_secs_f64() * 1e6,
             (p50.as_secs_f64() - base.0.as_secs_f64()) * 1e6,
             (p99.as_secs_f64() - base.1.as_secs_f64()) * 1e6,
         );
     }
-    times[3].sort_unstable();
+    let pings = &mut times[VARIANTS.len()];
+    pings.sort_unstable();
     println!(
-        "redis PING round trip (the floor): p50 {:.1} µs  p99 {:.1} µs",
-        quantile(&times[3], 0.5).as_secs_f64() * 1e6,
-        quantile(&times[3], 0.99).as_secs_f64() * 1e6
+        "redis PING round trip over TCP (the floor): p50 {:.1} µs  p99 {:.1} µs",
+        quantile(pings, 0.5).as_secs_f64() * 1e6,
+        quantile(pings, 0.99).as_secs_f64() * 1e6
     );
     for line in stats.lines().filter(|l| l.starts_with("cmdstat_eval")) {
         println!("redis server time, {}", line.trim_start_matches("cmdstat_"));
     }
     if let Some(s) = counters {
         println!(
-            "redis store: {} calls, {} failed (one admit per attempt)",
+            "redis store (TCP): {} calls, {} failed (one admit per attempt)",
             s.calls, s.errors
         );
     }
@@ -180,14 +193,13 @@ impl Drop for Awake {
 
 fn main() -> Result<(), Error> {
     let server = redis_support::Server::start();
-    let port = server.port;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (times, counters, stats) = runtime.block_on(measure(port, "bench-idle"))?;
+    let (times, counters, stats) = runtime.block_on(measure(&server, "bench-idle"))?;
     report("cores idle between requests", times, counters, &stats);
     let awake = Awake::start();
-    let (times, counters, stats) = runtime.block_on(measure(port, "bench-awake"))?;
+    let (times, counters, stats) = runtime.block_on(measure(&server, "bench-awake"))?;
     drop(awake);
     println!();
     report(

@@ -199,6 +199,14 @@ pub async fn health() -> Json<serde_json::Value> {
 pub async fn metrics(State(mock): State<Arc<Mock>>) -> Response {
     let view = snapshot(&mock);
     let mut out = String::new();
+    requests_total(&mut out, &view);
+    rate_limited_total(&mut out, &view);
+    quota_used(&mut out, &view);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// `mock_groq_requests_total` by organisation, key and outcome.
+fn requests_total(out: &mut String, view: &AdminState) {
     let _ = writeln!(
         out,
         "# HELP mock_groq_requests_total Requests by key and outcome."
@@ -228,6 +236,10 @@ pub async fn metrics(State(mock): State<Arc<Mock>>) -> Response {
         }
     }
     series("", "none", &view.unauthenticated);
+}
+
+/// `mock_groq_rate_limited_total` by organisation, key and the window that ran out.
+fn rate_limited_total(out: &mut String, view: &AdminState) {
     let _ = writeln!(
         out,
         "# HELP mock_groq_rate_limited_total 429 answers by key and the limit window that ran out."
@@ -250,6 +262,10 @@ pub async fn metrics(State(mock): State<Arc<Mock>>) -> Response {
             }
         }
     }
+}
+
+/// `mock_groq_quota_used` by organisation, model and window.
+fn quota_used(out: &mut String, view: &AdminState) {
     let _ = writeln!(
         out,
         "# HELP mock_groq_quota_used Current usage of each limit window."
@@ -268,5 +284,4 @@ pub async fn metrics(State(mock): State<Arc<Mock>>) -> Response {
             }
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

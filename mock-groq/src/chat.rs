@@ -285,21 +285,11 @@ async fn serve(
         Ok(faulted) => faulted,
         Err(served) => return *served,
     };
-    let messages = request.messages.as_deref().unwrap_or_default();
-    let prompt_tokens = tokens::prompt_tokens(messages);
-    let max_tokens = request
-        .max_completion_tokens
-        .or(request.max_tokens)
-        .unwrap_or(mock.config.default_max_tokens)
-        .max(1);
-    // Checked before admission: a client's max_tokens can be anything up to u64::MAX, and
-    // what cannot fit the model's context is refused, never reserved or generated.
+    let (prompt_tokens, max_tokens) = match sizes(mock, &request, model) {
+        Ok(sizes) => sizes,
+        Err(err) => return refused(&err, &request_id, None, mock),
+    };
     let reserved = prompt_tokens.saturating_add(max_tokens);
-    let context = MODELS[model].context_window;
-    if reserved > context {
-        let err = ApiError::context_length_exceeded(context, prompt_tokens, max_tokens);
-        return refused(&err, &request_id, None, mock);
-    }
     let snapshot = match admit(mock, &at, reserved) {
         Ok(snapshot) => snapshot,
         Err(served) => return *served,
@@ -340,6 +330,28 @@ async fn serve(
     };
     let response = stream_response(Arc::clone(mock), admitted, content.to_string(), shape, rng);
     (None, response)
+}
+
+/// The request's prompt tokens and the most it may generate. Checked before admission: a
+/// client's max_tokens can be anything up to u64::MAX, and what cannot fit the model's
+/// context is refused, never reserved or generated.
+fn sizes(mock: &Mock, request: &ChatRequest, model: usize) -> Result<(u64, u64), ApiError> {
+    let messages = request.messages.as_deref().unwrap_or_default();
+    let prompt_tokens = tokens::prompt_tokens(messages);
+    let max_tokens = request
+        .max_completion_tokens
+        .or(request.max_tokens)
+        .unwrap_or(mock.config.default_max_tokens)
+        .max(1);
+    let context = MODELS[model].context_window;
+    if prompt_tokens.saturating_add(max_tokens) > context {
+        return Err(ApiError::context_length_exceeded(
+            context,
+            prompt_tokens,
+            max_tokens,
+        ));
+    }
+    Ok((prompt_tokens, max_tokens))
 }
 
 /// Which organisation asked for which model when, under which request id.

@@ -396,6 +396,12 @@ impl Config {
 
     /// Checks what the types cannot: ranges, references and uniqueness.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_settings()?;
+        self.validate_orgs()
+    }
+
+    /// The model, and the settings' ranges.
+    fn validate_settings(&self) -> Result<(), ConfigError> {
         let bad = |msg: String| Err(ConfigError::Invalid(msg));
         if catalog::find(&self.model).is_none() {
             return bad(format!(
@@ -415,12 +421,6 @@ impl Config {
                 TIME_SCALE_RANGE.end(),
                 self.time_scale
             ));
-        }
-        if self.orgs.is_empty() {
-            return bad(
-                "no organisations: add at least one [[orgs]] with `id` and `keys` (see mock-groq/config.example.toml)"
-                    .to_owned(),
-            );
         }
         if self.header_timeout.is_zero() || self.header_timeout > Duration::from_secs(600) {
             return bad(format!(
@@ -451,6 +451,19 @@ impl Config {
         }
         if self.default_max_tokens == 0 {
             return bad("default_max_tokens must be at least 1".to_owned());
+        }
+        Ok(())
+    }
+
+    /// The organisations and their keys (some, each once), and what faults and events
+    /// name.
+    fn validate_orgs(&self) -> Result<(), ConfigError> {
+        let bad = |msg: String| Err(ConfigError::Invalid(msg));
+        if self.orgs.is_empty() {
+            return bad(
+                "no organisations: add at least one [[orgs]] with `id` and `keys` (see mock-groq/config.example.toml)"
+                    .to_owned(),
+            );
         }
         let mut org_ids = HashSet::new();
         let mut keys = HashSet::new();

@@ -205,6 +205,58 @@ pub struct Mock {
     pub attribution: Option<Mutex<Attribution>>,
 }
 
+/// Each organisation with a ledger per model (its tier's limits, overridden where the
+/// config says), and every key with the organisation it belongs to.
+fn orgs_and_keys(config: &Config) -> (Vec<Org>, Vec<KeyEntry>) {
+    let mut orgs = Vec::new();
+    let mut keys = Vec::new();
+    for (index, org) in config.orgs.iter().enumerate() {
+        let tier = org.tier.unwrap_or(config.tier);
+        let override_ = org.limits.unwrap_or_default();
+        let ledgers = MODELS
+            .iter()
+            .map(|m| Mutex::new(Ledger::new(override_.apply(m.limits(tier)))))
+            .collect();
+        orgs.push(Org {
+            id: org.id.clone(),
+            ledgers,
+        });
+        keys.extend(org.keys.iter().map(|key| KeyEntry {
+            key: key.clone(),
+            org: index,
+            revoked_at: None,
+            counters: Counters::default(),
+        }));
+    }
+    (orgs, keys)
+}
+
+/// Sets the config's events in place: a key's revocation time, an organisation's ledgers'
+/// daily exhaustion.
+fn schedule_events(
+    events: &[Event],
+    orgs: &[Org],
+    keys: &mut [KeyEntry],
+    by_key: &HashMap<String, usize>,
+) {
+    for event in events {
+        match event {
+            Event::RevokeKey { at, key } => {
+                if let Some(&i) = by_key.get(key.expose()) {
+                    keys[i].revoked_at = Some(*at);
+                }
+            }
+            Event::ExhaustDaily { at, org } => {
+                if let Some(o) = orgs.iter().find(|o| &o.id == org) {
+                    for ledger in &o.ledgers {
+                        lock(ledger).exhaust_daily_at(*at);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Distinct completion texts kept; further ones are made each time.
 const TEXTS: usize = 4096;
 
@@ -215,49 +267,13 @@ impl Mock {
         let default_model = catalog::find(&config.model)
             .ok_or_else(|| ConfigError::Invalid(format!("unknown model {}", config.model)))?;
         let clock = Clock::start(config.time_scale);
-        let mut orgs = Vec::new();
-        let mut keys = Vec::new();
-        for (index, org) in config.orgs.iter().enumerate() {
-            let tier = org.tier.unwrap_or(config.tier);
-            let override_ = org.limits.unwrap_or_default();
-            let ledgers = MODELS
-                .iter()
-                .map(|m| Mutex::new(Ledger::new(override_.apply(m.limits(tier)))))
-                .collect();
-            orgs.push(Org {
-                id: org.id.clone(),
-                ledgers,
-            });
-            for key in &org.keys {
-                keys.push(KeyEntry {
-                    key: key.clone(),
-                    org: index,
-                    revoked_at: None,
-                    counters: Counters::default(),
-                });
-            }
-        }
+        let (orgs, mut keys) = orgs_and_keys(&config);
         let by_key: HashMap<String, usize> = keys
             .iter()
             .enumerate()
             .map(|(i, k)| (k.key.expose().to_owned(), i))
             .collect();
-        for event in &config.events {
-            match event {
-                Event::RevokeKey { at, key } => {
-                    if let Some(&i) = by_key.get(key.expose()) {
-                        keys[i].revoked_at = Some(*at);
-                    }
-                }
-                Event::ExhaustDaily { at, org } => {
-                    if let Some(o) = orgs.iter().find(|o| &o.id == org) {
-                        for ledger in &o.ledgers {
-                            lock(ledger).exhaust_daily_at(*at);
-                        }
-                    }
-                }
-            }
-        }
+        schedule_events(&config.events, &orgs, &mut keys, &by_key);
         let faults = Faults::new(&config.faults, |id| orgs.iter().position(|o| o.id == id));
         let start_unix = config.start_unix.unwrap_or_else(|| {
             SystemTime::now()

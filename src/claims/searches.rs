@@ -319,6 +319,51 @@ pub(super) fn sizing(
         .collect()
 }
 
+/// The conditions of a sizing row: its limits (`lim`, from `source`), model, keys, policy,
+/// traffic, request size and network.
+fn sizing_conditions(
+    row: &Sizing,
+    scenario: &Scenario,
+    input: &crate::plan::PlanInput,
+    limits: Limits,
+    (lim, source): (&mock_groq::catalog::Limits, &str),
+) -> Conditions {
+    Conditions {
+        as_of: day(scenario),
+        // The plan's scenario sets the limits explicitly: name where they come from.
+        limits: match limits {
+            Limits::Groq => format!("{source}: {lim}"),
+            Limits::Seeds => {
+                format!("the seeds' own 30 req/min and 6,000 req/day per key: {lim}")
+            }
+        },
+        model: scenario.target.model.clone(),
+        keys: format!("{} keys, each its own organisation", row.keys),
+        policy: input.policy.text().to_owned(),
+        traffic: format!("{}; Poisson, flat", row.assumption),
+        request: format!(
+            "a request: {PROMPT} prompt + {MAX_TOKENS} completion tokens, all of max_tokens used: {} tokens reserved and settled",
+            PROMPT + MAX_TOKENS
+        ),
+        network: network(scenario.target.rtt()),
+    }
+}
+
+/// How a sizing row is judged; `steady` when the day begins in steady state.
+fn sizing_detail(steady: bool) -> String {
+    let (gives, begun) = if steady {
+        (
+            "its refill, as traffic goes on day after day",
+            ", begun in steady state",
+        )
+    } else {
+        ("its limit plus its refill", "")
+    };
+    format!(
+        "Fails when the analytical lower bound already exceeds the claimed keys (a bucket gives at most {gives} over the span); otherwise the day is simulated with the claimed keys{begun} and holds when ≥ 99 % are answered within 5 s."
+    )
+}
+
 /// One sizing claim checked: the bound first, then (when the bound allows the claimed keys)
 /// a simulated day.
 fn sized(era: &Era, limits: Limits, row: Sizing) -> anyhow::Result<Claim> {
@@ -339,43 +384,10 @@ fn sized(era: &Era, limits: Limits, row: Sizing) -> anyhow::Result<Claim> {
         .builder(row.keys, &input.policy)
         .rtt(Duration::from_millis(RTT_MS))
         .build()?;
-    let mut claim = row_claim(
-        format!("{}{}{}", row.id, limits.suffix(), era.suffix()),
-        &row.claim,
-        &row.source,
-        Conditions {
-            as_of: day(&scenario),
-            // The plan's scenario sets the limits explicitly: name where they come from.
-            limits: match limits {
-                Limits::Groq => format!("{source}: {lim}"),
-                Limits::Seeds => {
-                    format!("the seeds' own 30 req/min and 6,000 req/day per key: {lim}")
-                }
-            },
-            model: scenario.target.model.clone(),
-            keys: format!("{} keys, each its own organisation", row.keys),
-            policy: input.policy.text().to_owned(),
-            traffic: format!("{}; Poisson, flat", row.assumption),
-            request: format!(
-                "a request: {PROMPT} prompt + {MAX_TOKENS} completion tokens, all of max_tokens used: {} tokens reserved and settled",
-                PROMPT + MAX_TOKENS
-            ),
-            network: network(scenario.target.rtt()),
-        },
-    );
-    claim.detail = format!(
-        "Fails when the analytical lower bound already exceeds the claimed keys (a bucket gives at most {} over the span); otherwise the day is simulated with the claimed keys{} and holds when ≥ 99 % are answered within 5 s.",
-        if row.steady {
-            "its refill, as traffic goes on day after day"
-        } else {
-            "its limit plus its refill"
-        },
-        if row.steady {
-            ", begun in steady state"
-        } else {
-            ""
-        }
-    );
+    let id = format!("{}{}{}", row.id, limits.suffix(), era.suffix());
+    let conditions = sizing_conditions(&row, &scenario, &input, limits, (&lim, &source));
+    let mut claim = row_claim(id, &row.claim, &row.source, conditions);
+    claim.detail = sizing_detail(row.steady);
     if bound.min_keys as usize > row.keys {
         claim.measured = format!(
             "at least {} keys ({} binds)",

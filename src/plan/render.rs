@@ -76,28 +76,44 @@ impl Plan {
 
     /// The plan as blocks, the answer first.
     pub fn blocks(&self) -> Vec<Block> {
-        let i = &self.input;
-        let a = &self.analytical;
+        let mut blocks = vec![Block::Heading(1, "Key plan".to_owned())];
+        blocks.extend(self.answer_blocks());
+        blocks.extend(self.bound_blocks());
+        self.simulated_blocks(&mut blocks);
+        self.confidence_blocks(&mut blocks);
+        if let Some(t) = &self.tiers {
+            blocks.extend(t.blocks(self.input.policy.text()));
+        }
+        if !self.notes.is_empty() {
+            blocks.push(Block::List(
+                self.notes.iter().map(|n| format!("Note: {n}")).collect(),
+            ));
+        }
+        blocks
+    }
+
+    /// The recommendation and its objective, then the event it is for.
+    fn answer_blocks(&self) -> [Block; 2] {
+        let (i, a) = (&self.input, &self.analytical);
         let tone = if self.recommended_keys.is_some() {
             Tone::Pass
         } else {
             Tone::Fail
         };
-        let mut blocks = vec![
-            Block::Heading(1, "Key plan".to_owned()),
+        let orgs = if i.layout == crate::scenario::Layout::Shared {
+            "one shared"
+        } else {
+            "separate"
+        };
+        [
             Block::Verdict(
                 tone,
                 format!(
-                    "Recommended: {}. Objective: {}; {} tier, `{}`, keys in {} organisations.",
+                    "Recommended: {}. Objective: {}; {} tier, `{}`, keys in {orgs} organisations.",
                     self.recommendation(),
                     self.objective_text(),
                     i.tier.name(),
                     i.model,
-                    if i.layout == crate::scenario::Layout::Shared {
-                        "one shared"
-                    } else {
-                        "separate"
-                    }
                 ),
             ),
             Block::Paragraph(format!(
@@ -114,47 +130,37 @@ impl Plan {
                 self.limits,
                 self.limits_source
             )),
+        ]
+    }
+
+    /// The analytical bound: each limit's demand and the keys it needs, and which binds.
+    fn bound_blocks(&self) -> [Block; 3] {
+        let a = &self.analytical;
+        let row = |b: &super::Bound| {
+            let binds = if b.limit == a.binding {
+                " ← binds"
+            } else {
+                ""
+            };
+            vec![
+                b.limit.to_uppercase(),
+                format!("{:.0}", b.demand),
+                b.per_key.map_or("unlimited".to_owned(), |v| v.to_string()),
+                format!("{}{binds}", b.keys),
+            ]
+        };
+        [
             Block::Heading(2, "Analytical lower bound".to_owned()),
             Block::Table(Table {
                 head: Table::heads(&["limit", "demand", "per key", "keys needed"]),
-                rows: a
-                    .bounds
-                    .iter()
-                    .map(|b| {
-                        vec![
-                            b.limit.to_uppercase(),
-                            format!("{:.0}", b.demand),
-                            b.per_key.map_or("unlimited".to_owned(), |v| v.to_string()),
-                            format!(
-                                "{}{}",
-                                b.keys,
-                                if b.limit == a.binding {
-                                    " ← binds"
-                                } else {
-                                    ""
-                                }
-                            ),
-                        ]
-                    })
-                    .collect(),
+                rows: a.bounds.iter().map(row).collect(),
             }),
             Block::Paragraph(format!(
                 "Analytical lower bound: **{} keys** ({} binds).",
                 a.min_keys,
                 a.binding.to_uppercase()
             )),
-        ];
-        self.simulated_blocks(&mut blocks);
-        self.confidence_blocks(&mut blocks);
-        if let Some(t) = &self.tiers {
-            blocks.extend(t.blocks(i.policy.text()));
-        }
-        if !self.notes.is_empty() {
-            blocks.push(Block::List(
-                self.notes.iter().map(|n| format!("Note: {n}")).collect(),
-            ));
-        }
-        blocks
+        ]
     }
 
     fn simulated_blocks(&self, blocks: &mut Vec<Block>) {

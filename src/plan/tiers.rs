@@ -146,9 +146,25 @@ fn size(
         };
         (found, note)
     };
+    let (spend_usd, spend_basis) = spend(input, tier);
+    Ok(TierOption {
+        tier,
+        limits: format!("{limits} ({source})"),
+        bound: bound.min_keys,
+        binding: bound.binding,
+        simulated,
+        simulated_note,
+        spend_usd,
+        spend_basis,
+    })
+}
+
+/// What the event costs on `tier` in US dollars (`None` without a published price), and
+/// how that figure is made.
+fn spend(input: &PlanInput, tier: Tier) -> (Option<f64>, String) {
     let requests = input.users as f64 * input.queries_per_user;
     let price = catalog::find(&input.model).and_then(|i| catalog::MODELS[i].price);
-    let (spend_usd, spend_basis) = match (tier, price) {
+    match (tier, price) {
         (Tier::Free, _) => (Some(0.0), "the free tier is not billed".to_owned()),
         (Tier::Developer, Some(p)) => (
             Some(requests * p.cost(input.prompt_tokens, input.completion_tokens)),
@@ -166,17 +182,7 @@ fn size(
             None,
             format!("no published price for {} in the catalog", input.model),
         ),
-    };
-    Ok(TierOption {
-        tier,
-        limits: format!("{limits} ({source})"),
-        bound: bound.min_keys,
-        binding: bound.binding,
-        simulated,
-        simulated_note,
-        spend_usd,
-        spend_basis,
-    })
+    }
 }
 
 /// The free tier (one key per organisation) and the developer tier for the event, or `None`

@@ -89,9 +89,10 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body: u64,
-    /// Where key state lives: `local` (this process), `redis://host:port[/db]` (shared by
-    /// every proxy replica given the same server and --pool-id), or `env:NAME` for a Redis
-    /// URL with a password, read from that environment variable.
+    /// Where key state lives: `local` (this process), `redis://host:port[/db]` or
+    /// `redis+unix:///path/to/redis.sock` (shared by every proxy replica given the same
+    /// server and --pool-id; the socket spares replicas on Redis's host the TCP stack), or
+    /// `env:NAME` for a Redis URL with a password, read from that environment variable.
     #[arg(long, value_name = "STATE", default_value = "local")]
     pub state: String,
     /// Names the shared pool in the store (1 to 64 of A-Z a-z 0-9 _ . -): replicas with the

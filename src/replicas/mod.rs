@@ -156,34 +156,50 @@ impl<'de> Deserialize<'de> for ColdStart {
     }
 }
 
-/// The Redis URL a scenario or flag names: `redis://host:port[/db]` as written (a password
-/// in it is refused: it would sit in a file or a command line), or `env:NAME`, the URL in
-/// that environment variable (which may hold a password).
+/// The Redis URL a scenario or flag names: `redis://host:port[/db]` or a Unix socket,
+/// `redis+unix:///path[?db=N]` (also `unix:///path`), as written (a password in it is
+/// refused: it would sit in a file or a command line), or `env:NAME`, the URL in that
+/// environment variable (which may hold a password, and may be `rediss://`).
 pub fn redis_url(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    const SCHEMES: [&str; 4] = ["redis://", "rediss://", "redis+unix://", "unix://"];
     if let Some(name) = text.strip_prefix("env:") {
         let url = env(name)
             .ok_or_else(|| format!("redis URL: environment variable {name} is not set"))?;
-        return match url.starts_with("redis://") || url.starts_with("rediss://") {
+        return match SCHEMES.iter().any(|s| url.starts_with(s)) {
             true => Ok(url),
-            false => Err(format!("redis URL in {name}: expected redis://…")),
+            false => Err(format!(
+                "redis URL in {name}: expected redis://, rediss://, redis+unix:// or unix://"
+            )),
         };
     }
-    if !text.starts_with("redis://") {
+    let password = || {
+        Err("redis URL: a password does not belong in a file or on a command line; put the URL in an environment variable and write env:NAME".to_owned())
+    };
+    if let Some(path) = ["redis+unix://", "unix://"]
+        .iter()
+        .find_map(|s| text.strip_prefix(s))
+    {
+        if !path.starts_with('/') {
+            return Err(format!(
+                "redis URL {text:?}: a Unix socket needs an absolute path, e.g. redis+unix:///run/redis.sock"
+            ));
+        }
+        let url = reqwest::Url::parse(text).map_err(|e| format!("redis URL {text:?}: {e}"))?;
+        return match url.query_pairs().any(|(name, _)| name == "pass") {
+            true => password(),
+            false => Ok(text.to_owned()),
+        };
+    }
+    let Some(rest) = text.strip_prefix("redis://") else {
         return Err(format!(
-            "redis URL {text:?}: expected redis://host:port[/db] or env:NAME"
+            "redis URL {text:?}: expected redis://host:port[/db], redis+unix:///path or env:NAME"
         ));
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    match authority.contains('@') {
+        true => password(),
+        false => Ok(text.to_owned()),
     }
-    let authority = text["redis://".len()..]
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    if authority.contains('@') {
-        return Err(
-            "redis URL: a password does not belong in a file or on a command line; put the URL in an environment variable and write env:NAME"
-                .to_owned(),
-        );
-    }
-    Ok(text.to_owned())
 }
 
 /// A run's shared store, the server it runs on when keyrotor started one (stopped when this
@@ -271,5 +287,13 @@ mod tests {
         assert!(redis_url("env:R", &env).is_ok());
         assert!(redis_url("env:MISSING", &env).is_err());
         assert!(redis_url("http://x", &env).is_err());
+        let socket = "redis+unix:///run/redis.sock?db=2";
+        assert_eq!(redis_url(socket, &env).as_deref(), Ok(socket));
+        assert!(redis_url("unix:///run/redis.sock", &env).is_ok());
+        let secret = redis_url("redis+unix:///run/redis.sock?db=1&pass=pw", &env);
+        assert!(secret.is_err_and(|e| e.contains("environment variable")));
+        let encoded = redis_url("unix:///run/redis.sock?pa%73s=pw", &env);
+        assert!(encoded.is_err_and(|e| e.contains("environment variable")));
+        assert!(redis_url("redis+unix://relative.sock", &env).is_err());
     }
 }

@@ -140,69 +140,7 @@ impl Scenario {
                 )?;
             }
         }
-        match &t.shape {
-            Shape::Closed { users, think } => {
-                ensure(
-                    (1..=limits::USERS).contains(&users.0),
-                    "traffic.users",
-                    format!("from 1 to {} users", limits::USERS),
-                )?;
-                span_within(
-                    Some(*think),
-                    "traffic.think",
-                    Duration::ZERO,
-                    limits::TIMEOUT,
-                )?;
-            }
-            Shape::Ramp { .. } => ensure(
-                t.duration.is_some(),
-                "traffic.duration",
-                "a ramp needs `duration`",
-            )?,
-            Shape::Step { change_at, .. } => span_within(
-                Some(*change_at),
-                "traffic.change_at",
-                Duration::ZERO,
-                limits::DURATION,
-            )?,
-            Shape::Spike {
-                change_at,
-                spike_for,
-                ..
-            } => {
-                span_within(
-                    Some(*change_at),
-                    "traffic.change_at",
-                    Duration::ZERO,
-                    limits::DURATION,
-                )?;
-                span_within(
-                    Some(*spike_for),
-                    "traffic.spike_for",
-                    Duration::from_millis(1),
-                    limits::DURATION,
-                )?;
-            }
-            Shape::Profile { weights, step, .. } => {
-                let (hours, weight) = limits::PROFILE;
-                ensure(
-                    !weights.is_empty()
-                        && weights.len() <= hours
-                        && weights.iter().all(|w| (0.0..=weight).contains(w))
-                        && weights.iter().sum::<f64>() > 0.0,
-                    "traffic.profile",
-                    format!(
-                        "arrival = \"profile\" needs `profile`: 1 to {hours} weights, each between 0 and {weight}, not all zero"
-                    ),
-                )?;
-                ensure(
-                    profile_step_ok(*step),
-                    "traffic.profile_step",
-                    "a profile step divides an hour into whole seconds (1s … 1h, e.g. 10m) or is a whole number of hours dividing a day (2h, 3h, 4h, 6h, 8h, 12h, 24h)",
-                )?;
-            }
-            Shape::Constant { .. } | Shape::Poisson { .. } => {}
-        }
+        check_shape(&t.shape, t.duration)?;
         span_within(
             Some(t.latency_budget),
             "traffic.latency_budget",
@@ -360,6 +298,75 @@ impl Scenario {
                 message: e.to_string(),
             })
     }
+}
+
+/// The fields of the arrival shape: users and think time of a closed loop, a ramp's
+/// duration, the step's and spike's times, a profile's weights and step.
+fn check_shape(shape: &Shape, duration: Option<Duration>) -> Check {
+    match shape {
+        Shape::Closed { users, think } => {
+            ensure(
+                (1..=limits::USERS).contains(&users.0),
+                "traffic.users",
+                format!("from 1 to {} users", limits::USERS),
+            )?;
+            span_within(
+                Some(*think),
+                "traffic.think",
+                Duration::ZERO,
+                limits::TIMEOUT,
+            )?;
+        }
+        Shape::Ramp { .. } => ensure(
+            duration.is_some(),
+            "traffic.duration",
+            "a ramp needs `duration`",
+        )?,
+        Shape::Step { change_at, .. } => span_within(
+            Some(*change_at),
+            "traffic.change_at",
+            Duration::ZERO,
+            limits::DURATION,
+        )?,
+        Shape::Spike {
+            change_at,
+            spike_for,
+            ..
+        } => {
+            span_within(
+                Some(*change_at),
+                "traffic.change_at",
+                Duration::ZERO,
+                limits::DURATION,
+            )?;
+            span_within(
+                Some(*spike_for),
+                "traffic.spike_for",
+                Duration::from_millis(1),
+                limits::DURATION,
+            )?;
+        }
+        Shape::Profile { weights, step, .. } => {
+            let (hours, weight) = limits::PROFILE;
+            ensure(
+                !weights.is_empty()
+                    && weights.len() <= hours
+                    && weights.iter().all(|w| (0.0..=weight).contains(w))
+                    && weights.iter().sum::<f64>() > 0.0,
+                "traffic.profile",
+                format!(
+                    "arrival = \"profile\" needs `profile`: 1 to {hours} weights, each between 0 and {weight}, not all zero"
+                ),
+            )?;
+            ensure(
+                profile_step_ok(*step),
+                "traffic.profile_step",
+                "a profile step divides an hour into whole seconds (1s … 1h, e.g. 10m) or is a whole number of hours dividing a day (2h, 3h, 4h, 6h, 8h, 12h, 24h)",
+            )?;
+        }
+        Shape::Constant { .. } | Shape::Poisson { .. } => {}
+    }
+    Ok(())
 }
 
 fn check_tokens(tokens: Tokens, field: &str) -> Check {

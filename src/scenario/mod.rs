@@ -428,7 +428,8 @@ pub struct Engine {
     /// this process; simulated time works) or `redis` (one store on Redis; real time).
     #[serde(default, skip_serializing_if = "is_local")]
     pub state: StateKind,
-    /// With `state = "redis"`: the server as `redis://host:port[/db]`, or `env:NAME` to read
+    /// With `state = "redis"`: the server as `redis://host:port[/db]` or
+    /// `redis+unix:///path` (its Unix socket), or `env:NAME` to read
     /// a URL with a password from the environment. Without it keyrotor starts
     /// `redis-server` on loopback for the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -731,78 +732,84 @@ struct TrafficFile {
     profile_step: Option<Duration>,
 }
 
-impl TryFrom<TrafficFile> for Traffic {
-    type Error = String;
-    fn try_from(f: TrafficFile) -> Result<Self, String> {
-        let kind = format!("arrival = \"{}\"", serde_plain_name(f.arrival));
+impl TrafficFile {
+    /// How the file's `arrival` names its kind, e.g. `arrival = "poisson"`.
+    fn kind(&self) -> String {
+        format!("arrival = \"{}\"", serde_plain_name(self.arrival))
+    }
+
+    /// The arrival shape, with the fields its kind needs.
+    fn shape(&self) -> Result<Shape, String> {
+        let kind = self.kind();
         let need = |value: Option<Rate>, field: &str| {
             value.ok_or_else(|| format!("{kind} needs `{field}` (requests per minute)"))
         };
         let at = |value: Option<Duration>, field: &str| {
             value.ok_or_else(|| format!("{kind} needs `{field}`"))
         };
-        let shape = match f.arrival {
+        Ok(match self.arrival {
             Arrival::Constant => Shape::Constant {
-                rate: need(f.rate, "rate")?,
+                rate: need(self.rate, "rate")?,
             },
             Arrival::Poisson => Shape::Poisson {
-                rate: need(f.rate, "rate")?,
+                rate: need(self.rate, "rate")?,
             },
             Arrival::Ramp => Shape::Ramp {
-                rate: need(f.rate, "rate")?,
-                peak: need(f.peak, "peak")?,
+                rate: need(self.rate, "rate")?,
+                peak: need(self.peak, "peak")?,
             },
             Arrival::Step => Shape::Step {
-                rate: need(f.rate, "rate")?,
-                peak: need(f.peak, "peak")?,
-                change_at: at(f.change_at, "change_at")?,
+                rate: need(self.rate, "rate")?,
+                peak: need(self.peak, "peak")?,
+                change_at: at(self.change_at, "change_at")?,
             },
             Arrival::Spike => Shape::Spike {
-                rate: need(f.rate, "rate")?,
-                peak: need(f.peak, "peak")?,
-                change_at: at(f.change_at, "change_at")?,
-                spike_for: at(f.spike_for, "spike_for")?,
+                rate: need(self.rate, "rate")?,
+                peak: need(self.peak, "peak")?,
+                change_at: at(self.change_at, "change_at")?,
+                spike_for: at(self.spike_for, "spike_for")?,
             },
             Arrival::Profile => Shape::Profile {
-                rate: need(f.rate, "rate")?,
-                weights: f.profile.clone(),
-                step: f.profile_step.unwrap_or_else(default_profile_step),
+                rate: need(self.rate, "rate")?,
+                weights: self.profile.clone(),
+                step: self.profile_step.unwrap_or_else(default_profile_step),
             },
             Arrival::Closed => Shape::Closed {
-                users: f.users.ok_or_else(|| format!("{kind} needs `users`"))?,
-                think: f.think.unwrap_or_default(),
+                users: self.users.ok_or_else(|| format!("{kind} needs `users`"))?,
+                think: self.think.unwrap_or_default(),
             },
-        };
+        })
+    }
+
+    /// The first field set in the file that `shape` does not use.
+    fn stray_field(&self, shape: &Shape) -> Option<&'static str> {
+        let closed = matches!(shape, Shape::Closed { .. });
+        let profile = matches!(shape, Shape::Profile { .. });
+        let spike = matches!(shape, Shape::Spike { .. });
+        let changes = spike || matches!(shape, Shape::Step { .. });
         let stray = [
-            ("rate", f.rate.is_some() && shape.rate().is_none()),
-            ("peak", f.peak.is_some() && shape.peak().is_none()),
-            (
-                "change_at",
-                f.change_at.is_some() && !matches!(shape, Shape::Step { .. } | Shape::Spike { .. }),
-            ),
-            (
-                "spike_for",
-                f.spike_for.is_some() && !matches!(shape, Shape::Spike { .. }),
-            ),
-            (
-                "users",
-                f.users.is_some() && !matches!(shape, Shape::Closed { .. }),
-            ),
-            (
-                "think",
-                f.think.is_some() && !matches!(shape, Shape::Closed { .. }),
-            ),
-            (
-                "profile",
-                !f.profile.is_empty() && !matches!(shape, Shape::Profile { .. }),
-            ),
-            (
-                "profile_step",
-                f.profile_step.is_some() && !matches!(shape, Shape::Profile { .. }),
-            ),
+            ("rate", self.rate.is_some() && shape.rate().is_none()),
+            ("peak", self.peak.is_some() && shape.peak().is_none()),
+            ("change_at", self.change_at.is_some() && !changes),
+            ("spike_for", self.spike_for.is_some() && !spike),
+            ("users", self.users.is_some() && !closed),
+            ("think", self.think.is_some() && !closed),
+            ("profile", !self.profile.is_empty() && !profile),
+            ("profile_step", self.profile_step.is_some() && !profile),
         ];
-        if let Some((field, _)) = stray.iter().find(|(_, stray)| *stray) {
-            return Err(format!("`{field}` does not go with {kind}"));
+        stray
+            .iter()
+            .find(|(_, stray)| *stray)
+            .map(|(field, _)| *field)
+    }
+}
+
+impl TryFrom<TrafficFile> for Traffic {
+    type Error = String;
+    fn try_from(f: TrafficFile) -> Result<Self, String> {
+        let shape = f.shape()?;
+        if let Some(field) = f.stray_field(&shape) {
+            return Err(format!("`{field}` does not go with {}", f.kind()));
         }
         Ok(Traffic {
             shape,

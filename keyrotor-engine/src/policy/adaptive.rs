@@ -320,22 +320,7 @@ impl Policy for Adaptive {
         now: Instant,
     ) {
         let Some(failure) = answer.failure else {
-            // Paced by a spent daily budget: rest for exactly the refill of what this request
-            // took, since no header will say when the next one fits.
-            if let Some((dimension, limit, since)) = pool.keys[key].day_limited {
-                if now.saturating_duration_since(since) >= DAY {
-                    pool.keys[key].day_limited = None;
-                } else if limit > 0 {
-                    let cost = match dimension {
-                        Dimension::Requests => 1.0,
-                        Dimension::Tokens => {
-                            reported_tokens(answer.body).unwrap_or(request.reserved_tokens) as f64
-                        }
-                    };
-                    let rest = Duration::from_secs_f64(cost * DAY.as_secs_f64() / limit as f64);
-                    pool.set_group_health(key, Health::Exhausted { until: now + rest });
-                }
-            }
+            pace_spent_day(pool, key, answer.body, request.reserved_tokens, now);
             return;
         };
         match failure {
@@ -389,4 +374,27 @@ impl Policy for Adaptive {
             }
         }
     }
+}
+
+/// After a success on a key whose daily budget ran out within the day: a rest for exactly
+/// the refill of what this request took, since no header will say when the next one fits
+/// (`reserved` tokens when the answer does not report its usage). A day after the 429 the
+/// key is paced no more.
+fn pace_spent_day(pool: &mut Pool, key: usize, body: &[u8], reserved: u64, now: Instant) {
+    let Some((dimension, limit, since)) = pool.keys[key].day_limited else {
+        return;
+    };
+    if now.saturating_duration_since(since) >= DAY {
+        pool.keys[key].day_limited = None;
+        return;
+    }
+    if limit == 0 {
+        return;
+    }
+    let cost = match dimension {
+        Dimension::Requests => 1.0,
+        Dimension::Tokens => reported_tokens(body).unwrap_or(reserved) as f64,
+    };
+    let rest = Duration::from_secs_f64(cost * DAY.as_secs_f64() / limit as f64);
+    pool.set_group_health(key, Health::Exhausted { until: now + rest });
 }

@@ -57,7 +57,8 @@ impl fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// A store for pool `pool_id` on the server at `url` (`redis://[:password@]host:port[/db]`),
+    /// A store for pool `pool_id` on the server at `url` (`redis://[:password@]host:port[/db]`,
+    /// or a Unix socket: `redis+unix:///path[?db=N]`),
     /// each call bounded by `timeout` (1 ms to 10 s). Does not connect yet: an unreachable
     /// server shows as errors on the calls, which the rotor answers per [`super::OnStoreError`].
     /// Must be called inside a tokio runtime.

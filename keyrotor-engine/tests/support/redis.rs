@@ -7,10 +7,11 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A `redis-server` on a free loopback port, stopped on drop.
+/// A `redis-server` on a free loopback port and a Unix socket, stopped on drop.
 pub struct Server {
     child: Child,
     pub port: u16,
+    socket: std::path::PathBuf,
 }
 
 impl Server {
@@ -23,8 +24,15 @@ impl Server {
     }
 
     pub fn on(port: u16) -> Self {
+        let socket = std::env::temp_dir().join(format!(
+            "keyrotor-engine-redis-{}-{port}.sock",
+            std::process::id()
+        ));
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--unixsocket")
+            .arg(&socket)
+            .args(["--unixsocketperm", "700"])
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -40,16 +48,26 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self { child, port }
+        Self {
+            child,
+            port,
+            socket,
+        }
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// The same server through its Unix socket.
+    pub fn unix_url(&self) -> String {
+        format!("redis+unix://{}", self.socket.display())
+    }
+
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
 

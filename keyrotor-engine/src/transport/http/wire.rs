@@ -110,12 +110,39 @@ fn parse_one(buf: &[u8], closed: bool) -> Result<Option<Answer>, WireError> {
     if status < 100 {
         return Err(WireError::Head(format!("status {status:03}")));
     }
-    let http11 = response.version == Some(1);
-    let mut headers = HeaderMap::with_capacity(response.headers.len());
-    let mut length: Option<usize> = None;
-    let mut chunked = false;
-    let mut close = !http11;
-    for header in response.headers.iter() {
+    let (headers, framing) = read_headers(response.headers, response.version == Some(1))?;
+    let Some((body, body_len, until_close)) = framing.body(buf, head_len, status, closed)? else {
+        return Ok(None);
+    };
+    Ok(Some(Answer {
+        status,
+        headers,
+        body,
+        consumed: head_len + body_len,
+        keep_alive: !framing.close && !until_close,
+    }))
+}
+
+/// How an answer's head says its body ends, and whether the connection closes after it.
+#[derive(Default)]
+struct Framing {
+    length: Option<usize>,
+    chunked: bool,
+    close: bool,
+}
+
+/// The head's headers, checked, and the framing they state.
+#[inline]
+fn read_headers(
+    parsed: &[httparse::Header<'_>],
+    http11: bool,
+) -> Result<(HeaderMap, Framing), WireError> {
+    let mut headers = HeaderMap::with_capacity(parsed.len());
+    let mut framing = Framing {
+        close: !http11,
+        ..Framing::default()
+    };
+    for header in parsed {
         let name = HeaderName::from_bytes(header.name.as_bytes())
             .map_err(|_| WireError::Head(format!("bad header name `{}`", header.name)))?;
         let value = HeaderValue::from_bytes(header.value)
@@ -126,58 +153,60 @@ fn parse_one(buf: &[u8], closed: bool) -> Result<Option<Answer>, WireError> {
                 .ok()
                 .and_then(|v| v.trim().parse::<usize>().ok())
                 .ok_or_else(|| WireError::Head("bad content-length".to_owned()))?;
-            if length.is_some_and(|m| m != n) {
+            if framing.length.is_some_and(|m| m != n) {
                 return Err(WireError::Head("conflicting content-length".to_owned()));
             }
-            length = Some(n);
+            framing.length = Some(n);
         } else if name == ::http::header::TRANSFER_ENCODING {
-            chunked = value
+            framing.chunked = value
                 .to_str()
                 .is_ok_and(|v| v.to_ascii_lowercase().trim_end().ends_with("chunked"));
         } else if name == ::http::header::CONNECTION {
             let v = value.to_str().unwrap_or("").to_ascii_lowercase();
             if v.contains("close") {
-                close = true;
+                framing.close = true;
             } else if v.contains("keep-alive") {
-                close = false;
+                framing.close = false;
             }
         }
         headers.append(name, value);
     }
-    let interim_or_empty = (100..200).contains(&status) || status == 204 || status == 304;
-    let rest = &buf[head_len..];
-    let (body, body_len, until_close) = if interim_or_empty {
-        (Body::Within(head_len..head_len), 0, false)
-    } else if chunked {
-        match dechunk(rest)? {
-            Some((data, used)) => (Body::Dechunked(data), used, false),
-            None => return Ok(None),
+    Ok((headers, framing))
+}
+
+impl Framing {
+    /// The body after a head of `head_len` bytes, the bytes it took, and whether it ran to
+    /// the connection's close; `None` until all of it is in `buf` (`closed`: the peer has
+    /// closed, so nothing more will come).
+    #[inline]
+    fn body(
+        &self,
+        buf: &[u8],
+        head_len: usize,
+        status: u16,
+        closed: bool,
+    ) -> Result<Option<(Body, usize, bool)>, WireError> {
+        let rest = &buf[head_len..];
+        if (100..200).contains(&status) || status == 204 || status == 304 {
+            return Ok(Some((Body::Within(head_len..head_len), 0, false)));
         }
-    } else if let Some(n) = length {
-        if n > MAX_BODY {
-            return Err(WireError::TooLarge);
+        if self.chunked {
+            let dechunked = dechunk(rest)?;
+            return Ok(dechunked.map(|(data, used)| (Body::Dechunked(data), used, false)));
         }
-        if rest.len() < n {
-            return Ok(None);
+        if let Some(n) = self.length {
+            if n > MAX_BODY {
+                return Err(WireError::TooLarge);
+            }
+            let whole = rest.len() >= n;
+            return Ok(whole.then(|| (Body::Within(head_len..head_len + n), n, false)));
         }
-        (Body::Within(head_len..head_len + n), n, false)
-    } else if closed {
         if rest.len() > MAX_BODY {
             return Err(WireError::TooLarge);
         }
-        (Body::Within(head_len..buf.len()), rest.len(), true)
-    } else if rest.len() > MAX_BODY {
-        return Err(WireError::TooLarge);
-    } else {
-        return Ok(None);
-    };
-    Ok(Some(Answer {
-        status,
-        headers,
-        body,
-        consumed: head_len + body_len,
-        keep_alive: !close && !until_close,
-    }))
+        let to_close = (Body::Within(head_len..buf.len()), rest.len(), true);
+        Ok(closed.then_some(to_close))
+    }
 }
 
 /// A chunked body at the start of `buf`: its data and the bytes it took, trailers included.
