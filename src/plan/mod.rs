@@ -269,7 +269,15 @@ impl PlanInput {
             .collect()
     }
 
+    /// Checks every field's range, and that the model is served on the plan's day.
     fn validate(&self) -> anyhow::Result<()> {
+        self.validate_event()?;
+        self.validate_objective()?;
+        self.validate_model()
+    }
+
+    /// The event: users, queries, length, tokens and load profile.
+    fn validate_event(&self) -> anyhow::Result<()> {
         if self.users == 0 {
             bail!("users must be at least 1");
         }
@@ -282,32 +290,6 @@ impl PlanInput {
         if self.prompt_tokens == 0 || self.completion_tokens == 0 {
             bail!("prompt and completion tokens must be at least 1");
         }
-        if !(self.objective > 0.0 && self.objective <= 1.0) {
-            bail!("the objective is a goodput rate in (0, 1], e.g. 0.99");
-        }
-        if self.latency_budget.is_zero() || self.latency_budget > crate::scenario::limits::TIMEOUT {
-            bail!("the latency budget is between 1 ms and 1 h");
-        }
-        if self.max_p99_ms.is_some_and(|m| m.is_nan() || m <= 0.0)
-            || self.max_wait_ms.is_some_and(|m| m.is_nan() || m <= 0.0)
-        {
-            bail!("latency objectives are milliseconds > 0");
-        }
-        if !(self.peak_factor.is_finite() && self.peak_factor >= 1.0) {
-            bail!("the peak factor is ≥ 1 (1 = flat)");
-        }
-        if !self.profile.is_empty()
-            && (self.profile.iter().any(|w| !w.is_finite() || *w < 0.0)
-                || self.profile.iter().sum::<f64>() <= 0.0)
-        {
-            bail!("a profile has one weight ≥ 0 per hour, not all zero");
-        }
-        if !(self.confidence > 0.0 && self.confidence <= 1.0) {
-            bail!("the confidence is a share of seeds in (0, 1], e.g. 0.95");
-        }
-        if self.seeds > 1000 {
-            bail!("at most 1,000 seeds per key count");
-        }
         if self.users > 1_000_000_000 || self.queries_per_user > 1e6 {
             bail!("at most 1,000,000,000 users and 1,000,000 queries per user");
         }
@@ -319,8 +301,14 @@ impl PlanInput {
         {
             bail!("prompt and completion tokens are at most 1,000,000 each");
         }
-        if !(1..=MAX_KEYS).contains(&self.max_keys) {
-            bail!("max keys is between 1 and {MAX_KEYS}");
+        if !(self.peak_factor.is_finite() && self.peak_factor >= 1.0) {
+            bail!("the peak factor is ≥ 1 (1 = flat)");
+        }
+        if !self.profile.is_empty()
+            && (self.profile.iter().any(|w| !w.is_finite() || *w < 0.0)
+                || self.profile.iter().sum::<f64>() <= 0.0)
+        {
+            bail!("a profile has one weight ≥ 0 per hour, not all zero");
         }
         if self.profile.len() > crate::scenario::limits::PROFILE.0 {
             bail!("a profile has at most 10,000 steps");
@@ -330,6 +318,37 @@ impl PlanInput {
                 "a profile step divides an hour into whole seconds (1s … 1h, e.g. 10m) or is a whole number of hours dividing a day (2h, 3h, 4h, 6h, 8h, 12h, 24h)"
             );
         }
+        Ok(())
+    }
+
+    /// What the plan must meet, and how far it searches.
+    fn validate_objective(&self) -> anyhow::Result<()> {
+        if !(self.objective > 0.0 && self.objective <= 1.0) {
+            bail!("the objective is a goodput rate in (0, 1], e.g. 0.99");
+        }
+        if self.latency_budget.is_zero() || self.latency_budget > crate::scenario::limits::TIMEOUT {
+            bail!("the latency budget is between 1 ms and 1 h");
+        }
+        if self.max_p99_ms.is_some_and(|m| m.is_nan() || m <= 0.0)
+            || self.max_wait_ms.is_some_and(|m| m.is_nan() || m <= 0.0)
+        {
+            bail!("latency objectives are milliseconds > 0");
+        }
+        if !(self.confidence > 0.0 && self.confidence <= 1.0) {
+            bail!("the confidence is a share of seeds in (0, 1], e.g. 0.95");
+        }
+        if self.seeds > 1000 {
+            bail!("at most 1,000 seeds per key count");
+        }
+        if !(1..=MAX_KEYS).contains(&self.max_keys) {
+            bail!("max keys is between 1 and {MAX_KEYS}");
+        }
+        Ok(())
+    }
+
+    /// The model: served on the plan's day, or unknown to the catalog but with explicit
+    /// limits.
+    fn validate_model(&self) -> anyhow::Result<()> {
         let as_of = self.as_of();
         if let Some(i) = catalog::find(&self.model) {
             let availability = catalog::MODELS[i].availability(as_of);
