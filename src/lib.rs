@@ -4,6 +4,8 @@
 //! - [`cli`]: the command line (`main.rs` only calls it).
 //! - The Groq mock lives in its own crate, `mock_groq`.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod artifacts;
 pub mod chart;
