@@ -17,8 +17,18 @@
 //! prints the CPU each spent per request: when the machine's cores are the limit, the best
 //! ratio they allow is the direct path's CPU per request over the proxied path's.
 //!
-//! Run: `cargo bench --bench proxy`. Everything shares this machine's cores: the load
-//! generator, the proxy and the mock.
+//! All of it in two layouts of the processes on the cores, alternating within each round:
+//! - `shared`: every process may run on every core, so the load generator, the proxy and the
+//!   mock compete for them (on a 2-core machine the proxy's own CPU then takes throughput
+//!   from the other two);
+//! - `own core`: the load generator and the mock on core 0, the proxy alone on core 1, as a
+//!   proxy deployed on its own CPU runs. The direct path gets the same one core, so the
+//!   ratio says whether the proxy, given a core, holds the mock's pace;
+//! - `one core`: every process on core 0, so each hand-off between them is a task switch
+//!   on that core rather than the wake-up of another (on a VM a sleeping core takes tens of
+//!   microseconds to wake): the added latency is then the proxy's own work.
+//!
+//! Run: `cargo bench --bench proxy`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -76,6 +86,7 @@ fn start(args: &[&str], key_env: bool) -> anyhow::Result<Server> {
 async fn latency(target: &Arc<HttpTransport>, request: &ChatRequest) -> anyhow::Result<(u64, u64)> {
     let histogram = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new(3)?));
     let failed = Arc::new(AtomicU64::new(0));
+    let first_failure = Arc::new(std::sync::Mutex::new(None::<String>));
     let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / RATE));
     tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut tasks = tokio::task::JoinSet::new();
@@ -87,24 +98,38 @@ async fn latency(target: &Arc<HttpTransport>, request: &ChatRequest) -> anyhow::
         }
         let (target, body, key) = (target.clone(), request.body.clone(), key.clone());
         let (histogram, failed) = (histogram.clone(), failed.clone());
+        let first_failure = first_failure.clone();
         tasks.spawn(async move {
             let sent = Instant::now();
-            match target.send(&key, body).await {
+            let why = match target.send(&key, body).await {
                 Ok(reply) if reply.status == 200 => {
                     let micros = sent.elapsed().as_micros() as u64;
                     if let Ok(mut h) = histogram.lock() {
                         let _ = h.record(micros.max(1));
                     }
+                    return;
                 }
-                _ => {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                }
+                Ok(reply) => format!(
+                    "status {}: {}",
+                    reply.status,
+                    String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
+                ),
+                Err(e) => e.to_string(),
+            };
+            failed.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut first) = first_failure.lock() {
+                first.get_or_insert(why);
             }
         });
     }
     while tasks.join_next().await.is_some() {}
     let failed = failed.load(Ordering::Relaxed);
-    anyhow::ensure!(failed == 0, "{failed} requests failed");
+    let first = first_failure.lock().ok().and_then(|f| f.clone());
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} requests failed, the first: {}",
+        first.unwrap_or_default()
+    );
     let h = histogram.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
     Ok((h.value_at_quantile(0.5), h.value_at_quantile(0.99)))
 }
@@ -169,6 +194,131 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// Where the processes may run.
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    /// Every process on every core.
+    Shared,
+    /// The load generator and the mock on core 0, the proxy alone on core 1.
+    OwnCore,
+    /// Every process on core 0: each hand-off between them is a switch on that core, never
+    /// a wake-up of another one.
+    OneCore,
+}
+
+impl Layout {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Shared => "shared cores",
+            Self::OwnCore => "proxy on its own core",
+            Self::OneCore => "all on one core",
+        }
+    }
+
+    /// Moves every thread of this process, the proxy and the mock onto the layout's cores.
+    fn apply(self, proxy: &Server, mock: &Server, cores: usize) -> anyhow::Result<()> {
+        let all: Vec<usize> = (0..cores).collect();
+        let (rest, proxy_cores) = match self {
+            Self::Shared => (all.clone(), all),
+            Self::OwnCore => (vec![0], vec![1]),
+            Self::OneCore => (vec![0], vec![0]),
+        };
+        pin(std::process::id(), &rest)?;
+        pin(mock.0.id(), &rest)?;
+        pin(proxy.0.id(), &proxy_cores)
+    }
+}
+
+/// Sets the CPU affinity of every thread of process `pid` (its /proc/PID/task entries).
+fn pin(pid: u32, cores: &[usize]) -> anyhow::Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    for &core in cores {
+        set.set(core)?;
+    }
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let tid: i32 = task?.file_name().to_string_lossy().parse()?;
+        nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(tid), &set)
+            .with_context(|| format!("pinning thread {tid} of {pid}"))?;
+    }
+    Ok(())
+}
+
+/// One layout's figures, a value per round.
+#[derive(Default)]
+struct Figures {
+    direct_p50: Vec<f64>,
+    proxy_p50: Vec<f64>,
+    added_p50: Vec<f64>,
+    added_p99: Vec<f64>,
+    ratio: Vec<f64>,
+    best_ratio: Vec<f64>,
+    proxy_cpu: Vec<f64>,
+    mock_cpu: Vec<f64>,
+}
+
+/// The two paths to measure, and the processes behind them.
+struct Paths<'a> {
+    direct: Arc<HttpTransport>,
+    proxied: Arc<HttpTransport>,
+    proxy: &'a Server,
+    mock: &'a Server,
+}
+
+/// One round in one layout: latency, then throughput with each process's CPU, both paths.
+async fn round(
+    paths: &Paths<'_>,
+    request: &ChatRequest,
+    layout: Layout,
+    figures: &mut Figures,
+) -> anyhow::Result<String> {
+    let (d50, d99) = latency(&paths.direct, request).await?;
+    let (p50, p99) = latency(&paths.proxied, request).await?;
+    let before = cpus(paths.proxy, paths.mock)?;
+    let (d_rps, d_done) = throughput(&paths.direct, request).await?;
+    let between = cpus(paths.proxy, paths.mock)?;
+    let (p_rps, p_done) = throughput(&paths.proxied, request).await?;
+    let after = cpus(paths.proxy, paths.mock)?;
+    let [dg, _, dm] = per_request(before, between, d_done);
+    let [pg, pp, pm] = per_request(between, after, p_done);
+    figures.best_ratio.push((dg + dm) / (pg + pp + pm));
+    figures.proxy_cpu.push(pp);
+    figures.mock_cpu.push(dm);
+    figures.added_p50.push(p50 as f64 - d50 as f64);
+    figures.added_p99.push(p99 as f64 - d99 as f64);
+    figures.ratio.push(p_rps / d_rps);
+    figures.direct_p50.push(d50 as f64);
+    figures.proxy_p50.push(p50 as f64);
+    Ok(format!(
+        "{}: at {RATE} req/s direct p50 {d50} µs p99 {d99} µs, via proxy p50 {p50} µs p99 {p99} µs; \
+         {CONNECTIONS} connections: direct {d_rps:.0} req/s, via proxy {p_rps:.0} req/s; \
+         CPU µs per request: direct {dg:.1} load + {dm:.1} mock, via proxy {pg:.1} load + {pp:.1} proxy + {pm:.1} mock",
+        layout.name()
+    ))
+}
+
+/// The medians of one layout's rounds.
+fn summary(layout: Layout, f: Figures) -> String {
+    let ceiling = match layout {
+        Layout::Shared | Layout::OneCore => format!(
+            "; with every core busy the most the proxied path can do is {:.2} of the direct one",
+            median(f.best_ratio)
+        ),
+        Layout::OwnCore => String::new(),
+    };
+    format!(
+        "{}, median of {ROUNDS} rounds: p50 direct {:.0} µs, via proxy {:.0} µs; the proxy adds {:.0} µs at p50 (target < 100) and {:.0} µs at p99 (target < 1000); \
+         throughput via proxy / direct {:.2} (target >= 0.8); CPU per request: the proxy {:.1} µs, the mock {:.1} µs{ceiling}",
+        layout.name(),
+        median(f.direct_p50),
+        median(f.proxy_p50),
+        median(f.added_p50),
+        median(f.added_p99),
+        median(f.ratio),
+        median(f.proxy_cpu),
+        median(f.mock_cpu),
+    )
+}
+
 fn main() -> anyhow::Result<()> {
     let config = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -190,58 +340,43 @@ fn main() -> anyhow::Result<()> {
         ],
         true,
     )?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let layouts: &[Layout] = if cores >= 2 {
+        &[Layout::Shared, Layout::OwnCore, Layout::OneCore]
+    } else {
+        println!("one core: the proxy cannot have one of its own; no own-core layout");
+        &[Layout::Shared, Layout::OneCore]
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let timeouts = Timeouts::default();
-        let direct = Arc::new(HttpTransport::new(&mock.1, timeouts)?);
-        let proxied = Arc::new(HttpTransport::new(&proxy.1, timeouts)?);
+        let paths = Paths {
+            direct: Arc::new(HttpTransport::new(&mock.1, timeouts)?),
+            proxied: Arc::new(HttpTransport::new(&proxy.1, timeouts)?),
+            proxy: &proxy,
+            mock: &mock,
+        };
         let request = ChatRequest::synthetic("openai/gpt-oss-120b", 50, 20, false);
         // Warm both paths (connections, the proxy's upstream pool).
-        latency(&direct, &request).await?;
-        latency(&proxied, &request).await?;
-        let (mut added_p50, mut added_p99, mut ratios) = (vec![], vec![], vec![]);
-        let (mut direct_p50, mut proxy_p50) = (vec![], vec![]);
-        let (mut best_ratio, mut proxy_cpu, mut mock_cpu) = (vec![], vec![], vec![]);
-        for round in 1..=ROUNDS {
-            let (d50, d99) = latency(&direct, &request).await?;
-            let (p50, p99) = latency(&proxied, &request).await?;
-            let before = cpus(&proxy, &mock)?;
-            let (d_rps, d_done) = throughput(&direct, &request).await?;
-            let between = cpus(&proxy, &mock)?;
-            let (p_rps, p_done) = throughput(&proxied, &request).await?;
-            let after = cpus(&proxy, &mock)?;
-            let [dg, _, dm] = per_request(before, between, d_done);
-            let [pg, pp, pm] = per_request(between, after, p_done);
-            println!(
-                "round {round}: at {RATE} req/s direct p50 {d50} µs p99 {d99} µs, via proxy p50 {p50} µs p99 {p99} µs; \
-                 {CONNECTIONS} connections: direct {d_rps:.0} req/s, via proxy {p_rps:.0} req/s; \
-                 CPU µs per request: direct {dg:.1} load + {dm:.1} mock, via proxy {pg:.1} load + {pp:.1} proxy + {pm:.1} mock"
-            );
-            best_ratio.push((dg + dm) / (pg + pp + pm));
-            proxy_cpu.push(pp);
-            mock_cpu.push(dm);
-            added_p50.push(p50 as f64 - d50 as f64);
-            added_p99.push(p99 as f64 - d99 as f64);
-            ratios.push(p_rps / d_rps);
-            direct_p50.push(d50 as f64);
-            proxy_p50.push(p50 as f64);
+        latency(&paths.direct, &request).await?;
+        latency(&paths.proxied, &request).await?;
+        let mut figures: Vec<Figures> = layouts.iter().map(|_| Figures::default()).collect();
+        for n in 1..=ROUNDS {
+            for (layout, figures) in layouts.iter().zip(&mut figures) {
+                layout.apply(&proxy, &mock, cores)?;
+                println!(
+                    "round {n}, {}",
+                    round(&paths, &request, *layout, figures).await?
+                );
+            }
         }
-        println!(
-            "median of {ROUNDS} rounds: p50 direct {:.0} µs, via proxy {:.0} µs; the proxy adds {:.0} µs at p50 (target < 100) and {:.0} µs at p99 (target < 1000); \
-             throughput via proxy / direct {:.2} (target >= 0.8); CPU per request: the proxy {:.1} µs, the mock {:.1} µs, \
-             so with every core busy the most the proxied path can do is {:.2} of the direct one",
-            median(direct_p50),
-            median(proxy_p50),
-            median(added_p50),
-            median(added_p99),
-            median(ratios),
-            median(proxy_cpu),
-            median(mock_cpu),
-            median(best_ratio)
-        );
+        Layout::Shared.apply(&proxy, &mock, cores)?;
+        for (layout, figures) in layouts.iter().zip(figures) {
+            println!("{}", summary(*layout, figures));
+        }
         Ok(())
     })
 }
