@@ -140,6 +140,39 @@ struct Admitted {
 }
 
 impl Admitted {
+    /// A request admitted with `snapshot`: how long its completion is and how long it
+    /// takes, drawn from the configuration with `rng`.
+    fn sample(
+        mock: &Mock,
+        at: &Asked<'_>,
+        (prompt_tokens, max_tokens): (u64, u64),
+        snapshot: Snapshot,
+        rng: &mut SmallRng,
+    ) -> Self {
+        let config = &mock.config;
+        let completion_tokens = generation::completion_tokens(&config.completion, max_tokens, rng);
+        let model = &MODELS[at.model];
+        let timing = Timing::sample(
+            &config.latency,
+            model,
+            prompt_tokens,
+            completion_tokens,
+            rng,
+        );
+        Self {
+            org: at.org,
+            model: at.model,
+            reserved: prompt_tokens.saturating_add(max_tokens),
+            prompt_tokens,
+            completion_tokens,
+            timing,
+            extra_delay: Duration::ZERO,
+            created: mock.start_unix + mock.clock.to_real(at.now).as_secs(),
+            request_id: at.request_id.to_owned(),
+            snapshot,
+        }
+    }
+
     fn usage(&self) -> Usage {
         Usage {
             queue_time: self.timing.queue,
@@ -294,27 +327,9 @@ async fn serve(
         Ok(snapshot) => snapshot,
         Err(served) => return *served,
     };
-    let completion_tokens = generation::completion_tokens(&mock.config.completion, max_tokens, rng);
-    let timing = Timing::sample(
-        &mock.config.latency,
-        &MODELS[model],
-        prompt_tokens,
-        completion_tokens,
-        rng,
-    );
-    let admitted = Admitted {
-        org,
-        model,
-        reserved,
-        prompt_tokens,
-        completion_tokens,
-        timing,
-        extra_delay: faulted.extra_delay,
-        created: mock.start_unix + mock.clock.to_real(now).as_secs(),
-        request_id,
-        snapshot,
-    };
-    let content = mock.text(completion_tokens, rng);
+    let mut admitted = Admitted::sample(mock, &at, (prompt_tokens, max_tokens), snapshot, rng);
+    admitted.extra_delay = faulted.extra_delay;
+    let content = mock.text(admitted.completion_tokens, rng);
     if !stream {
         let response = json_response(mock, admitted, &content, rng).await;
         return (Some(Outcome::Status(StatusCode::OK)), response);
