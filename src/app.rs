@@ -323,7 +323,12 @@ impl AppSender {
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(mock.attribution.is_some(), "the mock's attribution is off");
         Ok(Self {
-            client: reqwest::Client::builder().timeout(timeout).build()?,
+            // Idle connections closed before the app's keep-alive timeout (Node's is 5 s), so
+            // no request is written into one the app is closing.
+            client: reqwest::Client::builder()
+                .timeout(timeout)
+                .pool_idle_timeout(Duration::from_secs(4))
+                .build()?,
             url: reqwest::Url::parse(&running.url)?,
             template: app.request.clone(),
             fallback: app.fallback.clone(),

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use keyrotor::engine::request::reported_tokens;
+use keyrotor::engine::transport::http::IDLE_LIMIT;
 use keyrotor::engine::transport::{HttpTransport, Timeouts, Transport, TransportError};
 use keyrotor::engine::{ApiKey, ChatRequest, Rotor, RotorOptions};
 use mock_groq::config::Config;
@@ -165,6 +166,31 @@ async fn a_connection_the_server_closed_while_idle_is_replaced_not_failed() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_connection_idle_for_too_long_is_closed_not_reused() {
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+    let (url, accepted) = scripted_server(OK, false).await;
+    let transport = HttpTransport::new(&url, timeouts()).unwrap_or_else(|e| panic!("{e}"));
+    let key = ApiKey::new("k");
+    let send = || transport.send(&key, body());
+    assert!(send().await.is_ok());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(send().await.is_ok());
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "reused within the limit"
+    );
+    // Past the limit the server may be closing it: a new connection is opened instead.
+    tokio::time::sleep(IDLE_LIMIT + Duration::from_millis(200)).await;
+    assert!(send().await.is_ok());
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        2,
+        "not reused past the limit"
+    );
 }
 
 #[tokio::test]

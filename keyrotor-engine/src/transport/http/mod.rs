@@ -8,6 +8,8 @@
 
 #[cfg(feature = "load-client")]
 mod plain;
+#[cfg(feature = "load-client")]
+pub use plain::IDLE_LIMIT;
 mod tls;
 #[cfg(feature = "load-client")]
 pub mod wire;

@@ -3,8 +3,13 @@
 //! answer in the same task. No per-connection task and no channel sit between the socket and
 //! the caller, so an attempt costs one task wake-up, which is what lets the driver keep pace
 //! with wrk on the same endpoint.
+//!
+//! A connection idle for [`IDLE_LIMIT`] is closed rather than reused: a server closes an idle
+//! connection after its keep-alive timeout (Node's default is 5 s, the mock's 10 s), and a
+//! request written just as it does so is lost, a failure the target never caused.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,11 +23,15 @@ use crate::keys::ApiKey;
 const MAX_IDLE: usize = 1024;
 /// Room made in a connection's buffer before each read.
 const READ_CHUNK: usize = 8 * 1024;
+/// Longest a connection is kept idle for reuse: below the keep-alive timeouts servers use.
+pub const IDLE_LIMIT: Duration = Duration::from_secs(4);
 
-/// One keep-alive connection and the bytes read from it that no answer has taken yet.
+/// One keep-alive connection, the bytes read from it that no answer has taken yet, and
+/// since when it has been idle.
 struct Connection {
     stream: TcpStream,
     unread: Vec<u8>,
+    idle_since: Instant,
 }
 
 /// The endpoint's address and request line, and the idle connections.
@@ -133,10 +142,19 @@ impl Plain {
         })
     }
 
-    /// An idle connection the server has not closed, if there is one.
+    /// An idle connection the server has not closed, if there is one. The newest is taken:
+    /// when it has been idle for [`IDLE_LIMIT`], so have all the others, and all are closed.
     fn take_idle(&self) -> Option<Connection> {
         loop {
-            let connection = self.idle.lock().ok()?.pop()?;
+            let connection = {
+                let mut idle = self.idle.lock().ok()?;
+                let newest = idle.pop()?;
+                if newest.idle_since.elapsed() >= IDLE_LIMIT {
+                    idle.clear();
+                    return None;
+                }
+                newest
+            };
             // Nothing may arrive on an idle connection but its end: a read that would block
             // means it is still open.
             let mut probe = [0u8; 1];
@@ -147,10 +165,11 @@ impl Plain {
         }
     }
 
-    fn put_back(&self, connection: Connection) {
+    fn put_back(&self, mut connection: Connection) {
         if !connection.unread.is_empty() {
             return;
         }
+        connection.idle_since = Instant::now();
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < MAX_IDLE
         {
@@ -170,6 +189,7 @@ impl Plain {
         Ok(Connection {
             stream,
             unread: Vec::with_capacity(READ_CHUNK),
+            idle_since: Instant::now(),
         })
     }
 }
