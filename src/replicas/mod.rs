@@ -156,49 +156,40 @@ impl<'de> Deserialize<'de> for ColdStart {
     }
 }
 
-/// The Redis URL a scenario or flag names: `redis://host:port[/db]` or a Unix socket,
-/// `redis+unix:///path[?db=N]` (also `unix:///path`), as written (a password in it is
-/// refused: it would sit in a file or a command line), or `env:NAME`, the URL in that
-/// environment variable (which may hold a password, and may be `rediss://`).
+/// The Redis URL a scenario or flag names: `redis://host:port[/db]` (or `rediss://`) or a
+/// Unix socket, `redis+unix:///path[?db=N]` (also `unix:///path`), as written, or `env:NAME`,
+/// the URL in that environment variable. A password (`:pw@`, or `pass=` in a socket's query)
+/// is refused unless it comes from the environment: it would sit in a file or a command
+/// line. Errors never repeat the URL, which may hold one.
 pub fn redis_url(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    const SCHEMES: [&str; 4] = ["redis://", "rediss://", "redis+unix://", "unix://"];
+    const EXPECTED: &str = "expected redis://host:port[/db], redis+unix:///path or env:NAME";
     if let Some(name) = text.strip_prefix("env:") {
         let url = env(name)
             .ok_or_else(|| format!("redis URL: environment variable {name} is not set"))?;
-        return match SCHEMES.iter().any(|s| url.starts_with(s)) {
+        let known = ["redis://", "rediss://", "redis+unix://", "unix://"];
+        return match known.iter().any(|s| url.starts_with(s)) {
             true => Ok(url),
-            false => Err(format!(
-                "redis URL in {name}: expected redis://, rediss://, redis+unix:// or unix://"
-            )),
+            false => Err(format!("redis URL in {name}: {EXPECTED}")),
         };
     }
-    let password = || {
-        Err("redis URL: a password does not belong in a file or on a command line; put the URL in an environment variable and write env:NAME".to_owned())
-    };
-    if let Some(path) = ["redis+unix://", "unix://"]
-        .iter()
-        .find_map(|s| text.strip_prefix(s))
-    {
-        if !path.starts_with('/') {
-            return Err(format!(
-                "redis URL {text:?}: a Unix socket needs an absolute path, e.g. redis+unix:///run/redis.sock"
-            ));
-        }
-        let url = reqwest::Url::parse(text).map_err(|e| format!("redis URL {text:?}: {e}"))?;
-        return match url.query_pairs().any(|(name, _)| name == "pass") {
-            true => password(),
-            false => Ok(text.to_owned()),
-        };
+    let url = reqwest::Url::parse(text).map_err(|e| format!("redis URL: {e}; {EXPECTED}"))?;
+    let password = !url.username().is_empty()
+        || url.password().is_some()
+        || url.query_pairs().any(|(name, _)| name == "pass");
+    if password {
+        return Err("redis URL: a password does not belong in a file or on a command line; put the URL in an environment variable and write env:NAME".to_owned());
     }
-    let Some(rest) = text.strip_prefix("redis://") else {
-        return Err(format!(
-            "redis URL {text:?}: expected redis://host:port[/db], redis+unix:///path or env:NAME"
-        ));
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    match authority.contains('@') {
-        true => password(),
-        false => Ok(text.to_owned()),
+    let host = url.host_str().unwrap_or_default();
+    match url.scheme() {
+        "redis" | "rediss" if !host.is_empty() => Ok(text.to_owned()),
+        "redis+unix" | "unix" if host.is_empty() && url.path().len() > 1 => Ok(text.to_owned()),
+        "redis+unix" | "unix" => Err(
+            "redis URL: a Unix socket needs an absolute path, e.g. redis+unix:///run/redis.sock"
+                .to_owned(),
+        ),
+        scheme => Err(format!(
+            "redis URL: scheme `{scheme}` with host `{host}`; {EXPECTED}"
+        )),
     }
 }
 
@@ -295,5 +286,17 @@ mod tests {
         let encoded = redis_url("unix:///run/redis.sock?pa%73s=pw", &env);
         assert!(encoded.is_err_and(|e| e.contains("environment variable")));
         assert!(redis_url("redis+unix://relative.sock", &env).is_err());
+        // No error repeats a password, whatever else is wrong with the URL.
+        for bad in [
+            "redis+unix://relative.sock?pass=hunter2",
+            "http://:hunter2@x/",
+            "redis://user:hunter2@/",
+            "redis://hunter2@x:1/",
+        ] {
+            assert!(
+                redis_url(bad, &env).is_err_and(|e| !e.contains("hunter2")),
+                "{bad}"
+            );
+        }
     }
 }
