@@ -323,11 +323,11 @@ impl AppSender {
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(mock.attribution.is_some(), "the mock's attribution is off");
         Ok(Self {
-            // Idle connections closed before the app's keep-alive timeout (Node's is 5 s), so
-            // no request is written into one the app is closing.
+            // Idle connections closed before the app's keep-alive timeout (Node's is 5 s), as
+            // the engine's own client does, so no request is written into one it is closing.
             client: reqwest::Client::builder()
                 .timeout(timeout)
-                .pool_idle_timeout(Duration::from_secs(4))
+                .pool_idle_timeout(crate::engine::transport::http::IDLE_LIMIT)
                 .build()?,
             url: reqwest::Url::parse(&running.url)?,
             template: app.request.clone(),

@@ -141,11 +141,12 @@ struct Admitted {
 
 impl Admitted {
     /// A request admitted with `snapshot`: how long its completion is and how long it
-    /// takes, drawn from the configuration with `rng`.
+    /// takes, drawn from the configuration with `rng`, delayed `extra_delay` more by a fault.
     fn sample(
         mock: &Mock,
-        at: &Asked<'_>,
+        at: Asked,
         (prompt_tokens, max_tokens): (u64, u64),
+        extra_delay: Duration,
         snapshot: Snapshot,
         rng: &mut SmallRng,
     ) -> Self {
@@ -166,9 +167,9 @@ impl Admitted {
             prompt_tokens,
             completion_tokens,
             timing,
-            extra_delay: Duration::ZERO,
+            extra_delay,
             created: mock.start_unix + mock.clock.to_real(at.now).as_secs(),
-            request_id: at.request_id.to_owned(),
+            request_id: at.request_id,
             snapshot,
         }
     }
@@ -312,7 +313,7 @@ async fn serve(
         org,
         model,
         now,
-        request_id: &request_id,
+        request_id,
     };
     let faulted = match fault(mock, &at, stream, rng).await {
         Ok(faulted) => faulted,
@@ -320,15 +321,15 @@ async fn serve(
     };
     let (prompt_tokens, max_tokens) = match sizes(mock, &request, model) {
         Ok(sizes) => sizes,
-        Err(err) => return refused(&err, &request_id, None, mock),
+        Err(err) => return refused(&err, &at.request_id, None, mock),
     };
     let reserved = prompt_tokens.saturating_add(max_tokens);
     let snapshot = match admit(mock, &at, reserved) {
         Ok(snapshot) => snapshot,
         Err(served) => return *served,
     };
-    let mut admitted = Admitted::sample(mock, &at, (prompt_tokens, max_tokens), snapshot, rng);
-    admitted.extra_delay = faulted.extra_delay;
+    let sizes = (prompt_tokens, max_tokens);
+    let admitted = Admitted::sample(mock, at, sizes, faulted.extra_delay, snapshot, rng);
     let content = mock.text(admitted.completion_tokens, rng);
     if !stream {
         let response = json_response(mock, admitted, &content, rng).await;
@@ -370,11 +371,11 @@ fn sizes(mock: &Mock, request: &ChatRequest, model: usize) -> Result<(u64, u64),
 }
 
 /// Which organisation asked for which model when, under which request id.
-struct Asked<'a> {
+struct Asked {
     org: usize,
     model: usize,
     now: Duration,
-    request_id: &'a str,
+    request_id: String,
 }
 
 /// What a fault leaves of a request that goes on: a slower answer, or a stream broken off.
@@ -388,7 +389,7 @@ struct Faulted {
 /// request, or the request's end (an error, a dropped or stalled connection).
 async fn fault(
     mock: &Mock,
-    at: &Asked<'_>,
+    at: &Asked,
     stream: bool,
     rng: &mut SmallRng,
 ) -> Result<Faulted, Box<Served>> {
@@ -418,12 +419,12 @@ async fn fault(
         }
     };
     let snap = lock(mock.ledger(at.org, at.model)).snapshot(at.now);
-    Err(Box::new(refused(&err, at.request_id, Some(&snap), mock)))
+    Err(Box::new(refused(&err, &at.request_id, Some(&snap), mock)))
 }
 
 /// Admission of `reserved` tokens by the organisation's ledger for the model: the ledger's
 /// figures for the answer's headers, or Groq's 429 (or 413) with its `retry-after`.
-fn admit(mock: &Mock, at: &Asked<'_>, reserved: u64) -> Result<Snapshot, Box<Served>> {
+fn admit(mock: &Mock, at: &Asked, reserved: u64) -> Result<Snapshot, Box<Served>> {
     let (decision, snapshot) = {
         let mut ledger = lock(mock.ledger(at.org, at.model));
         let decision = ledger.admit(at.now, reserved);
@@ -438,7 +439,7 @@ fn admit(mock: &Mock, at: &Asked<'_>, reserved: u64) -> Result<Snapshot, Box<Ser
         &mock.orgs[at.org].id,
         mock.clock.scale(),
     );
-    let mut response = error_response(&err, at.request_id, Some(&snapshot), mock);
+    let mut response = error_response(&err, &at.request_id, Some(&snapshot), mock);
     let outcome = match denial {
         Denial::Limited { wait, window, .. } => {
             headers::insert_retry_after(response.headers_mut(), mock.clock.to_real(wait));

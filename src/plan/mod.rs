@@ -269,6 +269,11 @@ impl PlanInput {
             .collect()
     }
 
+    /// The most keys the simulation tries: `max_keys`, within the engine's [`MAX_KEYS`].
+    pub fn key_cap(&self) -> usize {
+        self.max_keys.min(MAX_KEYS)
+    }
+
     /// Checks every field's range, and that the model is served on the plan's day.
     fn validate(&self) -> anyhow::Result<()> {
         self.validate_event()?;
@@ -457,7 +462,7 @@ pub fn plan(input: PlanInput, progress: &mut search::Progress<'_>) -> anyhow::Re
     unservable(&input, &limits, &analytical)?;
     let mut notes = Vec::new();
     let from = analytical.min_keys as usize;
-    let cap = input.max_keys.min(MAX_KEYS);
+    let cap = input.key_cap();
     let too_many = from > cap;
     if too_many {
         notes.push(format!(
@@ -527,7 +532,7 @@ fn simulate(
     progress: &std::sync::Mutex<&mut search::Progress<'_>>,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<(Simulated, Vec<Simulated>, Option<Confidence>)> {
-    let cap = input.max_keys.min(MAX_KEYS);
+    let cap = input.key_cap();
     let mut others = Vec::new();
     for preset in PolicyConfig::presets()
         .iter()

@@ -10,7 +10,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::driver::NoProgress;
-use crate::engine::rotor::MAX_KEYS;
 use crate::run::{RunOptions, run};
 use crate::scenario::PolicySpec;
 
@@ -78,7 +77,7 @@ pub(super) fn search(
     depth: Depth,
     progress: &Mutex<&mut Progress<'_>>,
 ) -> anyhow::Result<Simulated> {
-    let max = input.max_keys.min(MAX_KEYS);
+    let max = input.key_cap();
     let mut points: Vec<Point> = Vec::new();
     let mut probe = |keys: usize| -> anyhow::Result<bool> {
         let p = point(input, policy, keys, depth, progress)?;

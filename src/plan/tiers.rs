@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use super::search::{Depth, Progress, search};
 use super::{PlanInput, Simulated, analytical};
 use crate::document::Block;
-use crate::engine::rotor::MAX_KEYS;
 use crate::report::Table;
 use crate::scenario::Layout;
 
@@ -117,7 +116,7 @@ fn size(
     };
     let (limits, source) = on_tier.limits();
     let bound = analytical(&on_tier, &limits);
-    let cap = input.max_keys.min(MAX_KEYS);
+    let cap = input.key_cap();
     let (simulated, simulated_note) = if let Some(known) = known {
         let note = match known.min_keys {
             Some(_) => String::new(),

@@ -204,8 +204,7 @@ impl Framing {
         if rest.len() > MAX_BODY {
             return Err(WireError::TooLarge);
         }
-        let to_close = (Body::Within(head_len..buf.len()), rest.len(), true);
-        Ok(closed.then_some(to_close))
+        Ok(closed.then_some((Body::Within(head_len..buf.len()), rest.len(), true)))
     }
 }
 
