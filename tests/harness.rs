@@ -496,9 +496,9 @@ fn a_run_serves_its_live_figures_for_prometheus_while_it_runs() {
     for _ in 0..40 {
         std::thread::sleep(std::time::Duration::from_millis(250));
         if let Some(body) = http_get(&addr, "/metrics")
-            && body
-                .lines()
-                .any(|l| l.starts_with("keyrotor_run_offered ") && l != "keyrotor_run_offered 0")
+            && body.lines().any(|l| {
+                l.starts_with("keyrotor_run_offered_total ") && l != "keyrotor_run_offered_total 0"
+            })
         {
             seen = Some(body);
             break;
@@ -508,9 +508,9 @@ fn a_run_serves_its_live_figures_for_prometheus_while_it_runs() {
     let body = seen.unwrap_or_else(|| panic!("no finished request ever showed on /metrics"));
     assert!(status.success());
     for name in [
-        "keyrotor_run_succeeded ",
+        "keyrotor_run_succeeded_total ",
         "keyrotor_run_latency_p99_ms ",
-        "keyrotor_run_key_attempts{key=\"1\"} ",
+        "keyrotor_run_key_attempts_total{key=\"1\"} ",
     ] {
         assert!(body.contains(name), "{name} in\n{body}");
     }

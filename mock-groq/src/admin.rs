@@ -2,17 +2,20 @@
 //! keys as fingerprints), `POST /admin/reset`, `GET /metrics` (Prometheus text) and
 //! `GET /health`.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::{counter::ConstCounter, gauge::ConstGauge};
+use prometheus_client::registry::Registry;
 use serde::Serialize;
 
 use crate::catalog::MODELS;
-use crate::ledger::WindowUsage;
+use crate::exposition::{self, Ordered};
+use crate::ledger::{Window, WindowUsage};
 use crate::state::{CounterValues, Mock, lock};
 
 /// The whole admin view.
@@ -195,23 +198,64 @@ pub async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// `GET /metrics`: Prometheus text exposition.
+/// `GET /metrics`: Prometheus text exposition (version 0.0.4), written by prometheus-client
+/// from a snapshot taken at scrape time, label values escaped (organisation ids come from the
+/// config file).
 pub async fn metrics(State(mock): State<Arc<Mock>>) -> Response {
     let view = snapshot(&mock);
-    let mut out = String::new();
-    requests_total(&mut out, &view);
-    rate_limited_total(&mut out, &view);
-    quota_used(&mut out, &view);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    let mut registry = Registry::default();
+    registry.register(
+        "mock_groq_requests",
+        "Requests by key and outcome",
+        requests_total(&view),
+    );
+    registry.register(
+        "mock_groq_rate_limited",
+        "429 answers by key and the limit window that ran out",
+        rate_limited_total(&view),
+    );
+    registry.register(
+        "mock_groq_quota_used",
+        "Current usage of each limit window",
+        quota_used(&view),
+    );
+    match exposition::text(&[&registry]) {
+        Ok(text) => ([(header::CONTENT_TYPE, exposition::CONTENT_TYPE)], text).into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot encode the metrics",
+        )
+            .into_response(),
+    }
+}
+
+/// Labels of a key's requests: its organisation and fingerprint, and how they ended.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeyOutcome {
+    org: String,
+    key: String,
+    outcome: &'static str,
+}
+
+/// Labels of a key's 429s: its organisation and fingerprint, and the window that ran out.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeyWindow {
+    org: String,
+    key: String,
+    window: &'static str,
+}
+
+/// Labels of a quota series.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QuotaSeries {
+    org: String,
+    model: &'static str,
+    window: &'static str,
 }
 
 /// `mock_groq_requests_total` by organisation, key and outcome.
-fn requests_total(out: &mut String, view: &AdminState) {
-    let _ = writeln!(
-        out,
-        "# HELP mock_groq_requests_total Requests by key and outcome."
-    );
-    let _ = writeln!(out, "# TYPE mock_groq_requests_total counter");
+fn requests_total(view: &AdminState) -> Ordered<KeyOutcome, ConstCounter> {
+    let mut family = Ordered::default();
     let mut series = |org: &str, key: &str, c: &CounterValues| {
         for (outcome, value) in [
             ("ok", c.ok),
@@ -224,10 +268,12 @@ fn requests_total(out: &mut String, view: &AdminState) {
             ("stalled", c.stalled),
             ("stream_error", c.stream_errors),
         ] {
-            let _ = writeln!(
-                out,
-                "mock_groq_requests_total{{org=\"{org}\",key=\"{key}\",outcome=\"{outcome}\"}} {value}"
-            );
+            let labels = KeyOutcome {
+                org: org.to_owned(),
+                key: key.to_owned(),
+                outcome,
+            };
+            family.push(labels, ConstCounter::new(value));
         }
     };
     for org in &view.orgs {
@@ -236,52 +282,47 @@ fn requests_total(out: &mut String, view: &AdminState) {
         }
     }
     series("", "none", &view.unauthenticated);
+    family
 }
 
 /// `mock_groq_rate_limited_total` by organisation, key and the window that ran out.
-fn rate_limited_total(out: &mut String, view: &AdminState) {
-    let _ = writeln!(
-        out,
-        "# HELP mock_groq_rate_limited_total 429 answers by key and the limit window that ran out."
-    );
-    let _ = writeln!(out, "# TYPE mock_groq_rate_limited_total counter");
+fn rate_limited_total(view: &AdminState) -> Ordered<KeyWindow, ConstCounter> {
+    let mut family = Ordered::default();
     for org in &view.orgs {
         for key in &org.keys {
             let c = &key.counters;
             for (window, value) in [
-                ("rpm", c.rate_limited_rpm),
-                ("rpd", c.rate_limited_rpd),
-                ("tpm", c.rate_limited_tpm),
-                ("tpd", c.rate_limited_tpd),
+                (Window::Rpm, c.rate_limited_rpm),
+                (Window::Rpd, c.rate_limited_rpd),
+                (Window::Tpm, c.rate_limited_tpm),
+                (Window::Tpd, c.rate_limited_tpd),
             ] {
-                let _ = writeln!(
-                    out,
-                    "mock_groq_rate_limited_total{{org=\"{}\",key=\"{}\",window=\"{window}\"}} {value}",
-                    org.id, key.fingerprint
-                );
+                let labels = KeyWindow {
+                    org: org.id.clone(),
+                    key: key.fingerprint.clone(),
+                    window: window.name(),
+                };
+                family.push(labels, ConstCounter::new(value));
             }
         }
     }
+    family
 }
 
 /// `mock_groq_quota_used` by organisation, model and window.
-fn quota_used(out: &mut String, view: &AdminState) {
-    let _ = writeln!(
-        out,
-        "# HELP mock_groq_quota_used Current usage of each limit window."
-    );
-    let _ = writeln!(out, "# TYPE mock_groq_quota_used gauge");
+fn quota_used(view: &AdminState) -> Ordered<QuotaSeries, ConstGauge<f64>> {
+    let mut family = Ordered::default();
     for org in &view.orgs {
         for model in &org.models {
             for w in &model.windows {
-                let window = serde_json::to_value(w.window).ok();
-                let window = window.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
-                let _ = writeln!(
-                    out,
-                    "mock_groq_quota_used{{org=\"{}\",model=\"{}\",window=\"{window}\"}} {}",
-                    org.id, model.model, w.used
-                );
+                let labels = QuotaSeries {
+                    org: org.id.clone(),
+                    model: model.model,
+                    window: w.window.name(),
+                };
+                family.push(labels, ConstGauge::new(w.used));
             }
         }
     }
+    family
 }

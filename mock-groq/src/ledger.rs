@@ -37,6 +37,16 @@ impl Window {
     /// All windows, in the ledger's bucket order.
     pub const ALL: [Window; 4] = [Window::Rpm, Window::Rpd, Window::Tpm, Window::Tpd];
 
+    /// Its name as the admin view and the metrics spell it: `rpm`, `rpd`, `tpm`, `tpd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Window::Rpm => "rpm",
+            Window::Rpd => "rpd",
+            Window::Tpm => "tpm",
+            Window::Tpd => "tpd",
+        }
+    }
+
     /// Length of the window in seconds.
     pub fn seconds(self) -> f64 {
         match self {

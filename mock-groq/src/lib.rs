@@ -59,6 +59,7 @@ pub mod attribution;
 mod chat;
 pub mod clock;
 pub mod config;
+pub mod exposition;
 pub mod faults;
 pub mod generation;
 pub mod headers;

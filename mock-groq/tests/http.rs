@@ -473,6 +473,36 @@ async fn admin_state_metrics_and_reset() {
 }
 
 #[tokio::test]
+async fn metrics_escape_an_organisation_id_from_the_config() {
+    let config = r#"
+[latency]
+enabled = false
+[[orgs]]
+id = "team \"a\" \\ b"
+keys = ["gsk_test_q1"]
+"#;
+    let server = start(config).await;
+    let client = reqwest::Client::new();
+    let response = chat(&client, &server.url, "gsk_test_q1", &chat_body(10)).await;
+    assert_eq!(response.status(), 200);
+    let metrics = client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        header(&metrics, "content-type").starts_with("text/plain; version=0.0.4"),
+        "{metrics:?}"
+    );
+    let metrics = metrics.text().await.unwrap_or_default();
+    let line = format!(
+        r#"mock_groq_requests_total{{org="team \"a\" \\ b",key="{}",outcome="ok"}} 1"#,
+        mock_groq::fingerprint("gsk_test_q1")
+    );
+    assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+}
+
+#[tokio::test]
 async fn time_scale_makes_windows_pass_faster() {
     // RPM 1 at 60×: the minute window passes in one real second.
     let config = r#"

@@ -1,20 +1,27 @@
 //! A run's live figures on a Prometheus endpoint (`keyrotor run --metrics-listen ADDR`), so a
 //! Grafana board can follow a long test. The names are the report's (report.json's
-//! `summary` and `per_key` fields, the thresholds' `latency_p50_ms`/`latency_p99_ms`):
+//! `summary` and `per_key` fields, the thresholds' `latency_p50_ms`/`latency_p99_ms`), with
+//! Prometheus's `_total` on counters, written by prometheus-client:
 //!
 //! | metric | type | labels |
 //! |---|---|---|
-//! | `keyrotor_run_offered` | counter | requests finished so far (answered or failed) |
-//! | `keyrotor_run_succeeded` | counter | |
-//! | `keyrotor_run_upstream_429` | counter | |
+//! | `keyrotor_run_offered_total` | counter | requests finished so far (answered or failed) |
+//! | `keyrotor_run_succeeded_total` | counter | |
+//! | `keyrotor_run_upstream_429_total` | counter | |
 //! | `keyrotor_run_latency_p50_ms`, `keyrotor_run_latency_p99_ms` | gauge | absent before the first answer |
 //! | `keyrotor_run_elapsed_seconds` | gauge | |
-//! | `keyrotor_run_key_attempts`, `keyrotor_run_key_rate_limited` | counter | `key` (the key's index, never the key) |
+//! | `keyrotor_run_key_attempts_total`, `keyrotor_run_key_rate_limited_total` | counter | `key` (the key's index, never the key) |
 
-use crate::metrics::Metric;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+
+use mock_groq::exposition::{self, Ordered};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+use crate::metrics::Metric;
 
 use crate::driver::Snapshot;
 
@@ -39,8 +46,13 @@ pub fn serve(addr: SocketAddr, latest: Latest) -> anyhow::Result<SocketAddr> {
             let app = axum::Router::new().route(
                 "/metrics",
                 axum::routing::get(move || {
-                    let text = latest.lock().map(|s| render(&s)).unwrap_or_default();
-                    async move { ([("content-type", "text/plain; version=0.0.4")], text) }
+                    let text = latest.lock().ok().and_then(|s| render(&s).ok());
+                    let status = match text {
+                        Some(_) => axum::http::StatusCode::OK,
+                        None => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    };
+                    let body = text.unwrap_or_default();
+                    async move { (status, [("content-type", exposition::CONTENT_TYPE)], body) }
                 }),
             );
             let _ = axum::serve(listener, app).await;
@@ -49,64 +61,61 @@ pub fn serve(addr: SocketAddr, latest: Latest) -> anyhow::Result<SocketAddr> {
     Ok(bound)
 }
 
-/// The Prometheus text of `s`.
-pub fn render(s: &Snapshot) -> String {
-    let mut out = String::new();
-    let mut one = |name: &str, kind: &str, help: &str, value: Option<f64>| {
-        let _ = writeln!(out, "# HELP keyrotor_run_{name} {help}");
-        let _ = writeln!(out, "# TYPE keyrotor_run_{name} {kind}");
-        if let Some(v) = value {
-            let _ = writeln!(out, "keyrotor_run_{name} {v}");
-        }
-    };
-    one(
-        Metric::Offered.name(),
-        "counter",
-        "Requests finished so far (answered or failed).",
-        Some(s.finished as f64),
-    );
-    one(
-        "succeeded",
-        "counter",
-        "Requests that succeeded.",
-        Some(s.succeeded as f64),
-    );
-    one(
-        Metric::Upstream429.name(),
-        "counter",
-        "Upstream 429 answers.",
-        Some(s.upstream_429 as f64),
-    );
-    one(
-        Metric::LatencyP50Ms.name(),
-        "gauge",
-        "Median end-to-end latency so far (ms).",
-        s.p50_ms,
-    );
-    one(
-        Metric::LatencyP99Ms.name(),
-        "gauge",
-        "99th percentile end-to-end latency so far (ms).",
-        s.p99_ms,
-    );
-    one(
-        "elapsed_seconds",
-        "gauge",
-        "Time into the run.",
-        Some(s.elapsed.as_secs_f64()),
-    );
-    for (name, help, pick) in [
-        ("key_attempts", "Attempts sent with the key.", 0),
-        ("key_rate_limited", "Attempts answered 429.", 1),
+/// A key's index in the run, never the key.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeyIndex {
+    key: usize,
+}
+
+/// The Prometheus text (version 0.0.4) of `s`.
+pub fn render(s: &Snapshot) -> Result<String, std::fmt::Error> {
+    let mut registry = Registry::with_prefix("keyrotor_run");
+    for (metric, help, value) in [
+        (
+            Metric::Offered.name(),
+            "Requests finished so far (answered or failed)",
+            s.finished,
+        ),
+        ("succeeded", "Requests that succeeded", s.succeeded),
+        (
+            Metric::Upstream429.name(),
+            "Upstream 429 answers",
+            s.upstream_429,
+        ),
     ] {
-        let _ = writeln!(out, "# HELP keyrotor_run_{name} {help}");
-        let _ = writeln!(out, "# TYPE keyrotor_run_{name} counter");
-        for (k, (attempts, limited)) in s.per_key.iter().enumerate() {
-            let v = if pick == 0 { attempts } else { limited };
-            let _ = writeln!(out, "keyrotor_run_{name}{{key=\"{k}\"}} {v}");
+        registry.register(metric, help, ConstCounter::new(value));
+    }
+    let gauges = [
+        (
+            Metric::LatencyP50Ms.name(),
+            "Median end-to-end latency so far (ms)",
+            s.p50_ms,
+        ),
+        (
+            Metric::LatencyP99Ms.name(),
+            "99th percentile end-to-end latency so far (ms)",
+            s.p99_ms,
+        ),
+        (
+            "elapsed_seconds",
+            "Time into the run",
+            Some(s.elapsed.as_secs_f64()),
+        ),
+    ];
+    // A latency with no sample is absent, never 0.
+    for (metric, help, value) in gauges {
+        if let Some(value) = value {
+            registry.register(metric, help, ConstGauge::new(value));
         }
     }
-    out
+    let (mut attempts, mut limited) = (Ordered::default(), Ordered::default());
+    for (key, &(a, l)) in s.per_key.iter().enumerate() {
+        attempts.push(KeyIndex { key }, ConstCounter::new(a));
+        limited.push(KeyIndex { key }, ConstCounter::new(l));
+    }
+    registry.register("key_attempts", "Attempts sent with the key", attempts);
+    registry.register("key_rate_limited", "Attempts answered 429", limited);
+    exposition::text(&[&registry])
 }
 
 #[cfg(test)]
@@ -115,8 +124,8 @@ mod tests {
 
     #[test]
     fn a_snapshot_renders_with_the_reports_names_and_no_latency_before_an_answer() {
-        let empty = render(&Snapshot::default());
-        assert!(empty.contains("keyrotor_run_offered 0\n"), "{empty}");
+        let empty = render(&Snapshot::default()).unwrap_or_default();
+        assert!(empty.contains("keyrotor_run_offered_total 0\n"), "{empty}");
         assert!(
             !empty
                 .lines()
@@ -130,13 +139,14 @@ mod tests {
             per_key: vec![(4, 1), (3, 1)],
             ..Snapshot::default()
         };
-        let text = render(&s);
+        let text = render(&s).unwrap_or_default();
         for line in [
-            "keyrotor_run_offered 7",
-            "keyrotor_run_upstream_429 2",
+            "keyrotor_run_offered_total 7",
+            "keyrotor_run_upstream_429_total 2",
             "keyrotor_run_latency_p99_ms 812.5",
-            "keyrotor_run_key_attempts{key=\"1\"} 3",
-            "keyrotor_run_key_rate_limited{key=\"0\"} 1",
+            "keyrotor_run_key_attempts_total{key=\"1\"} 3",
+            "keyrotor_run_key_rate_limited_total{key=\"0\"} 1",
+            "# TYPE keyrotor_run_latency_p99_ms gauge",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

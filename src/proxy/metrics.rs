@@ -1,25 +1,29 @@
-//! The proxy's Prometheus metrics, in the text exposition format. The per-key counters the
-//! pool already keeps (attempts, failures by reason, state, learned organisation) are read
-//! from a [`Status`] at scrape time; the proxy adds what only it sees: requests by outcome,
-//! failovers, and latency histograms per request and per key's attempts.
+//! The proxy's Prometheus metrics, in the text exposition format (version 0.0.4) written by
+//! prometheus-client. The per-key counters the pool already keeps (attempts, failures by
+//! reason, state, learned organisation) are read from a [`Status`] at scrape time; the proxy
+//! adds what only it sees: requests by outcome, failovers, and latency histograms per request
+//! and per key's attempts.
 //!
 //! | metric | type | labels |
 //! |---|---|---|
 //! | `keyrotor_proxy_requests_total` | counter | `outcome` (answered, refused) |
 //! | `keyrotor_proxy_failovers_total` | counter | |
 //! | `keyrotor_proxy_request_duration_seconds` | histogram | |
+//! | `keyrotor_key_attempt_duration_seconds` | histogram | `key` |
 //! | `keyrotor_key_attempts_total` | counter | `key`, `org` |
 //! | `keyrotor_key_failures_total` | counter | `key`, `org`, `reason` (429s by window: `rate_limited_minute`, `rate_limited_day`) |
 //! | `keyrotor_key_ready` | gauge | `key`, `org`, `state` |
-//! | `keyrotor_key_attempt_duration_seconds` | histogram | `key` |
-//! | `keyrotor_pool_remaining_requests`, `keyrotor_pool_remaining_tokens` | gauge | |
+//! | `keyrotor_pool_remaining_requests`, `keyrotor_pool_remaining_tokens` | gauge | absent until a key has said |
 //!
 //! `key` is the key's fingerprint, never the key; `org` the pool index of the first key of the
 //! organisation the engine learned it shares.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use mock_groq::exposition::{self, Ordered};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 use crate::engine::{ApiKey, PoolBudget, Status, Trace};
 
@@ -28,71 +32,106 @@ const BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
 
-/// A latency histogram with fixed buckets, updated without a lock.
-#[derive(Debug, Default)]
-struct Histogram {
-    /// Observations at or under each bound (not cumulative; summed when rendered).
-    counts: [AtomicU64; BUCKETS.len()],
-    /// Every observation.
-    count: AtomicU64,
-    /// Their sum in microseconds.
-    sum_micros: AtomicU64,
+/// The `outcome` label of a request.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: &'static str,
 }
 
-impl Histogram {
-    fn observe(&self, took: Duration) {
-        let secs = took.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|&bound| secs <= bound) {
-            self.counts[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
-    }
+/// The `key` label: a fingerprint.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Key {
+    key: String,
+}
 
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let mut cumulative = 0;
-        let sep = if labels.is_empty() { "" } else { "," };
-        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
-            cumulative += count.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
-        let _ = writeln!(out, "{name}_sum{braces} {sum}");
-        let _ = writeln!(out, "{name}_count{braces} {count}");
-    }
+/// A key and the organisation the engine learned it shares.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeyOrg {
+    key: String,
+    org: usize,
+}
+
+/// A key's failures for one reason.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeyReason {
+    key: String,
+    org: usize,
+    reason: &'static str,
+}
+
+/// A key's state.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeyState {
+    key: String,
+    org: usize,
+    state: &'static str,
 }
 
 /// What the proxy counts; shared by every request.
 #[derive(Debug)]
 pub struct Metrics {
-    answered: AtomicU64,
-    refused: AtomicU64,
-    failovers: AtomicU64,
+    /// What only the proxy sees, registered once; the handles below share its values.
+    registry: Registry,
+    answered: Counter,
+    refused: Counter,
+    failovers: Counter,
     requests: Histogram,
-    /// Per key, in pool order.
+    /// Per key, in pool order: the series of `keyrotor_key_attempt_duration_seconds`.
     attempts: Vec<Histogram>,
 }
 
 impl Metrics {
     /// Counters at zero for these keys.
     pub fn new(keys: &[ApiKey]) -> Self {
+        let mut registry = Registry::default();
+        let (answered, refused) = (Counter::default(), Counter::default());
+        let mut outcomes = Ordered::default();
+        outcomes.push(
+            Outcome {
+                outcome: "answered",
+            },
+            answered.clone(),
+        );
+        outcomes.push(Outcome { outcome: "refused" }, refused.clone());
+        registry.register(
+            "keyrotor_proxy_requests",
+            "Chat requests by outcome: answered (the upstream's success) or refused (an error answer)",
+            outcomes,
+        );
+        let failovers = Counter::default();
+        registry.register(
+            "keyrotor_proxy_failovers",
+            "Chat requests that took more than one attempt",
+            failovers.clone(),
+        );
+        let requests = Histogram::new(BUCKETS);
+        registry.register(
+            "keyrotor_proxy_request_duration_seconds",
+            "From a request's arrival to its answer's head (waits and failovers included)",
+            requests.clone(),
+        );
+        let attempts: Vec<Histogram> = keys.iter().map(|_| Histogram::new(BUCKETS)).collect();
+        let mut per_key = Ordered::default();
+        for (key, histogram) in keys.iter().zip(&attempts) {
+            per_key.push(
+                Key {
+                    key: key.fingerprint(),
+                },
+                histogram.clone(),
+            );
+        }
+        registry.register(
+            "keyrotor_key_attempt_duration_seconds",
+            "One attempt with a key, to its answer's head",
+            per_key,
+        );
         Self {
-            answered: AtomicU64::new(0),
-            refused: AtomicU64::new(0),
-            failovers: AtomicU64::new(0),
-            requests: Histogram::default(),
-            attempts: keys.iter().map(|_| Histogram::default()).collect(),
+            registry,
+            answered,
+            refused,
+            failovers,
+            requests,
+            attempts,
         }
     }
 
@@ -104,121 +143,82 @@ impl Metrics {
         } else {
             &self.refused
         };
-        outcome.fetch_add(1, Ordering::Relaxed);
+        outcome.inc();
         if trace.attempts.len() > 1 {
-            self.failovers.fetch_add(1, Ordering::Relaxed);
+            self.failovers.inc();
         }
-        self.requests.observe(trace.total);
+        self.requests.observe(trace.total.as_secs_f64());
         for attempt in &trace.attempts {
             if let Some(histogram) = self.attempts.get(attempt.key) {
-                histogram.observe(attempt.end.saturating_sub(attempt.start));
+                let took = attempt.end.saturating_sub(attempt.start);
+                histogram.observe(took.as_secs_f64());
             }
         }
     }
 
     /// The exposition text, with the pool's own counters from `status` and `budget`.
-    pub fn render(&self, status: &Status, budget: PoolBudget) -> String {
-        let mut out = String::with_capacity(4096);
-        let head = |out: &mut String, name: &str, kind: &str, help: &str| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        };
-        head(
-            &mut out,
-            "keyrotor_proxy_requests_total",
-            "counter",
-            "Chat requests by outcome: answered (the upstream's success) or refused (an error answer).",
-        );
-        for (outcome, n) in [("answered", &self.answered), ("refused", &self.refused)] {
-            let _ = writeln!(
-                out,
-                "keyrotor_proxy_requests_total{{outcome=\"{outcome}\"}} {}",
-                n.load(Ordering::Relaxed)
-            );
-        }
-        head(
-            &mut out,
-            "keyrotor_proxy_failovers_total",
-            "counter",
-            "Chat requests that took more than one attempt.",
-        );
-        let _ = writeln!(
-            out,
-            "keyrotor_proxy_failovers_total {}",
-            self.failovers.load(Ordering::Relaxed)
-        );
-        head(
-            &mut out,
-            "keyrotor_proxy_request_duration_seconds",
-            "histogram",
-            "From a request's arrival to its answer's head (waits and failovers included).",
-        );
-        self.requests
-            .render(&mut out, "keyrotor_proxy_request_duration_seconds", "");
-        self.render_keys(&mut out, status);
-        for (name, value) in [
-            (
-                "keyrotor_pool_remaining_requests",
-                budget.remaining_requests,
-            ),
-            ("keyrotor_pool_remaining_tokens", budget.remaining_tokens),
-        ] {
-            if let Some(value) = value {
-                head(
-                    &mut out,
-                    name,
-                    "gauge",
-                    "What the pool has left by its keys' last rate-limit headers, summed over organisations.",
-                );
-                let _ = writeln!(out, "{name} {value}");
-            }
-        }
-        out
+    pub fn render(&self, status: &Status, budget: PoolBudget) -> Result<String, std::fmt::Error> {
+        exposition::text(&[&self.registry, &pool(status, budget)])
     }
+}
 
-    fn render_keys(&self, out: &mut String, status: &Status) {
-        let _ = writeln!(
-            out,
-            "# HELP keyrotor_key_attempts_total Attempts sent with a key.\n# TYPE keyrotor_key_attempts_total counter"
-        );
-        for k in &status.keys {
-            let _ = writeln!(
-                out,
-                "keyrotor_key_attempts_total{{key=\"{}\",org=\"{}\"}} {}",
-                k.fingerprint, k.group, k.requests
+/// The pool's counters and gauges as they are now, keys in pool order.
+fn pool(status: &Status, budget: PoolBudget) -> Registry {
+    let mut attempts = Ordered::default();
+    let mut failures = Ordered::default();
+    let mut ready = Ordered::default();
+    for k in &status.keys {
+        let (key, org) = (k.fingerprint.clone(), k.group);
+        let labels = KeyOrg {
+            key: key.clone(),
+            org,
+        };
+        attempts.push(labels, ConstCounter::new(k.requests));
+        for (&reason, &n) in &k.failures {
+            let labels = KeyReason {
+                key: key.clone(),
+                org,
+                reason,
+            };
+            failures.push(labels, ConstCounter::new(n));
+        }
+        let state = KeyState {
+            key,
+            org,
+            state: k.state,
+        };
+        ready.push(state, ConstGauge::new(i64::from(k.state == "ready")));
+    }
+    let mut registry = Registry::default();
+    registry.register(
+        "keyrotor_key_attempts",
+        "Attempts sent with a key",
+        attempts,
+    );
+    registry.register(
+        "keyrotor_key_failures",
+        "Failed attempts by reason",
+        failures,
+    );
+    registry.register(
+        "keyrotor_key_ready",
+        "1 when the key is ready; its state names why not",
+        ready,
+    );
+    for (name, value) in [
+        (
+            "keyrotor_pool_remaining_requests",
+            budget.remaining_requests,
+        ),
+        ("keyrotor_pool_remaining_tokens", budget.remaining_tokens),
+    ] {
+        if let Some(value) = value {
+            registry.register(
+                name,
+                "What the pool has left by its keys' last rate-limit headers, summed over organisations",
+                ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX)),
             );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP keyrotor_key_failures_total Failed attempts by reason.\n# TYPE keyrotor_key_failures_total counter"
-        );
-        for k in &status.keys {
-            for (reason, n) in &k.failures {
-                let _ = writeln!(
-                    out,
-                    "keyrotor_key_failures_total{{key=\"{}\",org=\"{}\",reason=\"{reason}\"}} {n}",
-                    k.fingerprint, k.group
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP keyrotor_key_ready 1 when the key is ready; its state names why not.\n# TYPE keyrotor_key_ready gauge"
-        );
-        for k in &status.keys {
-            let ready = u8::from(k.state == "ready");
-            let _ = writeln!(
-                out,
-                "keyrotor_key_ready{{key=\"{}\",org=\"{}\",state=\"{}\"}} {ready}",
-                k.fingerprint, k.group, k.state
-            );
-        }
-        let name = "keyrotor_key_attempt_duration_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} One attempt with a key, to its answer's head.\n# TYPE {name} histogram"
-        );
-        for (k, histogram) in status.keys.iter().zip(&self.attempts) {
-            histogram.render(out, name, &format!("key=\"{}\"", k.fingerprint));
         }
     }
+    registry
 }

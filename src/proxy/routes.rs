@@ -403,14 +403,19 @@ async fn metrics(State(proxy): State<Arc<Proxy>>) -> Response {
     let text = proxy
         .metrics
         .render(&proxy.rotor.status(), proxy.rotor.budget());
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    match text {
+        Ok(text) => (
+            [(header::CONTENT_TYPE, mock_groq::exposition::CONTENT_TYPE)],
+            text,
+        )
+            .into_response(),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "keyrotor proxy: cannot encode the metrics",
+            "internal_server_error",
+            None,
+        ),
+    }
 }
 
 async fn unknown_path(uri: axum::http::Uri) -> Response {
