@@ -16,7 +16,8 @@ pub struct ChatRequest {
 impl ChatRequest {
     /// A request for `model` with these messages and completion cap.
     pub fn new(model: &str, messages: Vec<Value>, max_tokens: u64, stream: bool) -> Self {
-        let reserved_tokens = groq_wire::tokens::prompt_tokens(&messages) + max_tokens;
+        let reserved_tokens =
+            groq_wire::tokens::prompt_tokens(&messages).saturating_add(max_tokens);
         let mut body = json!({"model": model, "messages": messages, "max_tokens": max_tokens});
         if stream {
             body["stream"] = json!(true);
@@ -28,11 +29,13 @@ impl ChatRequest {
         }
     }
 
-    /// A one-message user request whose prompt is about `prompt_tokens` tokens.
+    /// A one-message user request whose prompt is about `prompt_tokens` tokens: its body
+    /// holds about 4 × `prompt_tokens` bytes, so bound the figure before passing it (a
+    /// model's context is at most a few hundred thousand tokens).
     pub fn synthetic(model: &str, prompt_tokens: u64, max_tokens: u64, stream: bool) -> Self {
         let overhead = groq_wire::tokens::PER_REQUEST + groq_wire::tokens::PER_MESSAGE;
-        let chars = prompt_tokens.saturating_sub(overhead) * 4;
-        let content = "abcd".repeat((chars / 4) as usize);
+        let quads = prompt_tokens.saturating_sub(overhead);
+        let content = "abcd".repeat(usize::try_from(quads).unwrap_or(usize::MAX));
         Self::new(
             model,
             vec![json!({"role": "user", "content": content})],
@@ -73,6 +76,17 @@ mod tests {
             Some(42)
         );
         assert_eq!(reported_tokens(b"{}"), None);
+    }
+
+    #[test]
+    fn a_huge_completion_cap_saturates_the_reservation() {
+        let r = ChatRequest::new(
+            "m",
+            vec![json!({"role": "user", "content": "hi"})],
+            u64::MAX,
+            false,
+        );
+        assert_eq!(r.reserved_tokens, u64::MAX);
     }
 
     #[test]
