@@ -28,9 +28,19 @@
 //!   on that core rather than the wake-up of another (on a VM a sleeping core takes tens of
 //!   microseconds to wake): the added latency is then the proxy's own work.
 //!
-//! Run: `cargo bench --bench proxy`.
+//! Each layout twice: with idle cores free to sleep, and `kept awake`, where a spinner at
+//! `SCHED_IDLE` priority runs on every core (this bench again, under `chrt --idle 0`). A
+//! sleeping core on a VM takes tens of microseconds to wake, and the proxy adds a hop, so
+//! with sleeping cores part of what it adds is that wake-up; on a busy server's cores, which
+//! seldom sleep, it is not. The spinner yields to any real work at once, but on a VM its
+//! busy vCPU still costs the host something, so the throughput figures of the awake
+//! layouts are lower for both paths.
+//!
+//! Run: `cargo bench --bench proxy` (`chrt` from util-linux on PATH for the awake layouts;
+//! without it they are skipped, and the bench says so).
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::parent_id;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,6 +58,10 @@ const CONNECTIONS: usize = 32;
 const ROUNDS: usize = 5;
 /// The mock's only key (benches/harness/mock-unlimited.toml).
 const KEY: &str = "gsk_bench_key";
+/// Set in a spinner's environment: this bench, run again, only spins.
+const SPIN_ENV: &str = "KEYROTOR_BENCH_SPIN";
+/// Longest a spinner runs, should the bench that started it be killed without reaping it.
+const SPIN_LIMIT: Duration = Duration::from_secs(3600);
 
 /// A child process killed when dropped.
 struct Server(Child, String);
@@ -194,9 +208,16 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Where the processes may run.
+/// Where the processes may run, and whether idle cores may sleep.
 #[derive(Clone, Copy, PartialEq)]
-enum Layout {
+struct Layout {
+    cores: Cores,
+    awake: bool,
+}
+
+/// Which cores each process may run on.
+#[derive(Clone, Copy, PartialEq)]
+enum Cores {
     /// Every process on every core.
     Shared,
     /// The load generator and the mock on core 0, the proxy alone on core 1.
@@ -207,25 +228,70 @@ enum Layout {
 }
 
 impl Layout {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Shared => "shared cores",
-            Self::OwnCore => "proxy on its own core",
-            Self::OneCore => "all on one core",
-        }
+    fn name(self) -> String {
+        let cores = match self.cores {
+            Cores::Shared => "shared cores",
+            Cores::OwnCore => "proxy on its own core",
+            Cores::OneCore => "all on one core",
+        };
+        let sleep = if self.awake {
+            "kept awake"
+        } else {
+            "idle cores sleep"
+        };
+        format!("{cores}, {sleep}")
     }
 
     /// Moves every thread of this process, the proxy and the mock onto the layout's cores.
     fn apply(self, proxy: &Server, mock: &Server, cores: usize) -> anyhow::Result<()> {
         let all: Vec<usize> = (0..cores).collect();
-        let (rest, proxy_cores) = match self {
-            Self::Shared => (all.clone(), all),
-            Self::OwnCore => (vec![0], vec![1]),
-            Self::OneCore => (vec![0], vec![0]),
+        let (rest, proxy_cores) = match self.cores {
+            Cores::Shared => (all.clone(), all),
+            Cores::OwnCore => (vec![0], vec![1]),
+            Cores::OneCore => (vec![0], vec![0]),
         };
         pin(std::process::id(), &rest)?;
         pin(mock.0.id(), &rest)?;
         pin(proxy.0.id(), &proxy_cores)
+    }
+}
+
+/// A spinner at `SCHED_IDLE` priority on every core while it lives, so no core sleeps;
+/// dropping it kills them.
+struct Awake {
+    _spinners: Vec<Server>,
+}
+
+impl Awake {
+    fn start(cores: usize) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let mut spinners = Vec::with_capacity(cores);
+        for core in 0..cores {
+            let child = Command::new("chrt")
+                .args(["--idle", "0"])
+                .arg(&exe)
+                .env(SPIN_ENV, "1")
+                .stdout(Stdio::null())
+                .spawn()
+                .context("starting a spinner with chrt (util-linux)")?;
+            let spinner = Server(child, String::new());
+            pin(spinner.0.id(), &[core])?;
+            spinners.push(spinner);
+        }
+        Ok(Self {
+            _spinners: spinners,
+        })
+    }
+}
+
+/// A spinner's whole life: spin until the bench that started it is gone or `SPIN_LIMIT`
+/// has passed.
+fn spin() {
+    let (parent, started) = (parent_id(), std::time::Instant::now());
+    while parent_id() == parent && started.elapsed() < SPIN_LIMIT {
+        for _ in 0..1 << 20 {
+            std::hint::spin_loop();
+        }
     }
 }
 
@@ -298,12 +364,12 @@ async fn round(
 
 /// The medians of one layout's rounds.
 fn summary(layout: Layout, f: Figures) -> String {
-    let ceiling = match layout {
-        Layout::Shared | Layout::OneCore => format!(
+    let ceiling = match layout.cores {
+        Cores::Shared | Cores::OneCore => format!(
             "; with every core busy the most the proxied path can do is {:.2} of the direct one",
             median(f.best_ratio)
         ),
-        Layout::OwnCore => String::new(),
+        Cores::OwnCore => String::new(),
     };
     format!(
         "{}, median of {ROUNDS} rounds: p50 direct {:.0} µs, via proxy {:.0} µs; the proxy adds {:.0} µs at p50 (target < 100) and {:.0} µs at p99 (target < 1000); \
@@ -320,6 +386,10 @@ fn summary(layout: Layout, f: Figures) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    if std::env::var_os(SPIN_ENV).is_some() {
+        spin();
+        return Ok(());
+    }
     let config = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/benches/harness/mock-unlimited.toml"
@@ -341,12 +411,7 @@ fn main() -> anyhow::Result<()> {
         true,
     )?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let layouts: &[Layout] = if cores >= 2 {
-        &[Layout::Shared, Layout::OwnCore, Layout::OneCore]
-    } else {
-        println!("one core: the proxy cannot have one of its own; no own-core layout");
-        &[Layout::Shared, Layout::OneCore]
-    };
+    let layouts = layouts(cores);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -367,16 +432,44 @@ fn main() -> anyhow::Result<()> {
         for n in 1..=ROUNDS {
             for (layout, figures) in layouts.iter().zip(&mut figures) {
                 layout.apply(&proxy, &mock, cores)?;
-                println!(
-                    "round {n}, {}",
-                    round(&paths, &request, *layout, figures).await?
-                );
+                let awake = layout.awake.then(|| Awake::start(cores)).transpose()?;
+                let line = round(&paths, &request, *layout, figures).await?;
+                drop(awake);
+                println!("round {n}, {line}");
             }
         }
-        Layout::Shared.apply(&proxy, &mock, cores)?;
+        let everywhere = Layout {
+            cores: Cores::Shared,
+            awake: false,
+        };
+        everywhere.apply(&proxy, &mock, cores)?;
         for (layout, figures) in layouts.iter().zip(figures) {
             println!("{}", summary(*layout, figures));
         }
         Ok(())
     })
+}
+
+/// The layouts this machine allows: own-core needs two cores, kept-awake needs `chrt`.
+fn layouts(cores: usize) -> Vec<Layout> {
+    let mut which = vec![Cores::Shared, Cores::OneCore];
+    if cores >= 2 {
+        which.insert(1, Cores::OwnCore);
+    } else {
+        println!("one core: the proxy cannot have one of its own; no own-core layout");
+    }
+    let chrt = Command::new("chrt")
+        .arg("--help")
+        .stdout(Stdio::null())
+        .status();
+    let awake: &[bool] = if chrt.is_ok_and(|s| s.success()) {
+        &[false, true]
+    } else {
+        println!("no chrt (util-linux) on PATH: no kept-awake layouts");
+        &[false]
+    };
+    which
+        .into_iter()
+        .flat_map(|cores| awake.iter().map(move |&awake| Layout { cores, awake }))
+        .collect()
 }
