@@ -433,20 +433,39 @@ impl Table {
     }
 }
 
+/// What a finished run did, as its report reads it.
+pub struct Ran<'a> {
+    /// Everything the run counted.
+    pub recorder: &'a Recorder,
+    /// Its conditions.
+    pub setup: Setup,
+    /// Each key's fingerprint, in pool order.
+    pub fingerprints: &'a [String],
+    /// Each key's organisation index, in pool order.
+    pub orgs: &'a [usize],
+    /// The traffic's span, simulated or real.
+    pub span: std::time::Duration,
+    /// The wall-clock time the run took.
+    pub wall: std::time::Duration,
+    /// When it started, in seconds since the Unix epoch.
+    pub started_unix: u64,
+    /// Whether it was interrupted before the end of its traffic.
+    pub incomplete: bool,
+}
+
 impl Report {
-    /// Builds the report of a finished run.
-    #[allow(clippy::too_many_arguments)]
-    pub fn build(
-        scenario: &Scenario,
-        recorder: &Recorder,
-        setup: Setup,
-        fingerprints: &[String],
-        orgs: &[usize],
-        span: std::time::Duration,
-        wall: std::time::Duration,
-        started_unix: u64,
-        incomplete: bool,
-    ) -> Self {
+    /// Builds the report of a finished run of `scenario`.
+    pub fn build(scenario: &Scenario, ran: Ran<'_>) -> Self {
+        let Ran {
+            recorder,
+            setup,
+            fingerprints,
+            orgs,
+            span,
+            wall,
+            started_unix,
+            incomplete,
+        } = ran;
         let per_key = recorder
             .per_key
             .iter()

@@ -43,7 +43,7 @@ use crate::network::WithRtt;
 use crate::quota::Quota;
 use crate::recorder::Recorder;
 use crate::replicas::{Replicas, ReplicasSeen};
-use crate::report::{LimitsUsed, Report, Setup};
+use crate::report::{LimitsUsed, Ran, Report, Setup};
 use crate::scenario::{Mode, Scenario, TargetEvent, Upstream};
 use std::sync::Arc;
 
@@ -516,17 +516,17 @@ pub fn run(
     } = drove;
     let orgs_of = scenario.keys.org_of_each();
     let fingerprints: Vec<String> = keys.iter().map(ApiKey::fingerprint).collect();
-    let mut report = Report::build(
-        scenario,
-        &driven.recorder,
-        setup(scenario, &orgs_of, target),
-        &fingerprints,
-        &orgs_of,
-        driven.span,
-        wall.elapsed(),
+    let ran = Ran {
+        recorder: &driven.recorder,
+        setup: setup(scenario, &orgs_of, target),
+        fingerprints: &fingerprints,
+        orgs: &orgs_of,
+        span: driven.span,
+        wall: wall.elapsed(),
         started_unix,
-        driven.incomplete,
-    );
+        incomplete: driven.incomplete,
+    };
+    let mut report = Report::build(scenario, ran);
     report.error = driven.error;
     report.replicas = replicas.map(|seen| over_limit_seen(seen, mock_state.as_ref()));
     Ok(Finished {
