@@ -21,9 +21,8 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::metrics::Metric;
-
 use crate::driver::Snapshot;
+use crate::metrics::Metric;
 
 /// The latest snapshot of the run, shared between the live view and the endpoint.
 pub type Latest = Arc<Mutex<Snapshot>>;
