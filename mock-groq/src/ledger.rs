@@ -19,9 +19,8 @@ use serde::Serialize;
 
 use crate::catalog::Limits;
 
-/// One of the four limit dimensions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// One of the four limit dimensions; serialized by its [`Window::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
     /// Requests per minute.
     Rpm,
@@ -31,6 +30,12 @@ pub enum Window {
     Tpm,
     /// Tokens per day.
     Tpd,
+}
+
+impl Serialize for Window {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
 
 impl Window {
