@@ -17,7 +17,7 @@
 //! prints the CPU each spent per request: when the machine's cores are the limit, the best
 //! ratio they allow is the direct path's CPU per request over the proxied path's.
 //!
-//! All of it in two layouts of the processes on the cores, alternating within each round:
+//! All of it in several layouts of the processes on the cores, alternating within each round:
 //! - `shared`: every process may run on every core, so the load generator, the proxy and the
 //!   mock compete for them (on a 2-core machine the proxy's own CPU then takes throughput
 //!   from the other two);
@@ -26,9 +26,21 @@
 //!   ratio says whether the proxy, given a core, holds the mock's pace;
 //! - `one core`: every process on core 0, so each hand-off between them is a task switch
 //!   on that core rather than the wake-up of another (on a VM a sleeping core takes tens of
-//!   microseconds to wake): the added latency is then the proxy's own work.
+//!   microseconds to wake): the added latency is then the proxy's own work;
+//! - `each on its own core` (machines with 3 cores or more): the load generator on core 0,
+//!   the mock on core 1, the proxy on core 2, so no process takes CPU from another. With the
+//!   proxy busy-polling, this is the layout fair to all three targets at once: a request
+//!   wakes the mock's core and then the load generator's on both paths, and the proxied
+//!   path's two extra hops land on the proxy's core, which is awake. On two cores there is
+//!   no such layout: either the direct path keeps both its ends on one core and wakes none
+//!   (`own core`, where the proxied path wakes core 0 twice), or the proxy shares a core
+//!   and its CPU counts against the mock's throughput.
 //!
-//! Each layout twice: with idle cores free to sleep, and `kept awake`, where a spinner at
+//! The `own core` and `each on its own core` layouts also run with a proxy started with
+//! `--busy-poll` (a process of its own, started for its round only, since it spins): its
+//! core never sleeps, so a request finds it awake.
+//!
+//! Each layout but the busy-polling ones twice: with idle cores free to sleep, and `kept awake`, where a spinner at
 //! `SCHED_IDLE` priority runs on every core (this bench again, under `chrt --idle 0`). A
 //! sleeping core on a VM takes tens of microseconds to wake, and the proxy adds a hop, so
 //! with sleeping cores part of what it adds is that wake-up; on a busy server's cores, which
@@ -94,6 +106,33 @@ fn start(args: &[&str], key_env: bool) -> anyhow::Result<Server> {
         "no URL from keyrotor {args:?}: {line:?}"
     );
     Ok(Server(child, url))
+}
+
+/// `keyrotor proxy --policy adaptive` in front of the mock, busy-polling or not.
+fn start_proxy(mock: &Server, busy_poll: bool) -> anyhow::Result<Server> {
+    let mut args = vec![
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &mock.1,
+        "--policy",
+        "adaptive",
+    ];
+    if busy_poll {
+        args.push("--busy-poll");
+    }
+    start(&args, true)
+}
+
+/// Opens a fresh proxy's connections with a few requests one after another.
+async fn warm(target: &Arc<HttpTransport>, request: &ChatRequest) -> anyhow::Result<()> {
+    let key = ApiKey::new(KEY);
+    for _ in 0..100 {
+        let reply = target.send(&key, request.body.clone()).await?;
+        anyhow::ensure!(reply.status == 200, "warming: status {}", reply.status);
+    }
+    Ok(())
 }
 
 /// p50 and p99 in microseconds at `RATE` req/s, open loop.
@@ -208,11 +247,13 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Where the processes may run, and whether idle cores may sleep.
+/// Where the processes may run, whether idle cores may sleep, and whether the proxy
+/// busy-polls.
 #[derive(Clone, Copy, PartialEq)]
 struct Layout {
     cores: Cores,
     awake: bool,
+    busy_poll: bool,
 }
 
 /// Which cores each process may run on.
@@ -225,6 +266,8 @@ enum Cores {
     /// Every process on core 0: each hand-off between them is a switch on that core, never
     /// a wake-up of another one.
     OneCore,
+    /// The load generator on core 0, the mock on core 1, the proxy on core 2.
+    EachOwn,
 }
 
 impl Layout {
@@ -233,11 +276,12 @@ impl Layout {
             Cores::Shared => "shared cores",
             Cores::OwnCore => "proxy on its own core",
             Cores::OneCore => "all on one core",
+            Cores::EachOwn => "each on its own core",
         };
-        let sleep = if self.awake {
-            "kept awake"
-        } else {
-            "idle cores sleep"
+        let sleep = match (self.busy_poll, self.awake) {
+            (true, _) => "the proxy busy-polling",
+            (false, true) => "kept awake",
+            (false, false) => "idle cores sleep",
         };
         format!("{cores}, {sleep}")
     }
@@ -245,13 +289,14 @@ impl Layout {
     /// Moves every thread of this process, the proxy and the mock onto the layout's cores.
     fn apply(self, proxy: &Server, mock: &Server, cores: usize) -> anyhow::Result<()> {
         let all: Vec<usize> = (0..cores).collect();
-        let (rest, proxy_cores) = match self.cores {
-            Cores::Shared => (all.clone(), all),
-            Cores::OwnCore => (vec![0], vec![1]),
-            Cores::OneCore => (vec![0], vec![0]),
+        let (load, mock_cores, proxy_cores) = match self.cores {
+            Cores::Shared => (all.clone(), all.clone(), all),
+            Cores::OwnCore => (vec![0], vec![0], vec![1]),
+            Cores::OneCore => (vec![0], vec![0], vec![0]),
+            Cores::EachOwn => (vec![0], vec![1], vec![2]),
         };
-        pin(std::process::id(), &rest)?;
-        pin(mock.0.id(), &rest)?;
+        pin(std::process::id(), &load)?;
+        pin(mock.0.id(), &mock_cores)?;
         pin(proxy.0.id(), &proxy_cores)
     }
 }
@@ -369,7 +414,7 @@ fn summary(layout: Layout, f: Figures) -> String {
             "; with every core busy the most the proxied path can do is {:.2} of the direct one",
             median(f.best_ratio)
         ),
-        Cores::OwnCore => String::new(),
+        Cores::OwnCore | Cores::EachOwn => String::new(),
     };
     format!(
         "{}, median of {ROUNDS} rounds: p50 direct {:.0} µs, via proxy {:.0} µs; the proxy adds {:.0} µs at p50 (target < 100) and {:.0} µs at p99 (target < 1000); \
@@ -398,18 +443,7 @@ fn main() -> anyhow::Result<()> {
         &["mock", "--config", config, "--listen", "127.0.0.1:0"],
         false,
     )?;
-    let proxy = start(
-        &[
-            "proxy",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &mock.1,
-            "--policy",
-            "adaptive",
-        ],
-        true,
-    )?;
+    let proxy = start_proxy(&mock, false)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let layouts = layouts(cores);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -418,20 +452,34 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let timeouts = Timeouts::default();
-        let paths = Paths {
-            direct: Arc::new(HttpTransport::new(&mock.1, timeouts)?),
-            proxied: Arc::new(HttpTransport::new(&proxy.1, timeouts)?),
-            proxy: &proxy,
-            mock: &mock,
-        };
+        let direct = Arc::new(HttpTransport::new(&mock.1, timeouts)?);
+        let proxied = Arc::new(HttpTransport::new(&proxy.1, timeouts)?);
         let request = ChatRequest::synthetic("openai/gpt-oss-120b", 50, 20, false);
         // Warm both paths (connections, the proxy's upstream pool).
-        latency(&paths.direct, &request).await?;
-        latency(&paths.proxied, &request).await?;
+        latency(&direct, &request).await?;
+        latency(&proxied, &request).await?;
         let mut figures: Vec<Figures> = layouts.iter().map(|_| Figures::default()).collect();
         for n in 1..=ROUNDS {
             for (layout, figures) in layouts.iter().zip(&mut figures) {
-                layout.apply(&proxy, &mock, cores)?;
+                // A busy-polling proxy spins, so it lives only for its own round.
+                let busy = layout
+                    .busy_poll
+                    .then(|| start_proxy(&mock, true))
+                    .transpose()?;
+                let (proxy, proxied) = match &busy {
+                    Some(busy) => (busy, Arc::new(HttpTransport::new(&busy.1, timeouts)?)),
+                    None => (&proxy, proxied.clone()),
+                };
+                layout.apply(proxy, &mock, cores)?;
+                if busy.is_some() {
+                    warm(&proxied, &request).await?;
+                }
+                let paths = Paths {
+                    direct: direct.clone(),
+                    proxied,
+                    proxy,
+                    mock: &mock,
+                };
                 let awake = layout.awake.then(|| Awake::start(cores)).transpose()?;
                 let line = round(&paths, &request, *layout, figures).await?;
                 drop(awake);
@@ -441,6 +489,7 @@ fn main() -> anyhow::Result<()> {
         let everywhere = Layout {
             cores: Cores::Shared,
             awake: false,
+            busy_poll: false,
         };
         everywhere.apply(&proxy, &mock, cores)?;
         for (layout, figures) in layouts.iter().zip(figures) {
@@ -450,13 +499,22 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
-/// The layouts this machine allows: own-core needs two cores, kept-awake needs `chrt`.
+/// The layouts this machine allows: own-core needs two cores, each-on-its-own three,
+/// kept-awake needs `chrt`.
 fn layouts(cores: usize) -> Vec<Layout> {
-    let mut which = vec![Cores::Shared, Cores::OneCore];
+    let mut which = vec![Cores::Shared];
     if cores >= 2 {
-        which.insert(1, Cores::OwnCore);
+        which.push(Cores::OwnCore);
     } else {
         println!("one core: the proxy cannot have one of its own; no own-core layout");
+    }
+    which.push(Cores::OneCore);
+    if cores >= 3 {
+        which.push(Cores::EachOwn);
+    } else {
+        println!(
+            "{cores} cores: no each-on-its-own-core layout (it needs 3: load generator, mock, proxy)"
+        );
     }
     let chrt = Command::new("chrt")
         .arg("--help")
@@ -468,8 +526,22 @@ fn layouts(cores: usize) -> Vec<Layout> {
         println!("no chrt (util-linux) on PATH: no kept-awake layouts");
         &[false]
     };
-    which
-        .into_iter()
-        .flat_map(|cores| awake.iter().map(move |&awake| Layout { cores, awake }))
-        .collect()
+    let mut layouts = Vec::new();
+    for cores in which {
+        for &awake in awake {
+            layouts.push(Layout {
+                cores,
+                awake,
+                busy_poll: false,
+            });
+        }
+        if matches!(cores, Cores::OwnCore | Cores::EachOwn) {
+            layouts.push(Layout {
+                cores,
+                awake: false,
+                busy_poll: true,
+            });
+        }
+    }
+    layouts
 }

@@ -455,6 +455,35 @@ async fn the_groq_node_sdk_fails_over_streams_and_retries_through_the_proxy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_request_in_flight_finish_then_exits() {
+    drains_on_sigterm(&[]).await;
+}
+
+/// A busy-polling proxy keeps its thread on the CPU while idle, and still serves, drains
+/// and exits as a sleeping one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_polling_proxy_spins_when_idle_and_still_serves_and_drains() {
+    drains_on_sigterm(&["--busy-poll"]).await;
+}
+
+/// CPU seconds process `pid` has used (user + system), from /proc/PID/stat in USER_HZ
+/// ticks (100 a second on Linux).
+fn cpu_secs(pid: u32) -> f64 {
+    let stat =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_else(|e| panic!("{e}"));
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => panic!("unreadable /proc/{pid}/stat: {stat}"),
+    }
+}
+
+/// Starts `keyrotor proxy FLAGS` in front of an upstream that holds its stream open, sends
+/// SIGTERM with a request in flight, and checks the request finishes and the proxy exits 0.
+/// With `--busy-poll`, first checks the idle proxy spends at least a quarter of the wall
+/// time on the CPU (a sleeping one spends next to none).
+async fn drains_on_sigterm(flags: &[&str]) {
     let release = Arc::new(Notify::new());
     let upstream = serve(held_stream_upstream(release.clone())).await;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyrotor"))
@@ -465,6 +494,7 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits() {
             "--upstream",
             &upstream.url,
         ])
+        .args(flags)
         .env_clear()
         .env("GROQ_API_KEY", "gsk_drain_1")
         .stdout(std::process::Stdio::piped())
@@ -477,6 +507,15 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits() {
         .unwrap_or_else(|e| panic!("{e}"));
     let url = line.trim().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{line:?}");
+    if flags.contains(&"--busy-poll") {
+        let (cpu, wall) = (cpu_secs(child.id()), std::time::Instant::now());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let busy = (cpu_secs(child.id()) - cpu) / wall.elapsed().as_secs_f64();
+        assert!(
+            busy >= 0.25,
+            "an idle busy-polling proxy used {busy:.2} of a core"
+        );
+    }
 
     let response = post(&url, "/openai/v1/chat/completions", "any", &chat_body(true)).await;
     assert_eq!(response.status(), 200);

@@ -85,6 +85,12 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
+    /// Never let the serving threads sleep: each polls for I/O without a timeout, so a
+    /// request finds it awake instead of waking it. For a proxy on cores of its own, above
+    /// all on a VM, where waking a sleeping core takes tens of microseconds; it costs those
+    /// cores whole, idle or not (as HAProxy's `busy-polling`).
+    #[arg(long)]
+    pub busy_poll: bool,
     /// Largest request body accepted, in bytes (1 KiB to 64 MiB).
     #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
@@ -213,6 +219,22 @@ pub fn main(args: ProxyArgs) -> anyhow::Result<()> {
     runtime.block_on(run(args))
 }
 
+/// Keeps `threads` of the runtime's threads polling until dropped: a task that always
+/// yields leaves tokio's scheduler work to do, so it checks for I/O with a zero timeout
+/// instead of sleeping in `epoll_wait`. (On a multi-threaded runtime two spinners may share
+/// a thread and leave another free to sleep.)
+fn busy_poll(threads: u16) -> tokio::task::JoinSet<()> {
+    let mut spinners = tokio::task::JoinSet::new();
+    for _ in 0..threads {
+        spinners.spawn(async {
+            loop {
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+    spinners
+}
+
 /// Binds, prints `http://IP:PORT`, serves until SIGINT or SIGTERM, then drains requests in
 /// flight.
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
@@ -225,6 +247,7 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let keys = proxy.rotor.keys().len();
     tracing::info!(keys, policy = proxy.rotor.policy().name(), upstream = %args.upstream, "keyrotor proxy listening on http://{addr}");
     let app = routes::router(proxy, args.max_body);
+    let _spinners = args.busy_poll.then(|| busy_poll(args.threads));
     mock_groq::serve_router(
         app,
         listener,
