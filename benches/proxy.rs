@@ -40,8 +40,9 @@
 //! `--busy-poll` (a process of its own, started for its round only, since it spins): its
 //! core never sleeps, so a request finds it awake.
 //!
-//! Each layout but the busy-polling ones twice: with idle cores free to sleep, and `kept awake`, where a spinner at
-//! `SCHED_IDLE` priority runs on every core (this bench again, under `chrt --idle 0`). A
+//! Each layout but the busy-polling ones twice: with idle cores free to sleep, and `kept
+//! awake`, where a spinner at `SCHED_IDLE` priority runs on every core (this bench again,
+//! under `chrt --idle 0`). A
 //! sleeping core on a VM takes tens of microseconds to wake, and the proxy adds a hop, so
 //! with sleeping cores part of what it adds is that wake-up; on a busy server's cores, which
 //! seldom sleep, it is not. The spinner yields to any real work at once, but on a VM its
@@ -416,9 +417,14 @@ fn summary(layout: Layout, f: Figures) -> String {
         ),
         Cores::OwnCore | Cores::EachOwn => String::new(),
     };
+    let spin = if layout.busy_poll {
+        " (its whole core, spinning included)"
+    } else {
+        ""
+    };
     format!(
         "{}, median of {ROUNDS} rounds: p50 direct {:.0} µs, via proxy {:.0} µs; the proxy adds {:.0} µs at p50 (target < 100) and {:.0} µs at p99 (target < 1000); \
-         throughput via proxy / direct {:.2} (target >= 0.8); CPU per request: the proxy {:.1} µs, the mock {:.1} µs{ceiling}",
+         throughput via proxy / direct {:.2} (target >= 0.8); CPU per request: the proxy {:.1} µs{spin}, the mock {:.1} µs{ceiling}",
         layout.name(),
         median(f.direct_p50),
         median(f.proxy_p50),
