@@ -85,8 +85,8 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
-    /// Never let the serving threads sleep: each polls for I/O without a timeout, so a
-    /// request finds it awake instead of waking it. For a proxy on cores of its own, above
+    /// Never let the serving threads sleep: each keeps checking for I/O without waiting, so
+    /// a request finds it awake instead of waking it. For a proxy on cores of its own, above
     /// all on a VM, where waking a sleeping core takes tens of microseconds; it costs those
     /// cores whole, idle or not (as HAProxy's `busy-polling`).
     #[arg(long)]
