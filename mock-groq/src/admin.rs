@@ -219,14 +219,7 @@ pub async fn metrics(State(mock): State<Arc<Mock>>) -> Response {
         "Current usage of each limit window",
         quota_used(&view),
     );
-    match exposition::text(&[&registry]) {
-        Ok(text) => ([(header::CONTENT_TYPE, exposition::CONTENT_TYPE)], text).into_response(),
-        Err(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "cannot encode the metrics",
-        )
-            .into_response(),
-    }
+    exposition::response(exposition::text(&[&registry]))
 }
 
 /// Labels of a key's requests: its organisation and fingerprint, and how they ended.

@@ -2,7 +2,7 @@
 //! added. prometheus-client's `Family` writes its series in hash order, which shuffles a page
 //! a person reads (keys out of pool order, outcomes out of their list's order); [`Ordered`]
 //! writes them as given. The mock's `/metrics`, the proxy's and a run's live endpoint all
-//! use it.
+//! use it, and answer a scrape with [`response`].
 //!
 //! ```
 //! use mock_groq::exposition::{Ordered, text};
@@ -25,12 +25,11 @@
 //! # Ok::<(), std::fmt::Error>(())
 //! ```
 
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, prometheus_text};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
-
-/// The `Content-Type` of the text [`text`] writes (Prometheus text format 0.0.4).
-pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 /// One metric's series, each a label set and its value, written in the order pushed.
 #[derive(Debug)]
@@ -65,6 +64,23 @@ impl<L: EncodeLabelSet, M: EncodeMetric + TypedMetric> EncodeMetric for Ordered<
 
     fn is_empty(&self) -> bool {
         self.series.is_empty()
+    }
+}
+
+/// The answer to a scrape: the text [`text`] wrote, with its `Content-Type`; a 500 when it
+/// could not be written.
+pub fn response(text: Result<String, std::fmt::Error>) -> Response {
+    match text {
+        Ok(text) => (
+            [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
+            text,
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot encode the metrics",
+        )
+            .into_response(),
     }
 }
 

@@ -45,13 +45,9 @@ pub fn serve(addr: SocketAddr, latest: Latest) -> anyhow::Result<SocketAddr> {
             let app = axum::Router::new().route(
                 "/metrics",
                 axum::routing::get(move || {
-                    let text = latest.lock().ok().and_then(|s| render(&s).ok());
-                    let status = match text {
-                        Some(_) => axum::http::StatusCode::OK,
-                        None => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    };
-                    let body = text.unwrap_or_default();
-                    async move { (status, [("content-type", exposition::CONTENT_TYPE)], body) }
+                    // A poisoned snapshot is as unwritable as a failed encoding: a 500.
+                    let text = latest.lock().map_or(Err(std::fmt::Error), |s| render(&s));
+                    async move { exposition::response(text) }
                 }),
             );
             let _ = axum::serve(listener, app).await;

@@ -403,19 +403,7 @@ async fn metrics(State(proxy): State<Arc<Proxy>>) -> Response {
     let text = proxy
         .metrics
         .render(&proxy.rotor.status(), proxy.rotor.budget());
-    match text {
-        Ok(text) => (
-            [(header::CONTENT_TYPE, mock_groq::exposition::CONTENT_TYPE)],
-            text,
-        )
-            .into_response(),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "keyrotor proxy: cannot encode the metrics",
-            "internal_server_error",
-            None,
-        ),
-    }
+    mock_groq::exposition::response(text)
 }
 
 async fn unknown_path(uri: axum::http::Uri) -> Response {
