@@ -42,12 +42,11 @@
 //!
 //! Each layout but the busy-polling ones twice: with idle cores free to sleep, and `kept
 //! awake`, where a spinner at `SCHED_IDLE` priority runs on every core (this bench again,
-//! under `chrt --idle 0`). A
-//! sleeping core on a VM takes tens of microseconds to wake, and the proxy adds a hop, so
-//! with sleeping cores part of what it adds is that wake-up; on a busy server's cores, which
-//! seldom sleep, it is not. The spinner yields to any real work at once, but on a VM its
-//! busy vCPU still costs the host something, so the throughput figures of the awake
-//! layouts are lower for both paths.
+//! under `chrt --idle 0`). A sleeping core on a VM takes tens of microseconds to wake, and
+//! the proxy adds a hop, so with sleeping cores part of what it adds is that wake-up; on a
+//! busy server's cores, which seldom sleep, it is not. The spinner yields to any real work
+//! at once, but on a VM its busy vCPU still costs the host something, so the throughput
+//! figures of the awake layouts are lower for both paths.
 //!
 //! Run: `cargo bench --bench proxy` (`chrt` from util-linux on PATH for the awake layouts;
 //! without it they are skipped, and the bench says so).
