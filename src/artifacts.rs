@@ -15,6 +15,44 @@ use crate::run::Finished;
 use crate::scenario::Scenario;
 use crate::sweep::Sweep;
 
+/// The file that marks a folder as keyrotor's output: a folder holding it is cleared before
+/// new output is written there.
+pub const MARKER: &str = ".keyrotor-output";
+
+/// Makes `dir` ready for a command's output, before any work: creates it, clears what an
+/// earlier keyrotor command wrote there (so no stale requests.csv or plot stands beside a new
+/// report), and checks that a file can be written. A folder that is not empty and was not
+/// written by keyrotor is refused, so nothing of the user's is ever deleted.
+pub fn prepare(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot read {}", dir.display()))?;
+    let ours = entries.iter().any(|e| e.file_name() == MARKER);
+    if !ours && !entries.is_empty() {
+        anyhow::bail!(
+            "{} is not empty and holds no earlier keyrotor output: give a new or empty folder (-o), so that nothing there is overwritten or mixed with this run's files",
+            dir.display()
+        );
+    }
+    for entry in entries.iter().filter(|e| e.file_name() != MARKER) {
+        let path = entry.path();
+        let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.with_context(|| format!("cannot clear the earlier output {}", path.display()))?;
+    }
+    write(
+        dir,
+        MARKER,
+        "keyrotor wrote this folder; a new keyrotor command writing here clears it first.\n",
+    )
+    .with_context(|| format!("cannot write into {}", dir.display()))
+}
+
 fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
     let path = dir.join(name);
     std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))

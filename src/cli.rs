@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -80,13 +80,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve the Groq mock on a socket (prints its URL, serves until Ctrl-C).
+    /// Serve the Groq mock on a socket (prints its URL, serves until SIGINT, SIGTERM or SIGHUP, then finishes requests in flight).
     Mock(mock_groq::MockArgs),
     /// Put the rotation engine in front of any app: serves Groq's OpenAI-compatible chat
     /// API on a socket (prints its URL) and sends each request through the keys of the
     /// environment or --keys-file, failing over per --policy. The app changes only its base
     /// URL (`http://IP:PORT`, or `…/openai/v1` for OpenAI SDKs). Also /health, /status,
-    /// /metrics. Drains requests in flight on SIGINT/SIGTERM.
+    /// /metrics. Drains requests in flight on SIGINT, SIGTERM or SIGHUP.
     Proxy(crate::proxy::ProxyArgs),
     /// Print a shell completion script, e.g. `keyrotor completions bash >
     /// ~/.local/share/bash-completion/completions/keyrotor`.
@@ -217,8 +217,14 @@ pub struct SweepArgs {
 /// Options of `keyrotor plan` (or a TOML file with the same names, `--file`).
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
-    /// Read the event from a TOML file (fields as the flags, with underscores); flags are ignored.
-    #[arg(long, value_name = "FILE")]
+    /// Read the event from a TOML file (fields as the flags, with underscores). The event's
+    /// flags cannot be given with it (refused, not ignored); --json and -o can.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "users", "queries", "duration", "peak_factor", "profile", "profile_step",
+        "prompt_tokens", "completion_tokens", "model", "as_of", "tier", "rpm", "rpd", "tpm",
+        "tpd", "layout", "objective", "latency_budget", "max_p99_ms", "max_wait_ms", "policy",
+        "max_keys", "analytical_only", "steady", "confidence", "seeds",
+    ])]
     pub file: Option<PathBuf>,
     /// Users.
     #[arg(long, default_value_t = 1000)]
@@ -370,7 +376,7 @@ impl PlanArgs {
 fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let input = args.input()?;
     let dir = args.out.clone().unwrap_or_else(|| default_dir("plan"));
-    prepare_out(&dir)?;
+    crate::artifacts::prepare(&dir)?;
     let activity = Activity::new(show_progress() && !args.json, false);
     activity.say("planning: the analytical bounds, then simulated events per policy");
     let mut progress = |policy: &str, keys: usize, success: f64| {
@@ -388,20 +394,25 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// What a command prints when done: with `json`, `value` as JSON on stdout (what it wrote
-/// to its `.json` file); else `markdown`, and where the reports are.
-fn show(
-    json: bool,
-    value: &impl serde::Serialize,
-    markdown: &str,
-    dir: &Path,
-) -> anyhow::Result<()> {
+/// to its `.json` file); else `text` (its answer), and where the reports are.
+fn show(json: bool, value: &impl serde::Serialize, text: &str, dir: &Path) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        print_out(serde_json::to_string_pretty(value)? + "\n")
     } else {
-        print!("{markdown}");
-        println!("\nReports in {}", dir.display());
+        print_out(format!("{text}\nReports in {}\n", dir.display()))
     }
-    Ok(())
+}
+
+/// Writes `text` on standard output. A reader that has gone (a closed pipe: `| head -2`)
+/// ends the printing quietly, not the command: what it wrote to files stands, and its exit
+/// code is still its verdict's.
+pub fn print_out(text: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_ref()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
 }
 
 /// Runs a parsed command line.
@@ -420,12 +431,16 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "keyrotor", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "keyrotor", &mut script);
+            print_out(script)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            print_out(page)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema { document, write } => {
@@ -433,7 +448,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policies { json } => {
-            print!("{}", policies(json)?);
+            print_out(policies(json)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run_command(args),
@@ -464,7 +479,7 @@ fn schema_command(document: &str, write: Option<&Path>) -> anyhow::Result<()> {
                 .iter()
                 .find(|(name, _)| *name == document)
                 .ok_or_else(|| anyhow::anyhow!("no schema named {document}"))?;
-            print!("{}", crate::schema::text(schema)?);
+            print_out(crate::schema::text(schema)?)?;
         }
     }
     Ok(())
@@ -508,9 +523,9 @@ fn compare_command(
     let pass = rows.iter().all(|r| r.pass);
     if json {
         let summary = serde_json::json!({ "pass": pass, "rows": rows });
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        print_out(serde_json::to_string_pretty(&summary)? + "\n")?;
     } else {
-        print!("{}", crate::compare::table(&rows));
+        print_out(crate::compare::table(&rows))?;
     }
     Ok(if pass {
         ExitCode::SUCCESS
@@ -530,17 +545,25 @@ struct Overrides {
 }
 
 /// Reads a scenario file (or starts from the flags-only base without one), applies the flags
-/// that override it and validates the result; warns when Groq no longer serves (or does not
+/// that override it and then checks the result, so a flag can make a file valid (`--real`
+/// over `state = "redis"`). A run from a file changed by flags is renamed for them
+/// (`keys-1+keys=3`), its description says so. Warns when Groq no longer serves (or does not
 /// yet serve) its model on the catalog's day.
 fn load_scenario(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Scenario> {
-    let base = match path {
-        Some(path) => Scenario::from_file(path)?.to_builder(),
-        None => crate::flags::ScenarioFlags::base(),
+    let (base, text) = match path {
+        Some(path) => {
+            let (scenario, text) = Scenario::read_unchecked(path)?;
+            (scenario.to_builder(), Some(text))
+        }
+        None => (crate::flags::ScenarioFlags::base(), None),
     };
     let source = path.map_or_else(
         || "given by the flags".to_owned(),
         |p| p.display().to_string(),
     );
+    let mut given = flags.scenario.given();
+    given.extend(flags.policy.as_ref().map(|p| format!("policy={p}")));
+    given.extend(flags.as_of.map(|d| format!("as-of={d}")));
     let mut b = flags
         .scenario
         .apply(base)
@@ -557,9 +580,22 @@ fn load_scenario(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Scenar
     if let Some(day) = flags.as_of {
         b = b.as_of(day);
     }
-    let scenario = b
-        .build()
-        .map_err(|e| anyhow::anyhow!("invalid scenario {source}: {e}"))?;
+    if path.is_some() && !given.is_empty() {
+        let (name, description) = (&b.scenario().name, &b.scenario().description);
+        let renamed = format!("{name}+{}", given.join("+"));
+        let said = format!(
+            "{description} (changed by flags: --{})",
+            given.join(", --").replace('=', " ")
+        );
+        b = b.name(&renamed).description(said.trim_start());
+    }
+    let scenario = b.build().map_err(|e| match &text {
+        Some(text) => anyhow::anyhow!(
+            "invalid scenario {source}: {}",
+            crate::scenario::at_line(text, &e)
+        ),
+        None => anyhow::anyhow!("invalid scenario {source}: {e}"),
+    })?;
     let status = scenario.target.model_status();
     if status != "served" {
         eprintln!(
@@ -595,7 +631,7 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
     let scenario = load_scenario(path.as_deref(), flags)?;
     // Checked before anything is sent: a finished real run must not be lost to it.
     let dir = out.unwrap_or_else(|| default_dir(&scenario.name));
-    prepare_out(&dir)?;
+    crate::artifacts::prepare(&dir)?;
     if scenario.target.url().is_some() {
         eprintln!("{}", quota_statement(&scenario));
     }
@@ -638,15 +674,6 @@ fn run_exit_code(report: &crate::report::Report) -> ExitCode {
         eprintln!("thresholds not met");
         ExitCode::from(EXIT_THRESHOLDS)
     }
-}
-
-/// Creates `dir` and checks that a file can be written there, before any work.
-fn prepare_out(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let probe = dir.join(".keyrotor-write-check");
-    std::fs::write(&probe, b"").with_context(|| format!("cannot write into {}", dir.display()))?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
 }
 
 /// `keyrotor sweep`: the capacity at each key (and replica) count, and its reports.
@@ -695,7 +722,7 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let dir = out.unwrap_or_else(|| default_dir(&format!("{}-sweep", scenario.name)));
-    prepare_out(&dir)?;
+    crate::artifacts::prepare(&dir)?;
     let activity = Activity::new(show_progress(), false);
     activity.say("sweeping: the first run");
     let mut progress = |k: usize, rate: f64, success: f64| {
@@ -732,7 +759,7 @@ fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
         logs: None,
     });
     let dir = out.unwrap_or_else(|| default_dir("claims"));
-    prepare_out(&dir)?;
+    crate::artifacts::prepare(&dir)?;
     if let Some(apps) = &mut apps {
         let logs = dir.join("app-logs");
         std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
@@ -745,7 +772,7 @@ fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
     activity.finish();
     let claims = claims?;
     crate::artifacts::claims(&dir, &claims)?;
-    show(json, &claims, &claims.markdown(), &dir)?;
+    show(json, &claims, &claims.summary(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -757,7 +784,7 @@ fn claims_file_command(
 ) -> anyhow::Result<ExitCode> {
     let claims_file = crate::claims::ClaimsFile::read(file)?;
     let dir = out.unwrap_or_else(|| default_dir("claims"));
-    prepare_out(&dir)?;
+    crate::artifacts::prepare(&dir)?;
     let total = claims_file.claims.len();
     let activity = Activity::with_steps(show_progress(), true, total as u64);
     let mut done = 0;
@@ -769,7 +796,7 @@ fn claims_file_command(
     activity.finish();
     let claims = claims?;
     crate::artifacts::claims(&dir, &claims)?;
-    show(json, &claims, &claims.markdown(), &dir)?;
+    show(json, &claims, &claims.summary(), &dir)?;
     use crate::claims::Verdict;
     Ok(if claims.count(Verdict::Fails) > 0 {
         eprintln!("claims failed: {}", claims.count(Verdict::Fails));
@@ -821,20 +848,6 @@ pub fn policies(json: bool) -> anyhow::Result<String> {
 
 /// `reports/<name>-<UTC yyyymmdd-hhmmss>`.
 fn default_dir(name: &str) -> PathBuf {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     let name: String = name
         .chars()
         .map(|c| {
@@ -845,12 +858,8 @@ fn default_dir(name: &str) -> PathBuf {
             }
         })
         .collect();
-    PathBuf::from("reports").join(format!(
-        "{name}-{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    ))
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S");
+    PathBuf::from("reports").join(format!("{name}-{stamp}"))
 }
 
 fn show_progress() -> bool {
@@ -872,7 +881,7 @@ fn interrupt_watch() -> tokio::sync::watch::Receiver<bool> {
             return;
         };
         runtime.block_on(async {
-            let signal = any_stop_signal();
+            let signal = mock_groq::signals::stop_signal();
             let _ = ready_tx.send(());
             if let Some(name) = signal.await {
                 eprintln!("\n{name}: stopping, waiting briefly for requests in flight, writing reports marked incomplete");
@@ -882,31 +891,6 @@ fn interrupt_watch() -> tokio::sync::watch::Receiver<bool> {
     });
     let _ = ready_rx.recv_timeout(Duration::from_secs(5));
     rx
-}
-
-/// Registers the stop signals at once and returns a future naming the first that arrives.
-fn any_stop_signal() -> impl std::future::Future<Output = Option<&'static str>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let term = signal(SignalKind::terminate());
-        let hup = signal(SignalKind::hangup());
-        let int = signal(SignalKind::interrupt());
-        async move {
-            let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (term, hup, int) else {
-                return None;
-            };
-            tokio::select! {
-                _ = int.recv() => Some("interrupted (SIGINT)"),
-                _ = term.recv() => Some("terminated (SIGTERM)"),
-                _ = hup.recv() => Some("hung up (SIGHUP)"),
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        tokio::signal::ctrl_c().await.ok().map(|()| "interrupted")
-    }
 }
 
 #[cfg(test)]
@@ -928,6 +912,94 @@ mod tests {
             serde_json::from_str(&policies(true).unwrap_or_default()).unwrap_or_default();
         assert_eq!(json.as_array().map(Vec::len), Some(6));
         assert_eq!(json[3]["default"]["name"], "cooldown");
+    }
+
+    /// A scenario file in a fresh folder.
+    fn scenario_file(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("keyrotor-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("scenario.toml");
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        path
+    }
+
+    #[test]
+    fn real_applies_before_the_file_is_checked() {
+        let path = scenario_file(
+            "real-first",
+            "name = \"shared\"\n[keys]\ncount = 2\n[engine]\nreplicas = 2\nstate = \"redis\"\n[traffic]\narrival = \"poisson\"\nrate = \"30/min\"\nduration = \"1m\"\n",
+        );
+        let refused = load_scenario(Some(&path), Overrides::default())
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(
+            refused.contains("--real") && refused.contains("line 6"),
+            "{refused}"
+        );
+        let real = Overrides {
+            real: true,
+            ..Overrides::default()
+        };
+        let scenario = load_scenario(Some(&path), real).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(scenario.mode, Mode::Real);
+        assert_eq!(
+            scenario.name, "shared",
+            "--real alone does not rename the run"
+        );
+        assert_eq!(
+            scenario.traffic.shape.rate(),
+            Some(30.0),
+            "a rate with its unit"
+        );
+        let _ = std::fs::remove_dir_all(path.parent().unwrap_or(&path));
+    }
+
+    #[test]
+    fn flags_over_a_file_rename_the_run_and_say_so() {
+        let path = scenario_file(
+            "renamed",
+            "name = \"keys-1\"\ndescription = \"1 key\"\n[keys]\ncount = 1\n[traffic]\narrival = \"poisson\"\nrate = 60\nduration = \"1m\"\n",
+        );
+        let flags = Overrides {
+            policy: Some("adaptive".to_owned()),
+            scenario: crate::flags::ScenarioFlags {
+                keys: Some(3),
+                rate: Some(150.0),
+                ..Default::default()
+            },
+            ..Overrides::default()
+        };
+        let s = load_scenario(Some(&path), flags).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(s.name, "keys-1+keys=3+rate=150/min+policy=adaptive");
+        assert_eq!(
+            s.description,
+            "1 key (changed by flags: --keys 3, --rate 150/min, --policy adaptive)"
+        );
+        assert_eq!(s.keys.count.0, 3);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap_or(&path));
+    }
+
+    #[test]
+    fn a_plan_file_with_event_flags_is_refused_not_ignored() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args.iter().copied());
+        let refused = parse(&["keyrotor", "plan", "--file", "event.toml", "--users", "5"]);
+        assert!(
+            refused.is_err_and(|e| e.to_string().contains("cannot be used with")),
+            "--users with --file"
+        );
+        assert!(
+            parse(&[
+                "keyrotor",
+                "plan",
+                "--file",
+                "event.toml",
+                "--json",
+                "-o",
+                "x"
+            ])
+            .is_ok()
+        );
     }
 
     #[test]

@@ -167,7 +167,33 @@ pub fn mismatches(baseline: &Value, current: &Value) -> Vec<String> {
             why.push(format!("different {what}: {b} in the baseline, {c} now"));
         }
     }
+    if baseline["scenario_hash"] != current["scenario_hash"] {
+        why.extend(setup_differences(&baseline["setup"], &current["setup"]));
+    }
     why
+}
+
+/// The settings two reports' `setup` blocks differ in, one line each: `policy: "round-robin"
+/// in the baseline, "adaptive" now`.
+fn setup_differences(baseline: &Value, current: &Value) -> Vec<String> {
+    let (Some(b), Some(c)) = (baseline.as_object(), current.as_object()) else {
+        return Vec::new();
+    };
+    let mut fields: Vec<&String> = b.keys().chain(c.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    fields
+        .into_iter()
+        .filter(|f| b.get(*f) != c.get(*f))
+        .map(|f| {
+            let show = |v: Option<&Value>| v.map_or("nothing".to_owned(), Value::to_string);
+            format!(
+                "  setting {f}: {} in the baseline, {} now",
+                show(b.get(f)),
+                show(c.get(f))
+            )
+        })
+        .collect()
 }
 
 /// One row of the comparison (`compare --json` prints them).
@@ -219,11 +245,15 @@ pub fn compare(baseline: &Value, current: &Value, rules: &[Rule]) -> anyhow::Res
             Rule::Relative { allowed, .. } => {
                 // No data in both: nothing moved. No data on one side only: the change
                 // cannot be checked, which fails the rule.
+                // A failover time with no sample now means no request needed to fail over:
+                // nothing there can have regressed.
+                let failover = name.starts_with("failover_");
                 let pass = match (b.number(), c.number()) {
                     (Some(b), Some(c)) if *allowed < 0.0 => change(b, c) >= *allowed - 1e-12,
                     (Some(b), Some(c)) => change(b, c) <= *allowed + 1e-12,
                     (None, None) => true,
-                    _ => false,
+                    (Some(_), None) => failover,
+                    (None, Some(_)) => false,
                 };
                 (format!("{:+}%", allowed * 100.0), pass)
             }
@@ -346,6 +376,19 @@ mod tests {
             let why = mismatches(&base, &current).join("; ");
             assert!(why.contains(needle), "{field}: {why}");
         }
+        // Other settings: the ones that differ are named.
+        let mut other = base.clone();
+        other["scenario_hash"] = json!("x");
+        other["setup"]["policy"] = json!("cooldown:cooldown=30s");
+        let why = mismatches(&base, &other).join("; ");
+        let said = format!(
+            "setting policy: {} in the baseline, \"cooldown:cooldown=30s\" now",
+            base["setup"]["policy"]
+        );
+        assert!(
+            why.contains(&said) && !why.contains("setting keys"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -363,10 +406,20 @@ mod tests {
         assert!(!rows[2].pass, "an absolute rule on no data fails");
         let mut gone = base.clone();
         gone["failover_ms"]["p99"] = Value::Null;
-        let rows = compare(&base, &gone, &rules[1..2]).unwrap_or_default();
+        gone["latency_ms"]["p99"] = Value::Null;
+        let rows = compare(
+            &base,
+            &gone,
+            &[rules[1].clone(), rule("latency_p99_ms +10%")],
+        )
+        .unwrap_or_default();
         assert!(
-            !rows[0].pass,
-            "data that disappeared is not checked, so it fails"
+            rows[0].pass,
+            "unbounded to no data: no request needed to fail over, nothing regressed"
+        );
+        assert!(
+            !rows[1].pass,
+            "a latency that disappeared is not checked, so it fails"
         );
         let mut better = base.clone();
         better["failover_ms"]["p99"] = json!(150.0);

@@ -30,6 +30,8 @@ pub enum Block {
     Table(Table),
     /// A bulleted list.
     List(Vec<String>),
+    /// Evidence folded under a one-line summary: shown when opened (`<details>`).
+    Folded(String, Vec<Block>),
 }
 
 /// Renders blocks as markdown.
@@ -58,6 +60,14 @@ pub fn markdown(blocks: &[Block]) -> String {
                     let _ = writeln!(out, "- {item}");
                 }
                 out.push('\n');
+            }
+            Block::Folded(summary, inner) => {
+                let _ = writeln!(
+                    out,
+                    "<details><summary>{}</summary>\n\n{}\n</details>\n",
+                    escape(summary),
+                    markdown(inner).trim_end()
+                );
             }
         }
     }
@@ -179,6 +189,14 @@ pub fn html(blocks: &[Block]) -> String {
                     let _ = write!(out, "<li>{}</li>", inline(item));
                 }
                 out.push_str("</ul>\n");
+            }
+            Block::Folded(summary, inner) => {
+                let _ = writeln!(
+                    out,
+                    "<details><summary>{}</summary>\n{}</details>",
+                    inline(summary),
+                    html(inner)
+                );
             }
         }
     }

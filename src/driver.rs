@@ -102,10 +102,16 @@ impl Progress for NoProgress {
 pub struct Snapshot {
     /// Time into the run.
     pub elapsed: Duration,
-    /// Requests finished (answered or failed).
+    /// Requests finished (answered, failed or dropped).
     pub finished: u64,
     /// Requests that succeeded.
     pub succeeded: u64,
+    /// Of those, answered within the latency budget.
+    pub goodput: u64,
+    /// Requests that failed or were dropped.
+    pub failed: u64,
+    /// The most common reason among the failed, with its count; `None` before a failure.
+    pub top_failure: Option<(String, u64)>,
     /// Upstream 429 answers.
     pub upstream_429: u64,
     /// End-to-end latency of the finished requests, median and 99th percentile (ms); `None`
@@ -131,6 +137,15 @@ impl Snapshot {
             elapsed,
             finished: recorder.offered,
             succeeded: recorder.succeeded,
+            goodput: recorder.goodput,
+            failed: recorder.offered.saturating_sub(recorder.succeeded),
+            top_failure: recorder
+                .failed
+                .iter()
+                .map(|(reason, n)| (reason.as_str(), *n))
+                .chain((recorder.dropped > 0).then_some(("dropped", recorder.dropped)))
+                .max_by_key(|(_, n)| *n)
+                .map(|(reason, n)| (reason.to_owned(), n)),
             upstream_429: recorder.upstream_429,
             p50_ms: quantile(0.5),
             p99_ms: quantile(0.99),
@@ -392,6 +407,11 @@ fn to_record(sent: &Sent, intended: Duration, ended: Duration) -> RequestRecord 
             .map(|a| a.key)
             .collect(),
         failover: sent.trace.failover(),
+        failed_attempts: attempts
+            .iter()
+            .filter(|a| a.failure.is_some())
+            .map(|a| a.end.saturating_sub(a.start))
+            .collect(),
         tokens,
         failure,
         degraded,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use mock_groq::catalog::Tier;
 
 use crate::replicas::ColdStart;
-use crate::scenario::{Layout, Scenario, ScenarioBuilder};
+use crate::scenario::{Layout, Rate, Scenario, ScenarioBuilder};
 
 /// Scenario flags of `keyrotor run`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -66,27 +66,9 @@ fn parse_cold_start(text: &str) -> Result<ColdStart, String> {
 }
 
 /// A rate as requests per minute from `150/min`, `2.5/s`, `9000/h` or a bare number (per
-/// minute); finite and above zero.
+/// minute), as a scenario file writes it ([`Rate`]'s parser).
 pub fn parse_rate(text: &str) -> Result<f64, String> {
-    let (number, per) = match text.split_once('/') {
-        Some((n, unit)) => (n.trim(), unit.trim()),
-        None => (text.trim(), "min"),
-    };
-    let per_minute = match per {
-        "s" | "sec" | "second" => 60.0,
-        "m" | "min" | "minute" => 1.0,
-        "h" | "hour" => 1.0 / 60.0,
-        other => return Err(format!("unknown unit `/{other}`: use /s, /min or /h")),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{number}` is not a number"))?;
-    let rate = value * per_minute;
-    if rate.is_finite() && rate > 0.0 {
-        Ok(rate)
-    } else {
-        Err(format!("a rate must be above zero, got {text}"))
-    }
+    text.parse::<Rate>().map(|r| r.0)
 }
 
 /// A rate per second, as requests per minute.
@@ -99,6 +81,32 @@ impl ScenarioFlags {
     /// minute, simulated; every flag given replaces a part of it.
     pub fn base() -> ScenarioBuilder {
         Scenario::builder("run")
+    }
+
+    /// The flags given, as `name=value` (`keys=3`, `rate=150/min`): what a run from a file
+    /// with flags over it changed, for its name and description.
+    pub fn given(&self) -> Vec<String> {
+        let per_minute = |r: f64| format!("{}/min", Rate(r).words());
+        let given: [(&str, Option<String>); 14] = [
+            ("keys", self.keys.map(|n| n.to_string())),
+            ("layout", self.layout.clone()),
+            ("rate", self.rate.map(per_minute)),
+            ("rate", self.qps.map(per_minute)),
+            ("duration", self.duration.map(crate::scenario::human)),
+            ("requests", self.requests.map(|n| n.to_string())),
+            ("users", self.users.map(|n| n.to_string())),
+            ("model", self.model.clone()),
+            ("tier", self.tier.clone()),
+            ("replicas", self.replicas.map(|n| n.to_string())),
+            ("state", self.state.clone()),
+            ("redis", self.redis_url.as_ref().map(|_| "given".to_owned())),
+            ("cold-start", self.cold_start.map(|c| c.to_string())),
+            ("stream", self.stream.then(|| "on".to_owned())),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
+            .collect()
     }
 
     /// Writes the flags given over a scenario being built (the caller builds, which checks

@@ -29,7 +29,8 @@ fn plots(plots: &[(&str, Chart)]) -> String {
     out
 }
 
-/// A run's `report.html`: the verdict and facts of `report.md`, the plots, then its tables.
+/// A run's `report.html`: the headline and facts of `report.md`, its tables (the numbers
+/// within the first screen or two), then the plots.
 pub fn run_page(report: &Report, figures: &[(&str, Chart)]) -> String {
     let mut body = format!("<h1>{} — keyrotor report</h1>\n", escape(&report.scenario));
     let (tone, verdict) = report.verdict();
@@ -51,11 +52,11 @@ pub fn run_page(report: &Report, figures: &[(&str, Chart)]) -> String {
         let _ = write!(body, "<li>{}</li>", escape(&fact));
     }
     body.push_str("</ul>\n");
-    body.push_str(&plots(figures));
     body.push_str("<h2>The numbers</h2>\n");
     for t in report.tables() {
         body.push_str(&table(&t));
     }
+    body.push_str(&plots(figures));
     page(&report.scenario, &body)
 }
 

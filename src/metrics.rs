@@ -105,19 +105,29 @@ pub enum Sample {
     Requests,
     /// Requests that succeeded.
     Answered,
-    /// Requests whose first attempt failed.
+    /// Requests that failed over: they tried a second key.
     FailedOver,
     /// Successful streamed requests with at least one token.
     Streamed,
 }
 
 impl Sample {
+    /// That there was no sample, in words: `no request failed over (tried a second key)`.
+    pub fn none(self) -> &'static str {
+        match self {
+            Sample::Requests => "no request was offered",
+            Sample::Answered => "no request was answered",
+            Sample::FailedOver => "no request failed over (tried a second key)",
+            Sample::Streamed => "no streamed answer",
+        }
+    }
+
     /// The sample in words, plural.
     pub fn noun(self) -> &'static str {
         match self {
             Sample::Requests => "requests",
             Sample::Answered => "answered requests",
-            Sample::FailedOver => "requests that failed over",
+            Sample::FailedOver => "requests that failed over (tried a second key)",
             Sample::Streamed => "streamed answers",
         }
     }

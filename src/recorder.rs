@@ -26,8 +26,12 @@ pub struct RequestRecord {
     pub keys: Vec<usize>,
     /// Keys whose attempt was answered 429 (one entry per such attempt).
     pub limited_keys: Vec<usize>,
-    /// Time lost to failover, when the request succeeded after failing over.
+    /// Time lost to failover, when the request succeeded after failing over (trying a
+    /// second key).
     pub failover: Option<Duration>,
+    /// How long each failed attempt took, from its send to its failure: what a failed key
+    /// cost this request, one entry per failed attempt.
+    pub failed_attempts: Vec<Duration>,
     /// Tokens the API reported (0 when unknown or failed).
     pub tokens: u64,
     /// `None` for success; else the reason.
@@ -49,11 +53,21 @@ impl RequestRecord {
             keys: Vec::new(),
             limited_keys: Vec::new(),
             failover: None,
+            failed_attempts: Vec::new(),
             tokens: 0,
             failure: Some(reason.to_owned()),
             degraded: false,
             streamed: None,
         }
+    }
+
+    /// How many distinct keys the request tried.
+    pub fn keys_tried(&self) -> usize {
+        let mut seen = 0u128;
+        for &k in &self.keys {
+            seen |= 1u128 << (k % 128);
+        }
+        seen.count_ones() as usize
     }
 }
 
@@ -91,6 +105,10 @@ impl StreamFigures {
         }
     }
 }
+
+/// Most keys skipped that [`Recorder::keys_skipped`] tells apart (its last entry counts
+/// that many or more).
+pub const MAX_SKIPPED: usize = 10;
 
 /// A histogram of microseconds, 1 µs to a day, 3 significant figures.
 fn micros_histogram() -> std::io::Result<Histogram<u64>> {
@@ -136,11 +154,21 @@ pub struct Recorder {
     /// Latency from intended send of succeeded requests, µs (a request refused at once would
     /// otherwise pull the percentiles down).
     pub latency: Histogram<u64>,
-    /// Failover latency of requests that failed over and then succeeded, µs.
+    /// Failover latency of requests that failed over (tried a second key) and then
+    /// succeeded, µs.
     pub failover: Histogram<u64>,
-    /// Requests whose first attempt failed and that never got an answer (their failover
-    /// time is unbounded).
+    /// Requests that tried a second key and never got an answer (their failover time is
+    /// unbounded).
     pub failover_unanswered: u64,
+    /// Requests whose attempts failed on one key and that were given up without trying
+    /// another (no key available, or the policy stopped): refused, not failed over.
+    pub refused: u64,
+    /// What one failed key costs: each failed attempt's time from its send to its failure
+    /// (the round trip and the API's edge), µs.
+    pub failed_attempt: Histogram<u64>,
+    /// Requests that failed over and were answered, by how many keys failed before the
+    /// answering one (index 0: one key skipped; the last entry also counts any more).
+    pub keys_skipped: Vec<u64>,
     /// Requests offered.
     pub offered: u64,
     /// Requests that succeeded.
@@ -192,6 +220,9 @@ impl Recorder {
             latency: micros_histogram()?,
             failover: micros_histogram()?,
             failover_unanswered: 0,
+            refused: 0,
+            failed_attempt: micros_histogram()?,
+            keys_skipped: Vec::new(),
             offered: 0,
             succeeded: 0,
             goodput: 0,
@@ -251,11 +282,7 @@ impl Recorder {
             }
         }
         self.tokens += r.tokens;
-        if let Some(f) = r.failover {
-            self.failover.saturating_record(micros(f));
-        } else if r.failure.is_some() && r.attempts > 0 {
-            self.failover_unanswered += 1;
-        }
+        self.count_failover(r);
         self.last_end = self.last_end.max(r.intended + r.latency);
         match &r.failure {
             None => {
@@ -277,6 +304,27 @@ impl Recorder {
             }
         }
         Ok(())
+    }
+
+    /// Files a request under failover (answered or not), refused, or neither, and what its
+    /// failed attempts cost.
+    fn count_failover(&mut self, r: &RequestRecord) {
+        for &cost in &r.failed_attempts {
+            self.failed_attempt.saturating_record(micros(cost));
+        }
+        let tried = r.keys_tried();
+        if let Some(f) = r.failover {
+            self.failover.saturating_record(micros(f));
+            let skipped = tried.saturating_sub(1).clamp(1, MAX_SKIPPED);
+            if self.keys_skipped.len() < skipped {
+                self.keys_skipped.resize(skipped, 0);
+            }
+            self.keys_skipped[skipped - 1] += 1;
+        } else if r.failure.is_some() && tried > 1 {
+            self.failover_unanswered += 1;
+        } else if r.failure.is_some() && tried == 1 {
+            self.refused += 1;
+        }
     }
 
     /// Writes the per-request rows intended before `unfinished`, the earliest intended send
@@ -404,6 +452,10 @@ mod tests {
             limited_keys: keys[..keys.len().saturating_sub(1)].to_vec(),
             failover: (keys.len() > 1 && failure.is_none())
                 .then(|| Duration::from_millis(latency_ms / 2)),
+            failed_attempts: vec![
+                Duration::from_millis(80);
+                keys.len() - usize::from(failure.is_none())
+            ],
             keys,
             tokens: 10,
             failure: failure.map(str::to_owned),
@@ -480,5 +532,44 @@ mod tests {
             "{text}"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn only_a_request_that_tried_a_second_key_failed_over() {
+        let mut rec = Recorder::new(3, Duration::from_secs(10), Duration::from_secs(5), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let refused = RequestRecord {
+            keys: vec![0],
+            attempts: 1,
+            failed_attempts: vec![Duration::from_millis(110)],
+            ..record(1, 110, vec![0], Some("no_key_available"))
+        };
+        let backoff_then_answer = RequestRecord {
+            failover: None,
+            ..record(2, 900, vec![1, 1], None)
+        };
+        for r in [
+            refused.clone(),
+            refused,
+            backoff_then_answer,
+            record(3, 300, vec![0, 1], None),
+            record(4, 500, vec![0, 1, 2], None),
+            record(5, 400, vec![0, 2], Some("rate_limited_minute")),
+        ] {
+            rec.record(&r).unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(rec.refused, 2, "first key failed, no second tried");
+        assert_eq!(
+            rec.failover_unanswered, 1,
+            "tried a second key, never answered"
+        );
+        assert_eq!(rec.failover.len(), 2, "answered after another key");
+        assert_eq!(
+            rec.keys_skipped,
+            [1, 1],
+            "one skipped once, two skipped once"
+        );
+        // Every failed attempt's cost: 110 ms twice, 80 ms per failed key of the others.
+        assert_eq!(rec.failed_attempt.len(), 2 + 1 + 1 + 2 + 2);
     }
 }

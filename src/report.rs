@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::document::Tone;
 use crate::metrics::{Metric, Sample, Threshold};
 use crate::recorder::Recorder;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, plural};
 
 /// Version of the report.json schema (and of sweep.json, plan.json, claims.json; their JSON
 /// Schemas are in `schemas/`). 2: figures without a sample are `null` ("no data"),
@@ -22,8 +22,11 @@ use crate::scenario::Scenario;
 /// inter-token latency, output tokens per second) for streamed traffic; a key's attempts are
 /// `per_key[].attempts` (was `requests`), as in every table. 5: claims.json's `title`, and
 /// each claim's `rule` (the metric, the rule and the samples it needs) for claims judged on one
-/// run.
-pub const SCHEMA: u32 = 5;
+/// run. 6: a failover is a request that tried a second key: `failover_ms.refused` counts
+/// the requests given up after one key failed without trying another (they counted as
+/// unanswered failovers before), `failover_ms.failed_key_ms` what one failed attempt cost,
+/// `failover_ms.keys_skipped`; `setup.load`, the offered load in words.
+pub const SCHEMA: u32 = 6;
 
 /// One measured figure: a number, no data (no sample: `null` in JSON) or unbounded (a
 /// request that never got its answer: `"unbounded"` in JSON). Never a made-up 0.
@@ -219,6 +222,9 @@ pub struct Setup {
     pub unattributed_calls: Option<u64>,
     /// The latency budget goodput counts against, ms.
     pub latency_budget_ms: f64,
+    /// The offered load in words, units included (arrivals, rate, span, request cap).
+    #[serde(default)]
+    pub load: String,
 }
 
 /// The limits in force.
@@ -318,14 +324,26 @@ impl Summary {
     }
 }
 
-/// Failover latency, ms, over every request whose first attempt failed.
+/// Failover latency, ms, over every request that failed over (tried a second key), and
+/// what a failed key costs.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Failover {
-    /// Requests that failed over and then succeeded.
+    /// Requests that failed over (tried a second key) and then succeeded.
     pub count: u64,
-    /// Requests whose first attempt failed and that never got an answer: their failover
-    /// time is unbounded.
+    /// Requests that tried a second key and never got an answer: their failover time is
+    /// unbounded.
     pub unanswered: u64,
+    /// Requests whose attempts failed on one key and that were given up without trying
+    /// another (no key available, or the policy stopped): refused, not failovers.
+    #[serde(default)]
+    pub refused: u64,
+    /// What one failed key costs, ms: each failed attempt's time from its send to its
+    /// failure (round trip and the API's edge), over every failed attempt of the run.
+    #[serde(default = "no_percentiles")]
+    pub failed_key_ms: Percentiles,
+    /// Answered failovers by how many keys failed before the answering one.
+    #[serde(default)]
+    pub keys_skipped: Vec<Skipped>,
     /// Median.
     pub p50: Figure,
     /// 99th.
@@ -334,13 +352,100 @@ pub struct Failover {
     pub max: Figure,
 }
 
+/// A figure in ms for a sentence: `30 ms`, `unbounded`, `no data`.
+fn ms(f: Figure) -> String {
+    match f {
+        Figure::Value(v) => format!("{v:.0} ms"),
+        other => other.show(0),
+    }
+}
+
+/// How many answered failovers skipped `keys` keys before their answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Skipped {
+    /// Keys that failed before the answering one (the last entry: this many or more).
+    pub keys: u32,
+    /// Requests.
+    pub requests: u64,
+}
+
+fn no_percentiles() -> Percentiles {
+    Percentiles::of(None, 1.0)
+}
+
 impl Failover {
+    /// The failovers in a sentence or two: how many tried another key, how many were
+    /// answered and how fast, what one failed key cost, and the requests refused without a
+    /// second try; nothing when no key failed.
+    pub fn sentence(&self) -> Option<String> {
+        let tried = self.count + self.unanswered;
+        let cost = self.failed_key_ms.p50;
+        if tried == 0 && self.refused == 0 && cost == Figure::NoData {
+            return None;
+        }
+        let mut text = String::new();
+        if tried > 0 {
+            text.push_str(&format!(
+                "{} failed over (tried another key): {} answered, failover p50 {}, p99 {}{}.",
+                plural(tried, "request", "requests"),
+                if self.unanswered == 0 {
+                    "all".to_owned()
+                } else {
+                    self.count.to_string()
+                },
+                ms(self.p50),
+                ms(self.p99),
+                self.skipped_words()
+            ));
+        } else {
+            text.push_str("No request failed over (none tried a second key).");
+        }
+        if let Figure::Value(ms) = cost {
+            text.push_str(&format!(
+                " One failed key cost {ms:.0} ms (median over every failed attempt: its round trip and the API's answer)."
+            ));
+        }
+        if self.refused > 0 {
+            text.push_str(&format!(
+                " {} refused after a key failed, without trying another (not failovers).",
+                plural(self.refused, "request was", "requests were")
+            ));
+        }
+        Some(text)
+    }
+
+    /// ` (12 after 1 failed key, 3 after 2 failed keys)` when some answered failover skipped
+    /// more than one key.
+    fn skipped_words(&self) -> String {
+        if self.keys_skipped.iter().all(|s| s.keys == 1) {
+            return String::new();
+        }
+        let parts: Vec<String> = self
+            .keys_skipped
+            .iter()
+            .map(|s| {
+                let keys = plural(u64::from(s.keys), "failed key", "failed keys");
+                let last = usize::try_from(s.keys).is_ok_and(|k| k >= crate::recorder::MAX_SKIPPED);
+                let more = if last { " or more" } else { "" };
+                format!("{} after {keys}{more}", s.requests)
+            })
+            .collect();
+        format!(" ({})", parts.join(", "))
+    }
+
     /// The recorder's failover times, the never-answered ones counted as unbounded.
     fn of(recorder: &Recorder) -> Self {
         let (answered, unanswered) = (&recorder.failover, recorder.failover_unanswered);
         Self {
             count: answered.len(),
             unanswered,
+            refused: recorder.refused,
+            failed_key_ms: Percentiles::of(Some(&recorder.failed_attempt), 1000.0),
+            keys_skipped: (1u32..)
+                .zip(&recorder.keys_skipped)
+                .filter(|(_, n)| **n > 0)
+                .map(|(keys, &requests)| Skipped { keys, requests })
+                .collect(),
             p50: failover_quantile(answered, unanswered, 0.5),
             p99: failover_quantile(answered, unanswered, 0.99),
             max: failover_quantile(answered, unanswered, 1.0),
@@ -573,16 +678,73 @@ impl Report {
         self.thresholds.iter().all(|t| t.pass)
     }
 
-    /// The run's verdict, shown first: its thresholds as the scenario names them, met or
-    /// not, with what was measured; inconclusive when the scenario sets none (or the run
-    /// failed inside keyrotor).
+    /// The run's headline, shown first: what failed and why, then goodput against the
+    /// budget under the run's conditions (load, keys, organisations, policy, date), how
+    /// failovers went, then the thresholds met or not. The tone is the thresholds' verdict:
+    /// inconclusive when the scenario sets none (or the run failed inside keyrotor).
     pub fn verdict(&self) -> (Tone, String) {
+        let mut lines = self.answer();
+        let (tone, thresholds) = self.thresholds_verdict();
+        lines.push(thresholds);
+        (tone, lines.join(" "))
+    }
+
+    /// The answer in sentences: failures by reason, goodput, failovers.
+    pub fn answer(&self) -> Vec<String> {
+        let (s, st) = (&self.summary, &self.setup);
+        if s.offered == 0 {
+            return vec!["No request was offered: no data.".to_owned()];
+        }
+        let share = |n: u64| format!("{:.1} %", n as f64 * 100.0 / s.offered as f64);
+        let mut lines = Vec::new();
+        if s.failed + s.dropped > 0 {
+            let mut reasons: Vec<(&String, &u64)> = self.failures.iter().collect();
+            reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let mut parts: Vec<String> = reasons
+                .iter()
+                .map(|(reason, n)| format!("{n} {reason}"))
+                .collect();
+            if s.dropped > 0 {
+                parts.push(format!("{} dropped (not sent on time)", s.dropped));
+            }
+            lines.push(format!(
+                "{} of {} not answered ({}): {}.",
+                s.failed + s.dropped,
+                plural(s.offered, "request", "requests"),
+                share(s.failed + s.dropped),
+                parts.join(", ")
+            ));
+        }
+        let late = s.succeeded.saturating_sub(s.goodput);
+        lines.push(format!(
+            "Goodput {}: {} of {} answered within {} ms{}, offered {} to {} in {} (policy {}; Groq as of {}).",
+            share(s.goodput),
+            s.goodput,
+            s.offered,
+            st.latency_budget_ms,
+            if late > 0 { format!(" ({late} more answered late)") } else { String::new() },
+            if st.load.is_empty() { "load" } else { &st.load },
+            plural(st.keys as u64, "key", "keys"),
+            plural(st.orgs as u64, "organisation", "organisations"),
+            st.policy,
+            st.as_of
+        ));
+        lines.extend(self.failover_ms.sentence());
+        lines
+    }
+
+    /// The thresholds' verdict: each as the scenario names it, met or not, with what was
+    /// measured (no data says over what sample there was none).
+    fn thresholds_verdict(&self) -> (Tone, String) {
         let show = |t: &ThresholdResult| {
+            let measured = match t.measured {
+                Figure::NoData => format!("no data: {}", t.metric.sample().none()),
+                m => m.show(4),
+            };
             format!(
-                "{} {} (measured {})",
+                "{} {} (measured {measured})",
                 t.metric.name(),
-                String::from(t.threshold),
-                t.measured.show(4)
+                String::from(t.threshold)
             )
         };
         let missed: Vec<String> = self
@@ -599,23 +761,23 @@ impl Report {
         } else if self.thresholds.is_empty() {
             (
                 Tone::Inconclusive,
-                "No thresholds in the scenario: nothing to judge; the figures follow.".to_owned(),
+                "No thresholds in the scenario: nothing to judge.".to_owned(),
             )
         } else if missed.is_empty() {
             let met: Vec<String> = self.thresholds.iter().map(show).collect();
-            (
-                Tone::Pass,
-                format!("All {} thresholds met: {}.", met.len(), met.join("; ")),
-            )
+            let lead = match met.len() {
+                1 => "The threshold was".to_owned(),
+                n => format!("All {n} thresholds were"),
+            };
+            (Tone::Pass, format!("{lead} met: {}.", met.join("; ")))
         } else {
+            let lead = match self.thresholds.len() {
+                1 => "The threshold was".to_owned(),
+                n => format!("{} of {n} thresholds", missed.len()),
+            };
             (
                 Tone::Fail,
-                format!(
-                    "{} of {} thresholds not met: {}.",
-                    missed.len(),
-                    self.thresholds.len(),
-                    missed.join("; ")
-                ),
+                format!("{lead} not met: {}.", missed.join("; ")),
             )
         }
     }
@@ -708,25 +870,30 @@ impl Report {
     fn latency_table(&self) -> Table {
         let (p, f) = (&self.latency_ms, &self.failover_ms);
         let ms = |x: Figure| x.show(1);
-        let latency = "latency of succeeded requests, from intended send".to_owned();
+        let percentiles = |name: String, p: &Percentiles| {
+            vec![name, ms(p.p50), ms(p.p90), ms(p.p99), ms(p.p999), ms(p.max)]
+        };
         let failover = format!(
-            "failover ({} answered, {} never answered)",
-            f.count, f.unanswered
+            "failover ({} answered, {} never answered; {} refused without a second key, not counted)",
+            f.count, f.unanswered, f.refused
         );
         let none = || "–".to_owned();
+        let mut rows = vec![
+            percentiles(
+                "latency of succeeded requests, from intended send".to_owned(),
+                p,
+            ),
+            vec![failover, ms(f.p50), none(), ms(f.p99), none(), ms(f.max)],
+        ];
+        if f.failed_key_ms.p50 != Figure::NoData {
+            rows.push(percentiles(
+                "one failed key: a failed attempt, from its send to its failure".to_owned(),
+                &f.failed_key_ms,
+            ));
+        }
         Table {
             head: Table::heads(&["ms", "p50", "p90", "p99", "p99.9", "max"]),
-            rows: vec![
-                vec![
-                    latency,
-                    ms(p.p50),
-                    ms(p.p90),
-                    ms(p.p99),
-                    ms(p.p999),
-                    ms(p.max),
-                ],
-                vec![failover, ms(f.p50), none(), ms(f.p99), none(), ms(f.max)],
-            ],
+            rows,
         }
     }
 

@@ -554,6 +554,7 @@ fn setup(scenario: &Scenario, orgs_of: &[usize], target: TargetSeen) -> Setup {
         target: target.description,
         unattributed_calls: target.unattributed_calls,
         latency_budget_ms: scenario.traffic.latency_budget.as_secs_f64() * 1000.0,
+        load: scenario.traffic.describe(),
     }
 }
 

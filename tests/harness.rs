@@ -213,8 +213,9 @@ fn claims_get_the_verdicts_the_limits_imply() {
     );
     assert_eq!(
         verdict("failover-200ms-error-threshold"),
-        Fails,
-        "requests that failed over and were never answered are unbounded"
+        Holds,
+        "every request that tried a second key was answered in time; the ones refused after \
+         their key failed, without trying another, did not fail over"
     );
     assert_eq!(
         verdict("zero-downtime-round-robin"),
@@ -269,8 +270,68 @@ fn claims_get_the_verdicts_the_limits_imply() {
                 c.id,
                 c.detail
             );
+            // Every failover row says what a failed key costs, measured, in ms.
+            let cost = c
+                .measured
+                .split("one failed key cost ")
+                .nth(1)
+                .and_then(|rest| rest.split(" ms").next())
+                .and_then(|ms| ms.parse::<f64>().ok());
+            assert!(
+                cost.is_some_and(|ms| ms > 0.0)
+                    || (c.figure.samples == 0
+                        && c.measured.contains("one failed key's cost: no data")),
+                "{}: {}",
+                c.id,
+                c.measured
+            );
         }
     }
+    // A request refused after its key failed, without a second try, is not a failover: the
+    // error-threshold rows count it apart instead of as an unbounded failover.
+    let refused = claims
+        .claims
+        .iter()
+        .find(|c| c.id == "failover-200ms-error-threshold")
+        .map(|c| c.measured.clone())
+        .unwrap_or_default();
+    assert!(refused.contains("refused after a failed key"), "{refused}");
+    // A verdict from full budgets names its horizon and when a daily limit runs out.
+    let sticky = claims
+        .claims
+        .iter()
+        .find(|c| c.id == "never-see-errors-some-out-sticky-failover")
+        .map(|c| c.measured.clone())
+        .unwrap_or_default();
+    assert!(
+        sticky.contains("from full daily budgets") && sticky.contains("the whole load its"),
+        "{sticky}"
+    );
+    // The answers group the rows by the claim they check: a screenful, not 64 rows.
+    let grouped = claims.grouped();
+    assert!(
+        (5..=20).contains(&grouped.len()),
+        "{} distinct claims",
+        grouped.len()
+    );
+    // Each claim's answer names the condition deciding it, with the measured numbers: 5×
+    // holds with each key in its own organisation and fails with all in one.
+    let five = grouped
+        .iter()
+        .find(|g| g.claim.contains("5× the capacity"))
+        .map(|g| g.answer())
+        .unwrap_or_default();
+    assert!(
+        five.contains("own organisation")
+            && five.contains("one organisation")
+            && five.contains("5.000"),
+        "{five}"
+    );
+    let summary = claims.summary();
+    assert!(
+        summary.lines().count() <= 2 * grouped.len() + 4,
+        "{summary}"
+    );
     let all_out = claims
         .claims
         .iter()
@@ -430,6 +491,80 @@ fn cli_run_from_flags_alone_and_flags_over_a_file() {
             "{args:?}: {err}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_closed_stdout_ends_the_printing_quietly_and_keeps_the_runs_verdict() {
+    let dir = temp("closed-pipe");
+    for args in [
+        vec!["run", "--keys", "5", "--rate", "150/min", "-z", "1m", "-o"],
+        vec!["policies"],
+        vec!["completions", "bash"],
+    ] {
+        let mut command = bin();
+        command.args(&args);
+        if args[0] == "run" {
+            command.arg(dir.join("run"));
+        }
+        // The reader is gone before keyrotor writes a byte (`| head -0`).
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+    assert!(
+        dir.join("run/report.json").is_file(),
+        "the run's files are written whatever became of stdout"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_reused_output_folder_is_cleared_and_a_foreign_one_refused() {
+    let dir = temp("reused-out");
+    let out = dir.join("out");
+    let run = |extra: &[&str]| {
+        bin()
+            .args(["run", "--keys", "2", "--rate", "60/min", "-z", "30s", "-o"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert!(run(&["--requests-csv"]).status.success());
+    assert!(out.join("requests.csv").is_file());
+    assert!(run(&[]).status.success());
+    assert!(
+        !out.join("requests.csv").exists(),
+        "the earlier run's requests.csv does not stand beside the new report"
+    );
+    assert!(out.join("report.json").is_file());
+
+    let foreign = dir.join("mine");
+    std::fs::create_dir_all(&foreign).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap_or_else(|e| panic!("{e}"));
+    let refused = bin()
+        .args(["run", "-z", "10s", "-o"])
+        .arg(&foreign)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("not empty"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap_or_default(),
+        "mine",
+        "nothing of the user's is touched"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

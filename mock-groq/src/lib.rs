@@ -66,6 +66,7 @@ pub mod headers;
 pub mod ledger;
 mod models;
 mod server;
+pub mod signals;
 pub mod state;
 
 pub use config::Config;

@@ -1,6 +1,7 @@
 //! Wiring: the axum router over the mock's state, serving it on a socket, and the command
 //! line shared by the `mock-groq` binary and `keyrotor mock`.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -143,7 +144,7 @@ pub struct MockArgs {
 }
 
 /// Runs the mock from command-line options: loads the config, binds, prints
-/// `http://IP:PORT` and serves until Ctrl-C.
+/// `http://IP:PORT` and serves until SIGINT, SIGTERM or SIGHUP (then finishes requests in flight).
 pub async fn run(args: MockArgs) -> anyhow::Result<()> {
     let mut config = Config::from_file(&args.config)?;
     if let Some(scale) = args.time_scale {
@@ -175,7 +176,10 @@ pub async fn run(args: MockArgs) -> anyhow::Result<()> {
             "warning: the mock listens on {addr}, not a loopback address: anyone who can reach it can use its keys, read /admin/state and reset it"
         );
     }
-    println!("http://{addr}");
+    // Registered before the URL is printed: whoever got the URL can already stop the mock.
+    let stop = crate::signals::stop_signal();
+    // The URL for whoever started it; a closed stdout (a reader gone) must not stop the mock.
+    let _ = writeln!(std::io::stdout(), "http://{addr}");
     tracing::info!(
         orgs = config.orgs.len(),
         keys = config.orgs.iter().map(|o| o.keys.len()).sum::<usize>(),
@@ -183,8 +187,10 @@ pub async fn run(args: MockArgs) -> anyhow::Result<()> {
         %as_of,
         "mock-groq listening on http://{addr}"
     );
-    serve(config, listener, async {
-        let _ = tokio::signal::ctrl_c().await;
+    serve(config, listener, async move {
+        if let Some(name) = stop.await {
+            eprintln!("{name}: shutting down, finishing requests in flight");
+        }
     })
     .await
     .context("server failed")

@@ -14,6 +14,7 @@
 //! Claims of a steady rate are judged on the *sustained* capacity (budgets in steady state,
 //! [`crate::sweep`]), with the burst from full budgets shown beside it.
 
+mod answers;
 mod apps;
 mod searches;
 mod seeds;
@@ -25,10 +26,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::document::{Block, Tone};
-use crate::report::{Figure, Report, Table};
+use crate::report::{Figure, Report};
 use crate::run::Finished;
 use crate::scenario::{Scenario, Shape, TargetEvent, human as span};
 
+pub use answers::Grouped;
 pub use apps::{AppOptions, AppRow, AppRows, SPAN_RANGE, Side, check as check_apps};
 pub use searches::break_even_rtt;
 pub use spec::{ClaimSpec, ClaimsFile, FileError, MAX_CLAIMS, judge};
@@ -305,6 +307,76 @@ impl Claims {
     }
 }
 
+/// Minutes a daily budget `budget` lasts from full when spent at `per_minute` while it
+/// refills continuously over a day (Groq's buckets); `None` when the refill keeps up.
+fn lasts_minutes(budget: u64, per_minute: f64) -> Option<f64> {
+    let refill = budget as f64 / 1440.0;
+    (per_minute > refill).then(|| budget as f64 / (per_minute - refill))
+}
+
+/// The horizon of a run begun with full daily budgets, in words: how long the organisations'
+/// daily limits last at the rate and tokens per request it measured, spread evenly over them
+/// and when one organisation takes the whole load (as a sticky policy does), and which limit
+/// runs out first. `None` for a run begun in steady state, or when no daily limit runs out
+/// within a day at that rate.
+fn horizon(scenario: &Scenario, report: &Report) -> Option<String> {
+    let steady = scenario
+        .target
+        .events()
+        .iter()
+        .any(|e| matches!(e, TargetEvent::ExhaustDaily { at, org: None } if at.is_zero()));
+    let (s, limits) = (&report.summary, &report.setup.limits.limits);
+    if steady || s.succeeded == 0 || report.span_s <= 0.0 {
+        return None;
+    }
+    let rate = s.offered as f64 * 60.0 / report.span_s;
+    let tokens = s.tokens as f64 / s.succeeded as f64;
+    let orgs = report.setup.orgs.max(1) as f64;
+    // The first daily limit to run out, at `share` of the load on one organisation.
+    let first_out = |share: f64| {
+        [
+            ("RPD", limits.rpd, rate),
+            ("TPD", limits.tpd, rate * tokens),
+        ]
+        .into_iter()
+        .filter_map(|(name, budget, per_minute)| {
+            Some((name, lasts_minutes(budget?, per_minute * share)?))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    let one = first_out(1.0)?;
+    let span = report.span_s / 60.0;
+    // When the limit runs out against the run's span: the verdict covers what came before.
+    let when = |(name, minutes): (&str, f64)| {
+        let after = if minutes < span {
+            "within this run".to_owned()
+        } else {
+            format!("after this run: past {minutes:.0} min the verdict may change")
+        };
+        format!("its {name} lasts {minutes:.0} min ({after})")
+    };
+    let mut text = format!(
+        "; horizon: from full daily budgets, for {span:.0} min — at {rate:.0} req/min and {tokens:.0} tokens a request, for one organisation taking the whole load {}",
+        when(one)
+    );
+    if orgs > 1.0 {
+        text.push_str(&format!(", for the {orgs:.0} sharing it evenly "));
+        match first_out(1.0 / orgs) {
+            Some(out) => text.push_str(&when(out)),
+            None => text.push_str("the daily refill keeps up (no daily limit runs out)"),
+        }
+    }
+    Some(text)
+}
+
+/// `text` cut to at most `max` characters, with `…` where it was cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "no data".to_owned(), |x| format!("{:.2} %", x * 100.0))
 }
@@ -434,14 +506,15 @@ fn conditions(scenario: &Scenario, report: &Report, traffic: Option<String>) -> 
 }
 
 impl Claims {
-    /// The markdown table: each row with its conditions, then the details.
+    /// claims.md: the answers, the matrices, the evidence, the seeds' real code.
     pub fn markdown(&self) -> String {
         crate::document::markdown(&self.blocks())
     }
 
     /// The claims as document blocks (claims.md and claims.html): the tally first, coloured
-    /// by the worst verdict, then one row per claim with its conditions, the details, and the
-    /// seeds' real code.
+    /// by the worst verdict, then each distinct claim's answer (the condition deciding it,
+    /// with the measured figures), its rows over the conditions that vary, the evidence
+    /// folded, and the seeds' real code.
     pub fn blocks(&self) -> Vec<Block> {
         let (holds, fails, open) = (
             self.count(Verdict::Holds),
@@ -455,49 +528,10 @@ impl Claims {
         };
         let mut blocks = vec![
             Block::Heading(1, self.title.clone()),
-            Block::Verdict(
-                tone,
-                format!(
-                    "Of {} claims checked, {holds} hold, {fails} fail and {open} are inconclusive.",
-                    self.claims.len()
-                ),
-            ),
+            Block::Verdict(tone, self.tally()),
             Block::Paragraph(format!("All rows: {}.", self.numbers)),
-            Block::Table(Table {
-                head: Table::heads(&[
-                    "claim",
-                    "source",
-                    "conditions",
-                    "measured",
-                    "verdict",
-                    "run",
-                ]),
-                rows: self
-                    .claims
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            c.claim.clone(),
-                            c.source.clone(),
-                            c.conditions.line(),
-                            c.measured.clone(),
-                            format!("**{:?}**", c.verdict),
-                            c.run.as_ref().map_or_else(
-                                || "a search over many runs".to_owned(),
-                                |run| format!("[{run}]({run}/report.html)"),
-                            ),
-                        ]
-                    })
-                    .collect(),
-            }),
-            Block::Heading(2, "Details".to_owned()),
-            Block::List(
-                self.claims
-                    .iter()
-                    .map(|c| format!("`{}` — {:?}: {}", c.id, c.verdict, c.detail))
-                    .collect(),
-            ),
         ];
+        blocks.extend(self.answer_blocks());
         if let Some(apps) = &self.apps {
             blocks.extend(apps.blocks());
         }

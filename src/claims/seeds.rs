@@ -414,6 +414,52 @@ fn seed_configuration_today(era: &Era) -> anyhow::Result<Row<'static>> {
     })
 }
 
+/// A failover row's cost in words: how many failovers were answered within the claim's
+/// 200 ms, what one failed key cost, the requests refused without a second key.
+fn failover_cost(finished: &crate::run::Finished) -> String {
+    let (f, answered) = (&finished.report.failover_ms, &finished.recorder.failover);
+    let tried = f.count + f.unanswered;
+    let mut text = String::new();
+    if tried > 0 {
+        let within = answered.count_between(0, 200_000);
+        text.push_str(&format!(
+            "; {within} of {tried} failovers ({:.1} %) answered within 200 ms",
+            within as f64 * 100.0 / tried as f64
+        ));
+    }
+    if f.failed_key_ms.p50 == crate::report::Figure::NoData {
+        text.push_str("; one failed key's cost: no data (no attempt failed)");
+    }
+    if let crate::report::Figure::Value(ms) = f.failed_key_ms.p50 {
+        // Failover time is the failed keys' time (and any wait): k keys fit when k × cost < 200.
+        let fit = if ms > 0.0 {
+            ((200.0 / ms).ceil() - 1.0).max(0.0)
+        } else {
+            f64::INFINITY
+        };
+        let fits = if fit < 1.0 {
+            "no failover fits in 200 ms".to_owned()
+        } else if fit.is_finite() {
+            format!(
+                "a failover fits in 200 ms when it skips at most {}",
+                crate::scenario::plural(fit as u64, "key", "keys")
+            )
+        } else {
+            "any number of skipped keys fits in 200 ms".to_owned()
+        };
+        text.push_str(&format!(
+            "; one failed key cost {ms:.0} ms (median: its round trip and the API's answer), so {fits}"
+        ));
+    }
+    if f.refused > 0 {
+        text.push_str(&format!(
+            "; {} refused after a failed key without trying another (not failovers)",
+            f.refused
+        ));
+    }
+    text
+}
+
 /// What a checked row needs beyond its rule: a failover claim that fails with every request
 /// answered says up to which round trip it would hold; the seeds' configuration today says
 /// what became of its model.
@@ -422,6 +468,9 @@ pub(super) fn explain(mut claim: Claim) -> anyhow::Result<Claim> {
         return Ok(claim);
     };
     let scenario = &evidence.scenario;
+    if claim.id.starts_with("failover-") {
+        claim.measured.push_str(&failover_cost(&evidence.finished));
+    }
     if claim.id.starts_with("failover-")
         && claim.verdict == Verdict::Fails
         && evidence.finished.report.failover_ms.unanswered == 0
@@ -433,6 +482,9 @@ pub(super) fn explain(mut claim: Claim) -> anyhow::Result<Claim> {
             None => " Every request that failed over was answered, but the claim fails even with no network delay.".to_owned(),
         };
         claim.detail.push_str(&note);
+    }
+    if let Some(horizon) = super::horizon(scenario, &evidence.finished.report) {
+        claim.measured.push_str(&horizon);
     }
     if let Some(seen) = &evidence.finished.report.replicas {
         claim.measured.push_str(&format!(

@@ -5,8 +5,10 @@
 //!
 //! | metric | type | labels |
 //! |---|---|---|
-//! | `keyrotor_run_offered_total` | counter | requests finished so far (answered or failed) |
+//! | `keyrotor_run_offered_total` | counter | (requests offered and finished so far: answered, failed or dropped) |
 //! | `keyrotor_run_succeeded_total` | counter | |
+//! | `keyrotor_run_goodput_total` | counter | (answered within the latency budget) |
+//! | `keyrotor_run_failed_total` | counter | (failed or dropped) |
 //! | `keyrotor_run_upstream_429_total` | counter | |
 //! | `keyrotor_run_latency_p50_ms`, `keyrotor_run_latency_p99_ms` | gauge | absent before the first answer |
 //! | `keyrotor_run_elapsed_seconds` | gauge | |
@@ -68,10 +70,16 @@ pub fn render(s: &Snapshot) -> Result<String, std::fmt::Error> {
     for (metric, help, value) in [
         (
             Metric::Offered.name(),
-            "Requests finished so far (answered or failed)",
+            "Requests offered and finished so far (answered, failed or dropped)",
             s.finished,
         ),
         ("succeeded", "Requests that succeeded", s.succeeded),
+        (
+            "goodput",
+            "Requests answered within the latency budget",
+            s.goodput,
+        ),
+        ("failed", "Requests that failed or were dropped", s.failed),
         (
             Metric::Upstream429.name(),
             "Upstream 429 answers",

@@ -1,5 +1,6 @@
 //! The live view of a run: on a terminal, a bar of elapsed / total time with the figures so
-//! far (done, offered rate, success, 429s, p50/p99) and a line per key (attempts, 429s),
+//! far (done, offered rate, goodput, success, failures and their main reason, 429s,
+//! p50/p99) and a line per key (attempts, 429s),
 //! redrawn at every update (each second in real time); elsewhere (pipes, CI), a plain line
 //! every few seconds of a real-time run. [`metrics`] puts the same figures on a Prometheus
 //! endpoint.
@@ -37,6 +38,8 @@ enum Output {
 pub struct LiveView {
     output: Output,
     simulated: bool,
+    /// How long the run's traffic lasts, when bounded by time.
+    total: Option<Duration>,
     /// Where the endpoint of `--metrics-listen` reads the latest figures.
     metrics: Option<metrics::Latest>,
 }
@@ -68,6 +71,7 @@ impl LiveView {
         LiveView {
             output,
             simulated,
+            total,
             metrics: None,
         }
     }
@@ -89,7 +93,8 @@ impl LiveView {
         }
     }
 
-    /// The figures line.
+    /// The figures line: time so far of the total, requests done, goodput and success,
+    /// failures with their main reason, 429s, latency.
     fn line(&self, s: &Snapshot) -> String {
         let secs = s.elapsed.as_secs_f64();
         let rate = if secs > 0.0 {
@@ -97,16 +102,30 @@ impl LiveView {
         } else {
             0.0
         };
-        let ok = if s.finished == 0 {
-            "no data".to_owned()
-        } else {
-            format!("{:.2} %", s.succeeded as f64 * 100.0 / s.finished as f64)
+        let share = |n: u64| {
+            if s.finished == 0 {
+                "no data".to_owned()
+            } else {
+                format!("{:.2} %", n as f64 * 100.0 / s.finished as f64)
+            }
+        };
+        let of_total = self
+            .total
+            .map_or(String::new(), |t| format!(" / {}", t.as_secs()));
+        let failed = match &s.top_failure {
+            Some((reason, n)) if *n < s.failed => {
+                format!("{} failed ({n} {reason}, …)", s.failed)
+            }
+            Some((reason, _)) => format!("{} failed ({reason})", s.failed),
+            None => "0 failed".to_owned(),
         };
         let ms = |v: Option<f64>| v.map_or("no data".to_owned(), |v| format!("{v:.0} ms"));
         format!(
-            "{secs:.0} s{} · {} done ({rate:.1}/s) · {ok} ok · {} 429s · p50 {} · p99 {}",
+            "{secs:.0}{of_total} s{} · {} done ({rate:.1}/s) · goodput {} · {} ok · {failed} · {} 429s · p50 {} · p99 {}",
             if self.simulated { " simulated" } else { "" },
             s.finished,
+            share(s.goodput),
+            share(s.succeeded),
             s.upstream_429,
             ms(s.p50_ms),
             ms(s.p99_ms)
@@ -253,16 +272,20 @@ mod tests {
 
     #[test]
     fn the_figures_line_says_no_data_before_the_first_answer() {
-        let view = LiveView::new(None, false, true);
+        let view = LiveView::new(Some(Duration::from_secs(20)), false, true);
         let line = view.line(&Snapshot::default());
         assert!(
-            line.contains("no data ok") && line.contains("p99 no data"),
+            line.contains("goodput no data · no data ok · 0 failed")
+                && line.contains("p99 no data"),
             "{line}"
         );
         let s = Snapshot {
             elapsed: Duration::from_secs(2),
             finished: 10,
             succeeded: 9,
+            goodput: 8,
+            failed: 1,
+            top_failure: Some(("no_key_available".to_owned(), 1)),
             upstream_429: 3,
             p50_ms: Some(120.4),
             p99_ms: Some(900.0),
@@ -274,7 +297,7 @@ mod tests {
         };
         let line = view.line(&s);
         assert!(
-            line.contains("10 done (5.0/s) · 90.00 % ok · 3 429s · p50 120 ms · p99 900 ms"),
+            line.starts_with("2 / 20 s simulated · 10 done (5.0/s) · goodput 80.00 % · 90.00 % ok · 1 failed (no_key_available) · 3 429s · p50 120 ms · p99 900 ms"),
             "{line}"
         );
         let keys = key_lines(&s.per_key, &s.key_states);

@@ -50,11 +50,21 @@ impl Plan {
         )
     }
 
+    /// Whether the answer is only the analytical bound: nothing was simulated.
+    fn bound_only(&self) -> bool {
+        self.simulated.points.is_empty()
+    }
+
     /// The recommendation in words, with its confidence when one was measured.
     pub fn recommendation(&self) -> String {
         let Some(keys) = self.recommended_keys else {
             return "no key count meets the objective".to_owned();
         };
+        if self.bound_only() {
+            return format!(
+                "at least {keys} keys, the analytical lower bound from the limits alone (not simulated: the real need is this or more)"
+            );
+        }
         let share = self.confidence.as_ref().and_then(|c| {
             c.counts
                 .iter()
@@ -71,6 +81,15 @@ impl Plan {
                 s.high * 100.0
             ),
             None => format!("{keys} keys"),
+        }
+    }
+
+    /// What the answer assumes of the keys' daily budgets, said with it.
+    fn budget_assumption(&self) -> &'static str {
+        if self.input.steady {
+            "keys in steady state (the traffic goes on day after day: daily budgets are not full at the start)."
+        } else {
+            "every key starts the event with its full daily budget: keys that served traffic earlier that day have less left and the same event needs more of them (plan with --steady for traffic that goes on day after day)."
         }
     }
 
@@ -109,11 +128,17 @@ impl Plan {
             Block::Verdict(
                 tone,
                 format!(
-                    "Recommended: {}. Objective: {}; {} tier, `{}`, keys in {orgs} organisations.",
+                    "{}: {}. Objective: {}; {} tier, `{}`, keys in {orgs} organisations; {}",
+                    if self.bound_only() {
+                        "Lower bound"
+                    } else {
+                        "Recommended"
+                    },
                     self.recommendation(),
                     self.objective_text(),
                     i.tier.name(),
                     i.model,
+                    self.budget_assumption(),
                 ),
             ),
             Block::Paragraph(format!(
@@ -142,10 +167,18 @@ impl Plan {
             } else {
                 ""
             };
+            let unit = match b.limit.as_str() {
+                "rpm" => "requests/min",
+                "rpd" => "requests/day",
+                "tpm" => "tokens/min",
+                "tpd" => "tokens/day",
+                _ => "",
+            };
             vec![
                 b.limit.to_uppercase(),
-                format!("{:.0}", b.demand),
-                b.per_key.map_or("unlimited".to_owned(), |v| v.to_string()),
+                format!("{:.0} {unit}", b.demand),
+                b.per_key
+                    .map_or("unlimited".to_owned(), |v| format!("{v} {unit}")),
                 format!("{}{binds}", b.keys),
             ]
         };

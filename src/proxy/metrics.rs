@@ -101,7 +101,7 @@ impl Metrics {
         let failovers = Counter::default();
         registry.register(
             "keyrotor_proxy_failovers",
-            "Chat requests that took more than one attempt",
+            "Chat requests that tried a second key",
             failovers.clone(),
         );
         let requests = Histogram::new(BUCKETS);
@@ -144,7 +144,7 @@ impl Metrics {
             &self.refused
         };
         outcome.inc();
-        if trace.attempts.len() > 1 {
+        if trace.failed_over() {
             self.failovers.inc();
         }
         self.requests.observe(trace.total.as_secs_f64());

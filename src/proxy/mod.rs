@@ -10,6 +10,7 @@
 pub mod metrics;
 pub mod routes;
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -243,7 +244,10 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("http://{addr}");
+    // Registered before the URL is printed: whoever got the URL can already stop the proxy.
+    let stop = shutdown_signal();
+    // The URL for whoever started it; a closed stdout (a reader gone) must not stop a proxy.
+    let _ = writeln!(std::io::stdout(), "http://{addr}");
     let keys = proxy.rotor.keys().len();
     tracing::info!(keys, policy = proxy.rotor.policy().name(), upstream = %args.upstream, "keyrotor proxy listening on http://{addr}");
     let app = routes::router(proxy, args.max_body);
@@ -253,30 +257,19 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
         listener,
         Duration::from_secs(10),
         args.drain.into(),
-        shutdown_signal(),
+        stop,
     )
     .await
     .context("server failed")
 }
 
-/// SIGINT, or SIGTERM where there is one.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+/// The stop signals (SIGINT, SIGTERM, SIGHUP: [`mock_groq::signals`]), registered at once
+/// and said when one comes.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let stop = mock_groq::signals::stop_signal();
+    async move {
+        if let Some(name) = stop.await {
+            eprintln!("{name}: shutting down, finishing requests in flight");
         }
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    eprintln!("shutting down: finishing requests in flight");
 }

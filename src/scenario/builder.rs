@@ -109,6 +109,11 @@ impl ScenarioBuilder {
         self
     }
 
+    /// The short name (report folders and titles).
+    pub fn name(self, name: &str) -> Self {
+        self.with(|s| s.name = name.to_owned())
+    }
+
     /// What the scenario checks, in words.
     pub fn description(self, text: &str) -> Self {
         self.with(|s| s.description = text.to_owned())

@@ -632,6 +632,84 @@ pub enum Shape {
     },
 }
 
+impl Traffic {
+    /// The offered load in words, units included: `Poisson arrivals at 150 req/min (2.5
+    /// req/s) for 10m`, `a closed loop of 20 users (think 1s) for 5m, at most 500 requests`.
+    pub fn describe(&self) -> String {
+        let rate = |r: &Rate| format!("{} req/min ({} req/s)", r.words(), round(r.0 / 60.0));
+        let mut text = match &self.shape {
+            Shape::Constant { rate: r } => format!("evenly spaced arrivals at {}", rate(r)),
+            Shape::Poisson { rate: r } => format!("Poisson arrivals at {}", rate(r)),
+            Shape::Ramp { rate: r, peak } => {
+                format!("arrivals ramping from {} to {}", rate(r), rate(peak))
+            }
+            Shape::Step {
+                rate: r,
+                peak,
+                change_at,
+            } => format!(
+                "arrivals at {}, then {} from {}",
+                rate(r),
+                rate(peak),
+                human(*change_at)
+            ),
+            Shape::Spike {
+                rate: r,
+                peak,
+                change_at,
+                spike_for,
+            } => format!(
+                "arrivals at {}, with a spike to {} at {} for {}",
+                rate(r),
+                rate(peak),
+                human(*change_at),
+                human(*spike_for)
+            ),
+            Shape::Profile { rate: r, step, .. } => format!(
+                "Poisson arrivals averaging {}, weighted per {} step",
+                rate(r),
+                human(*step)
+            ),
+            Shape::Closed { users, think } => format!(
+                "a closed loop of {} (think {})",
+                plural(users.0 as u64, "user", "users"),
+                human(*think)
+            ),
+        };
+        if let Some(d) = self.duration {
+            text.push_str(&format!(" for {}", human(d)));
+        }
+        if let Some(n) = self.requests {
+            text.push_str(&format!(
+                ", at most {}",
+                plural(n.0 as u64, "request", "requests")
+            ));
+        }
+        text
+    }
+}
+
+/// `n` with its noun, singular or plural: `1 key`, `3 keys`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A rate for people: at most 3 significant decimals, no trailing zeros.
+fn round(v: f64) -> String {
+    let text = if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
 impl Shape {
     /// The kind of arrivals, as `arrival` names it in a file.
     pub fn arrival(&self) -> Arrival {
@@ -978,9 +1056,10 @@ impl From<Count> for i64 {
     }
 }
 
-/// A positive rate in requests per minute.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "f64", into = "f64")]
+/// A positive rate in requests per minute. A file writes it as a number (per minute) or
+/// with its unit, as the command line does: `"150/min"`, `"2.5/s"`, `"9000/h"`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(into = "f64")]
 pub struct Rate(pub f64);
 
 impl TryFrom<f64> for Rate {
@@ -991,6 +1070,64 @@ impl TryFrom<f64> for Rate {
         } else {
             Err(format!("expected requests per minute > 0, got {v}"))
         }
+    }
+}
+
+impl Rate {
+    /// The rate per minute for people: at most 3 significant decimals, no trailing zeros.
+    pub fn words(self) -> String {
+        round(self.0)
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+    /// `150/min`, `2.5/s`, `9000/h`, or a bare number (per minute); finite and above zero.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (number, per) = match text.split_once('/') {
+            Some((n, unit)) => (n.trim(), unit.trim()),
+            None => (text.trim(), "min"),
+        };
+        let per_minute = match per {
+            "s" | "sec" | "second" => 60.0,
+            "m" | "min" | "minute" => 1.0,
+            "h" | "hour" => 1.0 / 60.0,
+            other => return Err(format!("unknown unit `/{other}`: use /s, /min or /h")),
+        };
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("`{number}` is not a number"))?;
+        let rate = value * per_minute;
+        if rate.is_finite() && rate > 0.0 {
+            Ok(Rate(rate))
+        } else {
+            Err(format!("a rate must be above zero, got {text}"))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Rate;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("requests per minute (a number) or a rate with its unit (\"2.5/s\")")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Rate, E> {
+                Rate::try_from(v).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Rate, E> {
+                Rate::try_from(v as f64).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Rate, E> {
+                Rate::try_from(v as f64).map_err(E::custom)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Rate, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visit)
     }
 }
 
@@ -1062,11 +1199,24 @@ impl Scenario {
         let scenario: Scenario = toml::from_str(text).map_err(|e| e.to_string())?;
         scenario
             .check()
-            .map_err(|invalid| match locate(text, &invalid.field) {
-                Some(line) => format!("line {line}, {invalid}"),
-                None => invalid.to_string(),
-            })?;
+            .map_err(|invalid| at_line(text, &invalid))?;
         Ok(scenario)
+    }
+
+    /// Reads and parses a scenario file without checking what goes together, for flags to
+    /// change it first (`--real` over a file with `state = "redis"`); the caller builds the
+    /// result, which checks it, and names the line of a field with [`at_line`] and the text
+    /// returned here.
+    pub fn read_unchecked(path: &Path) -> Result<(Self, String), ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let scenario = toml::from_str(&text).map_err(|e| ScenarioError::Invalid {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok((scenario, text))
     }
 
     /// Checks what parsing cannot: ranges and fields that go together.
@@ -1086,6 +1236,14 @@ impl Scenario {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
         format!("{hash:016x}")
+    }
+}
+
+/// `invalid` with the line of its field in the scenario file's `text`, when it is there.
+pub fn at_line(text: &str, invalid: &Invalid) -> String {
+    match locate(text, &invalid.field) {
+        Some(line) => format!("line {line}, {invalid}"),
+        None => invalid.to_string(),
     }
 }
 

@@ -89,11 +89,20 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// Whether the request failed over: it tried a second key. Retries on the same key (a
+    /// backoff) are not a failover, and neither is a request refused after its first key
+    /// failed without trying another.
+    pub fn failed_over(&self) -> bool {
+        let mut keys = self.attempts.iter().map(|a| a.key);
+        let first = keys.next();
+        keys.any(|k| Some(k) != first)
+    }
+
     /// Time lost to failover: total minus the successful attempt's own duration; `None` when
-    /// the request did not fail over (one attempt) or did not succeed.
+    /// the request did not fail over (never tried a second key) or did not succeed.
     pub fn failover(&self) -> Option<Duration> {
         let last = self.attempts.last()?;
-        (self.attempts.len() > 1 && last.failure.is_none())
+        (self.failed_over() && last.failure.is_none())
             .then(|| self.total.saturating_sub(last.end - last.start))
     }
 }
