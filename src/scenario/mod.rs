@@ -1155,7 +1155,7 @@ impl std::fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
-/// The documented ranges of a scenario's numbers (README, "Scenario limits").
+/// The documented ranges of a scenario's numbers (docs/scenarios.md, "What keyrotor guarantees").
 pub mod limits {
     use std::time::Duration;
 
