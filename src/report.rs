@@ -25,7 +25,7 @@ use crate::scenario::{Scenario, plural};
 /// run. 6: a failover is a request that tried a second key: `failover_ms.refused` counts
 /// the requests given up after one key failed without trying another (they counted as
 /// unanswered failovers before), `failover_ms.failed_key_ms` what one failed attempt cost,
-/// `failover_ms.keys_skipped`; `setup.load`, the offered load in words.
+/// `failover_ms.keys_skipped`; `setup.load`, the offered load in words; `setup.from_full_budgets`.
 pub const SCHEMA: u32 = 6;
 
 /// One measured figure: a number, no data (no sample: `null` in JSON) or unbounded (a
@@ -225,6 +225,14 @@ pub struct Setup {
     /// The offered load in words, units included (arrivals, rate, span, request cap).
     #[serde(default)]
     pub load: String,
+    /// Whether the run began with every organisation's daily budgets full (a fresh day), as
+    /// opposed to spent (steady state, as after a day at that rate).
+    #[serde(default = "full")]
+    pub from_full_budgets: bool,
+}
+
+fn full() -> bool {
+    true
 }
 
 /// The limits in force.
@@ -811,6 +819,7 @@ impl Report {
                 s.limits.limits, s.limits.source
             ),
         ];
+        facts.extend(self.horizon());
         if let Some(replicas) = &self.replicas {
             facts.extend(replicas.facts());
         }
@@ -960,6 +969,66 @@ impl Report {
             out.push_str(&table.markdown());
         }
         out
+    }
+}
+
+/// Minutes a daily budget `budget` lasts from full when spent at `per_minute` while it
+/// refills continuously over a day (Groq's buckets); `None` when the refill keeps up.
+fn lasts_minutes(budget: u64, per_minute: f64) -> Option<f64> {
+    let refill = budget as f64 / 1440.0;
+    (per_minute > refill).then(|| budget as f64 / (per_minute - refill))
+}
+
+impl Report {
+    /// The horizon of a run begun with full daily budgets, in words: how long the organisations'
+    /// daily limits last at the rate and tokens per request it measured, spread evenly over them
+    /// and when one organisation takes the whole load (as a sticky policy does), and whether that
+    /// falls within the run or after it. `None` for a run begun in steady state (every daily
+    /// budget spent at its start), or when no daily limit runs out at that rate.
+    pub fn horizon(&self) -> Option<String> {
+        let report = self;
+        let (s, limits) = (&report.summary, &report.setup.limits.limits);
+        if !report.setup.from_full_budgets || s.succeeded == 0 || report.span_s <= 0.0 {
+            return None;
+        }
+        let rate = s.offered as f64 * 60.0 / report.span_s;
+        let tokens = s.tokens as f64 / s.succeeded as f64;
+        let orgs = report.setup.orgs.max(1) as f64;
+        // The first daily limit to run out, at `share` of the load on one organisation.
+        let first_out = |share: f64| {
+            [
+                ("RPD", limits.rpd, rate),
+                ("TPD", limits.tpd, rate * tokens),
+            ]
+            .into_iter()
+            .filter_map(|(name, budget, per_minute)| {
+                Some((name, lasts_minutes(budget?, per_minute * share)?))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+        };
+        let one = first_out(1.0)?;
+        let span = report.span_s / 60.0;
+        // When the limit runs out against the run's span: the verdict covers what came before.
+        let when = |(name, minutes): (&str, f64)| {
+            let after = if minutes < span {
+                "within this run".to_owned()
+            } else {
+                format!("after this run: past {minutes:.0} min the verdict may change")
+            };
+            format!("its {name} lasts {minutes:.0} min ({after})")
+        };
+        let mut text = format!(
+            "Horizon: from full daily budgets, for {span:.0} min — at {rate:.0} req/min and {tokens:.0} tokens a request, for one organisation taking the whole load {}",
+            when(one)
+        );
+        if orgs > 1.0 {
+            text.push_str(&format!(", for the {orgs:.0} sharing it evenly "));
+            match first_out(1.0 / orgs) {
+                Some(out) => text.push_str(&when(out)),
+                None => text.push_str("the daily refill keeps up (no daily limit runs out)"),
+            }
+        }
+        Some(text)
     }
 }
 

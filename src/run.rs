@@ -555,6 +555,9 @@ fn setup(scenario: &Scenario, orgs_of: &[usize], target: TargetSeen) -> Setup {
         unattributed_calls: target.unattributed_calls,
         latency_budget_ms: scenario.traffic.latency_budget.as_secs_f64() * 1000.0,
         load: scenario.traffic.describe(),
+        from_full_budgets: !scenario.target.events().iter().any(|e| {
+            matches!(e, crate::scenario::TargetEvent::ExhaustDaily { at, org: None } if at.is_zero())
+        }),
     }
 }
 
