@@ -137,6 +137,12 @@ pub struct Chart {
 }
 
 impl Chart {
+    /// Whether it shows anything: some series has a value above zero (a chart of nothing
+    /// but zeros, or of no sample, is left out of a page rather than drawn empty).
+    pub fn has_data(&self) -> bool {
+        self.top().is_some_and(|top| top > 0.0)
+    }
+
     /// The largest value of any series, if any.
     pub fn top(&self) -> Option<f64> {
         self.series
@@ -308,6 +314,12 @@ pub fn per_key(recorder: &Recorder, marks: &[Mark], what: PerKey) -> Chart {
         .enumerate()
         .map(|(n, &k)| line(format!("key {k}"), colour(n), &[k]))
         .collect();
+    // Keys used alike draw one line on top of the other: one line says so instead.
+    if series.len() > 1 && series.iter().all(|s| s.values == series[0].values) {
+        let label = format!("each of the {} keys (all alike)", series.len());
+        series.truncate(1);
+        series[0].label = label;
+    }
     if !rest.is_empty() {
         let label = format!("the other {} keys", rest.len());
         series.push(line(label, (150, 150, 150), &rest));
@@ -525,6 +537,44 @@ pub fn scripts() -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use crate::recorder::{Recorder, RequestRecord};
+
+    /// A recorder of `keys` keys with one answered request per key in `used`, each minute
+    /// for three minutes.
+    fn used(keys: usize, used: &[usize]) -> Recorder {
+        let mut rec = Recorder::new(keys, Duration::from_secs(60), Duration::from_secs(5), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for minute in 0..3 {
+            for &k in used {
+                let r = RequestRecord {
+                    keys: vec![k],
+                    attempts: 1,
+                    ..RequestRecord::failed(Duration::from_secs(minute * 60), Duration::ZERO, "")
+                };
+                let answered = RequestRecord { failure: None, ..r };
+                rec.record(&answered).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        rec
+    }
+
+    #[test]
+    fn keys_used_alike_draw_one_line_and_a_chart_of_zeros_is_left_out() {
+        let alike = per_key(&used(3, &[0, 1, 2]), &[], PerKey::Attempts);
+        assert_eq!(alike.series.len(), 1);
+        assert_eq!(alike.series[0].label, "each of the 3 keys (all alike)");
+        let apart = per_key(&used(3, &[0, 1, 1]), &[], PerKey::Attempts);
+        assert_eq!(
+            apart.series.len(),
+            3,
+            "keys used differently keep a line each"
+        );
+        assert!(apart.has_data());
+        let failures = per_key(&used(3, &[0, 1, 1]), &[], PerKey::OtherFailures);
+        assert!(!failures.has_data(), "no failed attempt: nothing to draw");
+    }
     use super::*;
 
     #[test]

@@ -305,8 +305,8 @@ pub fn plan_plot(dir: &Path, plan: &crate::plan::Plan) -> Result<Chart, String> 
 /// Writes a run's plots as .svg and .png — throughput over time, latency and failover
 /// percentiles, each organisation's quota left per window that ran low (embedded mock), per-key
 /// use, per-key attempts, 429s and other failures over time — the scenario's events and fault
-/// windows marked on the
-/// time axes; returns them with their headings, in page order.
+/// windows marked on the time axes; a chart with nothing to show (no sample, only zeros) is
+/// left out. Returns them with their headings, in page order.
 pub fn run_plots(
     dir: &Path,
     finished: &crate::run::Finished,
@@ -349,8 +349,10 @@ pub fn run_plots(
         .map(|chart| ("Quota left per organisation", chart));
     let mut plots = Vec::new();
     for (heading, chart) in charts.into_iter().chain(quota) {
-        both_chart(dir, &chart)?;
-        plots.push((heading, chart));
+        if chart.has_data() {
+            both_chart(dir, &chart)?;
+            plots.push((heading, chart));
+        }
     }
     let keys = chart::keys(report);
     both_chart(dir, &keys)?;
@@ -361,8 +363,10 @@ pub fn run_plots(
         ("Per-key other failures over time", PerKey::OtherFailures),
     ] {
         let chart = chart::per_key(recorder, marks, what);
-        both_chart(dir, &chart)?;
-        plots.push((heading, chart));
+        if chart.has_data() {
+            both_chart(dir, &chart)?;
+            plots.push((heading, chart));
+        }
     }
     Ok(plots)
 }
