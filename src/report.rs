@@ -25,7 +25,8 @@ use crate::scenario::{Scenario, plural};
 /// run. 6: a failover is a request that tried a second key: `failover_ms.refused` counts
 /// the requests given up after one key failed without trying another (they counted as
 /// unanswered failovers before), `failover_ms.failed_key_ms` what one failed attempt cost,
-/// `failover_ms.keys_skipped`; `setup.load`, the offered load in words; `setup.from_full_budgets`.
+/// `failover_ms.keys_skipped`; `setup.load`, the offered load in words; `setup.from_full_budgets`;
+/// a sweep point's `sustained_bound_rpm` and `binding`.
 pub const SCHEMA: u32 = 6;
 
 /// One measured figure: a number, no data (no sample: `null` in JSON) or unbounded (a

@@ -38,6 +38,14 @@ pub struct SweepPoint {
     /// at the capacity rate ([`crate::replicas::ReplicasSeen::repeat_429`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_429: Option<u64>,
+    /// The most these keys' organisations can serve forever, req/min, worked out from their
+    /// limits ([`sustained_bound`]): `capacity_rpm` is a burst from full budgets over one run's
+    /// span, and holds only until the daily budgets run out; `null` when nothing limits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sustained_bound_rpm: Option<f64>,
+    /// The limit that sets the sustained bound: `RPM`, `TPM`, `RPD` or `TPD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<String>,
 }
 
 fn one() -> u32 {
@@ -126,17 +134,23 @@ impl Budget {
 /// organisation the smallest of RPM, RPD's refill, TPM ÷ the tokens a request reserves and
 /// TPD's refill ÷ the tokens it settles; `None` when nothing limits it.
 pub fn refill_rpm(base: &Scenario, keys: usize) -> Option<f64> {
+    sustained_bound(base, keys).map(|(rpm, _)| rpm)
+}
+
+/// [`refill_rpm`] with the limit that sets it (`RPM`, `TPM`, `RPD` or `TPD`).
+pub fn sustained_bound(base: &Scenario, keys: usize) -> Option<(f64, &'static str)> {
     let budget = Budget::of(base);
-    let minute = [
-        budget.limits.rpm.map(|l| l as f64),
-        budget.limits.tpm.map(|l| l as f64 / budget.reserved),
-    ];
-    let per_org = minute
-        .into_iter()
-        .chain(budget.daily_refill())
-        .flatten()
-        .reduce(f64::min)?;
-    Some(per_org * orgs(base, keys) as f64)
+    let [rpd, tpd] = budget.daily_refill();
+    let (per_org, binding) = [
+        (budget.limits.rpm.map(|l| l as f64), "RPM"),
+        (budget.limits.tpm.map(|l| l as f64 / budget.reserved), "TPM"),
+        (rpd, "RPD"),
+        (tpd, "TPD"),
+    ]
+    .into_iter()
+    .filter_map(|(rpm, name)| Some((rpm?, name)))
+    .min_by(|a, b| a.0.total_cmp(&b.0))?;
+    Some((per_org * orgs(base, keys) as f64, binding))
 }
 
 fn orgs(base: &Scenario, keys: usize) -> usize {
@@ -282,6 +296,8 @@ fn search(
         ratio_to_one_key: None,
         runs,
         repeat_429: None,
+        sustained_bound_rpm: None,
+        binding: None,
     })
 }
 
@@ -305,6 +321,10 @@ pub fn sweep(
         for &keys in key_counts {
             let mut point = capacity(&scenario, keys, objective, progress)?;
             point.replicas = replicas;
+            if let Some((rpm, binding)) = sustained_bound(&scenario, keys) {
+                point.sustained_bound_rpm = Some(rpm);
+                point.binding = Some(binding.to_owned());
+            }
             if replicas > 1
                 || scenario.engine.state.shared()
                 || scenario.engine.cold_start.is_some()
@@ -378,13 +398,25 @@ impl Sweep {
         } else {
             String::new()
         };
-        (
-            tone,
-            format!(
-                "{} keys{replicas} serve {:.1} req/min at ≥ {} goodput{ratio}.",
-                top.keys, top.capacity_rpm, self.objective
-            ),
-        )
+        let span =
+            crate::scenario::human(std::time::Duration::from_secs_f64(self.run_span_s.max(0.0)));
+        let mut text = format!(
+            "{} keys{replicas} serve {:.1} req/min at ≥ {} goodput{ratio}: a burst, from full budgets over {span} runs.",
+            top.keys, top.capacity_rpm, self.objective
+        );
+        if let (Some(bound), Some(binding)) = (top.sustained_bound_rpm, &top.binding) {
+            let daily = matches!(binding.as_str(), "RPD" | "TPD");
+            if daily && bound < top.capacity_rpm {
+                text.push_str(&format!(
+                    " Sustained (budgets in steady state, as after a day of such traffic), their limits allow at most {bound:.1} req/min ({binding} binds): the burst lasts only until the daily budgets run out."
+                ));
+            } else {
+                text.push_str(&format!(
+                    " Their limits sustain up to {bound:.1} req/min ({binding} binds), so this rate can be kept up."
+                ));
+            }
+        }
+        (tone, text)
     }
 
     /// Capacity per key count; `sweep.md` and `report.html` render it.
@@ -393,9 +425,11 @@ impl Sweep {
             head: Table::heads(&[
                 "keys",
                 "replicas",
-                "capacity (req/min)",
+                "burst capacity (req/min, from full budgets)",
                 "goodput at capacity",
                 "× one key",
+                "sustained at most (req/min)",
+                "binding limit",
                 "repeated 429s at capacity",
                 "runs",
             ]),
@@ -410,6 +444,9 @@ impl Sweep {
                         format!("{:.4}", p.goodput_rate),
                         p.ratio_to_one_key
                             .map_or("–".to_owned(), |r| format!("{r:.2}")),
+                        p.sustained_bound_rpm
+                            .map_or("unlimited".to_owned(), |r| format!("{r:.1}")),
+                        p.binding.clone().unwrap_or_else(|| "none".to_owned()),
                         p.repeat_429.map_or("–".to_owned(), |r| r.to_string()),
                         p.runs.to_string(),
                     ]

@@ -167,6 +167,29 @@ fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
     assert!((28.0..36.0).contains(&one), "one key ≈ 30/min: {one}");
     let ratio = result.points[1].ratio_to_one_key.unwrap_or(0.0);
     assert!((1.8..2.2).contains(&ratio), "{ratio}");
+    // Only RPM limits here: the burst can be kept up, and the answer says so.
+    assert_eq!(result.points[1].sustained_bound_rpm, Some(60.0));
+    assert_eq!(result.points[1].binding.as_deref(), Some("RPM"));
+    assert!(
+        result.verdict().1.contains("can be kept up"),
+        "{}",
+        result.verdict().1
+    );
+
+    // With a daily token limit, the capacity found is a burst from full budgets that no day
+    // sustains: the answer says what is sustained and which limit binds.
+    let daily = scenario(
+        "duration = \"30m\"",
+        "[target]\nlimits = { rpm = 30, rpd = 0, tpm = 0, tpd = 14400 }",
+    );
+    let result = keyrotor::sweep::sweep(&daily, &[1], &[], 0.99, &mut quiet)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let (_, answer) = result.verdict();
+    assert_eq!(result.points[0].binding.as_deref(), Some("TPD"));
+    assert!(
+        answer.contains("a burst, from full budgets") && answer.contains("(TPD binds)"),
+        "{answer}"
+    );
 
     let mut shared = separate.clone();
     shared.keys.layout = keyrotor::scenario::Layout::Shared;

@@ -18,8 +18,11 @@ pub struct Grouped<'a> {
     pub rows: Vec<&'a Claim>,
 }
 
+/// A condition a row can differ in: how a sentence names it, and where a row holds it.
+type Field = (&'static str, fn(&Conditions) -> &str);
+
 /// The conditions a row can differ in, with how a sentence names them.
-const FIELDS: [(&str, fn(&Conditions) -> &str); 8] = [
+const FIELDS: [Field; 8] = [
     ("keys", |c| &c.keys),
     ("limits", |c| &c.limits),
     ("catalog of", |c| &c.as_of),
@@ -57,7 +60,7 @@ impl Grouped<'_> {
     }
 
     /// The condition fields whose value differs between its rows.
-    fn varying(&self) -> Vec<(&'static str, fn(&Conditions) -> &str)> {
+    fn varying(&self) -> Vec<Field> {
         FIELDS
             .into_iter()
             .filter(|(_, get)| {
@@ -86,12 +89,12 @@ impl Grouped<'_> {
     /// The varying condition that best explains the verdicts: the one with the fewest values
     /// seen with two verdicts (none: it decides them), in [`FIELDS`] order on a tie; and
     /// whether it decides them.
-    fn deciding(&self) -> Option<(&'static str, fn(&Conditions) -> &str, bool)> {
+    fn deciding(&self) -> Option<(Field, bool)> {
         self.varying()
             .into_iter()
-            .map(|(name, get)| (name, get, self.mixed(get)))
-            .min_by_key(|(_, _, mixed)| *mixed)
-            .map(|(name, get, mixed)| (name, get, mixed == 0))
+            .map(|field| (field, self.mixed(field.1)))
+            .min_by_key(|(_, mixed)| *mixed)
+            .map(|(field, mixed)| (field, mixed == 0))
     }
 
     /// The answer in one sentence, with the measured figures: which condition decides the
@@ -115,7 +118,7 @@ impl Grouped<'_> {
             };
             return format!("{} {all}; e.g. {example}.", capitalise(only));
         }
-        let Some((field, get, decides)) = self.deciding() else {
+        let Some(((field, get), decides)) = self.deciding() else {
             return format!(
                 "{}: no condition told apart; see each row.",
                 capitalise(&self.verdicts())
