@@ -127,8 +127,17 @@
         })),
       axes: [
         { label: chart.x_label, splits: splits[chart.x_kind], values: function (u, vals) { return vals.map(format); } },
-        { label: chart.y_label, size: 70 }
+        // Whole counts (attempts, 429s per key) get whole-number ticks.
+        chart.x_kind === "key"
+          ? { label: chart.y_label, size: 70, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7] }
+          : { label: chart.y_label, size: 70 }
       ],
+      // Without a cursor the legend shows the last point's values, not "–".
+      hooks: {
+        setLegend: [function (u) {
+          if (u.legend.idx == null && chart.x.length > 0) { u.setLegend({ idx: chart.x.length - 1 }); }
+        }]
+      },
       plugins: (chart.marks.length ? [marksPlugin(chart.marks)] : [])
         .concat(chart.x_kind === "key" ? [barsPlugin(chart.series)] : [])
     };
@@ -137,6 +146,7 @@
       box.className += " empty";
       return;
     }
-    new uPlot(options, data, box);
+    var plot = new uPlot(options, data, box);
+    plot.setLegend({ idx: chart.x.length - 1 });
   });
 })();

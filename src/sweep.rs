@@ -137,6 +137,21 @@ pub fn refill_rpm(base: &Scenario, keys: usize) -> Option<f64> {
     sustained_bound(base, keys).map(|(rpm, _)| rpm)
 }
 
+/// Requests per minute the organisations of `keys` keys allow within a minute, from full
+/// budgets: per organisation the smaller of RPM and TPM ÷ the tokens a request reserves,
+/// with the limit that sets it; `None` when neither limits it.
+pub fn minute_bound(base: &Scenario, keys: usize) -> Option<(f64, &'static str)> {
+    let budget = Budget::of(base);
+    let (per_org, binding) = [
+        (budget.limits.rpm.map(|l| l as f64), "RPM"),
+        (budget.limits.tpm.map(|l| l as f64 / budget.reserved), "TPM"),
+    ]
+    .into_iter()
+    .filter_map(|(rpm, name)| Some((rpm?, name)))
+    .min_by(|a, b| a.0.total_cmp(&b.0))?;
+    Some((per_org * orgs(base, keys) as f64, binding))
+}
+
 /// [`refill_rpm`] with the limit that sets it (`RPM`, `TPM`, `RPD` or `TPD`).
 pub fn sustained_bound(base: &Scenario, keys: usize) -> Option<(f64, &'static str)> {
     let budget = Budget::of(base);

@@ -129,17 +129,19 @@ impl Grouped<'_> {
             .into_iter()
             .filter(|(v, _)| self.count(*v) > 0)
             .map(|(v, word)| {
-                let mut values: Vec<String> = Vec::new();
+                // Each value once, with every figure measured under it.
+                let mut values: Vec<(String, Vec<String>)> = Vec::new();
                 for c in self.rows.iter().filter(|c| c.verdict == v) {
-                    let value = format!(
-                        "“{}” ({})",
-                        shorten(&distinct_part(get(&c.conditions), &all), 90),
-                        figure(c)
-                    );
-                    if !values.contains(&value) {
-                        values.push(value);
+                    let value = shorten(&distinct_part(get(&c.conditions), &all), 90);
+                    match values.iter_mut().find(|(seen, _)| *seen == value) {
+                        Some((_, figures)) => figures.push(figure(c)),
+                        None => values.push((value, vec![figure(c)])),
                     }
                 }
+                let values: Vec<String> = values
+                    .into_iter()
+                    .map(|(value, figures)| format!("“{value}” ({})", figures.join("; ")))
+                    .collect();
                 format!("{word} with {field} {}", values.join(", "))
             })
             .collect();
@@ -501,6 +503,44 @@ mod tests {
             ["policy", "measured", "verdict", "run"],
             "only what varies"
         );
+    }
+
+    #[test]
+    fn a_value_seen_twice_is_named_once_with_both_figures() {
+        let c = claims(vec![
+            row(
+                "a",
+                "5x",
+                "5 keys, each its own organisation",
+                "round-robin",
+                5.0,
+                Verdict::Holds,
+            ),
+            row(
+                "b",
+                "5x",
+                "5 keys, each its own organisation",
+                "cooldown",
+                5.2,
+                Verdict::Holds,
+            ),
+            row(
+                "c",
+                "5x",
+                "5 keys, all in one organisation",
+                "round-robin",
+                1.0,
+                Verdict::Fails,
+            ),
+        ]);
+        let answer = c.grouped()[0].answer();
+        assert!(
+            answer.starts_with(
+                "Holds with keys “…each its own organisation” (5.000 × one key's sustained capacity; 5.200 ×"
+            ),
+            "{answer}"
+        );
+        assert_eq!(answer.matches("each its own").count(), 1, "{answer}");
     }
 
     #[test]

@@ -115,6 +115,10 @@ enum Judge {
     AllAnswered,
 }
 
+/// Whose numbers the apps' checks use under the seeds' own limits: the rated-load claims
+/// ("99.9 %+ uptime", "Rate limit issues: none") are seed 000's.
+const APPS_SEED: &str = "seed 000";
+
 /// One short real-time scenario and the claims judged on it.
 struct Check {
     id: &'static str,
@@ -337,7 +341,7 @@ fn scenario(check: &Check, era: &Era, app: &SeedApp) -> anyhow::Result<Scenario>
             (5, Layout::Separate),
             app.preset,
             (check.rate, check.span),
-            check.limits,
+            check.limits.set(APPS_SEED),
         )?
         .mode(crate::scenario::Mode::Real)
         .rtt(Duration::ZERO)
@@ -404,7 +408,7 @@ fn app_rows(
     // The scenario carries the app's max_tokens; the preset's run measures what a request
     // settles at (the app's answers carry no usage the driver could count).
     let mut conditions = conditions(scenario, preset, Some(check.traffic.clone()));
-    conditions.limits = check.limits.label(scenario);
+    conditions.limits = check.limits.label(scenario, APPS_SEED);
     conditions.request = format!(
         "{}; max_tokens {}; settled tokens from the preset's run",
         conditions.request,

@@ -8,8 +8,9 @@
 //! today's catalog, where Groq answers every request naming the retired model 404.
 //!
 //! Every row states its own conditions: the catalog's day and the model, the limits (Groq's
-//! published free tier from the dated catalog, or the seeds' own assumption of 30
-//! requests/min and 6,000 requests/day per key), keys and organisations, policy, traffic, and
+//! published free tier from the dated catalog, or the numbers of the seed that states the
+//! claim — seed 000's and seed 002's 30 requests/min per key, seed 004's 6,000 requests/day per
+//! key), keys and organisations, policy, traffic, and
 //! what one request costs in tokens (reserved at admission, settled on average as measured).
 //! Claims of a steady rate are judged on the *sustained* capacity (budgets in steady state,
 //! [`crate::sweep`]), with the burst from full budgets shown beside it.
@@ -237,15 +238,29 @@ pub fn check(
     let wall = std::time::Instant::now();
     let mut runs = Runs::default();
     let mut claims = Vec::new();
-    for era in [seeds::Era::seeds(today), seeds::Era::today(today)] {
+    let eras = [seeds::Era::seeds(today), seeds::Era::today(today)];
+    // Each step says how far along the check is: "12 of 64: …".
+    let mut total = 0;
+    for era in &eras {
         for limits in era.limit_sets() {
-            claims.extend(searches::capacity(&era, *limits, progress)?);
+            total += searches::capacity_rows(*limits) + searches::sizing_rows();
         }
-        for claim in runs.check(&seeds::table(&era)?, progress)? {
+        total += seeds::table(era)?.len();
+    }
+    let mut done = 0;
+    let mut step = |what: &str| {
+        done += 1;
+        progress(&format!("{} of {total}: {what}", done.min(total)));
+    };
+    for era in eras {
+        for limits in era.limit_sets() {
+            claims.extend(searches::capacity(&era, *limits, &mut step)?);
+        }
+        for claim in runs.check(&seeds::table(&era)?, &mut step)? {
             claims.push(seeds::explain(claim)?);
         }
         for limits in era.limit_sets() {
-            claims.extend(searches::sizing(&era, *limits, progress)?);
+            claims.extend(searches::sizing(&era, *limits, &mut step)?);
         }
     }
     let apps = match apps {

@@ -33,6 +33,25 @@ fn row_claim(id: String, claim: &str, source: &str, conditions: Conditions) -> C
     }
 }
 
+/// The key layouts "5×" is checked in under `limits`: both under Groq's, separate
+/// organisations under a seed's own numbers (which know no organisations).
+fn layouts(limits: Limits) -> &'static [Layout] {
+    match limits {
+        Limits::Groq => &[Layout::Separate, Layout::Shared],
+        Limits::Seeds => &[Layout::Separate],
+    }
+}
+
+/// How many rows [`capacity`] checks under `limits`.
+pub(super) fn capacity_rows(limits: Limits) -> usize {
+    layouts(limits).len() + 1
+}
+
+/// How many rows [`sizing`] checks under one set of limits.
+pub(super) fn sizing_rows() -> usize {
+    sizings().len()
+}
+
 /// The capacity claims under `limits`: "5 keys give 5× the capacity" for keys in separate
 /// organisations and in one (Groq's limits only), and "5 keys handle ~150 req/min", each
 /// judged on the sustained capacity with the burst from full budgets beside it.
@@ -41,10 +60,7 @@ pub(super) fn capacity(
     limits: Limits,
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Vec<Claim>> {
-    let layouts: &[Layout] = match limits {
-        Limits::Groq => &[Layout::Separate, Layout::Shared],
-        Limits::Seeds => &[Layout::Separate],
-    };
+    let layouts = layouts(limits);
     let mut claims = Vec::new();
     for layout in layouts {
         progress(&format!(
@@ -76,13 +92,14 @@ fn quiet() -> impl FnMut(usize, f64, f64) {
 
 /// "5 keys give 5× the capacity of one".
 fn five_times(era: &Era, limits: Limits, layout: Layout) -> anyhow::Result<Claim> {
+    let source = "seed 000 (multi-key Groq system); seed 004 (\"5 API keys for 5x the quota\")";
     let scenario = era
         .base(
             "capacity",
             (1, layout),
             "round-robin",
             (30.0, 30 * MINUTE),
-            limits,
+            limits.set(source),
         )?
         .build()?;
     let (b1, b5) = (
@@ -103,10 +120,10 @@ fn five_times(era: &Era, limits: Limits, layout: Layout) -> anyhow::Result<Claim
     let mut claim = row_claim(
         format!("capacity-5x-{name}{}{}", limits.suffix(), era.suffix()),
         "5 keys give 5× the capacity of one (\"Requests/Min ~30 → ~150, 5x faster\")",
-        "seed 000 (multi-key Groq system); seed 004 (\"5 API keys for 5x the quota\")",
+        source,
         Conditions {
             as_of: day(&scenario),
-            limits: limits.label(&scenario),
+            limits: limits.label(&scenario, source),
             model: scenario.target.model.clone(),
             keys: if shared {
                 "1 and 5 keys, all in one organisation".to_owned()
@@ -151,13 +168,14 @@ fn five_times(era: &Era, limits: Limits, layout: Layout) -> anyhow::Result<Claim
 
 /// "5 keys handle ~150 requests per minute".
 fn rated(era: &Era, limits: Limits) -> anyhow::Result<Claim> {
+    let source = "seed 000 (performance table); seed 002 (\"5 Keys … Capacity: 150 req/min\")";
     let scenario = era
         .base(
             "rated-load",
             (5, Layout::Separate),
             "round-robin",
             (150.0, 30 * MINUTE),
-            limits,
+            limits.set(source),
         )?
         .build()?;
     let sustained = sustained_capacity(&scenario, 5, 0.99, &mut quiet())?;
@@ -165,10 +183,10 @@ fn rated(era: &Era, limits: Limits) -> anyhow::Result<Claim> {
     let mut claim = row_claim(
         format!("150-rpm-5-keys{}{}", limits.suffix(), era.suffix()),
         "5 keys handle ~150 requests per minute",
-        "seed 000 (performance table); seed 002 (\"5 Keys … Capacity: 150 req/min\")",
+        source,
         Conditions {
             as_of: day(&scenario),
-            limits: limits.label(&scenario),
+            limits: limits.label(&scenario, source),
             model: scenario.target.model.clone(),
             keys: "5 keys in 5 organisations".to_owned(),
             policy: "round-robin (seed 000)".to_owned(),
@@ -333,9 +351,7 @@ fn sizing_conditions(
         // The plan's scenario sets the limits explicitly: name where they come from.
         limits: match limits {
             Limits::Groq => format!("{source}: {lim}"),
-            Limits::Seeds => {
-                format!("the seeds' own 30 req/min and 6,000 req/day per key: {lim}")
-            }
+            Limits::Seeds => limits.label(scenario, &row.source),
         },
         model: scenario.target.model.clone(),
         keys: format!("{} keys, each its own organisation", row.keys),
@@ -372,7 +388,7 @@ fn sized(era: &Era, limits: Limits, row: Sizing) -> anyhow::Result<Claim> {
         row.users, row.queries
     ))?;
     let input = crate::plan::PlanInput {
-        limits: limits.set(),
+        limits: limits.set(&row.source),
         steady: row.steady,
         model: era.model.to_owned(),
         as_of: Some(era.as_of),
