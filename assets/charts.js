@@ -101,6 +101,12 @@
     var box = node.previousElementSibling;
     var data = [chart.x].concat(chart.series.map(function (s) { return s.values; }));
     var format = formats[chart.x_kind];
+    // The last x where a measured (not reference) series has a value.
+    var last = chart.x.length - 1;
+    var measuredAt = function (i) {
+      return chart.series.some(function (s) { return !s.reference && s.values[i] !== null && s.values[i] !== undefined; });
+    };
+    while (last > 0 && !measuredAt(last)) { last--; }
     var options = {
       title: chart.title,
       width: Math.max(320, Math.min(960, box.clientWidth || 960)),
@@ -132,10 +138,10 @@
           ? { label: chart.y_label, size: 70, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7] }
           : { label: chart.y_label, size: 70 }
       ],
-      // Without a cursor the legend shows the last point's values, not "–".
+      // Without a cursor the legend shows the last measured point's values, not "–".
       hooks: {
         setLegend: [function (u) {
-          if (u.legend.idx == null && chart.x.length > 0) { u.setLegend({ idx: chart.x.length - 1 }); }
+          if (u.legend.idx == null && chart.x.length > 0) { u.setLegend({ idx: last }); }
         }]
       },
       plugins: (chart.marks.length ? [marksPlugin(chart.marks)] : [])
@@ -147,6 +153,6 @@
       return;
     }
     var plot = new uPlot(options, data, box);
-    plot.setLegend({ idx: chart.x.length - 1 });
+    plot.setLegend({ idx: last });
   });
 })();

@@ -380,3 +380,34 @@ fn cli_plan_past_the_simulation_cap_says_so_and_still_draws() {
     assert!(svg.contains("nothing to draw"), "{svg}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An answer from the limits alone is a lower bound, not a recommendation, and every plan
+/// from full budgets says so and gives what the limits need without that assumption.
+#[test]
+fn a_bound_is_called_a_bound_and_the_full_budget_assumption_is_stated() {
+    let mut quiet = |_: &str, _: usize, _: f64| {};
+    let p = plan(event("analytical_only = true\n"), &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+    let md = p.markdown();
+    let bound = p.analytical.min_keys;
+    assert!(
+        md.contains(&format!("**Lower bound: at least {bound} keys")),
+        "{md}"
+    );
+    assert!(!md.contains("Recommended"), "{md}");
+    assert!(
+        md.contains("every key starts the event with its full daily budget"),
+        "{md}"
+    );
+    let steady = keyrotor::plan::analytical(
+        &PlanInput {
+            steady: true,
+            ..event("")
+        },
+        &p.limits,
+    );
+    assert!(steady.min_keys > bound, "spent budgets need more keys");
+    assert!(
+        md.contains(&format!("need at least {} keys", steady.min_keys)),
+        "{md}"
+    );
+}

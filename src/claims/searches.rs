@@ -307,7 +307,10 @@ fn sizings() -> Vec<Sizing> {
     for (users, keys) in [(100u64, 1usize), (500, 3), (1000, 5), (2000, 10)] {
         rows.push(Sizing {
             id: format!("users-per-hour-{users}"),
-            claim: format!("{users} users/hour need {keys} key(s)"),
+            claim: format!(
+                "{users} users/hour need {}",
+                crate::scenario::plural(keys as u64, "key", "keys")
+            ),
             source: "seed 002 (\"Scaling Strategy\" table)".into(),
             users: users * 24,
             queries: 9.0,

@@ -85,12 +85,24 @@ impl Plan {
     }
 
     /// What the answer assumes of the keys' daily budgets, said with it.
-    fn budget_assumption(&self) -> &'static str {
+    /// With a full-budget answer, what the limits alone need without that assumption (the
+    /// analytical bound in steady state; not simulated).
+    fn budget_assumption(&self) -> String {
         if self.input.steady {
-            "keys in steady state (the traffic goes on day after day: daily budgets are not full at the start)."
-        } else {
-            "every key starts the event with its full daily budget: keys that served traffic earlier that day have less left and the same event needs more of them (plan with --steady for traffic that goes on day after day)."
+            return "keys in steady state (the traffic goes on day after day: daily budgets are not full at the start).".to_owned();
         }
+        let steady = super::analytical(
+            &super::PlanInput {
+                steady: true,
+                ..self.input.clone()
+            },
+            &self.limits,
+        );
+        format!(
+            "every key starts the event with its full daily budget. Without that (keys that served traffic earlier that day, or every day), the limits alone need at least {} keys ({} binds; the analytical bound in steady state, not simulated: plan with --steady for that case).",
+            steady.min_keys,
+            steady.binding.to_uppercase()
+        )
     }
 
     /// The plan as blocks, the answer first.
