@@ -820,7 +820,7 @@ impl Report {
                 s.limits.limits, s.limits.source
             ),
         ];
-        facts.extend(self.horizon());
+        facts.extend(self.horizon().map(|h| format!("Horizon: {h}")));
         if let Some(replicas) = &self.replicas {
             facts.extend(replicas.facts());
         }
@@ -987,14 +987,13 @@ impl Report {
     /// falls within the run or after it. `None` for a run begun in steady state (every daily
     /// budget spent at its start), or when no daily limit runs out at that rate.
     pub fn horizon(&self) -> Option<String> {
-        let report = self;
-        let (s, limits) = (&report.summary, &report.setup.limits.limits);
-        if !report.setup.from_full_budgets || s.succeeded == 0 || report.span_s <= 0.0 {
+        let (s, limits) = (&self.summary, &self.setup.limits.limits);
+        if !self.setup.from_full_budgets || s.succeeded == 0 || self.span_s <= 0.0 {
             return None;
         }
-        let rate = s.offered as f64 * 60.0 / report.span_s;
+        let rate = s.offered as f64 * 60.0 / self.span_s;
         let tokens = s.tokens as f64 / s.succeeded as f64;
-        let orgs = report.setup.orgs.max(1) as f64;
+        let orgs = self.setup.orgs.max(1) as f64;
         // The first daily limit to run out, at `share` of the load on one organisation.
         let first_out = |share: f64| {
             [
@@ -1008,7 +1007,7 @@ impl Report {
             .min_by(|a, b| a.1.total_cmp(&b.1))
         };
         let one = first_out(1.0)?;
-        let span = report.span_s / 60.0;
+        let span = self.span_s / 60.0;
         // When the limit runs out against the run's span: the verdict covers what came before.
         let when = |(name, minutes): (&str, f64)| {
             let after = if minutes < span {
@@ -1019,7 +1018,7 @@ impl Report {
             format!("its {name} lasts {minutes:.0} min ({after})")
         };
         let mut text = format!(
-            "Horizon: from full daily budgets, for {span:.0} min — at {rate:.0} req/min and {tokens:.0} tokens a request, for one organisation taking the whole load {}",
+            "from full daily budgets, for {span:.0} min — at {rate:.0} req/min and {tokens:.0} tokens a request, for one organisation taking the whole load {}",
             when(one)
         );
         if orgs > 1.0 {

@@ -504,13 +504,6 @@ fn seed_configuration_today(era: &Era) -> anyhow::Result<Row<'static>> {
     })
 }
 
-fn lowercase_first(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_lowercase().chain(chars).collect()
-    })
-}
-
 /// A failover row's cost in words: how many failovers were answered within the claim's
 /// 200 ms, what one failed key cost, the requests refused without a second key.
 fn failover_cost(finished: &crate::run::Finished) -> String {
@@ -595,9 +588,7 @@ pub(super) fn explain(mut claim: Claim) -> anyhow::Result<Claim> {
         }
     }
     if let Some(horizon) = evidence.finished.report.horizon() {
-        claim
-            .measured
-            .push_str(&format!("; {}", lowercase_first(&horizon)));
+        claim.measured.push_str(&format!("; horizon: {horizon}"));
     }
     if let Some(seen) = &evidence.finished.report.replicas {
         claim.measured.push_str(&format!(
