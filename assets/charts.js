@@ -113,9 +113,8 @@
       height: 380,
       // Counts and times start at zero, so a flat line reads as flat.
       scales: {
-        x: chart.x_kind === "key"
-          ? { time: false, range: function (u, min, max) { return [min - 0.5, max + 0.5]; } }
-          : { time: false },
+        // The PNG's x range (Chart::x_range), so page and picture show the same span.
+        x: { time: false, range: function () { return chart.x_range; } },
         y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } }
       },
       series: [{ label: chart.x_label, value: function (u, v) { return v === null || v === undefined ? "–" : format(v); } }]

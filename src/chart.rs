@@ -150,6 +150,21 @@ impl Chart {
             .flat_map(|s| s.values.iter().flatten().copied())
             .reduce(f64::max)
     }
+
+    /// The x axis both renderings span (the PNG in [`crate::plots`], the page's script):
+    /// a clock from 0 to the last interval; percentiles from 0 to at least 99 % (2 nines),
+    /// so a spectrum of few samples shows how little of it they reach; counts and keys
+    /// half a unit either side.
+    pub fn x_range(&self) -> (f64, f64) {
+        let first = self.x.first().copied().unwrap_or(0.0);
+        let last = self.x.last().copied().unwrap_or(0.0);
+        match self.x_kind {
+            XKind::Clock => (0.0, last.max(1.0)),
+            XKind::Nines => (0.0, last.max(2.0).ceil()),
+            XKind::Count => ((first - 0.5).max(0.0), last + 0.5),
+            XKind::Key => (-0.5, last + 0.5),
+        }
+    }
 }
 
 /// Offered, succeeded and failed requests and upstream 429s per minute, per interval.
@@ -519,8 +534,19 @@ const DRAW_JS: &str = include_str!("../assets/charts.js");
 
 /// A chart's place in a page: its box, and its data beside it for [`scripts`] to draw.
 pub fn element(chart: &Chart) -> String {
+    /// The chart with the x range the script must draw (the PNG's).
+    #[derive(Serialize)]
+    struct Drawn<'a> {
+        #[serde(flatten)]
+        chart: &'a Chart,
+        x_range: (f64, f64),
+    }
+    let drawn = Drawn {
+        chart,
+        x_range: chart.x_range(),
+    };
     // Escaped, `</` cannot end the script element early.
-    let data = serde_json::to_string(chart)
+    let data = serde_json::to_string(&drawn)
         .unwrap_or_else(|_| "null".into())
         .replace("</", "<\\/");
     format!(
@@ -627,5 +653,21 @@ mod tests {
         let page = element(&chart);
         assert!(!page.contains("</script><script>alert"));
         assert_eq!(page.matches("</script>").count(), 1);
+    }
+
+    #[test]
+    fn a_spectrum_of_few_samples_spans_to_99_percent_on_the_page_as_in_the_png() {
+        let mut h = hdrhistogram::Histogram::<u64>::new(3).unwrap_or_else(|e| panic!("{e}"));
+        for us in [30_000, 30_000, 60_000] {
+            h.record(us).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let chart = super::spectrum("failover", "t", "failover latency", &h);
+        // 3 samples reach half a nine (68 %); the axis still runs to 2 nines (99 %).
+        assert_eq!(chart.x.last().copied(), Some(0.5));
+        assert_eq!(chart.x_range(), (0.0, 2.0));
+        // The page's script is handed that range and draws it.
+        let element = super::element(&chart);
+        assert!(element.contains("\"x_range\":[0.0,2.0]"), "{element}");
+        assert!(super::DRAW_JS.contains("chart.x_range"));
     }
 }

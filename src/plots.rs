@@ -228,22 +228,12 @@ fn both_chart(dir: &Path, chart: &Chart) -> Drawn {
 /// axis its marks, the time as m:ss on round steps.
 fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Drawn {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let last = chart.x.last().copied().unwrap_or(0.0);
+    let (left, right) = chart.x_range();
     let unit = match chart.x_kind {
-        XKind::Clock => time_unit(last),
+        XKind::Clock => time_unit(right),
         XKind::Nines | XKind::Count | XKind::Key => 1.0,
     };
-    let right = match chart.x_kind {
-        XKind::Clock => (last / unit).max(1.0 / unit),
-        XKind::Nines => last.max(2.0).ceil(),
-        XKind::Count | XKind::Key => last + 0.5,
-    };
-    // Key counts start a little left of the first one (the region a plan looks at).
-    let left = match chart.x_kind {
-        XKind::Count => chart.x.first().map_or(0.0, |first| (first - 0.5).max(0.0)),
-        XKind::Key => -0.5,
-        XKind::Clock | XKind::Nines => 0.0,
-    };
+    let (left, right) = (left / unit, right / unit);
     // Headroom above the lines for the legend.
     let top = chart.top().unwrap_or(0.0).max(0.1) * 1.45;
     let mut area = ChartBuilder::on(root)

@@ -365,7 +365,7 @@ fn claims_get_the_verdicts_the_limits_imply() {
     assert!(
         five.contains("own organisation")
             && five.contains("one organisation")
-            && five.contains("5.000"),
+            && five.contains("(5 × one key"),
         "{five}"
     );
     let summary = claims.summary();

@@ -4,7 +4,7 @@
 //! its rows over the conditions that vary, and the evidence folded below.
 
 use crate::document::{Block, Tone};
-use crate::report::Table;
+use crate::report::{Figure, Table};
 
 use super::{Claim, Claims, Conditions, Verdict, shorten};
 
@@ -279,7 +279,28 @@ fn figure(c: &Claim) -> String {
         .next()
         .unwrap_or_default()
         .trim();
-    format!("{} {unit}", c.figure.value.show(3))
+    let value = match c.figure.value {
+        Figure::Value(v) if unit.ends_with("_rate") => {
+            return format!("{} {}", percent(v), unit.trim_end_matches("_rate"));
+        }
+        Figure::Value(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{v:.0}"),
+        Figure::Value(v) if v.abs() >= 100.0 => format!("{v:.1}"),
+        other => other.show(3),
+    };
+    format!("{value} {unit}")
+}
+
+/// A share as a person reads it: "100 %", "0.7 %", "99.94 %" (two decimals from 99 %, so a
+/// share short of 100 % never reads as 100 %: it is cut, not rounded, there).
+fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p == p.trunc() {
+        format!("{p:.0} %")
+    } else if (99.0..100.0).contains(&p) {
+        format!("{:.2} %", (p * 100.0).trunc() / 100.0)
+    } else {
+        format!("{p:.1} %")
+    }
 }
 
 fn capitalise(text: &str) -> String {
@@ -451,8 +472,8 @@ mod tests {
         assert_eq!(groups.len(), 1);
         assert_eq!(
             groups[0].answer(),
-            "Holds with keys “…each its own organisation” (5.000 × one key's sustained capacity); \
-             fails with keys “…all in one organisation” (1.000 × one key's sustained capacity)."
+            "Holds with keys “…each its own organisation” (5 × one key's sustained capacity); \
+             fails with keys “…all in one organisation” (1 × one key's sustained capacity)."
         );
     }
 
@@ -536,7 +557,7 @@ mod tests {
         let answer = c.grouped()[0].answer();
         assert!(
             answer.starts_with(
-                "Holds with keys “…each its own organisation” (5.000 × one key's sustained capacity; 5.200 ×"
+                "Holds with keys “…each its own organisation” (5 × one key's sustained capacity; 5.200 ×"
             ),
             "{answer}"
         );

@@ -17,6 +17,7 @@
 
 mod answers;
 mod apps;
+mod eta;
 mod searches;
 mod seeds;
 mod spec;
@@ -239,28 +240,45 @@ pub fn check(
     let mut runs = Runs::default();
     let mut claims = Vec::new();
     let eras = [seeds::Era::seeds(today), seeds::Era::today(today)];
-    // Each step says how far along the check is: "12 of 64: …".
-    let mut total = 0;
+    // Each step says how far along the check is and, once each kind of step has been
+    // timed, how long the rest will take: "12 of 64: … (about 2 min left)".
+    let (mut capacity, mut seed, mut sizing) = (0, 0, 0);
     for era in &eras {
         for limits in era.limit_sets() {
-            total += searches::capacity_rows(*limits) + searches::sizing_rows();
+            capacity += searches::capacity_rows(*limits);
+            sizing += searches::sizing_rows();
         }
-        total += seeds::table(era)?.len();
+        seed += seeds::table(era)?.len();
     }
+    let total = capacity + seed + sizing;
+    let mut eta = eta::Eta::new(capacity, seed, sizing);
+    let then = if apps.is_some() {
+        ", then the apps"
+    } else {
+        ""
+    };
     let mut done = 0;
-    let mut step = |what: &str| {
+    let mut step = |kind: eta::Kind, what: &str| {
         done += 1;
-        progress(&format!("{} of {total}: {what}", done.min(total)));
+        let left = eta
+            .start(kind, std::time::Instant::now())
+            .map(|left| format!(" ({}{then})", eta::said(left)))
+            .unwrap_or_default();
+        progress(&format!("{} of {total}: {what}{left}", done.min(total)));
     };
     for era in eras {
         for limits in era.limit_sets() {
-            claims.extend(searches::capacity(&era, *limits, &mut step)?);
+            let step = &mut |what: &str| step(eta::Kind::Capacity, what);
+            claims.extend(searches::capacity(&era, *limits, step)?);
         }
-        for claim in runs.check(&seeds::table(&era)?, &mut step)? {
+        for claim in runs.check(&seeds::table(&era)?, &mut |what: &str| {
+            step(eta::Kind::Seed, what)
+        })? {
             claims.push(seeds::explain(claim)?);
         }
         for limits in era.limit_sets() {
-            claims.extend(searches::sizing(&era, *limits, &mut step)?);
+            let step = &mut |what: &str| step(eta::Kind::Sizing, what);
+            claims.extend(searches::sizing(&era, *limits, step)?);
         }
     }
     let apps = match apps {
