@@ -4,18 +4,7 @@
 # runs against the mock on loopback, with keys from the environment only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tree=$(cargo tree --locked -p keyrotor-engine -e normal --prefix none -f '{p} {f}')
-for crate in mock-groq keyrotor plotters clap hdrhistogram criterion; do
-  if grep -q "^$crate v" <<<"$tree"; then
-    echo "error: keyrotor-engine depends on $crate" >&2
-    exit 1
-  fi
-done
-if grep -E '^tokio v' <<<"$tree" | grep -q test-util; then
-  echo "error: keyrotor-engine turns on tokio's test-util" >&2
-  exit 1
-fi
-echo "keyrotor-engine: $(sort -u <<<"$tree" | wc -l) crates, none of the harness's"
+bash scripts/lean_tree.sh keyrotor-engine mock-groq keyrotor plotters clap hdrhistogram criterion
 
 cargo build --quiet --locked --bin mock-groq -p mock-groq
 cargo build --quiet --locked -p keyrotor-engine --example chat

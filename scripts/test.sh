@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # README's test command. Installs what the tests call besides cargo — the groq and openai
 # Python SDKs (PyPI), Node and npm (Debian's packages, when missing), the groq Node SDK (npm,
-# into tests/sdk/node_modules), what the seed apps need (groq-sdk and tsx, into
+# into keyrotor-proxy/tests/sdk/node_modules), what the seed apps need (groq-sdk and tsx, into
 # examples/seed-apps/node_modules), redis-server (Debian's package: the shared-state tests
 # start their own on loopback) and chromium (Debian's package: the HTML pages are loaded in
 # it, headless) — then runs every test of the workspace.
-# Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test proxy`).
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p keyrotor-proxy --test proxy`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +29,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium (Debian package; tests/documents.rs loads every HTML page in it, headless)"
   as_root apt-get update -qq && as_root apt-get install -y -qq chromium
 fi
-npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+npm ci --prefix keyrotor-proxy/tests/sdk --no-audit --no-fund --loglevel=error
 npm ci --prefix examples/seed-apps --no-audit --no-fund --loglevel=error
 
 cargo test --workspace --locked "$@"

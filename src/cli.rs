@@ -87,7 +87,7 @@ pub enum Command {
     /// environment or --keys-file, failing over per --policy. The app changes only its base
     /// URL (`http://IP:PORT`, or `…/openai/v1` for OpenAI SDKs). Also /health, /status,
     /// /metrics. Drains requests in flight on SIGINT, SIGTERM or SIGHUP.
-    Proxy(crate::proxy::ProxyArgs),
+    Proxy(keyrotor_proxy::ProxyArgs),
     /// Print a shell completion script, e.g. `keyrotor completions bash >
     /// ~/.local/share/bash-completion/completions/keyrotor`.
     Completions {
@@ -426,7 +426,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Proxy(args) => {
-            crate::proxy::main(args)?;
+            keyrotor_proxy::main(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
@@ -881,7 +881,7 @@ fn interrupt_watch() -> tokio::sync::watch::Receiver<bool> {
             return;
         };
         runtime.block_on(async {
-            let signal = mock_groq::signals::stop_signal();
+            let signal = keyrotor_serve::signals::stop_signal();
             let _ = ready_tx.send(());
             if let Some(name) = signal.await {
                 eprintln!("\n{name}: stopping, waiting briefly for requests in flight, writing reports marked incomplete");

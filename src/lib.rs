@@ -21,7 +21,6 @@ pub mod metrics;
 pub mod network;
 pub mod plan;
 pub mod plots;
-pub mod proxy;
 pub mod quota;
 pub mod recorder;
 pub mod redis_server;

@@ -314,7 +314,7 @@ fn drive_app(
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(mock_groq::serve_router(
+        let server = tokio::spawn(keyrotor_serve::serve_router(
             router,
             listener,
             header_timeout,

@@ -3,6 +3,8 @@
 //! a panic is an error and never a measurement, a threshold on no data fails, and `compare`
 //! refuses documents that are not comparable.
 
+// The engine tests' scripted transport (one helper, not a copy).
+#[path = "../keyrotor-engine/tests/support/scripted.rs"]
 mod support;
 
 use std::io::{Read, Write};

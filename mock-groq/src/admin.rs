@@ -14,9 +14,9 @@ use prometheus_client::registry::Registry;
 use serde::Serialize;
 
 use crate::catalog::MODELS;
-use crate::exposition::{self, Ordered};
 use crate::ledger::{Window, WindowUsage};
 use crate::state::{CounterValues, Mock, lock};
+use keyrotor_serve::exposition::{self, Ordered};
 
 /// The whole admin view.
 #[derive(Debug, Clone, Serialize)]

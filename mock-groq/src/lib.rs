@@ -59,17 +59,15 @@ pub mod attribution;
 mod chat;
 pub mod clock;
 pub mod config;
-pub mod exposition;
 pub mod faults;
 pub mod generation;
 pub mod headers;
 pub mod ledger;
 mod models;
 mod server;
-pub mod signals;
 pub mod state;
 
 pub use config::Config;
 /// Groq's wire facts live in `groq-wire`, shared with the engine; re-exported here.
 pub use groq_wire::{ApiKey, catalog, error, fingerprint, goduration, key, tokens};
-pub use server::{MockArgs, app, router, run, serve, serve_router};
+pub use server::{MockArgs, app, router, run, serve};

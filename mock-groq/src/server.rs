@@ -13,9 +13,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::{get, post};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::api_error::ApiError;
@@ -62,7 +59,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let header_timeout = config.header_timeout;
     let app = router(config).map_err(std::io::Error::other)?;
-    serve_router(
+    keyrotor_serve::serve_router(
         app,
         listener,
         header_timeout,
@@ -70,54 +67,6 @@ pub async fn serve(
         shutdown,
     )
     .await
-}
-
-/// Serves any router on `listener` until `shutdown` completes, then stops accepting and
-/// waits up to `drain` for requests in flight (the mock and `keyrotor proxy` share it).
-///
-/// HTTP/1.1 with keep-alive. A client that has not sent a whole request head within
-/// `header_timeout` is disconnected, so connections that trickle their headers (slowloris)
-/// are shed while other clients are served.
-pub async fn serve_router(
-    app: Router,
-    listener: TcpListener,
-    header_timeout: Duration,
-    drain: Duration,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .keep_alive(true);
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors or a connection reset before accept: wait a
-                    // moment rather than spin, then go on serving.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(drain) => {}
-    }
-    Ok(())
 }
 
 /// Command-line options of the mock.
@@ -177,7 +126,7 @@ pub async fn run(args: MockArgs) -> anyhow::Result<()> {
         );
     }
     // Registered before the URL is printed: whoever got the URL can already stop the mock.
-    let stop = crate::signals::stop_signal();
+    let stop = keyrotor_serve::signals::stop_signal();
     // The URL for whoever started it; a closed stdout (a reader gone) must not stop the mock.
     let _ = writeln!(std::io::stdout(), "http://{addr}");
     tracing::info!(

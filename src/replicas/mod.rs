@@ -156,43 +156,6 @@ impl<'de> Deserialize<'de> for ColdStart {
     }
 }
 
-/// The Redis URL a scenario or flag names: `redis://host:port[/db]` (or `rediss://`) or a
-/// Unix socket, `redis+unix:///path[?db=N]` (also `unix:///path`), as written, or `env:NAME`,
-/// the URL in that environment variable. A password (`:pw@`, or `pass=` in a socket's query)
-/// is refused unless it comes from the environment: it would sit in a file or a command
-/// line. Errors never repeat the URL, which may hold one.
-pub fn redis_url(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    const EXPECTED: &str = "expected redis://host:port[/db], redis+unix:///path or env:NAME";
-    if let Some(name) = text.strip_prefix("env:") {
-        let url = env(name)
-            .ok_or_else(|| format!("redis URL: environment variable {name} is not set"))?;
-        let known = ["redis://", "rediss://", "redis+unix://", "unix://"];
-        return match known.iter().any(|s| url.starts_with(s)) {
-            true => Ok(url),
-            false => Err(format!("redis URL in {name}: {EXPECTED}")),
-        };
-    }
-    let url = reqwest::Url::parse(text).map_err(|e| format!("redis URL: {e}; {EXPECTED}"))?;
-    let password = !url.username().is_empty()
-        || url.password().is_some()
-        || url.query_pairs().any(|(name, _)| name == "pass");
-    if password {
-        return Err("redis URL: a password does not belong in a file or on a command line; put the URL in an environment variable and write env:NAME".to_owned());
-    }
-    let host = url.host_str().unwrap_or_default();
-    match url.scheme() {
-        "redis" | "rediss" if !host.is_empty() => Ok(text.to_owned()),
-        "redis+unix" | "unix" if host.is_empty() && url.path().len() > 1 => Ok(text.to_owned()),
-        "redis+unix" | "unix" => Err(
-            "redis URL: a Unix socket needs an absolute path, e.g. redis+unix:///run/redis.sock"
-                .to_owned(),
-        ),
-        scheme => Err(format!(
-            "redis URL: scheme `{scheme}` with host `{host}`; {EXPECTED}"
-        )),
-    }
-}
-
 /// A run's shared store, the server it runs on when keyrotor started one (stopped when this
 /// is dropped), and the store in words for the report.
 #[derive(Default)]
@@ -220,8 +183,7 @@ pub fn open_store(engine: &crate::scenario::Engine, pool_id: &str) -> anyhow::Re
         StateKind::Redis => {
             let (server, url, text) = match &engine.redis_url {
                 Some(given) => {
-                    let url = redis_url(given, &|n| std::env::var(n).ok())
-                        .map_err(anyhow::Error::msg)
+                    let url = crate::engine::store::redis_url(given, &|n| std::env::var(n).ok())
                         .context("engine.redis_url")?;
                     (None, url, "the Redis server named by redis_url".to_owned())
                 }
@@ -262,41 +224,5 @@ mod tests {
         }
         assert_eq!(ColdStart::Requests(25).to_string(), "25 requests");
         assert!("shared".parse::<StateKind>().is_err());
-    }
-
-    #[test]
-    fn redis_urls_with_a_password_come_from_the_environment_only() {
-        let env = |n: &str| (n == "R").then(|| "redis://:pw@127.0.0.1:6379/".to_owned());
-        assert_eq!(
-            redis_url("redis://127.0.0.1:6379/0", &env).as_deref(),
-            Ok("redis://127.0.0.1:6379/0")
-        );
-        assert!(
-            redis_url("redis://:pw@127.0.0.1:6379/", &env)
-                .is_err_and(|e| e.contains("env:NAME") && !e.contains("pw"))
-        );
-        assert!(redis_url("env:R", &env).is_ok());
-        assert!(redis_url("env:MISSING", &env).is_err());
-        assert!(redis_url("http://x", &env).is_err());
-        let socket = "redis+unix:///run/redis.sock?db=2";
-        assert_eq!(redis_url(socket, &env).as_deref(), Ok(socket));
-        assert!(redis_url("unix:///run/redis.sock", &env).is_ok());
-        let secret = redis_url("redis+unix:///run/redis.sock?db=1&pass=pw", &env);
-        assert!(secret.is_err_and(|e| e.contains("environment variable")));
-        let encoded = redis_url("unix:///run/redis.sock?pa%73s=pw", &env);
-        assert!(encoded.is_err_and(|e| e.contains("environment variable")));
-        assert!(redis_url("redis+unix://relative.sock", &env).is_err());
-        // No error repeats a password, whatever else is wrong with the URL.
-        for bad in [
-            "redis+unix://relative.sock?pass=hunter2",
-            "http://:hunter2@x/",
-            "redis://user:hunter2@/",
-            "redis://hunter2@x:1/",
-        ] {
-            assert!(
-                redis_url(bad, &env).is_err_and(|e| !e.contains("hunter2")),
-                "{bad}"
-            );
-        }
     }
 }

@@ -40,6 +40,7 @@ pub(crate) mod link;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod url;
 
 use std::fmt;
 use std::time::Duration;
@@ -52,6 +53,7 @@ pub use link::StoreStatus;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+pub use url::{RedisUrlError, redis_url};
 
 /// The largest rotation position a store keeps (2^53: exact in Redis's Lua numbers).
 pub const MAX_CURSOR: u64 = 1 << 53;

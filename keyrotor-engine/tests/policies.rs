@@ -1,12 +1,13 @@
 //! Each preset reproduces its seed's behaviour step by step, with a scripted transport on a
 //! paused clock: which key is tried, when it waits, when it gives up.
 
+#[path = "support/scripted.rs"]
 mod support;
 
 use std::time::Duration;
 
-use keyrotor::engine::policy::GiveUp;
-use keyrotor::engine::{ChatRequest, PolicyConfig, Rotor, RotorOptions, Sent};
+use keyrotor_engine::policy::GiveUp;
+use keyrotor_engine::{ChatRequest, PolicyConfig, Rotor, RotorOptions, Sent};
 use support::{Scripted, day_429, keys, minute_429, ok, ok_with_budget, status};
 
 fn rotor(policy: &str, transport: Scripted, n: usize) -> Rotor<Scripted> {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use keyrotor::engine::request::reported_tokens;
-use keyrotor::engine::transport::http::IDLE_LIMIT;
-use keyrotor::engine::transport::{HttpTransport, Timeouts, Transport, TransportError};
-use keyrotor::engine::{ApiKey, ChatRequest, Rotor, RotorOptions};
+use keyrotor_engine::request::reported_tokens;
+use keyrotor_engine::transport::http::IDLE_LIMIT;
+use keyrotor_engine::transport::{HttpTransport, Timeouts, Transport, TransportError};
+use keyrotor_engine::{ApiKey, ChatRequest, Rotor, RotorOptions};
 use mock_groq::config::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -18,14 +18,14 @@
 //! `key` is the key's fingerprint, never the key; `org` the pool index of the first key of the
 //! organisation the engine learned it shares.
 
-use mock_groq::exposition::{self, Ordered};
+use keyrotor_serve::exposition::{self, Ordered};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::engine::{ApiKey, PoolBudget, Status, Trace};
+use keyrotor_engine::{ApiKey, PoolBudget, Status, Trace};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [

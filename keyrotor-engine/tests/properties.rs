@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue};
-use keyrotor::engine::Provider as _;
-use keyrotor::engine::failure::{Failure, classify};
-use keyrotor::engine::policy::{Answer, Attempts, PolicyConfig, Step};
-use keyrotor::engine::pool::Pool;
+use keyrotor_engine::Provider as _;
+use keyrotor_engine::failure::{Failure, classify};
+use keyrotor_engine::policy::{Answer, Attempts, PolicyConfig, Step};
+use keyrotor_engine::pool::Pool;
 use proptest::prelude::*;
 use tokio::time::Instant;
 
@@ -118,7 +118,7 @@ proptest! {
                 known[k] = Some(remaining[org]);
                 let failure = classify(status, &headers, body.as_bytes());
                 let mut request = Attempts::new(10, now, now + Duration::from_secs(1));
-                pool.on_answer(k, 10, failure.as_ref(), keyrotor::engine::Groq.observe(&headers, now), now);
+                pool.on_answer(k, 10, failure.as_ref(), keyrotor_engine::Groq.observe(&headers, now), now);
                 policy.observe(&mut pool, &mut request, k, Answer { failure: failure.as_ref(), status: Some(status), body: body.as_bytes() }, now);
             }
         }

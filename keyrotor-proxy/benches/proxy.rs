@@ -1,7 +1,8 @@
-//! What `keyrotor proxy` adds, side by side with the mock driven directly, in one run.
+//! What the proxy adds, side by side with the mock driven directly, in one run.
 //!
-//! Starts `keyrotor mock` (limits and latency off: benches/harness/mock-unlimited.toml) and
-//! `keyrotor proxy --policy adaptive` in front of it, as separate processes on loopback; then,
+//! Starts the mock (limits and latency off: benches/harness/mock-unlimited.toml at the
+//! workspace's root; this bench's own binary serves it, re-run as a process of its own) and
+//! `keyrotor-proxy --policy adaptive` in front of it, as separate processes on loopback; then,
 //! in 5 alternating rounds:
 //! - latency at 1,000 req/s open loop for 5 s, each request its own task started on its
 //!   tick (so a slow answer delays no other request): p50 and p99 from send to answer,
@@ -48,7 +49,7 @@
 //! at once, but on a VM its busy vCPU still costs the host something, so the throughput
 //! figures of the awake layouts are lower for both paths.
 //!
-//! Run: `cargo bench --bench proxy` (`chrt` from util-linux on PATH for the awake layouts;
+//! Run: `cargo bench -p keyrotor-proxy --bench proxy` (`chrt` from util-linux on PATH for the awake layouts;
 //! without it they are skipped, and the bench says so).
 
 use std::io::{BufRead, BufReader};
@@ -60,8 +61,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
-use keyrotor::engine::transport::{HttpTransport, Timeouts, Transport};
-use keyrotor::engine::{ApiKey, ChatRequest};
+use keyrotor_engine::transport::{HttpTransport, Timeouts, Transport};
+use keyrotor_engine::{ApiKey, ChatRequest};
 use tokio::time::{Instant, MissedTickBehavior};
 
 const RATE: u64 = 1_000;
@@ -85,9 +86,16 @@ impl Drop for Server {
     }
 }
 
-/// Starts `keyrotor ARGS`, and reads the URL it prints on its first line.
-fn start(args: &[&str], key_env: bool) -> anyhow::Result<Server> {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_keyrotor"));
+/// Starts `program ARGS`, and reads the URL it prints on its first line.
+fn start(program: Program, args: &[&str], key_env: bool) -> anyhow::Result<Server> {
+    let mut command = match program {
+        Program::Proxy => Command::new(env!("CARGO_BIN_EXE_keyrotor-proxy")),
+        Program::Mock => {
+            let mut this = Command::new(std::env::current_exe()?);
+            this.env(MOCK_ENV, "1");
+            this
+        }
+    };
     command
         .args(args)
         .stdout(Stdio::piped())
@@ -96,22 +104,48 @@ fn start(args: &[&str], key_env: bool) -> anyhow::Result<Server> {
     if key_env {
         command.env("GROQ_API_KEY", KEY);
     }
-    let mut child = command.spawn().context("starting keyrotor")?;
+    let mut child = command.spawn().context("starting {program:?}")?;
     let stdout = child.stdout.take().context("no stdout")?;
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
     let url = line.trim().to_owned();
     anyhow::ensure!(
         url.starts_with("http://"),
-        "no URL from keyrotor {args:?}: {line:?}"
+        "no URL from {program:?} {args:?}: {line:?}"
     );
     Ok(Server(child, url))
 }
 
-/// `keyrotor proxy --policy adaptive` in front of the mock, busy-polling or not.
+/// What [`start`] starts.
+#[derive(Debug, Clone, Copy)]
+enum Program {
+    /// `keyrotor-proxy`.
+    Proxy,
+    /// The mock, served by this bench's own binary (with [`MOCK_ENV`] set).
+    Mock,
+}
+
+/// Set in the environment of this bench's binary re-run as the mock.
+const MOCK_ENV: &str = "KEYROTOR_BENCH_MOCK";
+
+/// This binary re-run as the mock: serves `mock_groq` with the arguments given until stopped.
+fn serve_mock() -> anyhow::Result<()> {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        mock: mock_groq::MockArgs,
+    }
+    let cli = Cli::try_parse()?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(mock_groq::run(cli.mock))
+}
+
+/// `keyrotor-proxy --policy adaptive` in front of the mock, busy-polling or not.
 fn start_proxy(mock: &Server, busy_poll: bool) -> anyhow::Result<Server> {
     let mut args = vec![
-        "proxy",
         "--listen",
         "127.0.0.1:0",
         "--upstream",
@@ -122,7 +156,7 @@ fn start_proxy(mock: &Server, busy_poll: bool) -> anyhow::Result<Server> {
     if busy_poll {
         args.push("--busy-poll");
     }
-    start(&args, true)
+    start(Program::Proxy, &args, true)
 }
 
 /// Opens a fresh proxy's connections with a few requests one after another.
@@ -440,12 +474,16 @@ fn main() -> anyhow::Result<()> {
         spin();
         return Ok(());
     }
+    if std::env::var_os(MOCK_ENV).is_some() {
+        return serve_mock();
+    }
     let config = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/benches/harness/mock-unlimited.toml"
+        "/../benches/harness/mock-unlimited.toml"
     );
     let mock = start(
-        &["mock", "--config", config, "--listen", "127.0.0.1:0"],
+        Program::Mock,
+        &["--config", config, "--listen", "127.0.0.1:0"],
         false,
     )?;
     let proxy = start_proxy(&mock, false)?;

@@ -5,7 +5,7 @@
 //! use it, and answer a scrape with [`response`].
 //!
 //! ```
-//! use mock_groq::exposition::{Ordered, text};
+//! use keyrotor_serve::exposition::{Ordered, text};
 //! use prometheus_client::metrics::counter::ConstCounter;
 //! use prometheus_client::registry::Registry;
 //!

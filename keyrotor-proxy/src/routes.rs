@@ -17,11 +17,11 @@ use groq_wire::header as rate;
 use serde_json::Value;
 
 use super::metrics::Metrics;
-use crate::engine::failure::Failure;
-use crate::engine::policy::GiveUp;
-use crate::engine::rotor::Failed;
-use crate::engine::transport::{HttpTransport, Reply, Timeouts};
-use crate::engine::{ChatRequest, PoolBudget, Rotor, Trace};
+use keyrotor_engine::failure::Failure;
+use keyrotor_engine::policy::GiveUp;
+use keyrotor_engine::rotor::Failed;
+use keyrotor_engine::transport::{HttpTransport, Reply, Timeouts};
+use keyrotor_engine::{ChatRequest, PoolBudget, Rotor, Trace};
 
 /// Completion tokens assumed for the budget estimate when a request names no `max_tokens`.
 pub const DEFAULT_MAX_TOKENS: u64 = 1024;
@@ -390,7 +390,7 @@ async fn health(State(proxy): State<Arc<Proxy>>) -> Response {
     (code, axum::Json(body)).into_response()
 }
 
-/// The whole [`crate::engine::Status`] and the pool's budget.
+/// The whole [`keyrotor_engine::Status`] and the pool's budget.
 async fn status(State(proxy): State<Arc<Proxy>>) -> Response {
     let body = serde_json::json!({
         "status": proxy.rotor.status(),
@@ -403,7 +403,7 @@ async fn metrics(State(proxy): State<Arc<Proxy>>) -> Response {
     let text = proxy
         .metrics
         .render(&proxy.rotor.status(), proxy.rotor.budget());
-    mock_groq::exposition::response(text)
+    keyrotor_serve::exposition::response(text)
 }
 
 async fn unknown_path(uri: axum::http::Uri) -> Response {

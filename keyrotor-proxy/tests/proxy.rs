@@ -1,4 +1,4 @@
-//! `keyrotor proxy` over loopback: a stream reaches the client before the upstream has
+//! The proxy over loopback: a stream reaches the client before the upstream has
 //! finished it; a limited key fails over unseen; a pool with every key out answers Groq's 429
 //! with a truthful `retry-after`; the upstream's own errors pass through; the token guard;
 //! /health, /status and /metrics show fingerprints, never keys. Every server here (mock,
@@ -12,10 +12,14 @@ use axum::body::{Body, Bytes};
 use axum::response::Response;
 use clap::Parser;
 use futures_util::StreamExt;
-use keyrotor::proxy::{ProxyArgs, build, routes};
+use keyrotor_proxy::{ProxyArgs, build, routes};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
+
+// The engine's `redis-server` for tests (one helper, not a copy).
+#[path = "../../keyrotor-engine/tests/support/redis.rs"]
+mod redis_support;
 
 /// Stops its server when dropped.
 struct Running {
@@ -34,7 +38,7 @@ async fn listener() -> (TcpListener, String) {
 async fn serve(app: axum::Router) -> Running {
     let (listener, url) = listener().await;
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(mock_groq::serve_router(
+    tokio::spawn(keyrotor_serve::serve_router(
         app,
         listener,
         Duration::from_secs(5),
@@ -51,7 +55,7 @@ async fn mock(toml: &str) -> Running {
     serve(mock_groq::router(config).unwrap_or_else(|e| panic!("{e}"))).await
 }
 
-/// Parses `keyrotor proxy` flags, as the command line would.
+/// Parses the proxy's flags, as the command line would.
 #[derive(Parser)]
 struct Cli {
     #[command(flatten)]
@@ -67,7 +71,7 @@ async fn proxy_with_env(
     upstream: &str,
     keys: &[&str],
     flags: &[&str],
-    env: keyrotor::proxy::Env<'_>,
+    env: keyrotor_proxy::Env<'_>,
 ) -> Running {
     static FILES: AtomicUsize = AtomicUsize::new(0);
     let n = FILES.fetch_add(1, Ordering::Relaxed);
@@ -317,15 +321,9 @@ async fn the_upstreams_own_errors_pass_through_and_the_token_guards() {
 
 #[test]
 fn the_command_refuses_a_public_address_without_a_token_and_keys_on_the_command_line() {
-    let bin = env!("CARGO_BIN_EXE_keyrotor");
+    let bin = env!("CARGO_BIN_EXE_keyrotor-proxy");
     let out = std::process::Command::new(bin)
-        .args([
-            "proxy",
-            "--listen",
-            "0.0.0.0:0",
-            "--upstream",
-            "http://127.0.0.1:9",
-        ])
+        .args(["--listen", "0.0.0.0:0", "--upstream", "http://127.0.0.1:9"])
         .env("GROQ_API_KEY", "gsk_cli_1")
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -333,12 +331,12 @@ fn the_command_refuses_a_public_address_without_a_token_and_keys_on_the_command_
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("without --token-env"), "{stderr}");
     let out = std::process::Command::new(bin)
-        .args(["proxy", "--key", "gsk_cli_1"])
+        .args(["--key", "gsk_cli_1"])
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!out.status.success(), "there is no flag that takes a key");
     let out = std::process::Command::new(bin)
-        .args(["proxy", "--upstream", "http://127.0.0.1:9"])
+        .args(["--upstream", "http://127.0.0.1:9"])
         .env_clear()
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -479,21 +477,15 @@ fn cpu_secs(pid: u32) -> f64 {
     }
 }
 
-/// Starts `keyrotor proxy FLAGS` in front of an upstream that holds its stream open, sends
+/// Starts `keyrotor-proxy FLAGS` in front of an upstream that holds its stream open, sends
 /// SIGTERM with a request in flight, and checks the request finishes and the proxy exits 0.
 /// With `--busy-poll`, first checks the idle proxy spends at least a quarter of the wall
 /// time on the CPU (a sleeping one spends next to none).
 async fn drains_on_sigterm(flags: &[&str]) {
     let release = Arc::new(Notify::new());
     let upstream = serve(held_stream_upstream(release.clone())).await;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyrotor"))
-        .args([
-            "proxy",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &upstream.url,
-        ])
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyrotor-proxy"))
+        .args(["--listen", "127.0.0.1:0", "--upstream", &upstream.url])
         .args(flags)
         .env_clear()
         .env("GROQ_API_KEY", "gsk_drain_1")
@@ -557,13 +549,14 @@ async fn drains_on_sigterm(flags: &[&str]) {
 /// (fail-open) or refuses with a 503 (fail-closed); a Redis password is never a flag.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_replicas_share_key_state_on_redis() {
-    let redis = keyrotor::redis_server::RedisServer::start().unwrap_or_else(|e| panic!("{e:#}"));
+    let redis = redis_support::Server::start();
+    let (url, unix_url) = (redis.url(), redis.unix_url());
     let upstream = spent_day_mock().await;
     let keys = ["gsk_sdk_out", "gsk_sdk_ok"];
-    let shared = ["--state", &redis.url, "--pool-id", "replicas-test"];
+    let shared = ["--state", &url, "--pool-id", "replicas-test"];
     let a = proxy(&upstream.url, &keys, &shared).await;
     // Replica B reaches the same server through its Unix socket.
-    let by_socket = ["--state", &redis.unix_url, "--pool-id", "replicas-test"];
+    let by_socket = ["--state", &unix_url, "--pool-id", "replicas-test"];
     let b = proxy(&upstream.url, &keys, &by_socket).await;
     let path = "/openai/v1/chat/completions";
     // Four requests through a replica, then how often the spent key has answered 429.

@@ -1,5 +1,5 @@
-//! `keyrotor proxy`: the rotation engine in front of any app, whatever its language. The app
-//! changes only its base URL; the proxy sends each chat request through one [`Rotor`] over
+//! The rotation engine in front of any app, whatever its language (`keyrotor proxy`, or the
+//! `keyrotor-proxy` binary on its own). The app changes only its base URL; the proxy sends each chat request through one [`Rotor`] over
 //! the keys it was given (environment or file, never arguments) and passes the answer on as
 //! it arrives.
 //!
@@ -20,9 +20,9 @@ use anyhow::Context;
 use humantime_serde::re::humantime;
 use tokio::net::TcpListener;
 
-use crate::engine::keys::{self, LoadedKeys};
-use crate::engine::transport::{HttpTransport, Timeouts};
-use crate::engine::{Groq, OpenAi, PolicyConfig, Provider, Rotor, RotorOptions};
+use keyrotor_engine::keys::{self, LoadedKeys};
+use keyrotor_engine::transport::{HttpTransport, Timeouts};
+use keyrotor_engine::{Groq, OpenAi, PolicyConfig, Provider, Rotor, RotorOptions};
 
 /// Which API the keys belong to: how its answers read, where its chat endpoint is and which
 /// environment variable holds its keys.
@@ -43,7 +43,7 @@ impl ProviderName {
     }
 }
 
-/// Command-line options of `keyrotor proxy`.
+/// Command-line options of the proxy (`keyrotor proxy`, `keyrotor-proxy`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProxyArgs {
     /// Address to listen on; port 0 picks a free port. The URL is printed on one line.
@@ -109,7 +109,7 @@ pub struct ProxyArgs {
     /// When the shared store fails: `fail-open` serves from this replica's own state (and
     /// says so in /status and the logs), `fail-closed` refuses requests with a 503.
     #[arg(long, value_name = "MODE", default_value = "fail-open")]
-    pub on_state_error: crate::engine::OnStoreError,
+    pub on_state_error: keyrotor_engine::OnStoreError,
     /// Longest a call to the shared store may take before it counts as failed (1ms to 10s).
     #[arg(long, value_name = "DURATION", default_value = "100ms")]
     pub state_timeout: humantime::Duration,
@@ -188,11 +188,9 @@ pub fn build(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Arc<routes::Proxy
     let rotor = match args.state.as_str() {
         "local" => rotor,
         spec => {
-            let url = crate::replicas::redis_url(spec, env)
-                .map_err(anyhow::Error::msg)
-                .context("--state")?;
+            let url = keyrotor_engine::store::redis_url(spec, env).context("--state")?;
             let store =
-                crate::engine::RedisStore::open(&url, &args.pool_id, args.state_timeout.into())
+                keyrotor_engine::RedisStore::open(&url, &args.pool_id, args.state_timeout.into())
                     .context("--state")?;
             tracing::info!(store = ?store, pool = %args.pool_id, "key state shared on Redis");
             rotor.with_store(Arc::new(store), args.on_state_error)?
@@ -206,7 +204,7 @@ pub fn build(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Arc<routes::Proxy
     routes::Proxy::new(rotor, token, &models_url, timeouts)
 }
 
-/// Runs `keyrotor proxy` on a runtime of `--threads` threads.
+/// Runs the proxy on a runtime of `--threads` threads.
 pub fn main(args: ProxyArgs) -> anyhow::Result<()> {
     let runtime = match args.threads {
         1 => tokio::runtime::Builder::new_current_thread()
@@ -252,7 +250,7 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     tracing::info!(keys, policy = proxy.rotor.policy().name(), upstream = %args.upstream, "keyrotor proxy listening on http://{addr}");
     let app = routes::router(proxy, args.max_body);
     let _spinners = args.busy_poll.then(|| busy_poll(args.threads));
-    mock_groq::serve_router(
+    keyrotor_serve::serve_router(
         app,
         listener,
         Duration::from_secs(10),
@@ -263,10 +261,10 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     .context("server failed")
 }
 
-/// The stop signals (SIGINT, SIGTERM, SIGHUP: [`mock_groq::signals`]), registered at once
+/// The stop signals (SIGINT, SIGTERM, SIGHUP: [`keyrotor_serve::signals`]), registered at once
 /// and said when one comes.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    let stop = mock_groq::signals::stop_signal();
+    let stop = keyrotor_serve::signals::stop_signal();
     async move {
         if let Some(name) = stop.await {
             eprintln!("{name}: shutting down, finishing requests in flight");

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue};
-use keyrotor::engine::ApiKey;
-use keyrotor::engine::transport::{Reply, Transport, TransportError};
+use keyrotor_engine::ApiKey;
+use keyrotor_engine::transport::{Reply, Transport, TransportError};
 use tokio::time::Instant;
 
 pub type Script = dyn Fn(usize, usize) -> Result<Reply, TransportError> + Send + Sync;
