@@ -83,9 +83,9 @@ pub fn scenario(data: &[u8]) {
     assert_eq!(orgs.len(), scenario.keys.count.0);
     let _ = scenario.engine.timeouts();
     let _ = keyrotor::run::quota_statement(&scenario);
-    let keys = keyrotor::run::mock_keys(scenario.keys.count.0.min(64));
+    let keys = keyrotor::scenario::mock_keys(scenario.keys.count.0.min(64));
     if keys.len() == scenario.keys.count.0 {
-        let config = keyrotor::run::mock_config(&scenario, &keys);
+        let config = keyrotor::scenario::mock_config(&scenario, &keys);
         let _ = mock_groq::router(config);
     }
     let mut last = Duration::ZERO;

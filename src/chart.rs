@@ -9,6 +9,7 @@
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::quota::{Quota, WINDOWS};
 use crate::recorder::Recorder;
 use crate::sweep::Sweep;
 
@@ -248,6 +249,42 @@ pub fn spectrum(id: &str, title: &str, label: &str, h: &Histogram<u64>) -> Chart
         }],
         marks: Vec::new(),
     }
+}
+
+/// A chart per window of the mock's limits that fell below 99 % left in some organisation:
+/// a line per organisation, its share left over time, the run's marks on the time axis.
+pub fn quota(q: &Quota, marks: &[Mark]) -> Vec<Chart> {
+    WINDOWS
+        .iter()
+        .enumerate()
+        .filter(|(w, _)| q.ran_low(*w))
+        .map(|(w, (name, words))| Chart {
+            id: format!("quota-{name}"),
+            title: format!(
+                "Share left of each organisation's {} ({}), {}",
+                name.to_uppercase(),
+                words,
+                q.model()
+            ),
+            x_kind: XKind::Clock,
+            x_label: "time into the run".into(),
+            y_label: "share of the limit left (%)".into(),
+            x: q.times(),
+            series: (0..q.orgs())
+                .map(|o| Series {
+                    label: format!("org {o}"),
+                    rgb: colour(o),
+                    values: q
+                        .share_left(o, w)
+                        .into_iter()
+                        .map(|left| left.map(|x| x * 100.0))
+                        .collect(),
+                    reference: false,
+                })
+                .collect(),
+            marks: marks.to_vec(),
+        })
+        .collect()
 }
 
 /// Lines per key drawn at most; keys past them are summed into one line.
@@ -669,5 +706,30 @@ mod tests {
         let element = super::element(&chart);
         assert!(element.contains("\"x_range\":[0.0,2.0]"), "{element}");
         assert!(super::DRAW_JS.contains("chart.x_range"));
+    }
+
+    fn quota_state(rpm_left: f64, tpd_left: f64) -> serde_json::Value {
+        serde_json::json!({"orgs": [
+            {"models": [{"model": "m", "windows": [
+                {"window": "rpm", "limit": 30, "remaining": rpm_left},
+                {"window": "tpd", "limit": 1000, "remaining": tpd_left}
+            ]}]},
+            {"models": [{"model": "other", "windows": [{"window": "rpm", "limit": 30, "remaining": 0}]}]}
+        ]})
+    }
+
+    #[test]
+    fn windows_that_ran_low_get_a_chart_with_a_line_per_organisation() {
+        let mut q = crate::quota::Quota::new("m");
+        q.record(0.0, &quota_state(30.0, 1000.0));
+        q.record(10.0, &quota_state(6.0, 995.0));
+        let charts = super::quota(&q, &[]);
+        // TPD stayed above 99 %; the second organisation never used model m.
+        assert_eq!(charts.len(), 1, "{charts:?}");
+        let rpm = &charts[0];
+        assert_eq!(rpm.id, "quota-rpm");
+        assert_eq!(rpm.x, [0.0, 10.0]);
+        assert_eq!(rpm.series[0].values, [Some(100.0), Some(20.0)]);
+        assert_eq!(rpm.series[1].values, [None, None], "no data, never 0");
     }
 }

@@ -702,9 +702,9 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         replicas
             .iter()
-            .all(|r| (1..=crate::replicas::MAX_REPLICAS).contains(r)),
+            .all(|r| (1..=crate::scenario::MAX_REPLICAS).contains(r)),
         "--replicas needs counts from 1 to {}, e.g. 1,2,4,8",
-        crate::replicas::MAX_REPLICAS
+        crate::scenario::MAX_REPLICAS
     );
     anyhow::ensure!(
         objective > 0.0 && objective <= 1.0,

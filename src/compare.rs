@@ -10,8 +10,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use crate::metrics::Figure;
 use crate::metrics::{Metric, Threshold};
-use crate::report::{Figure, SCHEMA};
+use crate::report::SCHEMA;
 
 /// One comparison rule.
 #[derive(Debug, Clone, PartialEq)]

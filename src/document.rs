@@ -4,8 +4,6 @@
 
 use std::fmt::Write as _;
 
-use crate::report::Table;
-
 /// How a verdict reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -201,6 +199,33 @@ pub fn html(blocks: &[Block]) -> String {
         }
     }
     out
+}
+
+/// A table as text cells: rendered as markdown by [`Table::markdown`], as HTML by `html`.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Column names.
+    pub head: Vec<String>,
+    /// Rows of cells, as many as columns.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Column names from string slices.
+    pub fn heads(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    /// A pipe table: the first column left-aligned, the others right-aligned.
+    pub fn markdown(&self) -> String {
+        let mut out = format!("| {} |\n|---|", self.head.join(" | "));
+        out.push_str(&"---:|".repeat(self.head.len().saturating_sub(1)));
+        out.push('\n');
+        for row in &self.rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out
+    }
 }
 
 #[cfg(test)]

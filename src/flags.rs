@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mock_groq::catalog::Tier;
 
-use crate::replicas::ColdStart;
+use crate::scenario::ColdStart;
 use crate::scenario::{Layout, Rate, Scenario, ScenarioBuilder};
 
 /// Scenario flags of `keyrotor run`.

@@ -149,7 +149,7 @@ impl Metric {
     }
 
     /// A value of the metric in its unit: rates as percentages, times in ms, counts whole.
-    pub fn show(self, figure: crate::report::Figure) -> String {
+    pub fn show(self, figure: Figure) -> String {
         use Metric::*;
         let Some(v) = figure.number().filter(|v| v.is_finite()) else {
             return figure.show(0);
@@ -256,5 +256,77 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Metric::ALL.len());
+    }
+}
+
+/// One measured figure: a number, no data (no sample: `null` in JSON) or unbounded (a
+/// request that never got its answer: `"unbounded"` in JSON). Never a made-up 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Figure {
+    /// No sample.
+    NoData,
+    /// A measured value.
+    Value(f64),
+    /// Longer than any value: some sample never ended.
+    Unbounded,
+}
+
+impl Figure {
+    /// The value as a number for comparisons: unbounded is +∞, no data is `None`.
+    pub fn number(self) -> Option<f64> {
+        match self {
+            Figure::NoData => None,
+            Figure::Value(v) => Some(v),
+            Figure::Unbounded => Some(f64::INFINITY),
+        }
+    }
+
+    /// `Value(v)` when `v` is a sample's figure, `NoData` when there is none.
+    pub fn of(value: Option<f64>) -> Self {
+        value.map_or(Figure::NoData, Figure::Value)
+    }
+
+    /// The figure with `decimals` places, or "no data" / "unbounded".
+    pub fn show(self, decimals: usize) -> String {
+        match self {
+            Figure::NoData => "no data".to_owned(),
+            Figure::Value(v) => format!("{v:.decimals$}"),
+            Figure::Unbounded => "unbounded".to_owned(),
+        }
+    }
+}
+
+impl Serialize for Figure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Figure::NoData => s.serialize_none(),
+            Figure::Value(v) => s.serialize_f64(*v),
+            Figure::Unbounded => s.serialize_str("unbounded"),
+        }
+    }
+}
+
+impl schemars::JsonSchema for Figure {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Figure".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A measured value; null: no sample (no data, never 0); \"unbounded\": some sample never ended.",
+            "anyOf": [{ "type": "number" }, { "type": "null" }, { "const": "unbounded" }]
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Figure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Null => Ok(Figure::NoData),
+            serde_json::Value::String(s) if s == "unbounded" => Ok(Figure::Unbounded),
+            v => v.as_f64().map(Figure::Value).ok_or_else(|| {
+                serde::de::Error::custom("expected a number, null or \"unbounded\"")
+            }),
+        }
     }
 }

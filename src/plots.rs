@@ -332,9 +332,7 @@ pub fn run_plots(
             ),
         ),
     ];
-    let quota = finished
-        .quota
-        .charts(marks)
+    let quota = chart::quota(&finished.quota, marks)
         .into_iter()
         .map(|chart| ("Quota left per organisation", chart));
     let mut plots = Vec::new();

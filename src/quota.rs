@@ -10,13 +10,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::chart::{self, Chart, Mark, Series, XKind};
-
 /// Most samples kept (a day at one per 10 s is 8,640): later ones are not taken.
 pub const MAX_SAMPLES: usize = 10_000;
 
-/// The windows, as the mock names them.
-const WINDOWS: [(&str, &str); 4] = [
+/// The windows, as the mock names them, and in words.
+pub const WINDOWS: [(&str, &str); 4] = [
     ("rpm", "requests per minute"),
     ("rpd", "requests per day"),
     ("tpm", "tokens per minute"),
@@ -78,45 +76,36 @@ impl Quota {
         self.samples.push(Sample { at_s, orgs });
     }
 
-    /// A chart per window that fell below 99 % left in some organisation: a line per
-    /// organisation, its share left over time, the run's marks on the time axis.
-    pub fn charts(&self, marks: &[Mark]) -> Vec<Chart> {
-        let orgs = self.samples.iter().map(|s| s.orgs.len()).max().unwrap_or(0);
-        WINDOWS
+    /// The model whose windows were read.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// When each reading was taken, in seconds into the run.
+    pub fn times(&self) -> Vec<f64> {
+        self.samples.iter().map(|s| s.at_s).collect()
+    }
+
+    /// How many organisations the readings saw.
+    pub fn orgs(&self) -> usize {
+        self.samples.iter().map(|s| s.orgs.len()).max().unwrap_or(0)
+    }
+
+    /// Whether window `w` (an index into [`WINDOWS`]) fell below 99 % left in some
+    /// organisation.
+    pub fn ran_low(&self, w: usize) -> bool {
+        self.samples
             .iter()
-            .enumerate()
-            .filter(|(w, _)| {
-                self.samples
-                    .iter()
-                    .flat_map(|s| s.orgs.iter().filter_map(|o| o[*w]))
-                    .any(|left| left < 0.99)
-            })
-            .map(|(w, (name, words))| Chart {
-                id: format!("quota-{name}"),
-                title: format!(
-                    "Share left of each organisation's {} ({}), {}",
-                    name.to_uppercase(),
-                    words,
-                    self.model
-                ),
-                x_kind: XKind::Clock,
-                x_label: "time into the run".into(),
-                y_label: "share of the limit left (%)".into(),
-                x: self.samples.iter().map(|s| s.at_s).collect(),
-                series: (0..orgs)
-                    .map(|o| Series {
-                        label: format!("org {o}"),
-                        rgb: chart::colour(o),
-                        values: self
-                            .samples
-                            .iter()
-                            .map(|s| s.orgs.get(o).and_then(|org| org[w]).map(|x| x * 100.0))
-                            .collect(),
-                        reference: false,
-                    })
-                    .collect(),
-                marks: marks.to_vec(),
-            })
+            .flat_map(|s| s.orgs.iter().filter_map(|o| o.get(w).copied().flatten()))
+            .any(|left| left < 0.99)
+    }
+
+    /// Organisation `org`'s share left (0 to 1) of window `w` at each reading; `None` where
+    /// the window has no limit or the organisation was not in the reading.
+    pub fn share_left(&self, org: usize, w: usize) -> Vec<Option<f64>> {
+        self.samples
+            .iter()
+            .map(|s| s.orgs.get(org).and_then(|o| o.get(w).copied().flatten()))
             .collect()
     }
 }
@@ -167,21 +156,6 @@ mod tests {
             ]}]},
             {"models": [{"model": "other", "windows": [{"window": "rpm", "limit": 30, "remaining": 0}]}]}
         ]})
-    }
-
-    #[test]
-    fn windows_that_ran_low_get_a_chart_with_a_line_per_organisation() {
-        let mut q = Quota::new("m");
-        q.record(0.0, &state(30.0, 1000.0));
-        q.record(10.0, &state(6.0, 995.0));
-        let charts = q.charts(&[]);
-        // TPD stayed above 99 %; the second organisation never used model m.
-        assert_eq!(charts.len(), 1, "{charts:?}");
-        let rpm = &charts[0];
-        assert_eq!(rpm.id, "quota-rpm");
-        assert_eq!(rpm.x, [0.0, 10.0]);
-        assert_eq!(rpm.series[0].values, [Some(100.0), Some(20.0)]);
-        assert_eq!(rpm.series[1].values, [None, None], "no data, never 0");
     }
 
     #[test]

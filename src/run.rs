@@ -29,23 +29,23 @@
 //! ```
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use mock_groq::Config as MockConfig;
-use mock_groq::config::{Event, OrgConfig, limits_in_force};
+use mock_groq::config::limits_in_force;
 
-use crate::app::{AppSender, AppTarget};
+use crate::app::AppSender;
 use crate::driver::{Driven, Progress, drive};
 use crate::engine::transport::{HttpTransport, InProcessTransport, Timeouts, Transport};
 use crate::engine::{ApiKey, Rotor, RotorOptions, keys};
 use crate::network::WithRtt;
 use crate::quota::Quota;
 use crate::recorder::Recorder;
-use crate::replicas::{Replicas, ReplicasSeen};
+use crate::replicas::Replicas;
+use crate::report::ReplicasSeen;
 use crate::report::{LimitsUsed, Ran, Report, Setup};
-use crate::scenario::{Mode, Scenario, TargetEvent, Upstream};
-use std::sync::Arc;
+use crate::scenario::{AppTarget, Mode, Scenario, Upstream, mock_config, mock_keys};
 
 /// Options of one run beyond the scenario.
 #[derive(Default)]
@@ -87,73 +87,6 @@ async fn admin_state(router: axum::Router) -> Option<serde_json::Value> {
     let response = router.oneshot(request).await.ok()?;
     let bytes = response.into_body().collect().await.ok()?.to_bytes();
     serde_json::from_slice(&bytes).ok()
-}
-
-/// Fake keys of the embedded mock: `gsk_keyrotor_<i>`; they exist only in that mock.
-pub fn mock_keys(n: usize) -> Vec<ApiKey> {
-    (0..n)
-        .map(|i| ApiKey::new(format!("gsk_keyrotor_{i}")))
-        .collect()
-}
-
-/// The embedded mock's configuration for a scenario and its keys.
-pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
-    let orgs_of = scenario.keys.org_of_each();
-    let org_count = orgs_of.iter().max().map_or(0, |m| m + 1);
-    let mut config = MockConfig {
-        model: scenario.target.model.clone(),
-        as_of: Some(scenario.target.as_of()),
-        tier: scenario.target.tier,
-        seed: scenario.seed,
-        start_unix: Some(0),
-        ..MockConfig::default()
-    };
-    let none = crate::scenario::MockSettings::default();
-    let mock = scenario.target.mock().unwrap_or(&none);
-    if let Some(latency) = &mock.latency {
-        config.latency = latency.clone();
-    }
-    if let Some(completion) = mock.completion {
-        config.completion = completion;
-    }
-    config.faults = mock.faults.clone();
-    config.orgs = (0..org_count)
-        .map(|o| OrgConfig {
-            id: format!("org_{o}"),
-            keys: keys
-                .iter()
-                .zip(&orgs_of)
-                .filter(|(_, org)| **org == o)
-                .map(|(k, _)| k.clone())
-                .collect(),
-            tier: None,
-            limits: mock.limits,
-        })
-        .filter(|o| !o.keys.is_empty())
-        .collect();
-    for event in &mock.events {
-        match event {
-            TargetEvent::RevokeKey { at, key } => {
-                if let Some(k) = keys.get(*key) {
-                    config.events.push(Event::RevokeKey {
-                        at: *at,
-                        key: k.clone(),
-                    });
-                }
-            }
-            TargetEvent::ExhaustDaily { at, org } => {
-                for o in &config.orgs {
-                    if org.is_none_or(|n| o.id == format!("org_{n}")) {
-                        config.events.push(Event::ExhaustDaily {
-                            at: *at,
-                            org: o.id.clone(),
-                        });
-                    }
-                }
-            }
-        }
-    }
-    config
 }
 
 fn limits_used(scenario: &Scenario) -> LimitsUsed {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::app::AppTarget;
+use crate::scenario::AppTarget;
 use crate::scenario::{Mode, Scenario};
 
 /// The language an app is written in, which decides what runs it.

@@ -10,8 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::document::Table;
 use crate::driver::NoProgress;
-use crate::report::{Report, Table};
+use crate::report::Report;
 use crate::run::{RunOptions, run};
 use crate::scenario::{Scenario, ScenarioBuilder};
 
@@ -35,7 +36,7 @@ pub struct SweepPoint {
     /// Runs it took.
     pub runs: usize,
     /// With replicas: 429s a replica met on a key another had already met within its wait,
-    /// at the capacity rate ([`crate::replicas::ReplicasSeen::repeat_429`]).
+    /// at the capacity rate ([`crate::report::ReplicasSeen::repeat_429`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_429: Option<u64>,
     /// The most these keys' organisations can serve forever, req/min, worked out from their

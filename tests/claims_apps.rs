@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use keyrotor::claims::{AppOptions, Verdict, check_apps};
-use keyrotor::report::Figure;
+use keyrotor::metrics::Figure;
 
 fn today() -> jiff::civil::Date {
     jiff::civil::date(2026, 11, 23)

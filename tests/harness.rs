@@ -843,7 +843,7 @@ fn simulation_agrees_with_real_time_for_every_policy() {
             ..sim.clone()
         };
         let (s, r) = (report_of(&sim), report_of(&real));
-        let num = |f: keyrotor::report::Figure| f.number().unwrap_or(f64::NAN);
+        let num = |f: keyrotor::metrics::Figure| f.number().unwrap_or(f64::NAN);
         let pairs = [
             (
                 "success",
@@ -1000,7 +1000,7 @@ fn each_organisations_quota_left_is_read_from_the_mock_while_the_run_goes() {
     let s = Scenario::from_file(std::path::Path::new("scenarios/keys-run-out.toml"))
         .unwrap_or_else(|e| panic!("{e}"));
     let finished = run(&s, RunOptions::default(), &NoProgress).unwrap_or_else(|e| panic!("{e:#}"));
-    let charts = finished.quota.charts(&[]);
+    let charts = keyrotor::chart::quota(&finished.quota, &[]);
     let rpd = charts
         .iter()
         .find(|c| c.id == "quota-rpd")

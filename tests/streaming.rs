@@ -3,8 +3,9 @@
 //! real time; a stream broken after its first byte is the user's failure, not a failover.
 
 use keyrotor::driver::NoProgress;
+use keyrotor::metrics::Figure;
 use keyrotor::metrics::Metric;
-use keyrotor::report::{Figure, Report};
+use keyrotor::report::Report;
 use keyrotor::run::{RunOptions, run};
 use keyrotor::scenario::Scenario;
 

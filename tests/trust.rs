@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use keyrotor::driver::{NoProgress, drive};
 use keyrotor::engine::{Rotor, RotorOptions};
+use keyrotor::metrics::Figure;
 use keyrotor::metrics::Metric;
 use keyrotor::recorder::Recorder;
-use keyrotor::report::Figure;
 use keyrotor::run::{RunOptions, run};
 use keyrotor::scenario::Scenario;
 use serde_json::Value;

@@ -3,8 +3,9 @@
 //! tells the rows that hold from the rows that fail) with the measured figures, a matrix of
 //! its rows over the conditions that vary, and the evidence folded below.
 
+use crate::document::Table;
 use crate::document::{Block, Tone};
-use crate::report::{Figure, Table};
+use crate::metrics::Figure;
 
 use super::{Claim, Claims, Conditions, Verdict, shorten};
 
@@ -406,7 +407,7 @@ impl Claims {
 mod tests {
     use super::*;
     use crate::claims::Measured;
-    use crate::report::Figure;
+    use crate::metrics::Figure;
 
     fn row(id: &str, claim: &str, keys: &str, policy: &str, value: f64, verdict: Verdict) -> Claim {
         Claim {

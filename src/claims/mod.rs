@@ -28,7 +28,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::document::{Block, Tone};
-use crate::report::{Figure, Report};
+use crate::metrics::Figure;
+use crate::report::Report;
 use crate::run::Finished;
 use crate::scenario::{Scenario, Shape, TargetEvent, human as span};
 

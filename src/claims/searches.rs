@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::seeds::{Era, Limits, MAX_TOKENS, PROMPT, RTT_MS};
 use super::{Claim, Conditions, Measured, Verdict, day, network, pct, request_cost};
-use crate::report::Figure;
+use crate::metrics::Figure;
 use crate::scenario::{Layout, Scenario};
 use crate::sweep::{SweepPoint, capacity as burst, sustained_capacity};
 

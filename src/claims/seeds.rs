@@ -13,7 +13,8 @@ use mock_groq::config::LimitsOverride;
 use super::{Claim, ClaimSpec, Verdict};
 use crate::engine::PolicyConfig;
 use crate::metrics::{Metric, Threshold};
-use crate::replicas::{ColdStart, StateKind};
+use crate::scenario::ColdStart;
+use crate::scenario::StateKind;
 use crate::scenario::{Layout, Scenario, ScenarioBuilder, TargetEvent};
 
 /// The client's round trip on every attempt: a user's app reaching Groq over the internet,
@@ -517,10 +518,10 @@ fn failover_cost(finished: &crate::run::Finished) -> String {
             within as f64 * 100.0 / tried as f64
         ));
     }
-    if f.failed_key_ms.p50 == crate::report::Figure::NoData {
+    if f.failed_key_ms.p50 == crate::metrics::Figure::NoData {
         text.push_str("; one failed key's cost: no data (no attempt failed)");
     }
-    if let crate::report::Figure::Value(ms) = f.failed_key_ms.p50 {
+    if let crate::metrics::Figure::Value(ms) = f.failed_key_ms.p50 {
         // Failover time is the failed keys' time (and any wait): k keys fit when k × cost < 200.
         let fit = if ms > 0.0 {
             ((200.0 / ms).ceil() - 1.0).max(0.0)

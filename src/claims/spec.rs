@@ -26,8 +26,9 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use super::{Claim, Measured, Verdict};
+use crate::metrics::Figure;
 use crate::metrics::{Metric, Threshold};
-use crate::report::{Figure, Report};
+use crate::report::Report;
 use crate::scenario::Scenario;
 
 /// A claim to check: see the [module](self) docs.

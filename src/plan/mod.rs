@@ -28,7 +28,7 @@ use mock_groq::catalog::{self, Limits, Tier};
 use mock_groq::config::LimitsOverride;
 use serde::{Deserialize, Serialize};
 
-use crate::report::Figure;
+use crate::metrics::Figure;
 
 use crate::engine::PolicyConfig;
 use crate::engine::rotor::MAX_KEYS;

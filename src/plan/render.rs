@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use humantime_serde::re::humantime::format_duration;
 
 use super::{Plan, Simulated};
+use crate::document::Table;
 use crate::document::{Block, Tone};
-use crate::report::{Figure, Table};
+use crate::metrics::Figure;
 
 impl Plan {
     /// The objective as stated: goodput, and the latency objectives that were set.

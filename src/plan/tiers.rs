@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::search::{Depth, Progress, search};
 use super::{PlanInput, Simulated, analytical};
 use crate::document::Block;
-use crate::report::Table;
+use crate::document::Table;
 use crate::scenario::Layout;
 
 /// What every side-by-side comparison says about accounts and terms.

@@ -8,15 +8,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{ColdStart, Reach, ReplicaFigures, ReplicasSeen, Spread, StateKind, StoreFigures};
 use crate::driver::Sender;
 use crate::engine::rotor::Sent;
 use crate::engine::store::StoreStatus;
 use crate::engine::transport::Transport;
 use crate::engine::{ChatRequest, Rotor};
-
-/// Most 429 events booked for the reach figures (beyond it they are counted, not timed).
-pub const MAX_EVENTS: usize = 1_000_000;
+use crate::report::replicas::MAX_EVENTS;
+use crate::report::{Reach, ReplicaFigures, ReplicasSeen, StoreFigures};
+use crate::scenario::{ColdStart, Spread, StateKind};
 
 /// Builds one replica's rotor (a fresh one, empty state: a cold start).
 pub type Build<T> = Box<dyn Fn(u32) -> anyhow::Result<Rotor<T>> + Send + Sync>;

@@ -29,7 +29,8 @@ use super::{
     Count, Engine, Invalid, Keys, Layout, MockSettings, Mode, PolicySpec, Rate, Scenario, Shape,
     Target, TargetEvent, Tokens, Traffic, Upstream,
 };
-use crate::replicas::{ColdStart, StateKind};
+use crate::scenario::ColdStart;
+use crate::scenario::StateKind;
 
 /// A scenario being built; see the [module](self) docs.
 #[derive(Debug, Clone)]
@@ -197,7 +198,7 @@ impl ScenarioBuilder {
 
     /// An app under test instead of the engine, in front of the embedded mock (whose settings
     /// it keeps); a real endpoint cannot be one (`build` says so).
-    pub fn app(mut self, app: crate::app::AppTarget) -> Self {
+    pub fn app(mut self, app: crate::scenario::AppTarget) -> Self {
         let upstream = &mut self.scenario.target.upstream;
         match upstream {
             Upstream::Mock { mock, .. } | Upstream::App { mock, .. } => {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::replicas::MAX_REPLICAS;
+use crate::scenario::MAX_REPLICAS;
 
 type Check = Result<(), Invalid>;
 
@@ -290,8 +290,8 @@ impl Scenario {
                 span_within(span, "target.faults", Duration::ZERO, limits::DURATION)?;
             }
         }
-        let keys = crate::run::mock_keys(self.keys.count.0);
-        crate::run::mock_config(self, &keys)
+        let keys = crate::scenario::mock_keys(self.keys.count.0);
+        crate::scenario::mock_config(self, &keys)
             .validate()
             .map_err(|e| Invalid {
                 field: "target".to_owned(),

@@ -15,17 +15,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::transport::Timeouts;
 use crate::engine::{OnStoreError, PolicyConfig};
-use crate::replicas::{ColdStart, Spread, StateKind};
 
+pub mod app;
 mod builder;
 mod check;
+mod embedded;
+pub mod replicas;
 
 /// A span in words, as a scenario file writes it: `5m`, `1h 30m`, `500ms`.
 pub fn human(d: Duration) -> String {
     humantime_serde::re::humantime::format_duration(d).to_string()
 }
 
+pub use app::AppTarget;
 pub use builder::ScenarioBuilder;
+pub use embedded::{mock_config, mock_keys};
+pub use replicas::{ColdStart, MAX_REPLICAS, Spread, StateKind};
 
 /// Errors reading a scenario.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +134,7 @@ pub enum Upstream {
     /// of the embedded mock and drives traffic at it (see [`crate::app`]). Real time only.
     App {
         /// The app.
-        app: Box<crate::app::AppTarget>,
+        app: Box<crate::scenario::AppTarget>,
         /// The mock it talks to.
         mock: MockSettings,
     },
@@ -187,7 +192,7 @@ struct TargetFile {
     #[serde(default, with = "humantime_serde")]
     rtt: Duration,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    app: Option<crate::app::AppTarget>,
+    app: Option<crate::scenario::AppTarget>,
 }
 
 impl TryFrom<TargetFile> for Target {
@@ -292,7 +297,7 @@ impl Target {
     }
 
     /// The app under test.
-    pub fn app(&self) -> Option<&crate::app::AppTarget> {
+    pub fn app(&self) -> Option<&crate::scenario::AppTarget> {
         match &self.upstream {
             Upstream::App { app, .. } => Some(app),
             _ => None,

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::sender::MAX_EVENTS;
+/// Most 429 events booked for the reach figures (beyond it they are counted, not timed).
+pub const MAX_EVENTS: usize = 1_000_000;
+
+use crate::document::Table;
 use crate::engine::store::StoreStatus;
-use crate::report::Table;
 
 /// What a run with replicas measured, beside the usual report.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
@@ -94,7 +96,7 @@ pub struct StoreFigures {
 
 impl StoreFigures {
     /// Adds one replica's store status.
-    pub(super) fn add(&mut self, s: &StoreStatus) {
+    pub fn add(&mut self, s: &StoreStatus) {
         self.calls += s.calls;
         self.errors += s.errors;
         self.served_locally += s.served_locally;

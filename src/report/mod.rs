@@ -8,8 +8,12 @@ use hdrhistogram::Histogram;
 use mock_groq::catalog::Limits;
 use serde::{Deserialize, Serialize};
 
-use crate::document::Tone;
-use crate::metrics::{Metric, Sample, Threshold};
+pub mod replicas;
+
+pub use replicas::{Reach, ReplicaFigures, ReplicasSeen, StoreFigures};
+
+use crate::document::{Table, Tone};
+use crate::metrics::{Figure, Metric, Sample, Threshold};
 use crate::recorder::Recorder;
 use crate::scenario::{Scenario, plural};
 
@@ -28,78 +32,6 @@ use crate::scenario::{Scenario, plural};
 /// `failover_ms.keys_skipped`; `setup.load`, the offered load in words; `setup.from_full_budgets`;
 /// a sweep point's `sustained_bound_rpm` and `binding`.
 pub const SCHEMA: u32 = 6;
-
-/// One measured figure: a number, no data (no sample: `null` in JSON) or unbounded (a
-/// request that never got its answer: `"unbounded"` in JSON). Never a made-up 0.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Figure {
-    /// No sample.
-    NoData,
-    /// A measured value.
-    Value(f64),
-    /// Longer than any value: some sample never ended.
-    Unbounded,
-}
-
-impl Figure {
-    /// The value as a number for comparisons: unbounded is +∞, no data is `None`.
-    pub fn number(self) -> Option<f64> {
-        match self {
-            Figure::NoData => None,
-            Figure::Value(v) => Some(v),
-            Figure::Unbounded => Some(f64::INFINITY),
-        }
-    }
-
-    /// `Value(v)` when `v` is a sample's figure, `NoData` when there is none.
-    pub fn of(value: Option<f64>) -> Self {
-        value.map_or(Figure::NoData, Figure::Value)
-    }
-
-    /// The figure with `decimals` places, or "no data" / "unbounded".
-    pub fn show(self, decimals: usize) -> String {
-        match self {
-            Figure::NoData => "no data".to_owned(),
-            Figure::Value(v) => format!("{v:.decimals$}"),
-            Figure::Unbounded => "unbounded".to_owned(),
-        }
-    }
-}
-
-impl Serialize for Figure {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Figure::NoData => s.serialize_none(),
-            Figure::Value(v) => s.serialize_f64(*v),
-            Figure::Unbounded => s.serialize_str("unbounded"),
-        }
-    }
-}
-
-impl schemars::JsonSchema for Figure {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Figure".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "description": "A measured value; null: no sample (no data, never 0); \"unbounded\": some sample never ended.",
-            "anyOf": [{ "type": "number" }, { "type": "null" }, { "const": "unbounded" }]
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Figure {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Null => Ok(Figure::NoData),
-            serde_json::Value::String(s) if s == "unbounded" => Ok(Figure::Unbounded),
-            v => v.as_f64().map(Figure::Value).ok_or_else(|| {
-                serde::de::Error::custom("expected a number, null or \"unbounded\"")
-            }),
-        }
-    }
-}
 
 /// One run's report.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -148,7 +80,7 @@ pub struct Report {
     /// With replicas, shared state or cold starts: what only they show (repeated 429s,
     /// how long a limit took to reach the other replicas, per replica figures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replicas: Option<crate::replicas::ReplicasSeen>,
+    pub replicas: Option<crate::report::ReplicasSeen>,
     /// For streamed traffic: its answers as their users read them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub streaming: Option<Streaming>,
@@ -519,33 +451,6 @@ fn failover_quantile(h: &Histogram<u64>, unanswered: u64, q: f64) -> Figure {
 
 /// Said at the top of a report whose run was interrupted.
 pub const INCOMPLETE: &str = "Incomplete: the run was interrupted; the numbers cover what ran.";
-
-/// One table of a report, as text cells; rendered as markdown here and as HTML by `html`.
-#[derive(Debug, Clone)]
-pub struct Table {
-    /// Column names.
-    pub head: Vec<String>,
-    /// Rows of cells, as many as columns.
-    pub rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    /// Column names from string slices.
-    pub fn heads(names: &[&str]) -> Vec<String> {
-        names.iter().map(|n| (*n).to_owned()).collect()
-    }
-
-    /// A pipe table: the first column left-aligned, the others right-aligned.
-    pub fn markdown(&self) -> String {
-        let mut out = format!("| {} |\n|---|", self.head.join(" | "));
-        out.push_str(&"---:|".repeat(self.head.len().saturating_sub(1)));
-        out.push('\n');
-        for row in &self.rows {
-            let _ = writeln!(out, "| {} |", row.join(" | "));
-        }
-        out
-    }
-}
 
 /// What a finished run did, as its report reads it.
 pub struct Ran<'a> {
