@@ -12,7 +12,7 @@ use keyrotor::engine::failure::{self, Failure};
 use keyrotor::engine::transport::http::wire::{self, Body as WireBody};
 use keyrotor::engine::transport::{Reply, Transport, TransportError};
 use keyrotor::engine::{ApiKey, ChatRequest, PolicyConfig, Rotor, RotorOptions};
-use keyrotor::scenario::Scenario;
+use keyrotor::spec::scenario::Scenario;
 use tower::ServiceExt;
 
 /// The names of the targets, as directories of fuzz/corpus/.
@@ -83,13 +83,13 @@ pub fn scenario(data: &[u8]) {
     assert_eq!(orgs.len(), scenario.keys.count.0);
     let _ = scenario.engine.timeouts();
     let _ = keyrotor::run::quota_statement(&scenario);
-    let keys = keyrotor::scenario::mock_keys(scenario.keys.count.0.min(64));
+    let keys = keyrotor::spec::scenario::mock_keys(scenario.keys.count.0.min(64));
     if keys.len() == scenario.keys.count.0 {
-        let config = keyrotor::scenario::mock_config(&scenario, &keys);
+        let config = keyrotor::spec::scenario::mock_config(&scenario, &keys);
         let _ = mock_groq::router(config);
     }
     let mut last = Duration::ZERO;
-    for at in keyrotor::workload::Arrivals::new(&scenario.traffic, scenario.seed).take(200) {
+    for at in keyrotor::drive::workload::Arrivals::new(&scenario.traffic, scenario.seed).take(200) {
         assert!(
             at >= last,
             "arrivals go back in time: {at:?} after {last:?}"
@@ -104,9 +104,9 @@ fn run_briefly(mut scenario: Scenario) {
     if scenario.target.url().is_some() {
         return;
     }
-    scenario.mode = keyrotor::scenario::Mode::Sim;
+    scenario.mode = keyrotor::spec::scenario::Mode::Sim;
     let t = &mut scenario.traffic;
-    t.requests = Some(keyrotor::scenario::Count(
+    t.requests = Some(keyrotor::spec::scenario::Count(
         t.requests.map_or(50, |n| n.0.min(50)),
     ));
     t.duration = Some(t.duration.map_or(Duration::from_secs(3600), |d| {
@@ -119,7 +119,7 @@ fn run_briefly(mut scenario: Scenario) {
     let finished = keyrotor::run::run(
         &scenario,
         keyrotor::run::RunOptions::default(),
-        &keyrotor::driver::NoProgress,
+        &keyrotor::drive::driver::NoProgress,
     )
     .unwrap_or_else(|e| panic!("a valid scenario failed to run: {e}"));
     let s = &finished.report.summary;

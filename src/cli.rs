@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::engine::PolicyConfig;
-use crate::live::Activity;
+use crate::output::live::Activity;
 use crate::run::{RunOptions, quota_statement, run};
-use crate::scenario::{Mode, Scenario};
+use crate::spec::scenario::{Mode, Scenario};
 
 /// Exit code when a run's thresholds are not met or `compare` finds a regression (distinct
 /// from 1, an error, and 2, a usage error).
@@ -137,7 +137,7 @@ pub struct ClaimsArgs {
     #[arg(
         long,
         value_name = "DIR",
-        default_value_os_t = crate::seed_apps::default_dir(),
+        default_value_os_t = crate::drive::seed_apps::default_dir(),
         requires = "apps"
     )]
     pub apps_dir: PathBuf,
@@ -154,7 +154,7 @@ pub struct RunArgs {
     pub scenario: Option<PathBuf>,
     /// What to run, over the file's settings.
     #[command(flatten)]
-    pub flags: crate::flags::ScenarioFlags,
+    pub flags: crate::spec::flags::ScenarioFlags,
     /// Output folder (default reports/<scenario>-<time>/).
     #[arg(short = 'o', long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -319,7 +319,7 @@ pub struct PlanArgs {
 }
 
 impl PlanArgs {
-    fn input(&self) -> anyhow::Result<crate::plan::PlanInput> {
+    fn input(&self) -> anyhow::Result<crate::studies::plan::PlanInput> {
         if let Some(file) = &self.file {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
@@ -332,14 +332,14 @@ impl PlanArgs {
             other => anyhow::bail!("--tier is free or developer, not `{other}`"),
         };
         let layout = match self.layout.as_str() {
-            "separate" => crate::scenario::Layout::Separate,
-            "shared" => crate::scenario::Layout::Shared,
+            "separate" => crate::spec::scenario::Layout::Separate,
+            "shared" => crate::spec::scenario::Layout::Shared,
             other => anyhow::bail!("--layout is separate or shared, not `{other}`"),
         };
         let explicit = [self.rpm, self.rpd, self.tpm, self.tpd]
             .iter()
             .any(Option::is_some);
-        Ok(crate::plan::PlanInput {
+        Ok(crate::studies::plan::PlanInput {
             users: self.users,
             queries_per_user: self.queries,
             duration: self.duration.into(),
@@ -376,7 +376,7 @@ impl PlanArgs {
 fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let input = args.input()?;
     let dir = args.out.clone().unwrap_or_else(|| default_dir("plan"));
-    crate::artifacts::prepare(&dir)?;
+    crate::output::artifacts::prepare(&dir)?;
     let activity = Activity::new(show_progress() && !args.json, false);
     activity.say("planning: the analytical bounds, then simulated events per policy");
     let mut progress = |policy: &str, keys: usize, success: f64| {
@@ -385,10 +385,10 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             success * 100.0
         ));
     };
-    let plan = crate::plan::plan(input, &mut progress);
+    let plan = crate::studies::plan::plan(input, &mut progress);
     activity.finish();
     let plan = plan?;
-    crate::artifacts::plan(&dir, &plan)?;
+    crate::output::artifacts::plan(&dir, &plan)?;
     show(args.json, &plan, &plan.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -469,17 +469,17 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
 fn schema_command(document: &str, write: Option<&Path>) -> anyhow::Result<()> {
     match write {
         Some(dir) => {
-            for path in crate::schema::write(dir)? {
+            for path in crate::output::schema::write(dir)? {
                 eprintln!("wrote {path}");
             }
         }
         None => {
-            let schemas = crate::schema::all();
+            let schemas = crate::output::schema::all();
             let (_, schema) = schemas
                 .iter()
                 .find(|(name, _)| *name == document)
                 .ok_or_else(|| anyhow::anyhow!("no schema named {document}"))?;
-            print_out(crate::schema::text(schema)?)?;
+            print_out(crate::output::schema::text(schema)?)?;
         }
     }
     Ok(())
@@ -495,7 +495,7 @@ fn compare_command(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let rules = if thresholds.is_empty() {
-        crate::compare::default_rules()
+        crate::studies::compare::default_rules()
     } else {
         thresholds
             .iter()
@@ -506,10 +506,10 @@ fn compare_command(
             .collect::<anyhow::Result<_>>()?
     };
     let (baseline, current) = (
-        crate::compare::load(baseline)?,
-        crate::compare::load(current)?,
+        crate::studies::compare::load(baseline)?,
+        crate::studies::compare::load(current)?,
     );
-    let why = crate::compare::mismatches(&baseline, &current);
+    let why = crate::studies::compare::mismatches(&baseline, &current);
     if !why.is_empty() {
         let why = why.join("\n  ");
         if !allow_mismatch {
@@ -519,13 +519,13 @@ fn compare_command(
         }
         eprintln!("warning: comparing anyway (--allow-mismatch):\n  {why}");
     }
-    let rows = crate::compare::compare(&baseline, &current, &rules)?;
+    let rows = crate::studies::compare::compare(&baseline, &current, &rules)?;
     let pass = rows.iter().all(|r| r.pass);
     if json {
         let summary = serde_json::json!({ "pass": pass, "rows": rows });
         print_out(serde_json::to_string_pretty(&summary)? + "\n")?;
     } else {
-        print_out(crate::compare::table(&rows))?;
+        print_out(crate::studies::compare::table(&rows))?;
     }
     Ok(if pass {
         ExitCode::SUCCESS
@@ -541,7 +541,7 @@ struct Overrides {
     real: bool,
     policy: Option<String>,
     as_of: Option<jiff::civil::Date>,
-    scenario: crate::flags::ScenarioFlags,
+    scenario: crate::spec::flags::ScenarioFlags,
 }
 
 /// Reads a scenario file (or starts from the flags-only base without one), applies the flags
@@ -555,7 +555,7 @@ fn load_scenario(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Scenar
             let (scenario, text) = Scenario::read_unchecked(path)?;
             (scenario.to_builder(), Some(text))
         }
-        None => (crate::flags::ScenarioFlags::base(), None),
+        None => (crate::spec::flags::ScenarioFlags::base(), None),
     };
     let source = path.map_or_else(
         || "given by the flags".to_owned(),
@@ -592,7 +592,7 @@ fn load_scenario(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Scenar
     let scenario = b.build().map_err(|e| match &text {
         Some(text) => anyhow::anyhow!(
             "invalid scenario {source}: {}",
-            crate::scenario::at_line(text, &e)
+            crate::spec::scenario::at_line(text, &e)
         ),
         None => anyhow::anyhow!("invalid scenario {source}: {e}"),
     })?;
@@ -631,7 +631,7 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
     let scenario = load_scenario(path.as_deref(), flags)?;
     // Checked before anything is sent: a finished real run must not be lost to it.
     let dir = out.unwrap_or_else(|| default_dir(&scenario.name));
-    crate::artifacts::prepare(&dir)?;
+    crate::output::artifacts::prepare(&dir)?;
     if scenario.target.url().is_some() {
         eprintln!("{}", quota_statement(&scenario));
     }
@@ -641,27 +641,27 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
         give_up_after: None,
         app_log: scenario.target.app().map(|_| dir.join("app.log")),
     };
-    let mut progress = crate::live::LiveView::new(
+    let mut progress = crate::output::live::LiveView::new(
         scenario.traffic.duration,
         show_progress(),
         scenario.mode == Mode::Sim,
     );
     if let Some(addr) = metrics_listen {
-        let latest = crate::live::metrics::Latest::default();
-        let bound = crate::live::metrics::serve(addr, latest.clone())?;
+        let latest = crate::output::live::metrics::Latest::default();
+        let bound = crate::output::live::metrics::serve(addr, latest.clone())?;
         eprintln!("metrics: http://{bound}/metrics");
         progress = progress.with_metrics(latest);
     }
     let finished = run(&scenario, options, &progress)?;
     progress.clear();
-    crate::artifacts::run(&dir, &scenario, &finished)?;
+    crate::output::artifacts::run(&dir, &scenario, &finished)?;
     show(json, &finished.report, &finished.report.markdown(), &dir)?;
     Ok(run_exit_code(&finished.report))
 }
 
 /// A run's exit code: 1 when it failed inside keyrotor, [`EXIT_INCOMPLETE`] when
 /// interrupted, [`EXIT_THRESHOLDS`] when a threshold failed, else 0.
-fn run_exit_code(report: &crate::report::Report) -> ExitCode {
+fn run_exit_code(report: &crate::measure::report::Report) -> ExitCode {
     if let Some(error) = &report.error {
         eprintln!("error: {error}; the reports are marked failed");
         ExitCode::FAILURE
@@ -702,9 +702,9 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         replicas
             .iter()
-            .all(|r| (1..=crate::scenario::MAX_REPLICAS).contains(r)),
+            .all(|r| (1..=crate::spec::scenario::MAX_REPLICAS).contains(r)),
         "--replicas needs counts from 1 to {}, e.g. 1,2,4,8",
-        crate::scenario::MAX_REPLICAS
+        crate::spec::scenario::MAX_REPLICAS
     );
     anyhow::ensure!(
         objective > 0.0 && objective <= 1.0,
@@ -722,7 +722,7 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let dir = out.unwrap_or_else(|| default_dir(&format!("{}-sweep", scenario.name)));
-    crate::artifacts::prepare(&dir)?;
+    crate::output::artifacts::prepare(&dir)?;
     let activity = Activity::new(show_progress(), false);
     activity.say("sweeping: the first run");
     let mut progress = |k: usize, rate: f64, success: f64| {
@@ -731,10 +731,10 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<ExitCode> {
             success * 100.0
         ));
     };
-    let sweep = crate::sweep::sweep(&scenario, keys, replicas, objective, &mut progress);
+    let sweep = crate::studies::sweep::sweep(&scenario, keys, replicas, objective, &mut progress);
     activity.finish();
     let sweep = sweep?;
-    crate::artifacts::sweep(&dir, &sweep)?;
+    crate::output::artifacts::sweep(&dir, &sweep)?;
     show(json, &sweep, &sweep.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -753,13 +753,13 @@ fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
     if let Some(file) = file {
         return claims_file_command(&file, (out, json));
     }
-    let mut apps = apps.then_some(crate::claims::AppOptions {
+    let mut apps = apps.then_some(crate::studies::claims::AppOptions {
         dir: apps_dir,
         span: apps_span,
         logs: None,
     });
     let dir = out.unwrap_or_else(|| default_dir("claims"));
-    crate::artifacts::prepare(&dir)?;
+    crate::output::artifacts::prepare(&dir)?;
     if let Some(apps) = &mut apps {
         let logs = dir.join("app-logs");
         std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
@@ -768,10 +768,10 @@ fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
     let activity = Activity::new(show_progress(), true);
     let mut progress = |what: &str| activity.say(&format!("checking: {what}"));
     let today = as_of.unwrap_or_else(mock_groq::catalog::today);
-    let claims = crate::claims::check(today, apps.as_ref(), &mut progress);
+    let claims = crate::studies::claims::check(today, apps.as_ref(), &mut progress);
     activity.finish();
     let claims = claims?;
-    crate::artifacts::claims(&dir, &claims)?;
+    crate::output::artifacts::claims(&dir, &claims)?;
     show(json, &claims, &claims.summary(), &dir)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -782,9 +782,9 @@ fn claims_file_command(
     file: &Path,
     (out, json): (Option<PathBuf>, bool),
 ) -> anyhow::Result<ExitCode> {
-    let claims_file = crate::claims::ClaimsFile::read(file)?;
+    let claims_file = crate::studies::claims::ClaimsFile::read(file)?;
     let dir = out.unwrap_or_else(|| default_dir("claims"));
-    crate::artifacts::prepare(&dir)?;
+    crate::output::artifacts::prepare(&dir)?;
     let total = claims_file.claims.len();
     let activity = Activity::with_steps(show_progress(), true, total as u64);
     let mut done = 0;
@@ -792,12 +792,12 @@ fn claims_file_command(
         done += 1;
         activity.step(&format!("checking {done}/{total}: {what}"));
     };
-    let claims = crate::claims::check_file(&claims_file, &mut progress);
+    let claims = crate::studies::claims::check_file(&claims_file, &mut progress);
     activity.finish();
     let claims = claims?;
-    crate::artifacts::claims(&dir, &claims)?;
+    crate::output::artifacts::claims(&dir, &claims)?;
     show(json, &claims, &claims.summary(), &dir)?;
-    use crate::claims::Verdict;
+    use crate::studies::claims::Verdict;
     Ok(if claims.count(Verdict::Fails) > 0 {
         eprintln!("claims failed: {}", claims.count(Verdict::Fails));
         ExitCode::from(EXIT_THRESHOLDS)
@@ -963,7 +963,7 @@ mod tests {
         );
         let flags = Overrides {
             policy: Some("adaptive".to_owned()),
-            scenario: crate::flags::ScenarioFlags {
+            scenario: crate::spec::flags::ScenarioFlags {
                 keys: Some(3),
                 rate: Some(150.0),
                 ..Default::default()

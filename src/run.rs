@@ -11,9 +11,9 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use keyrotor::driver::NoProgress;
+//! use keyrotor::drive::driver::NoProgress;
 //! use keyrotor::run::{RunOptions, run};
-//! use keyrotor::scenario::Scenario;
+//! use keyrotor::spec::scenario::Scenario;
 //!
 //! let scenario = Scenario::builder("three-keys")
 //!     .keys(3)
@@ -35,17 +35,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use mock_groq::config::limits_in_force;
 
-use crate::app::AppSender;
-use crate::driver::{Driven, Progress, drive};
+use crate::drive::app::AppSender;
+use crate::drive::driver::{Driven, Progress, drive};
+use crate::drive::network::WithRtt;
+use crate::drive::replicas::Replicas;
 use crate::engine::transport::{HttpTransport, InProcessTransport, Timeouts, Transport};
 use crate::engine::{ApiKey, Rotor, RotorOptions, keys};
-use crate::network::WithRtt;
-use crate::quota::Quota;
-use crate::recorder::Recorder;
-use crate::replicas::Replicas;
-use crate::report::ReplicasSeen;
-use crate::report::{LimitsUsed, Ran, Report, Setup};
-use crate::scenario::{AppTarget, Mode, Scenario, Upstream, mock_config, mock_keys};
+use crate::measure::quota::Quota;
+use crate::measure::recorder::Recorder;
+use crate::measure::report::ReplicasSeen;
+use crate::measure::report::{LimitsUsed, Ran, Report, Setup};
+use crate::spec::scenario::{AppTarget, Mode, Scenario, Upstream, mock_config, mock_keys};
 
 /// Options of one run beyond the scenario.
 #[derive(Default)]
@@ -114,7 +114,7 @@ async fn interrupted(rx: Option<tokio::sync::watch::Receiver<bool>>) {
 }
 
 /// Drives the scenario through the engine: one rotor, or replicas
-/// ([`crate::replicas`]) when the scenario has more than one, shared state or cold starts.
+/// ([`crate::drive::replicas`]) when the scenario has more than one, shared state or cold starts.
 /// `transport` makes each rotor's transport.
 async fn drive_with<T: Transport + 'static>(
     scenario: &Scenario,
@@ -155,14 +155,14 @@ async fn drive_with<T: Transport + 'static>(
         ));
     }
     let pool_id = format!("run-{}-{}", std::process::id(), scenario.seed);
-    let crate::replicas::Opened {
+    let crate::drive::replicas::Opened {
         store,
         server,
         text: store_text,
-    } = crate::replicas::open_store(engine, &pool_id)?;
+    } = crate::drive::replicas::open_store(engine, &pool_id)?;
     let on_error = engine.on_state_error;
     let seed = scenario.seed;
-    let make: crate::replicas::Build<WithRtt<T>> = Box::new(move |i| {
+    let make: crate::drive::replicas::Build<WithRtt<T>> = Box::new(move |i| {
         let rotor = build(seed.wrapping_add(u64::from(i)))?;
         Ok(match &store {
             Some(store) => rotor.with_store(Arc::clone(store), on_error)?,
@@ -259,7 +259,7 @@ fn drive_app(
         let log = options.app_log.clone().unwrap_or_else(|| {
             std::env::temp_dir().join(format!("keyrotor-app-{}.log", std::process::id()))
         });
-        let running = crate::app::start(app, &url, &keys, &log).await?;
+        let running = crate::drive::app::start(app, &url, &keys, &log).await?;
         let sender = AppSender::new(app, &running, mock.clone(), app.timeout)?;
         let recorder = recorder(scenario, options)?;
         let interrupt = interrupted(options.interrupt.take());
@@ -320,9 +320,10 @@ fn drive_simulated(
         let (mock, timeout) = (router.clone(), scenario.engine.request_timeout);
         let transport = move || Ok(InProcessTransport::new(mock.clone(), timeout));
         let ledger = router.clone();
-        let read: crate::quota::Read = Arc::new(move || Box::pin(admin_state(ledger.clone())));
+        let read: crate::measure::quota::Read =
+            Arc::new(move || Box::pin(admin_state(ledger.clone())));
         let drive = drive_with(scenario, keys.clone(), transport, options, progress);
-        let (driven, quota) = crate::quota::sampled(drive, read, scenario).await;
+        let (driven, quota) = crate::measure::quota::sampled(drive, read, scenario).await;
         let (driven, replicas) = driven?;
         anyhow::Ok(Drove {
             driven,
@@ -359,12 +360,13 @@ fn drive_loopback(
         let stream = scenario.traffic.stream;
         let transport = move || http_transport(&mock_url, timeouts, stream);
         let state_url = format!("{url}/admin/state");
-        let read: crate::quota::Read = Arc::new(move || {
+        let read: crate::measure::quota::Read = Arc::new(move || {
             let url = state_url.clone();
             Box::pin(async move { reqwest::get(url).await.ok()?.json().await.ok() })
         });
         let drive = drive_with(scenario, keys.clone(), transport, options, progress);
-        let (driven, quota) = crate::quota::sampled(drive, Arc::clone(&read), scenario).await;
+        let (driven, quota) =
+            crate::measure::quota::sampled(drive, Arc::clone(&read), scenario).await;
         let mock_state = read().await;
         let _ = stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
@@ -489,7 +491,7 @@ fn setup(scenario: &Scenario, orgs_of: &[usize], target: TargetSeen) -> Setup {
         latency_budget_ms: scenario.traffic.latency_budget.as_secs_f64() * 1000.0,
         load: scenario.traffic.describe(),
         from_full_budgets: !scenario.target.events().iter().any(|e| {
-            matches!(e, crate::scenario::TargetEvent::ExhaustDaily { at, org: None } if at.is_zero())
+            matches!(e, crate::spec::scenario::TargetEvent::ExhaustDaily { at, org: None } if at.is_zero())
         }),
     }
 }
@@ -512,7 +514,7 @@ fn over_limit_seen(mut seen: ReplicasSeen, mock_state: Option<&serde_json::Value
 
 /// The most a real-endpoint run can spend and how long it can take, stated before it sends
 /// anything. The driver enforces both: `requests` and `duration` bound the sending, and
-/// requests still in flight after [`crate::driver::drain_limit`] are written off.
+/// requests still in flight after [`crate::drive::driver::drain_limit`] are written off.
 pub fn quota_statement(scenario: &Scenario) -> String {
     let t = &scenario.traffic;
     let requests = t.requests.map_or(0, |r| r.0);
@@ -521,7 +523,7 @@ pub fn quota_statement(scenario: &Scenario) -> String {
     format!(
         "This run sends at most {requests} requests (each may retry on other keys) for at most {}, then waits at most {} for the last answers, to {} with {} keys from the environment: about {:.0} tokens at the mean sizes, counted against those keys' organisations' daily quotas.",
         format(t.duration.unwrap_or_default()),
-        format(crate::driver::drain_limit(scenario)),
+        format(crate::drive::driver::drain_limit(scenario)),
         scenario.target.url().unwrap_or("?"),
         scenario.keys.count.0,
         tokens
@@ -529,7 +531,7 @@ pub fn quota_statement(scenario: &Scenario) -> String {
 }
 
 /// The transport to a target over HTTP; when the traffic streams, one that hands answers
-/// over as they arrive, so their tokens can be timed ([`crate::streaming`]).
+/// over as they arrive, so their tokens can be timed ([`crate::measure::streaming`]).
 fn http_transport(url: &str, timeouts: Timeouts, stream: bool) -> anyhow::Result<HttpTransport> {
     Ok(if stream {
         HttpTransport::streaming(url, crate::engine::transport::CHAT_PATH, timeouts)?

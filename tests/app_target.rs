@@ -3,9 +3,9 @@
 //! at it, and attributes each upstream call to the request that caused it. The app logs its
 //! own attempts; the test checks keyrotor's figures against that log and the mock's counts.
 
-use keyrotor::driver::NoProgress;
+use keyrotor::drive::driver::NoProgress;
 use keyrotor::run::{RunOptions, run};
-use keyrotor::scenario::Scenario;
+use keyrotor::spec::scenario::Scenario;
 
 /// `keys` keys in their own organisations, each admitting 3 requests a minute; `requests`
 /// requests as fast as one every 200 ms at `command`'s `/chat`.

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use keyrotor::claims::{AppOptions, Verdict, check_apps};
-use keyrotor::metrics::Figure;
+use keyrotor::spec::metrics::Figure;
+use keyrotor::studies::claims::{AppOptions, Verdict, check_apps};
 
 fn today() -> jiff::civil::Date {
     jiff::civil::date(2026, 11, 23)

@@ -3,11 +3,11 @@
 //! per-key counts agree with the mock's own `/admin/state`. How well each policy copes is a
 //! finding printed as a table, not a test failure.
 
-use keyrotor::driver::NoProgress;
+use keyrotor::drive::driver::NoProgress;
+use keyrotor::drive::workload::Arrivals;
 use keyrotor::engine::PolicyConfig;
 use keyrotor::run::{RunOptions, run};
-use keyrotor::scenario::Scenario;
-use keyrotor::workload::Arrivals;
+use keyrotor::spec::scenario::Scenario;
 use serde_json::Value;
 
 const FAULTS: &[(&str, &str)] = &[

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use keyrotor::driver::NoProgress;
-use keyrotor::report::Report;
+use keyrotor::drive::driver::NoProgress;
+use keyrotor::measure::report::Report;
 use keyrotor::run::{RunOptions, run};
-use keyrotor::scenario::Scenario;
+use keyrotor::spec::scenario::Scenario;
 use serde_json::Value;
 
 fn scenario(extra_traffic: &str, rest: &str) -> Scenario {
@@ -58,7 +58,7 @@ fn simulated_runs_are_deterministic_and_account_for_every_request() {
     );
     // Heavy contention (all keys in one organisation) makes any ordering noise visible.
     let mut shared = s.clone();
-    shared.keys.layout = keyrotor::scenario::Layout::Shared;
+    shared.keys.layout = keyrotor::spec::scenario::Layout::Shared;
     let first = without_wall(&report_of(&shared));
     for _ in 0..3 {
         assert_eq!(
@@ -113,7 +113,7 @@ fn real_time_run_over_loopback_and_interruption_lose_nothing() {
     );
     let r = report_of(&s);
     assert!(!r.simulated && !r.incomplete);
-    let planned = keyrotor::workload::Arrivals::new(&s.traffic, s.seed).count() as u64;
+    let planned = keyrotor::drive::workload::Arrivals::new(&s.traffic, s.seed).count() as u64;
     assert!(planned >= 2);
     assert_eq!(
         r.summary.offered, planned,
@@ -124,8 +124,8 @@ fn real_time_run_over_loopback_and_interruption_lose_nothing() {
 
     // Interrupted after 1 s of a 60 s run: stops, keeps what ran, marks the report.
     let mut s = scenario("duration = \"60s\"", "mode = \"real\"");
-    s.traffic.shape = keyrotor::scenario::Shape::Poisson {
-        rate: keyrotor::scenario::Rate(600.0),
+    s.traffic.shape = keyrotor::spec::scenario::Shape::Poisson {
+        rate: keyrotor::spec::scenario::Rate(600.0),
     };
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stopper = std::thread::spawn(move || {
@@ -161,7 +161,7 @@ fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
         "[target]\nlimits = { rpm = 30, rpd = 0, tpm = 0, tpd = 0 }",
     );
     let mut quiet = |_: usize, _: f64, _: f64| {};
-    let result = keyrotor::sweep::sweep(&separate, &[1, 2], &[], 0.99, &mut quiet)
+    let result = keyrotor::studies::sweep::sweep(&separate, &[1, 2], &[], 0.99, &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let one = result.points[0].capacity_rpm;
     assert!((28.0..36.0).contains(&one), "one key ≈ 30/min: {one}");
@@ -182,7 +182,7 @@ fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
         "duration = \"30m\"",
         "[target]\nlimits = { rpm = 30, rpd = 0, tpm = 0, tpd = 14400 }",
     );
-    let result = keyrotor::sweep::sweep(&daily, &[1], &[], 0.99, &mut quiet)
+    let result = keyrotor::studies::sweep::sweep(&daily, &[1], &[], 0.99, &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let (_, answer) = result.verdict();
     assert_eq!(result.points[0].binding.as_deref(), Some("TPD"));
@@ -192,8 +192,8 @@ fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
     );
 
     let mut shared = separate.clone();
-    shared.keys.layout = keyrotor::scenario::Layout::Shared;
-    let result = keyrotor::sweep::sweep(&shared, &[1, 3], &[], 0.99, &mut quiet)
+    shared.keys.layout = keyrotor::spec::scenario::Layout::Shared;
+    let result = keyrotor::studies::sweep::sweep(&shared, &[1, 3], &[], 0.99, &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let ratio = result.points[1].ratio_to_one_key.unwrap_or(0.0);
     assert!(
@@ -206,8 +206,8 @@ fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
 fn claims_get_the_verdicts_the_limits_imply() {
     let mut quiet = |_: &str| {};
     let today = mock_groq::catalog::CATALOG_DATE;
-    let claims =
-        keyrotor::claims::check(today, None, &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+    let claims = keyrotor::studies::claims::check(today, None, &mut quiet)
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let verdict = |id: &str| {
         claims
             .claims
@@ -216,7 +216,7 @@ fn claims_get_the_verdicts_the_limits_imply() {
             .map(|c| c.verdict)
             .unwrap_or_else(|| panic!("claim {id} missing"))
     };
-    use keyrotor::claims::Verdict::*;
+    use keyrotor::studies::claims::Verdict::*;
     assert_eq!(verdict("capacity-5x-separate"), Holds);
     assert_eq!(verdict("capacity-5x-shared"), Fails);
     assert_eq!(
@@ -741,7 +741,7 @@ fn cli_run_writes_reports_and_exit_codes_tell_thresholds_from_errors() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap_or_default())
             .unwrap_or_default();
-    assert_eq!(report["schema"], keyrotor::report::SCHEMA);
+    assert_eq!(report["schema"], keyrotor::measure::report::SCHEMA);
     let thresholds = report["thresholds"].as_array().cloned().unwrap_or_default();
     let latency = thresholds
         .iter()
@@ -839,11 +839,11 @@ fn simulation_agrees_with_real_time_for_every_policy() {
         );
         let sim = Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
         let real = Scenario {
-            mode: keyrotor::scenario::Mode::Real,
+            mode: keyrotor::spec::scenario::Mode::Real,
             ..sim.clone()
         };
         let (s, r) = (report_of(&sim), report_of(&real));
-        let num = |f: keyrotor::metrics::Figure| f.number().unwrap_or(f64::NAN);
+        let num = |f: keyrotor::spec::metrics::Figure| f.number().unwrap_or(f64::NAN);
         let pairs = [
             (
                 "success",
@@ -886,7 +886,8 @@ fn simulation_agrees_with_real_time_for_every_policy() {
 fn the_failover_claim_holds_up_to_a_round_trip_it_names() {
     let text = "name = \"rtt\"\nseed = 5\n[target]\nlimits = { rpm = 0, rpd = 0, tpm = 0, tpd = 0 }\n[[target.events]]\nkind = \"revoke_key\"\nkey = 0\nat = \"0s\"\n[keys]\ncount = 2\n[engine]\npolicy = \"round-robin\"\n[traffic]\narrival = \"constant\"\nrate = 60\nduration = \"1m\"\n";
     let scenario = Scenario::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
-    let rtt = keyrotor::claims::break_even_rtt(&scenario).unwrap_or_else(|e| panic!("{e:#}"));
+    let rtt =
+        keyrotor::studies::claims::break_even_rtt(&scenario).unwrap_or_else(|e| panic!("{e:#}"));
     assert!(
         rtt.is_some_and(|ms| (160..=170).contains(&ms)),
         "break-even round trip {rtt:?} ms"
@@ -1000,7 +1001,7 @@ fn each_organisations_quota_left_is_read_from_the_mock_while_the_run_goes() {
     let s = Scenario::from_file(std::path::Path::new("scenarios/keys-run-out.toml"))
         .unwrap_or_else(|e| panic!("{e}"));
     let finished = run(&s, RunOptions::default(), &NoProgress).unwrap_or_else(|e| panic!("{e:#}"));
-    let charts = keyrotor::chart::quota(&finished.quota, &[]);
+    let charts = keyrotor::output::chart::quota(&finished.quota, &[]);
     let rpd = charts
         .iter()
         .find(|c| c.id == "quota-rpd")

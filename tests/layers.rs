@@ -1,6 +1,7 @@
-//! The harness's floors: every module of `src/` sits in one layer, and imports only from its
-//! own layer or the layers below, with no cycle inside a layer. A module added to `src/`
-//! must be given its layer here; an import that points up fails with its file and line.
+//! The harness's floors: each layer of `src/` is a folder (or, for one run and the command
+//! line, a file), and its modules import only from their own layer or the layers below,
+//! with no cycle inside a layer. A new folder at the top of `src/` must be given its place
+//! here; an import that points up fails with its file and line.
 //!
 //! From the bottom: what users write (the scenario and the metric vocabulary), what is
 //! measured (recorder, report model, document blocks), what drives traffic, one run, the
@@ -9,127 +10,153 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The layers, bottom first, and their modules.
-const LAYERS: &[(&str, &[&str])] = &[
-    ("spec", &["metrics", "scenario", "flags"]),
-    (
-        "measure",
-        &[
-            "document",
-            "streaming",
-            "requests_csv",
-            "recorder",
-            "report",
-            "quota",
-        ],
-    ),
-    (
-        "drive",
-        &[
-            "workload",
-            "network",
-            "redis_server",
-            "driver",
-            "app",
-            "replicas",
-            "seed_apps",
-        ],
-    ),
-    ("run", &["run"]),
-    ("studies", &["sweep", "plan", "claims", "compare"]),
-    (
-        "output",
-        &["chart", "plots", "html", "schema", "artifacts", "live"],
-    ),
-    ("cli", &["cli"]),
+/// The layers, bottom first.
+const LAYERS: &[&str] = &[
+    "spec", "measure", "drive", "run", "studies", "output", "cli",
 ];
+
+/// A module of the harness: its layer and its name (`spec::scenario`; `run` for the layer
+/// that is one file).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Module {
+    layer: String,
+    name: String,
+}
+
+impl std::fmt::Display for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.layer == self.name {
+            true => write!(f, "{}", self.name),
+            false => write!(f, "{}::{}", self.layer, self.name),
+        }
+    }
+}
+
+/// The module a path below `crate::` names: `["spec", "scenario", …]` is `spec::scenario`;
+/// `["run", …]` is `run`. `None` outside the harness (`engine`) or for a layer's own file.
+fn module_at(segments: &[&str]) -> Option<Module> {
+    let layer = *segments.first()?;
+    if layer == "engine" {
+        return None;
+    }
+    let name = match layer {
+        "run" | "cli" => layer,
+        _ => *segments.get(1).filter(|s| **s != "mod")?,
+    };
+    Some(Module {
+        layer: layer.to_owned(),
+        name: name.to_owned(),
+    })
+}
 
 /// One import: the file and line it is on, the module importing and the module imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Import {
     at: String,
-    from: String,
-    to: String,
+    from: Module,
+    to: Module,
 }
 
-/// The top-level module a file of `src/` belongs to (`None` for lib.rs and main.rs).
-fn module_of(relative: &Path) -> Option<String> {
-    let first = relative.components().next()?.as_os_str().to_str()?;
-    let name = first.strip_suffix(".rs").unwrap_or(first);
-    (!matches!(name, "lib" | "main")).then(|| name.to_owned())
+/// The module a file of `src/` belongs to (`None` for lib.rs, main.rs and a layer's
+/// mod.rs).
+fn module_of(relative: &Path) -> Option<Module> {
+    let segments: Vec<&str> = relative
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .map(|c| c.strip_suffix(".rs").unwrap_or(c))
+        .collect();
+    match segments.as_slice() {
+        ["lib" | "main"] => None,
+        _ => module_at(&segments),
+    }
 }
 
-/// The `crate::X` paths of production code (comments and the `#[cfg(test)]` module left
-/// out), each with its line.
-fn crate_paths(source: &str) -> Vec<(usize, String)> {
+/// The `crate::…` paths of production code (comments and the `#[cfg(test)]` module left
+/// out), each with its line; a use-tree (`crate::spec::{metrics::Metric, scenario::X}`)
+/// gives one path per leaf.
+fn crate_paths(source: &str) -> Vec<(usize, Vec<String>)> {
+    let code: String = source
+        .lines()
+        .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
+        .map(|l| l.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut found = Vec::new();
-    let mut in_group = false;
-    for (i, raw) in source.lines().enumerate() {
-        let line = raw.split("//").next().unwrap_or_default();
-        if line.trim_start().starts_with("#[cfg(test)]") {
-            break;
+    let mut from = 0;
+    while let Some(at) = code[from..].find("crate::") {
+        let start = from + at + "crate::".len();
+        let line = code[..start].matches('\n').count() + 1;
+        let chars: Vec<char> = code[start..].chars().collect();
+        let mut i = 0;
+        for path in use_tree(&chars, &mut i) {
+            found.push((line, path));
         }
-        let mut rest = line;
-        // The names of a `use crate::{a, b::c};` group, over one line or several.
-        if in_group {
-            found.extend(group_heads(rest).into_iter().map(|m| (i + 1, m)));
-            in_group = !rest.contains("};");
-            continue;
-        }
-        while let Some(at) = rest.find("crate::") {
-            rest = &rest[at + "crate::".len()..];
-            if let Some(group) = rest.strip_prefix('{') {
-                found.extend(group_heads(group).into_iter().map(|m| (i + 1, m)));
-                in_group = !group.contains("};");
-                break;
-            }
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty() {
-                found.push((i + 1, name));
-            }
-        }
+        from = start;
     }
     found
 }
 
-/// The first segment of each path in the text of a `{…}` group (nested groups skipped).
-fn group_heads(text: &str) -> Vec<String> {
-    let mut heads = Vec::new();
-    let mut depth = 0usize;
-    let mut at_start = true;
-    let mut name = String::new();
-    for c in text.chars() {
-        match c {
-            '{' => depth += 1,
-            '}' if depth == 0 => break,
-            '}' => depth -= 1,
-            ',' if depth == 0 => at_start = true,
-            c if at_start && (c.is_alphanumeric() || c == '_') => name.push(c),
-            _ if !name.is_empty() => {
-                heads.push(std::mem::take(&mut name));
-                at_start = false;
+/// The paths of a use-tree starting at `chars[*i]`, moving `i` past it.
+fn use_tree(chars: &[char], i: &mut usize) -> Vec<Vec<String>> {
+    let skip_space = |i: &mut usize| {
+        while chars.get(*i).is_some_and(|c| c.is_whitespace()) {
+            *i += 1;
+        }
+    };
+    let mut segments = Vec::new();
+    loop {
+        skip_space(i);
+        if chars.get(*i) == Some(&'{') {
+            *i += 1;
+            let mut paths = Vec::new();
+            loop {
+                skip_space(i);
+                match chars.get(*i) {
+                    None => return paths,
+                    Some('}') => {
+                        *i += 1;
+                        return paths;
+                    }
+                    Some(',') => *i += 1,
+                    Some(_) => {
+                        let before = *i;
+                        for tail in use_tree(chars, i) {
+                            paths.push([segments.clone(), tail].concat());
+                        }
+                        if *i == before {
+                            *i += 1;
+                        }
+                    }
+                }
             }
-            _ => {}
+        }
+        let ident: String = chars[*i..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric() || **c == '_')
+            .collect();
+        *i += ident.chars().count();
+        if ident.is_empty() {
+            return vec![segments];
+        }
+        segments.push(ident);
+        if chars.get(*i) == Some(&':') && chars.get(*i + 1) == Some(&':') {
+            *i += 2;
+        } else {
+            return vec![segments];
         }
     }
-    if !name.is_empty() {
-        heads.push(name);
-    }
-    heads
 }
 
-/// Every import between two top-level modules of the files given (path, source).
+/// Every import between two modules of the files given (path, source).
 fn imports(files: &[(PathBuf, String)]) -> Vec<Import> {
     let mut all = Vec::new();
     for (path, source) in files {
         let Some(from) = module_of(path) else {
             continue;
         };
-        for (line, to) in crate_paths(source) {
-            if to != from && to != "engine" {
+        for (line, path_to) in crate_paths(source) {
+            let segments: Vec<&str> = path_to.iter().map(String::as_str).collect();
+            if let Some(to) = module_at(&segments).filter(|to| *to != from) {
                 all.push(Import {
                     at: format!("src/{}:{line}", path.display()),
                     from: from.clone(),
@@ -141,32 +168,37 @@ fn imports(files: &[(PathBuf, String)]) -> Vec<Import> {
     all
 }
 
-/// What breaks the floors: a module in no layer, an import of a module in a layer above,
-/// a cycle inside a layer.
-fn violations(modules: &BTreeSet<String>, imports: &[Import]) -> Vec<String> {
-    let layer: BTreeMap<&str, usize> = LAYERS
-        .iter()
-        .enumerate()
-        .flat_map(|(i, (_, names))| names.iter().map(move |n| (*n, i)))
-        .collect();
+/// What breaks the floors: a module in no known layer, an import of a module in a layer
+/// above, a cycle inside a layer.
+fn violations(modules: &BTreeSet<Module>, imports: &[Import]) -> Vec<String> {
+    let rank = |m: &Module| LAYERS.iter().position(|l| *l == m.layer);
     let mut problems: Vec<String> = modules
         .iter()
-        .filter(|m| !layer.contains_key(m.as_str()))
-        .map(|m| format!("src/{m} is in no layer: give it one in tests/layers.rs"))
+        .filter(|m| rank(m).is_none())
+        .map(|m| {
+            format!(
+                "src/{} is in no layer: give it one in tests/layers.rs",
+                m.layer
+            )
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
-    let mut same_layer: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut same_layer: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for i in imports {
-        let (Some(&from), Some(&to)) = (layer.get(i.from.as_str()), layer.get(i.to.as_str()))
-        else {
+        let (Some(from), Some(to)) = (rank(&i.from), rank(&i.to)) else {
             continue;
         };
         if to > from {
             problems.push(format!(
                 "{}: {} ({}) imports {} ({}, a layer above)",
-                i.at, i.from, LAYERS[from].0, i.to, LAYERS[to].0
+                i.at, i.from, LAYERS[from], i.to, LAYERS[to]
             ));
         } else if to == from {
-            same_layer.entry(&i.from).or_default().insert(&i.to);
+            same_layer
+                .entry(i.from.to_string())
+                .or_default()
+                .insert(i.to.to_string());
         }
     }
     problems.extend(cycles(&same_layer));
@@ -174,26 +206,25 @@ fn violations(modules: &BTreeSet<String>, imports: &[Import]) -> Vec<String> {
 }
 
 /// Each module that can reach itself through imports within its layer, with the way round.
-fn cycles(edges: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<String> {
+fn cycles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     let mut found = Vec::new();
     for start in edges.keys() {
-        // Breadth-first from the module's imports, remembering how each was reached.
+        // Through the module's imports, remembering how each module was reached.
         let mut came_from: BTreeMap<&str, &str> = BTreeMap::new();
         let mut queue: Vec<&str> = vec![start];
         while let Some(at) = queue.pop() {
             for next in edges.get(at).into_iter().flatten() {
-                if !came_from.contains_key(next) {
+                if !came_from.contains_key(next.as_str()) {
                     came_from.insert(next, at);
                     queue.push(next);
                 }
             }
         }
-        if came_from.contains_key(start) {
-            let mut way = vec![*start];
-            let mut at = came_from[start];
-            while at != *start && way.len() <= edges.len() {
+        if let Some(mut at) = came_from.get(start.as_str()).copied() {
+            let mut way = vec![start.as_str()];
+            while at != start && way.len() <= edges.len() {
                 way.push(at);
-                at = came_from[at];
+                at = came_from.get(at).copied().unwrap_or(start);
             }
             way.push(start);
             way.reverse();
@@ -228,51 +259,61 @@ fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
 fn every_import_of_the_harness_points_down_and_no_layer_has_a_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let files = sources(&src);
-    let modules: BTreeSet<String> = files.iter().filter_map(|(p, _)| module_of(p)).collect();
+    let modules: BTreeSet<Module> = files.iter().filter_map(|(p, _)| module_of(p)).collect();
     let all = imports(&files);
     assert!(
-        all.len() > 50,
-        "only {} imports found: is the reader broken?",
-        all.len()
+        all.len() > 50 && modules.len() > 20,
+        "only {} imports between {} modules found: is the reader broken?",
+        all.len(),
+        modules.len()
     );
     let problems = violations(&modules, &all);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    // Every module named in a layer exists (a renamed module leaves no stale entry).
-    for (name, members) in LAYERS {
-        for m in *members {
-            assert!(modules.contains(*m), "layer {name} names {m}, not in src/");
-        }
+    // Every layer is there (a renamed folder leaves no stale entry).
+    for layer in LAYERS {
+        assert!(
+            modules.iter().any(|m| m.layer == *layer),
+            "layer {layer} has no module in src/"
+        );
     }
 }
 
 #[test]
-fn an_upward_import_a_cycle_and_a_module_without_a_layer_are_each_caught() {
+fn an_upward_import_a_cycle_and_a_folder_without_a_layer_are_each_caught() {
     let file = |path: &str, text: &str| (PathBuf::from(path), text.to_owned());
     let files = [
         // Upward: the scenario (spec) reaching into a run.
-        file("scenario/check.rs", "use crate::run::mock_config;\n"),
-        // A cycle inside the studies layer, through a grouped import over two lines.
+        file("spec/scenario/check.rs", "use crate::run::mock_config;\n"),
+        // A cycle inside the studies layer, one side through a use-tree over three lines.
         file(
-            "sweep.rs",
-            "use crate::{\n    document::Block,\n    plan::Plan,\n};\n",
+            "studies/sweep.rs",
+            "use crate::{\n    measure::document::Block,\n    studies::{plan::Plan, compare},\n};\n",
         ),
-        file("plan/mod.rs", "fn f() { crate::sweep::go(); }\n"),
+        file(
+            "studies/plan/mod.rs",
+            "fn f() { crate::studies::sweep::go(); }\n",
+        ),
         // Not counted: comments and the test module.
         file(
-            "report/mod.rs",
+            "measure/report/mod.rs",
             "// crate::cli::x\n#[cfg(test)]\nmod tests { use crate::cli::Cli; }\n",
         ),
-        file("newthing.rs", "use crate::scenario::Scenario;\n"),
+        file("extras/thing.rs", "use crate::spec::scenario::Scenario;\n"),
     ];
     let modules = files.iter().filter_map(|(p, _)| module_of(p)).collect();
     let problems = violations(&modules, &imports(&files));
     let text = problems.join("\n");
     assert!(
-        text.contains("src/scenario/check.rs:1: scenario (spec) imports run (run, a layer above)"),
+        text.contains(
+            "src/spec/scenario/check.rs:1: spec::scenario (spec) imports run (run, a layer above)"
+        ),
         "{text}"
     );
-    assert!(text.contains("import cycle: plan → sweep → plan"), "{text}");
-    assert!(text.contains("src/newthing is in no layer"), "{text}");
+    assert!(
+        text.contains("import cycle: studies::plan → studies::sweep → studies::plan"),
+        "{text}"
+    );
+    assert!(text.contains("src/extras is in no layer"), "{text}");
     assert!(!text.contains("cli"), "comments and tests count: {text}");
     assert_eq!(problems.len(), 4, "{text}");
 }

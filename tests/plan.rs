@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use keyrotor::plan::{PlanInput, plan};
+use keyrotor::studies::plan::{PlanInput, plan};
 use serde_json::Value;
 
 fn event(extra: &str) -> PlanInput {
@@ -309,7 +309,7 @@ fn a_keynote_spike_in_ten_minute_steps_sets_the_busiest_hour() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let (limits, _) = input.limits();
-    let a = keyrotor::plan::analytical(&input, &limits);
+    let a = keyrotor::studies::plan::analytical(&input, &limits);
     assert!(
         (a.peak_rpm - 1000.0 / 120.0 * 12.0 / 17.0 * 6.0).abs() < 1e-6,
         "{}",
@@ -398,7 +398,7 @@ fn a_bound_is_called_a_bound_and_the_full_budget_assumption_is_stated() {
         md.contains("every key starts the event with its full daily budget"),
         "{md}"
     );
-    let steady = keyrotor::plan::analytical(
+    let steady = keyrotor::studies::plan::analytical(
         &PlanInput {
             steady: true,
             ..event("")

@@ -3,10 +3,10 @@
 //! local and shared state on the same arrivals; a real-time run shares state on a
 //! `redis-server` keyrotor starts itself on loopback (and stops).
 
-use keyrotor::driver::NoProgress;
-use keyrotor::report::Report;
+use keyrotor::drive::driver::NoProgress;
+use keyrotor::measure::report::Report;
 use keyrotor::run::{RunOptions, run};
-use keyrotor::scenario::Scenario;
+use keyrotor::spec::scenario::Scenario;
 
 /// 4 replicas of the cooldown seed over 5 keys, each replica a fresh serverless instance
 /// per request, at 200 req/min for 5 simulated minutes.
@@ -210,7 +210,7 @@ duration = "6s"
 fn a_sweep_over_replicas_gives_a_capacity_per_replica_count() {
     let base = serverless("local", "");
     let mut quiet = |_: usize, _: f64, _: f64| {};
-    let sweep = keyrotor::sweep::sweep(&base, &[2], &[1, 4], 0.9, &mut quiet)
+    let sweep = keyrotor::studies::sweep::sweep(&base, &[2], &[1, 4], 0.9, &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let replicas: Vec<u32> = sweep.points.iter().map(|p| p.replicas).collect();
     assert_eq!(replicas, vec![1, 4]);

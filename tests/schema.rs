@@ -12,13 +12,13 @@ fn temp(name: &str) -> PathBuf {
 
 #[test]
 fn the_committed_schemas_are_the_ones_the_types_generate() {
-    for (name, schema) in keyrotor::schema::all() {
+    for (name, schema) in keyrotor::output::schema::all() {
         let path = format!("schemas/{name}.schema.json");
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        let generated = keyrotor::schema::text(&schema).unwrap_or_else(|e| panic!("{e}"));
+        let generated = keyrotor::output::schema::text(&schema).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             committed == generated,
-            "{path} is not what the types generate: run `cargo run -- schema --write schemas` (it asks for a new keyrotor::report::SCHEMA when a schema changes)"
+            "{path} is not what the types generate: run `cargo run -- schema --write schemas` (it asks for a new keyrotor::measure::report::SCHEMA when a schema changes)"
         );
     }
 }
@@ -26,9 +26,9 @@ fn the_committed_schemas_are_the_ones_the_types_generate() {
 #[test]
 fn a_schema_cannot_change_under_the_same_version() {
     let dir = temp("bump");
-    keyrotor::schema::write(&dir).unwrap_or_else(|e| panic!("{e:#}"));
+    keyrotor::output::schema::write(&dir).unwrap_or_else(|e| panic!("{e:#}"));
     assert!(
-        keyrotor::schema::write(&dir)
+        keyrotor::output::schema::write(&dir)
             .unwrap_or_else(|e| panic!("{e:#}"))
             .is_empty(),
         "nothing changed"
@@ -40,13 +40,13 @@ fn a_schema_cannot_change_under_the_same_version() {
         text.replace("\"title\": \"Report\"", "\"title\": \"Old report\""),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let refused = keyrotor::schema::write(&dir)
+    let refused = keyrotor::output::schema::write(&dir)
         .err()
         .map(|e| format!("{e:#}"));
     assert!(
         refused.is_some_and(|e| e.contains("bump")),
         "a changed schema under v{} was written",
-        keyrotor::report::SCHEMA
+        keyrotor::measure::report::SCHEMA
     );
     // Under another version it is written.
     let old = std::fs::read_to_string(&path)
@@ -54,7 +54,7 @@ fn a_schema_cannot_change_under_the_same_version() {
         .replace("/v", "/v0");
     std::fs::write(&path, old).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        keyrotor::schema::write(&dir)
+        keyrotor::output::schema::write(&dir)
             .unwrap_or_else(|e| panic!("{e:#}"))
             .len(),
         1

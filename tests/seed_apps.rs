@@ -2,11 +2,11 @@
 //! under limits tight enough to make it fail over and give up: keyrotor's attributed figures
 //! must equal the mock's own counts, and each app must behave as its seed describes.
 
-use keyrotor::driver::NoProgress;
-use keyrotor::report::Report;
+use keyrotor::drive::driver::NoProgress;
+use keyrotor::drive::seed_apps::{self, SeedApp};
+use keyrotor::measure::report::Report;
 use keyrotor::run::{RunOptions, run};
-use keyrotor::scenario::Scenario;
-use keyrotor::seed_apps::{self, SeedApp};
+use keyrotor::spec::scenario::Scenario;
 use std::time::Duration;
 
 /// Two keys in two organisations that admit 2 requests a minute each; 6 requests, one every

@@ -2,12 +2,12 @@
 //! latency and output tokens per second, from the events as they arrive, in simulated and in
 //! real time; a stream broken after its first byte is the user's failure, not a failover.
 
-use keyrotor::driver::NoProgress;
-use keyrotor::metrics::Figure;
-use keyrotor::metrics::Metric;
-use keyrotor::report::Report;
+use keyrotor::drive::driver::NoProgress;
+use keyrotor::measure::report::Report;
 use keyrotor::run::{RunOptions, run};
-use keyrotor::scenario::Scenario;
+use keyrotor::spec::metrics::Figure;
+use keyrotor::spec::metrics::Metric;
+use keyrotor::spec::scenario::Scenario;
 
 fn scenario(mode: &str, traffic: &str, rest: &str) -> Scenario {
     let text = format!(
@@ -23,7 +23,7 @@ fn report(s: &Scenario) -> Report {
 }
 
 /// The report's streaming figures, which a streamed run must have.
-fn streaming(r: &Report) -> &keyrotor::report::Streaming {
+fn streaming(r: &Report) -> &keyrotor::measure::report::Streaming {
     r.streaming
         .as_ref()
         .unwrap_or_else(|| panic!("no streaming figures"))

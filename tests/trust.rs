@@ -15,13 +15,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use keyrotor::driver::{NoProgress, drive};
+use keyrotor::drive::driver::{NoProgress, drive};
 use keyrotor::engine::{Rotor, RotorOptions};
-use keyrotor::metrics::Figure;
-use keyrotor::metrics::Metric;
-use keyrotor::recorder::Recorder;
+use keyrotor::measure::recorder::Recorder;
 use keyrotor::run::{RunOptions, run};
-use keyrotor::scenario::Scenario;
+use keyrotor::spec::metrics::Figure;
+use keyrotor::spec::metrics::Metric;
+use keyrotor::spec::scenario::Scenario;
 use serde_json::Value;
 
 fn temp(name: &str) -> PathBuf {
@@ -266,7 +266,7 @@ fn arrivals_beyond_the_in_flight_cap_are_dropped_and_counted() {
     assert_eq!(sum.succeeded, 10_000, "{sum:?}");
     assert_eq!(sum.offered, sum.succeeded + sum.failed + sum.dropped);
     assert_eq!(
-        keyrotor::driver::MAX_IN_FLIGHT as u64,
+        keyrotor::drive::driver::MAX_IN_FLIGHT as u64,
         sum.succeeded,
         "exactly the cap was in flight"
     );
@@ -280,7 +280,7 @@ fn a_real_run_beyond_the_drivers_pace_drops_and_ends_on_time() {
         "arrival = \"constant\"\nrate = 10000000\nduration = \"2s\"\ninterval = \"1s\"",
         "[target]\nlimits = { rpm = 0, rpd = 0, tpm = 0, tpd = 0 }",
     );
-    s.mode = keyrotor::scenario::Mode::Real;
+    s.mode = keyrotor::spec::scenario::Mode::Real;
     s.engine.deadline = Duration::from_secs(2);
     s.engine.request_timeout = Duration::from_secs(1);
     let started = Instant::now();
@@ -465,7 +465,7 @@ fn compare_refuses_reports_that_are_not_comparable() {
 /// answered, never counted as dropped.
 #[test]
 fn the_last_arrival_of_an_event_is_sent_even_when_its_timer_fires_after_the_end() {
-    let input: keyrotor::plan::PlanInput = toml::from_str(
+    let input: keyrotor::studies::plan::PlanInput = toml::from_str(
         "users = 100\nqueries_per_user = 1\nduration = \"1m\"\nprompt_tokens = 50\ncompletion_tokens = 50\nlimits = { rpm = 0, rpd = 100, tpm = 0, tpd = 0 }\nseed = 159\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
