@@ -52,7 +52,8 @@ pub struct ProxyArgs {
     /// The API the keys belong to, as a base URL without its `/openai/v1` path.
     #[arg(long, value_name = "URL", default_value = "https://api.groq.com")]
     pub upstream: String,
-    /// The rotation policy, e.g. `adaptive` or `cooldown:cooldown=30s` (see `keyrotor policies`).
+    /// The rotation policy, e.g. `adaptive` or `cooldown:cooldown=30s` (the presets and their
+    /// parameters: `keyrotor policies`, or docs/engine.md).
     #[arg(long, value_name = "POLICY", default_value = "adaptive")]
     pub policy: PolicyConfig,
     /// Which API's conventions the upstream follows.

@@ -40,8 +40,31 @@ fn committed_id(path: &Path) -> Option<String> {
     value["$id"].as_str().map(str::to_owned)
 }
 
-/// Writes every schema into `dir` as `<name>.schema.json`. Refuses to change a schema under
-/// the same version: bump [`SCHEMA`] first.
+/// A schema without its descriptions: what a consumer's parser depends on.
+fn structure(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(key, _)| key.as_str() != "description")
+            .map(|(key, v)| (key.clone(), structure(v)))
+            .collect(),
+        serde_json::Value::Array(items) => items.iter().map(structure).collect(),
+        other => other.clone(),
+    }
+}
+
+/// Whether `old` and `new` (schema texts) differ beyond their descriptions.
+fn structure_changed(old: &str, new: &str) -> bool {
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    match (parse(old), parse(new)) {
+        (Some(old), Some(new)) => structure(&old) != structure(&new),
+        _ => true,
+    }
+}
+
+/// Writes every schema into `dir` as `<name>.schema.json`. Refuses to change a schema's
+/// structure under the same version (bump [`SCHEMA`] first); a change of its descriptions
+/// alone is written under the version it has.
 pub fn write(dir: &Path) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
@@ -52,7 +75,9 @@ pub fn write(dir: &Path) -> anyhow::Result<Vec<String>> {
         if old.as_deref() == Some(new.as_str()) {
             continue;
         }
-        if old.is_some()
+        if old
+            .as_deref()
+            .is_some_and(|old| structure_changed(old, &new))
             && committed_id(&path).as_deref() == schema.get("$id").and_then(|v| v.as_str())
         {
             bail!(
@@ -64,4 +89,24 @@ pub fn write(dir: &Path) -> anyhow::Result<Vec<String>> {
         written.push(path.display().to_string());
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::structure_changed;
+
+    #[test]
+    fn descriptions_alone_are_no_change_of_structure() {
+        let old =
+            r#"{"$id": "v6", "properties": {"a": {"type": "number", "description": "old words"}}}"#;
+        let reworded =
+            r#"{"$id": "v6", "properties": {"a": {"type": "number", "description": "new words"}}}"#;
+        let retyped =
+            r#"{"$id": "v6", "properties": {"a": {"type": "string", "description": "old words"}}}"#;
+        let added =
+            r#"{"$id": "v6", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}"#;
+        assert!(!structure_changed(old, reworded));
+        assert!(structure_changed(old, retyped));
+        assert!(structure_changed(old, added));
+    }
 }

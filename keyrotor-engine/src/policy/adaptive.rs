@@ -75,7 +75,7 @@ impl Default for Params {
 
 impl Params {
     /// Checks each parameter against its range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), super::OutOfRange> {
         within(
             "max_wait",
             self.max_wait,

@@ -41,7 +41,7 @@ impl Default for Params {
 
 impl Params {
     /// Checks each parameter against its range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), super::OutOfRange> {
         within("max_switches", self.max_switches, 1, 1000)?;
         within_backoff_base(self.backoff_base)?;
         within("max_backoff_retries", self.max_backoff_retries, 0, 20)

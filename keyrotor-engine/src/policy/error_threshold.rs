@@ -35,7 +35,7 @@ impl Default for Params {
 
 impl Params {
     /// Checks each parameter against its range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), super::OutOfRange> {
         within("threshold", self.threshold, 1, 1000)?;
         within(
             "reset_interval",

@@ -213,7 +213,7 @@ pub enum PolicyConfig {
     Adaptive(adaptive::Params),
 }
 
-/// One line per preset for `keyrotor policies`: name, seed, behaviour, parameters.
+/// One preset as a listing shows it: name, seed, behaviour, parameters.
 #[derive(Debug)]
 pub struct PresetInfo {
     /// Preset name.
@@ -324,13 +324,58 @@ impl PolicyConfig {
     }
 }
 
-/// Parses `name` or `name:param=value,param=value`, e.g. `cooldown:cooldown=30s,max_attempts=2`.
-/// A policy text (`NAME` or `NAME:param=value,…`) that names no preset, or gives it a
-/// parameter it does not take or a value out of range; the message says which.
+/// A policy parameter outside its documented range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct PolicyError(pub String);
+#[error("{name} must be between {min} and {max}, got {value}")]
+pub struct OutOfRange {
+    /// The parameter.
+    pub name: &'static str,
+    /// Its smallest allowed value, as written.
+    pub min: String,
+    /// Its largest allowed value, as written.
+    pub max: String,
+    /// The value given, as written.
+    pub value: String,
+}
 
+/// Why a policy text (`NAME` or `NAME:param=value,…`) was refused; the message says which
+/// part and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// A parameter not written as `name=value`.
+    #[error("policy parameter `{0}` is not of the form name=value")]
+    NotNameValue(String),
+    /// No preset by that name, or a parameter value that does not read as its type.
+    #[error("invalid policy `{text}`: {reason} (presets: {presets})")]
+    Unreadable {
+        /// The text given.
+        text: String,
+        /// What did not read.
+        reason: String,
+        /// The presets' names.
+        presets: String,
+    },
+    /// A parameter the preset does not take.
+    #[error("invalid policy `{text}`: {policy} takes no parameter `{name}`")]
+    NoSuchParameter {
+        /// The text given.
+        text: String,
+        /// The preset.
+        policy: &'static str,
+        /// The parameter it does not take.
+        name: String,
+    },
+    /// A parameter outside its range.
+    #[error("invalid policy `{text}`: {range}")]
+    OutOfRange {
+        /// The text given.
+        text: String,
+        /// Which parameter, its range and the value.
+        range: OutOfRange,
+    },
+}
+
+/// Parses `name` or `name:param=value,param=value`, e.g. `cooldown:cooldown=30s,max_attempts=2`.
 impl FromStr for PolicyConfig {
     type Err = PolicyError;
 
@@ -338,11 +383,9 @@ impl FromStr for PolicyConfig {
         let (name, params) = text.split_once(':').unwrap_or((text, ""));
         let mut toml_text = format!("name = {:?}\n", name.trim());
         for pair in params.split(',').filter(|p| !p.trim().is_empty()) {
-            let (k, v) = pair.split_once('=').ok_or_else(|| {
-                PolicyError(format!(
-                    "policy parameter `{pair}` is not of the form name=value"
-                ))
-            })?;
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| PolicyError::NotNameValue(pair.to_owned()))?;
             let v = v.trim();
             let literal = if v.parse::<f64>().is_ok() || v == "true" || v == "false" {
                 v.to_owned()
@@ -353,33 +396,35 @@ impl FromStr for PolicyConfig {
         }
         let config: Self = toml::from_str(&toml_text).map_err(|e| {
             let names: Vec<&str> = Self::presets().iter().map(|p| p.name).collect();
-            PolicyError(format!(
-                "invalid policy `{text}`: {}(presets: {}; see `keyrotor policies`)",
-                e.message(),
-                names.join(", ")
-            ))
+            PolicyError::Unreadable {
+                text: text.to_owned(),
+                reason: e.message().trim().to_owned(),
+                presets: names.join(", "),
+            }
         })?;
         // A preset without parameters would ignore any given: refuse what it does not take.
         let taken = serde_json::to_value(&config).unwrap_or_default();
         for pair in params.split(',').filter(|p| !p.trim().is_empty()) {
             let name = pair.split_once('=').map_or(pair, |(k, _)| k).trim();
             if taken.get(name).is_none() || name == "name" {
-                return Err(PolicyError(format!(
-                    "invalid policy `{text}`: {} takes no parameter `{name}` (see `keyrotor policies`)",
-                    config.name()
-                )));
+                return Err(PolicyError::NoSuchParameter {
+                    text: text.to_owned(),
+                    policy: config.name(),
+                    name: name.to_owned(),
+                });
             }
         }
-        config
-            .validate()
-            .map_err(|e| PolicyError(format!("invalid policy `{text}`: {e}")))?;
+        config.validate().map_err(|range| PolicyError::OutOfRange {
+            text: text.to_owned(),
+            range,
+        })?;
         Ok(config)
     }
 }
 
 impl PolicyConfig {
-    /// Checks every parameter against its documented range (`keyrotor policies`).
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks every parameter against its documented range.
+    pub fn validate(&self) -> Result<(), OutOfRange> {
         match self {
             PolicyConfig::RoundRobin => Ok(()),
             PolicyConfig::StickyFailover(p) => p.validate(),
@@ -392,7 +437,7 @@ impl PolicyConfig {
 }
 
 /// The range of every policy's `backoff_base`: 1 ms to 60 s.
-pub(crate) fn within_backoff_base(value: Duration) -> Result<(), String> {
+pub(crate) fn within_backoff_base(value: Duration) -> Result<(), OutOfRange> {
     within(
         "backoff_base",
         value,
@@ -403,17 +448,20 @@ pub(crate) fn within_backoff_base(value: Duration) -> Result<(), String> {
 
 /// `Ok` when `value` is in `[min, max]`, else an error naming the parameter and the range.
 pub(crate) fn within<T: PartialOrd + std::fmt::Debug>(
-    name: &str,
+    name: &'static str,
     value: T,
     min: T,
     max: T,
-) -> Result<(), String> {
+) -> Result<(), OutOfRange> {
     if value >= min && value <= max {
         Ok(())
     } else {
-        Err(format!(
-            "{name} must be between {min:?} and {max:?}, got {value:?}"
-        ))
+        Err(OutOfRange {
+            name,
+            min: format!("{min:?}"),
+            max: format!("{max:?}"),
+            value: format!("{value:?}"),
+        })
     }
 }
 
@@ -484,6 +532,32 @@ mod tests {
                 err.contains("invalid policy") || err.contains("name=value"),
                 "{bad}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn each_refusal_is_its_own_error_and_names_no_command_of_another_crate() {
+        let err = |text: &str| text.parse::<PolicyConfig>().err();
+        assert!(matches!(err("nope"), Some(PolicyError::Unreadable { .. })));
+        assert_eq!(
+            err("cooldown:max_attempts"),
+            Some(PolicyError::NotNameValue("max_attempts".to_owned()))
+        );
+        assert!(matches!(
+            err("round-robin:cooldown=5s"),
+            Some(PolicyError::NoSuchParameter { policy: "round-robin", ref name, .. }) if name == "cooldown"
+        ));
+        let Some(PolicyError::OutOfRange { range, .. }) = err("cooldown:max_attempts=0") else {
+            panic!("max_attempts=0 is out of range");
+        };
+        assert_eq!(range.name, "max_attempts");
+        assert_eq!(
+            range.to_string(),
+            "max_attempts must be between 1 and 100, got 0"
+        );
+        for text in ["nope", "cooldown:bogus=1", "cooldown:max_attempts=0"] {
+            let message = err(text).map(|e| e.to_string()).unwrap_or_default();
+            assert!(!message.contains("keyrotor "), "{text}: {message}");
         }
     }
 }

@@ -32,7 +32,7 @@ impl Default for Params {
 
 impl Params {
     /// Checks each parameter against its range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), super::OutOfRange> {
         within("sdk_retries", self.sdk_retries, 0, 10)
     }
 }

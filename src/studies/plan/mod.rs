@@ -34,88 +34,134 @@ use crate::engine::PolicyConfig;
 use crate::engine::rotor::MAX_KEYS;
 use crate::spec::scenario::{Layout, PolicySpec, Scenario, ScenarioBuilder, Tokens};
 
-/// What the event looks like (also the `--file` TOML form).
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+/// What the event looks like: the flags of `keyrotor plan` and the fields of its `--file`
+/// TOML form (the same names, with underscores), with the same defaults.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, clap::Args)]
 #[serde(deny_unknown_fields)]
+#[group(id = "event", multiple = true)]
 pub struct PlanInput {
     /// Users.
+    #[arg(long, default_value_t = 1000)]
     pub users: u64,
     /// Queries per user over the event.
+    #[arg(long = "queries", value_name = "N", default_value_t = 10.0)]
     pub queries_per_user: f64,
-    /// The event's length.
+    /// The event's length, e.g. 8h, 1d.
     #[serde(with = "humantime_serde")]
     #[schemars(with = "String")]
+    #[arg(long, default_value = "24h", value_parser = humantime_serde::re::humantime::parse_duration)]
     pub duration: Duration,
     /// Peak-hour factor: the busiest hour carries this many times the average (1 = flat).
     #[serde(default = "one")]
+    #[arg(long, default_value_t = one())]
     pub peak_factor: f64,
-    /// Relative load of each step (overrides `peak_factor`; repeats after the last).
+    /// Relative load of each step, e.g. 1,1,2,4,2,1 (overrides the peak factor; repeats
+    /// after the last).
     #[serde(default)]
+    #[arg(long, value_delimiter = ',')]
     pub profile: Vec<f64>,
-    /// How long each weight of `profile` lasts: a divisor of an hour (e.g. `10m` for a
-    /// keynote's spike, `1m` for waves of users) or whole hours dividing a day; 1 h by
-    /// default.
+    /// How long each weight of the profile lasts: a divisor of an hour (e.g. `10m` for a
+    /// keynote's spike, `1m` for waves of users) or whole hours dividing a day.
     #[serde(default = "default_step", with = "humantime_serde")]
     #[schemars(with = "String")]
+    #[arg(long, default_value = "1h", value_parser = humantime_serde::re::humantime::parse_duration)]
     pub profile_step: Duration,
     /// Prompt tokens per query.
+    #[arg(long, default_value_t = 200)]
     pub prompt_tokens: u64,
     /// Completion tokens per query.
+    #[arg(long, default_value_t = 200)]
     pub completion_tokens: u64,
-    /// Model from the catalog.
+    /// Model from the catalog (Groq's recommended one by default).
     #[serde(default = "default_model")]
+    #[arg(long, default_value_t = default_model())]
     pub model: String,
     /// The day whose Groq catalog applies (which models exist, their limits); today when
-    /// absent.
+    /// absent. On the command line it is the shared `--as-of`.
     #[serde(default)]
+    #[arg(skip)]
     pub as_of: Option<jiff::civil::Date>,
-    /// Plan.
+    /// Groq's plan: `free` or `developer`.
     #[serde(default)]
+    #[arg(long, default_value = "free", value_parser = parse_tier)]
     pub tier: Tier,
     /// Explicit limits per organisation (replace the catalog's where given; 0 = unlimited).
+    /// On the command line: --rpm, --rpd, --tpm, --tpd.
     #[serde(default)]
     #[schemars(with = "Option<std::collections::BTreeMap<String, Option<u64>>>")]
+    #[arg(skip)]
     pub limits: Option<LimitsOverride>,
     /// `separate` (a key per organisation) or `shared` (all keys in one).
     #[serde(default)]
+    #[arg(long, default_value = "separate", value_parser = parse_layout)]
     pub layout: Layout,
-    /// Goodput objective: the share of requests answered within `latency_budget`.
+    /// Goodput objective: the share of requests answered within the latency budget.
     #[serde(default = "default_objective")]
+    #[arg(long, default_value_t = default_objective())]
     pub objective: f64,
-    /// How long a user waits for an answer.
+    /// How long a user waits for an answer, e.g. 5s, 2s.
     #[serde(default = "default_latency_budget", with = "humantime_serde")]
     #[schemars(with = "String")]
+    #[arg(long, default_value = "5s", value_parser = humantime_serde::re::humantime::parse_duration)]
     pub latency_budget: Duration,
     /// Optional objective on the p99 latency of succeeded requests, ms.
     #[serde(default)]
+    #[arg(long, value_name = "MS")]
     pub max_p99_ms: Option<f64>,
     /// Optional objective on the longest any answered user waited, ms.
     #[serde(default)]
+    #[arg(long, value_name = "MS")]
     pub max_wait_ms: Option<f64>,
-    /// Policy to size for.
+    /// Policy to size for, e.g. `adaptive` or `cooldown:cooldown=30s` (see `keyrotor
+    /// policies`).
     #[serde(default)]
+    #[arg(long, default_value = "adaptive")]
     pub policy: PolicySpec,
     /// Seed.
     #[serde(default)]
+    #[arg(skip)]
     pub seed: u64,
     /// Largest key count the simulation tries.
     #[serde(default = "default_max_keys")]
+    #[arg(long, default_value_t = default_max_keys())]
     pub max_keys: usize,
     /// Skip the simulations (analytical bound only).
     #[serde(default)]
+    #[arg(long)]
     pub analytical_only: bool,
     /// The event's traffic goes on day after day (e.g. "N users every hour"): keys do not
     /// start it with full budgets but in steady state, so only the refill counts.
     #[serde(default)]
+    #[arg(long)]
     pub steady: bool,
     /// The share of seeds whose simulated event must meet the objective for a count to be
     /// recommended, in (0, 1].
     #[serde(default = "default_confidence")]
+    #[arg(long, default_value_t = default_confidence())]
     pub confidence: f64,
     /// Seeds simulated per key count around the answer, 0 to 1,000 (0: one seed, no
     /// confidence figure).
     #[serde(default = "default_seeds")]
+    #[arg(long, default_value_t = default_seeds())]
     pub seeds: usize,
+}
+
+/// `--tier`: `free` or `developer`.
+fn parse_tier(text: &str) -> Result<Tier, String> {
+    match text {
+        "free" => Ok(Tier::Free),
+        "developer" => Ok(Tier::Developer),
+        other => Err(format!("free or developer, not `{other}`")),
+    }
+}
+
+/// `--layout`: `separate` or `shared`.
+fn parse_layout(text: &str) -> Result<Layout, String> {
+    match text {
+        "separate" => Ok(Layout::Separate),
+        "shared" => Ok(Layout::Shared),
+        other => Err(format!("separate or shared, not `{other}`")),
+    }
 }
 
 fn default_step() -> Duration {
