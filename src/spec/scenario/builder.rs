@@ -81,11 +81,11 @@ impl Traffic {
             shape: Shape::Poisson { rate: Rate(rpm) },
             duration: Some(span),
             requests: None,
-            prompt_tokens: super::default_prompt(),
-            completion_tokens: super::default_completion(),
+            prompt_tokens: super::traffic::default_prompt(),
+            completion_tokens: super::traffic::default_completion(),
             stream: false,
-            interval: super::default_interval(),
-            latency_budget: super::default_latency_budget(),
+            interval: super::traffic::default_interval(),
+            latency_budget: super::traffic::default_latency_budget(),
         }
     }
 }
