@@ -5,9 +5,9 @@
 //!
 //! - [`routes`]: the HTTP surface (chat, models, health, status, metrics) and how a give-up
 //!   becomes an answer;
-//! - [`metrics`]: the Prometheus counters and histograms.
+//! - [`prometheus`]: the Prometheus counters and histograms.
 
-pub mod metrics;
+pub mod prometheus;
 pub mod routes;
 
 use std::io::Write as _;

@@ -16,7 +16,7 @@ use groq_wire::error::ErrorBody;
 use groq_wire::header as rate;
 use serde_json::Value;
 
-use super::metrics::Metrics;
+use super::prometheus::Metrics;
 use keyrotor_engine::failure::Failure;
 use keyrotor_engine::policy::GiveUp;
 use keyrotor_engine::rotor::Failed;

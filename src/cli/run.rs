@@ -164,8 +164,8 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
         scenario.mode == Mode::Sim,
     );
     if let Some(addr) = metrics_listen {
-        let latest = crate::output::live::metrics::Latest::default();
-        let bound = crate::output::live::metrics::serve(addr, latest.clone())?;
+        let latest = crate::output::live::prometheus::Latest::default();
+        let bound = crate::output::live::prometheus::serve(addr, latest.clone())?;
         eprintln!("metrics: http://{bound}/metrics");
         progress = progress.with_metrics(latest);
     }

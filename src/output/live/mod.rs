@@ -2,10 +2,10 @@
 //! far (done, offered rate, goodput, success, failures and their main reason, 429s,
 //! p50/p99) and a line per key (attempts, 429s),
 //! redrawn at every update (each second in real time); elsewhere (pipes, CI), a plain line
-//! every few seconds of a real-time run. [`metrics`] puts the same figures on a Prometheus
+//! every few seconds of a real-time run. [`prometheus`] puts the same figures on a Prometheus
 //! endpoint.
 
-pub mod metrics;
+pub mod prometheus;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -41,7 +41,7 @@ pub struct LiveView {
     /// How long the run's traffic lasts, when bounded by time.
     total: Option<Duration>,
     /// Where the endpoint of `--metrics-listen` reads the latest figures.
-    metrics: Option<metrics::Latest>,
+    metrics: Option<prometheus::Latest>,
 }
 
 impl LiveView {
@@ -76,8 +76,8 @@ impl LiveView {
         }
     }
 
-    /// Also keeps the latest figures in `latest`, for [`metrics::serve`].
-    pub fn with_metrics(mut self, latest: metrics::Latest) -> Self {
+    /// Also keeps the latest figures in `latest`, for [`prometheus::serve`].
+    pub fn with_metrics(mut self, latest: prometheus::Latest) -> Self {
         self.metrics = Some(latest);
         self
     }
