@@ -75,6 +75,11 @@ fn module_of(relative: &Path) -> Option<Module> {
 /// out), each with its line; a use-tree (`crate::spec::{metrics::Metric, scenario::X}`)
 /// gives one path per leaf.
 fn crate_paths(source: &str) -> Vec<(usize, Vec<String>)> {
+    paths_after(source, "crate::")
+}
+
+/// The paths after each `prefix` (`crate::`, `super::`) in production code, with their lines.
+fn paths_after(source: &str, prefix: &str) -> Vec<(usize, Vec<String>)> {
     let code: String = source
         .lines()
         .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
@@ -83,8 +88,8 @@ fn crate_paths(source: &str) -> Vec<(usize, Vec<String>)> {
         .join("\n");
     let mut found = Vec::new();
     let mut from = 0;
-    while let Some(at) = code[from..].find("crate::") {
-        let start = from + at + "crate::".len();
+    while let Some(at) = code[from..].find(prefix) {
+        let start = from + at + prefix.len();
         let line = code[..start].matches('\n').count() + 1;
         let chars: Vec<char> = code[start..].chars().collect();
         let mut i = 0;
@@ -234,6 +239,51 @@ fn cycles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     found
 }
 
+/// Cycles among the files of one module folder (`studies/claims/searches.rs` importing
+/// `seeds.rs` and back), through `super::sibling` or the sibling's full path.
+fn sibling_cycles(files: &[(PathBuf, String)]) -> Vec<String> {
+    let stem = |p: &Path| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned);
+    let mut siblings: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    for (path, _) in files {
+        if let (Some(parent), Some(name)) = (path.parent(), stem(path)) {
+            siblings
+                .entry(parent.to_path_buf())
+                .or_default()
+                .insert(name);
+        }
+    }
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (path, source) in files {
+        let (Some(parent), Some(name)) = (path.parent(), stem(path)) else {
+            continue;
+        };
+        if name == "mod" || parent.as_os_str().is_empty() {
+            continue;
+        }
+        let Some(names) = siblings.get(parent) else {
+            continue;
+        };
+        let folder: Vec<String> = parent
+            .components()
+            .filter_map(|c| c.as_os_str().to_str().map(str::to_owned))
+            .collect();
+        let through_super = paths_after(source, "super::")
+            .into_iter()
+            .filter_map(|(_, p)| p.first().cloned());
+        let through_crate = crate_paths(source)
+            .into_iter()
+            .filter(|(_, p)| p.len() > folder.len() && p[..folder.len()] == folder[..])
+            .map(|(_, p)| p[folder.len()].clone());
+        for to in through_super.chain(through_crate) {
+            if to != name && to != "mod" && names.contains(&to) {
+                let key = |n: &str| format!("{}/{n}", parent.display());
+                edges.entry(key(&name)).or_default().insert(key(&to));
+            }
+        }
+    }
+    cycles(&edges)
+}
+
 /// Every .rs file under `dir`, relative to it, with its text.
 fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
@@ -267,7 +317,8 @@ fn every_import_of_the_harness_points_down_and_no_layer_has_a_cycle() {
         all.len(),
         modules.len()
     );
-    let problems = violations(&modules, &all);
+    let mut problems = violations(&modules, &all);
+    problems.extend(sibling_cycles(&files));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // Every layer is there (a renamed folder leaves no stale entry).
     for layer in LAYERS {
@@ -316,4 +367,27 @@ fn an_upward_import_a_cycle_and_a_folder_without_a_layer_are_each_caught() {
     assert!(text.contains("src/extras is in no layer"), "{text}");
     assert!(!text.contains("cli"), "comments and tests count: {text}");
     assert_eq!(problems.len(), 4, "{text}");
+}
+
+#[test]
+fn files_of_one_module_that_import_each_other_are_caught() {
+    let file = |path: &str, text: &str| (PathBuf::from(path), text.to_owned());
+    let files = [
+        file("studies/claims/mod.rs", "mod searches;\nmod seeds;\n"),
+        file(
+            "studies/claims/searches.rs",
+            "use super::seeds::Era;\nuse super::Claim;\n",
+        ),
+        file(
+            "studies/claims/seeds.rs",
+            "fn f() { crate::studies::claims::searches::go(); }\n",
+        ),
+        file("studies/claims/answers.rs", "use super::seeds::Era;\n"),
+    ];
+    let text = sibling_cycles(&files).join("\n");
+    assert!(
+        text.contains("studies/claims/searches → studies/claims/seeds → studies/claims/searches"),
+        "{text}"
+    );
+    assert!(!text.contains("answers"), "one way is no cycle: {text}");
 }

@@ -35,7 +35,7 @@ use crate::spec::scenario::{Scenario, Shape, TargetEvent, human as span};
 
 pub use answers::Grouped;
 pub use apps::{AppOptions, AppRow, AppRows, SPAN_RANGE, Side, check as check_apps};
-pub use searches::break_even_rtt;
+pub use seeds::break_even_rtt;
 pub use spec::{ClaimSpec, ClaimsFile, FileError, MAX_CLAIMS, judge};
 
 /// A claim's verdict.

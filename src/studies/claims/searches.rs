@@ -215,46 +215,6 @@ fn rated(era: &Era, limits: Limits) -> anyhow::Result<Claim> {
     Ok(claim)
 }
 
-/// Whether failover p99 is under 200 ms over at least 10 failovers with `rtt_ms` per attempt.
-fn failover_holds(scenario: &Scenario, rtt_ms: u64) -> anyhow::Result<bool> {
-    let at = scenario
-        .to_builder()
-        .rtt(Duration::from_millis(rtt_ms))
-        .build()?;
-    let r = crate::run::run(
-        &at,
-        crate::run::RunOptions::default(),
-        &crate::drive::driver::NoProgress,
-    )?
-    .report;
-    let (metric, rule, min_samples) = super::seeds::FAILOVER;
-    let rule = crate::spec::metrics::Threshold::try_from(rule.to_owned())
-        .map_err(|e| anyhow::anyhow!("internal rule: {e}"))?;
-    Ok(super::judge(r.metric(metric), r.samples(metric), rule, min_samples) == Verdict::Holds)
-}
-
-/// The largest round trip (ms, to 5 ms, up to 400) at which the failover claim (p99 under
-/// 200 ms over at least 10 failovers) still holds for `scenario`; `None` when it fails even
-/// at 0.
-pub fn break_even_rtt(scenario: &Scenario) -> anyhow::Result<Option<u64>> {
-    if !failover_holds(scenario, 0)? {
-        return Ok(None);
-    }
-    let (mut good, mut bad) = (0, 400);
-    if failover_holds(scenario, bad)? {
-        return Ok(Some(bad));
-    }
-    while bad - good > 5 {
-        let mid = (good + bad) / 2;
-        if failover_holds(scenario, mid)? {
-            good = mid;
-        } else {
-            bad = mid;
-        }
-    }
-    Ok(Some(good))
-}
-
 /// A sizing claim: users × queries over a span need at most `keys` keys.
 struct Sizing {
     id: String,

@@ -1,6 +1,6 @@
 //! The seeds' claims that one run can check, as a table of data ([`ClaimSpec`]): the claim,
 //! its source, the scenario, the metric and the rule. The claims that need a search over many
-//! runs (capacities, sizing) are in [`super::searches`].
+//! runs (capacities, sizing) are in `searches`.
 //!
 //! Each row is checked on the seeds' own date with their model, and again today with Groq's
 //! recommended model (ids end in `-today`); between the two sits the seeds' configuration as
@@ -566,7 +566,7 @@ pub(super) fn explain(mut claim: Claim) -> anyhow::Result<Claim> {
         && claim.verdict == Verdict::Fails
         && evidence.finished.report.failover_ms.unanswered == 0
     {
-        let note = match super::searches::break_even_rtt(scenario)? {
+        let note = match break_even_rtt(scenario)? {
             Some(rtt) => format!(
                 " Every request that failed over was answered; the claim holds up to a round trip of {rtt} ms per attempt."
             ),
@@ -605,4 +605,44 @@ pub(super) fn explain(mut claim: Claim) -> anyhow::Result<Claim> {
         ));
     }
     Ok(claim)
+}
+
+/// Whether failover p99 is under 200 ms over at least 10 failovers with `rtt_ms` per attempt.
+fn failover_holds(scenario: &Scenario, rtt_ms: u64) -> anyhow::Result<bool> {
+    let at = scenario
+        .to_builder()
+        .rtt(Duration::from_millis(rtt_ms))
+        .build()?;
+    let r = crate::run::run(
+        &at,
+        crate::run::RunOptions::default(),
+        &crate::drive::driver::NoProgress,
+    )?
+    .report;
+    let (metric, rule, min_samples) = FAILOVER;
+    let rule = crate::spec::metrics::Threshold::try_from(rule.to_owned())
+        .map_err(|e| anyhow::anyhow!("internal rule: {e}"))?;
+    Ok(super::judge(r.metric(metric), r.samples(metric), rule, min_samples) == Verdict::Holds)
+}
+
+/// The largest round trip (ms, to 5 ms, up to 400) at which the failover claim (p99 under
+/// 200 ms over at least 10 failovers) still holds for `scenario`; `None` when it fails even
+/// at 0.
+pub fn break_even_rtt(scenario: &Scenario) -> anyhow::Result<Option<u64>> {
+    if !failover_holds(scenario, 0)? {
+        return Ok(None);
+    }
+    let (mut good, mut bad) = (0, 400);
+    if failover_holds(scenario, bad)? {
+        return Ok(Some(bad));
+    }
+    while bad - good > 5 {
+        let mid = (good + bad) / 2;
+        if failover_holds(scenario, mid)? {
+            good = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    Ok(Some(good))
 }
