@@ -36,6 +36,77 @@ pub enum KeyError {
     /// Nothing usable was found.
     #[error("no API keys found in {0}")]
     None(String),
+    /// Not a regular file (a directory, a device, a pipe), or larger than a key file is.
+    #[error("{path} is not a key file: {why}")]
+    NotAKeyFile {
+        /// The file.
+        path: String,
+        /// What it is instead.
+        why: String,
+    },
+    /// A line that is neither a key nor `NAME=value` (its text is not repeated: it may be a
+    /// secret).
+    #[error("{path}, line {line}: {why}")]
+    Line {
+        /// The file.
+        path: String,
+        /// The line, from 1.
+        line: usize,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+}
+
+/// The largest key file read: 1 MiB (a pool's keys take a few kilobytes).
+pub const MAX_KEY_FILE: u64 = 1 << 20;
+
+/// The text of a key file: a regular file of at most [`MAX_KEY_FILE`] bytes, read no further
+/// than that whatever it grows to meanwhile.
+fn read_key_file(path: &Path) -> Result<String, KeyError> {
+    use std::io::Read as _;
+    let name = || path.display().to_string();
+    let read = |source| KeyError::Read {
+        path: name(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read)?;
+    if !meta.is_file() {
+        return Err(KeyError::NotAKeyFile {
+            path: name(),
+            why: "not a regular file".to_owned(),
+        });
+    }
+    if meta.len() > MAX_KEY_FILE {
+        return Err(KeyError::NotAKeyFile {
+            path: name(),
+            why: format!(
+                "{} bytes, more than the {MAX_KEY_FILE} a key file may have",
+                meta.len()
+            ),
+        });
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(read)?
+        .take(MAX_KEY_FILE)
+        .read_to_string(&mut text)
+        .map_err(read)?;
+    Ok(text)
+}
+
+/// Why a line of a key file is no key, if it is not: a key is one word of visible ASCII
+/// without quotes.
+fn not_a_key(line: &str) -> Option<&'static str> {
+    if line.chars().any(char::is_whitespace) {
+        Some("not a key (a key is one word; a line with spaces is not one)")
+    } else if !line
+        .chars()
+        .all(|c| c.is_ascii_graphic() && c != '"' && c != '\'')
+    {
+        Some("not a key (a key is visible ASCII without quotes)")
+    } else {
+        None
+    }
 }
 
 /// Reads Groq's keys from the process environment (`GROQ_API_KEY` and the seed apps'
@@ -66,20 +137,31 @@ pub fn from_file(path: &Path) -> Result<LoadedKeys, KeyError> {
 /// Like [`from_file`], with `NAME=value` lines read under `base` and its variations (a
 /// provider's [`crate::provider::Provider::key_variable`]).
 pub fn from_file_named(path: &Path, base: &str) -> Result<LoadedKeys, KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let lines: Vec<&str> = text
+    let text = read_key_file(path)?;
+    // Each line with its number in the file; blank lines and comments left out.
+    let lines: Vec<(usize, &str)> = text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
         .collect();
-    let dotenv = lines.iter().any(|l| l.contains('='));
+    let dotenv = lines.iter().any(|(_, l)| l.contains('='));
+    let bad_line = |line: usize, why| KeyError::Line {
+        path: path.display().to_string(),
+        line,
+        why,
+    };
     let loaded = if dotenv {
+        if let Some((line, _)) = lines.iter().find(|(_, l)| !l.contains('=')) {
+            return Err(bad_line(
+                *line,
+                "not NAME=value, in a file of NAME=value lines",
+            ));
+        }
         let vars: Vec<(String, String)> = lines
             .iter()
-            .filter_map(|l| l.split_once('='))
+            .filter_map(|(_, l)| l.split_once('='))
             .map(|(k, v)| {
                 let k = k.trim().trim_start_matches("export ").trim();
                 (
@@ -93,8 +175,11 @@ pub fn from_file_named(path: &Path, base: &str) -> Result<LoadedKeys, KeyError> 
         })
     } else {
         let mut loaded = LoadedKeys::default();
-        for (i, line) in lines.iter().enumerate() {
-            push(&mut loaded, line, &format!("line {}", i + 1));
+        for (line, text) in &lines {
+            if let Some(why) = not_a_key(text) {
+                return Err(bad_line(*line, why));
+            }
+            push(&mut loaded, text, &format!("line {line}"));
         }
         loaded
     };
@@ -245,6 +330,57 @@ mod tests {
             from_file(&dir.join("missing")),
             Err(KeyError::Read { .. })
         ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_key_file_line_that_is_no_key_is_refused_by_its_number_not_its_text() {
+        let dir = std::env::temp_dir().join(format!("keyrotor-key-lines-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let file = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+            path
+        };
+        let plain = file(
+            "plain",
+            "gsk_a1\n# a comment\nAuthorization: Bearer gsk_secret_9\n",
+        );
+        let error = from_file_named(&plain, "GROQ_API_KEY")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("line 3") && !error.contains("gsk_secret_9"),
+            "{error}"
+        );
+        let dotenv = file("dotenv", "GROQ_API_KEY=gsk_a1\ngsk_stray_secret\n");
+        let error = from_file_named(&dotenv, "GROQ_API_KEY")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("line 2") && !error.contains("gsk_stray_secret"),
+            "{error}"
+        );
+        let good = file("good", "gsk_a1\n\ngsk_a2\n");
+        assert_eq!(
+            from_file_named(&good, "GROQ_API_KEY")
+                .map(|l| l.keys.len())
+                .ok(),
+            Some(2)
+        );
+        let error = from_file_named(&dir, "GROQ_API_KEY")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("not a regular file"), "{error}");
+        let big = file("big", &"gsk_a1\n".repeat(200_000));
+        let error = from_file_named(&big, "GROQ_API_KEY")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("more than the"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -181,6 +181,20 @@ async fn daily_exhaust_switches_only_on_daily_limits() {
     assert_eq!(give_up(&sent), Some(GiveUp::RetriesExhausted));
 }
 
+/// A request error is the request's: under every preset it cools or disables no key (the
+/// keys stay ready for the next request).
+#[tokio::test(start_paused = true)]
+async fn a_bad_request_marks_no_key_under_any_preset() {
+    for preset in PolicyConfig::presets() {
+        // The first call is the bad request's; every later one is answered.
+        let t = Scripted::new(&keys(2), |_, n| if n == 1 { status(400) } else { ok() });
+        let r = rotor(preset.name, t.clone(), 2);
+        let _ = r.send(&request()).await;
+        let states: Vec<&str> = r.status().keys.iter().map(|k| k.state).collect();
+        assert_eq!(states, ["ready", "ready"], "{}: no key marked", preset.name);
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn cooldown_rests_failed_keys_and_fails_at_once_when_all_rest() {
     let t = Scripted::new(

@@ -73,8 +73,9 @@ pub struct ProxyArgs {
     /// spend the keys).
     #[arg(long)]
     pub public: bool,
-    /// Longest a request may take in all, waits and failovers included (e.g. 60s).
-    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    /// Longest a request may take in all, waits and failovers included (e.g. 60s; 1ms to
+    /// 1h).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = deadline)]
     pub deadline: humantime::Duration,
     /// Longest one attempt may take, a stream to its last byte (e.g. 120s).
     #[arg(long, value_name = "DURATION", default_value = "120s")]
@@ -114,6 +115,17 @@ pub struct ProxyArgs {
     /// Longest a call to the shared store may take before it counts as failed (1ms to 10s).
     #[arg(long, value_name = "DURATION", default_value = "100ms")]
     pub state_timeout: humantime::Duration,
+}
+
+/// `--deadline`: 1 ms to 1 h (0 would answer every request 504).
+fn deadline(text: &str) -> Result<humantime::Duration, String> {
+    let d: humantime::Duration = text.parse().map_err(|e| format!("{e}"))?;
+    let range = Duration::from_millis(1)..=Duration::from_secs(3600);
+    if range.contains(&d.into()) {
+        Ok(d)
+    } else {
+        Err(format!("from 1ms to 1h, got {text}"))
+    }
 }
 
 /// A lookup of environment variables (the process's, or a test's).

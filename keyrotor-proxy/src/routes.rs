@@ -99,6 +99,15 @@ impl Proxy {
     }
 }
 
+/// Whether the request says its body is JSON (`application/json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// Byte strings compared in time that does not depend on where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -124,6 +133,16 @@ pub fn router(proxy: Arc<Proxy>, max_body: u64) -> Router {
 async fn chat(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(refused) = proxy.refuse_unauthorised(&headers) {
         return refused;
+    }
+    // A chat body is JSON: a cross-site form or `text/plain` POST (which a browser sends
+    // without asking first) is refused before it can spend a key.
+    if !is_json(&headers) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "keyrotor proxy: a chat request's body is JSON: send `Content-Type: application/json`",
+            "invalid_request_error",
+            None,
+        );
     }
     let (request, stream) = match chat_request(body) {
         Ok(request) => request,
@@ -227,6 +246,11 @@ fn give_up(proxy: &Proxy, failed: Failed) -> Response {
             None,
         );
     }
+    if failed.give_up == GiveUp::NoKeyAvailable
+        && let Some(refused) = pool_refused(proxy)
+    {
+        return refused;
+    }
     let rate_limited = failed.give_up == GiveUp::NoKeyAvailable
         || failed.last.as_ref().is_some_and(Failure::is_rate_limit);
     if rate_limited {
@@ -244,6 +268,38 @@ fn give_up(proxy: &Proxy, failed: Failed) -> Response {
     };
     let message = format!("keyrotor proxy: {what} ({})", failed.reason());
     error(status, &message, "internal_server_error", None)
+}
+
+/// When every key is disabled (the upstream refused them: 401, revoked), a 403 that says
+/// so: retrying cannot help until the keys change, so no SDK should retry it as it would a
+/// 429. `None` when some key is only resting.
+fn pool_refused(proxy: &Proxy) -> Option<Response> {
+    let status = proxy.rotor.status();
+    if status.keys.is_empty() || status.keys.iter().any(|k| k.state != "disabled") {
+        return None;
+    }
+    let mut reasons: Vec<&str> = status
+        .keys
+        .iter()
+        .filter_map(|k| k.reason.as_deref())
+        .collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    let message = format!(
+        "keyrotor proxy: every key of this pool ({} keys) was refused by the upstream ({}); a retry will not help until the keys are replaced",
+        status.keys.len(),
+        if reasons.is_empty() {
+            "disabled".to_owned()
+        } else {
+            reasons.join("; ")
+        }
+    );
+    Some(error(
+        StatusCode::FORBIDDEN,
+        &message,
+        "invalid_request_error",
+        Some("keys_refused"),
+    ))
 }
 
 fn pool_rate_limited(proxy: &Proxy, failed: &Failed) -> Response {
@@ -390,8 +446,12 @@ async fn health(State(proxy): State<Arc<Proxy>>) -> Response {
     (code, axum::Json(body)).into_response()
 }
 
-/// The whole [`keyrotor_engine::Status`] and the pool's budget.
-async fn status(State(proxy): State<Arc<Proxy>>) -> Response {
+/// The whole [`keyrotor_engine::Status`] and the pool's budget; with a token set, only for
+/// a client that presents it (per-key state, budgets and last errors are the operator's).
+async fn status(State(proxy): State<Arc<Proxy>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = proxy.refuse_unauthorised(&headers) {
+        return refused;
+    }
     let body = serde_json::json!({
         "status": proxy.rotor.status(),
         "budget": proxy.rotor.budget(),

@@ -299,6 +299,7 @@ async fn the_upstreams_own_errors_pass_through_and_the_token_guards() {
     let garbage = reqwest::Client::new()
         .post(format!("{}{path}", proxy.url))
         .bearer_auth("let-me-in")
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await
@@ -317,6 +318,76 @@ async fn the_upstreams_own_errors_pass_through_and_the_token_guards() {
         list["data"].as_array().is_some_and(|d| !d.is_empty()),
         "{list}"
     );
+}
+
+/// A web page cannot spend the keys (a `text/plain` POST, which a browser sends cross-site
+/// without a preflight, is refused before any key is used); `/status` is the operator's
+/// when a token is set; a pool whose every key the upstream refused says so with a status
+/// SDKs do not retry; `--deadline 0s` is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_spends_a_key_status_wants_the_token_and_refused_keys_are_not_a_rate_limit() {
+    let upstream =
+        mock("[latency]\nenabled = false\n[[orgs]]\nid = \"org_a\"\nkeys = [\"gsk_page_1\"]\n")
+            .await;
+    let env = |name: &str| (name == "PROXY_TOKEN").then(|| "let-me-in".to_owned());
+    let guarded = proxy_with_env(
+        &upstream.url,
+        &["gsk_page_1"],
+        &["--token-env", "PROXY_TOKEN"],
+        &env,
+    )
+    .await;
+    let open = proxy(&upstream.url, &["gsk_page_1"], &[]).await;
+    let path = "/openai/v1/chat/completions";
+    let calls = || async {
+        let state: Value = get(&upstream.url, "/admin/state")
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        state["orgs"][0]["keys"][0]["requests"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = calls().await;
+    let page = reqwest::Client::new()
+        .post(format!("{}{path}", open.url))
+        .header("content-type", "text/plain")
+        .header("origin", "http://evil.example")
+        .body(chat_body(false).to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status(), 415);
+    assert_eq!(calls().await, before, "no key was spent");
+    let json = post(&open.url, path, "x", &chat_body(false)).await;
+    assert_eq!(json.status(), 200);
+    assert_eq!(calls().await, before + 1, "a JSON request is served");
+
+    assert_eq!(get(&guarded.url, "/status").await.status(), 401);
+    let with_token = reqwest::Client::new()
+        .get(format!("{}/status", guarded.url))
+        .bearer_auth("let-me-in")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(with_token.status(), 200);
+
+    // Keys the upstream does not know: the adaptive policy disables each on its 401.
+    let refused = proxy(&upstream.url, &["gsk_unknown_1", "gsk_unknown_2"], &[]).await;
+    for _ in 0..2 {
+        let answer = post(&refused.url, path, "x", &chat_body(false)).await;
+        assert_eq!(answer.status(), 403, "not a 429 an SDK would retry forever");
+        assert!(answer.headers().get("retry-after").is_none());
+        let said = text(answer).await;
+        assert!(
+            said.contains("every key of this pool (2 keys) was refused"),
+            "{said}"
+        );
+    }
+
+    let zero = Cli::try_parse_from(["proxy", "--deadline", "0s"]);
+    assert!(zero.is_err_and(|e| e.to_string().contains("from 1ms to 1h")));
 }
 
 #[test]

@@ -6,9 +6,13 @@
 //! - [`exposition`]: Prometheus text (version 0.0.4) from prometheus-client registries, with
 //!   the content type scrapers expect;
 //! - [`signals`]: the one stop-signal policy (SIGINT, SIGTERM, SIGHUP) of every long-running
-//!   command.
+//!   command;
+//! - [`local`]: the guard of a service on loopback against web pages (DNS rebinding, a
+//!   foreign `Origin`), which [`serve_router`] puts in front of every router it serves on a
+//!   loopback address.
 
 pub mod exposition;
+pub mod local;
 pub mod signals;
 
 use std::future::Future;
@@ -21,7 +25,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 /// Serves any router on `listener` until `shutdown` completes, then stops accepting and
-/// waits up to `drain` for requests in flight (the mock and the proxy share it).
+/// waits up to `drain` for requests in flight (the mock and the proxy share it). On a
+/// loopback address every request passes [`local::refuse_foreign`] first.
 ///
 /// HTTP/1.1 with keep-alive. A client that has not sent a whole request head within
 /// `header_timeout` is disconnected, so connections that trickle their headers (slowloris)
@@ -33,6 +38,14 @@ pub async fn serve_router(
     drain: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // On loopback the only clients meant are this machine's programs: a request naming
+    // another host, or sent from a web page of another origin, is refused.
+    let app = match listener.local_addr() {
+        Ok(addr) if addr.ip().is_loopback() => {
+            app.layer(axum::middleware::from_fn(local::refuse_foreign))
+        }
+        _ => app,
+    };
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_timeout)

@@ -705,3 +705,52 @@ async fn attribution_files_each_call_under_the_drivers_marker() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(refused.status(), 404, "off unless the config asks");
 }
+
+/// A web page cannot reset the mock or spend its keys: a DNS-rebinding request (the page's
+/// own name as `Host`, with a matching `Origin`) and a cross-site one (a foreign `Origin`)
+/// are refused before any route runs; this machine's programs are served.
+#[tokio::test]
+async fn a_web_page_reaches_no_route_of_the_mock_on_loopback() {
+    let server = start(TWO_ORGS).await;
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let raw = |head: String| {
+        let addr = addr.clone();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::TcpStream::connect(&addr)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let body = "{}";
+            let request = format!(
+                "{head}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream
+                .write_all(request.as_bytes())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer).await;
+            answer
+        }
+    };
+    let rebinding = raw(
+        "POST /admin/reset HTTP/1.1\r\nHost: evil.example:80\r\nOrigin: http://evil.example:80\r\n"
+            .to_owned(),
+    )
+    .await;
+    assert!(rebinding.starts_with("HTTP/1.1 403"), "{rebinding}");
+    assert!(rebinding.contains("foreign_request"), "{rebinding}");
+    let cross_site = raw(format!(
+        "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nOrigin: https://evil.example\r\nAuthorization: Bearer gsk_test_b1\r\n"
+    ))
+    .await;
+    assert!(cross_site.starts_with("HTTP/1.1 403"), "{cross_site}");
+    let own = raw(format!("POST /admin/reset HTTP/1.1\r\nHost: {addr}\r\n")).await;
+    assert!(own.starts_with("HTTP/1.1 200"), "{own}");
+    let state = admin_state(&reqwest::Client::new(), &server.url).await;
+    assert_eq!(
+        state["orgs"][1]["keys"][0]["requests"], 0,
+        "no key was spent"
+    );
+}

@@ -43,6 +43,9 @@ impl Rule {
     }
 }
 
+/// The largest rise a relative rule may allow, in percent.
+const MAX_RISE_PCT: f64 = 1_000_000.0;
+
 impl std::str::FromStr for Rule {
     type Err = String;
 
@@ -60,6 +63,13 @@ impl std::str::FromStr for Rule {
             if !(rest.starts_with('-') || rest.starts_with('+')) {
                 return Err(format!(
                     "`{text}`: say which way the metric may move, e.g. -5% or +10%"
+                ));
+            }
+            // A rule that cannot fail is no rule: not a number, an infinity, or a fall of
+            // 100 % or more (every figure here is ≥ 0).
+            if !value.is_finite() || value <= -100.0 || value > MAX_RISE_PCT {
+                return Err(format!(
+                    "`{text}`: a change from -99.99% to +{MAX_RISE_PCT}% (a rule outside it could never fail)"
                 ));
             }
             return Ok(Rule::Relative {
@@ -327,6 +337,16 @@ pub fn load(path: &Path) -> anyhow::Result<Value> {
             file.display()
         );
     }
+    // A report's every figure is read as the report reads it: one that does not read (a
+    // "NaN", a string for a number) is named with its line, not taken as "no metric".
+    if doc.get("summary").is_some() {
+        serde_json::from_str::<crate::measure::report::Report>(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not a report.json keyrotor can read: {e}",
+                file.display()
+            )
+        })?;
+    }
     Ok(doc)
 }
 
@@ -358,6 +378,47 @@ mod tests {
         doc["latency_ms"] = json!({"p50": 1.0, "p90": 2.0, "p99": p99, "p999": 4.0, "max": 5.0});
         doc["failover_ms"] = json!({"count": 0, "unanswered": 1, "p50": null, "p99": "unbounded", "max": "unbounded"});
         doc
+    }
+
+    #[test]
+    fn a_report_with_a_figure_that_does_not_read_is_refused_with_its_line() {
+        let mut doc = report(1.0, 1.0, 1.0);
+        doc["summary"]["success_rate"] = json!("NaN");
+        let path = std::env::temp_dir().join(format!("keyrotor-nan-{}.json", std::process::id()));
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        let error = load(&path)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            error.contains("not a report.json keyrotor can read") && error.contains("line "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_rule_that_could_never_fail_is_refused() {
+        for bad in [
+            "success_rate -nan%",
+            "success_rate -1e400%",
+            "success_rate +inf%",
+            "success_rate -100%",
+            "success_rate -250%",
+            "latency_p99_ms +1e7%",
+            "success_rate >= nan",
+            "success_rate >= inf",
+        ] {
+            assert!(bad.parse::<Rule>().is_err(), "{bad} was accepted");
+        }
+        for good in [
+            "success_rate -99.9%",
+            "latency_p99_ms +10%",
+            "success_rate >= 0.999",
+        ] {
+            assert!(good.parse::<Rule>().is_ok(), "{good} was refused");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::{Answer, Attempts, GiveUp, Policy, Step, within};
+use crate::failure::Failure;
 use crate::pool::{Health, Pool};
 
 /// Parameters.
@@ -60,15 +61,21 @@ impl Policy for Cooldown {
     fn observe(
         &self,
         pool: &mut Pool,
-        _request: &mut Attempts,
+        request: &mut Attempts,
         key: usize,
         answer: Answer<'_>,
         now: Instant,
     ) {
-        if answer.failure.is_some() {
-            pool.keys[key].health = Health::Cooling {
-                until: now + self.0.cooldown,
-            };
+        match answer.failure {
+            // A request error is the request's, not the key's: no key can fix it, so the
+            // request stops and no key cools for it.
+            Some(Failure::BadRequest { .. }) => request.stop = Some(GiveUp::NotRetryable),
+            Some(_) => {
+                pool.keys[key].health = Health::Cooling {
+                    until: now + self.0.cooldown,
+                }
+            }
+            None => {}
         }
     }
 }

@@ -274,7 +274,7 @@ impl PolicyConfig {
                 seed: "002 multi-key architecture (PromptLord)",
                 behaviour: "round-robin over ready keys; a failed key cools 60 s; up to 3 attempts on different keys; all cooling fails at once",
                 choices: &[
-                    "any failure cools its key (\"Rate limit (429) or error\" → FAILED → 60 seconds)",
+                    "any failure of the key cools it (\"Rate limit (429) or error\" → FAILED → 60 seconds); a request error (400, 404, 422) is the request's, not the key's: the request stops and no key cools",
                     "when every key is cooling the request fails at once: the seed shows no wait",
                 ],
                 default: PolicyConfig::Cooldown(Default::default()),

@@ -38,9 +38,10 @@ fn span_within(value: Option<Duration>, field: &str, min: Duration, max: Duratio
 impl Scenario {
     /// [`Scenario::validate`] with the field that is wrong.
     pub fn check(&self) -> Result<(), Invalid> {
+        // Keys first: the bounds below count time-series cells per key.
+        self.check_keys()?;
         self.check_bounds()?;
         self.check_traffic()?;
-        self.check_keys()?;
         self.check_engine()?;
         self.check_target()?;
         for (metric, threshold) in &self.thresholds {

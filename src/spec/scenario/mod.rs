@@ -262,6 +262,26 @@ duration = "1m"
 "#;
 
     #[test]
+    fn errors_name_the_field_that_is_wrong() {
+        let huge = MINIMAL.replace("count = 3", "count = 1000000000");
+        let err = Scenario::from_toml(&huge).err().unwrap_or_default();
+        assert!(err.contains("keys.count"), "{err}");
+        for (tokens, said) in [
+            ("prompt_tokens = -1", "whole number ≥ 0; it is -1"),
+            ("completion_tokens = { min = 5, max = -3 }", "max is -3"),
+            ("prompt_tokens = \"lots\"", "{ min = 100, max = 300 }"),
+        ] {
+            let err = Scenario::from_toml(&format!("{MINIMAL}{tokens}\n"))
+                .err()
+                .unwrap_or_default();
+            assert!(
+                err.contains(said) && !err.contains("untagged"),
+                "{tokens}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn minimal_scenario_gets_defaults() {
         let s = Scenario::from_toml(MINIMAL).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.mode, Mode::Sim);

@@ -459,6 +459,7 @@ pub enum Arrival {
 /// cut at 1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
+#[serde(try_from = "TokensFile")]
 pub enum Tokens {
     /// Always this many.
     Fixed(u64),
@@ -476,6 +477,39 @@ pub enum Tokens {
         /// Standard deviation.
         sd: f64,
     },
+}
+
+/// A token count as a file may write it, read leniently so that what is wrong can be said
+/// (a negative count, a string) rather than "matched no variant".
+#[derive(Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+enum TokensFile {
+    Fixed(i64),
+    Uniform { min: i64, max: i64 },
+    Normal { mean: f64, sd: f64 },
+    Other(serde::de::IgnoredAny),
+}
+
+impl TryFrom<TokensFile> for Tokens {
+    type Error = String;
+    fn try_from(file: TokensFile) -> Result<Self, String> {
+        let count = |n: i64, what: &str| {
+            u64::try_from(n)
+                .map_err(|_| format!("a token count is a whole number ≥ 0; {what} is {n}"))
+        };
+        match file {
+            TokensFile::Fixed(n) => Ok(Tokens::Fixed(count(n, "it")?)),
+            TokensFile::Uniform { min, max } => Ok(Tokens::Uniform {
+                min: count(min, "min")?,
+                max: count(max, "max")?,
+            }),
+            TokensFile::Normal { mean, sd } => Ok(Tokens::Normal { mean, sd }),
+            TokensFile::Other(_) => Err(
+                "a token count is a whole number (200), { min = 100, max = 300 } or { mean = 200, sd = 50 }"
+                    .to_owned(),
+            ),
+        }
+    }
 }
 
 impl Tokens {
