@@ -350,15 +350,22 @@ async fn no_page_spends_a_key_status_wants_the_token_and_refused_keys_are_not_a_
             .unwrap_or(0)
     };
     let before = calls().await;
-    let page = reqwest::Client::new()
-        .post(format!("{}{path}", open.url))
-        .header("content-type", "text/plain")
-        .header("origin", "http://evil.example")
-        .body(chat_body(false).to_string())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(page.status(), 415);
+    let text_plain = |origin: Option<&'static str>| {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{path}", open.url))
+            .header("content-type", "text/plain")
+            .body(chat_body(false).to_string());
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        async move { request.send().await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    // A page's cross-site POST names its origin: refused before any route.
+    let page = text_plain(Some("http://evil.example")).await;
+    assert_eq!(page.status(), 403);
+    assert!(text(page).await.contains("foreign_request"));
+    // Without an origin (a page whose browser hides it, or any program): not JSON, refused.
+    assert_eq!(text_plain(None).await.status(), 415);
     assert_eq!(calls().await, before, "no key was spent");
     let json = post(&open.url, path, "x", &chat_body(false)).await;
     assert_eq!(json.status(), 200);

@@ -42,6 +42,7 @@ impl Scenario {
         self.check_keys()?;
         self.check_bounds()?;
         self.check_traffic()?;
+        self.check_totals()?;
         self.check_engine()?;
         self.check_target()?;
         for (metric, threshold) in &self.thresholds {
@@ -97,6 +98,29 @@ impl Scenario {
                 limits::SERIES_CELLS
             ),
         )
+    }
+
+    /// What the run adds up to, once each setting is within its own range: arrivals at its
+    /// fastest rate over its horizon (or its request count, when that stops it sooner),
+    /// within what one run may send.
+    fn check_totals(&self) -> Check {
+        let t = &self.traffic;
+        let horizon = self.horizon()?;
+        if let Some(rpm) = t.shape.rate() {
+            let fastest = t.shape.peak().map_or(rpm, |peak| peak.max(rpm));
+            let arrivals = fastest * horizon.as_secs_f64() / 60.0;
+            let arrivals = t.requests.map_or(arrivals, |n| arrivals.min(n.0 as f64));
+            ensure(
+                arrivals <= limits::REQUESTS as f64,
+                "traffic.rate",
+                format!(
+                    "{fastest} req/min for {} is about {arrivals:.1e} requests; a run sends at most {} (lower the rate or the duration, or cap it with `requests`)",
+                    human(horizon),
+                    limits::REQUESTS
+                ),
+            )?;
+        }
+        Ok(())
     }
 
     /// How long the traffic can last: its `duration`, else the time its `requests` take at

@@ -262,6 +262,23 @@ duration = "1m"
 "#;
 
     #[test]
+    fn a_run_that_adds_up_to_more_than_a_run_may_send_is_refused_when_read() {
+        let absurd = MINIMAL
+            .replace("rate = 60", "rate = 10000000")
+            .replace("duration = \"1m\"", "duration = \"30d\"\ninterval = \"1h\"");
+        let err = Scenario::from_toml(&absurd).err().unwrap_or_default();
+        assert!(
+            err.contains("traffic.rate") && err.contains("requests"),
+            "{err}"
+        );
+        let capped = format!("{absurd}requests = 1000\n");
+        assert!(
+            Scenario::from_toml(&capped).is_ok(),
+            "a request count bounds it"
+        );
+    }
+
+    #[test]
     fn errors_name_the_field_that_is_wrong() {
         let huge = MINIMAL.replace("count = 3", "count = 1000000000");
         let err = Scenario::from_toml(&huge).err().unwrap_or_default();

@@ -352,14 +352,19 @@ impl PlanInput {
         {
             bail!("prompt and completion tokens are at most 1,000,000 each");
         }
-        if !(self.peak_factor.is_finite() && self.peak_factor >= 1.0) {
-            bail!("the peak factor is ≥ 1 (1 = flat)");
+        let max_weight = crate::spec::scenario::limits::PROFILE.1;
+        if !(self.peak_factor.is_finite() && (1.0..=max_weight).contains(&self.peak_factor)) {
+            bail!("the peak factor is from 1 (flat) to 1,000,000");
         }
+        // Each weight bounded, so their sum (and every rate made of it) stays finite.
         if !self.profile.is_empty()
-            && (self.profile.iter().any(|w| !w.is_finite() || *w < 0.0)
+            && (self
+                .profile
+                .iter()
+                .any(|w| !w.is_finite() || !(0.0..=max_weight).contains(w))
                 || self.profile.iter().sum::<f64>() <= 0.0)
         {
-            bail!("a profile has one weight ≥ 0 per hour, not all zero");
+            bail!("a profile has one weight per step, each from 0 to 1,000,000, not all zero");
         }
         if self.profile.len() > crate::spec::scenario::limits::PROFILE.0 {
             bail!("a profile has at most 10,000 steps");
@@ -638,6 +643,22 @@ mod tests {
             "users = 1000\nqueries_per_user = 10\nduration = \"24h\"\nprompt_tokens = 200\ncompletion_tokens = 200\n{extra}"
         );
         toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn weights_that_would_overflow_are_refused() {
+        for extra in [
+            "profile = [1e308, 1e308]",
+            "profile = [1.0, 2e6]",
+            "peak_factor = 1e308",
+        ] {
+            let error = input(extra).validate().err().map(|e| e.to_string());
+            assert!(
+                error.as_deref().is_some_and(|e| e.contains("1,000,000")),
+                "{extra}: {error:?}"
+            );
+        }
+        assert!(input("profile = [1.0, 4.0, 1.0]").validate().is_ok());
     }
 
     #[test]
