@@ -256,7 +256,13 @@ fn give_up(proxy: &Proxy, failed: Failed) -> Response {
     if rate_limited {
         return pool_rate_limited(proxy, &failed);
     }
+    let reason = failed.reason();
     if let Some(answer) = failed.answer {
+        // A 2xx that is no completion (HTML, an empty or cut-off body) is never passed on as
+        // a success: the client gets a 502 that says what came back.
+        if (200..300).contains(&answer.status) {
+            return non_answer(&answer, reason);
+        }
         return whole(answer);
     }
     let (status, what) = match (&failed.last, failed.give_up) {
@@ -300,6 +306,28 @@ fn pool_refused(proxy: &Proxy) -> Option<Response> {
         "invalid_request_error",
         Some("keys_refused"),
     ))
+}
+
+/// The 502 for an upstream 2xx without a completion: its status, what it said it was and
+/// how long it was (not its text, which may be anything).
+fn non_answer(answer: &Reply, reason: &str) -> Response {
+    let kind = answer
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type");
+    let message = format!(
+        "keyrotor proxy: the upstream answered {} with no completion ({} bytes of {kind}; {})",
+        answer.status,
+        answer.body.len(),
+        reason
+    );
+    error(
+        StatusCode::BAD_GATEWAY,
+        &message,
+        "internal_server_error",
+        None,
+    )
 }
 
 fn pool_rate_limited(proxy: &Proxy, failed: &Failed) -> Response {

@@ -397,6 +397,58 @@ async fn no_page_spends_a_key_status_wants_the_token_and_refused_keys_are_not_a_
     assert!(zero.is_err_and(|e| e.to_string().contains("from 1ms to 1h")));
 }
 
+/// An upstream 2xx that is no completion (HTML, an empty body, JSON cut off) is a failure:
+/// the proxy tries the other keys and, when every one answers so, says so in a 502; never a
+/// 2xx the app would take for an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_2xx_without_a_completion_is_never_passed_on_as_a_success() {
+    for (kind, body) in [
+        ("text/html", "<html>maintenance</html>"),
+        ("application/json", ""),
+        (
+            "application/json",
+            "{\"id\":\"chatcmpl-1\",\"choices\":[{\"mess",
+        ),
+    ] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let upstream = serve(axum::Router::new().route(
+            "/openai/v1/chat/completions",
+            axum::routing::post(move || {
+                counted.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    Response::builder()
+                        .status(200)
+                        .header("content-type", kind)
+                        .body(Body::from(body))
+                        .unwrap_or_default()
+                }
+            }),
+        ))
+        .await;
+        let proxy = proxy(
+            &upstream.url,
+            &["gsk_html_1", "gsk_html_2"],
+            &["--policy", "round-robin"],
+        )
+        .await;
+        let answer = post(
+            &proxy.url,
+            "/openai/v1/chat/completions",
+            "x",
+            &chat_body(false),
+        )
+        .await;
+        assert_eq!(answer.status(), 502, "{kind} {body:?}");
+        let said = text(answer).await;
+        assert!(
+            said.contains("no completion") && said.contains(kind),
+            "{said}"
+        );
+        assert_eq!(calls.load(Ordering::Relaxed), 2, "both keys were tried");
+    }
+}
+
 #[test]
 fn the_command_refuses_a_public_address_without_a_token_and_keys_on_the_command_line() {
     let bin = env!("CARGO_BIN_EXE_keyrotor-proxy");
