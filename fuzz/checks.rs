@@ -16,12 +16,15 @@ use keyrotor::spec::scenario::Scenario;
 use tower::ServiceExt;
 
 /// The names of the targets, as directories of fuzz/corpus/.
-pub const TARGETS: [&str; 5] = [
+pub const TARGETS: [&str; 8] = [
     "scenario",
     "classifier",
     "engine_answers",
     "mock_request",
     "wire_answer",
+    "claims_file",
+    "keys_file",
+    "redaction",
 ];
 
 /// Runs target `name` on `data`.
@@ -32,6 +35,9 @@ pub fn run(name: &str, data: &[u8]) {
         "engine_answers" => engine_answers(data),
         "mock_request" => mock_request(data),
         "wire_answer" => wire_answer(data),
+        "claims_file" => claims_file(data),
+        "keys_file" => keys_file(data),
+        "redaction" => redaction(data),
         _ => panic!("no fuzz target `{name}`"),
     }
 }
@@ -388,4 +394,91 @@ pub fn engine_answers(data: &[u8]) {
             assert!(!status.contains(key), "the status shows a key: {status}");
         }
     });
+}
+
+/// A claims file's text, as if read from a folder holding one scenario file: parsing never
+/// panics; a file that parses has 1 to 1,000 claims with distinct ids, each with a scenario
+/// that passes validation.
+pub fn claims_file(data: &[u8]) {
+    use keyrotor::studies::claims::ClaimsFile;
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("keyrotor-fuzz-claims-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(dir.join("inner"));
+        let scenario = "name = \"s\"\n[keys]\ncount = 2\n[traffic]\narrival = \"constant\"\nrate = 60\nduration = \"1m\"\n";
+        let _ = std::fs::write(dir.join("inner/s.toml"), scenario);
+        dir
+    });
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(file) = ClaimsFile::from_toml(text, &dir.join("inner/claims.toml"), None) else {
+        return;
+    };
+    assert!((1..=1000).contains(&file.claims.len()));
+    let mut ids: Vec<&str> = file.claims.iter().map(|c| c.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), file.claims.len(), "ids are distinct");
+    for claim in &file.claims {
+        assert!(
+            claim.scenario.validate().is_ok(),
+            "claim {} has an invalid scenario",
+            claim.id
+        );
+    }
+}
+
+/// A key file's text: parsing never panics; the keys it yields are distinct, non-empty and
+/// trimmed. (An error about a line cannot repeat its text: `KeyError::Line` holds only
+/// the path, the number and a `&'static str`.)
+pub fn keys_file(data: &[u8]) {
+    use keyrotor::engine::keys::from_text_named;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(loaded) = from_text_named(text, std::path::Path::new("fuzz.keys"), "GROQ_API_KEY")
+    else {
+        return;
+    };
+    assert!(!loaded.keys.is_empty());
+    for (i, key) in loaded.keys.iter().enumerate() {
+        let value = key.expose();
+        assert!(
+            !value.is_empty() && value.trim() == value,
+            "key {i} untrimmed"
+        );
+        assert!(!loaded.keys[..i].contains(key), "key {i} repeated");
+    }
+}
+
+/// Any text through the redaction rule: never panics, leaves no key-shaped word and no URL
+/// user-info, and redacting twice changes nothing more.
+pub fn redaction(data: &[u8]) {
+    use groq_wire::secret::redact;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let once = redact(text).into_owned();
+    assert_eq!(redact(&once), once, "redaction is idempotent");
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    for w in once.split(|c: char| !word(c)) {
+        for prefix in ["gsk_", "sk-", "AIza", "csk-", "xai-"] {
+            assert!(
+                w.strip_prefix(prefix).is_none_or(|t| t.len() < 16),
+                "a key-shaped word is left: {w}"
+            );
+        }
+    }
+    let mut rest = once.as_str();
+    while let Some(at) = rest.find("://") {
+        rest = &rest[at + 3..];
+        let authority = rest
+            .split(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace())
+            .next()
+            .unwrap_or_default();
+        if let Some((user, _)) = authority.rsplit_once('@') {
+            assert!(user.ends_with("***"), "user-info left in {authority}");
+        }
+    }
 }

@@ -2,18 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use keyrotor_serve::process;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
-    match keyrotor::cli::run_cli(keyrotor::cli::Cli::parse()) {
+    process::init_logs(tracing::Level::WARN);
+    match keyrotor::cli::run_cli(process::parse_args()) {
         Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(err) => process::fail(&err),
     }
 }

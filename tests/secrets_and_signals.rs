@@ -247,25 +247,33 @@ fn the_mock_and_the_proxy_stop_cleanly_on_every_stop_signal() {
     }
 }
 
-fn stopped_by(signal: &str) {
-    let dir = temp(&format!("sig{signal}"));
+/// Starts `keyrotor run` on a 60-second real-time scenario of `rate` requests a minute with
+/// the `[keys]` and `[engine]` tables given, writing its reports and requests.csv to
+/// `dir/out`.
+fn long_run(dir: &Path, keys_and_engine: &str, rate: u32) -> (std::process::Child, PathBuf) {
     let scenario = dir.join("long.toml");
     std::fs::write(
         &scenario,
-        "name = \"long\"\nmode = \"real\"\n[keys]\ncount = 2\n[traffic]\narrival = \"constant\"\nrate = 300\nduration = \"60s\"\n",
+        format!("name = \"long\"\nmode = \"real\"\n{keys_and_engine}[traffic]\narrival = \"constant\"\nrate = {rate}\nduration = \"60s\"\n"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let out = dir.join("out");
-    let mut child = bin()
+    let child = bin()
         .arg("run")
         .arg(&scenario)
         .arg("--out")
         .arg(&out)
         .arg("--requests-csv")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
+    (child, out)
+}
+
+fn stopped_by(signal: &str) {
+    let dir = temp(&format!("sig{signal}"));
+    let (mut child, out) = long_run(&dir, "[keys]\ncount = 2\n", 300);
     std::thread::sleep(Duration::from_millis(1500));
     let sent = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
@@ -309,4 +317,206 @@ fn stopped_by(signal: &str) {
         std::fs::read_to_string(out.join("report.html")).is_ok_and(|h| h.contains("Incomplete"))
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every error and log line goes through one redaction rule: a key pasted where a path or an
+/// argument goes, written inline in a scenario, quoted by a TOML error from a `.env`, or in a
+/// URL's user-info never reaches the terminal in full. And a claims file cannot make keyrotor
+/// read a file outside its folder (unless `--files-under` says so).
+#[test]
+fn no_error_or_log_line_quotes_a_secret() {
+    let key = "gsk_PASTED_0123456789abcdefghijklmnop";
+    let dir = temp("redaction");
+    let inner = dir.join("claims");
+    std::fs::create_dir_all(&inner).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join(".env"), format!("GROQ_API_KEY={key}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let claims = inner.join("claims.toml");
+    std::fs::write(
+        &claims,
+        "[[claim]]\nid = \"a\"\nclaim = \"c\"\nsource = \"s\"\nscenario_file = \"../.env\"\nmetric = \"goodput_rate\"\nrule = \">= 0.9\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let inline = dir.join("inline.toml");
+    std::fs::write(
+        &inline,
+        format!("name = \"x\"\n[keys]\ncount = 2\napi_key = \"{key}\"\n[traffic]\nrate = 1\nduration = \"1m\"\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let run = |args: &[&str], why: &str| {
+        let out = bin()
+            .args(args)
+            .env("GROQ_API_KEY", "gsk_env_key_for_the_proxy_0123456789")
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{args:?} ({why}) succeeded: {err}");
+        assert_no_secret(why, &out.stderr, &[key, "hunter2"]);
+        assert_no_secret(why, &out.stdout, &[key, "hunter2"]);
+        err
+    };
+    let claims_arg = claims.to_string_lossy().into_owned();
+    let err = run(
+        &["claims", "--file", &claims_arg],
+        "claims file pointing out",
+    );
+    assert!(err.contains("is outside"), "{err}");
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let err = run(
+        &["claims", "--file", &claims_arg, "--files-under", &dir_arg],
+        "TOML error quoting a .env",
+    );
+    assert!(
+        err.contains("key:"),
+        "the key shows as its fingerprint: {err}"
+    );
+    let inline_arg = inline.to_string_lossy().into_owned();
+    run(&["run", &inline_arg], "a key inline in a scenario");
+    run(&["proxy", key], "a key given as an argument");
+    run(
+        &["proxy", "--keys-file", key],
+        "a key given as the keys-file path",
+    );
+    let err = run(
+        &["proxy", "--upstream", "ftp://user:hunter2@127.0.0.1:9"],
+        "a password in the upstream URL",
+    );
+    assert!(err.contains("ftp://***@127.0.0.1:9"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The children of process `pid` (from /proc), with their command names.
+fn children(pid: u32) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "PID (COMM) STATE PPID …"; COMM may hold spaces, so split at the last ')'.
+        let Some((head, tail)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid: Option<u32> = tail.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+        let (Some(ppid), Some((child, comm))) = (ppid, head.split_once(" (")) else {
+            continue;
+        };
+        if ppid == pid
+            && let Ok(child) = child.trim().parse()
+        {
+            out.push((child, comm.to_owned()));
+        }
+    }
+    out
+}
+
+/// Whether process `pid` still runs (a zombie does not).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, t)| t.trim_start().to_owned()))
+        .is_some_and(|state| !state.starts_with('Z') && !state.starts_with('X'))
+}
+
+/// What `kill -9` of a real run leaves: a requests.csv holding the rows of what was answered
+/// (written as the run goes, at most about a second behind), and no redis-server the run
+/// started, orphaned.
+#[test]
+fn a_killed_run_leaves_its_rows_on_disk_and_no_redis_server_behind() {
+    let dir = temp("kill9");
+    let (mut child, out) = long_run(
+        &dir,
+        "[keys]\ncount = 3\nlayout = \"shared\"\n[engine]\nreplicas = 2\nstate = \"redis\"\n",
+        600,
+    );
+    // The redis-server the run started: its child or grandchild.
+    let started = Instant::now();
+    let redis = loop {
+        let found = children(child.id())
+            .into_iter()
+            .flat_map(|(pid, comm)| {
+                let mut tree = children(pid);
+                tree.push((pid, comm));
+                tree
+            })
+            .find(|(_, comm)| comm.starts_with("redis-server"));
+        if let Some((pid, _)) = found {
+            break pid;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("no redis-server under the run");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_secs(4));
+    child.kill().unwrap_or_else(|e| panic!("{e}"));
+    let _ = child.wait();
+    let csv = std::fs::read_to_string(out.join("requests.csv")).unwrap_or_default();
+    let rows = csv.lines().count().saturating_sub(1);
+    assert!(
+        rows >= 5,
+        "10 requests a second for about 4 s, yet {rows} rows on disk after kill -9"
+    );
+    let killed = Instant::now();
+    while alive(redis) {
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "redis-server {redis} still runs 10 s after its run was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// When the proxy's Redis goes away, its log says so at the default level (no RUST_LOG),
+/// with the store's URL redacted.
+#[test]
+fn the_proxy_logs_a_lost_store_at_the_default_level() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = bin()
+        .args([
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "http://127.0.0.1:9",
+        ])
+        .args(["--state", "env:STORE_URL"])
+        .env("STORE_URL", format!("redis://:hunter2@{dead}/"))
+        .env("GROQ_API_KEY", "gsk_store_log_test_0123456789abcdef")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut url = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut url)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = url.trim().trim_start_matches("http://").to_owned();
+    let body = r#"{"model":"openai/gpt-oss-120b","messages":[{"role":"user","content":"hi"}]}"#;
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap_or_else(|e| panic!("{e}"));
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+    write!(
+        stream,
+        "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
+    assert!(err.contains("state store unreachable"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
 }

@@ -1,9 +1,13 @@
 //! groq-wire: Groq's wire facts, shared by the mock (which writes them) and the rotation
-//! engine (which reads them), so the two cannot drift apart.
+//! engine (which reads them), so the two cannot drift apart; and the two input/output rules
+//! every keyrotor crate keeps (secrets redacted, files read within a cap).
 //!
 //! - [`header`]: the response headers and what each one counts.
 //! - [`goduration`]: Go's duration strings, formatted and parsed (`1m26.4s`, `185ms`).
 //! - [`key`]: an API key that never shows itself, with its fingerprint.
+//! - [`secret`]: the one redaction rule for errors and logs (key shapes, URL user-info,
+//!   remembered secrets).
+//! - [`file`]: files read whole within a cap (no `/dev/zero`, no gigabytes).
 //! - [`tokens`]: the token estimate of a chat request.
 //! - [`error`]: the JSON body of an error answer.
 //! - [`catalog`]: the dated model catalog: limits per tier with their sources, prices, and
@@ -13,8 +17,10 @@
 
 pub mod catalog;
 pub mod error;
+pub mod file;
 pub mod goduration;
 pub mod key;
+pub mod secret;
 pub mod tokens;
 
 pub use key::{ApiKey, fingerprint};

@@ -26,12 +26,12 @@ pub struct LoadedKeys {
 #[non_exhaustive]
 pub enum KeyError {
     /// The key file could not be read.
-    #[error("cannot read key file {path}: {source}")]
+    #[error("cannot read key file {path}: {error}")]
     Read {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Nothing usable was found.
     #[error("no API keys found in {0}")]
@@ -63,35 +63,21 @@ pub const MAX_KEY_FILE: u64 = 1 << 20;
 /// The text of a key file: a regular file of at most [`MAX_KEY_FILE`] bytes, read no further
 /// than that whatever it grows to meanwhile.
 fn read_key_file(path: &Path) -> Result<String, KeyError> {
-    use std::io::Read as _;
     let name = || path.display().to_string();
-    let read = |source| KeyError::Read {
+    let read = |error| KeyError::Read {
         path: name(),
-        source,
+        error,
     };
-    let meta = std::fs::metadata(path).map_err(read)?;
-    if !meta.is_file() {
-        return Err(KeyError::NotAKeyFile {
-            path: name(),
-            why: "not a regular file".to_owned(),
-        });
-    }
-    if meta.len() > MAX_KEY_FILE {
-        return Err(KeyError::NotAKeyFile {
-            path: name(),
-            why: format!(
-                "{} bytes, more than the {MAX_KEY_FILE} a key file may have",
-                meta.len()
-            ),
-        });
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .map_err(read)?
-        .take(MAX_KEY_FILE)
-        .read_to_string(&mut text)
-        .map_err(read)?;
-    Ok(text)
+    groq_wire::file::read_text(path, MAX_KEY_FILE).map_err(|source| {
+        if matches!(source.kind(), std::io::ErrorKind::InvalidInput) {
+            KeyError::NotAKeyFile {
+                path: name(),
+                why: source.to_string(),
+            }
+        } else {
+            read(source)
+        }
+    })
 }
 
 /// Why a line of a key file is no key, if it is not: a key is one word of visible ASCII
@@ -137,7 +123,11 @@ pub fn from_file(path: &Path) -> Result<LoadedKeys, KeyError> {
 /// Like [`from_file`], with `NAME=value` lines read under `base` and its variations (a
 /// provider's [`crate::provider::Provider::key_variable`]).
 pub fn from_file_named(path: &Path, base: &str) -> Result<LoadedKeys, KeyError> {
-    let text = read_key_file(path)?;
+    from_text_named(&read_key_file(path)?, path, base)
+}
+
+/// The keys in a key file's `text` (see [`from_file`]); `path` names the file in errors.
+pub fn from_text_named(text: &str, path: &Path, base: &str) -> Result<LoadedKeys, KeyError> {
     // Each line with its number in the file; blank lines and comments left out.
     let lines: Vec<(usize, &str)> = text
         .lines()
@@ -230,6 +220,8 @@ fn push(loaded: &mut LoadedKeys, value: &str, source: &str) {
         loaded.warnings.push(format!("{source} is blank; skipped"));
         return;
     }
+    // Every error and log line hides it from here on, whatever its shape.
+    groq_wire::secret::remember(value);
     let key = ApiKey::new(value);
     if loaded.keys.contains(&key) {
         loaded

@@ -172,6 +172,7 @@ fn load_token(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Option<String>> 
     if token.trim().is_empty() {
         anyhow::bail!("--token-env {name}: the variable is empty");
     }
+    groq_wire::secret::remember(&token);
     Ok(Some(token))
 }
 

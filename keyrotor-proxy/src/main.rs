@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use keyrotor_serve::process;
 
 /// Puts the rotation engine in front of any app: serves Groq's OpenAI-compatible chat API on
 /// a socket (prints its URL) and sends each request through the keys of the environment or
@@ -17,15 +18,9 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
-    match keyrotor_proxy::main(Cli::parse().proxy) {
+    process::init_logs(tracing::Level::WARN);
+    match keyrotor_proxy::main(process::parse_args::<Cli>().proxy) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(err) => process::fail(&err),
     }
 }

@@ -9,10 +9,13 @@
 //!   command;
 //! - [`local`]: the guard of a service on loopback against web pages (DNS rebinding, a
 //!   foreign `Origin`), which [`serve_router`] puts in front of every router it serves on a
-//!   loopback address.
+//!   loopback address;
+//! - [`process`]: how a binary starts and fails: arguments, logs and its last error, each
+//!   through the redaction rule.
 
 pub mod exposition;
 pub mod local;
+pub mod process;
 pub mod signals;
 
 use std::future::Future;

@@ -26,12 +26,12 @@ use crate::key::ApiKey;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not valid TOML or does not match the expected form.
     #[error("invalid config file {path}: {message}")]
@@ -366,10 +366,13 @@ impl Default for Config {
 impl Config {
     /// Reads and validates a config file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            groq_wire::file::read_text(path, groq_wire::file::TEXT_CAP).map_err(|error| {
+                ConfigError::Read {
+                    path: path.to_owned(),
+                    error,
+                }
+            })?;
         Self::from_toml(&text).map_err(|err| match err {
             ConfigError::Parse { message, .. } => ConfigError::Parse {
                 path: path.to_owned(),

@@ -1,6 +1,9 @@
 //! The `mock-groq` binary: serves the mock from a config file.
 
+use std::process::ExitCode;
+
 use clap::Parser;
+use keyrotor_serve::process;
 
 /// A mock of Groq's API: per-organisation rate limits, Groq's headers and error bodies,
 /// simulated latency and injected faults. Prints the URL it listens on, then serves until
@@ -13,10 +16,10 @@ struct Cli {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
-    mock_groq::run(Cli::parse().mock).await
+async fn main() -> ExitCode {
+    process::init_logs(tracing::Level::WARN);
+    match mock_groq::run(process::parse_args::<Cli>().mock).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => process::fail(&err),
+    }
 }

@@ -17,9 +17,13 @@ pub struct ClaimsArgs {
     /// claim, source, scenario_file (relative to the file) or an inline [claim.scenario],
     /// metric (a threshold name, e.g. goodput_rate), rule (e.g. ">= 0.999") and
     /// min_samples (a rule met on fewer samples is inconclusive; a rule broken fails). See
-    /// scenarios/claims/example.toml.
+    /// scenarios/claims.toml.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["as_of", "apps"])]
     pub file: Option<PathBuf>,
+    /// The folder a claims file's scenario_file entries must lie in (default: the claims
+    /// file's own folder), so a claims file cannot point keyrotor at ../.env or /etc.
+    #[arg(long, value_name = "DIR", requires = "file")]
+    pub files_under: Option<PathBuf>,
     /// Output folder (default reports/claims-<time>/).
     #[arg(short = 'o', long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -52,6 +56,7 @@ pub struct ClaimsArgs {
 pub(super) fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
     let ClaimsArgs {
         file,
+        files_under,
         out,
         json,
         as_of,
@@ -60,7 +65,7 @@ pub(super) fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
         apps_span,
     } = args;
     if let Some(file) = file {
-        return claims_file_command(&file, (out, json));
+        return claims_file_command((&file, files_under.as_deref()), (out, json));
     }
     let mut apps = apps.then_some(crate::studies::claims::AppOptions {
         dir: apps_dir,
@@ -88,10 +93,10 @@ pub(super) fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
 /// `keyrotor claims --file`: the file's claims, each on its own run; the exit code says
 /// whether every claim held (see [`ClaimsArgs`]).
 fn claims_file_command(
-    file: &Path,
+    (file, files_under): (&Path, Option<&Path>),
     (out, json): (Option<PathBuf>, bool),
 ) -> anyhow::Result<ExitCode> {
-    let claims_file = crate::studies::claims::ClaimsFile::read(file)?;
+    let claims_file = crate::studies::claims::ClaimsFile::read(file, files_under)?;
     let dir = out.unwrap_or_else(|| default_dir("claims"));
     crate::output::artifacts::prepare(&dir)?;
     let total = claims_file.claims.len();

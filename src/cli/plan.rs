@@ -56,7 +56,7 @@ impl PlanArgs {
     /// The event: the file's, or the flags'.
     fn input(&self) -> anyhow::Result<PlanInput> {
         if let Some(file) = &self.file {
-            let text = std::fs::read_to_string(file)
+            let text = groq_wire::file::read_text(file, groq_wire::file::TEXT_CAP)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             return toml::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("invalid plan file {}: {e}", file.display()));

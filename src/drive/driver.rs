@@ -379,6 +379,17 @@ impl<S: Sender> Shared<S> {
             })
             .unwrap_or_default()
     }
+
+    /// Flushes requests.csv when its rows have waited a second (an error is kept for the
+    /// end of the run, like a failed write).
+    fn flush_rows(&self) {
+        if let Ok(mut guard) = self.books.lock() {
+            let books = &mut *guard;
+            if let Some(Err(e)) = books.recorder.as_mut().map(Recorder::flush_rows) {
+                books.error.get_or_insert(e);
+            }
+        }
+    }
 }
 
 /// The message of a panic's payload.
@@ -579,6 +590,9 @@ async fn wait_for_the_end<S: Sender>(
         }
         if progress.shown() {
             progress.update(&shared.snapshot());
+        }
+        if real_time {
+            shared.flush_rows();
         }
         // In real time the view refreshes every second whatever the pace; simulated time
         // has no tick (a timer would change which simulated request reaches the mock first).

@@ -336,6 +336,14 @@ impl Recorder {
         }
     }
 
+    /// Flushes requests.csv if its rows wait a second or more to reach the file.
+    pub fn flush_rows(&mut self) -> std::io::Result<()> {
+        match &mut self.rows {
+            Some(rows) => rows.flush_due(),
+            None => Ok(()),
+        }
+    }
+
     /// Records an arrival intended at `intended` that was never sent (dropped).
     pub fn drop_arrival(&mut self, intended: Duration) -> std::io::Result<()> {
         self.offered += 1;

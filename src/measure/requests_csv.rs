@@ -4,12 +4,20 @@
 //! ([`RequestsCsv::settle`]). Memory stays bounded: past [`MAX_PENDING`] waiting rows the
 //! oldest is written at once (a request stuck that long is the exception, and its row then
 //! comes after later ones).
+//!
+//! What is written reaches the file at most [`FLUSH_EVERY`] later (the driver calls
+//! [`RequestsCsv::flush_due`] on its one-second tick), so a run killed with `kill -9` leaves
+//! the rows of what it had answered, short of the last second and of rows waiting for an
+//! earlier request still in flight.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Longest a written row stays in memory before it is flushed to the file.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// Most rows held back waiting for an earlier request to finish.
 pub const MAX_PENDING: usize = 100_000;
@@ -25,6 +33,10 @@ pub struct RequestsCsv {
     /// Finished rows not yet written, by (intended send, arrival order).
     pending: BTreeMap<(Duration, u64), String>,
     seq: u64,
+    /// Rows written since the last flush.
+    unflushed: bool,
+    /// When the file was last flushed.
+    flushed: Instant,
 }
 
 impl RequestsCsv {
@@ -36,6 +48,8 @@ impl RequestsCsv {
             out,
             pending: BTreeMap::new(),
             seq: 0,
+            unflushed: false,
+            flushed: Instant::now(),
         })
     }
 
@@ -47,6 +61,7 @@ impl RequestsCsv {
             && let Some((_, row)) = self.pending.pop_first()
         {
             writeln!(self.out, "{row}")?;
+            self.unflushed = true;
         }
         Ok(())
     }
@@ -59,6 +74,17 @@ impl RequestsCsv {
                 break;
             }
             writeln!(self.out, "{}", entry.remove())?;
+            self.unflushed = true;
+        }
+        self.flush_due()
+    }
+
+    /// Flushes the rows written so far if the last flush is [`FLUSH_EVERY`] old.
+    pub fn flush_due(&mut self) -> std::io::Result<()> {
+        if self.unflushed && self.flushed.elapsed() >= FLUSH_EVERY {
+            self.out.flush()?;
+            self.unflushed = false;
+            self.flushed = Instant::now();
         }
         Ok(())
     }

@@ -316,7 +316,12 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-/// Reads a report.json or sweep.json (a folder means its report.json or sweep.json).
+/// The largest report.json or sweep.json `compare` reads: 256 MiB (a 30-day run's report
+/// with its time series takes a few megabytes).
+pub const REPORT_CAP: u64 = 256 << 20;
+
+/// Reads a report.json or sweep.json (a folder means its report.json or sweep.json) of at
+/// most [`REPORT_CAP`] bytes.
 pub fn load(path: &Path) -> anyhow::Result<Value> {
     let file = if path.is_dir() {
         ["report.json", "sweep.json"]
@@ -327,7 +332,7 @@ pub fn load(path: &Path) -> anyhow::Result<Value> {
     } else {
         path.to_owned()
     };
-    let text = std::fs::read_to_string(&file)
+    let text = groq_wire::file::read_text(&file, REPORT_CAP)
         .with_context(|| format!("cannot read {}", file.display()))?;
     let doc: Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;

@@ -51,12 +51,12 @@ pub use traffic::{Arrival, Rate, Shape, Tokens, Traffic, profile_step_ok};
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The file could not be read.
-    #[error("cannot read scenario {path}: {source}")]
+    #[error("cannot read scenario {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not a valid scenario.
     #[error("invalid scenario {path}: {message}")]
@@ -153,13 +153,20 @@ pub mod limits {
     pub const SERIES_CELLS: u128 = 10_000_000;
 }
 
+/// A scenario file's text: a regular file of at most [`groq_wire::file::TEXT_CAP`] bytes.
+fn read(path: &Path) -> Result<String, ScenarioError> {
+    groq_wire::file::read_text(path, groq_wire::file::TEXT_CAP).map_err(|error| {
+        ScenarioError::Read {
+            path: path.to_owned(),
+            error,
+        }
+    })
+}
+
 impl Scenario {
     /// Reads and validates a scenario file; errors name the file, line and field.
     pub fn from_file(path: &Path) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = read(path)?;
         Self::from_toml(&text).map_err(|message| ScenarioError::Invalid {
             path: path.to_owned(),
             message,
@@ -180,10 +187,7 @@ impl Scenario {
     /// result, which checks it, and names the line of a field with [`at_line`] and the text
     /// returned here.
     pub fn read_unchecked(path: &Path) -> Result<(Self, String), ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = read(path)?;
         let scenario = toml::from_str(&text).map_err(|e| ScenarioError::Invalid {
             path: path.to_owned(),
             message: e.to_string(),

@@ -196,8 +196,6 @@ fn one() -> u64 {
 
 /// Claims in one file at most.
 pub const MAX_CLAIMS: usize = 1_000;
-/// Largest claims file read, bytes.
-const MAX_FILE: u64 = 10 << 20;
 
 /// A claims file: its title and its claims, each scenario read and checked.
 #[derive(Debug)]
@@ -221,25 +219,33 @@ pub struct FileError {
 }
 
 impl ClaimsFile {
-    /// Reads `path`: every claim with a valid id (unique), a scenario (a file relative to
-    /// this one, or inline) that passes the scenario checks, a metric, a rule and
-    /// `min_samples` from 1 to 10⁹.
-    pub fn read(path: &Path) -> Result<Self, FileError> {
+    /// Reads `path` (at most [`groq_wire::file::TEXT_CAP`] bytes): every claim with a valid
+    /// id (unique), a scenario (a file relative to this one, or inline) that passes the
+    /// scenario checks, a metric, a rule and `min_samples` from 1 to 10⁹.
+    ///
+    /// A `scenario_file` must lie under `root` (the claims file's own folder when `None`),
+    /// links resolved: a claims file from elsewhere cannot make keyrotor read `../.env` and
+    /// quote its first line in an error.
+    pub fn read(path: &Path, root: Option<&Path>) -> Result<Self, FileError> {
+        let text =
+            groq_wire::file::read_text(path, groq_wire::file::TEXT_CAP).map_err(|e| FileError {
+                path: path.to_owned(),
+                line: None,
+                message: format!("cannot read: {e}"),
+            })?;
+        Self::from_toml(&text, path, root)
+    }
+
+    /// A claims file's `text`, read from `path` (which scenario files are relative to, and
+    /// errors name); see [`ClaimsFile::read`].
+    pub fn from_toml(text: &str, path: &Path, root: Option<&Path>) -> Result<Self, FileError> {
         let fail = |line: Option<usize>, message: String| FileError {
             path: path.to_owned(),
             line,
             message,
         };
-        let size = std::fs::metadata(path)
-            .map_err(|e| fail(None, format!("cannot read: {e}")))?
-            .len();
-        if size > MAX_FILE {
-            return Err(fail(None, format!("{size} bytes; at most {MAX_FILE}")));
-        }
-        let text =
-            std::fs::read_to_string(path).map_err(|e| fail(None, format!("cannot read: {e}")))?;
-        let file: File = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| line_of(&text, s.start));
+        let file: File = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start));
             fail(line, e.message().to_owned())
         })?;
         if file.claim.is_empty() || file.claim.len() > MAX_CLAIMS {
@@ -251,12 +257,22 @@ impl ClaimsFile {
                 ),
             ));
         }
-        let base = path.parent().unwrap_or(Path::new("."));
+        let base = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let root = std::fs::canonicalize(root.unwrap_or(base)).map_err(|e| {
+            fail(
+                None,
+                format!("cannot resolve the folder scenario files must lie in: {e}"),
+            )
+        })?;
+        let files = Files { base, root: &root };
         let mut claims: Vec<ClaimSpec> = Vec::with_capacity(file.claim.len());
         for entry in file.claim {
-            let line = Some(line_of(&text, entry.id.span().start));
+            let line = Some(line_of(text, entry.id.span().start));
             let spec = entry
-                .spec(base, &claims)
+                .spec(&files, &claims)
                 .map_err(|message| fail(line, message))?;
             claims.push(spec);
         }
@@ -269,7 +285,7 @@ impl ClaimsFile {
 
 impl Entry {
     /// The claim, or what is wrong with it (naming the field).
-    fn spec(self, base: &Path, earlier: &[ClaimSpec]) -> Result<ClaimSpec, String> {
+    fn spec(self, files: &Files<'_>, earlier: &[ClaimSpec]) -> Result<ClaimSpec, String> {
         let id = self.id.into_inner();
         let fine = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
         if id.is_empty() || id.len() > 64 || id.starts_with('.') || !id.chars().all(fine) {
@@ -288,7 +304,9 @@ impl Entry {
         }
         let scenario = match (self.scenario_file, self.scenario) {
             (Some(file), None) => {
-                let at = base.join(&file);
+                let at = files
+                    .confined(&file)
+                    .map_err(|e| format!("claim `{id}`, field `scenario_file`: {e}"))?;
                 Scenario::from_file(&at)
                     .map_err(|e| format!("claim `{id}`, field `scenario_file`: {e}"))?
             }
@@ -319,6 +337,30 @@ impl Entry {
             traffic: None,
             limits: None,
         })
+    }
+}
+
+/// Where a claims file's scenario files are: relative to `base`, and under `root`.
+struct Files<'a> {
+    base: &'a Path,
+    root: &'a Path,
+}
+
+impl Files<'_> {
+    /// `file` (relative to the claims file) resolved, if it lies under the root.
+    fn confined(&self, file: &Path) -> Result<PathBuf, String> {
+        let at = self.base.join(file);
+        let real =
+            std::fs::canonicalize(&at).map_err(|e| format!("cannot read {}: {e}", at.display()))?;
+        if real.starts_with(self.root) {
+            Ok(real)
+        } else {
+            Err(format!(
+                "{} is outside {}, the folder scenario files are read from (name a wider one with --files-under)",
+                file.display(),
+                self.root.display()
+            ))
+        }
     }
 }
 
@@ -364,5 +406,45 @@ mod tests {
         );
         assert_eq!(judge(Figure::Unbounded, 10, under, 10), Verdict::Fails);
         assert_eq!(judge(Figure::Value(150.0), 10, under, 10), Verdict::Holds);
+    }
+
+    #[test]
+    fn a_scenario_file_outside_the_claims_folder_is_refused_even_through_a_link() {
+        let dir = std::env::temp_dir().join(format!("keyrotor-confine-{}", std::process::id()));
+        let inner = dir.join("inner");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&inner).unwrap_or_else(|e| panic!("{e}"));
+        let scenario = "name = \"s\"\n[keys]\ncount = 1\n[traffic]\narrival = \"constant\"\nrate = 6\nduration = \"1m\"\n";
+        std::fs::write(dir.join("out.toml"), scenario).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(inner.join("in.toml"), scenario).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(dir.join("out.toml"), inner.join("link.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let claims = |file: &str| {
+            format!(
+                "[[claim]]\nid = \"a\"\nclaim = \"c\"\nsource = \"s\"\nscenario_file = \"{file}\"\nmetric = \"goodput_rate\"\nrule = \">= 0.9\"\n"
+            )
+        };
+        let path = inner.join("claims.toml");
+        let read =
+            |file: &str, root: Option<&Path>| ClaimsFile::from_toml(&claims(file), &path, root);
+        if let Err(e) = read("in.toml", None) {
+            panic!("{e}");
+        }
+        for outside in [
+            "../out.toml",
+            "link.toml",
+            &dir.join("out.toml").display().to_string(),
+        ] {
+            let error = read(outside, None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(error.contains("is outside"), "{outside}: {error}");
+            assert!(
+                read(outside, Some(&dir)).is_ok(),
+                "{outside} under --files-under"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,0 +1,64 @@
+//! How every keyrotor binary starts and fails, so none prints a secret: arguments parsed with
+//! clap's errors redacted, logs to stderr through the redaction rule, and the final error
+//! printed the same way ([`groq_wire::secret`]).
+//!
+//! ```no_run
+//! use clap::Parser;
+//! #[derive(Parser)]
+//! struct Cli {
+//!     #[arg(long)]
+//!     name: String,
+//! }
+//! fn main() -> std::process::ExitCode {
+//!     keyrotor_serve::process::init_logs(tracing::Level::WARN);
+//!     let cli: Cli = keyrotor_serve::process::parse_args();
+//!     match Ok::<_, std::io::Error>(cli.name) {
+//!         Ok(_) => std::process::ExitCode::SUCCESS,
+//!         Err(err) => keyrotor_serve::process::fail(&err),
+//!     }
+//! }
+//! ```
+
+use std::fmt::Display;
+use std::process::ExitCode;
+
+use groq_wire::secret::{Redacting, redact};
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+
+/// Logs to stderr at `RUST_LOG`'s levels (`default` when it is unset or unreadable), every
+/// line through the redaction rule.
+pub fn init_logs(default: tracing::Level) {
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::from_level(default).into())
+        .from_env_lossy();
+    // A second call (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| Redacting(std::io::stderr()))
+        .try_init();
+}
+
+/// The command line parsed as `C`; on a mistake, clap's message (which quotes what was
+/// typed, a pasted key included) is printed redacted and the process exits with clap's
+/// code (2; 0 for `--help` and `--version`).
+pub fn parse_args<C: clap::Parser>() -> C {
+    match C::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let text = err.render().to_string();
+            if err.use_stderr() {
+                eprint!("{}", redact(&text));
+            } else {
+                print!("{}", redact(&text));
+            }
+            std::process::exit(err.exit_code());
+        }
+    }
+}
+
+/// Prints `error: …` (with its causes, `{:#}`) redacted to stderr, and gives the failure
+/// exit code (1).
+pub fn fail(err: &dyn Display) -> ExitCode {
+    eprintln!("error: {}", redact(&format!("{err:#}")));
+    ExitCode::FAILURE
+}
