@@ -200,7 +200,7 @@ pub struct Mock {
     pub start_unix: u64,
     sequence: AtomicU64,
     /// Completion texts made so far, by (first word, words): each is made once.
-    texts: Mutex<HashMap<(usize, u64), Arc<str>>>,
+    texts: Mutex<HashMap<(usize, u64), Text>>,
     /// Chat calls by driver marker, when the config asks for it.
     pub attribution: Option<Mutex<Attribution>>,
 }
@@ -257,6 +257,33 @@ fn schedule_events(
     }
 }
 
+/// A completion text, and the same as a JSON string (quoted and escaped), so an answer
+/// writes it without escaping it again: it was an eighth of a simulated request's cost.
+#[derive(Debug, Clone)]
+pub struct Text {
+    /// The words.
+    pub plain: Arc<str>,
+    /// The words as a JSON string literal.
+    pub json: Arc<serde_json::value::RawValue>,
+}
+
+impl Text {
+    fn new(plain: String) -> Self {
+        let json = serde_json::to_string(&plain)
+            .ok()
+            .and_then(|quoted| serde_json::value::RawValue::from_string(quoted).ok())
+            .map_or_else(
+                // A string always writes as JSON; this is never taken.
+                || Arc::from(serde_json::value::RawValue::NULL.to_owned()),
+                Arc::from,
+            );
+        Self {
+            plain: plain.into(),
+            json,
+        }
+    }
+}
+
 /// Distinct completion texts kept; further ones are made each time.
 const TEXTS: usize = 4096;
 
@@ -301,19 +328,19 @@ impl Mock {
     }
 
     /// A completion text of `tokens` words from a random start (one draw from `rng`), made
-    /// once per distinct text.
-    pub fn text(&self, tokens: u64, rng: &mut rand::rngs::SmallRng) -> Arc<str> {
+    /// (and written as JSON) once per distinct text.
+    pub fn text(&self, tokens: u64, rng: &mut rand::rngs::SmallRng) -> Text {
         let start = crate::generation::text_start(rng);
-        let make = || Arc::<str>::from(crate::generation::text_from(start, tokens));
+        let make = || Text::new(crate::generation::text_from(start, tokens));
         let Ok(mut texts) = self.texts.lock() else {
             return make();
         };
         if let Some(known) = texts.get(&(start, tokens)) {
-            return Arc::clone(known);
+            return known.clone();
         }
         let text = make();
         if texts.len() < TEXTS {
-            texts.insert((start, tokens), Arc::clone(&text));
+            texts.insert((start, tokens), text.clone());
         }
         text
     }

@@ -156,6 +156,7 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
         requests_csv: requests_csv.then(|| dir.join("requests.csv")),
         interrupt: Some(interrupt_watch()),
         give_up_after: None,
+        without_quota: false,
         app_log: scenario.target.app().map(|_| dir.join("app.log")),
     };
     let mut progress = crate::output::live::LiveView::new(

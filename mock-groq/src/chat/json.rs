@@ -17,7 +17,7 @@ use super::wire::{Choice, Completion, FINGERPRINT, Message, XGroq};
 pub(super) async fn json_response(
     mock: &Mock,
     admitted: Admitted,
-    content: &str,
+    content: &serde_json::value::RawValue,
     rng: &mut SmallRng,
 ) -> Response {
     if mock.config.latency.enabled {

@@ -246,7 +246,7 @@ async fn serve(
     let admitted = Admitted::sample(mock, at, sizes, faulted.extra_delay, snapshot, rng);
     let content = mock.text(admitted.completion_tokens, rng);
     if !stream {
-        let response = json_response(mock, admitted, &content, rng).await;
+        let response = json_response(mock, admitted, &content.json, rng).await;
         return (Some(Outcome::Status(StatusCode::OK)), response);
     }
     let include_usage = request
@@ -258,7 +258,13 @@ async fn serve(
         include_usage,
         break_off: faulted.break_off,
     };
-    let response = stream_response(Arc::clone(mock), admitted, content.to_string(), shape, rng);
+    let response = stream_response(
+        Arc::clone(mock),
+        admitted,
+        content.plain.to_string(),
+        shape,
+        rng,
+    );
     (None, response)
 }
 

@@ -70,7 +70,8 @@ pub(super) struct Choice<'a> {
 #[derive(Serialize)]
 pub(super) struct Message<'a> {
     pub(super) role: &'static str,
-    pub(super) content: &'a str,
+    /// The text, already written as a JSON string.
+    pub(super) content: &'a serde_json::value::RawValue,
 }
 
 #[derive(Serialize)]

@@ -39,6 +39,7 @@ pub(super) fn point(
     let options = RunOptions {
         give_up_after: (depth == Depth::Verdict)
             .then(|| unanswered_allowed(&scenario, input.objective)),
+        without_quota: true,
         ..RunOptions::default()
     };
     let report = run(&scenario, options, &NoProgress)?.report;
