@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use keyrotor_serve::process;
 
 fn main() -> ExitCode {
-    process::init_logs(tracing::Level::WARN);
-    match keyrotor::cli::run_cli(process::parse_args()) {
+    let cli: keyrotor::cli::Cli = process::parse_args();
+    process::init_logs(tracing::Level::WARN, cli.log_format());
+    match keyrotor::cli::run_cli(cli) {
         Ok(code) => code,
         Err(err) => process::fail(&err),
     }

@@ -470,26 +470,21 @@ fn a_killed_run_leaves_its_rows_on_disk_and_no_redis_server_behind() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// When the proxy's Redis goes away, its log says so at the default level (no RUST_LOG),
-/// with the store's URL redacted.
-#[test]
-fn the_proxy_logs_a_lost_store_at_the_default_level() {
+/// Starts `keyrotor proxy` (upstream: a closed loopback port) configured by `setup`, sends it
+/// one chat request with the `extra` header lines, stops it with SIGTERM; the raw answer and
+/// the proxy's stderr.
+fn one_proxied_request(setup: impl FnOnce(&mut Command), extra: &str) -> (String, String) {
     use std::io::{BufRead as _, Read as _, Write as _};
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut child = bin()
-        .args([
-            "proxy",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            "http://127.0.0.1:9",
-        ])
-        .args(["--state", "env:STORE_URL"])
-        .env("STORE_URL", format!("redis://:hunter2@{dead}/"))
-        .env("GROQ_API_KEY", "gsk_store_log_test_0123456789abcdef")
-        .env_remove("RUST_LOG")
+    let mut command = bin();
+    command.args([
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        "http://127.0.0.1:9",
+    ]);
+    setup(&mut command);
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -505,7 +500,7 @@ fn the_proxy_logs_a_lost_store_at_the_default_level() {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
     write!(
         stream,
-        "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -515,8 +510,66 @@ fn the_proxy_logs_a_lost_store_at_the_default_level() {
         .args(["-TERM", &child.id().to_string()])
         .status();
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    let err = String::from_utf8_lossy(&out.stderr);
+    (answer, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// When the proxy's Redis goes away, its log says so at the default level (no RUST_LOG),
+/// with the store's URL redacted.
+#[test]
+fn the_proxy_logs_a_lost_store_at_the_default_level() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (answer, err) = one_proxied_request(
+        |c| {
+            c.args(["--state", "env:STORE_URL"])
+                .env("STORE_URL", format!("redis://:hunter2@{dead}/"))
+                .env("GROQ_API_KEY", "gsk_store_log_test_0123456789abcdef")
+                .env_remove("RUST_LOG");
+        },
+        "",
+    );
     assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
     assert!(err.contains("state store unreachable"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+/// `--log-format json` with `RUST_LOG=info`: every log line is a JSON object, and each
+/// chat request has one, with its request id and each attempt by key fingerprint, never the
+/// key.
+#[test]
+fn the_proxy_logs_each_request_as_json_with_its_id_and_fingerprints() {
+    let key = "gsk_json_log_test_0123456789abcdef";
+    let (answer, err) = one_proxied_request(
+        |c| {
+            c.args(["--log-format", "json", "--deadline", "2s"])
+                .env("GROQ_API_KEY", key)
+                .env("RUST_LOG", "info");
+        },
+        "x-request-id: ci-run-7\r\n",
+    );
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: ci-run-7"),
+        "{answer}"
+    );
+    assert!(!err.contains(key), "a key in the log: {err}");
+    let events: Vec<Value> = err
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let request = events
+        .iter()
+        .find(|e| e["message"] == "chat request")
+        .unwrap_or_else(|| panic!("no request line in {err}"));
+    assert_eq!(request["request_id"], "ci-run-7", "{request}");
+    let fingerprint = groq_wire::fingerprint(key);
+    assert!(
+        request["attempts"]
+            .as_str()
+            .is_some_and(|a| a.starts_with(&fingerprint)),
+        "{request}"
+    );
 }

@@ -3,10 +3,12 @@
 //! the keys it was given (environment or file, never arguments) and passes the answer on as
 //! it arrives.
 //!
-//! - [`routes`]: the HTTP surface (chat, models, health, status, metrics) and how a give-up
-//!   becomes an answer;
+//! - [`routes`]: the HTTP surface (chat, models, health, ready, status, metrics) and how a
+//!   give-up becomes an answer;
+//! - [`access`]: request ids and the one log line per chat request;
 //! - [`prometheus`]: the Prometheus counters and histograms.
 
+pub mod access;
 pub mod prometheus;
 pub mod routes;
 
@@ -115,6 +117,11 @@ pub struct ProxyArgs {
     /// Longest a call to the shared store may take before it counts as failed (1ms to 10s).
     #[arg(long, value_name = "DURATION", default_value = "100ms")]
     pub state_timeout: humantime::Duration,
+    /// Log lines as text or as one JSON object each (`json`, for a log collector). Logs go
+    /// to stderr at RUST_LOG's levels (default warn); `RUST_LOG=info` adds a line per chat
+    /// request with its request id and each attempt's key fingerprint, outcome and time.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub log_format: keyrotor_serve::process::LogFormat,
 }
 
 /// `--deadline`: 1 ms to 1 h (0 would answer every request 504).

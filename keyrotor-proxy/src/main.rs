@@ -18,8 +18,9 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    process::init_logs(tracing::Level::WARN);
-    match keyrotor_proxy::main(process::parse_args::<Cli>().proxy) {
+    let cli = process::parse_args::<Cli>();
+    process::init_logs(tracing::Level::WARN, cli.proxy.log_format);
+    match keyrotor_proxy::main(cli.proxy) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => process::fail(&err),
     }

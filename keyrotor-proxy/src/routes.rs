@@ -121,6 +121,7 @@ pub fn router(proxy: Arc<Proxy>, max_body: u64) -> Router {
         .route("/openai/v1/models", get(models))
         .route("/v1/models", get(models))
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .fallback(unknown_path)
@@ -131,23 +132,45 @@ pub fn router(proxy: Arc<Proxy>, max_body: u64) -> Router {
 }
 
 async fn chat(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(refused) = proxy.refuse_unauthorised(&headers) {
-        return refused;
+    let id = super::access::request_id(&headers);
+    let (mut response, trace) = served(&proxy, &headers, body).await;
+    let status = response.status().as_u16();
+    super::access::record(
+        response.headers_mut(),
+        &id,
+        status,
+        &trace,
+        proxy.rotor.keys(),
+    );
+    response
+}
+
+/// The answer to a chat request, and what happened on the way (empty when it was refused
+/// before any key was tried).
+async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Response, Trace) {
+    let refuse = |response| (response, Trace::default());
+    if let Some(refused) = proxy.refuse_unauthorised(headers) {
+        return refuse(refused);
     }
     // A chat body is JSON: a cross-site form or `text/plain` POST (which a browser sends
     // without asking first) is refused before it can spend a key.
-    if !is_json(&headers) {
-        return error(
+    if !is_json(headers) {
+        return refuse(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "keyrotor proxy: a chat request's body is JSON: send `Content-Type: application/json`",
             "invalid_request_error",
             None,
-        );
+        ));
     }
     let (request, stream) = match chat_request(body) {
         Ok(request) => request,
         Err(why) => {
-            return error(StatusCode::BAD_REQUEST, &why, "invalid_request_error", None);
+            return refuse(error(
+                StatusCode::BAD_REQUEST,
+                &why,
+                "invalid_request_error",
+                None,
+            ));
         }
     };
     // A stream is passed on as it arrives; a whole answer is read whole, which lets the
@@ -166,10 +189,11 @@ async fn chat(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) 
         (outcome, sent.trace)
     };
     proxy.metrics.record(&trace, outcome.is_ok());
-    match outcome {
-        Ok((status, headers, body)) => forward(&proxy, status, headers, body, &trace),
-        Err(failed) => give_up(&proxy, failed),
-    }
+    let response = match outcome {
+        Ok((status, headers, body)) => forward(proxy, status, headers, body, &trace),
+        Err(failed) => give_up(proxy, failed),
+    };
+    (response, trace)
 }
 
 /// The engine's view of a client's body: the bytes as they are, and the tokens they reserve;
@@ -440,8 +464,9 @@ async fn models(State(proxy): State<Arc<Proxy>>, headers: HeaderMap) -> Response
     }
 }
 
-/// Per key state, as the seeds' health endpoints show it: 200 while some key is ready or
-/// will be back, 503 when every key is disabled.
+/// Liveness: 200 while the proxy serves (a restart would not bring an exhausted or revoked
+/// key back), with per key state as the seeds' health endpoints show it: `ok`, `degraded`
+/// (some keys resting), `limited` (every usable key resting), `down` (every key disabled).
 async fn health(State(proxy): State<Arc<Proxy>>) -> Response {
     let status = proxy.rotor.status();
     let usable = status.totals.keys - status.totals.disabled;
@@ -451,11 +476,7 @@ async fn health(State(proxy): State<Arc<Proxy>>) -> Response {
         (r, _) if r < status.totals.keys => "degraded",
         _ => "ok",
     };
-    let code = if usable == 0 {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
+    let code = StatusCode::OK;
     let body = serde_json::json!({
         "status": verdict,
         "keys": status.totals.keys,
@@ -471,6 +492,32 @@ async fn health(State(proxy): State<Arc<Proxy>>) -> Response {
             "reason": k.reason,
         })).collect::<Vec<_>>(),
     });
+    (code, axum::Json(body)).into_response()
+}
+
+/// Readiness: 200 when a request could be served — some key is usable (not disabled) and,
+/// under fail-closed shared state, the store is reachable; 503 with the reason otherwise, so a
+/// load balancer sends the traffic to another replica.
+async fn ready(State(proxy): State<Arc<Proxy>>) -> Response {
+    let status = proxy.rotor.status();
+    let usable = status.totals.keys - status.totals.disabled;
+    let store_down = status
+        .store
+        .as_ref()
+        .is_some_and(|s| !s.reachable && s.on_error == keyrotor_engine::OnStoreError::FailClosed);
+    let why = if usable == 0 {
+        Some("every key is disabled (refused by the upstream)")
+    } else if store_down {
+        Some("the shared key state is unreachable and this proxy fails closed")
+    } else {
+        None
+    };
+    let code = if why.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = serde_json::json!({"ready": why.is_none(), "usable_keys": usable, "why": why});
     (code, axum::Json(body)).into_response()
 }
 
@@ -496,7 +543,7 @@ async fn metrics(State(proxy): State<Arc<Proxy>>) -> Response {
 
 async fn unknown_path(uri: axum::http::Uri) -> Response {
     let message = format!(
-        "Unknown request URL: {}. The keyrotor proxy serves POST /openai/v1/chat/completions, POST /v1/chat/completions, GET /openai/v1/models, /health, /status and /metrics.",
+        "Unknown request URL: {}. The keyrotor proxy serves POST /openai/v1/chat/completions, POST /v1/chat/completions, GET /openai/v1/models, /health, /ready, /status and /metrics.",
         uri.path()
     );
     error(

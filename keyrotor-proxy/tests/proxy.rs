@@ -370,6 +370,26 @@ async fn no_page_spends_a_key_status_wants_the_token_and_refused_keys_are_not_a_
     let json = post(&open.url, path, "x", &chat_body(false)).await;
     assert_eq!(json.status(), 200);
     assert_eq!(calls().await, before + 1, "a JSON request is served");
+    assert!(
+        json.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|id| id.starts_with("kr-")),
+        "the proxy's own request id: {:?}",
+        json.headers()
+    );
+    let named = reqwest::Client::new()
+        .post(format!("{}{path}", open.url))
+        .header("x-request-id", "app-req-42")
+        .json(&chat_body(false))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        named.headers().get("x-request-id"),
+        Some(&"app-req-42".parse().unwrap_or_else(|e| panic!("{e}")))
+    );
+    assert_eq!(get(&open.url, "/ready").await.status(), 200);
 
     assert_eq!(get(&guarded.url, "/status").await.status(), 401);
     let with_token = reqwest::Client::new()
@@ -392,6 +412,14 @@ async fn no_page_spends_a_key_status_wants_the_token_and_refused_keys_are_not_a_
             "{said}"
         );
     }
+    // Every key disabled: not ready (send the traffic elsewhere), yet alive (a restart would
+    // not bring a revoked key back).
+    let ready = get(&refused.url, "/ready").await;
+    assert_eq!(ready.status(), 503);
+    assert!(text(ready).await.contains("every key is disabled"));
+    let health = get(&refused.url, "/health").await;
+    assert_eq!(health.status(), 200);
+    assert!(text(health).await.contains("\"down\""));
 
     let zero = Cli::try_parse_from(["proxy", "--deadline", "0s"]);
     assert!(zero.is_err_and(|e| e.to_string().contains("from 1ms to 1h")));

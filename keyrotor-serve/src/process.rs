@@ -10,8 +10,8 @@
 //!     name: String,
 //! }
 //! fn main() -> std::process::ExitCode {
-//!     keyrotor_serve::process::init_logs(tracing::Level::WARN);
 //!     let cli: Cli = keyrotor_serve::process::parse_args();
+//!     keyrotor_serve::process::init_logs(tracing::Level::WARN, Default::default());
 //!     match Ok::<_, std::io::Error>(cli.name) {
 //!         Ok(_) => std::process::ExitCode::SUCCESS,
 //!         Err(err) => keyrotor_serve::process::fail(&err),
@@ -25,17 +25,30 @@ use std::process::ExitCode;
 use groq_wire::secret::{Redacting, redact};
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 
-/// Logs to stderr at `RUST_LOG`'s levels (`default` when it is unset or unreadable), every
-/// line through the redaction rule.
-pub fn init_logs(default: tracing::Level) {
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event.
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, target, fields), for a log collector.
+    Json,
+}
+
+/// Logs to stderr at `RUST_LOG`'s levels (`default` when it is unset or unreadable), in
+/// `format`, every line through the redaction rule.
+pub fn init_logs(default: tracing::Level, format: LogFormat) {
     let filter = EnvFilter::builder()
         .with_default_directive(LevelFilter::from_level(default).into())
         .from_env_lossy();
-    // A second call (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| Redacting(std::io::stderr()))
-        .try_init();
+        .with_writer(|| Redacting(std::io::stderr()));
+    // A second call (tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 /// The command line parsed as `C`; on a mistake, clap's message (which quotes what was

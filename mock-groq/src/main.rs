@@ -17,8 +17,9 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    process::init_logs(tracing::Level::WARN);
-    match mock_groq::run(process::parse_args::<Cli>().mock).await {
+    let cli = process::parse_args::<Cli>();
+    process::init_logs(tracing::Level::WARN, process::LogFormat::Text);
+    match mock_groq::run(cli.mock).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => process::fail(&err),
     }

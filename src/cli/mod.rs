@@ -46,6 +46,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// How the command's logs are written: `keyrotor proxy --log-format`, text otherwise.
+    pub fn log_format(&self) -> keyrotor_serve::process::LogFormat {
+        match &self.command {
+            Command::Proxy(args) => args.log_format,
+            _ => keyrotor_serve::process::LogFormat::Text,
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
