@@ -772,17 +772,28 @@ fn cli_run_writes_reports_and_exit_codes_tell_thresholds_from_errors() {
 }
 
 #[test]
-fn every_shipped_scenario_parses() {
+fn every_shipped_scenario_and_claims_file_parses() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
-    let mut n = 0;
+    let (mut scenarios, mut claims) = (0, 0);
     for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{e}")) {
         let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        if text.contains("[[claim]]") {
+            keyrotor::studies::claims::ClaimsFile::read(&path, None)
+                .unwrap_or_else(|e| panic!("{e}"));
+            claims += 1;
+        } else {
             Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
-            n += 1;
+            scenarios += 1;
         }
     }
-    assert!(n >= 10, "{n} scenarios");
+    assert!(
+        scenarios >= 10 && claims >= 1,
+        "{scenarios} scenarios, {claims} claims files"
+    );
 }
 
 #[test]

@@ -411,3 +411,30 @@ fn a_bound_is_called_a_bound_and_the_full_budget_assumption_is_stated() {
         "{md}"
     );
 }
+
+#[test]
+fn a_plan_on_a_day_long_past_the_catalogs_sources_says_so() {
+    let mut quiet = |_: &str, _: usize, _: f64| {};
+    let newest = groq_wire::catalog::newest_source();
+    let day = |n: i32| {
+        newest
+            .checked_add(jiff::Span::new().days(n))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut notes = |as_of: jiff::civil::Date| {
+        let planned = plan(
+            event(&format!("analytical_only = true\nas_of = \"{as_of}\"\n")),
+            &mut quiet,
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        planned.notes
+    };
+    assert!(!notes(day(30)).iter().any(|n| n.contains("newest source")));
+    let stale = notes(day(200));
+    assert!(
+        stale
+            .iter()
+            .any(|n| n.contains("200 days before") && n.contains("--rpm")),
+        "{stale:?}"
+    );
+}

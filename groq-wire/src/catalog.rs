@@ -76,6 +76,35 @@ pub const DEPRECATIONS: Source = Source {
     note: "decommission days as published; where only a month is known the note on the model says which day is taken",
 };
 
+/// Every source the catalog's figures rest on.
+pub const SOURCES: [Source; 4] = [FREE_LIMITS, DEVELOPER_LIMITS, PRICING, DEPRECATIONS];
+
+/// Days past its newest source after which the catalog is called stale on a date.
+pub const STALE_AFTER_DAYS: i32 = 90;
+
+/// The day the newest of [`SOURCES`] was seen.
+pub fn newest_source() -> Date {
+    SOURCES
+        .iter()
+        .filter_map(|s| s.seen.parse::<Date>().ok())
+        .max()
+        .unwrap_or(CATALOG_DATE)
+}
+
+/// A warning when `day` lies more than [`STALE_AFTER_DAYS`] past the newest source: Groq
+/// changes limits and retires models without notice, so the catalog's figures may no longer
+/// hold that day.
+pub fn staleness(day: Date) -> Option<String> {
+    let newest = newest_source();
+    let days = day.since(newest).ok()?.get_days();
+    (days > STALE_AFTER_DAYS).then(|| {
+        format!(
+            "the catalog's newest source was seen on {newest}, {days} days before {day}: Groq may have changed limits or retired models since; check {} and give the limits you see (--rpm/--rpd/--tpm/--tpd, or [target] limits)",
+            FREE_LIMITS.url
+        )
+    })
+}
+
 /// A Groq plan; limits differ per tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -615,6 +644,53 @@ mod tests {
                 && !served.contains("qwen3-32b")
                 && !served.contains("scout"),
             "{served}"
+        );
+    }
+
+    #[test]
+    fn every_model_names_a_source_and_the_day_it_was_seen() {
+        for m in MODELS {
+            let s = m.limits_source;
+            assert!(
+                s.url.starts_with("https://") || s.url.contains("GROQ.md"),
+                "{}: {}",
+                m.id,
+                s.url
+            );
+            assert!(
+                s.seen.parse::<Date>().is_ok(),
+                "{}: seen {:?}",
+                m.id,
+                s.seen
+            );
+            assert!(
+                s.seen.parse::<Date>().is_ok_and(|d| d <= CATALOG_DATE),
+                "{}: seen after review",
+                m.id
+            );
+        }
+        for s in SOURCES {
+            assert!(
+                s.seen.parse::<Date>().is_ok() && !s.note.is_empty(),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_day_more_than_ninety_days_past_the_newest_source_is_stale() {
+        let newest = newest_source();
+        let day = |n: i32| {
+            newest
+                .checked_add(jiff::Span::new().days(n))
+                .unwrap_or(newest)
+        };
+        assert_eq!(staleness(day(90)), None);
+        assert!(staleness(day(91)).is_some_and(|w| w.contains("91 days before")));
+        assert_eq!(
+            staleness(SEEDS_DATE),
+            None,
+            "a day before the sources is not stale"
         );
     }
 }

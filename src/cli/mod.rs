@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod catalog;
 mod claims;
 mod compare;
 mod plan;
@@ -77,6 +78,16 @@ pub enum Command {
     Compare(CompareArgs),
     /// Size the keys for an event: analytical bound per limit, simulated minimum per policy.
     Plan(Box<PlanArgs>),
+    /// Print the models Groq serves on a day (default today) with their limits, prices and
+    /// the sources each figure rests on (page and day seen), and the models gone by then.
+    Catalog {
+        /// The day (YYYY-MM-DD).
+        #[command(flatten)]
+        as_of: AsOf,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the rotation policies: which seed each reproduces, what it does, its parameters.
     Policies {
         /// Print the presets and their default parameters as JSON.
@@ -138,6 +149,11 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Policies { json } => {
             print_out(policies::policies(json)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Catalog { as_of, json } => {
+            let day = as_of.as_of.unwrap_or_else(groq_wire::catalog::today);
+            print_out(catalog::catalog(day, json)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run::run_command(args),

@@ -513,7 +513,7 @@ pub fn plan(input: PlanInput, progress: &mut search::Progress<'_>) -> anyhow::Re
     let (limits, limits_source) = input.limits();
     let analytical = analytical(&input, &limits);
     unservable(&input, &limits, &analytical)?;
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = catalog::staleness(input.as_of()).into_iter().collect();
     let from = analytical.min_keys as usize;
     let cap = input.key_cap();
     let too_many = from > cap;
