@@ -8,8 +8,9 @@ use keyrotor_serve::process;
 
 /// Puts the rotation engine in front of any app: serves Groq's OpenAI-compatible chat API on
 /// a socket (prints its URL) and sends each request through the keys of the environment or
-/// --keys-file, failing over per --policy. The app changes only its base URL. Also /health,
-/// /status, /metrics. Drains requests in flight on SIGINT, SIGTERM or SIGHUP.
+/// --keys-file, failing over per --policy. The app changes only its base URL. Also /health
+/// (liveness), /ready (readiness), /status, /metrics. Drains requests in flight on SIGINT,
+/// SIGTERM or SIGHUP.
 #[derive(Parser)]
 #[command(name = "keyrotor-proxy", version)]
 struct Cli {

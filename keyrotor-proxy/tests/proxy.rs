@@ -1,7 +1,7 @@
 //! The proxy over loopback: a stream reaches the client before the upstream has
 //! finished it; a limited key fails over unseen; a pool with every key out answers Groq's 429
 //! with a truthful `retry-after`; the upstream's own errors pass through; the token guard;
-//! /health, /status and /metrics show fingerprints, never keys. Every server here (mock,
+//! /health, /ready, /status and /metrics show fingerprints, never keys. Every server here (mock,
 //! scripted upstream, proxy) runs on 127.0.0.1 with a free port and stops with the test.
 
 use std::sync::Arc;

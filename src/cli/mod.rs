@@ -99,8 +99,9 @@ pub enum Command {
     /// Put the rotation engine in front of any app: serves Groq's OpenAI-compatible chat
     /// API on a socket (prints its URL) and sends each request through the keys of the
     /// environment or --keys-file, failing over per --policy. The app changes only its base
-    /// URL (`http://IP:PORT`, or `…/openai/v1` for OpenAI SDKs). Also /health, /status,
-    /// /metrics. Drains requests in flight on SIGINT, SIGTERM or SIGHUP.
+    /// URL (`http://IP:PORT`, or `…/openai/v1` for OpenAI SDKs). Also /health (liveness),
+    /// /ready (readiness), /status, /metrics. Drains requests in flight on SIGINT, SIGTERM or
+    /// SIGHUP.
     Proxy(keyrotor_proxy::ProxyArgs),
     /// Print a shell completion script, e.g. `keyrotor completions bash >
     /// ~/.local/share/bash-completion/completions/keyrotor`.
