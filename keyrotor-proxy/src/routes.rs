@@ -1,8 +1,9 @@
 //! The proxy's HTTP surface: Groq's OpenAI-compatible chat endpoint under both of its paths,
 //! the upstream's model list, `/health` (liveness) and `/status` (per key state,
-//! fingerprints only), `/ready` (readiness) and `/metrics` (Prometheus text). A successful answer is passed on as it arrives, its
-//! rate-limit headers rewritten to describe the whole pool; a request the pool cannot serve
-//! gets Groq's 429 with a truthful `retry-after`, or the upstream's own error.
+//! fingerprints only), `/ready` (readiness) and `/metrics` (Prometheus text). A successful
+//! answer is passed on as it arrives, its rate-limit headers rewritten to describe the whole
+//! pool; a request the pool cannot serve gets Groq's 429 with a truthful `retry-after`, or the
+//! upstream's own error.
 
 use std::sync::Arc;
 
