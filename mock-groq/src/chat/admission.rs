@@ -33,8 +33,9 @@ pub(super) fn sizes(
     request: &ChatRequest,
     model: usize,
 ) -> Result<(u64, u64), ApiError> {
-    let messages = request.messages.as_deref().unwrap_or_default();
-    let prompt_tokens = tokens::prompt_tokens(messages);
+    let prompt_tokens = request
+        .messages
+        .map_or(tokens::PER_REQUEST, |m| m.prompt_tokens);
     let max_tokens = request
         .max_completion_tokens
         .or(request.max_tokens)
@@ -172,7 +173,7 @@ pub(super) fn check_fields(request: &ChatRequest) -> Result<(), ApiError> {
     let bad = |text: &str| Err(ApiError::bad_request(text.to_owned()));
     match &request.messages {
         None => return bad("'messages' : property 'messages' is missing"),
-        Some(m) if m.is_empty() => return bad("'messages' : minimum number of items is 1"),
+        Some(m) if m.count == 0 => return bad("'messages' : minimum number of items is 1"),
         Some(_) => {}
     }
     if request.model.as_deref().is_none_or(str::is_empty) {

@@ -3,7 +3,6 @@
 
 use serde::Deserialize;
 use serde::Serialize;
-use serde_json::Value;
 
 /// The fields of a chat request the mock uses or checks; others are accepted and ignored.
 /// Numbers keep their JSON type until checked, so an out-of-range value is Groq's 400 with
@@ -11,7 +10,8 @@ use serde_json::Value;
 #[derive(Debug, Deserialize)]
 pub(super) struct ChatRequest {
     pub(super) model: Option<String>,
-    pub(super) messages: Option<Vec<Value>>,
+    /// Read for their number and token estimate only, without building a JSON tree.
+    pub(super) messages: Option<groq_wire::tokens::Messages>,
     pub(super) max_tokens: Option<u64>,
     pub(super) max_completion_tokens: Option<u64>,
     pub(super) n: Option<f64>,
