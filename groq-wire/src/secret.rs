@@ -79,7 +79,8 @@ fn hide_key_shapes(text: &str) -> Option<String> {
     let mut last = 0;
     let mut words = text.char_indices().peekable();
     while let Some((start, c)) = words.next() {
-        if !is_key_char(c) || text[..start].ends_with(is_key_char) {
+        // Each word is visited at its first character only: the rest is skipped below.
+        if !is_key_char(c) {
             continue;
         }
         let end = text[start..]

@@ -100,15 +100,6 @@ impl Proxy {
     }
 }
 
-/// Whether the request says its body is JSON (`application/json`, any parameters).
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
-}
-
 /// Byte strings compared in time that does not depend on where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -155,7 +146,7 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
     }
     // A chat body is JSON: a cross-site form or `text/plain` POST (which a browser sends
     // without asking first) is refused before it can spend a key.
-    if !is_json(headers) {
+    if !keyrotor_serve::local::is_json(headers) {
         return refuse(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "keyrotor proxy: a chat request's body is JSON: send `Content-Type: application/json`",

@@ -21,6 +21,18 @@ pub fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Whether the request says its body is JSON (`application/json`, any parameters). A web page
+/// can POST a form or `text/plain` to a local service without asking first, but not JSON (that
+/// needs a CORS preflight neither the mock nor the proxy grants): a route that changes state
+/// or spends a key takes JSON only.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// Why a request to a loopback service is refused, if it is: a `Host` that names another
 /// machine, or an `Origin` that is not this machine's.
 pub fn foreign(headers: &HeaderMap) -> Option<&'static str> {

@@ -144,15 +144,7 @@ pub async fn state(State(mock): State<Arc<Mock>>) -> Json<AdminState> {
 /// mock without asking, but not a JSON one (that needs a CORS preflight the mock never
 /// grants), and a browser names the page's origin, which must then be the mock's own.
 pub async fn reset(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
-    if !json {
+    if !keyrotor_serve::local::is_json(&headers) {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "POST /admin/reset needs Content-Type: application/json",
