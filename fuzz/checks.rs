@@ -16,7 +16,7 @@ use keyrotor::spec::scenario::Scenario;
 use tower::ServiceExt;
 
 /// The names of the targets, as directories of fuzz/corpus/.
-pub const TARGETS: [&str; 8] = [
+pub const TARGETS: [&str; 10] = [
     "scenario",
     "classifier",
     "engine_answers",
@@ -25,6 +25,8 @@ pub const TARGETS: [&str; 8] = [
     "claims_file",
     "keys_file",
     "redaction",
+    "catalog_file",
+    "trace_file",
 ];
 
 /// Runs target `name` on `data`.
@@ -38,6 +40,8 @@ pub fn run(name: &str, data: &[u8]) {
         "claims_file" => claims_file(data),
         "keys_file" => keys_file(data),
         "redaction" => redaction(data),
+        "catalog_file" => catalog_file(data),
+        "trace_file" => trace_file(data),
         _ => panic!("no fuzz target `{name}`"),
     }
 }
@@ -479,6 +483,87 @@ pub fn redaction(data: &[u8]) {
             .unwrap_or_default();
         if let Some((user, _)) = authority.rsplit_once('@') {
             assert!(user.ends_with("***"), "user-info left in {authority}");
+        }
+    }
+}
+
+/// A catalog file (`--catalog FILE`): refused with a message naming the file, or loaded
+/// with every figure in its documented range, every model's source and replacement resolved,
+/// its days in order and its default model in it.
+pub fn catalog_file(data: &[u8]) {
+    use groq_wire::catalog::Catalog;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let catalog = match Catalog::from_toml(text, "fuzz.toml") {
+        Ok(catalog) => catalog,
+        Err(e) => {
+            assert!(e.to_string().starts_with("fuzz.toml"), "{e}");
+            return;
+        }
+    };
+    assert!(catalog.model(&catalog.recommended).is_some());
+    for m in &catalog.models {
+        let limits = [m.free.rpm, m.free.rpd, m.free.tpm, m.free.tpd];
+        assert!(
+            limits
+                .iter()
+                .flatten()
+                .all(|&v| (1..=1_000_000_000_000).contains(&v))
+        );
+        assert!((1..=1_000_000_000_000).contains(&m.context_window));
+        assert!(m.decode_tps.is_finite() && m.decode_tps > 0.0 && m.prefill_tps > 0.0);
+        assert!(catalog.sources.contains(&m.limits_source));
+        assert_eq!(m.price.is_some(), m.price_source.is_some());
+        assert!(
+            m.replacement
+                .as_deref()
+                .is_none_or(|r| catalog.find(r).is_some())
+        );
+        let days = [m.since, m.deprecated, m.decommissioned];
+        let known: Vec<_> = days.iter().flatten().collect();
+        assert!(known.windows(2).all(|w| w[0] <= w[1]), "{}", m.id);
+        let _ = m.availability(jiff::civil::date(2026, 12, 7)).to_string();
+    }
+    let _ = catalog.staleness(jiff::civil::date(2100, 1, 1));
+}
+
+/// A trace (`--trace FILE`), as CSV and as JSON Lines: rows come in time order with sizes
+/// in range, each from a later line than the one before, or the reading stops at an error
+/// naming the file and a line; nothing is read past the first error.
+pub fn trace_file(data: &[u8]) {
+    use keyrotor::spec::trace::{Trace, TraceReader};
+    for jsonl in [false, true] {
+        let trace = Trace {
+            speed: 1.5,
+            ..Trace::new(std::path::Path::new("fuzz.csv"))
+        };
+        let input = Box::new(std::io::Cursor::new(data.to_vec()));
+        let reader = match TraceReader::from_reader(input, "fuzz.csv", jsonl, &trace) {
+            Ok(reader) => reader,
+            Err(e) => {
+                assert!(e.to_string().starts_with("fuzz.csv"), "{e}");
+                continue;
+            }
+        };
+        let (mut last_at, mut last_line) = (std::time::Duration::ZERO, 0);
+        let mut failed = false;
+        for row in reader {
+            assert!(!failed, "a row after an error");
+            match row {
+                Ok(row) => {
+                    assert!(row.at >= last_at, "out of order");
+                    assert!(row.line > last_line, "line {} after {last_line}", row.line);
+                    assert!((1..=1_000_000).contains(&row.prompt_tokens));
+                    assert!((1..=1_000_000).contains(&row.max_tokens));
+                    assert!(row.at <= std::time::Duration::from_secs(30 * 86_400));
+                    (last_at, last_line) = (row.at, row.line);
+                }
+                Err(e) => {
+                    assert!(e.to_string().starts_with("fuzz.csv"), "{e}");
+                    failed = true;
+                }
+            }
         }
     }
 }

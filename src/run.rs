@@ -46,6 +46,7 @@ use crate::measure::recorder::Recorder;
 use crate::measure::report::ReplicasSeen;
 use crate::measure::report::{LimitsUsed, Ran, Report, Setup};
 use crate::spec::scenario::{AppTarget, Mode, Scenario, Upstream, mock_config, mock_keys};
+use crate::spec::trace::TraceSummary;
 
 /// Options of one run beyond the scenario.
 #[derive(Default)]
@@ -440,6 +441,21 @@ pub fn run(
     scenario
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid scenario: {e}"))?;
+    // A trace is read whole once before the run: a bad row stops it before a request is sent.
+    let trace = scenario
+        .traffic
+        .trace()
+        .map(crate::spec::trace::scan)
+        .transpose()?;
+    if let Some(summary) = &trace {
+        let span = scenario
+            .traffic
+            .duration
+            .map_or(summary.span, |d| d.min(summary.span));
+        scenario
+            .series_fits(span)
+            .map_err(|e| anyhow::anyhow!("invalid scenario: {e}"))?;
+    }
     let started_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -462,7 +478,7 @@ pub fn run(
     let fingerprints: Vec<String> = keys.iter().map(ApiKey::fingerprint).collect();
     let ran = Ran {
         recorder: &driven.recorder,
-        setup: setup(scenario, &orgs_of, target),
+        setup: setup(scenario, &orgs_of, target, trace.as_ref()),
         fingerprints: &fingerprints,
         orgs: &orgs_of,
         span: driven.span,
@@ -482,7 +498,12 @@ pub fn run(
 }
 
 /// The conditions of a run, as its report states them.
-fn setup(scenario: &Scenario, orgs_of: &[usize], target: TargetSeen) -> Setup {
+fn setup(
+    scenario: &Scenario,
+    orgs_of: &[usize],
+    target: TargetSeen,
+    trace: Option<&TraceSummary>,
+) -> Setup {
     let policy = match scenario.target.app() {
         Some(_) => "the app's own rotation code".to_owned(),
         None => scenario.engine.policy.text().to_owned(),
@@ -498,7 +519,10 @@ fn setup(scenario: &Scenario, orgs_of: &[usize], target: TargetSeen) -> Setup {
         target: target.description,
         unattributed_calls: target.unattributed_calls,
         latency_budget_ms: scenario.traffic.latency_budget.as_secs_f64() * 1000.0,
-        load: scenario.traffic.describe(),
+        load: match trace {
+            Some(summary) => format!("{} ({summary})", scenario.traffic.describe()),
+            None => scenario.traffic.describe(),
+        },
         from_full_budgets: !scenario.target.events().iter().any(|e| {
             matches!(e, crate::spec::scenario::TargetEvent::ExhaustDaily { at, org: None } if at.is_zero())
         }),

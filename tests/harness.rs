@@ -205,7 +205,7 @@ fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
 #[test]
 fn claims_get_the_verdicts_the_limits_imply() {
     let mut quiet = |_: &str| {};
-    let today = mock_groq::catalog::CATALOG_DATE;
+    let today = mock_groq::catalog::current().reviewed;
     let claims = keyrotor::studies::claims::check(today, None, &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let verdict = |id: &str| {

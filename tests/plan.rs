@@ -415,7 +415,7 @@ fn a_bound_is_called_a_bound_and_the_full_budget_assumption_is_stated() {
 #[test]
 fn a_plan_on_a_day_long_past_the_catalogs_sources_says_so() {
     let mut quiet = |_: &str, _: usize, _: f64| {};
-    let newest = groq_wire::catalog::newest_source();
+    let newest = groq_wire::catalog::current().newest_source();
     let day = |n: i32| {
         newest
             .checked_add(jiff::Span::new().days(n))

@@ -26,6 +26,18 @@ pub fn prompt_tokens(messages: &[Value]) -> u64 {
     })
 }
 
+/// Estimated prompt tokens of one user message of `text`: what [`prompt_tokens`] counts for
+/// `[{"role": "user", "content": text}]`.
+///
+/// ```
+/// assert_eq!(groq_wire::tokens::one_message_tokens("abcdefgh"), 3 + 4 + 2);
+/// ```
+pub fn one_message_tokens(text: &str) -> u64 {
+    PER_REQUEST
+        .saturating_add(PER_MESSAGE)
+        .saturating_add((text.chars().count() as u64).div_ceil(4))
+}
+
 fn text_chars(content: Option<&Value>) -> u64 {
     match content {
         Some(Value::String(s)) => s.chars().count() as u64,

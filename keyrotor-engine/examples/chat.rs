@@ -30,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
         RotorOptions::default(),
     )?;
     let request = ChatRequest::new(
-        groq_wire::catalog::RECOMMENDED,
+        groq_wire::catalog::current().recommended.as_str(),
         vec![json!({"role": "user", "content": prompt})],
         200,
         false,

@@ -75,3 +75,25 @@ pub fn fail(err: &dyn Display) -> ExitCode {
     eprintln!("error: {}", redact(&format!("{err:#}")));
     ExitCode::FAILURE
 }
+
+/// The `--catalog FILE` option every binary takes: a model catalog of the user's own (the
+/// format of `groq-wire/catalog/groq.toml`) in place of the built-in one.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CatalogArg {
+    /// Use this model catalog (models, limits, prices, dates and their sources; the format
+    /// of groq-wire/catalog/groq.toml, `keyrotor catalog --json` shows what is loaded)
+    /// instead of the built-in one.
+    #[arg(long, global = true, value_name = "FILE", env = "KEYROTOR_CATALOG")]
+    pub catalog: Option<std::path::PathBuf>,
+}
+
+impl CatalogArg {
+    /// Loads and installs the catalog given, if any: call it before anything reads the
+    /// catalog. Errors name the file, line and field.
+    pub fn install(&self) -> Result<(), groq_wire::catalog::CatalogError> {
+        let Some(path) = &self.catalog else {
+            return Ok(());
+        };
+        groq_wire::catalog::install(groq_wire::catalog::Catalog::load(path)?)
+    }
+}

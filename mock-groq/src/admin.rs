@@ -13,7 +13,7 @@ use prometheus_client::metrics::{counter::ConstCounter, gauge::ConstGauge};
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
-use crate::catalog::MODELS;
+use crate::catalog;
 use crate::ledger::{Window, WindowUsage};
 use crate::state::{CounterValues, Mock, lock};
 use keyrotor_serve::exposition::{self, Ordered};
@@ -82,7 +82,7 @@ pub fn snapshot(mock: &Mock) -> AdminState {
                     let windows = lock(ledger).usage(now);
                     let used = windows.iter().any(|w| w.used > 0.0);
                     (used || m == mock.default_model).then_some(ModelState {
-                        model: MODELS[m].id,
+                        model: catalog::current().models[m].id.as_str(),
                         windows,
                     })
                 })

@@ -159,10 +159,12 @@ pub fn limits_in_force(
     tier: Tier,
     overrides: Option<LimitsOverride>,
 ) -> (Limits, String) {
-    let entry = catalog::find(model).map(|i| &catalog::MODELS[i]);
+    let entry = catalog::current()
+        .find(model)
+        .map(|i| &catalog::current().models[i]);
     let base = entry.map(|m| m.limits(tier));
     let published = format!(
-        "Groq's published {} tier for {model} ({})",
+        "the published {} tier for {model} ({})",
         tier.name(),
         entry.map(|m| m.limits_source(tier)).unwrap_or_default()
     );
@@ -302,7 +304,7 @@ pub enum Event {
 }
 
 fn default_model() -> String {
-    catalog::RECOMMENDED.to_owned()
+    catalog::current().recommended.clone()
 }
 fn default_time_scale() -> f64 {
     1.0
@@ -406,15 +408,11 @@ impl Config {
     /// The model, and the settings' ranges.
     fn validate_settings(&self) -> Result<(), ConfigError> {
         let bad = |msg: String| Err(ConfigError::Invalid(msg));
-        if catalog::find(&self.model).is_none() {
+        if catalog::current().find(&self.model).is_none() {
             return bad(format!(
                 "model `{}` is not in the catalog (known: {})",
                 self.model,
-                catalog::MODELS
-                    .iter()
-                    .map(|m| m.id)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                catalog::current().ids()
             ));
         }
         if !TIME_SCALE_RANGE.contains(&self.time_scale) {
@@ -598,9 +596,9 @@ keys = ["gsk_test_b1"]
             rpm: Some(7),
             ..Default::default()
         };
-        let limits = over.apply(catalog::MODELS[0].free);
+        let limits = over.apply(catalog::current().models[0].free);
         assert_eq!(limits.tpd, None);
         assert_eq!(limits.rpm, Some(7));
-        assert_eq!(limits.tpm, catalog::MODELS[0].free.tpm);
+        assert_eq!(limits.tpm, catalog::current().models[0].free.tpm);
     }
 }

@@ -162,7 +162,13 @@ mod tests {
             edge: Duration::ZERO,
         };
         let mut rng = SmallRng::seed_from_u64(1);
-        let t = Timing::sample(&config, &crate::catalog::MODELS[0], 500, 50, &mut rng);
+        let t = Timing::sample(
+            &config,
+            &crate::catalog::current().models[0],
+            500,
+            50,
+            &mut rng,
+        );
         assert!((t.prompt - 0.5).abs() < 1e-12 && (t.completion - 0.5).abs() < 1e-12);
         assert_eq!(t.queue, 0.0);
         assert!((t.total() - 1.0).abs() < 1e-12);

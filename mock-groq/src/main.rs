@@ -13,12 +13,17 @@ use keyrotor_serve::process;
 struct Cli {
     #[command(flatten)]
     mock: mock_groq::MockArgs,
+    #[command(flatten)]
+    catalog: process::CatalogArg,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = process::parse_args::<Cli>();
     process::init_logs(tracing::Level::WARN, process::LogFormat::Text);
+    if let Err(err) = cli.catalog.install() {
+        return process::fail(&err);
+    }
     match mock_groq::run(cli.mock).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => process::fail(&err),

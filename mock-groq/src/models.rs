@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::api_error::ApiError;
-use crate::catalog::MODELS;
+use crate::catalog;
 use crate::chat::{bearer, error_response_plain};
 use crate::state::Mock;
 
@@ -24,7 +24,8 @@ pub async fn list(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response
     if !valid {
         return error_response_plain(&ApiError::invalid_api_key());
     }
-    let data: Vec<Value> = MODELS
+    let data: Vec<Value> = catalog::current()
+        .models
         .iter()
         .filter(|m| m.served_on(mock.as_of))
         .map(|m| {

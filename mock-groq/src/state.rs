@@ -15,7 +15,7 @@ use rand::rngs::SmallRng;
 use serde::Serialize;
 
 use crate::attribution::Attribution;
-use crate::catalog::{self, MODELS};
+use crate::catalog;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, Event};
 use crate::faults::Faults;
@@ -26,7 +26,7 @@ use crate::ledger::{Ledger, Window};
 pub struct Org {
     /// The organisation id.
     pub id: String,
-    /// One ledger per entry of [`catalog::MODELS`], same order.
+    /// One ledger per entry of [`catalog::current().models`], same order.
     pub ledgers: Vec<Mutex<Ledger>>,
 }
 
@@ -213,7 +213,8 @@ fn orgs_and_keys(config: &Config) -> (Vec<Org>, Vec<KeyEntry>) {
     for (index, org) in config.orgs.iter().enumerate() {
         let tier = org.tier.unwrap_or(config.tier);
         let override_ = org.limits.unwrap_or_default();
-        let ledgers = MODELS
+        let ledgers = catalog::current()
+            .models
             .iter()
             .map(|m| Mutex::new(Ledger::new(override_.apply(m.limits(tier)))))
             .collect();
@@ -291,7 +292,8 @@ impl Mock {
     /// Builds the state from a validated config.
     pub fn new(config: Config) -> Result<Self, ConfigError> {
         config.validate()?;
-        let default_model = catalog::find(&config.model)
+        let default_model = catalog::current()
+            .find(&config.model)
             .ok_or_else(|| ConfigError::Invalid(format!("unknown model {}", config.model)))?;
         let clock = Clock::start(config.time_scale);
         let (orgs, mut keys) = orgs_and_keys(&config);

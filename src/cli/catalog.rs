@@ -1,24 +1,25 @@
 //! `keyrotor catalog`: the models Groq serves on a day, with their limits, prices and the
 //! sources every figure rests on (page and day seen); and which models are gone by then.
 
-use groq_wire::catalog::{self, Availability, Limits, MODELS, Model, Tier};
+use groq_wire::catalog::{Availability, Catalog, Limits, Model, Tier};
 use jiff::civil::Date;
 
 /// The text of `keyrotor catalog`: markdown, or JSON with `json`.
-pub fn catalog(day: Date, json: bool) -> anyhow::Result<String> {
+pub fn catalog(catalog: &Catalog, day: Date, json: bool) -> anyhow::Result<String> {
     if json {
-        return Ok(serde_json::to_string_pretty(&as_json(day))? + "\n");
+        return Ok(serde_json::to_string_pretty(&as_json(catalog, day))? + "\n");
     }
-    let served: Vec<&Model> = MODELS.iter().filter(|m| m.served_on(day)).collect();
+    let served: Vec<&Model> = catalog.models.iter().filter(|m| m.served_on(day)).collect();
     let mut out = format!(
-        "# Groq's models on {day}\n\n**{} of the catalog's {} models are served on {day}; keyrotor's default is `{}`.** Limits are per organisation, as Groq's pages published them (the catalog was reviewed on {}; its newest source was seen on {}).\n",
+        "# Groq's models on {day}\n\n**{} of the catalog's {} models are served on {day}; keyrotor's default is `{}`.** Limits are per organisation, as Groq's pages published them ({}, reviewed on {}; its newest source was seen on {}).\n",
         served.len(),
-        MODELS.len(),
-        catalog::RECOMMENDED,
-        catalog::CATALOG_DATE,
-        catalog::newest_source(),
+        catalog.models.len(),
+        catalog.recommended,
+        catalog.origin,
+        catalog.reviewed,
+        catalog.newest_source(),
     );
-    if let Some(warning) = catalog::staleness(day) {
+    if let Some(warning) = catalog.staleness(day) {
         out.push_str(&format!("\n> Warning: {warning}\n"));
     }
     out.push_str("\n| model | free RPM / RPD / TPM / TPD | developer | $ per M in / out | limits seen |\n|---|---|---|---|---|\n");
@@ -34,7 +35,8 @@ pub fn catalog(day: Date, json: bool) -> anyhow::Result<String> {
             m.limits_source(Tier::Free),
         ));
     }
-    let gone: Vec<(&Model, Availability)> = MODELS
+    let gone: Vec<(&Model, Availability)> = catalog
+        .models
         .iter()
         .map(|m| (m, m.availability(day)))
         .filter(|(_, a)| *a != Availability::Served)
@@ -48,8 +50,8 @@ pub fn catalog(day: Date, json: bool) -> anyhow::Result<String> {
         }
     }
     out.push_str("\n## Sources\n\n");
-    for s in catalog::SOURCES {
-        out.push_str(&format!("- {} (seen {}): {}\n", s.url, s.seen, s.note));
+    for s in &catalog.sources {
+        out.push_str(&format!("- {s}: {}\n", s.note));
     }
     Ok(out)
 }
@@ -61,8 +63,9 @@ fn limits(l: Limits) -> String {
         .join(" / ")
 }
 
-fn as_json(day: Date) -> serde_json::Value {
-    let models: Vec<serde_json::Value> = MODELS
+fn as_json(catalog: &Catalog, day: Date) -> serde_json::Value {
+    let models: Vec<serde_json::Value> = catalog
+        .models
         .iter()
         .map(|m| {
             let mut entry = serde_json::to_value(m).unwrap_or_default();
@@ -73,43 +76,52 @@ fn as_json(day: Date) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "day": day.to_string(),
-        "reviewed": catalog::CATALOG_DATE.to_string(),
-        "newest_source": catalog::newest_source().to_string(),
-        "warning": catalog::staleness(day),
+        "catalog": catalog.origin,
+        "reviewed": catalog.reviewed.to_string(),
+        "recommended": catalog.recommended,
+        "newest_source": catalog.newest_source().to_string(),
+        "warning": catalog.staleness(day),
         "models": models,
-        "sources": catalog::SOURCES,
+        "sources": catalog.sources,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use groq_wire::catalog;
     use jiff::civil::date;
+
+    fn builtin() -> &'static Catalog {
+        static BUILTIN: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        BUILTIN.get_or_init(Catalog::builtin)
+    }
 
     #[test]
     fn the_seeds_day_serves_llama_and_today_does_not() {
-        let seeds = catalog(catalog::SEEDS_DATE, false).unwrap_or_default();
+        let seeds = catalog(builtin(), catalog::SEEDS_DATE, false).unwrap_or_default();
         let (head, gone) = seeds.split_once("## Not served").unwrap_or((&seeds, ""));
         assert!(
             head.contains("`llama-3.3-70b-versatile` | 30 / 1000 / 12000 / 100000"),
             "{seeds}"
         );
         assert!(!gone.contains("llama-3.3-70b-versatile"), "{seeds}");
-        let later = catalog(date(2026, 12, 7), false).unwrap_or_default();
+        let later = catalog(builtin(), date(2026, 12, 7), false).unwrap_or_default();
         let (head, gone) = later.split_once("## Not served").unwrap_or((&later, ""));
         assert!(!head.contains("`llama-3.3-70b-versatile`"), "{later}");
         assert!(
             gone.contains("`llama-3.3-70b-versatile` | decommissioned on 2026-08-16"),
             "{later}"
         );
-        let served = MODELS
+        let served = builtin()
+            .models
             .iter()
             .filter(|m| m.served_on(date(2026, 12, 7)))
             .count();
         assert!(
             later.contains(&format!(
                 "**{served} of the catalog's {} models",
-                MODELS.len()
+                builtin().models.len()
             )),
             "{later}"
         );
@@ -117,27 +129,35 @@ mod tests {
 
     #[test]
     fn a_day_far_past_the_newest_source_is_warned_of() {
-        let newest = catalog::newest_source();
+        let newest = builtin().newest_source();
         let fine = newest
             .checked_add(jiff::Span::new().days(90))
             .unwrap_or(newest);
         let stale = newest
             .checked_add(jiff::Span::new().days(91))
             .unwrap_or(newest);
-        assert!(!catalog(fine, false).unwrap_or_default().contains("Warning"));
-        let text = catalog(stale, false).unwrap_or_default();
+        assert!(
+            !catalog(builtin(), fine, false)
+                .unwrap_or_default()
+                .contains("Warning")
+        );
+        let text = catalog(builtin(), stale, false).unwrap_or_default();
         assert!(
             text.contains("> Warning: the catalog's newest source was seen on"),
             "{text}"
         );
         let json: serde_json::Value =
-            serde_json::from_str(&catalog(stale, true).unwrap_or_default()).unwrap_or_default();
+            serde_json::from_str(&catalog(builtin(), stale, true).unwrap_or_default())
+                .unwrap_or_default();
         assert!(
             json["warning"]
                 .as_str()
                 .is_some_and(|w| w.contains("91 days")),
             "{json}"
         );
-        assert_eq!(json["models"].as_array().map(Vec::len), Some(MODELS.len()));
+        assert_eq!(
+            json["models"].as_array().map(Vec::len),
+            Some(builtin().models.len())
+        );
     }
 }

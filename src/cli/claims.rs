@@ -82,7 +82,7 @@ pub(super) fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
     let activity = Activity::new(show_progress(), true);
     let mut progress = |what: &str| activity.say(&format!("checking: {what}"));
     let today = as_of.as_of.unwrap_or_else(mock_groq::catalog::today);
-    if let Some(warning) = mock_groq::catalog::staleness(today) {
+    if let Some(warning) = mock_groq::catalog::current().staleness(today) {
         eprintln!("warning: {warning}");
     }
     let claims = crate::studies::claims::check(today, apps.as_ref(), &mut progress);

@@ -45,6 +45,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// `--catalog FILE`: a model catalog of the user's own.
+    #[command(flatten)]
+    pub catalog: keyrotor_serve::process::CatalogArg,
 }
 
 impl Cli {
@@ -70,7 +73,7 @@ pub enum Command {
     /// --keys 5 --rate 150/min -z 10m`), or a file with flags over it. Exit codes: 0 passed,
     /// 1 error (reports marked failed after a panic), 3 a threshold failed, 4 interrupted by
     /// SIGINT/SIGTERM/SIGHUP.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Find the capacity (highest offered rate meeting the goodput objective) per key count.
     Sweep(SweepArgs),
     /// Compare two reports (report.json or sweep.json, or their folders) under thresholds;
@@ -118,6 +121,7 @@ pub enum Command {
 
 /// Runs a parsed command line.
 pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
+    cli.catalog.install()?;
     match cli.command {
         Command::Mock(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -154,10 +158,10 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Catalog { as_of, json } => {
             let day = as_of.as_of.unwrap_or_else(groq_wire::catalog::today);
-            print_out(catalog::catalog(day, json)?)?;
+            print_out(catalog::catalog(groq_wire::catalog::current(), day, json)?)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run(args) => run::run_command(args),
+        Command::Run(args) => run::run_command(*args),
         Command::Sweep(args) => sweep::sweep_command(args),
         Command::Claims(args) => claims::claims_command(args),
         Command::Plan(args) => plan::plan_command(&args),

@@ -28,7 +28,7 @@ use rand::rngs::SmallRng;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::drive::workload::{Arrivals, sample_tokens};
+use crate::drive::workload::{Planned, Schedule, Sized, sample_tokens};
 use crate::engine::request::reported_tokens;
 use crate::engine::transport::Transport;
 use crate::engine::{ChatRequest, Rotor, Sent};
@@ -340,11 +340,27 @@ impl<S: Sender> Shared<S> {
         }
     }
 
-    /// The next request's body: sizes drawn from the traffic's distributions; bodies of the
-    /// same sizes are identical, so each is built once (up to [`BODIES`] of them).
-    fn request(&self, traffic: &Traffic, rng: &mut SmallRng) -> ChatRequest {
-        let prompt = sample_tokens(&traffic.prompt_tokens, rng);
-        let max_tokens = sample_tokens(&traffic.completion_tokens, rng);
+    /// The next request's body: sizes drawn from the traffic's distributions, or a trace's.
+    fn request(&self, traffic: &Traffic, sized: Option<Sized>, rng: &mut SmallRng) -> ChatRequest {
+        match sized {
+            Some(Sized {
+                prompt_tokens,
+                max_tokens,
+                model: Some(model),
+            }) if model != self.model => {
+                ChatRequest::synthetic(&model, prompt_tokens, max_tokens, self.stream)
+            }
+            Some(sized) => self.body(sized.prompt_tokens, sized.max_tokens),
+            None => self.body(
+                sample_tokens(&traffic.prompt_tokens, rng),
+                sample_tokens(&traffic.completion_tokens, rng),
+            ),
+        }
+    }
+
+    /// A request of the run's model with these sizes: bodies of the same sizes are
+    /// identical, so each is built once (up to [`BODIES`] of them).
+    fn body(&self, prompt: u64, max_tokens: u64) -> ChatRequest {
         let build = || ChatRequest::synthetic(&self.model, prompt, max_tokens, self.stream);
         let Ok(mut bodies) = self.bodies.lock() else {
             return build();
@@ -357,6 +373,13 @@ impl<S: Sender> Shared<S> {
             bodies.insert((prompt, max_tokens), request.clone());
         }
         request
+    }
+
+    /// Keeps `error` for the end of the run (the first one) and stops sending.
+    fn fail(&self, error: std::io::Error) {
+        if let Ok(mut books) = self.books.lock() {
+            books.error.get_or_insert(error);
+        }
     }
 
     /// Whether nothing is in flight.
@@ -438,7 +461,16 @@ async fn open_loop<S: Sender>(
     stop: Arc<Notify>,
 ) {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed_70c3);
-    for at in Arrivals::new(&traffic, seed) {
+    let schedule = match Schedule::new(&traffic, seed) {
+        Ok(schedule) => schedule,
+        Err(e) => return shared.fail(std::io::Error::other(e.to_string())),
+    };
+    for planned in schedule {
+        // A trace was read whole before the run; an error now means it changed since.
+        let Planned { at, sized } = match planned {
+            Ok(planned) => planned,
+            Err(e) => return shared.fail(std::io::Error::other(e.to_string())),
+        };
         // `biased`: select!'s random branch order would make simulations irreproducible.
         tokio::select! {
             biased;
@@ -453,7 +485,7 @@ async fn open_loop<S: Sender>(
         let Some(id) = shared.launch_or_drop(at, traffic.duration) else {
             continue;
         };
-        let request = shared.request(&traffic, &mut rng);
+        let request = shared.request(&traffic, sized, &mut rng);
         let shared = Arc::clone(&shared);
         tokio::spawn(async move { shared.fire(id, at, request).await });
     }
@@ -483,7 +515,7 @@ async fn closed_loop<S: Sender>(shared: Arc<Shared<S>>, traffic: Traffic, seed: 
                 {
                     break;
                 }
-                let request = shared.request(&traffic, &mut rng);
+                let request = shared.request(&traffic, None, &mut rng);
                 let id = shared.launch(at);
                 shared.fire(id, at, request).await;
                 if !think.is_zero() {

@@ -1,5 +1,6 @@
-//! The workload: when requests are intended to be sent (open-loop arrival processes) and how
-//! large they are (token distributions), from a seeded RNG so a scenario replays exactly.
+//! The workload: when requests are intended to be sent (open-loop arrival processes, or a
+//! trace's rows) and how large they are (token distributions, or the trace's sizes), from a
+//! seeded RNG so a scenario replays exactly.
 
 use std::time::Duration;
 
@@ -7,12 +8,13 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::spec::scenario::{Shape, Tokens, Traffic};
+use crate::spec::trace::{TraceError, TraceReader};
 
 /// Offered rate in requests per minute at `t` into the run (a closed loop's: none).
 pub fn rate_at(traffic: &Traffic, t: Duration) -> f64 {
     match &traffic.shape {
         Shape::Constant { rate } | Shape::Poisson { rate } => rate.0,
-        Shape::Closed { .. } => 0.0,
+        Shape::Closed { .. } | Shape::Trace(_) => 0.0,
         Shape::Profile {
             rate,
             weights,
@@ -163,6 +165,93 @@ impl Arrivals<'_> {
             t = boundary;
         }
         None
+    }
+}
+
+/// One open-loop request to send: when, and, from a trace, its own sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// When it is intended to be sent, from the start of the run.
+    pub at: Duration,
+    /// Its sizes, from a trace; drawn from the scenario's distributions otherwise.
+    pub sized: Option<Sized>,
+}
+
+/// A request's sizes as a trace gives them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sized {
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// `max_tokens`.
+    pub max_tokens: u64,
+    /// The model it names, when not the scenario's.
+    pub model: Option<String>,
+}
+
+/// The open-loop requests of a run: from the arrival formula, or from the trace's rows read
+/// one at a time, bounded by the scenario's `duration` and `requests` alike.
+pub enum Schedule<'a> {
+    /// Arrivals from a formula.
+    Formula(Arrivals<'a>),
+    /// A trace's rows.
+    Trace {
+        /// The rows still to read.
+        rows: Box<TraceReader>,
+        /// The traffic's bounds.
+        traffic: &'a Traffic,
+        /// Rows sent so far.
+        sent: usize,
+    },
+}
+
+impl<'a> Schedule<'a> {
+    /// The schedule of `traffic`: its trace opened, or its arrivals seeded.
+    pub fn new(traffic: &'a Traffic, seed: u64) -> Result<Self, TraceError> {
+        Ok(match traffic.trace() {
+            Some(trace) => Schedule::Trace {
+                rows: Box::new(trace.rows()?),
+                traffic,
+                sent: 0,
+            },
+            None => Schedule::Formula(Arrivals::new(traffic, seed)),
+        })
+    }
+}
+
+impl Iterator for Schedule<'_> {
+    type Item = Result<Planned, TraceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Schedule::Formula(arrivals) => {
+                arrivals.next().map(|at| Ok(Planned { at, sized: None }))
+            }
+            Schedule::Trace {
+                rows,
+                traffic,
+                sent,
+            } => {
+                if traffic.requests.is_some_and(|n| *sent >= n.0) {
+                    return None;
+                }
+                let row = match rows.next()? {
+                    Ok(row) => row,
+                    Err(e) => return Some(Err(e)),
+                };
+                if traffic.duration.is_some_and(|d| row.at >= d) {
+                    return None;
+                }
+                *sent += 1;
+                Some(Ok(Planned {
+                    at: row.at,
+                    sized: Some(Sized {
+                        prompt_tokens: row.prompt_tokens,
+                        max_tokens: row.max_tokens,
+                        model: row.model,
+                    }),
+                }))
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use mock_groq::catalog::Tier;
 
 use crate::spec::scenario::ColdStart;
 use crate::spec::scenario::{Layout, Rate, Scenario, ScenarioBuilder};
+use crate::spec::trace::{Columns, Trace};
 
 /// Scenario flags of `keyrotor run`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -59,6 +60,20 @@ pub struct ScenarioFlags {
     /// output tokens per second.
     #[arg(long)]
     pub stream: bool,
+    /// Replay an app's own requests: a CSV (header row) or JSON Lines file with `offset_s`
+    /// (or `timestamp`), `prompt_tokens` (or `prompt`), `completion_tokens` (or
+    /// `max_tokens`) and optionally `model` per row, each sent at its offset (the whole
+    /// trace unless -z or -n cut it).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rate", "qps", "users"])]
+    pub trace: Option<std::path::PathBuf>,
+    /// With --trace: replay N× faster (0.001 to 1000), e.g. 2 for a day in 12 hours.
+    #[arg(long, value_name = "N", requires = "trace")]
+    pub speed: Option<f64>,
+    /// With --trace: which column holds each field, e.g. `timestamp=startTime` for
+    /// LiteLLM's spend logs (fields: offset_s, timestamp, prompt_tokens, prompt,
+    /// max_tokens, completion_tokens, model).
+    #[arg(long, value_name = "FIELD=COLUMN,…", requires = "trace", value_parser = Columns::parse_flag)]
+    pub trace_columns: Option<Columns>,
 }
 
 fn parse_cold_start(text: &str) -> Result<ColdStart, String> {
@@ -87,7 +102,7 @@ impl ScenarioFlags {
     /// with flags over it changed, for its name and description.
     pub fn given(&self) -> Vec<String> {
         let per_minute = |r: f64| format!("{}/min", Rate(r).words());
-        let given: [(&str, Option<String>); 14] = [
+        let given: [(&str, Option<String>); 16] = [
             ("keys", self.keys.map(|n| n.to_string())),
             ("layout", self.layout.clone()),
             ("rate", self.rate.map(per_minute)),
@@ -102,6 +117,14 @@ impl ScenarioFlags {
             ("redis", self.redis_url.as_ref().map(|_| "given".to_owned())),
             ("cold-start", self.cold_start.map(|c| c.to_string())),
             ("stream", self.stream.then(|| "on".to_owned())),
+            (
+                "trace",
+                self.trace.as_ref().map(|p| {
+                    p.file_name()
+                        .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
+                }),
+            ),
+            ("speed", self.speed.map(|s| s.to_string())),
         ];
         given
             .into_iter()
@@ -134,6 +157,13 @@ impl ScenarioFlags {
         }
         if let Some(n) = self.users {
             b = b.closed(count(n, "users")?);
+        }
+        if let Some(path) = &self.trace {
+            b = b.trace(Trace {
+                path: std::path::absolute(path).unwrap_or_else(|_| path.clone()),
+                speed: self.speed.unwrap_or(1.0),
+                columns: self.trace_columns.clone().unwrap_or_default(),
+            });
         }
         if let Some(d) = self.duration {
             b = b.duration(d);

@@ -2,5 +2,7 @@
 //! thresholds name, and a scenario from `run`'s flags. Imports nothing else of the harness.
 
 pub mod flags;
+pub mod limits;
 pub mod metrics;
 pub mod scenario;
+pub mod trace;

@@ -15,7 +15,7 @@ use super::error_response;
 use super::wire::ChatRequest;
 use super::{Served, refused};
 use crate::api_error::ApiError;
-use crate::catalog::MODELS;
+use crate::catalog;
 use crate::config::FaultKind;
 use crate::headers;
 use crate::ledger::Denial;
@@ -41,7 +41,7 @@ pub(super) fn sizes(
         .or(request.max_tokens)
         .unwrap_or(mock.config.default_max_tokens)
         .max(1);
-    let context = MODELS[model].context_window;
+    let context = catalog::current().models[model].context_window;
     if prompt_tokens.saturating_add(max_tokens) > context {
         return Err(ApiError::context_length_exceeded(
             context,
@@ -92,7 +92,9 @@ pub(super) async fn fault(
             });
         }
         FaultKind::ServerError => ApiError::server_error(),
-        FaultKind::OverCapacity => ApiError::over_capacity(MODELS[at.model].id),
+        FaultKind::OverCapacity => {
+            ApiError::over_capacity(catalog::current().models[at.model].id.as_str())
+        }
         FaultKind::FlexCapacity => ApiError::flex_capacity(),
         FaultKind::Drop => return Err(Box::new((Some(Outcome::Dropped), dropped_response()))),
         FaultKind::Stall => {
@@ -117,7 +119,7 @@ pub(super) fn admit(mock: &Mock, at: &Asked, reserved: u64) -> Result<Snapshot, 
     };
     let err = ApiError::from_denial(
         &denial,
-        MODELS[at.model].id,
+        catalog::current().models[at.model].id.as_str(),
         &mock.orgs[at.org].id,
         mock.clock.scale(),
     );

@@ -8,7 +8,7 @@ use rand::rngs::SmallRng;
 
 use super::Admitted;
 use super::with_headers;
-use crate::catalog::MODELS;
+use crate::catalog;
 use crate::generation;
 use crate::state::Mock;
 
@@ -32,7 +32,7 @@ pub(super) async fn json_response(
         id: &id,
         object: "chat.completion",
         created: admitted.created,
-        model: MODELS[admitted.model].id,
+        model: catalog::current().models[admitted.model].id.as_str(),
         choices: [Choice {
             index: 0,
             message: Message {

@@ -18,7 +18,7 @@ use rand::rngs::SmallRng;
 
 use crate::api_error::ApiError;
 use crate::attribution;
-use crate::catalog::{self, MODELS};
+use crate::catalog;
 use crate::generation::{self, Timing};
 use crate::headers;
 use crate::ledger::Snapshot;
@@ -61,7 +61,7 @@ impl Admitted {
     ) -> Self {
         let config = &mock.config;
         let completion_tokens = generation::completion_tokens(&config.completion, max_tokens, rng);
-        let model = &MODELS[at.model];
+        let model = &catalog::current().models[at.model];
         let timing = Timing::sample(
             &config.latency,
             model,
@@ -212,7 +212,9 @@ async fn serve(
         Err(err) => return refused(&err, &request_id, None, mock),
     };
     let model_name = request.model.as_deref().unwrap_or_default();
-    let served = catalog::find(model_name).filter(|&m| MODELS[m].served_on(mock.as_of));
+    let served = catalog::current()
+        .find(model_name)
+        .filter(|&m| catalog::current().models[m].served_on(mock.as_of));
     let Some(model) = served else {
         return refused(
             &ApiError::model_not_found(model_name),

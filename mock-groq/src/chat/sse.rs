@@ -14,7 +14,7 @@ use super::Admitted;
 use super::wire::Usage;
 use super::with_headers;
 use crate::api_error::ApiError;
-use crate::catalog::MODELS;
+use crate::catalog;
 use crate::generation;
 use crate::state::Mock;
 use crate::state::Outcome;
@@ -45,7 +45,7 @@ pub(super) fn stream_response(
 ) -> Response {
     let writer = ChunkWriter {
         id: generation::completion_id(rng),
-        model: MODELS[admitted.model].id,
+        model: catalog::current().models[admitted.model].id.as_str(),
         created: admitted.created,
     };
     let pieces = split_words(&content, STREAM_CHUNKS);

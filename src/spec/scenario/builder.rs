@@ -31,6 +31,7 @@ use super::{
 };
 use crate::spec::scenario::ColdStart;
 use crate::spec::scenario::StateKind;
+use crate::spec::trace::Trace;
 
 /// A scenario being built; see the [module](self) docs.
 #[derive(Debug, Clone)]
@@ -281,6 +282,16 @@ impl ScenarioBuilder {
         self.shape(Shape::Poisson { rate: Rate(rpm) })
     }
 
+    /// The requests of `trace`, each at its offset: the whole trace, so the duration and
+    /// request cap are cleared (set them after to cut it).
+    pub fn trace(self, trace: Trace) -> Self {
+        self.with(|s| {
+            s.traffic.shape = Shape::Trace(trace);
+            s.traffic.duration = None;
+            s.traffic.requests = None;
+        })
+    }
+
     /// Evenly spaced arrivals at `rpm` requests per minute.
     pub fn constant(self, rpm: f64) -> Self {
         self.shape(Shape::Constant { rate: Rate(rpm) })
@@ -295,7 +306,7 @@ impl ScenarioBuilder {
     }
 
     /// The rate in requests per minute, keeping the shape (a ramp's start, a step's base); a
-    /// closed loop becomes Poisson.
+    /// closed loop or a trace becomes Poisson.
     pub fn rate(self, rpm: f64) -> Self {
         self.with(|s| match &mut s.traffic.shape {
             Shape::Constant { rate }
@@ -304,7 +315,9 @@ impl ScenarioBuilder {
             | Shape::Step { rate, .. }
             | Shape::Spike { rate, .. }
             | Shape::Profile { rate, .. } => *rate = Rate(rpm),
-            closed @ Shape::Closed { .. } => *closed = Shape::Poisson { rate: Rate(rpm) },
+            other @ (Shape::Closed { .. } | Shape::Trace(_)) => {
+                *other = Shape::Poisson { rate: Rate(rpm) }
+            }
         })
     }
 

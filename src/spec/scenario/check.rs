@@ -1,9 +1,10 @@
-//! Checks what parsing cannot: every number within its documented range ([`super::limits`]),
+//! Checks what parsing cannot: every number within its documented range ([`crate::spec::limits`]),
 //! fields that go together, a run that must end and fit in memory. Errors name the field.
 
 use std::time::Duration;
 
 use super::*;
+use crate::spec::limits;
 use crate::spec::scenario::MAX_REPLICAS;
 
 type Check = Result<(), Invalid>;
@@ -61,7 +62,7 @@ impl Scenario {
     fn check_bounds(&self) -> Check {
         let t = &self.traffic;
         ensure(
-            t.duration.is_some() || t.requests.is_some(),
+            t.duration.is_some() || t.requests.is_some() || t.trace().is_some(),
             "traffic.duration",
             "[traffic] needs `duration` or `requests` (or both): a run must be bounded",
         )?;
@@ -84,7 +85,17 @@ impl Scenario {
             Duration::from_millis(10),
             limits::DURATION,
         )?;
-        let horizon = self.horizon()?;
+        if t.trace().is_some() && t.duration.is_none() {
+            // The trace's own span bounds it: checked by `series_fits` once it is read.
+            return Ok(());
+        }
+        self.series_fits(self.horizon()?)
+    }
+
+    /// Whether the time series of a run lasting `horizon` fits in memory at the traffic's
+    /// interval.
+    pub fn series_fits(&self, horizon: Duration) -> Check {
+        let t = &self.traffic;
         let buckets = horizon.as_nanos() / t.interval.as_nanos().max(1) + 1;
         let cells = buckets.saturating_mul(self.keys.count.0 as u128);
         ensure(
@@ -129,6 +140,10 @@ impl Scenario {
         let t = &self.traffic;
         if let Some(d) = t.duration {
             return Ok(d);
+        }
+        if t.trace().is_some() {
+            // A trace's offsets are at most this far (checked as it is read).
+            return Ok(limits::DURATION);
         }
         let requests = t.requests.map_or(0, |n| n.0) as f64;
         let slowest = match (&t.shape, t.shape.rate(), t.shape.peak()) {
@@ -281,7 +296,7 @@ impl Scenario {
         )?;
         if let Some(mock) = target.mock() {
             ensure(
-                mock_groq::catalog::find(&target.model).is_some(),
+                mock_groq::catalog::current().find(&target.model).is_some(),
                 "target.model",
                 format!("model `{}` is not in the mock's catalog", target.model),
             )?;
@@ -387,6 +402,18 @@ fn check_shape(shape: &Shape, duration: Option<Duration>) -> Check {
                 profile_step_ok(*step),
                 "traffic.profile_step",
                 "a profile step divides an hour into whole seconds (1s … 1h, e.g. 10m) or is a whole number of hours dividing a day (2h, 3h, 4h, 6h, 8h, 12h, 24h)",
+            )?;
+        }
+        Shape::Trace(trace) => {
+            ensure(
+                crate::spec::trace::SPEED.contains(&trace.speed),
+                "traffic.speed",
+                "a replay speed from 0.001 to 1000",
+            )?;
+            ensure(
+                !trace.path.as_os_str().is_empty(),
+                "traffic.trace",
+                "the trace file",
             )?;
         }
         Shape::Constant { .. } | Shape::Poisson { .. } => {}

@@ -32,6 +32,13 @@ pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
     }
     if let Some(completion) = mock.completion {
         config.completion = completion;
+    } else if scenario.traffic.trace().is_some() {
+        // A trace's request asks the answer's own length as max_tokens: the mock answers
+        // with exactly that many tokens, as the app's answer had.
+        config.completion = mock_groq::config::CompletionConfig {
+            min_fraction: 1.0,
+            max_fraction: 1.0,
+        };
     }
     config.faults = mock.faults.clone();
     config.orgs = (0..org_count)

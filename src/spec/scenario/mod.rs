@@ -127,32 +127,6 @@ impl std::fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
-/// The documented ranges of a scenario's numbers (docs/scenarios.md, "What keyrotor guarantees").
-pub mod limits {
-    use std::time::Duration;
-
-    /// Keys per scenario: as many as a rotor takes ([`crate::engine::MAX_KEYS`]).
-    pub const KEYS: usize = crate::engine::MAX_KEYS;
-    /// Closed-loop users.
-    pub const USERS: usize = 100_000;
-    /// Requests per run.
-    pub const REQUESTS: usize = 1_000_000_000;
-    /// Requests per minute, smallest and largest (`rate`, `peak`).
-    pub const RATE: (f64, f64) = (0.001, 10_000_000.0);
-    /// Longest run, and longest time on the run's clock (`change_at`, events, faults).
-    pub const DURATION: Duration = Duration::from_secs(30 * 86_400);
-    /// Tokens per request (prompt or completion): a model's context is far smaller.
-    pub const TOKENS: u64 = 1_000_000;
-    /// Hours in a profile, and the largest weight of one.
-    pub const PROFILE: (usize, f64) = (10_000, 1e6);
-    /// Longest attempt timeout and request deadline.
-    pub const TIMEOUT: Duration = Duration::from_secs(3_600);
-    /// Time-series buckets per run (`duration ÷ interval`).
-    pub const BUCKETS: u128 = 100_000;
-    /// Time-series buckets × keys (each bucket counts attempts per key): 80 MB at most.
-    pub const SERIES_CELLS: u128 = 10_000_000;
-}
-
 /// A scenario file's text: a regular file of at most [`groq_wire::file::TEXT_CAP`] bytes.
 fn read(path: &Path) -> Result<String, ScenarioError> {
     groq_wire::file::read_text(path, groq_wire::file::TEXT_CAP).map_err(|error| {
@@ -167,10 +141,24 @@ impl Scenario {
     /// Reads and validates a scenario file; errors name the file, line and field.
     pub fn from_file(path: &Path) -> Result<Self, ScenarioError> {
         let text = read(path)?;
-        Self::from_toml(&text).map_err(|message| ScenarioError::Invalid {
-            path: path.to_owned(),
-            message,
-        })
+        Self::from_toml(&text)
+            .map(|s| s.anchored(path))
+            .map_err(|message| ScenarioError::Invalid {
+                path: path.to_owned(),
+                message,
+            })
+    }
+
+    /// The scenario read from the file at `path`, its relative paths (a trace) taken from the
+    /// file's folder and made absolute, so the copy a run writes beside its reports replays.
+    fn anchored(mut self, path: &Path) -> Self {
+        if let Shape::Trace(trace) = &mut self.traffic.shape
+            && trace.path.is_relative()
+        {
+            let joined = path.parent().unwrap_or(Path::new("")).join(&trace.path);
+            trace.path = std::path::absolute(&joined).unwrap_or(joined);
+        }
+        self
     }
 
     /// Parses and validates scenario text; a range error names the line of its field.
@@ -188,11 +176,11 @@ impl Scenario {
     /// returned here.
     pub fn read_unchecked(path: &Path) -> Result<(Self, String), ScenarioError> {
         let text = read(path)?;
-        let scenario = toml::from_str(&text).map_err(|e| ScenarioError::Invalid {
+        let scenario: Scenario = toml::from_str(&text).map_err(|e| ScenarioError::Invalid {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        Ok((scenario, text))
+        Ok((scenario.anchored(path), text))
     }
 
     /// Checks what parsing cannot: ranges and fields that go together.

@@ -189,7 +189,7 @@ impl Default for Target {
 }
 
 fn default_model() -> String {
-    mock_groq::catalog::RECOMMENDED.to_owned()
+    mock_groq::catalog::current().recommended.clone()
 }
 
 impl Target {
@@ -248,10 +248,10 @@ impl Target {
     /// Whether Groq serves the model on [`Target::as_of`], in words ("served",
     /// "decommissioned on 2026-08-16 (Groq's replacement: openai/gpt-oss-120b)").
     pub fn model_status(&self) -> String {
-        mock_groq::catalog::find(&self.model).map_or_else(
+        mock_groq::catalog::current().find(&self.model).map_or_else(
             || "not in the catalog".to_owned(),
             |i| {
-                mock_groq::catalog::MODELS[i]
+                mock_groq::catalog::current().models[i]
                     .availability(self.as_of())
                     .to_string()
             },

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Count, human, plural};
+use crate::spec::trace::{Columns, Trace};
 
 /// The traffic: how requests arrive ([`Shape`]), for how long, and what each one asks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,9 +91,19 @@ pub enum Shape {
         /// Pause between a user's answer and its next request.
         think: Duration,
     },
+    /// The requests of a trace, each at its own offset and with its own sizes.
+    Trace(Trace),
 }
 
 impl Traffic {
+    /// The trace the requests come from, if they do.
+    pub fn trace(&self) -> Option<&Trace> {
+        match &self.shape {
+            Shape::Trace(trace) => Some(trace),
+            _ => None,
+        }
+    }
+
     /// The offered load in words, units included: `Poisson arrivals at 150 req/min (2.5
     /// req/s) for 10m`, `a closed loop of 20 users (think 1s) for 5m, at most 500 requests`.
     pub fn describe(&self) -> String {
@@ -135,6 +146,15 @@ impl Traffic {
                 plural(users.0 as u64, "user", "users"),
                 human(*think)
             ),
+            Shape::Trace(trace) => format!(
+                "the requests of trace {}{}",
+                trace.path.display(),
+                if trace.speed == 1.0 {
+                    String::new()
+                } else {
+                    format!(" at {}× speed", round(trace.speed))
+                }
+            ),
         };
         if let Some(d) = self.duration {
             text.push_str(&format!(" for {}", human(d)));
@@ -176,10 +196,12 @@ impl Shape {
             Shape::Spike { .. } => Arrival::Spike,
             Shape::Profile { .. } => Arrival::Profile,
             Shape::Closed { .. } => Arrival::Closed,
+            Shape::Trace(_) => Arrival::Trace,
         }
     }
 
-    /// The (starting) rate of an open loop, requests per minute; `None` for a closed loop.
+    /// The (starting) rate of arrivals from a formula, requests per minute; `None` for a
+    /// closed loop or a trace.
     pub fn rate(&self) -> Option<f64> {
         match self {
             Shape::Constant { rate }
@@ -188,7 +210,7 @@ impl Shape {
             | Shape::Step { rate, .. }
             | Shape::Spike { rate, .. }
             | Shape::Profile { rate, .. } => Some(rate.0),
-            Shape::Closed { .. } => None,
+            Shape::Closed { .. } | Shape::Trace(_) => None,
         }
     }
 
@@ -263,6 +285,16 @@ struct TrafficFile {
         skip_serializing_if = "Option::is_none"
     )]
     profile_step: Option<Duration>,
+    /// With `arrival = "trace"`: the trace file (CSV or JSON Lines), relative to the scenario
+    /// file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trace: Option<std::path::PathBuf>,
+    /// With `arrival = "trace"`: replay N× faster (0.001 to 1,000; 1 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    speed: Option<f64>,
+    /// With `arrival = "trace"`: which column holds each field, when not its own name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trace_columns: Option<Columns>,
 }
 
 impl TrafficFile {
@@ -311,6 +343,14 @@ impl TrafficFile {
                 users: self.users.ok_or_else(|| format!("{kind} needs `users`"))?,
                 think: self.think.unwrap_or_default(),
             },
+            Arrival::Trace => Shape::Trace(Trace {
+                path: self
+                    .trace
+                    .clone()
+                    .ok_or_else(|| format!("{kind} needs `trace` (the file)"))?,
+                speed: self.speed.unwrap_or(1.0),
+                columns: self.trace_columns.clone().unwrap_or_default(),
+            }),
         })
     }
 
@@ -320,6 +360,7 @@ impl TrafficFile {
         let profile = matches!(shape, Shape::Profile { .. });
         let spike = matches!(shape, Shape::Spike { .. });
         let changes = spike || matches!(shape, Shape::Step { .. });
+        let trace = matches!(shape, Shape::Trace(_));
         let stray = [
             ("rate", self.rate.is_some() && shape.rate().is_none()),
             ("peak", self.peak.is_some() && shape.peak().is_none()),
@@ -329,6 +370,9 @@ impl TrafficFile {
             ("think", self.think.is_some() && !closed),
             ("profile", !self.profile.is_empty() && !profile),
             ("profile_step", self.profile_step.is_some() && !profile),
+            ("trace", self.trace.is_some() && !trace),
+            ("speed", self.speed.is_some() && !trace),
+            ("trace_columns", self.trace_columns.is_some() && !trace),
         ];
         stray
             .iter()
@@ -371,6 +415,7 @@ impl From<Traffic> for TrafficFile {
         let (rate, peak) = (t.shape.rate().map(Rate), t.shape.peak().map(Rate));
         let (mut change_at, mut spike_for, mut users, mut think) = (None, None, None, None);
         let (mut profile, mut profile_step) = (Vec::new(), None);
+        let (mut trace, mut speed, mut trace_columns) = (None, None, None);
         match t.shape {
             Shape::Step { change_at: c, .. } => change_at = Some(c),
             Shape::Spike {
@@ -383,6 +428,11 @@ impl From<Traffic> for TrafficFile {
                 users: u,
                 think: th,
             } => (users, think) = (Some(u), (!th.is_zero()).then_some(th)),
+            Shape::Trace(t) => {
+                speed = (t.speed != 1.0).then_some(t.speed);
+                trace_columns = (t.columns != Columns::default()).then_some(t.columns);
+                trace = Some(t.path);
+            }
             _ => {}
         }
         TrafficFile {
@@ -402,6 +452,9 @@ impl From<Traffic> for TrafficFile {
             latency_budget: t.latency_budget,
             profile,
             profile_step,
+            trace,
+            speed,
+            trace_columns,
         }
     }
 }
@@ -453,6 +506,8 @@ pub enum Arrival {
     /// `users` each sending, waiting for the answer, thinking `think`, and again (users
     /// start spread over one think time).
     Closed,
+    /// The requests of the file `trace`, each at its offset (÷ `speed`), with its sizes.
+    Trace,
 }
 
 /// A token count distribution: a number, `{ min, max }` (uniform) or `{ mean, sd }` (normal,

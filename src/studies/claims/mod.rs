@@ -420,6 +420,7 @@ fn traffic_words(scenario: &Scenario) -> String {
         Shape::Profile { rate, .. } => {
             format!("Poisson averaging {} req/min, shaped by a profile", rate.0)
         }
+        Shape::Trace(_) => t.describe(),
         Shape::Closed { users, think } => {
             format!(
                 "a closed loop of {} users thinking {}",

@@ -353,7 +353,7 @@ fn sized(era: &Era, limits: Limits, row: Sizing) -> anyhow::Result<Claim> {
     let input = crate::studies::plan::PlanInput {
         limits: limits.set(&row.source),
         steady: row.steady,
-        model: era.model.to_owned(),
+        model: Some(era.model.to_owned()),
         as_of: Some(era.as_of),
         ..input
     };

@@ -156,7 +156,7 @@ impl Era {
     pub(super) fn today(today: jiff::civil::Date) -> Self {
         Era {
             as_of: today,
-            model: mock_groq::catalog::RECOMMENDED,
+            model: mock_groq::catalog::current().recommended.as_str(),
             today,
         }
     }

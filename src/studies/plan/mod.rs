@@ -73,9 +73,11 @@ pub struct PlanInput {
     #[arg(long, default_value_t = 200)]
     pub completion_tokens: u64,
     /// Model from the catalog (Groq's recommended one by default).
-    #[serde(default = "default_model")]
-    #[arg(long, default_value_t = default_model())]
-    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The built-in catalog's `recommended`; a `--catalog` file may recommend another.
+    #[schemars(with = "String", extend("default" = "openai/gpt-oss-120b"))]
+    #[arg(long)]
+    pub model: Option<String>,
     /// The day whose Groq catalog applies (which models exist, their limits); today when
     /// absent. On the command line it is the shared `--as-of`.
     #[serde(default)]
@@ -176,9 +178,6 @@ fn default_seeds() -> usize {
 
 fn one() -> f64 {
     1.0
-}
-fn default_model() -> String {
-    catalog::RECOMMENDED.to_owned()
 }
 fn default_latency_budget() -> Duration {
     Duration::from_secs(5)
@@ -344,15 +343,15 @@ impl PlanInput {
         if self.users > 1_000_000_000 || self.queries_per_user > 1e6 {
             bail!("at most 1,000,000,000 users and 1,000,000 queries per user");
         }
-        if self.duration > crate::spec::scenario::limits::DURATION {
+        if self.duration > crate::spec::limits::DURATION {
             bail!("the event lasts at most 30 days");
         }
-        if self.prompt_tokens > crate::spec::scenario::limits::TOKENS
-            || self.completion_tokens > crate::spec::scenario::limits::TOKENS
+        if self.prompt_tokens > crate::spec::limits::TOKENS
+            || self.completion_tokens > crate::spec::limits::TOKENS
         {
             bail!("prompt and completion tokens are at most 1,000,000 each");
         }
-        let max_weight = crate::spec::scenario::limits::PROFILE.1;
+        let max_weight = crate::spec::limits::PROFILE.1;
         if !(self.peak_factor.is_finite() && (1.0..=max_weight).contains(&self.peak_factor)) {
             bail!("the peak factor is from 1 (flat) to 1,000,000");
         }
@@ -366,7 +365,7 @@ impl PlanInput {
         {
             bail!("a profile has one weight per step, each from 0 to 1,000,000, not all zero");
         }
-        if self.profile.len() > crate::spec::scenario::limits::PROFILE.0 {
+        if self.profile.len() > crate::spec::limits::PROFILE.0 {
             bail!("a profile has at most 10,000 steps");
         }
         if !self.profile.is_empty() && !crate::spec::scenario::profile_step_ok(self.profile_step) {
@@ -382,9 +381,7 @@ impl PlanInput {
         if !(self.objective > 0.0 && self.objective <= 1.0) {
             bail!("the objective is a goodput rate in (0, 1], e.g. 0.99");
         }
-        if self.latency_budget.is_zero()
-            || self.latency_budget > crate::spec::scenario::limits::TIMEOUT
-        {
+        if self.latency_budget.is_zero() || self.latency_budget > crate::spec::limits::TIMEOUT {
             bail!("the latency budget is between 1 ms and 1 h");
         }
         if self.max_p99_ms.is_some_and(|m| m.is_nan() || m <= 0.0)
@@ -404,29 +401,32 @@ impl PlanInput {
         Ok(())
     }
 
+    /// The model planned for: the one named, or the catalog's recommended one.
+    pub fn model(&self) -> &str {
+        self.model
+            .as_deref()
+            .unwrap_or(&catalog::current().recommended)
+    }
+
     /// The model: served on the plan's day, or unknown to the catalog but with explicit
     /// limits.
     fn validate_model(&self) -> anyhow::Result<()> {
         let as_of = self.as_of();
-        if let Some(i) = catalog::find(&self.model) {
-            let availability = catalog::MODELS[i].availability(as_of);
+        if let Some(i) = catalog::current().find(self.model()) {
+            let availability = catalog::current().models[i].availability(as_of);
             if availability != catalog::Availability::Served {
                 bail!(
                     "model `{}` is {availability} as of {as_of}: Groq answers every request naming it 404 model_not_found, so no number of keys serves the event. Plan for a model served that day ({}), or pass --as-of to plan for an earlier day",
-                    self.model,
-                    catalog::served_ids(as_of)
+                    self.model(),
+                    catalog::current().served_ids(as_of)
                 );
             }
         }
-        if catalog::find(&self.model).is_none() && self.limits.is_none() {
+        if catalog::current().find(self.model()).is_none() && self.limits.is_none() {
             bail!(
                 "model `{}` is not in the catalog ({}); give explicit limits (--rpm, --rpd, --tpm, --tpd)",
-                self.model,
-                catalog::MODELS
-                    .iter()
-                    .map(|m| m.id)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                self.model(),
+                catalog::current().ids()
             );
         }
         Ok(())
@@ -434,7 +434,7 @@ impl PlanInput {
 
     /// The limits per organisation and where they come from.
     pub fn limits(&self) -> (Limits, String) {
-        mock_groq::config::limits_in_force(&self.model, self.tier, self.limits)
+        mock_groq::config::limits_in_force(self.model(), self.tier, self.limits)
     }
 
     /// The event as a simulated scenario with `keys` keys and `policy`.
@@ -447,16 +447,16 @@ impl PlanInput {
         let requests = self.users as f64 * self.queries_per_user;
         let minutes = self.duration.as_secs_f64() / 60.0;
         // The simulated model uses a known model's speeds; explicit limits are what matter.
-        let model = if catalog::find(&self.model).is_some() {
-            self.model.clone()
+        let model = if catalog::current().find(self.model()).is_some() {
+            self.model()
         } else {
-            default_model()
+            catalog::current().recommended.as_str()
         };
         let (limits, _) = self.limits();
         let zero_is_unlimited = |v: Option<u64>| Some(v.unwrap_or(0));
         let mut b = Scenario::builder("plan")
             .seed(self.seed)
-            .model(&model)
+            .model(model)
             .as_of(self.as_of())
             .tier(self.tier)
             .limits(Some(LimitsOverride {
@@ -508,12 +508,17 @@ impl PlanInput {
 }
 
 /// Plans an event; `progress` is told each simulated count (policy, keys, success rate).
-pub fn plan(input: PlanInput, progress: &mut search::Progress<'_>) -> anyhow::Result<Plan> {
+pub fn plan(mut input: PlanInput, progress: &mut search::Progress<'_>) -> anyhow::Result<Plan> {
+    // The plan names the model it sized, also when the catalog chose it.
+    input.model = Some(input.model().to_owned());
     input.validate()?;
     let (limits, limits_source) = input.limits();
     let analytical = analytical(&input, &limits);
     unservable(&input, &limits, &analytical)?;
-    let mut notes: Vec<String> = catalog::staleness(input.as_of()).into_iter().collect();
+    let mut notes: Vec<String> = catalog::current()
+        .staleness(input.as_of())
+        .into_iter()
+        .collect();
     let from = analytical.min_keys as usize;
     let cap = input.key_cap();
     let too_many = from > cap;
@@ -761,7 +766,7 @@ mod tests {
             ),
             (
                 PlanInput {
-                    model: "gpt-9".into(),
+                    model: Some("gpt-9".into()),
                     ..input("")
                 },
                 "explicit limits",

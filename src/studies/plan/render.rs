@@ -150,7 +150,7 @@ impl Plan {
                     self.recommendation(),
                     self.objective_text(),
                     i.tier.name(),
-                    i.model,
+                    i.model(),
                     self.budget_assumption(),
                 ),
             ),
@@ -163,7 +163,7 @@ impl Plan {
                 a.peak_rpm,
                 i.prompt_tokens,
                 i.completion_tokens,
-                i.model,
+                i.model(),
                 i.as_of(),
                 self.limits,
                 self.limits_source

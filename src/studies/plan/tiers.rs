@@ -162,24 +162,20 @@ fn size(
 /// how that figure is made.
 fn spend(input: &PlanInput, tier: Tier) -> (Option<f64>, String) {
     let requests = input.users as f64 * input.queries_per_user;
-    let price = catalog::find(&input.model).and_then(|i| catalog::MODELS[i].price);
+    let model = catalog::current().model(input.model());
+    let price = model.and_then(|m| m.price.zip(m.price_source.as_ref()));
     match (tier, price) {
         (Tier::Free, _) => (Some(0.0), "the free tier is not billed".to_owned()),
-        (Tier::Developer, Some(p)) => (
+        (Tier::Developer, Some((p, source))) => (
             Some(requests * p.cost(input.prompt_tokens, input.completion_tokens)),
             format!(
-                "{requests:.0} requests × ({} prompt tokens × ${}/M + {} completion tokens × ${}/M), {} as seen {}",
-                input.prompt_tokens,
-                p.input,
-                input.completion_tokens,
-                p.output,
-                catalog::PRICING.url,
-                catalog::PRICING.seen
+                "{requests:.0} requests × ({} prompt tokens × ${}/M + {} completion tokens × ${}/M), {source}",
+                input.prompt_tokens, p.input, input.completion_tokens, p.output,
             ),
         ),
         (Tier::Developer, None) => (
             None,
-            format!("no published price for {} in the catalog", input.model),
+            format!("no published price for {} in the catalog", input.model()),
         ),
     }
 }
@@ -191,7 +187,7 @@ pub(super) fn compare(
     chosen: &Simulated,
     progress: &Mutex<&mut Progress<'_>>,
 ) -> anyhow::Result<Option<Tiers>> {
-    if input.limits.is_some() || catalog::find(&input.model).is_none() {
+    if input.limits.is_some() || catalog::current().find(input.model()).is_none() {
         return Ok(None);
     }
     let known = |tier: Tier| {

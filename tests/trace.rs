@@ -1,0 +1,131 @@
+//! Trace replay: an app's own requests, each sent at its offset with its sizes, in simulated
+//! and real time alike; a bad row refused with its file, line and column.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const TRACE: &str = "offset_s,prompt_tokens,completion_tokens\n0,100,50\n0.5,120,60\n2,80,40\n2,90,10\n5.25,100,100\n";
+
+fn folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("keyrotor-trace-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+fn keyrotor(args: &[&str], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keyrotor"))
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// (intended send in ms, tokens) of each row of a run's requests.csv.
+fn sent(out: &Path) -> Vec<(u64, u64)> {
+    let text = std::fs::read_to_string(out.join("requests.csv")).unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            let at = cells[0].parse::<f64>().unwrap_or(-1.0);
+            ((at * 1000.0).round() as u64, cells[7].parse().unwrap_or(0))
+        })
+        .collect()
+}
+
+#[test]
+fn a_trace_replays_each_request_at_its_offset_in_sim_and_real_time() {
+    let dir = folder("replay");
+    let trace = dir.join("t.csv");
+    std::fs::write(&trace, TRACE).unwrap_or_else(|e| panic!("{e}"));
+    let path = trace.to_str().unwrap_or_default();
+    // Each request's tokens are its prompt and its answer, as the trace gives them.
+    let expected = vec![(0, 150), (500, 180), (2000, 100), (2000, 120), (5250, 200)];
+    for mode in ["--sim", "--real"] {
+        let out = dir.join(&mode[2..]);
+        let run = keyrotor(
+            &[
+                "run",
+                "--trace",
+                path,
+                "--keys",
+                "2",
+                "--requests-csv",
+                mode,
+            ],
+            &out,
+        );
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let mut got = sent(&out);
+        got.sort();
+        assert_eq!(got, expected, "{mode}");
+        let report = std::fs::read_to_string(out.join("report.md")).unwrap_or_default();
+        assert!(
+            report.contains("5 requests over 5.2 s; prompt tokens 80–120 (mean 98.0), max_tokens 10–100 (mean 52.0), as the trace gives them"),
+            "{report}"
+        );
+    }
+
+    // A scenario file names the trace beside it; speed 2 halves every offset; -n cuts it.
+    std::fs::write(
+        dir.join("replay.toml"),
+        "name = \"replay\"\n[keys]\ncount = 2\n[traffic]\narrival = \"trace\"\ntrace = \"t.csv\"\nspeed = 2\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("fast");
+    let scenario = dir.join("replay.toml");
+    let run = keyrotor(
+        &[
+            "run",
+            scenario.to_str().unwrap_or_default(),
+            "-n",
+            "4",
+            "--requests-csv",
+        ],
+        &out,
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut got: Vec<u64> = sent(&out).into_iter().map(|(at, _)| at).collect();
+    got.sort();
+    assert_eq!(got, vec![0, 250, 1000, 1000]);
+    // The copy beside the reports replays the same trace from anywhere.
+    let copy = std::fs::read_to_string(out.join("scenario.toml")).unwrap_or_default();
+    assert!(
+        copy.contains(&format!("trace = \"{}\"", trace.display())),
+        "{copy}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_trace_stops_the_run_before_a_request_with_its_line_and_column() {
+    let dir = folder("bad");
+    let trace = dir.join("bad.csv");
+    std::fs::write(&trace, TRACE.replace("2,80,40", "2,eighty,40"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("out");
+    let run = keyrotor(
+        &["run", "--trace", trace.to_str().unwrap_or_default()],
+        &out,
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bad.csv, line 4, column prompt_tokens: expected a whole number of tokens"),
+        "{err}"
+    );
+    assert!(!out.join("report.json").exists(), "no run happened");
+    let speed = keyrotor(&["run", "--speed", "2"], &out);
+    assert_eq!(speed.status.code(), Some(2), "--speed needs --trace");
+    let _ = std::fs::remove_dir_all(&dir);
+}
