@@ -53,6 +53,9 @@ use crate::spec::trace::TraceSummary;
 pub struct RunOptions {
     /// Stream one CSV row per request to this file.
     pub requests_csv: Option<PathBuf>,
+    /// Write every request offered to this file as a trace (`keyrotor run --trace` replays
+    /// it).
+    pub write_trace: Option<PathBuf>,
     /// Completes to interrupt the run (Ctrl-C); `None` runs to the end.
     pub interrupt: Option<tokio::sync::watch::Receiver<bool>>,
     /// Stop the run, as if interrupted (the report is marked incomplete), once more than
@@ -197,6 +200,11 @@ fn recorder(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Recorde
         options.requests_csv.as_deref(),
     )
     .context("cannot create the per-request CSV")?;
+    if let Some(path) = &options.write_trace {
+        recorder
+            .write_offers(path)
+            .with_context(|| format!("cannot create the trace {}", path.display()))?;
+    }
     recorder.give_up_after = options.give_up_after;
     Ok(recorder)
 }
@@ -548,19 +556,27 @@ fn over_limit_seen(mut seen: ReplicasSeen, mock_state: Option<&serde_json::Value
 /// The most a real-endpoint run can spend and how long it can take, stated before it sends
 /// anything. The driver enforces both: `requests` and `duration` bound the sending, and
 /// requests still in flight after [`crate::drive::driver::drain_limit`] are written off.
-pub fn quota_statement(scenario: &Scenario) -> String {
+pub fn quota_statement(scenario: &Scenario) -> anyhow::Result<String> {
     let t = &scenario.traffic;
     let requests = t.requests.map_or(0, |r| r.0);
-    let tokens = (t.prompt_tokens.mean() + t.completion_tokens.mean()) * requests as f64;
+    // A trace's own mean sizes (reading it whole checks it before anything is sent).
+    let mean = match t.trace() {
+        Some(trace) => {
+            let s = crate::spec::trace::scan(trace)?;
+            s.prompt_tokens.mean + s.max_tokens.mean
+        }
+        None => t.prompt_tokens.mean() + t.completion_tokens.mean(),
+    };
+    let tokens = mean * requests as f64;
     let format = |d| humantime_serde::re::humantime::format_duration(d).to_string();
-    format!(
+    Ok(format!(
         "This run sends at most {requests} requests (each may retry on other keys) for at most {}, then waits at most {} for the last answers, to {} with {} keys from the environment: about {:.0} tokens at the mean sizes, counted against those keys' organisations' daily quotas.",
         format(t.duration.unwrap_or_default()),
         format(crate::drive::driver::drain_limit(scenario)),
         scenario.target.url().unwrap_or("?"),
         scenario.keys.count.0,
         tokens
-    )
+    ))
 }
 
 /// The transport to a target over HTTP; when the traffic streams, one that hands answers

@@ -107,6 +107,69 @@ fn a_trace_replays_each_request_at_its_offset_in_sim_and_real_time() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A run writes every request it offered as a trace; replaying that trace offers the same
+/// requests at the same offsets with the same sizes (a Poisson run with drawn sizes here),
+/// and the same simulated mock answers them the same.
+#[test]
+fn a_run_written_as_a_trace_replays_the_same_requests() {
+    let dir = folder("written");
+    let first = dir.join("first");
+    let run = keyrotor(
+        &[
+            "run",
+            "--keys",
+            "2",
+            "--rate",
+            "40/min",
+            "-z",
+            "2m",
+            "--sim",
+            "--write-trace",
+            "--requests-csv",
+        ],
+        &first,
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let written = std::fs::read_to_string(first.join("trace.csv")).unwrap_or_default();
+    assert!(
+        written.starts_with("offset_s,prompt_tokens,max_tokens,model\n"),
+        "{written}"
+    );
+    let again = dir.join("again");
+    let trace = first.join("trace.csv");
+    let replay = keyrotor(
+        &[
+            "run",
+            "--keys",
+            "2",
+            "--trace",
+            trace.to_str().unwrap_or_default(),
+            "--requests-csv",
+            "--write-trace",
+        ],
+        &again,
+    );
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let offsets = |out: &Path| -> Vec<u64> { sent(out).into_iter().map(|(at, _)| at).collect() };
+    assert!(offsets(&first).len() > 50, "{}", offsets(&first).len());
+    assert_eq!(offsets(&first), offsets(&again));
+    // The same requests to the same mock: the same answers, row for row.
+    let rows = |out: &Path| std::fs::read_to_string(out.join("requests.csv")).unwrap_or_default();
+    assert_eq!(rows(&first), rows(&again));
+    // Written again by the replay, the trace is the same requests.
+    let rewritten = std::fs::read_to_string(again.join("trace.csv")).unwrap_or_default();
+    assert_eq!(written, rewritten);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_bad_trace_stops_the_run_before_a_request_with_its_line_and_column() {
     let dir = folder("bad");

@@ -32,6 +32,11 @@ pub struct RunArgs {
     /// Also write one CSV row per request (requests.csv).
     #[arg(long)]
     pub requests_csv: bool,
+    /// Also write every request offered as a trace (trace.csv: offset_s, prompt_tokens,
+    /// max_tokens, model), which `--trace` replays: a real run in simulation, or a simulated
+    /// one against a real endpoint.
+    #[arg(long)]
+    pub write_trace: bool,
     /// Force simulated time (in-process mock, paused clock).
     #[arg(long, conflicts_with = "real")]
     pub sim: bool,
@@ -133,6 +138,7 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
         json,
         metrics_listen,
         requests_csv,
+        write_trace,
         sim,
         real,
         policy,
@@ -150,10 +156,11 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
     let dir = out.unwrap_or_else(|| default_dir(&scenario.name));
     crate::output::artifacts::prepare(&dir)?;
     if scenario.target.url().is_some() {
-        eprintln!("{}", quota_statement(&scenario));
+        eprintln!("{}", quota_statement(&scenario)?);
     }
     let options = RunOptions {
         requests_csv: requests_csv.then(|| dir.join("requests.csv")),
+        write_trace: write_trace.then(|| dir.join("trace.csv")),
         interrupt: Some(interrupt_watch()),
         give_up_after: None,
         without_quota: false,

@@ -251,12 +251,23 @@ const PROGRESS_EVERY: u64 = 256;
 
 impl<S: Sender> Shared<S> {
     /// Registers a request intended at `intended` and returns its id.
-    fn launch(&self, intended: Duration) -> u64 {
+    fn launch(&self, intended: Duration, sized: &Sized) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut books) = self.books.lock() {
+            self.offer(&mut books, intended, sized);
             books.in_flight.insert(id, intended);
         }
         id
+    }
+
+    /// Writes an offered request to the trace being written, if any.
+    fn offer(&self, books: &mut Books, intended: Duration, sized: &Sized) {
+        let model = sized.model.as_deref().unwrap_or(&self.model);
+        if let Some(recorder) = books.recorder.as_mut()
+            && let Err(e) = recorder.offer(intended, sized.prompt_tokens, sized.max_tokens, model)
+        {
+            books.error.get_or_insert(e);
+        }
     }
 
     /// Registers a request intended at `intended` and returns its id, or records it as
@@ -265,7 +276,12 @@ impl<S: Sender> Shared<S> {
     /// An arrival intended before the end is sent even when the clock has just passed it:
     /// timers fire on whole milliseconds, so the last arrival of a simulated event can be
     /// reached a fraction of a millisecond after the end, and it belongs to the event.
-    fn launch_or_drop(&self, intended: Duration, until: Option<Duration>) -> Option<u64> {
+    fn launch_or_drop(
+        &self,
+        intended: Duration,
+        until: Option<Duration>,
+        sized: &Sized,
+    ) -> Option<u64> {
         let now = self.start.elapsed();
         let late =
             now.saturating_sub(intended) > MAX_LAG || until.is_some_and(|end| intended >= end);
@@ -273,6 +289,9 @@ impl<S: Sender> Shared<S> {
             return None;
         };
         let books = &mut *books;
+        if until.is_none_or(|end| intended < end) {
+            self.offer(books, intended, sized);
+        }
         if late || books.in_flight.len() >= MAX_IN_FLIGHT {
             if let Some(recorder) = books.recorder.as_mut() {
                 if let Err(e) = recorder.drop_arrival(intended) {
@@ -340,21 +359,22 @@ impl<S: Sender> Shared<S> {
         }
     }
 
-    /// The next request's body: sizes drawn from the traffic's distributions, or a trace's.
-    fn request(&self, traffic: &Traffic, sized: Option<Sized>, rng: &mut SmallRng) -> ChatRequest {
-        match sized {
-            Some(Sized {
-                prompt_tokens,
-                max_tokens,
-                model: Some(model),
-            }) if model != self.model => {
-                ChatRequest::synthetic(&model, prompt_tokens, max_tokens, self.stream)
+    /// The next request's sizes: a trace's, or drawn from the traffic's distributions.
+    fn sizes(traffic: &Traffic, sized: Option<Sized>, rng: &mut SmallRng) -> Sized {
+        sized.unwrap_or_else(|| Sized {
+            prompt_tokens: sample_tokens(&traffic.prompt_tokens, rng),
+            max_tokens: sample_tokens(&traffic.completion_tokens, rng),
+            model: None,
+        })
+    }
+
+    /// The request of these sizes.
+    fn request(&self, sized: &Sized) -> ChatRequest {
+        match &sized.model {
+            Some(model) if *model != self.model => {
+                ChatRequest::synthetic(model, sized.prompt_tokens, sized.max_tokens, self.stream)
             }
-            Some(sized) => self.body(sized.prompt_tokens, sized.max_tokens),
-            None => self.body(
-                sample_tokens(&traffic.prompt_tokens, rng),
-                sample_tokens(&traffic.completion_tokens, rng),
-            ),
+            _ => self.body(sized.prompt_tokens, sized.max_tokens),
         }
     }
 
@@ -482,10 +502,11 @@ async fn open_loop<S: Sender>(
         }
         // Decided before the request is built: a driver that has fallen behind drops
         // arrivals at the cost of a counter, and catches up.
-        let Some(id) = shared.launch_or_drop(at, traffic.duration) else {
+        let sized = Shared::<S>::sizes(&traffic, sized, &mut rng);
+        let Some(id) = shared.launch_or_drop(at, traffic.duration, &sized) else {
             continue;
         };
-        let request = shared.request(&traffic, sized, &mut rng);
+        let request = shared.request(&sized);
         let shared = Arc::clone(&shared);
         tokio::spawn(async move { shared.fire(id, at, request).await });
     }
@@ -515,8 +536,9 @@ async fn closed_loop<S: Sender>(shared: Arc<Shared<S>>, traffic: Traffic, seed: 
                 {
                     break;
                 }
-                let request = shared.request(&traffic, None, &mut rng);
-                let id = shared.launch(at);
+                let sized = Shared::<S>::sizes(&traffic, None, &mut rng);
+                let request = shared.request(&sized);
+                let id = shared.launch(at, &sized);
                 shared.fire(id, at, request).await;
                 if !think.is_zero() {
                     // sleep(0) would still wait for the timer's next 1 ms tick.

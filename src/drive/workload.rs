@@ -8,7 +8,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::spec::scenario::{Shape, Tokens, Traffic};
-use crate::spec::trace::{TraceError, TraceReader};
+use crate::spec::trace::{TraceError, TraceReader, TraceRow};
 
 /// Offered rate in requests per minute at `t` into the run (a closed loop's: none).
 pub fn rate_at(traffic: &Traffic, t: Duration) -> f64 {
@@ -193,26 +193,24 @@ pub struct Sized {
 pub enum Schedule<'a> {
     /// Arrivals from a formula.
     Formula(Arrivals<'a>),
-    /// A trace's rows.
-    Trace {
-        /// The rows still to read.
-        rows: Box<TraceReader>,
-        /// The traffic's bounds.
-        traffic: &'a Traffic,
-        /// Rows sent so far.
-        sent: usize,
-    },
+    /// A trace's rows, each copied `scale` times.
+    Trace(Box<Replay<'a>>),
 }
 
 impl<'a> Schedule<'a> {
     /// The schedule of `traffic`: its trace opened, or its arrivals seeded.
     pub fn new(traffic: &'a Traffic, seed: u64) -> Result<Self, TraceError> {
         Ok(match traffic.trace() {
-            Some(trace) => Schedule::Trace {
-                rows: Box::new(trace.rows()?),
+            Some(trace) => Schedule::Trace(Box::new(Replay {
+                rows: trace.rows()?,
                 traffic,
+                scale: trace.scale,
+                rng: SmallRng::seed_from_u64(seed ^ 0x7ace_5ca1),
+                ahead: None,
+                copies: std::collections::VecDeque::new(),
+                failed: None,
                 sent: 0,
-            },
+            })),
             None => Schedule::Formula(Arrivals::new(traffic, seed)),
         })
     }
@@ -226,31 +224,89 @@ impl Iterator for Schedule<'_> {
             Schedule::Formula(arrivals) => {
                 arrivals.next().map(|at| Ok(Planned { at, sized: None }))
             }
-            Schedule::Trace {
-                rows,
-                traffic,
-                sent,
-            } => {
-                if traffic.requests.is_some_and(|n| *sent >= n.0) {
-                    return None;
-                }
-                let row = match rows.next()? {
+            Schedule::Trace(replay) => replay.next(),
+        }
+    }
+}
+
+/// A trace replayed: each row `scale` times in expectation (`⌊scale⌋` copies, and one more
+/// by a seeded draw for the fraction); the first copy at the row's offset, the others spread
+/// uniformly over the time until the next row, so the rows stay in time order and the trace's
+/// shape holds at the resolution of its own gaps.
+pub struct Replay<'a> {
+    rows: TraceReader,
+    traffic: &'a Traffic,
+    scale: f64,
+    rng: SmallRng,
+    /// The row after the current one, read to know the gap.
+    ahead: Option<TraceRow>,
+    /// The current row's copies not yet sent, in time order.
+    copies: std::collections::VecDeque<Planned>,
+    /// An error met while reading ahead, given after the copies before it.
+    failed: Option<TraceError>,
+    sent: usize,
+}
+
+impl Replay<'_> {
+    fn next(&mut self) -> Option<Result<Planned, TraceError>> {
+        if self.traffic.requests.is_some_and(|n| self.sent >= n.0) {
+            return None;
+        }
+        while self.copies.is_empty() {
+            if let Some(e) = self.failed.take() {
+                return Some(Err(e));
+            }
+            let row = match self.ahead.take() {
+                Some(row) => row,
+                None => match self.rows.next()? {
                     Ok(row) => row,
                     Err(e) => return Some(Err(e)),
-                };
-                if traffic.duration.is_some_and(|d| row.at >= d) {
-                    return None;
+                },
+            };
+            self.copy(row);
+        }
+        let planned = self.copies.pop_front()?;
+        if self.traffic.duration.is_some_and(|d| planned.at >= d) {
+            return None;
+        }
+        self.sent += 1;
+        Some(Ok(planned))
+    }
+
+    /// Queues the copies of `row`, reading the next row for the gap when there are several.
+    fn copy(&mut self, row: TraceRow) {
+        let whole = self.scale.floor();
+        let extra = self.rng.random::<f64>() < self.scale - whole;
+        let n = whole as usize + usize::from(extra);
+        let sized = Sized {
+            prompt_tokens: row.prompt_tokens,
+            max_tokens: row.max_tokens,
+            model: row.model,
+        };
+        let gap = if n > 1 {
+            match self.rows.next() {
+                Some(Ok(next)) => {
+                    let gap = next.at.saturating_sub(row.at);
+                    self.ahead = Some(next);
+                    gap
                 }
-                *sent += 1;
-                Some(Ok(Planned {
-                    at: row.at,
-                    sized: Some(Sized {
-                        prompt_tokens: row.prompt_tokens,
-                        max_tokens: row.max_tokens,
-                        model: row.model,
-                    }),
-                }))
+                Some(Err(e)) => {
+                    self.failed = Some(e);
+                    Duration::ZERO
+                }
+                None => Duration::ZERO,
             }
+        } else {
+            Duration::ZERO
+        };
+        let mut later: Vec<Duration> = (1..n).map(|_| gap.mul_f64(self.rng.random())).collect();
+        later.sort();
+        let first = (n > 0).then_some(Duration::ZERO);
+        for offset in first.into_iter().chain(later) {
+            self.copies.push_back(Planned {
+                at: row.at + offset,
+                sized: Some(sized.clone()),
+            });
         }
     }
 }
@@ -347,6 +403,56 @@ mod tests {
             .sum::<f64>()
             / 20_000.0;
         assert!((mean - 300.0).abs() < 3.0, "{mean}");
+    }
+
+    fn trace_traffic(rows: &str, extra: &str) -> Traffic {
+        let dir = std::env::temp_dir().join(format!("keyrotor-replay-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("t{}.csv", rows.len() + extra.len()));
+        std::fs::write(
+            &path,
+            format!("offset_s,prompt_tokens,completion_tokens\n{rows}"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        traffic(&format!(
+            "arrival = \"trace\"\ntrace = {:?}\n{extra}",
+            path.display().to_string()
+        ))
+    }
+
+    fn replayed(t: &Traffic) -> Vec<Duration> {
+        Schedule::new(t, 9)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|p| p.unwrap_or_else(|e| panic!("{e}")).at)
+            .collect()
+    }
+
+    /// Scale 3: each row three times, the copies between it and the next row (the last
+    /// row's all at its own time), in time order; duration and requests cut the copies.
+    #[test]
+    fn a_scaled_trace_spreads_each_rows_copies_until_the_next_row() {
+        let t = trace_traffic("0,10,5\n10,10,5\n20,10,5\n", "scale = 3");
+        let at = replayed(&t);
+        assert_eq!(at.len(), 9);
+        assert!(at.windows(2).all(|w| w[0] <= w[1]), "{at:?}");
+        let within = |from: u64, to: u64| {
+            at.iter()
+                .filter(|a| (Duration::from_secs(from)..Duration::from_secs(to)).contains(a))
+                .count()
+        };
+        assert_eq!((within(0, 10), within(10, 20)), (3, 3));
+        assert_eq!(at[0], Duration::ZERO);
+        assert_eq!(
+            at[3],
+            Duration::from_secs(10),
+            "each row's first copy keeps its time"
+        );
+        assert_eq!(&at[6..], &[Duration::from_secs(20); 3]);
+        let cut = trace_traffic("0,10,5\n10,10,5\n20,10,5\n", "scale = 3\nrequests = 4");
+        assert_eq!(replayed(&cut).len(), 4);
+        let rows: String = (0..2000).map(|i| format!("{i},10,5\n")).collect();
+        let half = replayed(&trace_traffic(&rows, "scale = 0.5"));
+        assert!((900..1100).contains(&half.len()), "{}", half.len());
     }
 
     /// A ten-minute spike after near-silent steps gets its share of arrivals: the gap is

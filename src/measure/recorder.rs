@@ -12,6 +12,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::measure::requests_csv::RequestsCsv;
+use crate::spec::trace::TraceWriter;
 
 /// How one request ended, as the driver saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +205,7 @@ pub struct Recorder {
     /// Streamed answers' figures; `None` until a streamed request succeeds.
     pub streams: Option<StreamFigures>,
     rows: Option<RequestsCsv>,
+    offers: Option<TraceWriter>,
 }
 
 impl Recorder {
@@ -240,7 +242,29 @@ impl Recorder {
             give_up_after: None,
             streams: None,
             rows,
+            offers: None,
         })
+    }
+
+    /// Also writes every request offered to `path` as a trace (`--write-trace`).
+    pub fn write_offers(&mut self, path: &Path) -> std::io::Result<()> {
+        self.offers = Some(TraceWriter::create(path)?);
+        Ok(())
+    }
+
+    /// A request offered at `at` (sent or about to be dropped), with its sizes and model:
+    /// a row of the trace being written, if any.
+    pub fn offer(
+        &mut self,
+        at: Duration,
+        prompt_tokens: u64,
+        max_tokens: u64,
+        model: &str,
+    ) -> std::io::Result<()> {
+        match &mut self.offers {
+            Some(offers) => offers.push(at, prompt_tokens, max_tokens, model),
+            None => Ok(()),
+        }
     }
 
     /// Whether more requests went unanswered within the budget (failed, late or dropped)
@@ -336,8 +360,12 @@ impl Recorder {
         }
     }
 
-    /// Flushes requests.csv if its rows wait a second or more to reach the file.
+    /// Flushes requests.csv (and the trace written) if its rows wait a second or more to
+    /// reach the file.
     pub fn flush_rows(&mut self) -> std::io::Result<()> {
+        if let Some(offers) = &mut self.offers {
+            offers.flush_due()?;
+        }
         match &mut self.rows {
             Some(rows) => rows.flush_due(),
             None => Ok(()),
@@ -363,10 +391,13 @@ impl Recorder {
         Ok(())
     }
 
-    /// Flushes the per-request CSV.
+    /// Flushes the per-request CSV and the trace written.
     pub fn finish(&mut self) -> std::io::Result<()> {
         if let Some(rows) = &mut self.rows {
             rows.finish()?;
+        }
+        if let Some(offers) = &mut self.offers {
+            offers.flush()?;
         }
         Ok(())
     }

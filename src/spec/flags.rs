@@ -69,6 +69,10 @@ pub struct ScenarioFlags {
     /// With --trace: replay N× faster (0.001 to 1000), e.g. 2 for a day in 12 hours.
     #[arg(long, value_name = "N", requires = "trace")]
     pub speed: Option<f64>,
+    /// With --trace: N× the users, each row replayed N times (0.001 to 1000; a fraction by
+    /// a seeded draw), its copies spread over the time until the next row.
+    #[arg(long, value_name = "N", requires = "trace")]
+    pub scale: Option<f64>,
     /// With --trace: which column holds each field, e.g. `timestamp=startTime` for
     /// LiteLLM's spend logs (fields: offset_s, timestamp, prompt_tokens, prompt,
     /// max_tokens, completion_tokens, model).
@@ -102,7 +106,7 @@ impl ScenarioFlags {
     /// with flags over it changed, for its name and description.
     pub fn given(&self) -> Vec<String> {
         let per_minute = |r: f64| format!("{}/min", Rate(r).words());
-        let given: [(&str, Option<String>); 16] = [
+        let given: [(&str, Option<String>); 17] = [
             ("keys", self.keys.map(|n| n.to_string())),
             ("layout", self.layout.clone()),
             ("rate", self.rate.map(per_minute)),
@@ -125,6 +129,7 @@ impl ScenarioFlags {
                 }),
             ),
             ("speed", self.speed.map(|s| s.to_string())),
+            ("scale", self.scale.map(|s| s.to_string())),
         ];
         given
             .into_iter()
@@ -162,6 +167,7 @@ impl ScenarioFlags {
             b = b.trace(Trace {
                 path: std::path::absolute(path).unwrap_or_else(|_| path.clone()),
                 speed: self.speed.unwrap_or(1.0),
+                scale: self.scale.unwrap_or(1.0),
                 columns: self.trace_columns.clone().unwrap_or_default(),
             });
         }

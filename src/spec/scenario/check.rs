@@ -411,6 +411,11 @@ fn check_shape(shape: &Shape, duration: Option<Duration>) -> Check {
                 "a replay speed from 0.001 to 1000",
             )?;
             ensure(
+                crate::spec::trace::SCALE.contains(&trace.scale),
+                "traffic.scale",
+                "a scale from 0.001 to 1000 (copies of each row)",
+            )?;
+            ensure(
                 !trace.path.as_os_str().is_empty(),
                 "traffic.trace",
                 "the trace file",

@@ -32,7 +32,7 @@ pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
     }
     if let Some(completion) = mock.completion {
         config.completion = completion;
-    } else if scenario.traffic.trace().is_some() {
+    } else if scenario.traffic.trace().is_some_and(|t| t.gives_answers()) {
         // A trace's request asks the answer's own length as max_tokens: the mock answers
         // with exactly that many tokens, as the app's answer had.
         config.completion = mock_groq::config::CompletionConfig {

@@ -146,15 +146,16 @@ impl Traffic {
                 plural(users.0 as u64, "user", "users"),
                 human(*think)
             ),
-            Shape::Trace(trace) => format!(
-                "the requests of trace {}{}",
-                trace.path.display(),
-                if trace.speed == 1.0 {
-                    String::new()
-                } else {
-                    format!(" at {}× speed", round(trace.speed))
+            Shape::Trace(trace) => {
+                let mut words = format!("the requests of trace {}", trace.path.display());
+                if trace.scale != 1.0 {
+                    words.push_str(&format!(", each row {}×", round(trace.scale)));
                 }
-            ),
+                if trace.speed != 1.0 {
+                    words.push_str(&format!(", at {}× speed", round(trace.speed)));
+                }
+                words
+            }
         };
         if let Some(d) = self.duration {
             text.push_str(&format!(" for {}", human(d)));
@@ -292,6 +293,10 @@ struct TrafficFile {
     /// With `arrival = "trace"`: replay N× faster (0.001 to 1,000; 1 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     speed: Option<f64>,
+    /// With `arrival = "trace"`: N× the users, each row replayed N times (0.001 to 1,000;
+    /// 1 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scale: Option<f64>,
     /// With `arrival = "trace"`: which column holds each field, when not its own name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     trace_columns: Option<Columns>,
@@ -349,6 +354,7 @@ impl TrafficFile {
                     .clone()
                     .ok_or_else(|| format!("{kind} needs `trace` (the file)"))?,
                 speed: self.speed.unwrap_or(1.0),
+                scale: self.scale.unwrap_or(1.0),
                 columns: self.trace_columns.clone().unwrap_or_default(),
             }),
         })
@@ -372,6 +378,7 @@ impl TrafficFile {
             ("profile_step", self.profile_step.is_some() && !profile),
             ("trace", self.trace.is_some() && !trace),
             ("speed", self.speed.is_some() && !trace),
+            ("scale", self.scale.is_some() && !trace),
             ("trace_columns", self.trace_columns.is_some() && !trace),
         ];
         stray
@@ -415,7 +422,7 @@ impl From<Traffic> for TrafficFile {
         let (rate, peak) = (t.shape.rate().map(Rate), t.shape.peak().map(Rate));
         let (mut change_at, mut spike_for, mut users, mut think) = (None, None, None, None);
         let (mut profile, mut profile_step) = (Vec::new(), None);
-        let (mut trace, mut speed, mut trace_columns) = (None, None, None);
+        let (mut trace, mut speed, mut scale, mut trace_columns) = (None, None, None, None);
         match t.shape {
             Shape::Step { change_at: c, .. } => change_at = Some(c),
             Shape::Spike {
@@ -430,6 +437,7 @@ impl From<Traffic> for TrafficFile {
             } => (users, think) = (Some(u), (!th.is_zero()).then_some(th)),
             Shape::Trace(t) => {
                 speed = (t.speed != 1.0).then_some(t.speed);
+                scale = (t.scale != 1.0).then_some(t.scale);
                 trace_columns = (t.columns != Columns::default()).then_some(t.columns);
                 trace = Some(t.path);
             }
@@ -454,6 +462,7 @@ impl From<Traffic> for TrafficFile {
             profile_step,
             trace,
             speed,
+            scale,
             trace_columns,
         }
     }

@@ -28,6 +28,7 @@
 //! ```
 
 mod read;
+mod write;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,6 +36,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use read::TraceReader;
+pub use write::TraceWriter;
 
 /// Which column (CSV header) or key (JSON Lines) holds each field; the field's own name by
 /// default. A scenario writes `trace_columns = { offset_s = "startTime" }`, the command line
@@ -111,6 +113,10 @@ pub struct Trace {
     pub path: PathBuf,
     /// Time compression: 2 replays the trace in half its time (0.001 to 1,000).
     pub speed: f64,
+    /// Users: 10 replays each row 10 times (0.001 to 1,000; fractions by a seeded draw):
+    /// a row's copies are spread over the time until the next row, so the trace's shape
+    /// holds at the resolution of its own gaps.
+    pub scale: f64,
     /// Which column holds each field.
     pub columns: Columns,
 }
@@ -121,6 +127,7 @@ impl Trace {
         Self {
             path: path.to_owned(),
             speed: 1.0,
+            scale: 1.0,
             columns: Columns::default(),
         }
     }
@@ -129,10 +136,21 @@ impl Trace {
     pub fn rows(&self) -> Result<TraceReader, TraceError> {
         TraceReader::open(self)
     }
+
+    /// Whether its first row gives the answer's length (`completion_tokens`): then the
+    /// embedded mock answers each replayed request with exactly the tokens it asks.
+    pub fn gives_answers(&self) -> bool {
+        self.rows()
+            .ok()
+            .and_then(|mut rows| rows.next())
+            .is_some_and(|row| row.is_ok_and(|r| r.answered))
+    }
 }
 
-/// Fastest and slowest replay speed.
+/// Slowest and fastest replay speed.
 pub const SPEED: std::ops::RangeInclusive<f64> = 0.001..=1_000.0;
+/// Smallest and largest scale.
+pub const SCALE: std::ops::RangeInclusive<f64> = 0.001..=1_000.0;
 
 /// One request of a trace.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +163,9 @@ pub struct TraceRow {
     pub prompt_tokens: u64,
     /// The `max_tokens` it asks: the answer's tokens when the trace has them.
     pub max_tokens: u64,
+    /// Whether `max_tokens` is the answer's length (`completion_tokens`) rather than the
+    /// request's cap.
+    pub answered: bool,
     /// The model it names, when the trace says.
     pub model: Option<String>,
 }

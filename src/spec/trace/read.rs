@@ -353,11 +353,14 @@ impl Parser<'_> {
                 }
             },
         };
-        let answer = match fields.get(&self.columns.completion_tokens) {
+        let (answer, answered) = match fields.get(&self.columns.completion_tokens) {
             // An answer of 0 tokens (a failed call in the log) still asks for one.
-            Some(v) => self.tokens(&self.columns.completion_tokens, &v, 0)?.max(1),
+            Some(v) => (
+                self.tokens(&self.columns.completion_tokens, &v, 0)?.max(1),
+                true,
+            ),
             None => match fields.get(&self.columns.max_tokens) {
-                Some(v) => self.tokens(&self.columns.max_tokens, &v, 1)?,
+                Some(v) => (self.tokens(&self.columns.max_tokens, &v, 1)?, false),
                 None => {
                     return Err(self.error(
                         &self.columns.completion_tokens,
@@ -375,6 +378,7 @@ impl Parser<'_> {
             at,
             prompt_tokens,
             max_tokens: answer,
+            answered,
             model,
         })
     }
