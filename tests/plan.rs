@@ -438,3 +438,54 @@ fn a_plan_on_a_day_long_past_the_catalogs_sources_says_so() {
         "{stale:?}"
     );
 }
+
+/// A plan from a trace is the plan of the equivalent profile: a trace of 20, 60 and 40
+/// requests in three minutes (fixed sizes) plans exactly as the event of 120 users over 3
+/// minutes in 1-minute steps weighted 20 : 60 : 40 with those sizes; `--scale 2` as 240 users.
+#[test]
+fn a_plan_from_a_trace_equals_the_plan_from_the_equivalent_profile() {
+    let mut quiet = |_: &str, _: usize, _: f64| {};
+    let dir = std::env::temp_dir().join(format!("keyrotor-plan-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("event.csv");
+    let mut rows = String::from("offset_s,prompt_tokens,completion_tokens\n");
+    for (minute, n) in [(0, 20), (1, 60), (2, 40)] {
+        for i in 0..n {
+            let at = minute as f64 * 60.0 + 60.0 * i as f64 / n as f64;
+            rows.push_str(&format!("{at:.3},50,50\n"));
+        }
+    }
+    std::fs::write(&path, rows).unwrap_or_else(|e| panic!("{e}"));
+    let base = event("seeds = 3\nmax_keys = 12\n");
+    let trace = keyrotor::spec::trace::Trace::new(&path);
+    for scale in [1.0, 2.0] {
+        let (from_trace, note) = keyrotor::studies::plan::fitted(&trace, scale, base.clone())
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(
+            note.contains(
+                "120 requests over 2m 58s in 3 steps of 1m (the busiest step 60 requests)"
+            ),
+            "{note}"
+        );
+        let profile = event(&format!(
+            "seeds = 3\nmax_keys = 12\nprofile = [{}, 1.0, {}]\nprofile_step = \"1m\"\n",
+            20.0 / 60.0,
+            40.0 / 60.0
+        ));
+        let profile = PlanInput {
+            users: (120.0 * scale) as u64,
+            queries_per_user: 1.0,
+            duration: std::time::Duration::from_secs(180),
+            ..profile
+        };
+        let a = plan(from_trace, &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+        let b = plan(profile, &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+        let json = |p: &keyrotor::studies::plan::Plan| serde_json::to_value(p).unwrap_or_default();
+        assert_eq!(json(&a), json(&b), "scale {scale}");
+        assert!(
+            a.recommended_keys
+                .is_some_and(|k| k >= a.analytical.min_keys)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

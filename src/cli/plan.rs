@@ -26,6 +26,20 @@ pub struct PlanArgs {
     /// The catalog's day.
     #[command(flatten)]
     pub as_of: AsOf,
+    /// Size the keys for this event again: the requests of an app's own log (a trace, as
+    /// `keyrotor run --trace` reads it), fitted as a profile of its requests per step with
+    /// its mean sizes. Replaces --users, --queries, --duration, --profile and the sizes.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "file", "users", "queries_per_user", "duration", "peak_factor", "profile",
+        "profile_step", "prompt_tokens", "completion_tokens",
+    ])]
+    pub trace: Option<PathBuf>,
+    /// With --trace: the event N× bigger (N× the users), 0.001 to 1000.
+    #[arg(long, value_name = "N", requires = "trace", default_value_t = 1.0)]
+    pub scale: f64,
+    /// With --trace: which column holds each field (as `keyrotor run --trace-columns`).
+    #[arg(long, value_name = "FIELD=COLUMN,…", requires = "trace", value_parser = crate::spec::trace::Columns::parse_flag)]
+    pub trace_columns: Option<crate::spec::trace::Columns>,
     /// Print the plan as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -73,7 +87,16 @@ impl PlanArgs {
 
 /// `keyrotor plan`: the plan, its reports, and its answer on the terminal.
 pub(super) fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let input = args.input()?;
+    let mut input = args.input()?;
+    let mut fitted = None;
+    if let Some(path) = &args.trace {
+        let trace = crate::spec::trace::Trace {
+            columns: args.trace_columns.clone().unwrap_or_default(),
+            ..crate::spec::trace::Trace::new(path)
+        };
+        let (event, note) = crate::studies::plan::fitted(&trace, args.scale, input)?;
+        (input, fitted) = (event, Some(note));
+    }
     let dir = args.out.clone().unwrap_or_else(|| default_dir("plan"));
     crate::output::artifacts::prepare(&dir)?;
     let activity = Activity::new(show_progress() && !args.json, false);
@@ -86,7 +109,8 @@ pub(super) fn plan_command(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     };
     let plan = crate::studies::plan::plan(input, &mut progress);
     activity.finish();
-    let plan = plan?;
+    let mut plan = plan?;
+    plan.notes.splice(0..0, fitted);
     crate::output::artifacts::plan(&dir, &plan)?;
     show(args.json, &plan, &plan.markdown(), &dir)?;
     Ok(ExitCode::SUCCESS)
@@ -97,6 +121,32 @@ mod tests {
     use clap::Parser as _;
 
     use super::super::Cli;
+
+    /// A trace replaces the event's shape and sizes: giving them too is refused, not
+    /// ignored; --scale needs --trace.
+    #[test]
+    fn a_trace_with_event_flags_is_refused_not_ignored() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args.iter().copied());
+        for (flag, value) in [
+            ("--users", "5"),
+            ("--duration", "5m"),
+            ("--prompt-tokens", "5"),
+            ("--profile", "1,2"),
+        ] {
+            let refused = parse(&["keyrotor", "plan", "--trace", "t.csv", flag, value]);
+            assert!(
+                refused.is_err_and(|e| e.to_string().contains("cannot be used with")),
+                "{flag} with --trace"
+            );
+        }
+        assert!(parse(&["keyrotor", "plan", "--scale", "2"]).is_err());
+        assert!(
+            parse(&[
+                "keyrotor", "plan", "--trace", "t.csv", "--scale", "2", "--rpm", "5"
+            ])
+            .is_ok()
+        );
+    }
 
     #[test]
     fn a_plan_file_with_event_flags_is_refused_not_ignored() {

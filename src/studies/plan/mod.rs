@@ -12,12 +12,14 @@
 
 mod bound;
 mod confidence;
+mod fitted;
 mod render;
 mod search;
 mod tiers;
 
 pub use bound::{Analytical, Bound, analytical};
 pub use confidence::{Confidence, Share, wilson};
+pub use fitted::fitted;
 pub use search::Progress;
 pub use tiers::{ORGANISATIONS_NOTE, TierOption, Tiers};
 
