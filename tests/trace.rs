@@ -192,3 +192,47 @@ fn a_bad_trace_stops_the_run_before_a_request_with_its_line_and_column() {
     assert_eq!(speed.status.code(), Some(2), "--speed needs --trace");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A sweep over a trace scales the trace to each probed rate, its shape kept, and finds
+/// more capacity with more keys (in separate organisations).
+#[test]
+fn a_sweep_scales_a_trace_to_each_rate() {
+    let dir = folder("sweep");
+    let mut rows = String::from("offset_s,prompt_tokens,completion_tokens\n");
+    for i in 0..120 {
+        // A burst in the second minute: 20 requests in the first, 100 in the second.
+        let at = if i < 20 {
+            i as f64 * 3.0
+        } else {
+            60.0 + (i - 20) as f64 * 0.6
+        };
+        rows.push_str(&format!("{at:.3},100,50\n"));
+    }
+    std::fs::write(dir.join("t.csv"), rows).unwrap_or_else(|e| panic!("{e}"));
+    let scenario = dir.join("s.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"s\"\n[keys]\ncount = 1\n[target]\nlimits = { rpm = 20 }\n[traffic]\narrival = \"trace\"\ntrace = \"t.csv\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let base =
+        keyrotor::spec::scenario::Scenario::from_file(&scenario).unwrap_or_else(|e| panic!("{e}"));
+    // 120 rows over 119.4 s: 60.3 req/min at scale 1, so 120.6 req/min is the trace twice.
+    let doubled =
+        keyrotor::studies::sweep::at_rate(&base, 2, 120.6).unwrap_or_else(|e| panic!("{e:#}"));
+    let trace = doubled.traffic.trace().map(|t| t.scale);
+    assert!(trace.is_some_and(|s| (s - 2.0).abs() < 0.01), "{trace:?}");
+    let mut quiet = |_: usize, _: f64, _: f64| {};
+    let swept = keyrotor::studies::sweep::sweep(&base, &[1, 3], &[], 0.9, &mut quiet)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let capacity: Vec<f64> = swept.points.iter().map(|p| p.capacity_rpm).collect();
+    assert!(
+        capacity[0] > 0.0 && capacity[1] > 2.0 * capacity[0],
+        "{capacity:?}"
+    );
+    assert_eq!(
+        swept.run_span_s, 119.0,
+        "the trace's span, in whole seconds"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

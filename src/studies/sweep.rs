@@ -76,14 +76,55 @@ pub struct Sweep {
     pub points: Vec<SweepPoint>,
 }
 
-/// The scenario at `rate` requests per minute with `keys` keys (Poisson stays Poisson; any
-/// other shape becomes constant arrivals).
+/// The scenario at `rate` requests per minute with `keys` keys (Poisson stays Poisson; a
+/// trace is scaled to offer `rate` on average, its shape kept; any other shape becomes
+/// constant arrivals).
 pub fn at_rate(base: &Scenario, keys: usize, rate: f64) -> anyhow::Result<Scenario> {
-    Ok(rated(base, keys, rate).build()?)
+    Ok(rated(base, keys, rate)?.build()?)
 }
 
-fn rated(base: &Scenario, keys: usize, rate: f64) -> ScenarioBuilder {
-    base.to_builder().keys(keys.max(1)).steady(rate.max(0.01))
+fn rated(base: &Scenario, keys: usize, rate: f64) -> anyhow::Result<ScenarioBuilder> {
+    let b = base.to_builder().keys(keys.max(1));
+    Ok(match base.traffic.trace() {
+        Some(trace) => {
+            let scale = rate.max(0.01) / trace_rpm(trace)?;
+            anyhow::ensure!(
+                crate::spec::trace::SCALE.contains(&scale),
+                "{rate:.1} req/min is the trace scaled {scale:.4}×, outside 0.001 to 1000×"
+            );
+            // The base's duration and request cap stay (a sustained probe sets its own).
+            b.shape(crate::spec::scenario::Shape::Trace(
+                crate::spec::trace::Trace {
+                    scale,
+                    ..trace.clone()
+                },
+            ))
+        }
+        None => b.steady(rate.max(0.01)),
+    })
+}
+
+/// How long a probe's run offers traffic: its duration, or a trace's span when shorter.
+fn run_span(base: &Scenario) -> anyhow::Result<std::time::Duration> {
+    let duration = base.traffic.duration;
+    Ok(match base.traffic.trace() {
+        Some(trace) => {
+            let span = crate::spec::trace::scan(trace)?.span;
+            let span = std::time::Duration::from_secs(span.as_secs());
+            duration.map_or(span, |d| d.min(span))
+        }
+        None => duration.unwrap_or_default(),
+    })
+}
+
+/// The mean rate of a trace at scale 1 and its own speed, requests per minute: its rows over
+/// its span (a minute at least). Each probe of a sweep reads the trace again.
+fn trace_rpm(trace: &crate::spec::trace::Trace) -> anyhow::Result<f64> {
+    let summary = crate::spec::trace::scan(&crate::spec::trace::Trace {
+        scale: 1.0,
+        ..trace.clone()
+    })?;
+    Ok(summary.rows as f64 / (summary.span.as_secs_f64() / 60.0).max(1.0))
 }
 
 fn measure(base: &Scenario, keys: usize, rate: f64) -> anyhow::Result<Report> {
@@ -189,7 +230,7 @@ fn outruns_daily_refill(base: &Scenario, keys: usize, rate: f64) -> bool {
 
 /// The scenario at `rate` with `keys` keys, begun in steady state (see the module docs).
 pub fn steady_at_rate(base: &Scenario, keys: usize, rate: f64) -> anyhow::Result<Scenario> {
-    let mut b = rated(base, keys, rate);
+    let mut b = rated(base, keys, rate)?;
     if outruns_daily_refill(base, keys, rate) {
         b = b.event(crate::spec::scenario::TargetEvent::ExhaustDaily {
             at: std::time::Duration::ZERO,
@@ -239,7 +280,11 @@ pub fn capacity(
     objective: f64,
     progress: &mut dyn FnMut(usize, f64, f64),
 ) -> anyhow::Result<SweepPoint> {
-    let guess = base.traffic.shape.rate().unwrap_or(30.0) * keys as f64;
+    let per_key = match base.traffic.trace() {
+        Some(trace) => trace_rpm(trace)?,
+        None => base.traffic.shape.rate().unwrap_or(30.0),
+    };
+    let guess = per_key * keys as f64;
     search(keys, guess, objective, &mut |rate| {
         // A probe always offers requests (arrivals start at 0); none counts as none served.
         let success = measure(base, keys, rate)?
@@ -367,7 +412,7 @@ pub fn sweep(
         latency_budget_ms: base.traffic.latency_budget.as_secs_f64() * 1000.0,
         policy: base.engine.policy.text().to_owned(),
         simulated: base.mode == crate::spec::scenario::Mode::Sim,
-        run_span_s: base.traffic.duration.map_or(0.0, |d| d.as_secs_f64()),
+        run_span_s: run_span(base)?.as_secs_f64(),
         points,
     })
 }
