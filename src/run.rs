@@ -455,6 +455,7 @@ pub fn run(
         .trace()
         .map(crate::spec::trace::scan)
         .transpose()?;
+    scenario.traffic.load_sizes()?;
     if let Some(summary) = &trace {
         let span = scenario
             .traffic
@@ -527,9 +528,15 @@ fn setup(
         target: target.description,
         unattributed_calls: target.unattributed_calls,
         latency_budget_ms: scenario.traffic.latency_budget.as_secs_f64() * 1000.0,
-        load: match trace {
-            Some(summary) => format!("{} ({summary})", scenario.traffic.describe()),
-            None => scenario.traffic.describe(),
+        load: {
+            let mut load = scenario.traffic.describe();
+            if let Some(summary) = trace {
+                load.push_str(&format!(" ({summary})"));
+            }
+            if let Some(sizes) = scenario.traffic.sizes_drawn() {
+                load.push_str(&format!("; {sizes}"));
+            }
+            load
         },
         from_full_budgets: !scenario.target.events().iter().any(|e| {
             matches!(e, crate::spec::scenario::TargetEvent::ExhaustDaily { at, org: None } if at.is_zero())
@@ -558,6 +565,7 @@ fn over_limit_seen(mut seen: ReplicasSeen, mock_state: Option<&serde_json::Value
 /// requests still in flight after [`crate::drive::driver::drain_limit`] are written off.
 pub fn quota_statement(scenario: &Scenario) -> anyhow::Result<String> {
     let t = &scenario.traffic;
+    t.load_sizes()?;
     let requests = t.requests.map_or(0, |r| r.0);
     // A trace's own mean sizes (reading it whole checks it before anything is sent).
     let mean = match t.trace() {

@@ -236,3 +236,55 @@ fn a_sweep_scales_a_trace_to_each_rate() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Synthetic arrivals with sizes drawn from a trace: every request's prompt and max_tokens
+/// is one the trace holds, and the report says which distribution it used.
+#[test]
+fn sizes_drawn_from_a_trace_are_the_traces_sizes() {
+    let dir = folder("sizes");
+    std::fs::write(dir.join("t.csv"), TRACE).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("s.toml"),
+        "name = \"sizes\"\n[keys]\ncount = 3\n[traffic]\narrival = \"poisson\"\nrate = 60\nduration = \"3m\"\nprompt_tokens = { trace = \"t.csv\" }\ncompletion_tokens = { trace = \"t.csv\" }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("out");
+    let scenario = dir.join("s.toml");
+    let run = keyrotor(
+        &[
+            "run",
+            scenario.to_str().unwrap_or_default(),
+            "--write-trace",
+        ],
+        &out,
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let written = std::fs::read_to_string(out.join("trace.csv")).unwrap_or_default();
+    let mut prompts = std::collections::BTreeSet::new();
+    let mut answers = std::collections::BTreeSet::new();
+    for line in written.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        prompts.insert(cells[1].parse::<u64>().unwrap_or(0));
+        answers.insert(cells[2].parse::<u64>().unwrap_or(0));
+    }
+    assert!(written.lines().count() > 100, "{written}");
+    assert_eq!(prompts, [80, 90, 100, 120].into_iter().collect());
+    assert_eq!(answers, [10, 40, 50, 60, 100].into_iter().collect());
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap_or_default();
+    assert!(
+        report.contains("prompt tokens drawn from 5 sizes of")
+            && report.contains("(median 100, mean 98.0, 80–120)"),
+        "{report}"
+    );
+    // The copy beside the reports names the trace by an absolute path, so it replays.
+    let copy = std::fs::read_to_string(out.join("scenario.toml")).unwrap_or_default();
+    assert!(
+        copy.contains(&format!("trace = \"{}\"", dir.join("t.csv").display())),
+        "{copy}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -322,6 +322,8 @@ pub fn sample_tokens(tokens: &Tokens, rng: &mut SmallRng) -> u64 {
             let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
             (mean + sd * z).round().max(1.0) as u64
         }
+        // Read before the run (`Traffic::load_sizes`, which `run` calls first).
+        Tokens::Trace(ref sample) => sample.draw(rng).unwrap_or(1).max(1),
     }
 }
 

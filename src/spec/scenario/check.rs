@@ -187,8 +187,8 @@ impl Scenario {
             Duration::from_millis(1),
             limits::TIMEOUT,
         )?;
-        check_tokens(t.prompt_tokens, "traffic.prompt_tokens")?;
-        check_tokens(t.completion_tokens, "traffic.completion_tokens")
+        check_tokens(&t.prompt_tokens, "traffic.prompt_tokens")?;
+        check_tokens(&t.completion_tokens, "traffic.completion_tokens")
     }
 
     fn check_keys(&self) -> Check {
@@ -426,14 +426,16 @@ fn check_shape(shape: &Shape, duration: Option<Duration>) -> Check {
     Ok(())
 }
 
-fn check_tokens(tokens: Tokens, field: &str) -> Check {
+fn check_tokens(tokens: &Tokens, field: &str) -> Check {
     let max = limits::TOKENS;
-    let ok = match tokens {
+    let ok = match *tokens {
         Tokens::Fixed(v) => (1..=max).contains(&v),
         Tokens::Uniform { min, max: hi } => min >= 1 && min <= hi && hi <= max,
         Tokens::Normal { mean, sd } => {
             (1.0..=max as f64).contains(&mean) && (0.0..=max as f64).contains(&sd)
         }
+        // A trace's sizes are checked as it is read (1 to TOKENS each).
+        Tokens::Trace(ref sample) => !sample.trace.as_os_str().is_empty(),
     };
     ensure(
         ok,

@@ -152,11 +152,21 @@ impl Scenario {
     /// The scenario read from the file at `path`, its relative paths (a trace) taken from the
     /// file's folder and made absolute, so the copy a run writes beside its reports replays.
     fn anchored(mut self, path: &Path) -> Self {
-        if let Shape::Trace(trace) = &mut self.traffic.shape
-            && trace.path.is_relative()
-        {
-            let joined = path.parent().unwrap_or(Path::new("")).join(&trace.path);
-            trace.path = std::path::absolute(&joined).unwrap_or(joined);
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let anchor = |file: &mut PathBuf| {
+            if file.is_relative() {
+                let joined = folder.join(&*file);
+                *file = std::path::absolute(&joined).unwrap_or(joined);
+            }
+        };
+        let t = &mut self.traffic;
+        if let Shape::Trace(trace) = &mut t.shape {
+            anchor(&mut trace.path);
+        }
+        for tokens in [&mut t.prompt_tokens, &mut t.completion_tokens] {
+            if let Tokens::Trace(sample) = tokens {
+                anchor(&mut sample.trace);
+            }
         }
         self
     }

@@ -96,6 +96,37 @@ pub enum Shape {
 }
 
 impl Traffic {
+    /// Reads the traces that request sizes are drawn from (`{ trace = "…" }`), once; errors
+    /// name the file, line and column. `run` calls it before driving.
+    pub fn load_sizes(&self) -> Result<(), crate::spec::trace::TraceError> {
+        use crate::spec::trace::Side;
+        for (tokens, side) in [
+            (&self.prompt_tokens, Side::Prompt),
+            (&self.completion_tokens, Side::Completion),
+        ] {
+            if let Tokens::Trace(sample) = tokens {
+                sample.load(side)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The request sizes in words, when drawn from a trace (other distributions are in the
+    /// scenario as written): `prompt tokens drawn from 1,234 sizes of f.csv (median …)`.
+    pub fn sizes_drawn(&self) -> Option<String> {
+        let words: Vec<String> = [
+            ("prompt tokens", &self.prompt_tokens),
+            ("max_tokens", &self.completion_tokens),
+        ]
+        .into_iter()
+        .filter_map(|(name, tokens)| match tokens {
+            Tokens::Trace(sample) => Some(format!("{name} {}", sample.describe())),
+            _ => None,
+        })
+        .collect();
+        (!words.is_empty()).then(|| words.join("; "))
+    }
+
     /// The trace the requests come from, if they do.
     pub fn trace(&self) -> Option<&Trace> {
         match &self.shape {
@@ -519,9 +550,9 @@ pub enum Arrival {
     Trace,
 }
 
-/// A token count distribution: a number, `{ min, max }` (uniform) or `{ mean, sd }` (normal,
-/// cut at 1).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// A token count distribution: a number, `{ min, max }` (uniform), `{ mean, sd }` (normal,
+/// cut at 1) or `{ trace = "file.csv" }` (the sizes an app really sent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 #[serde(try_from = "TokensFile")]
 pub enum Tokens {
@@ -541,6 +572,8 @@ pub enum Tokens {
         /// Standard deviation.
         sd: f64,
     },
+    /// The sizes of a trace, drawn uniformly ([`crate::spec::trace::Sample`]).
+    Trace(Box<crate::spec::trace::Sample>),
 }
 
 /// A token count as a file may write it, read leniently so that what is wrong can be said
@@ -549,8 +582,19 @@ pub enum Tokens {
 #[serde(untagged, deny_unknown_fields)]
 enum TokensFile {
     Fixed(i64),
-    Uniform { min: i64, max: i64 },
-    Normal { mean: f64, sd: f64 },
+    Uniform {
+        min: i64,
+        max: i64,
+    },
+    Normal {
+        mean: f64,
+        sd: f64,
+    },
+    Trace {
+        trace: std::path::PathBuf,
+        #[serde(default)]
+        column: Option<String>,
+    },
     Other(serde::de::IgnoredAny),
 }
 
@@ -568,8 +612,11 @@ impl TryFrom<TokensFile> for Tokens {
                 max: count(max, "max")?,
             }),
             TokensFile::Normal { mean, sd } => Ok(Tokens::Normal { mean, sd }),
+            TokensFile::Trace { trace, column } => Ok(Tokens::Trace(Box::new(
+                crate::spec::trace::Sample::new(trace, column),
+            ))),
             TokensFile::Other(_) => Err(
-                "a token count is a whole number (200), { min = 100, max = 300 } or { mean = 200, sd = 50 }"
+                "a token count is a whole number (200), { min = 100, max = 300 }, { mean = 200, sd = 50 } or { trace = \"file.csv\" }"
                     .to_owned(),
             ),
         }
@@ -577,12 +624,13 @@ impl TryFrom<TokensFile> for Tokens {
 }
 
 impl Tokens {
-    /// The mean of the distribution.
+    /// The mean of the distribution (of a trace's sizes: once read, NaN before).
     pub fn mean(&self) -> f64 {
-        match *self {
-            Tokens::Fixed(v) => v as f64,
+        match self {
+            Tokens::Fixed(v) => *v as f64,
             Tokens::Uniform { min, max } => (min + max) as f64 / 2.0,
-            Tokens::Normal { mean, .. } => mean,
+            Tokens::Normal { mean, .. } => *mean,
+            Tokens::Trace(sample) => sample.mean().unwrap_or(f64::NAN),
         }
     }
 }

@@ -28,6 +28,7 @@
 //! ```
 
 mod read;
+mod sample;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use read::TraceReader;
+pub use sample::{RESERVOIR, Sample, Side};
 pub use write::TraceWriter;
 
 /// Which column (CSV header) or key (JSON Lines) holds each field; the field's own name by
