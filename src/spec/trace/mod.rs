@@ -7,13 +7,14 @@
 //! | field | meaning |
 //! |---|---|
 //! | `offset_s` | seconds from the start (or `timestamp`: RFC 3339, `YYYY-MM-DD HH:MM:SS` in UTC, or Unix seconds; the first row is the start) |
-//! | `prompt_tokens` | the prompt's tokens (or `prompt`, its text, counted as the mock counts) |
+//! | `prompt_tokens` | the prompt's tokens (or `prompt`: its text, or in JSON a `messages` array, counted as the mock counts) |
 //! | `completion_tokens` | the tokens the answer had; the replayed request asks this many as `max_tokens` |
 //! | `max_tokens` | the request's cap, used when `completion_tokens` is absent |
 //! | `model` | optional: the model this request names (the scenario's otherwise) |
 //!
 //! Other columns are ignored; [`Columns`] maps other names onto these (LiteLLM's spend logs
-//! write `startTime`, an access log `ts`). Rows must come in time order. A trace of any size
+//! write `startTime`, an access log `ts`; in JSON a dotted path such as `body.max_tokens`
+//! reaches into nested objects). Rows must come in time order. A trace of any size
 //! streams: [`scan`] checks it once before the run (each bad row refused with its file, line
 //! and column) and the run reads it again row by row, in flat memory.
 //!

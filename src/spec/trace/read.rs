@@ -71,6 +71,12 @@ pub struct TraceReader {
 /// One row's fields, by column name.
 trait Fields {
     fn get(&self, name: &str) -> Option<String>;
+
+    /// The prompt's tokens from its text, counted as the mock counts.
+    fn prompt(&self, name: &str) -> Option<u64> {
+        self.get(name)
+            .map(|text| groq_wire::tokens::one_message_tokens(&text))
+    }
 }
 
 struct CsvRow<'a> {
@@ -89,13 +95,35 @@ impl Fields for CsvRow<'_> {
     }
 }
 
+/// A JSON object's value at `name`: its own key, or a dotted path into nested objects
+/// (`body.max_tokens`, as in OpenAI's batch lines and nested access logs).
+fn at<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if let Some(value) = object.get(name) {
+        return Some(value);
+    }
+    let mut parts = name.split('.');
+    let first = object.get(parts.next()?)?;
+    parts.try_fold(first, |value, part| value.get(part))
+}
+
 impl Fields for Map<String, Value> {
     fn get(&self, name: &str) -> Option<String> {
-        match Map::get(self, name)? {
+        match at(self, name)? {
             Value::Null => None,
             Value::String(s) if s.trim().is_empty() => None,
             Value::String(s) => Some(s.trim().to_owned()),
             other => Some(other.to_string()),
+        }
+    }
+
+    /// A prompt's text, or a chat request's `messages` array counted message by message.
+    fn prompt(&self, name: &str) -> Option<u64> {
+        match at(self, name)? {
+            Value::Array(messages) => Some(groq_wire::tokens::prompt_tokens(messages)),
+            Value::String(text) if !text.trim().is_empty() => {
+                Some(groq_wire::tokens::one_message_tokens(text))
+            }
+            _ => None,
         }
     }
 }
@@ -343,8 +371,8 @@ impl Parser<'_> {
         *last = at;
         let prompt_tokens = match fields.get(&self.columns.prompt_tokens) {
             Some(v) => self.tokens(&self.columns.prompt_tokens, &v, 1)?,
-            None => match fields.get(&self.columns.prompt) {
-                Some(text) => groq_wire::tokens::one_message_tokens(&text).min(limits::TOKENS),
+            None => match fields.prompt(&self.columns.prompt) {
+                Some(tokens) => tokens.clamp(1, limits::TOKENS),
                 None => {
                     return Err(self.error(
                         &self.columns.prompt_tokens,

@@ -156,9 +156,15 @@ mod tests {
         std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
         let a = Sample::new(path.clone(), None);
         let b = Sample::new(path.clone(), None);
-        let kept = a.load(Side::Prompt).unwrap_or_else(|e| panic!("{e}")).to_vec();
+        let kept = a
+            .load(Side::Prompt)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_vec();
         assert_eq!(kept.len(), RESERVOIR);
-        assert_eq!(Ok(kept.as_slice()), b.load(Side::Prompt).map_err(|e| e.to_string()));
+        assert_eq!(
+            Ok(kept.as_slice()),
+            b.load(Side::Prompt).map_err(|e| e.to_string())
+        );
         let late = kept.iter().filter(|&&v| v > 100_000).count();
         // A third of the rows come after the first 100,000: about a third of those kept.
         assert!((30_000..37_000).contains(&late), "{late}");
@@ -166,6 +172,10 @@ mod tests {
         assert_eq!(answers.load(Side::Completion).map(|s| s[0]).ok(), Some(7));
         let mut rng = SmallRng::seed_from_u64(1);
         assert!(a.draw(&mut rng).is_some_and(|v| (1..=150_000).contains(&v)));
-        assert!(Sample::new(dir.join("absent.csv"), None).draw(&mut rng).is_none());
+        assert!(
+            Sample::new(dir.join("absent.csv"), None)
+                .draw(&mut rng)
+                .is_none()
+        );
     }
 }

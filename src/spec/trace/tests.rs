@@ -73,6 +73,26 @@ fn jsonl_with_timestamps_and_prompt_text_replays_from_the_first_row() {
     assert_eq!(got[1].line, 3, "blank lines count");
 }
 
+/// A nested JSON log (or OpenAI's batch lines with a time added): dotted paths reach into
+/// objects, and a `messages` array is counted message by message as the mock counts it.
+#[test]
+fn dotted_paths_read_nested_json_and_messages_count_as_the_mock_counts() {
+    let path = file(
+        "nested.jsonl",
+        "{\"ts\": 0.5, \"body\": {\"max_tokens\": 30, \"messages\": [{\"role\": \"system\", \"content\": \"abcd\"}, {\"role\": \"user\", \"content\": \"abcdefgh\"}]}}\n",
+    );
+    let columns =
+        Columns::parse_flag("offset_s=ts,prompt=body.messages,max_tokens=body.max_tokens")
+            .unwrap_or_else(|e| panic!("{e}"));
+    let got = rows(&Trace {
+        columns,
+        ..Trace::new(&path)
+    });
+    assert_eq!(got[0].at, Duration::from_millis(500));
+    assert_eq!(got[0].prompt_tokens, 3 + (4 + 1) + (4 + 2));
+    assert_eq!(got[0].max_tokens, 30);
+}
+
 /// LiteLLM's spend logs name the fields their own way; a column map reads them.
 #[test]
 fn a_column_map_reads_another_layout() {
