@@ -22,6 +22,15 @@ struct Envelope<'a> {
 }
 
 impl ErrorBody {
+    /// Groq's 404 body for a model it does not serve (`model_not_found`).
+    pub fn model_not_found(model: &str) -> Self {
+        Self {
+            message: format!("The model `{model}` does not exist or you do not have access to it."),
+            kind: "invalid_request_error",
+            code: Some("model_not_found"),
+        }
+    }
+
     /// The whole response body, as JSON text.
     pub fn to_json(&self) -> String {
         serde_json::to_string(&Envelope { error: self }).unwrap_or_default()

@@ -9,6 +9,8 @@
 //! - [`prometheus`]: the Prometheus counters and histograms.
 
 pub mod access;
+pub mod clients;
+pub mod config;
 pub mod prometheus;
 pub mod routes;
 
@@ -122,6 +124,77 @@ pub struct ProxyArgs {
     /// request with its request id and each attempt's key fingerprint, outcome and time.
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     pub log_format: keyrotor_serve::process::LogFormat,
+    /// Read the pool and the clients from a TOML file (see the guide, docs/proxy.md):
+    /// listen address, upstream, provider, policy, deadline, the models served, the keys
+    /// (keys_env or keys_file) and several clients, each with its own token (token_env or
+    /// token_file) and optional RPM/TPM limits. Replaces the flags it covers.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "upstream", "policy", "provider", "keys_file", "token_env", "deadline",
+    ])]
+    pub config: Option<PathBuf>,
+}
+
+/// What the proxy runs with: the flags, with a config file's values over them.
+struct Settings {
+    args: ProxyArgs,
+    /// The variable holding the keys, when not the provider's own.
+    keys_env: Option<String>,
+    clients: Vec<clients::ClientSpec>,
+    models: Vec<String>,
+}
+
+impl Settings {
+    /// The flags alone, or the config file's values over them.
+    fn of(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Self> {
+        let mut settings = Settings {
+            args: args.clone(),
+            keys_env: None,
+            clients: Vec::new(),
+            models: Vec::new(),
+        };
+        let Some(path) = &args.config else {
+            settings.clients = load_token(args, env)?
+                .into_iter()
+                .map(|token| clients::ClientSpec {
+                    name: "default".into(),
+                    token,
+                    rpm: None,
+                    tpm: None,
+                })
+                .collect();
+            return Ok(settings);
+        };
+        let (config, _) = config::ProxyConfig::load(path)?;
+        let inside = |e: anyhow::Error| e.context(format!("{}", path.display()));
+        settings.clients = config.client_specs(env).map_err(inside)?;
+        let a = &mut settings.args;
+        if let Some(listen) = config.listen {
+            a.listen = listen;
+        }
+        if settings.clients.is_empty() && !a.listen.ip().is_loopback() && !a.public {
+            anyhow::bail!(
+                "{}: refusing to listen on {} without a [[client]]: anyone who reaches it could spend the keys (add --public to do it anyway)",
+                path.display(),
+                a.listen
+            );
+        }
+        // One pool, checked on load.
+        if let Some(pool) = config.pools.into_iter().next() {
+            a.upstream = pool.upstream;
+            a.provider = pool.provider.into();
+            a.policy = pool
+                .policy
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{}: pool policy: {e}", path.display()))?;
+            if let Some(deadline) = pool.deadline {
+                a.deadline = deadline.into();
+            }
+            a.keys_file = pool.keys_file;
+            settings.keys_env = pool.keys_env;
+            settings.models = pool.models;
+        }
+        Ok(settings)
+    }
 }
 
 /// `--deadline`: 1 ms to 1 h (0 would answer every request 504).
@@ -139,12 +212,14 @@ fn deadline(text: &str) -> Result<humantime::Duration, String> {
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The keys named by the options: the file's, or the environment's under the provider's
-/// variable.
-fn load_keys(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<LoadedKeys> {
+/// variable (or the config's `keys_env`).
+fn load_keys(settings: &Settings, env: Env<'_>) -> anyhow::Result<LoadedKeys> {
+    let args = &settings.args;
     let loaded = match &args.keys_file {
         Some(path) => keys::from_file_named(path, args.provider.provider().key_variable())?,
         None => {
-            let base = args.provider.provider().key_variable();
+            let own = args.provider.provider().key_variable();
+            let base = settings.keys_env.as_deref().unwrap_or(own);
             let loaded = keys::from_vars_named(base, env);
             if loaded.keys.is_empty() {
                 anyhow::bail!(
@@ -183,10 +258,11 @@ fn load_token(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Option<String>> 
     Ok(Some(token))
 }
 
-/// Builds the proxy's state from its options and the environment.
+/// Builds the proxy's state from its options (and config file) and the environment.
 pub fn build(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Arc<routes::Proxy>> {
-    let keys = load_keys(args, env)?.keys;
-    let token = load_token(args, env)?;
+    let settings = Settings::of(args, env)?;
+    let keys = load_keys(&settings, env)?.keys;
+    let args = &settings.args;
     let provider = args.provider.provider();
     let timeouts = Timeouts {
         connect: Duration::from_secs(5),
@@ -222,7 +298,8 @@ pub fn build(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Arc<routes::Proxy
         args.upstream.trim_end_matches('/'),
         provider.chat_path().replace("/chat/completions", "/models")
     );
-    routes::Proxy::new(rotor, token, &models_url, timeouts)
+    let clients = clients::Clients::new(settings.clients).map_err(anyhow::Error::msg)?;
+    routes::Proxy::new(rotor, clients, settings.models, &models_url, timeouts)
 }
 
 /// Runs the proxy on a runtime of `--threads` threads.
@@ -258,10 +335,18 @@ fn busy_poll(threads: u16) -> tokio::task::JoinSet<()> {
 /// Binds, prints `http://IP:PORT`, serves until SIGINT or SIGTERM, then drains requests in
 /// flight.
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
-    let proxy = build(&args, &|name| std::env::var(name).ok())?;
-    let listener = TcpListener::bind(args.listen)
+    let env = |name: &str| std::env::var(name).ok();
+    let proxy = build(&args, &env)?;
+    let listen = match &args.config {
+        Some(path) => config::ProxyConfig::load(path)?
+            .0
+            .listen
+            .unwrap_or(args.listen),
+        None => args.listen,
+    };
+    let listener = TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     // Registered before the URL is printed: whoever got the URL can already stop the proxy.
     let stop = shutdown_signal();

@@ -14,6 +14,7 @@
 //! | `keyrotor_key_failures_total` | counter | `key`, `org`, `reason` (429s by window: `rate_limited_minute`, `rate_limited_day`) |
 //! | `keyrotor_key_ready` | gauge | `key`, `org`, `state` |
 //! | `keyrotor_pool_remaining_requests`, `keyrotor_pool_remaining_tokens` | gauge | absent until a key has said |
+//! | `keyrotor_proxy_client_requests_total`, `…_limited_total`, `…_tokens_reserved_total`, `…_tokens_out_total` | counter | `client` (its name) |
 //!
 //! `key` is the key's fingerprint, never the key; `org` the pool index of the first key of the
 //! organisation the engine learned it shares.
@@ -25,7 +26,11 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use std::sync::atomic::AtomicU64;
+
 use keyrotor_engine::{ApiKey, PoolBudget, Status, Trace};
+
+use crate::clients::{Clients, Usage};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -156,10 +161,64 @@ impl Metrics {
         }
     }
 
-    /// The exposition text, with the pool's own counters from `status` and `budget`.
-    pub fn render(&self, status: &Status, budget: PoolBudget) -> Result<String, std::fmt::Error> {
-        exposition::text(&[&self.registry, &pool(status, budget)])
+    /// The exposition text, with the pool's own counters from `status` and `budget`, and
+    /// what each client used.
+    pub fn render(
+        &self,
+        status: &Status,
+        budget: PoolBudget,
+        clients: &Clients,
+    ) -> Result<String, std::fmt::Error> {
+        exposition::text(&[&self.registry, &pool(status, budget), &usage(clients)])
     }
+}
+
+/// The `client` label: a client's name, never its token.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClientName {
+    client: String,
+}
+
+/// What each client used, as counters by client name.
+fn usage(clients: &Clients) -> Registry {
+    let mut registry = Registry::default();
+    type Field = fn(&Usage) -> &AtomicU64;
+    let series: [(&str, &str, Field); 4] = [
+        (
+            "keyrotor_proxy_client_requests",
+            "Chat requests a client sent",
+            |u| &u.requests,
+        ),
+        (
+            "keyrotor_proxy_client_limited",
+            "Chat requests refused by the client's own RPM or TPM limit",
+            |u| &u.limited,
+        ),
+        (
+            "keyrotor_proxy_client_tokens_reserved",
+            "Tokens a client's admitted requests reserved (prompt estimate + max_tokens)",
+            |u| &u.tokens_reserved,
+        ),
+        (
+            "keyrotor_proxy_client_tokens_out",
+            "Completion tokens a client's whole answers reported",
+            |u| &u.tokens_out,
+        ),
+    ];
+    for (name, help, field) in series {
+        let mut per_client = Ordered::default();
+        for client in clients.iter() {
+            let value = field(&client.usage).load(std::sync::atomic::Ordering::Relaxed);
+            per_client.push(
+                ClientName {
+                    client: client.name.clone(),
+                },
+                ConstCounter::new(value),
+            );
+        }
+        registry.register(name, help, per_client);
+    }
+    registry
 }
 
 /// The pool's counters and gauges as they are now, keys in pool order.

@@ -17,6 +17,7 @@ use groq_wire::error::ErrorBody;
 use groq_wire::header as rate;
 use serde_json::Value;
 
+use super::clients::{Client, Clients, OverLimit};
 use super::prometheus::Metrics;
 use keyrotor_engine::failure::Failure;
 use keyrotor_engine::policy::GiveUp;
@@ -39,8 +40,10 @@ const HOP_BY_HOP: [HeaderName; 4] = [
 pub struct Proxy {
     /// The engine, over the keys.
     pub rotor: Rotor<HttpTransport>,
-    /// The token clients must present, if any.
-    token: Option<String>,
+    /// Who may spend the pool, each by its own token; none: anyone who reaches it.
+    pub clients: Clients,
+    /// The models served; a request for another answers the provider's 404. Empty: any.
+    models: Vec<String>,
     /// The upstream's model list.
     models_url: reqwest::Url,
     client: reqwest::Client,
@@ -52,7 +55,7 @@ impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Proxy")
             .field("rotor", &self.rotor)
-            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("clients", &self.clients)
             .field("models_url", &self.models_url.as_str())
             .finish_non_exhaustive()
     }
@@ -62,7 +65,8 @@ impl Proxy {
     /// The proxy's state around a rotor.
     pub fn new(
         rotor: Rotor<HttpTransport>,
-        token: Option<String>,
+        clients: Clients,
+        models: Vec<String>,
         models_url: &str,
         timeouts: Timeouts,
     ) -> anyhow::Result<Arc<Self>> {
@@ -74,35 +78,69 @@ impl Proxy {
         let metrics = Metrics::new(rotor.keys());
         Ok(Arc::new(Self {
             rotor,
-            token,
+            clients,
+            models,
             models_url,
             client,
             metrics,
         }))
     }
 
-    /// `None` when the request may pass; the 401 otherwise.
-    fn refuse_unauthorised(&self, headers: &HeaderMap) -> Option<Response> {
-        let token = self.token.as_ref()?;
+    /// The client presenting its token (`None` when the proxy asks for none), or
+    /// [`Unauthorised`].
+    fn client(&self, headers: &HeaderMap) -> Result<Option<&Client>, Unauthorised> {
+        if self.clients.open() {
+            return Ok(None);
+        }
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let ok = presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes()));
-        (!ok).then(|| {
-            error(
-                StatusCode::UNAUTHORIZED,
-                "Invalid API Key: this keyrotor proxy wants its own token (--token-env)",
-                "invalid_request_error",
-                Some("invalid_api_key"),
-            )
-        })
+        self.clients
+            .identify(presented)
+            .map(Some)
+            .ok_or(Unauthorised)
     }
 }
 
-/// Byte strings compared in time that does not depend on where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// No client's token was presented.
+struct Unauthorised;
+
+impl IntoResponse for Unauthorised {
+    /// Groq's 401 for a wrong key.
+    fn into_response(self) -> Response {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "Invalid API Key: this keyrotor proxy wants its own token (--token-env, or a [[client]] of --config)",
+            "invalid_request_error",
+            Some("invalid_api_key"),
+        )
+    }
+}
+
+/// A client's own 429 (or 413 for a request larger than its whole minute), in Groq's
+/// shape, with when its own budget allows the request.
+fn over_own_limit(over: &OverLimit) -> Response {
+    let (status, kind) = match over {
+        OverLimit::Requests { .. } => (StatusCode::TOO_MANY_REQUESTS, "requests"),
+        OverLimit::Tokens { .. } => (StatusCode::TOO_MANY_REQUESTS, "tokens"),
+        OverLimit::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "tokens"),
+    };
+    let message = match over.retry_after() {
+        Some(wait) => format!(
+            "Rate limit reached: {over} (a limit of this keyrotor proxy, not of the upstream). Please try again in {:.1}s.",
+            wait.as_secs_f64()
+        ),
+        None => format!("Request too large: {over} (a limit of this keyrotor proxy)."),
+    };
+    let mut response = error(status, &message, kind, Some("rate_limit_exceeded"));
+    if let Some(wait) = over.retry_after() {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+            response.headers_mut().insert(rate::RETRY_AFTER, value);
+        }
+    }
+    response
 }
 
 /// The router over a proxy; request bodies over `max_body` bytes get a 413.
@@ -141,9 +179,10 @@ async fn chat(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) 
 /// before any key was tried).
 async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Response, Trace) {
     let refuse = |response| (response, Trace::default());
-    if let Some(refused) = proxy.refuse_unauthorised(headers) {
-        return refuse(refused);
-    }
+    let client = match proxy.client(headers) {
+        Ok(client) => client,
+        Err(refused) => return refuse(refused.into_response()),
+    };
     // A chat body is JSON: a cross-site form or `text/plain` POST (which a browser sends
     // without asking first) is refused before it can spend a key.
     if !keyrotor_serve::local::is_json(headers) {
@@ -154,8 +193,12 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
             None,
         ));
     }
-    let (request, stream) = match chat_request(body) {
-        Ok(request) => request,
+    let Asked {
+        request,
+        stream,
+        model,
+    } = match chat_request(body) {
+        Ok(asked) => asked,
         Err(why) => {
             return refuse(error(
                 StatusCode::BAD_REQUEST,
@@ -165,6 +208,22 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
             ));
         }
     };
+    if !proxy.models.is_empty() {
+        let model = model.unwrap_or_default();
+        if !proxy.models.contains(&model) {
+            let body = ErrorBody::model_not_found(&model);
+            return refuse(error(
+                StatusCode::NOT_FOUND,
+                &body.message,
+                body.kind,
+                body.code,
+            ));
+        }
+    }
+    if let Some(Err(over)) = client.map(|c| c.admit(request.reserved_tokens)) {
+        tracing::info!(client = %over, "refused by the client's own limit");
+        return refuse(over_own_limit(&over));
+    }
     // A stream is passed on as it arrives; a whole answer is read whole, which lets the
     // engine check all of it (and take the lean HTTP client, where there is one).
     let (outcome, trace) = if stream {
@@ -175,6 +234,9 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
         (outcome, streamed.trace)
     } else {
         let sent = proxy.rotor.send(&request).await;
+        if let (Some(client), Ok(reply)) = (client, &sent.outcome) {
+            client.answered(&reply.body);
+        }
         let outcome = sent
             .outcome
             .map(|r| (r.status, r.headers, Body::from(r.body)));
@@ -190,7 +252,7 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
 
 /// The engine's view of a client's body: the bytes as they are, and the tokens they reserve;
 /// and whether it asks for a stream.
-fn chat_request(body: Bytes) -> Result<(ChatRequest, bool), String> {
+fn chat_request(body: Bytes) -> Result<Asked, String> {
     let value: Value =
         serde_json::from_slice(&body).map_err(|e| format!("the request body is not JSON: {e}"))?;
     let Some(fields) = value.as_object() else {
@@ -205,11 +267,30 @@ fn chat_request(body: Bytes) -> Result<(ChatRequest, bool), String> {
         .find_map(|name| fields.get(*name).and_then(Value::as_u64))
         .unwrap_or(DEFAULT_MAX_TOKENS);
     let stream = fields.get("stream").and_then(Value::as_bool) == Some(true);
+    let model = fields
+        .get("model")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let request = ChatRequest {
         reserved_tokens: groq_wire::tokens::prompt_tokens(messages).saturating_add(max_tokens),
         body,
     };
-    Ok((request, stream))
+    Ok(Asked {
+        request,
+        stream,
+        model,
+    })
+}
+
+/// A client's chat request as the proxy reads it.
+#[derive(Debug)]
+struct Asked {
+    /// The engine's view: the bytes as they are, and the tokens they reserve.
+    request: ChatRequest,
+    /// Whether it asks for a stream.
+    stream: bool,
+    /// The model it names.
+    model: Option<String>,
 }
 
 /// A successful answer, passed on as it arrives, with the pool's budget in its rate-limit
@@ -414,8 +495,8 @@ fn error(
 
 /// The upstream's model list, fetched with the first ready key.
 async fn models(State(proxy): State<Arc<Proxy>>, headers: HeaderMap) -> Response {
-    if let Some(refused) = proxy.refuse_unauthorised(&headers) {
-        return refused;
+    if let Err(refused) = proxy.client(&headers) {
+        return refused.into_response();
     }
     let status = proxy.rotor.status();
     let key = status
@@ -516,12 +597,13 @@ async fn ready(State(proxy): State<Arc<Proxy>>) -> Response {
 /// The whole [`keyrotor_engine::Status`] and the pool's budget; with a token set, only for
 /// a client that presents it (per-key state, budgets and last errors are the operator's).
 async fn status(State(proxy): State<Arc<Proxy>>, headers: HeaderMap) -> Response {
-    if let Some(refused) = proxy.refuse_unauthorised(&headers) {
-        return refused;
+    if let Err(refused) = proxy.client(&headers) {
+        return refused.into_response();
     }
     let body = serde_json::json!({
         "status": proxy.rotor.status(),
         "budget": proxy.rotor.budget(),
+        "clients": proxy.clients.usage(),
     });
     axum::Json(body).into_response()
 }
@@ -529,7 +611,7 @@ async fn status(State(proxy): State<Arc<Proxy>>, headers: HeaderMap) -> Response
 async fn metrics(State(proxy): State<Arc<Proxy>>) -> Response {
     let text = proxy
         .metrics
-        .render(&proxy.rotor.status(), proxy.rotor.budget());
+        .render(&proxy.rotor.status(), proxy.rotor.budget(), &proxy.clients);
     keyrotor_serve::exposition::response(text)
 }
 
@@ -555,7 +637,7 @@ mod tests {
         let body =
             br#"{"model":"m","messages":[{"role":"user","content":"abcdabcd"}],"max_tokens":50}"#;
         let request = chat_request(Bytes::from_static(body)).map_err(|e| e.to_string());
-        let reserved = request.map(|(r, stream)| (r.reserved_tokens, stream));
+        let reserved = request.map(|a| (a.request.reserved_tokens, a.stream));
         let prompt = groq_wire::tokens::prompt_tokens(&[
             serde_json::json!({"role":"user","content":"abcdabcd"}),
         ]);
@@ -563,15 +645,8 @@ mod tests {
         assert!(chat_request(Bytes::from_static(b"[1]")).is_err());
         assert!(chat_request(Bytes::from_static(b"{")).is_err());
         let no_cap = chat_request(Bytes::from_static(br#"{"stream":true}"#));
-        let no_cap = no_cap.map(|(r, stream)| (r.reserved_tokens, stream));
+        let no_cap = no_cap.map(|a| (a.request.reserved_tokens, a.stream));
         let prompt = groq_wire::tokens::prompt_tokens(&[]);
         assert_eq!(no_cap, Ok((prompt + DEFAULT_MAX_TOKENS, true)));
-    }
-
-    #[test]
-    fn tokens_compare_whole() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
     }
 }

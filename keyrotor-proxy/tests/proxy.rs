@@ -796,3 +796,119 @@ async fn proxy_replicas_share_key_state_on_redis() {
         "{error}"
     );
 }
+
+/// `--config`: one pool serving one model, two clients by their own tokens. A client over
+/// its own RPM gets its own 429 (its limit named, `retry-after` from its own budget) while
+/// the other is served; a model the pool does not serve answers Groq's 404; usage per client
+/// is in /status and /metrics by name, never a token; a bad config names its line and field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_are_kept_apart_by_their_own_limits() {
+    let upstream =
+        mock("[latency]\nenabled = false\n[[orgs]]\nid = \"o\"\nkeys = [\"gsk_cfg_key\"]\n").await;
+    let dir = std::env::temp_dir().join(format!("keyrotor-proxy-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.join("proxy.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[pool]]\nname = \"chat\"\nupstream = \"{}\"\nmodels = [\"openai/gpt-oss-120b\"]\nkeys_env = \"CFG_KEYS\"\n\n[[client]]\nname = \"web\"\ntoken_env = \"WEB_TOKEN\"\nrpm = 2\n\n[[client]]\nname = \"batch\"\ntoken_env = \"BATCH_TOKEN\"\n",
+            upstream.url
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let env = |name: &str| match name {
+        "CFG_KEYS" => Some("gsk_cfg_key".to_owned()),
+        "WEB_TOKEN" => Some("web-secret-token".to_owned()),
+        "BATCH_TOKEN" => Some("batch-secret-token".to_owned()),
+        _ => None,
+    };
+    let path = config.display().to_string();
+    let cli = Cli::try_parse_from(["proxy", "--config", &path]).unwrap_or_else(|e| panic!("{e}"));
+    let built = build(&cli.proxy, &env).unwrap_or_else(|e| panic!("{e:#}"));
+    let proxy = serve(routes::router(built, cli.proxy.max_body)).await;
+    let chat = "/openai/v1/chat/completions";
+    for _ in 0..2 {
+        let ok = post(&proxy.url, chat, "web-secret-token", &chat_body(false)).await;
+        assert_eq!(ok.status(), 200);
+    }
+    let limited = post(&proxy.url, chat, "web-secret-token", &chat_body(false)).await;
+    assert_eq!(limited.status(), 429);
+    let retry = limited
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(retry.is_some_and(|s| (20..=30).contains(&s)), "{retry:?}");
+    let body = text(limited).await;
+    assert!(
+        body.contains("client `web` is over its limit of 2 requests per minute")
+            && body.contains("\"code\":\"rate_limit_exceeded\""),
+        "{body}"
+    );
+    let other = post(&proxy.url, chat, "batch-secret-token", &chat_body(false)).await;
+    assert_eq!(other.status(), 200, "another client is still served");
+    let stranger = post(&proxy.url, chat, "not-a-client", &chat_body(false)).await;
+    assert_eq!(stranger.status(), 401);
+    let mut unknown_model = chat_body(false);
+    unknown_model["model"] = json!("llama-3.3-70b-versatile");
+    let gone = post(&proxy.url, chat, "batch-secret-token", &unknown_model).await;
+    assert_eq!(gone.status(), 404);
+    assert!(text(gone).await.contains("model_not_found"));
+
+    let get = |path: &str, token: &str| {
+        reqwest::Client::new()
+            .get(format!("{}{path}", proxy.url))
+            .bearer_auth(token)
+            .send()
+    };
+    let status = get("/status", "batch-secret-token")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status: Value = status.json().await.unwrap_or_default();
+    let web = &status["clients"][0];
+    assert_eq!(web["name"], "web");
+    assert_eq!(
+        (web["requests"].as_u64(), web["limited"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert!(web["tokens_out"].as_u64().is_some_and(|n| n > 0), "{web}");
+    let metrics = text(get("/metrics", "x").await.unwrap_or_else(|e| panic!("{e}"))).await;
+    assert!(
+        metrics.contains("keyrotor_proxy_client_limited_total{client=\"web\"} 1")
+            && metrics.contains("keyrotor_proxy_client_requests_total{client=\"batch\"} 1"),
+        "{metrics}"
+    );
+    let shown = format!("{status}{metrics}");
+    for secret in ["web-secret-token", "batch-secret-token", "gsk_cfg_key"] {
+        assert!(!shown.contains(secret), "{secret} shown");
+    }
+
+    // A bad file keeps its line and field in the error.
+    std::fs::write(&config, "[[pool]]\nname = \"a\"\nkeys_env = \"K\"\n[[client]]\nname = \"web\"\ntoken_env = \"T\"\nrpm = 0\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cli = Cli::try_parse_from(["proxy", "--config", &path]).unwrap_or_else(|e| panic!("{e}"));
+    let error = build(&cli.proxy, &env)
+        .map(|_| ())
+        .map_err(|e| format!("{e:#}"));
+    assert!(
+        error
+            .as_ref()
+            .is_err_and(|e| e.contains("proxy.toml") && e.contains("line 7") && e.contains("rpm")),
+        "{error:?}"
+    );
+    std::fs::write(
+        &config,
+        "[[pool]]\nname = \"a\"\nkeys_env = \"K\"\n[[pool]]\nname = \"b\"\nkeys_env = \"K\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let error = build(&cli.proxy, &env)
+        .map(|_| ())
+        .map_err(|e| format!("{e:#}"));
+    assert!(
+        error
+            .as_ref()
+            .is_err_and(|e| e.contains("line 5: pool `b`: one [[pool]] per proxy")),
+        "{error:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -148,12 +148,8 @@ impl ApiError {
 
     /// 404 for a model not in the catalog.
     pub fn model_not_found(model: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            format!("The model `{model}` does not exist or you do not have access to it."),
-            "invalid_request_error",
-            Some("model_not_found"),
-        )
+        let body = groq_wire::error::ErrorBody::model_not_found(model);
+        Self::new(StatusCode::NOT_FOUND, body.message, body.kind, body.code)
     }
 
     /// 413 for a body over the size cap.
