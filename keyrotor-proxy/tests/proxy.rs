@@ -803,21 +803,24 @@ async fn proxy_replicas_share_key_state_on_redis() {
 /// is in /status and /metrics by name, never a token; a bad config names its line and field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_are_kept_apart_by_their_own_limits() {
-    let upstream =
-        mock("[latency]\nenabled = false\n[[orgs]]\nid = \"o\"\nkeys = [\"gsk_cfg_key\"]\n").await;
+    // `gsk_cfg_out`'s organisation spent its day: the first request fails over from it.
+    let upstream = mock(
+        "[latency]\nenabled = false\n[[orgs]]\nid = \"o\"\nkeys = [\"gsk_cfg_key\"]\n[[orgs]]\nid = \"out\"\nkeys = [\"gsk_cfg_out\"]\n[[events]]\nkind = \"exhaust_daily\"\norg = \"out\"\nat = \"0s\"\n",
+    )
+    .await;
     let dir = std::env::temp_dir().join(format!("keyrotor-proxy-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let config = dir.join("proxy.toml");
     std::fs::write(
         &config,
         format!(
-            "[[pool]]\nname = \"chat\"\nupstream = \"{}\"\nmodels = [\"openai/gpt-oss-120b\"]\nkeys_env = \"CFG_KEYS\"\n\n[[client]]\nname = \"web\"\ntoken_env = \"WEB_TOKEN\"\nrpm = 2\n\n[[client]]\nname = \"batch\"\ntoken_env = \"BATCH_TOKEN\"\n",
+            "[[pool]]\nname = \"chat\"\nupstream = \"{}\"\nmodels = [\"openai/gpt-oss-120b\"]\nkeys_env = \"CFG_KEY\"\n\n[[client]]\nname = \"web\"\ntoken_env = \"WEB_TOKEN\"\nrpm = 2\n\n[[client]]\nname = \"batch\"\ntoken_env = \"BATCH_TOKEN\"\n",
             upstream.url
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let env = |name: &str| match name {
-        "CFG_KEYS" => Some("gsk_cfg_key".to_owned()),
+        "CFG_KEYS" => Some("gsk_cfg_out,gsk_cfg_key".to_owned()),
         "WEB_TOKEN" => Some("web-secret-token".to_owned()),
         "BATCH_TOKEN" => Some("batch-secret-token".to_owned()),
         _ => None,
@@ -878,8 +881,47 @@ async fn clients_are_kept_apart_by_their_own_limits() {
             && metrics.contains("keyrotor_proxy_client_requests_total{client=\"batch\"} 1"),
         "{metrics}"
     );
+    // The Grafana dashboard in the guide graphs only metrics the proxy writes.
+    let dashboard = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/grafana/keyrotor-proxy.json"
+    );
+    let dashboard = std::fs::read_to_string(dashboard).unwrap_or_else(|e| panic!("{e}"));
+    let dashboard: Value = serde_json::from_str(&dashboard).unwrap_or_else(|e| panic!("{e}"));
+    let exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(str::to_owned))
+        .collect();
+    assert!(exprs.len() >= 10, "{exprs:?}");
+    for expr in &exprs {
+        let names = expr
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("keyrotor_"));
+        for name in names {
+            let family = name.trim_end_matches("_bucket");
+            assert!(
+                metrics.contains(&format!("# TYPE {family} ")),
+                "the dashboard graphs {name}, which /metrics does not write"
+            );
+        }
+    }
+    // The compose example's config loads.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/docker/proxy.toml");
+    let loaded = keyrotor_proxy::config::ProxyConfig::load(std::path::Path::new(example));
+    assert!(
+        loaded.is_ok_and(|(c, _)| c.clients.len() == 2),
+        "examples/docker/proxy.toml"
+    );
     let shown = format!("{status}{metrics}");
-    for secret in ["web-secret-token", "batch-secret-token", "gsk_cfg_key"] {
+    for secret in [
+        "web-secret-token",
+        "batch-secret-token",
+        "gsk_cfg_key",
+        "gsk_cfg_out",
+    ] {
         assert!(!shown.contains(secret), "{secret} shown");
     }
 
