@@ -11,7 +11,7 @@ pub fn catalog(catalog: &Catalog, day: Date, json: bool) -> anyhow::Result<Strin
     }
     let served: Vec<&Model> = catalog.models.iter().filter(|m| m.served_on(day)).collect();
     let mut out = format!(
-        "# Groq's models on {day}\n\n**{} of the catalog's {} models are served on {day}; keyrotor's default is `{}`.** Limits are per organisation, as Groq's pages published them ({}, reviewed on {}; its newest source was seen on {}).\n",
+        "# Groq's models on {day}\n\n**{} of the catalog's {} models are served on {day}; keyrotor's default is `{}`.** Limits are per organisation, as the catalog's sources published them ({}, reviewed on {}; its newest source was seen on {}).\n",
         served.len(),
         catalog.models.len(),
         catalog.recommended,

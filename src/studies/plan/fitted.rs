@@ -26,7 +26,8 @@ pub fn fitted(trace: &Trace, scale: f64, event: PlanInput) -> anyhow::Result<(Pl
         .into_iter()
         .find(|s| summary.span.as_secs() / s.as_secs() < MOST_STEPS)
         .unwrap_or(Duration::from_secs(3600));
-    let steps = summary.span.as_secs() / step.as_secs() + 1;
+    // At most MOST_STEPS even for a span past the limits (a trace's offsets stop at 30 days).
+    let steps = (summary.span.as_secs() / step.as_secs() + 1).min(MOST_STEPS);
     let mut counts = vec![0.0; usize::try_from(steps).unwrap_or(usize::MAX)];
     for row in trace.rows()? {
         let row = row?;
