@@ -26,6 +26,29 @@ pub const TEXT_CAP: u64 = 1 << 20;
 /// a pipe), a larger file and text that is not UTF-8 are `InvalidInput`/`InvalidData` errors
 /// whose message says so; the caller adds the path.
 pub fn read_text(path: &Path, cap: u64) -> io::Result<String> {
+    let (file, len) = open_regular(path)?;
+    if len > cap {
+        return Err(too_large(len, cap));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if read > cap {
+        return Err(too_large(read, cap));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        )
+    })
+}
+
+/// A regular file opened for reading, and its length when opened; what is not one (a
+/// directory, a device such as `/dev/zero`, a pipe) is an `InvalidInput` error saying so,
+/// found before opening (opening a named pipe would wait for a writer). For a file read in
+/// pieces rather than whole (a trace of any size); [`read_text`] reads whole ones.
+pub fn open_regular(path: &Path) -> io::Result<(std::fs::File, u64)> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         let what = if meta.is_dir() {
@@ -38,23 +61,19 @@ pub fn read_text(path: &Path, cap: u64) -> io::Result<String> {
             format!("{what}, not a regular file"),
         ));
     }
-    if meta.len() > cap {
-        return Err(too_large(meta.len(), cap));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    std::fs::File::open(path)?
-        .take(cap.saturating_add(1))
-        .read_to_end(&mut bytes)?;
-    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    if read > cap {
-        return Err(too_large(read, cap));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-        )
-    })
+    Ok((std::fs::File::open(path)?, meta.len()))
+}
+
+/// The 1-based line of byte `offset` in `text` (its last line past the end), for errors
+/// that name where in a file a value is.
+///
+/// ```
+/// assert_eq!(groq_wire::file::line_of("a\nb\nc", 4), 3);
+/// assert_eq!(groq_wire::file::line_of("a\nb", 99), 2);
+/// ```
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let before = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
+    before.iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 fn too_large(len: u64, cap: u64) -> io::Error {

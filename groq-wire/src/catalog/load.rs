@@ -346,15 +346,9 @@ impl Checker<'_> {
     }
 
     fn invalid<T>(&self, at: &Spanned<T>, field: &'static str, message: &str) -> CatalogError {
-        let start = at.span().start.min(self.text.len());
-        let line = self.text.as_bytes()[..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
         CatalogError::Invalid {
             origin: self.origin.to_owned(),
-            line,
+            line: crate::file::line_of(self.text, at.span().start),
             field,
             message: message.to_owned(),
         }

@@ -1,7 +1,6 @@
 //! Reading a trace row by row: CSV through the `csv` crate (quoted prompts with commas and
 //! line breaks), JSON Lines line by line; every row capped in size, every value checked.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::time::Duration;
 
@@ -132,10 +131,11 @@ impl TraceReader {
     /// Opens `trace`: CSV unless its name ends in `.jsonl`/`.ndjson` or it starts with `{`.
     pub fn open(trace: &Trace) -> Result<TraceReader, TraceError> {
         let path = trace.path.display().to_string();
-        let file = open_regular(&trace.path).map_err(|source| TraceError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let (file, _) =
+            groq_wire::file::open_regular(&trace.path).map_err(|source| TraceError::Read {
+                path: path.clone(),
+                source,
+            })?;
         let jsonl = matches!(
             trace.path.extension().and_then(|e| e.to_str()),
             Some("jsonl" | "ndjson")
@@ -478,15 +478,6 @@ fn timestamp(text: &str) -> Option<f64> {
     text.parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
-}
-
-/// A regular file opened for reading: no device, pipe or directory.
-fn open_regular(path: &std::path::Path) -> std::io::Result<File> {
-    // Asked before opening: opening a named pipe would wait for a writer.
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    File::open(path)
 }
 
 fn csv_error(path: &str, e: &csv::Error) -> TraceError {

@@ -245,7 +245,7 @@ impl ClaimsFile {
             message,
         };
         let file: File = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(text, s.start));
+            let line = e.span().map(|s| groq_wire::file::line_of(text, s.start));
             fail(line, e.message().to_owned())
         })?;
         if file.claim.is_empty() || file.claim.len() > MAX_CLAIMS {
@@ -270,7 +270,7 @@ impl ClaimsFile {
         let files = Files { base, root: &root };
         let mut claims: Vec<ClaimSpec> = Vec::with_capacity(file.claim.len());
         for entry in file.claim {
-            let line = Some(line_of(text, entry.id.span().start));
+            let line = Some(groq_wire::file::line_of(text, entry.id.span().start));
             let spec = entry
                 .spec(&files, &claims)
                 .map_err(|message| fail(line, message))?;
@@ -362,13 +362,6 @@ impl Files<'_> {
             ))
         }
     }
-}
-
-/// The 1-based line of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .map_or(0, |before| before.matches('\n').count())
-        + 1
 }
 
 #[cfg(test)]
