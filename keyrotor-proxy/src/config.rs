@@ -150,7 +150,7 @@ pub struct ConfigError {
 
 impl ProxyConfig {
     /// Reads and checks a config file (at most 1 MiB).
-    pub fn load(path: &Path) -> Result<(Self, String), ConfigError> {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let fail = |message: String| ConfigError {
             path: path.display().to_string(),
             message,
@@ -158,13 +158,7 @@ impl ProxyConfig {
         let text = groq_wire::file::read_text(path, groq_wire::file::TEXT_CAP)
             .map_err(|e| fail(format!("cannot read it: {e}")))?;
         let config: ProxyConfig = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
-        let line = |at: &Spanned<String>| {
-            text.as_bytes()[..at.span().start.min(text.len())]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1
-        };
+        let line = |at: &Spanned<String>| groq_wire::file::line_of(&text, at.span().start);
         match config.pools.as_slice() {
             [] => return Err(fail("no [[pool]]: a proxy needs one pool of keys".into())),
             [_] => {}
@@ -176,25 +170,28 @@ impl ProxyConfig {
                 )));
             }
         }
+        // Secrets come from exactly one place: the environment or a (secret) file.
+        let one_of = |entry: &str, name: &Spanned<String>, given: [bool; 2], what: &str| match given
+        {
+            [true, false] | [false, true] => Ok(()),
+            _ => Err(fail(format!(
+                "line {}: {entry} `{}`: {what}",
+                line(name),
+                name.get_ref()
+            ))),
+        };
         for pool in &config.pools {
-            if pool.keys_file.is_some() == pool.keys_env.is_some() {
-                return Err(fail(format!(
-                    "line {}: pool `{}`: keys: give exactly one of keys_file and keys_env (keys are never written inline)",
-                    line(&pool.name),
-                    pool.name.get_ref()
-                )));
-            }
+            let given = [pool.keys_file.is_some(), pool.keys_env.is_some()];
+            let what =
+                "keys: give exactly one of keys_file and keys_env (keys are never written inline)";
+            one_of("pool", &pool.name, given, what)?;
         }
         for client in &config.clients {
-            if client.token_env.is_some() == client.token_file.is_some() {
-                return Err(fail(format!(
-                    "line {}: client `{}`: token: give exactly one of token_env and token_file",
-                    line(&client.name),
-                    client.name.get_ref()
-                )));
-            }
+            let given = [client.token_env.is_some(), client.token_file.is_some()];
+            let what = "token: give exactly one of token_env and token_file";
+            one_of("client", &client.name, given, what)?;
         }
-        Ok((config, text))
+        Ok(config)
     }
 
     /// The clients, their tokens read from the environment or their files.

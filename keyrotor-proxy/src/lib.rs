@@ -164,7 +164,7 @@ impl Settings {
                 .collect();
             return Ok(settings);
         };
-        let (config, _) = config::ProxyConfig::load(path)?;
+        let config = config::ProxyConfig::load(path)?;
         let inside = |e: anyhow::Error| e.context(format!("{}", path.display()));
         settings.clients = config.client_specs(env).map_err(inside)?;
         let a = &mut settings.args;
@@ -260,7 +260,11 @@ fn load_token(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Option<String>> 
 
 /// Builds the proxy's state from its options (and config file) and the environment.
 pub fn build(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Arc<routes::Proxy>> {
-    let settings = Settings::of(args, env)?;
+    build_from(Settings::of(args, env)?, env)
+}
+
+/// Builds the proxy's state from its settings.
+fn build_from(settings: Settings, env: Env<'_>) -> anyhow::Result<Arc<routes::Proxy>> {
     let keys = load_keys(&settings, env)?.keys;
     let args = &settings.args;
     let provider = args.provider.provider();
@@ -336,14 +340,11 @@ fn busy_poll(threads: u16) -> tokio::task::JoinSet<()> {
 /// flight.
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let env = |name: &str| std::env::var(name).ok();
-    let proxy = build(&args, &env)?;
-    let listen = match &args.config {
-        Some(path) => config::ProxyConfig::load(path)?
-            .0
-            .listen
-            .unwrap_or(args.listen),
-        None => args.listen,
-    };
+    // The config file's values over the flags, read once.
+    let settings = Settings::of(&args, &env)?;
+    let args = settings.args.clone();
+    let proxy = build_from(settings, &env)?;
+    let listen = args.listen;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

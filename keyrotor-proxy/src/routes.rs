@@ -135,12 +135,21 @@ fn over_own_limit(over: &OverLimit) -> Response {
     };
     let mut response = error(status, &message, kind, Some("rate_limit_exceeded"));
     if let Some(wait) = over.retry_after() {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-            response.headers_mut().insert(rate::RETRY_AFTER, value);
-        }
+        retry_after(&mut response, whole_seconds(wait));
     }
     response
+}
+
+/// A wait in whole seconds, rounded up (a `retry-after` never says to come back early).
+fn whole_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// Sets `retry-after` to `seconds`.
+fn retry_after(response: &mut Response, seconds: u64) {
+    response
+        .headers_mut()
+        .insert(rate::RETRY_AFTER, HeaderValue::from(seconds));
 }
 
 /// The router over a proxy; request bodies over `max_body` bytes get a 413.
@@ -196,8 +205,8 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
     let Asked {
         request,
         stream,
-        model,
-    } = match chat_request(body) {
+        unserved,
+    } = match chat_request(body, &proxy.models) {
         Ok(asked) => asked,
         Err(why) => {
             return refuse(error(
@@ -208,17 +217,14 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
             ));
         }
     };
-    if !proxy.models.is_empty() {
-        let model = model.unwrap_or_default();
-        if !proxy.models.contains(&model) {
-            let body = ErrorBody::model_not_found(&model);
-            return refuse(error(
-                StatusCode::NOT_FOUND,
-                &body.message,
-                body.kind,
-                body.code,
-            ));
-        }
+    if let Some(model) = unserved {
+        let body = ErrorBody::model_not_found(&model);
+        return refuse(error(
+            StatusCode::NOT_FOUND,
+            &body.message,
+            body.kind,
+            body.code,
+        ));
     }
     if let Some(Err(over)) = client.map(|c| c.admit(request.reserved_tokens)) {
         tracing::info!(client = %over, "refused by the client's own limit");
@@ -250,9 +256,9 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
     (response, trace)
 }
 
-/// The engine's view of a client's body: the bytes as they are, and the tokens they reserve;
-/// and whether it asks for a stream.
-fn chat_request(body: Bytes) -> Result<Asked, String> {
+/// A client's body as the proxy reads it; `served` are the models the pool serves (empty:
+/// any).
+fn chat_request(body: Bytes, served: &[String]) -> Result<Asked, String> {
     let value: Value =
         serde_json::from_slice(&body).map_err(|e| format!("the request body is not JSON: {e}"))?;
     let Some(fields) = value.as_object() else {
@@ -267,9 +273,15 @@ fn chat_request(body: Bytes) -> Result<Asked, String> {
         .find_map(|name| fields.get(*name).and_then(Value::as_u64))
         .unwrap_or(DEFAULT_MAX_TOKENS);
     let stream = fields.get("stream").and_then(Value::as_bool) == Some(true);
-    let model = fields
-        .get("model")
-        .and_then(Value::as_str)
+    // Only a pool that names its models looks at the request's (and only then copies it).
+    let unserved = (!served.is_empty())
+        .then(|| {
+            fields
+                .get("model")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        })
+        .filter(|model| !served.iter().any(|m| m == model))
         .map(str::to_owned);
     let request = ChatRequest {
         reserved_tokens: groq_wire::tokens::prompt_tokens(messages).saturating_add(max_tokens),
@@ -278,7 +290,7 @@ fn chat_request(body: Bytes) -> Result<Asked, String> {
     Ok(Asked {
         request,
         stream,
-        model,
+        unserved,
     })
 }
 
@@ -289,8 +301,8 @@ struct Asked {
     request: ChatRequest,
     /// Whether it asks for a stream.
     stream: bool,
-    /// The model it names.
-    model: Option<String>,
+    /// The model it names, when the pool does not serve it.
+    unserved: Option<String>,
 }
 
 /// A successful answer, passed on as it arrives, with the pool's budget in its rate-limit
@@ -429,9 +441,7 @@ fn non_answer(answer: &Reply, reason: &str) -> Response {
 
 fn pool_rate_limited(proxy: &Proxy, failed: &Failed) -> Response {
     let keys = proxy.rotor.keys().len();
-    let wait = failed
-        .retry_after
-        .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+    let wait = failed.retry_after.map(whole_seconds);
     let when = match wait {
         Some(secs) => format!("Please try again in {secs}s."),
         None => "No key has said when it is back.".to_owned(),
@@ -447,10 +457,7 @@ fn pool_rate_limited(proxy: &Proxy, failed: &Failed) -> Response {
         Some("rate_limit_exceeded"),
     );
     if let Some(secs) = wait {
-        response.headers_mut().insert(
-            HeaderName::from_static(rate::RETRY_AFTER),
-            HeaderValue::from(secs),
-        );
+        retry_after(&mut response, secs);
     }
     pool_budget_headers(response.headers_mut(), proxy.rotor.budget());
     response
@@ -636,17 +643,25 @@ mod tests {
     fn a_request_reserves_its_prompt_and_its_cap() {
         let body =
             br#"{"model":"m","messages":[{"role":"user","content":"abcdabcd"}],"max_tokens":50}"#;
-        let request = chat_request(Bytes::from_static(body)).map_err(|e| e.to_string());
+        let request = chat_request(Bytes::from_static(body), &[]).map_err(|e| e.to_string());
         let reserved = request.map(|a| (a.request.reserved_tokens, a.stream));
         let prompt = groq_wire::tokens::prompt_tokens(&[
             serde_json::json!({"role":"user","content":"abcdabcd"}),
         ]);
         assert_eq!(reserved, Ok((prompt + 50, false)));
-        assert!(chat_request(Bytes::from_static(b"[1]")).is_err());
-        assert!(chat_request(Bytes::from_static(b"{")).is_err());
-        let no_cap = chat_request(Bytes::from_static(br#"{"stream":true}"#));
+        assert!(chat_request(Bytes::from_static(b"[1]"), &[]).is_err());
+        assert!(chat_request(Bytes::from_static(b"{"), &[]).is_err());
+        let no_cap = chat_request(Bytes::from_static(br#"{"stream":true}"#), &[]);
         let no_cap = no_cap.map(|a| (a.request.reserved_tokens, a.stream));
         let prompt = groq_wire::tokens::prompt_tokens(&[]);
         assert_eq!(no_cap, Ok((prompt + DEFAULT_MAX_TOKENS, true)));
+        // A pool that names its models finds the request's model among them, or says which.
+        let served = ["m".to_owned()];
+        let unserved = |body: &'static [u8]| {
+            chat_request(Bytes::from_static(body), &served).map(|a| a.unserved)
+        };
+        assert_eq!(unserved(body), Ok(None));
+        assert_eq!(unserved(br#"{"model":"x"}"#), Ok(Some("x".to_owned())));
+        assert_eq!(unserved(b"{}"), Ok(Some(String::new())));
     }
 }

@@ -912,7 +912,7 @@ async fn clients_are_kept_apart_by_their_own_limits() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/docker/proxy.toml");
     let loaded = keyrotor_proxy::config::ProxyConfig::load(std::path::Path::new(example));
     assert!(
-        loaded.is_ok_and(|(c, _)| c.clients.len() == 2),
+        loaded.is_ok_and(|c| c.clients.len() == 2),
         "examples/docker/proxy.toml"
     );
     let shown = format!("{status}{metrics}");
