@@ -159,9 +159,7 @@ pub fn limits_in_force(
     tier: Tier,
     overrides: Option<LimitsOverride>,
 ) -> (Limits, String) {
-    let entry = catalog::current()
-        .find(model)
-        .map(|i| &catalog::current().models[i]);
+    let entry = catalog::current().model(model);
     let base = entry.map(|m| m.limits(tier));
     let published = format!(
         "the published {} tier for {model} ({})",
@@ -408,7 +406,7 @@ impl Config {
     /// The model, and the settings' ranges.
     fn validate_settings(&self) -> Result<(), ConfigError> {
         let bad = |msg: String| Err(ConfigError::Invalid(msg));
-        if catalog::current().find(&self.model).is_none() {
+        if catalog::current().model(&self.model).is_none() {
             return bad(format!(
                 "model `{}` is not in the catalog (known: {})",
                 self.model,

@@ -107,8 +107,8 @@ pub async fn run(args: MockArgs) -> anyhow::Result<()> {
     }
     config.validate()?;
     let as_of = config.as_of();
-    if let Some(i) = crate::catalog::current().find(&config.model) {
-        let availability = crate::catalog::current().models[i].availability(as_of);
+    if let Some(model) = crate::catalog::current().model(&config.model) {
+        let availability = model.availability(as_of);
         if availability != crate::catalog::Availability::Served {
             eprintln!(
                 "warning: the default model {} is {availability} as of {as_of}: requests naming it get 404 model_not_found",

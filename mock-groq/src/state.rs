@@ -26,7 +26,7 @@ use crate::ledger::{Ledger, Window};
 pub struct Org {
     /// The organisation id.
     pub id: String,
-    /// One ledger per entry of [`catalog::current().models`], same order.
+    /// One ledger per model of the catalog ([`catalog::Catalog::models`]), same order.
     pub ledgers: Vec<Mutex<Ledger>>,
 }
 

@@ -353,10 +353,10 @@ impl Catalog {
     pub fn staleness(&self, day: Date) -> Option<String> {
         let newest = self.newest_source();
         let days = day.since(newest).ok()?.get_days();
+        // The page the default model's limits rest on.
         let limits_page = self
-            .models
-            .first()
-            .map_or("Groq's rate-limits page", |m| m.limits_source.url.as_str());
+            .model(&self.recommended)
+            .map_or("the catalog's sources", |m| m.limits_source.url.as_str());
         (days > STALE_AFTER_DAYS).then(|| {
             format!(
                 "the catalog's newest source was seen on {newest}, {days} days before {day}: Groq may have changed limits or retired models since; check {limits_page} and give the limits you see (--rpm/--rpd/--tpm/--tpd, [target] limits, or --catalog FILE)"

@@ -212,9 +212,10 @@ async fn serve(
         Err(err) => return refused(&err, &request_id, None, mock),
     };
     let model_name = request.model.as_deref().unwrap_or_default();
-    let served = catalog::current()
+    let catalog = catalog::current();
+    let served = catalog
         .find(model_name)
-        .filter(|&m| catalog::current().models[m].served_on(mock.as_of));
+        .filter(|&m| catalog.models[m].served_on(mock.as_of));
     let Some(model) = served else {
         return refused(
             &ApiError::model_not_found(model_name),

@@ -296,7 +296,7 @@ impl Scenario {
         )?;
         if let Some(mock) = target.mock() {
             ensure(
-                mock_groq::catalog::current().find(&target.model).is_some(),
+                mock_groq::catalog::current().model(&target.model).is_some(),
                 "target.model",
                 format!("model `{}` is not in the mock's catalog", target.model),
             )?;

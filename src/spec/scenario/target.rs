@@ -248,14 +248,12 @@ impl Target {
     /// Whether Groq serves the model on [`Target::as_of`], in words ("served",
     /// "decommissioned on 2026-08-16 (Groq's replacement: openai/gpt-oss-120b)").
     pub fn model_status(&self) -> String {
-        mock_groq::catalog::current().find(&self.model).map_or_else(
-            || "not in the catalog".to_owned(),
-            |i| {
-                mock_groq::catalog::current().models[i]
-                    .availability(self.as_of())
-                    .to_string()
-            },
-        )
+        mock_groq::catalog::current()
+            .model(&self.model)
+            .map_or_else(
+                || "not in the catalog".to_owned(),
+                |m| m.availability(self.as_of()).to_string(),
+            )
     }
 }
 

@@ -414,22 +414,24 @@ impl PlanInput {
     /// limits.
     fn validate_model(&self) -> anyhow::Result<()> {
         let as_of = self.as_of();
-        if let Some(i) = catalog::current().find(self.model()) {
-            let availability = catalog::current().models[i].availability(as_of);
-            if availability != catalog::Availability::Served {
-                bail!(
-                    "model `{}` is {availability} as of {as_of}: Groq answers every request naming it 404 model_not_found, so no number of keys serves the event. Plan for a model served that day ({}), or pass --as-of to plan for an earlier day",
-                    self.model(),
-                    catalog::current().served_ids(as_of)
-                );
+        let catalog = catalog::current();
+        match catalog.model(self.model()) {
+            Some(model) => {
+                let availability = model.availability(as_of);
+                if availability != catalog::Availability::Served {
+                    bail!(
+                        "model `{}` is {availability} as of {as_of}: Groq answers every request naming it 404 model_not_found, so no number of keys serves the event. Plan for a model served that day ({}), or pass --as-of to plan for an earlier day",
+                        self.model(),
+                        catalog.served_ids(as_of)
+                    );
+                }
             }
-        }
-        if catalog::current().find(self.model()).is_none() && self.limits.is_none() {
-            bail!(
+            None if self.limits.is_none() => bail!(
                 "model `{}` is not in the catalog ({}); give explicit limits (--rpm, --rpd, --tpm, --tpd)",
                 self.model(),
-                catalog::current().ids()
-            );
+                catalog.ids()
+            ),
+            None => {}
         }
         Ok(())
     }
@@ -449,10 +451,10 @@ impl PlanInput {
         let requests = self.users as f64 * self.queries_per_user;
         let minutes = self.duration.as_secs_f64() / 60.0;
         // The simulated model uses a known model's speeds; explicit limits are what matter.
-        let model = if catalog::current().find(self.model()).is_some() {
-            self.model()
-        } else {
-            catalog::current().recommended.as_str()
+        let catalog = catalog::current();
+        let model = match catalog.model(self.model()) {
+            Some(known) => known.id.as_str(),
+            None => catalog.recommended.as_str(),
         };
         let (limits, _) = self.limits();
         let zero_is_unlimited = |v: Option<u64>| Some(v.unwrap_or(0));

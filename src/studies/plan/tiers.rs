@@ -187,7 +187,7 @@ pub(super) fn compare(
     chosen: &Simulated,
     progress: &Mutex<&mut Progress<'_>>,
 ) -> anyhow::Result<Option<Tiers>> {
-    if input.limits.is_some() || catalog::current().find(input.model()).is_none() {
+    if input.limits.is_some() || catalog::current().model(input.model()).is_none() {
         return Ok(None);
     }
     let known = |tier: Tier| {
