@@ -28,7 +28,7 @@ use rand::rngs::SmallRng;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::drive::workload::{Planned, Schedule, Sized, sample_tokens};
+use crate::drive::workload::{Planned, Schedule, Sized};
 use crate::engine::request::reported_tokens;
 use crate::engine::transport::Transport;
 use crate::engine::{ChatRequest, Rotor, Sent};
@@ -283,13 +283,13 @@ impl<S: Sender> Shared<S> {
         sized: &Sized,
     ) -> Option<u64> {
         let now = self.start.elapsed();
-        let late =
-            now.saturating_sub(intended) > MAX_LAG || until.is_some_and(|end| intended >= end);
+        let past_end = until.is_some_and(|end| intended >= end);
+        let late = now.saturating_sub(intended) > MAX_LAG || past_end;
         let Ok(mut books) = self.books.lock() else {
             return None;
         };
         let books = &mut *books;
-        if until.is_none_or(|end| intended < end) {
+        if !past_end {
             self.offer(books, intended, sized);
         }
         if late || books.in_flight.len() >= MAX_IN_FLIGHT {
@@ -357,15 +357,6 @@ impl<S: Sender> Shared<S> {
         if books.in_flight.is_empty() || recorder.offered.is_multiple_of(PROGRESS_EVERY) {
             self.wake.notify_one();
         }
-    }
-
-    /// The next request's sizes: a trace's, or drawn from the traffic's distributions.
-    fn sizes(traffic: &Traffic, sized: Option<Sized>, rng: &mut SmallRng) -> Sized {
-        sized.unwrap_or_else(|| Sized {
-            prompt_tokens: sample_tokens(&traffic.prompt_tokens, rng),
-            max_tokens: sample_tokens(&traffic.completion_tokens, rng),
-            model: None,
-        })
     }
 
     /// The request of these sizes.
@@ -502,7 +493,7 @@ async fn open_loop<S: Sender>(
         }
         // Decided before the request is built: a driver that has fallen behind drops
         // arrivals at the cost of a counter, and catches up.
-        let sized = Shared::<S>::sizes(&traffic, sized, &mut rng);
+        let sized = sized.unwrap_or_else(|| Sized::drawn(&traffic, &mut rng));
         let Some(id) = shared.launch_or_drop(at, traffic.duration, &sized) else {
             continue;
         };
@@ -536,7 +527,7 @@ async fn closed_loop<S: Sender>(shared: Arc<Shared<S>>, traffic: Traffic, seed: 
                 {
                     break;
                 }
-                let sized = Shared::<S>::sizes(&traffic, None, &mut rng);
+                let sized = Sized::drawn(&traffic, &mut rng);
                 let request = shared.request(&sized);
                 let id = shared.launch(at, &sized);
                 shared.fire(id, at, request).await;

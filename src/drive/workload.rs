@@ -188,6 +188,18 @@ pub struct Sized {
     pub model: Option<String>,
 }
 
+impl Sized {
+    /// Sizes drawn from the traffic's distributions (prompt first, then `max_tokens`), for
+    /// the run's model.
+    pub fn drawn(traffic: &Traffic, rng: &mut SmallRng) -> Self {
+        Self {
+            prompt_tokens: sample_tokens(&traffic.prompt_tokens, rng),
+            max_tokens: sample_tokens(&traffic.completion_tokens, rng),
+            model: None,
+        }
+    }
+}
+
 /// The open-loop requests of a run: from the arrival formula, or from the trace's rows read
 /// one at a time, bounded by the scenario's `duration` and `requests` alike.
 pub enum Schedule<'a> {

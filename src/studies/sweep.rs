@@ -117,13 +117,11 @@ fn run_span(base: &Scenario) -> anyhow::Result<std::time::Duration> {
     })
 }
 
-/// The mean rate of a trace at scale 1 and its own speed, requests per minute: its rows over
-/// its span (a minute at least). Each probe of a sweep reads the trace again.
+/// The mean rate of a trace at scale 1 and its own speed, requests per minute: its rows (a
+/// scan counts them unscaled) over its span (a minute at least). Each probe of a sweep reads
+/// the trace again.
 fn trace_rpm(trace: &crate::spec::trace::Trace) -> anyhow::Result<f64> {
-    let summary = crate::spec::trace::scan(&crate::spec::trace::Trace {
-        scale: 1.0,
-        ..trace.clone()
-    })?;
+    let summary = crate::spec::trace::scan(trace)?;
     Ok(summary.rows as f64 / (summary.span.as_secs_f64() / 60.0).max(1.0))
 }
 

@@ -199,7 +199,7 @@ pub enum TraceError {
 }
 
 /// Smallest, mean and largest of a token count over a trace.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spread {
     /// Smallest.
     pub min: u64,
