@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use keyrotor_engine::{ApiKey, Trace};
 
+use crate::pools::Pool;
+
 /// The header a request id travels in, both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -34,16 +36,19 @@ pub fn request_id(headers: &HeaderMap) -> String {
 }
 
 /// Sets the id on the answer and logs the request's line.
-pub fn record(headers: &mut HeaderMap, id: &str, status: u16, trace: &Trace, keys: &[ApiKey]) {
+/// `pool` is the pool that served it (`None` when it was refused before one was chosen).
+pub fn record(headers: &mut HeaderMap, id: &str, status: u16, trace: &Trace, pool: Option<&Pool>) {
     if let Ok(value) = HeaderValue::from_str(id) {
         headers.insert(REQUEST_ID, value);
     }
     if !tracing::enabled!(tracing::Level::INFO) {
         return;
     }
+    let (name, keys) = pool.map_or(("", &[][..]), |p| (p.name.as_str(), p.rotor.keys()));
     tracing::info!(
         request_id = id,
         status,
+        pool = name,
         attempts = %attempts(trace, keys),
         failed_over = trace.failed_over(),
         total_ms = trace.total.as_millis() as u64,

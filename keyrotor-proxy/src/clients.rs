@@ -7,6 +7,7 @@
 //! Tokens are compared in constant time and never shown: a client is named by its `name`.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ type Limiter = RateLimiter<
 >;
 
 /// One client as configured: a name, its token, its optional limits per minute.
+#[derive(Clone)]
 pub struct ClientSpec {
     /// How logs, `/status` and `/metrics` name it.
     pub name: String,
@@ -53,10 +55,10 @@ pub struct Client {
     /// How it is named.
     pub name: String,
     token: String,
-    rpm: Option<(NonZeroU32, Limiter)>,
-    tpm: Option<(NonZeroU32, Limiter)>,
-    /// What it used.
-    pub usage: Usage,
+    rpm: Option<(NonZeroU32, Arc<Limiter>)>,
+    tpm: Option<(NonZeroU32, Arc<Limiter>)>,
+    /// What it used (shared with the client of the same name after a reload).
+    pub usage: Arc<Usage>,
 }
 
 impl std::fmt::Debug for Client {
@@ -119,15 +121,23 @@ impl OverLimit {
 }
 
 impl Client {
-    /// A client from its spec.
-    pub fn new(spec: ClientSpec) -> Self {
-        let limiter = |n: NonZeroU32| (n, RateLimiter::direct(Quota::per_minute(n)));
+    /// A client from its spec; `previous`, the client of the same name before a reload,
+    /// hands over its usage and each limit's budget that did not change.
+    pub fn new(spec: ClientSpec, previous: Option<&Client>) -> Self {
+        let limiter = |n: NonZeroU32, old: Option<&(NonZeroU32, Arc<Limiter>)>| match old {
+            Some((limit, kept)) if *limit == n => (n, Arc::clone(kept)),
+            _ => (n, Arc::new(RateLimiter::direct(Quota::per_minute(n)))),
+        };
         Self {
             name: spec.name,
             token: spec.token,
-            rpm: spec.rpm.map(limiter),
-            tpm: spec.tpm.map(limiter),
-            usage: Usage::default(),
+            rpm: spec
+                .rpm
+                .map(|n| limiter(n, previous.and_then(|p| p.rpm.as_ref()))),
+            tpm: spec
+                .tpm
+                .map(|n| limiter(n, previous.and_then(|p| p.tpm.as_ref()))),
+            usage: previous.map_or_else(Arc::default, |p| Arc::clone(&p.usage)),
         }
     }
 
@@ -213,7 +223,7 @@ impl Client {
 }
 
 /// Byte strings compared in time that does not depend on where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -224,8 +234,9 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// The clients of these specs; tokens must differ.
-    pub fn new(specs: Vec<ClientSpec>) -> Result<Self, String> {
+    /// The clients of these specs; tokens must differ. A client named as one of `previous`
+    /// (the clients before a reload) keeps its usage and the budgets of its unchanged limits.
+    pub fn new(specs: Vec<ClientSpec>, previous: Option<&Clients>) -> Result<Self, String> {
         for (i, a) in specs.iter().enumerate() {
             if let Some(b) = specs[..i].iter().find(|b| b.token == a.token) {
                 return Err(format!(
@@ -237,8 +248,15 @@ impl Clients {
                 return Err(format!("two clients are named `{}`", b.name));
             }
         }
+        let before = |name: &str| previous.and_then(|p| p.list.iter().find(|c| c.name == name));
         Ok(Self {
-            list: specs.into_iter().map(Client::new).collect(),
+            list: specs
+                .into_iter()
+                .map(|spec| {
+                    let old = before(&spec.name);
+                    Client::new(spec, old)
+                })
+                .collect(),
         })
     }
 
@@ -298,10 +316,13 @@ mod tests {
 
     #[test]
     fn a_client_over_its_rpm_is_refused_with_when_to_retry_and_another_is_not() {
-        let clients = Clients::new(vec![
-            spec("web", "tok-web", Some(2), None),
-            spec("batch", "tok-batch", None, Some(1000)),
-        ])
+        let clients = Clients::new(
+            vec![
+                spec("web", "tok-web", Some(2), None),
+                spec("batch", "tok-batch", None, Some(1000)),
+            ],
+            None,
+        )
         .unwrap_or_else(|e| panic!("{e}"));
         let web = clients.identify(Some("tok-web")).map(|c| c.name.as_str());
         assert_eq!(web, Some("web"));
@@ -332,6 +353,29 @@ mod tests {
             Err(OverLimit::TooLarge { tokens: 5000, .. })
         ));
         assert!(format!("{clients:?}").contains("web") && !format!("{clients:?}").contains("tok-"));
+
+        // A reload keeps web's spent minute and its usage; batch's new TPM starts afresh.
+        let reloaded = Clients::new(
+            vec![
+                spec("web", "tok-web-2", Some(2), None),
+                spec("batch", "tok-batch", None, Some(2000)),
+            ],
+            Some(&clients),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let Some(web) = reloaded.identify(Some("tok-web-2")) else {
+            panic!("no web client after the reload");
+        };
+        assert!(matches!(web.admit(10), Err(OverLimit::Requests { .. })));
+        assert_eq!(web.usage.limited.load(Ordering::Relaxed), 2);
+        assert!(
+            reloaded.identify(Some("tok-web")).is_none(),
+            "the old token is gone"
+        );
+        let Some(batch) = reloaded.identify(Some("tok-batch")) else {
+            panic!("no batch client after the reload");
+        };
+        assert_eq!(batch.admit(1500), Ok(()));
     }
 
     #[test]
@@ -344,10 +388,18 @@ mod tests {
     #[test]
     fn two_clients_with_one_token_or_one_name_are_refused() {
         assert!(
-            Clients::new(vec![spec("a", "t", None, None), spec("b", "t", None, None)]).is_err()
+            Clients::new(
+                vec![spec("a", "t", None, None), spec("b", "t", None, None)],
+                None
+            )
+            .is_err()
         );
         assert!(
-            Clients::new(vec![spec("a", "t", None, None), spec("a", "u", None, None)]).is_err()
+            Clients::new(
+                vec![spec("a", "t", None, None), spec("a", "u", None, None)],
+                None
+            )
+            .is_err()
         );
     }
 }

@@ -1,7 +1,8 @@
 //! `keyrotor-proxy --config proxy.toml`: the proxy as a service, from a file: where it
-//! listens, its pool (upstream, provider, policy, deadline, the models it serves, its keys
-//! from the environment or a key file — never inline) and its clients (each a name, a token
-//! from the environment or a file, optional RPM and TPM limits).
+//! listens, its pools (each an upstream, provider, policy, deadline, the models it serves and
+//! its keys from the environment or a key file — never inline), its clients (each a name, a
+//! token from the environment or a file, optional RPM and TPM limits) and the admin token of
+//! `POST /admin/reload`.
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
@@ -11,17 +12,27 @@
 //! upstream = "https://api.groq.com"
 //! provider = "groq"
 //! policy = "adaptive"
-//! models = ["openai/gpt-oss-120b"]          # others answer Groq's 404 model_not_found
+//! models = ["openai/gpt-oss-120b"]          # a request's `model` picks its pool
 //! keys_file = "/run/secrets/groq.keys"      # or keys_env = "GROQ_API_KEY"
+//!
+//! [[pool]]
+//! name = "small"
+//! models = ["llama-3.1-8b-instant"]
+//! keys_env = "GROQ_SMALL_KEY"
 //!
 //! [[client]]
 //! name = "web"
 //! token_env = "WEB_TOKEN"                   # or token_file = "/run/secrets/web.token"
 //! rpm = 600                                 # optional; tpm too
+//!
+//! [admin]
+//! token_env = "ADMIN_TOKEN"                 # or token_file; enables POST /admin/reload
 //! ```
 //!
-//! Checked on load: an error names the file, the line and the field. One `[[pool]]` per
-//! proxy for now (routing by model across several pools comes next).
+//! A request's `model` picks the pool that lists it; a pool without `models` takes every
+//! model no other pool lists (at most one such pool); with none, an unlisted model answers the
+//! provider's 404. Checked on load: an error names the file, the line and the field. The
+//! file is read again on SIGHUP and `POST /admin/reload` ([`crate::reload`]).
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -38,19 +49,32 @@ use crate::{Env, ProviderName};
 pub struct ProxyConfig {
     /// Where to listen (the flag's default when absent).
     pub listen: Option<std::net::SocketAddr>,
-    /// The pools (one, for now).
+    /// The pools, at least one.
     #[serde(rename = "pool")]
     pub pools: Vec<PoolConfig>,
     /// The clients; none means any client that reaches the proxy is served.
     #[serde(default, rename = "client")]
     pub clients: Vec<ClientConfig>,
+    /// Who may ask for a reload over HTTP.
+    pub admin: Option<AdminConfig>,
+}
+
+/// `[admin]`: the token `POST /admin/reload` wants.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// The environment variable holding it.
+    pub token_env: Option<String>,
+    /// A file holding it (a secret file).
+    pub token_file: Option<PathBuf>,
 }
 
 /// A pool of keys behind one upstream.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PoolConfig {
-    /// Its name, in logs.
+    /// Its name, in logs, `/status` and `/metrics` (1 to 32 of A-Z a-z 0-9 _ . -; on Redis
+    /// its key state is kept under `<--pool-id>.<name>`).
     pub name: Spanned<String>,
     /// The upstream's base URL.
     #[serde(default = "groq_url")]
@@ -64,10 +88,11 @@ pub struct PoolConfig {
     /// Longest a request may take, failovers included (`60s` by default).
     #[serde(default, with = "humantime_serde")]
     pub deadline: Option<std::time::Duration>,
-    /// The models it serves; a request for another answers the provider's 404. Empty: any.
+    /// The models it serves; empty: every model no other pool lists.
     #[serde(default)]
     pub models: Vec<String>,
-    /// A key file (one key per line; a secret file, read once at start).
+    /// A key file (one key per line, or `NAME=value` lines; a secret file, read again on
+    /// reload).
     pub keys_file: Option<PathBuf>,
     /// The environment variable holding its keys (`NAME`, `NAME_2`…, `NAME1`…, `NAMES`).
     pub keys_env: Option<String>,
@@ -159,15 +184,38 @@ impl ProxyConfig {
             .map_err(|e| fail(format!("cannot read it: {e}")))?;
         let config: ProxyConfig = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
         let line = |at: &Spanned<String>| groq_wire::file::line_of(&text, at.span().start);
-        match config.pools.as_slice() {
-            [] => return Err(fail("no [[pool]]: a proxy needs one pool of keys".into())),
-            [_] => {}
-            [_, second, ..] => {
+        if config.pools.is_empty() {
+            return Err(fail("no [[pool]]: a proxy needs one pool of keys".into()));
+        }
+        let mut catch_all: Option<&Spanned<String>> = None;
+        for (i, pool) in config.pools.iter().enumerate() {
+            let name = pool.name.get_ref();
+            let at = line(&pool.name);
+            if !is_pool_name(name) {
                 return Err(fail(format!(
-                    "line {}: pool `{}`: one [[pool]] per proxy for now (routing by model across pools is not built yet); run one proxy per pool",
-                    line(&second.name),
-                    second.name.get_ref()
+                    "line {at}: pool name `{name}`: 1 to 32 of A-Z a-z 0-9 _ . -"
                 )));
+            }
+            let earlier = &config.pools[..i];
+            if earlier.iter().any(|p| p.name.get_ref() == name) {
+                return Err(fail(format!("line {at}: two pools are named `{name}`")));
+            }
+            for model in &pool.models {
+                if let Some(other) = earlier.iter().find(|p| p.models.contains(model)) {
+                    return Err(fail(format!(
+                        "line {at}: pool `{name}`: models: `{model}` is already served by pool `{}`: a model picks one pool",
+                        other.name.get_ref()
+                    )));
+                }
+            }
+            if pool.models.is_empty() {
+                if let Some(first) = catch_all {
+                    return Err(fail(format!(
+                        "line {at}: pool `{name}`: models: pool `{}` already takes every unlisted model; list this pool's models",
+                        first.get_ref()
+                    )));
+                }
+                catch_all = Some(&pool.name);
             }
         }
         // Secrets come from exactly one place: the environment or a (secret) file.
@@ -191,6 +239,14 @@ impl ProxyConfig {
             let what = "token: give exactly one of token_env and token_file";
             one_of("client", &client.name, given, what)?;
         }
+        if let Some(admin) = &config.admin {
+            let given = [admin.token_env.is_some(), admin.token_file.is_some()];
+            if given != [true, false] && given != [false, true] {
+                return Err(fail(
+                    "[admin]: token: give exactly one of token_env and token_file".into(),
+                ));
+            }
+        }
         Ok(config)
     }
 
@@ -199,18 +255,8 @@ impl ProxyConfig {
         let mut specs = Vec::with_capacity(self.clients.len());
         for client in &self.clients {
             let name = client.name.get_ref();
-            let token = match (&client.token_env, &client.token_file) {
-                (Some(var), _) => env(var).ok_or_else(|| {
-                    anyhow::anyhow!("client `{name}`: token_env {var} is not set")
-                })?,
-                (None, Some(file)) => groq_wire::file::read_text(file, 64 * 1024).map_err(|e| {
-                    anyhow::anyhow!("client `{name}`: token_file {}: {e}", file.display())
-                })?,
-                (None, None) => anyhow::bail!("client `{name}`: no token"),
-            };
-            let token = token.trim().to_owned();
-            anyhow::ensure!(!token.is_empty(), "client `{name}`: its token is empty");
-            groq_wire::secret::remember(&token);
+            let token = secret(&client.token_env, &client.token_file, env)
+                .map_err(|e| anyhow::anyhow!("client `{name}`: {e}"))?;
             specs.push(ClientSpec {
                 name: name.clone(),
                 token,
@@ -220,4 +266,35 @@ impl ProxyConfig {
         }
         Ok(specs)
     }
+
+    /// The admin token, read from the environment or its file; `None` without `[admin]`.
+    pub fn admin_token(&self, env: Env<'_>) -> anyhow::Result<Option<String>> {
+        self.admin
+            .as_ref()
+            .map(|a| secret(&a.token_env, &a.token_file, env).map_err(|e| e.context("[admin]")))
+            .transpose()
+    }
+}
+
+/// A token from the variable `var` or the file `file` (exactly one given), trimmed, not
+/// empty, and remembered as a secret (never logged).
+fn secret(var: &Option<String>, file: &Option<PathBuf>, env: Env<'_>) -> anyhow::Result<String> {
+    let token = match (var, file) {
+        (Some(var), _) => env(var).ok_or_else(|| anyhow::anyhow!("token_env {var} is not set"))?,
+        (None, Some(file)) => groq_wire::file::read_text(file, 64 * 1024)
+            .map_err(|e| anyhow::anyhow!("token_file {}: {e}", file.display()))?,
+        (None, None) => anyhow::bail!("no token"),
+    };
+    let token = token.trim().to_owned();
+    anyhow::ensure!(!token.is_empty(), "the token is empty");
+    groq_wire::secret::remember(&token);
+    Ok(token)
+}
+
+/// A pool name: 1 to 32 of A-Z a-z 0-9 _ . - (it names the pool's state on Redis).
+fn is_pool_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }

@@ -1,18 +1,26 @@
 //! The rotation engine in front of any app, whatever its language (`keyrotor proxy`, or the
-//! `keyrotor-proxy` binary on its own). The app changes only its base URL; the proxy sends each chat request through one [`Rotor`] over
-//! the keys it was given (environment or file, never arguments) and passes the answer on as
-//! it arrives.
+//! `keyrotor-proxy` binary on its own). The app changes only its base URL; the proxy sends
+//! each chat request through the [`keyrotor_engine::Rotor`] of the pool serving its model,
+//! over the keys it was given (environment or file, never arguments), and passes the answer
+//! on as it arrives.
 //!
-//! - [`routes`]: the HTTP surface (chat, models, health, ready, status, metrics) and how a
-//!   give-up becomes an answer;
+//! - [`setup`]: what it serves with, from its flags or [`config`] file and the secrets they
+//!   name; [`reload`]: reading it again on SIGHUP or `POST /admin/reload`, key state kept;
+//! - [`pools`]: the pools and routing by model; [`clients`]: client tokens and their limits;
+//! - [`routes`]: the chat endpoint and how a give-up becomes an answer; [`pages`]: models,
+//!   health, ready, status, metrics, admin reload;
 //! - [`access`]: request ids and the one log line per chat request;
 //! - [`prometheus`]: the Prometheus counters and histograms.
 
 pub mod access;
 pub mod clients;
 pub mod config;
+pub mod pages;
+pub mod pools;
 pub mod prometheus;
+pub mod reload;
 pub mod routes;
+pub mod setup;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -24,9 +32,8 @@ use anyhow::Context;
 use humantime_serde::re::humantime;
 use tokio::net::TcpListener;
 
-use keyrotor_engine::keys::{self, LoadedKeys};
-use keyrotor_engine::transport::{HttpTransport, Timeouts};
-use keyrotor_engine::{Groq, OpenAi, PolicyConfig, Provider, Rotor, RotorOptions};
+use keyrotor_engine::transport::Timeouts;
+use keyrotor_engine::{Groq, OpenAi, PolicyConfig, Provider};
 
 /// Which API the keys belong to: how its answers read, where its chat endpoint is and which
 /// environment variable holds its keys.
@@ -124,77 +131,21 @@ pub struct ProxyArgs {
     /// request with its request id and each attempt's key fingerprint, outcome and time.
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     pub log_format: keyrotor_serve::process::LogFormat,
-    /// Read the pool and the clients from a TOML file (see the guide, docs/proxy.md):
-    /// listen address, upstream, provider, policy, deadline, the models served, the keys
-    /// (keys_env or keys_file) and several clients, each with its own token (token_env or
-    /// token_file) and optional RPM/TPM limits. Replaces the flags it covers.
+    /// Read the pools and the clients from a TOML file (see the guide, docs/proxy.md):
+    /// listen address; pools, each with its upstream, provider, policy, deadline, the
+    /// models it serves (a request's model picks its pool) and its keys (keys_env or
+    /// keys_file); clients, each with its own token (token_env or token_file) and optional
+    /// RPM/TPM limits; an [admin] token. Replaces the flags it covers. Read again, with the
+    /// key files, on SIGHUP or POST /admin/reload.
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "upstream", "policy", "provider", "keys_file", "token_env", "deadline",
     ])]
     pub config: Option<PathBuf>,
-}
-
-/// What the proxy runs with: the flags, with a config file's values over them.
-struct Settings {
-    args: ProxyArgs,
-    /// The variable holding the keys, when not the provider's own.
-    keys_env: Option<String>,
-    clients: Vec<clients::ClientSpec>,
-    models: Vec<String>,
-}
-
-impl Settings {
-    /// The flags alone, or the config file's values over them.
-    fn of(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Self> {
-        let mut settings = Settings {
-            args: args.clone(),
-            keys_env: None,
-            clients: Vec::new(),
-            models: Vec::new(),
-        };
-        let Some(path) = &args.config else {
-            settings.clients = load_token(args, env)?
-                .into_iter()
-                .map(|token| clients::ClientSpec {
-                    name: "default".into(),
-                    token,
-                    rpm: None,
-                    tpm: None,
-                })
-                .collect();
-            return Ok(settings);
-        };
-        let config = config::ProxyConfig::load(path)?;
-        let inside = |e: anyhow::Error| e.context(format!("{}", path.display()));
-        settings.clients = config.client_specs(env).map_err(inside)?;
-        let a = &mut settings.args;
-        if let Some(listen) = config.listen {
-            a.listen = listen;
-        }
-        if settings.clients.is_empty() && !a.listen.ip().is_loopback() && !a.public {
-            anyhow::bail!(
-                "{}: refusing to listen on {} without a [[client]]: anyone who reaches it could spend the keys (add --public to do it anyway)",
-                path.display(),
-                a.listen
-            );
-        }
-        // One pool, checked on load.
-        if let Some(pool) = config.pools.into_iter().next() {
-            a.upstream = pool.upstream;
-            a.provider = pool.provider.into();
-            a.policy = pool
-                .policy
-                .parse()
-                .map_err(|e| anyhow::anyhow!("{}: pool policy: {e}", path.display()))?;
-            if let Some(deadline) = pool.deadline {
-                a.deadline = deadline.into();
-            }
-            a.keys_file = pool.keys_file;
-            settings.keys_env = pool.keys_env;
-            settings.models = pool.models;
-        }
-        Ok(settings)
-    }
+    /// Name of an environment variable holding the token `POST /admin/reload` wants (as
+    /// `Authorization: Bearer <token>`); a config file's [admin] takes precedence. Without
+    /// either, only SIGHUP reloads.
+    #[arg(long, value_name = "NAME")]
+    pub admin_token_env: Option<String>,
 }
 
 /// `--deadline`: 1 ms to 1 h (0 would answer every request 504).
@@ -211,99 +162,26 @@ fn deadline(text: &str) -> Result<humantime::Duration, String> {
 /// A lookup of environment variables (the process's, or a test's).
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// The keys named by the options: the file's, or the environment's under the provider's
-/// variable (or the config's `keys_env`).
-fn load_keys(settings: &Settings, env: Env<'_>) -> anyhow::Result<LoadedKeys> {
-    let args = &settings.args;
-    let loaded = match &args.keys_file {
-        Some(path) => keys::from_file_named(path, args.provider.provider().key_variable())?,
-        None => {
-            let own = args.provider.provider().key_variable();
-            let base = settings.keys_env.as_deref().unwrap_or(own);
-            let loaded = keys::from_vars_named(base, env);
-            if loaded.keys.is_empty() {
-                anyhow::bail!(
-                    "no API keys found in the environment (set {base}, {base}_2…, {base}1…, or {base}S) or --keys-file"
-                );
-            }
-            loaded
-        }
-    };
-    for warning in &loaded.warnings {
-        eprintln!("warning: {warning}");
-    }
-    Ok(loaded)
+/// Builds the proxy's state from its options (and config file) and the environment `env`,
+/// which reloads read again.
+pub fn build(
+    args: &ProxyArgs,
+    env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+) -> anyhow::Result<Arc<routes::Proxy>> {
+    Ok(build_listening(args, Arc::new(env))?.0)
 }
 
-/// The client token, read from the variable `--token-env` names.
-fn load_token(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Option<String>> {
-    let Some(name) = &args.token_env else {
-        if !args.listen.ip().is_loopback() && !args.public {
-            anyhow::bail!(
-                "refusing to listen on {} without --token-env: anyone who reaches it could spend the keys (add --public to do it anyway)",
-                args.listen
-            );
-        }
-        eprintln!(
-            "warning: no --token-env: any client that reaches {} is served with these keys",
-            args.listen
-        );
-        return Ok(None);
-    };
-    let token = env(name).with_context(|| format!("--token-env {name}: not set"))?;
-    if token.trim().is_empty() {
-        anyhow::bail!("--token-env {name}: the variable is empty");
-    }
-    groq_wire::secret::remember(&token);
-    Ok(Some(token))
-}
-
-/// Builds the proxy's state from its options (and config file) and the environment.
-pub fn build(args: &ProxyArgs, env: Env<'_>) -> anyhow::Result<Arc<routes::Proxy>> {
-    build_from(Settings::of(args, env)?, env)
-}
-
-/// Builds the proxy's state from its settings.
-fn build_from(settings: Settings, env: Env<'_>) -> anyhow::Result<Arc<routes::Proxy>> {
-    let keys = load_keys(&settings, env)?.keys;
-    let args = &settings.args;
-    let provider = args.provider.provider();
+/// The proxy's state and the address it listens on (the config file's, or the flag's).
+fn build_listening(
+    args: &ProxyArgs,
+    env: reload::SharedEnv,
+) -> anyhow::Result<(Arc<routes::Proxy>, SocketAddr)> {
+    let (live, listen) = reload::Live::start(args.clone(), env)?;
     let timeouts = Timeouts {
         connect: Duration::from_secs(5),
         request: args.attempt_timeout.into(),
     };
-    let transport = HttpTransport::streaming(&args.upstream, provider.chat_path(), timeouts)
-        .with_context(|| format!("--upstream {}", args.upstream))?;
-    let options = RotorOptions {
-        deadline: args.deadline.into(),
-        ..RotorOptions::default()
-    };
-    let rotor = match args.provider {
-        ProviderName::Groq => {
-            Rotor::for_provider(keys, args.policy.clone(), transport, options, Groq)
-        }
-        ProviderName::Openai => {
-            Rotor::for_provider(keys, args.policy.clone(), transport, options, OpenAi)
-        }
-    }?;
-    let rotor = match args.state.as_str() {
-        "local" => rotor,
-        spec => {
-            let url = keyrotor_engine::store::redis_url(spec, env).context("--state")?;
-            let store =
-                keyrotor_engine::RedisStore::open(&url, &args.pool_id, args.state_timeout.into())
-                    .context("--state")?;
-            tracing::info!(store = ?store, pool = %args.pool_id, "key state shared on Redis");
-            rotor.with_store(Arc::new(store), args.on_state_error)?
-        }
-    };
-    let models_url = format!(
-        "{}{}",
-        args.upstream.trim_end_matches('/'),
-        provider.chat_path().replace("/chat/completions", "/models")
-    );
-    let clients = clients::Clients::new(settings.clients).map_err(anyhow::Error::msg)?;
-    routes::Proxy::new(rotor, clients, settings.models, &models_url, timeouts)
+    Ok((routes::Proxy::new(live, timeouts)?, listen))
 }
 
 /// Runs the proxy on a runtime of `--threads` threads.
@@ -337,24 +215,26 @@ fn busy_poll(threads: u16) -> tokio::task::JoinSet<()> {
 }
 
 /// Binds, prints `http://IP:PORT`, serves until SIGINT or SIGTERM, then drains requests in
-/// flight.
+/// flight; reloads on SIGHUP.
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
-    let env = |name: &str| std::env::var(name).ok();
-    // The config file's values over the flags, read once.
-    let settings = Settings::of(&args, &env)?;
-    let args = settings.args.clone();
-    let proxy = build_from(settings, &env)?;
-    let listen = args.listen;
+    let env: reload::SharedEnv = Arc::new(|name: &str| std::env::var(name).ok());
+    let (proxy, listen) = build_listening(&args, env)?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    // Registered before the URL is printed: whoever got the URL can already stop the proxy.
+    // Registered before the URL is printed: whoever got the URL can already stop the proxy,
+    // or reload it.
     let stop = shutdown_signal();
+    reload_on_hangup(Arc::clone(&proxy));
     // The URL for whoever started it; a closed stdout (a reader gone) must not stop a proxy.
     let _ = writeln!(std::io::stdout(), "http://{addr}");
-    let keys = proxy.rotor.keys().len();
-    tracing::info!(keys, policy = proxy.rotor.policy().name(), upstream = %args.upstream, "keyrotor proxy listening on http://{addr}");
+    let served = proxy.live.now();
+    for pool in served.pools.iter() {
+        tracing::info!(pool = %pool.name, keys = pool.rotor.keys().len(), policy = pool.rotor.policy().name(), "pool ready");
+    }
+    tracing::info!("keyrotor proxy listening on http://{addr}");
+    drop(served);
     let app = routes::router(proxy, args.max_body);
     let _spinners = args.busy_poll.then(|| busy_poll(args.threads));
     keyrotor_serve::serve_router(
@@ -368,13 +248,28 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     .context("server failed")
 }
 
-/// The stop signals (SIGINT, SIGTERM, SIGHUP: [`keyrotor_serve::signals`]), registered at once
-/// and said when one comes.
+/// The service's stop signals (SIGINT, SIGTERM: [`keyrotor_serve::signals::service_stop`]),
+/// registered at once and said when one comes.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    let stop = keyrotor_serve::signals::stop_signal();
+    let stop = keyrotor_serve::signals::service_stop();
     async move {
         if let Some(name) = stop.await {
             eprintln!("{name}: shutting down, finishing requests in flight");
         }
     }
+}
+
+/// Reloads on every SIGHUP while the proxy runs ([`reload`]).
+fn reload_on_hangup(proxy: Arc<routes::Proxy>) {
+    let Some(mut hangups) = keyrotor_serve::signals::hangups() else {
+        tracing::warn!("cannot listen for SIGHUP: reload with POST /admin/reload");
+        return;
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let reloading = Arc::clone(&proxy);
+            // The outcome is logged and kept for /status and /metrics by the reload itself.
+            let _ = tokio::task::spawn_blocking(move || reloading.live.reload()).await;
+        }
+    });
 }

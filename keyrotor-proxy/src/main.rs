@@ -8,9 +8,10 @@ use keyrotor_serve::process;
 
 /// Puts the rotation engine in front of any app: serves Groq's OpenAI-compatible chat API on
 /// a socket (prints its URL) and sends each request through the keys of the environment or
-/// --keys-file, failing over per --policy. The app changes only its base URL. Also /health
-/// (liveness), /ready (readiness), /status, /metrics. Drains requests in flight on SIGINT,
-/// SIGTERM or SIGHUP.
+/// --keys-file (or several pools, routed by model, with --config), failing over per
+/// --policy. The app changes only its base URL. Also /health (liveness), /ready
+/// (readiness), /status, /metrics. Reads its key files and config again on SIGHUP (or POST
+/// /admin/reload); drains requests in flight on SIGINT or SIGTERM.
 #[derive(Parser)]
 #[command(name = "keyrotor-proxy", version)]
 struct Cli {

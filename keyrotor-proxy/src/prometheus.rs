@@ -9,15 +9,19 @@
 //! | `keyrotor_proxy_requests_total` | counter | `outcome` (answered, refused) |
 //! | `keyrotor_proxy_failovers_total` | counter | |
 //! | `keyrotor_proxy_request_duration_seconds` | histogram | |
-//! | `keyrotor_key_attempt_duration_seconds` | histogram | `key` |
-//! | `keyrotor_key_attempts_total` | counter | `key`, `org` |
-//! | `keyrotor_key_failures_total` | counter | `key`, `org`, `reason` (429s by window: `rate_limited_minute`, `rate_limited_day`) |
-//! | `keyrotor_key_ready` | gauge | `key`, `org`, `state` |
-//! | `keyrotor_pool_remaining_requests`, `keyrotor_pool_remaining_tokens` | gauge | absent until a key has said |
+//! | `keyrotor_key_attempt_duration_seconds` | histogram | `pool`, `key` |
+//! | `keyrotor_key_attempts_total` | counter | `pool`, `key`, `org` |
+//! | `keyrotor_key_failures_total` | counter | `pool`, `key`, `org`, `reason` (429s by window: `rate_limited_minute`, `rate_limited_day`) |
+//! | `keyrotor_key_ready` | gauge | `pool`, `key`, `org`, `state` |
+//! | `keyrotor_pool_remaining_requests`, `keyrotor_pool_remaining_tokens` | gauge | `pool`; absent until a key has said |
 //! | `keyrotor_proxy_client_requests_total`, `…_limited_total`, `…_tokens_reserved_total`, `…_tokens_out_total` | counter | `client` (its name) |
+//! | `keyrotor_proxy_reloads_total` | counter | `outcome` (ok, failed) |
+//! | `keyrotor_proxy_config_generation` | gauge | |
+//! | `keyrotor_proxy_config_last_reload_successful` | gauge | 0 while the last reload failed |
 //!
-//! `key` is the key's fingerprint, never the key; `org` the pool index of the first key of the
-//! organisation the engine learned it shares.
+//! `pool` is the pool's name; `key` the key's fingerprint, never the key; `org` the pool
+//! index of the first key of the organisation the engine learned it shares. A key's series
+//! carry over a reload while the key stays in its pool.
 
 use keyrotor_serve::exposition::{self, Ordered};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -28,14 +32,11 @@ use prometheus_client::registry::Registry;
 
 use std::sync::atomic::AtomicU64;
 
-use keyrotor_engine::{ApiKey, PoolBudget, Status, Trace};
+use keyrotor_engine::Trace;
 
 use crate::clients::{Clients, Usage};
-
-/// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 14] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
-];
+use crate::pools::BUCKETS;
+use crate::reload::{Live, Served};
 
 /// The `outcome` label of a request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -43,15 +44,23 @@ struct Outcome {
     outcome: &'static str,
 }
 
-/// The `key` label: a fingerprint.
+/// The `pool` label.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolName {
+    pool: String,
+}
+
+/// A key of a pool: its fingerprint.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Key {
+    pool: String,
     key: String,
 }
 
 /// A key and the organisation the engine learned it shares.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KeyOrg {
+    pool: String,
     key: String,
     org: usize,
 }
@@ -59,6 +68,7 @@ struct KeyOrg {
 /// A key's failures for one reason.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KeyReason {
+    pool: String,
     key: String,
     org: usize,
     reason: &'static str,
@@ -67,12 +77,13 @@ struct KeyReason {
 /// A key's state.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KeyState {
+    pool: String,
     key: String,
     org: usize,
     state: &'static str,
 }
 
-/// What the proxy counts; shared by every request.
+/// What the proxy counts; shared by every request and every generation.
 #[derive(Debug)]
 pub struct Metrics {
     /// What only the proxy sees, registered once; the handles below share its values.
@@ -81,13 +92,17 @@ pub struct Metrics {
     refused: Counter,
     failovers: Counter,
     requests: Histogram,
-    /// Per key, in pool order: the series of `keyrotor_key_attempt_duration_seconds`.
-    attempts: Vec<Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Metrics {
-    /// Counters at zero for these keys.
-    pub fn new(keys: &[ApiKey]) -> Self {
+    /// Counters at zero.
+    pub fn new() -> Self {
         let mut registry = Registry::default();
         let (answered, refused) = (Counter::default(), Counter::default());
         let mut outcomes = Ordered::default();
@@ -115,33 +130,17 @@ impl Metrics {
             "From a request's arrival to its answer's head (waits and failovers included)",
             requests.clone(),
         );
-        let attempts: Vec<Histogram> = keys.iter().map(|_| Histogram::new(BUCKETS)).collect();
-        let mut per_key = Ordered::default();
-        for (key, histogram) in keys.iter().zip(&attempts) {
-            per_key.push(
-                Key {
-                    key: key.fingerprint(),
-                },
-                histogram.clone(),
-            );
-        }
-        registry.register(
-            "keyrotor_key_attempt_duration_seconds",
-            "One attempt with a key, to its answer's head",
-            per_key,
-        );
         Self {
             registry,
             answered,
             refused,
             failovers,
             requests,
-            attempts,
         }
     }
 
     /// Counts one request from its trace; `answered` when the client got the upstream's
-    /// success.
+    /// success. (Each attempt's time is counted with its key: [`crate::pools::Pool::record`].)
     pub fn record(&self, trace: &Trace, answered: bool) {
         let outcome = if answered {
             &self.answered
@@ -153,24 +152,44 @@ impl Metrics {
             self.failovers.inc();
         }
         self.requests.observe(trace.total.as_secs_f64());
-        for attempt in &trace.attempts {
-            if let Some(histogram) = self.attempts.get(attempt.key) {
-                let took = attempt.end.saturating_sub(attempt.start);
-                histogram.observe(took.as_secs_f64());
-            }
-        }
     }
 
-    /// The exposition text, with the pool's own counters from `status` and `budget`, and
-    /// what each client used.
-    pub fn render(
-        &self,
-        status: &Status,
-        budget: PoolBudget,
-        clients: &Clients,
-    ) -> Result<String, std::fmt::Error> {
-        exposition::text(&[&self.registry, &pool(status, budget), &usage(clients)])
+    /// The exposition text: the proxy's own counters, each pool's keys and budget, what each
+    /// client used, and the reloads.
+    pub fn render(&self, served: &Served, live: &Live) -> Result<String, std::fmt::Error> {
+        exposition::text(&[
+            &self.registry,
+            &pools(served),
+            &usage(&served.clients),
+            &reloads(served, live),
+        ])
     }
+}
+
+/// Reloads by outcome, the generation serving, and whether the last reload worked.
+fn reloads(served: &Served, live: &Live) -> Registry {
+    let mut registry = Registry::default();
+    let mut by_outcome = Ordered::default();
+    let count = |n: &AtomicU64| ConstCounter::new(n.load(std::sync::atomic::Ordering::Relaxed));
+    by_outcome.push(Outcome { outcome: "ok" }, count(&live.reloaded));
+    by_outcome.push(Outcome { outcome: "failed" }, count(&live.failed));
+    registry.register(
+        "keyrotor_proxy_reloads",
+        "Reloads of the config and key files (SIGHUP, POST /admin/reload) by outcome",
+        by_outcome,
+    );
+    registry.register(
+        "keyrotor_proxy_config_generation",
+        "The configuration serving: 1 at start, one more per successful reload",
+        ConstGauge::new(i64::try_from(served.generation).unwrap_or(i64::MAX)),
+    );
+    let ok = live.last().is_none_or(|last| last.ok);
+    registry.register(
+        "keyrotor_proxy_config_last_reload_successful",
+        "0 while the last reload failed (the previous configuration still serves)",
+        ConstGauge::new(i64::from(ok)),
+    );
+    registry
 }
 
 /// The `client` label: a client's name, never its token.
@@ -221,34 +240,67 @@ fn usage(clients: &Clients) -> Registry {
     registry
 }
 
-/// The pool's counters and gauges as they are now, keys in pool order.
-fn pool(status: &Status, budget: PoolBudget) -> Registry {
+/// Every pool's counters, gauges and attempt timings as they are now, keys in pool order.
+fn pools(served: &Served) -> Registry {
+    let mut timings = Ordered::default();
     let mut attempts = Ordered::default();
     let mut failures = Ordered::default();
     let mut ready = Ordered::default();
-    for k in &status.keys {
-        let (key, org) = (k.fingerprint.clone(), k.group);
-        let labels = KeyOrg {
-            key: key.clone(),
-            org,
-        };
-        attempts.push(labels, ConstCounter::new(k.requests));
-        for (&reason, &n) in &k.failures {
-            let labels = KeyReason {
+    let mut remaining = [Ordered::default(), Ordered::default()];
+    for p in served.pools.iter() {
+        let status = p.rotor.status();
+        for (key, histogram) in p.rotor.keys().iter().zip(&p.attempts) {
+            let labels = Key {
+                pool: p.name.clone(),
+                key: key.fingerprint(),
+            };
+            timings.push(labels, histogram.clone());
+        }
+        for k in &status.keys {
+            let (pool, key, org) = (p.name.clone(), k.fingerprint.clone(), k.group);
+            let labels = KeyOrg {
+                pool: pool.clone(),
                 key: key.clone(),
                 org,
-                reason,
             };
-            failures.push(labels, ConstCounter::new(n));
+            attempts.push(labels, ConstCounter::new(k.requests));
+            for (&reason, &n) in &k.failures {
+                let labels = KeyReason {
+                    pool: pool.clone(),
+                    key: key.clone(),
+                    org,
+                    reason,
+                };
+                failures.push(labels, ConstCounter::new(n));
+            }
+            let state = KeyState {
+                pool,
+                key,
+                org,
+                state: k.state,
+            };
+            ready.push(state, ConstGauge::new(i64::from(k.state == "ready")));
         }
-        let state = KeyState {
-            key,
-            org,
-            state: k.state,
-        };
-        ready.push(state, ConstGauge::new(i64::from(k.state == "ready")));
+        let budget = p.rotor.budget();
+        let left = [budget.remaining_requests, budget.remaining_tokens];
+        for (series, value) in remaining.iter_mut().zip(left) {
+            if let Some(value) = value {
+                let labels = PoolName {
+                    pool: p.name.clone(),
+                };
+                series.push(
+                    labels,
+                    ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX)),
+                );
+            }
+        }
     }
     let mut registry = Registry::default();
+    registry.register(
+        "keyrotor_key_attempt_duration_seconds",
+        "One attempt with a key, to its answer's head",
+        timings,
+    );
     registry.register(
         "keyrotor_key_attempts",
         "Attempts sent with a key",
@@ -264,20 +316,10 @@ fn pool(status: &Status, budget: PoolBudget) -> Registry {
         "1 when the key is ready; its state names why not",
         ready,
     );
-    for (name, value) in [
-        (
-            "keyrotor_pool_remaining_requests",
-            budget.remaining_requests,
-        ),
-        ("keyrotor_pool_remaining_tokens", budget.remaining_tokens),
-    ] {
-        if let Some(value) = value {
-            registry.register(
-                name,
-                "What the pool has left by its keys' last rate-limit headers, summed over organisations",
-                ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX)),
-            );
-        }
-    }
+    let [requests, tokens] = remaining;
+    let help =
+        "What the pool has left by its keys' last rate-limit headers, summed over organisations";
+    registry.register("keyrotor_pool_remaining_requests", help, requests);
+    registry.register("keyrotor_pool_remaining_tokens", help, tokens);
     registry
 }

@@ -1,9 +1,9 @@
-//! The proxy's HTTP surface: Groq's OpenAI-compatible chat endpoint under both of its paths,
-//! the upstream's model list, `/health` (liveness) and `/status` (per key state,
-//! fingerprints only), `/ready` (readiness) and `/metrics` (Prometheus text). A successful
-//! answer is passed on as it arrives, its rate-limit headers rewritten to describe the whole
-//! pool; a request the pool cannot serve gets Groq's 429 with a truthful `retry-after`, or the
-//! upstream's own error.
+//! The proxy's HTTP surface and its chat endpoint: Groq's OpenAI-compatible chat API under
+//! both of its paths, a request's `model` picking its pool. A successful answer is passed on
+//! as it arrives, its rate-limit headers rewritten to describe the whole pool; a request the
+//! pool cannot serve gets Groq's 429 with a truthful `retry-after`, or the upstream's own
+//! error. The other pages (models, health, ready, status, metrics, admin reload):
+//! [`crate::pages`].
 
 use std::sync::Arc;
 
@@ -17,13 +17,16 @@ use groq_wire::error::ErrorBody;
 use groq_wire::header as rate;
 use serde_json::Value;
 
-use super::clients::{Client, Clients, OverLimit};
+use super::clients::{Client, OverLimit};
+use super::pages;
+use super::pools::{Pool, Route};
 use super::prometheus::Metrics;
+use super::reload::{Live, Served};
 use keyrotor_engine::failure::Failure;
 use keyrotor_engine::policy::GiveUp;
 use keyrotor_engine::rotor::Failed;
-use keyrotor_engine::transport::{HttpTransport, Reply, Timeouts};
-use keyrotor_engine::{ChatRequest, PoolBudget, Rotor, Trace};
+use keyrotor_engine::transport::{Reply, Timeouts};
+use keyrotor_engine::{ChatRequest, PoolBudget, Trace};
 
 /// Completion tokens assumed for the budget estimate when a request names no `max_tokens`.
 pub const DEFAULT_MAX_TOKENS: u64 = 1024;
@@ -38,14 +41,9 @@ const HOP_BY_HOP: [HeaderName; 4] = [
 
 /// What every handler shares.
 pub struct Proxy {
-    /// The engine, over the keys.
-    pub rotor: Rotor<HttpTransport>,
-    /// Who may spend the pool, each by its own token; none: anyone who reaches it.
-    pub clients: Clients,
-    /// The models served; a request for another answers the provider's 404. Empty: any.
-    models: Vec<String>,
-    /// The upstream's model list.
-    models_url: reqwest::Url,
+    /// What is served now (pools, clients), and how to read it again.
+    pub live: Live,
+    /// For the upstreams' model lists.
     client: reqwest::Client,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
@@ -54,57 +52,57 @@ pub struct Proxy {
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Proxy")
-            .field("rotor", &self.rotor)
-            .field("clients", &self.clients)
-            .field("models_url", &self.models_url.as_str())
+            .field("live", &self.live)
             .finish_non_exhaustive()
     }
 }
 
 impl Proxy {
-    /// The proxy's state around a rotor.
-    pub fn new(
-        rotor: Rotor<HttpTransport>,
-        clients: Clients,
-        models: Vec<String>,
-        models_url: &str,
-        timeouts: Timeouts,
-    ) -> anyhow::Result<Arc<Self>> {
-        let models_url = reqwest::Url::parse(models_url)?;
+    /// The proxy's state around its first generation.
+    pub fn new(live: Live, timeouts: Timeouts) -> anyhow::Result<Arc<Self>> {
         let client = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
             .build()?;
-        let metrics = Metrics::new(rotor.keys());
         Ok(Arc::new(Self {
-            rotor,
-            clients,
-            models,
-            models_url,
+            live,
             client,
-            metrics,
+            metrics: Metrics::new(),
         }))
     }
 
-    /// The client presenting its token (`None` when the proxy asks for none), or
-    /// [`Unauthorised`].
-    fn client(&self, headers: &HeaderMap) -> Result<Option<&Client>, Unauthorised> {
-        if self.clients.open() {
-            return Ok(None);
-        }
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        self.clients
-            .identify(presented)
-            .map(Some)
-            .ok_or(Unauthorised)
+    /// The HTTP client for the upstreams' model lists.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.client
     }
 }
 
+/// The client presenting its token (`None` when the proxy asks for none), or
+/// [`Unauthorised`].
+pub(crate) fn client<'a>(
+    served: &'a Served,
+    headers: &HeaderMap,
+) -> Result<Option<&'a Client>, Unauthorised> {
+    if served.clients.open() {
+        return Ok(None);
+    }
+    served
+        .clients
+        .identify(bearer(headers))
+        .map(Some)
+        .ok_or(Unauthorised)
+}
+
+/// The token of `Authorization: Bearer <token>`.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
 /// No client's token was presented.
-struct Unauthorised;
+pub(crate) struct Unauthorised;
 
 impl IntoResponse for Unauthorised {
     /// Groq's 401 for a wrong key.
@@ -157,13 +155,14 @@ pub fn router(proxy: Arc<Proxy>, max_body: u64) -> Router {
     Router::new()
         .route("/openai/v1/chat/completions", post(chat))
         .route("/v1/chat/completions", post(chat))
-        .route("/openai/v1/models", get(models))
-        .route("/v1/models", get(models))
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/status", get(status))
-        .route("/metrics", get(metrics))
-        .fallback(unknown_path)
+        .route("/openai/v1/models", get(pages::models))
+        .route("/v1/models", get(pages::models))
+        .route("/health", get(pages::health))
+        .route("/ready", get(pages::ready))
+        .route("/status", get(pages::status))
+        .route("/metrics", get(pages::metrics))
+        .route("/admin/reload", post(pages::reload))
+        .fallback(pages::unknown_path)
         .layer(DefaultBodyLimit::max(
             usize::try_from(max_body).unwrap_or(usize::MAX),
         ))
@@ -172,23 +171,24 @@ pub fn router(proxy: Arc<Proxy>, max_body: u64) -> Router {
 
 async fn chat(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
     let id = super::access::request_id(&headers);
-    let (mut response, trace) = served(&proxy, &headers, body).await;
+    // The generation current now serves this request to its end, a reload or not.
+    let live = proxy.live.now();
+    let (mut response, trace, pool) = served(&proxy, &live, &headers, body).await;
     let status = response.status().as_u16();
-    super::access::record(
-        response.headers_mut(),
-        &id,
-        status,
-        &trace,
-        proxy.rotor.keys(),
-    );
+    super::access::record(response.headers_mut(), &id, status, &trace, pool);
     response
 }
 
-/// The answer to a chat request, and what happened on the way (empty when it was refused
-/// before any key was tried).
-async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Response, Trace) {
-    let refuse = |response| (response, Trace::default());
-    let client = match proxy.client(headers) {
+/// The answer to a chat request, what happened on the way (empty when it was refused before
+/// any key was tried) and the pool that served it.
+async fn served<'a>(
+    proxy: &Proxy,
+    live: &'a Served,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> (Response, Trace, Option<&'a Pool>) {
+    let refuse = |response| (response, Trace::default(), None);
+    let client = match client(live, headers) {
         Ok(client) => client,
         Err(refused) => return refuse(refused.into_response()),
     };
@@ -202,11 +202,7 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
             None,
         ));
     }
-    let Asked {
-        request,
-        stream,
-        unserved,
-    } = match chat_request(body, &proxy.models) {
+    let asked = match chat_request(body, live.pools.by_model()) {
         Ok(asked) => asked,
         Err(why) => {
             return refuse(error(
@@ -217,29 +213,33 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
             ));
         }
     };
-    if let Some(model) = unserved {
-        let body = ErrorBody::model_not_found(&model);
-        return refuse(error(
-            StatusCode::NOT_FOUND,
-            &body.message,
-            body.kind,
-            body.code,
-        ));
-    }
+    let pool = match live.pools.route(asked.model.as_deref()) {
+        Route::To(pool) => pool,
+        Route::Unserved => {
+            let body = ErrorBody::model_not_found(asked.model.as_deref().unwrap_or_default());
+            return refuse(error(
+                StatusCode::NOT_FOUND,
+                &body.message,
+                body.kind,
+                body.code,
+            ));
+        }
+    };
+    let request = asked.request;
     if let Some(Err(over)) = client.map(|c| c.admit(request.reserved_tokens)) {
         tracing::info!(client = %over, "refused by the client's own limit");
         return refuse(over_own_limit(&over));
     }
     // A stream is passed on as it arrives; a whole answer is read whole, which lets the
     // engine check all of it (and take the lean HTTP client, where there is one).
-    let (outcome, trace) = if stream {
-        let streamed = proxy.rotor.stream(&request).await;
+    let (outcome, trace) = if asked.stream {
+        let streamed = pool.rotor.stream(&request).await;
         let outcome = streamed
             .outcome
             .map(|r| (r.status, r.headers, Body::from_stream(r.body)));
         (outcome, streamed.trace)
     } else {
-        let sent = proxy.rotor.send(&request).await;
+        let sent = pool.rotor.send(&request).await;
         if let (Some(client), Ok(reply)) = (client, &sent.outcome) {
             client.answered(&reply.body);
         }
@@ -249,16 +249,17 @@ async fn served(proxy: &Arc<Proxy>, headers: &HeaderMap, body: Bytes) -> (Respon
         (outcome, sent.trace)
     };
     proxy.metrics.record(&trace, outcome.is_ok());
+    pool.record(&trace);
     let response = match outcome {
-        Ok((status, headers, body)) => forward(proxy, status, headers, body, &trace),
-        Err(failed) => give_up(proxy, failed),
+        Ok((status, headers, body)) => forward(pool, status, headers, body, &trace),
+        Err(failed) => give_up(pool, failed),
     };
-    (response, trace)
+    (response, trace, Some(pool))
 }
 
-/// A client's body as the proxy reads it; `served` are the models the pool serves (empty:
-/// any).
-fn chat_request(body: Bytes, served: &[String]) -> Result<Asked, String> {
+/// A client's body as the proxy reads it; `by_model`: the request's model picks its pool
+/// (else it is not looked at, nor copied).
+fn chat_request(body: Bytes, by_model: bool) -> Result<Asked, String> {
     let value: Value =
         serde_json::from_slice(&body).map_err(|e| format!("the request body is not JSON: {e}"))?;
     let Some(fields) = value.as_object() else {
@@ -273,15 +274,9 @@ fn chat_request(body: Bytes, served: &[String]) -> Result<Asked, String> {
         .find_map(|name| fields.get(*name).and_then(Value::as_u64))
         .unwrap_or(DEFAULT_MAX_TOKENS);
     let stream = fields.get("stream").and_then(Value::as_bool) == Some(true);
-    // Only a pool that names its models looks at the request's (and only then copies it).
-    let unserved = (!served.is_empty())
-        .then(|| {
-            fields
-                .get("model")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        })
-        .filter(|model| !served.iter().any(|m| m == model))
+    let model = by_model
+        .then(|| fields.get("model").and_then(Value::as_str))
+        .flatten()
         .map(str::to_owned);
     let request = ChatRequest {
         reserved_tokens: groq_wire::tokens::prompt_tokens(messages).saturating_add(max_tokens),
@@ -290,7 +285,7 @@ fn chat_request(body: Bytes, served: &[String]) -> Result<Asked, String> {
     Ok(Asked {
         request,
         stream,
-        unserved,
+        model,
     })
 }
 
@@ -301,22 +296,22 @@ struct Asked {
     request: ChatRequest,
     /// Whether it asks for a stream.
     stream: bool,
-    /// The model it names, when the pool does not serve it.
-    unserved: Option<String>,
+    /// The model it names, when routing looks at it.
+    model: Option<String>,
 }
 
 /// A successful answer, passed on as it arrives, with the pool's budget in its rate-limit
 /// headers and which key served it.
 fn forward(
-    proxy: &Proxy,
+    pool: &Pool,
     status: u16,
     mut headers: HeaderMap,
     body: Body,
     trace: &Trace,
 ) -> Response {
-    pool_budget_headers(&mut headers, proxy.rotor.budget());
+    pool_budget_headers(&mut headers, pool.rotor.budget());
     if let Some(last) = trace.attempts.last() {
-        let key = proxy.rotor.keys()[last.key].fingerprint();
+        let key = pool.rotor.keys()[last.key].fingerprint();
         if let Ok(value) = HeaderValue::from_str(&key) {
             headers.insert(HeaderName::from_static("x-keyrotor-key"), value);
         }
@@ -346,7 +341,7 @@ fn pool_budget_headers(headers: &mut HeaderMap, budget: PoolBudget) {
 /// The answer to a request the pool could not serve: Groq's 429 with the earliest key's
 /// return as `retry-after` when the keys are rate limited; the upstream's own answer for
 /// anything else it said (a 400 is the client's to see); 504 or 502 when it said nothing.
-fn give_up(proxy: &Proxy, failed: Failed) -> Response {
+fn give_up(pool: &Pool, failed: Failed) -> Response {
     if failed.give_up == GiveUp::StateUnavailable {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -356,14 +351,14 @@ fn give_up(proxy: &Proxy, failed: Failed) -> Response {
         );
     }
     if failed.give_up == GiveUp::NoKeyAvailable
-        && let Some(refused) = pool_refused(proxy)
+        && let Some(refused) = pool_refused(pool)
     {
         return refused;
     }
     let rate_limited = failed.give_up == GiveUp::NoKeyAvailable
         || failed.last.as_ref().is_some_and(Failure::is_rate_limit);
     if rate_limited {
-        return pool_rate_limited(proxy, &failed);
+        return pool_rate_limited(pool, &failed);
     }
     let reason = failed.reason();
     if let Some(answer) = failed.answer {
@@ -388,8 +383,8 @@ fn give_up(proxy: &Proxy, failed: Failed) -> Response {
 /// When every key is disabled (the upstream refused them: 401, revoked), a 403 that says
 /// so: retrying cannot help until the keys change, so no SDK should retry it as it would a
 /// 429. `None` when some key is only resting.
-fn pool_refused(proxy: &Proxy) -> Option<Response> {
-    let status = proxy.rotor.status();
+fn pool_refused(pool: &Pool) -> Option<Response> {
+    let status = pool.rotor.status();
     if status.keys.is_empty() || status.keys.iter().any(|k| k.state != "disabled") {
         return None;
     }
@@ -439,8 +434,8 @@ fn non_answer(answer: &Reply, reason: &str) -> Response {
     )
 }
 
-fn pool_rate_limited(proxy: &Proxy, failed: &Failed) -> Response {
-    let keys = proxy.rotor.keys().len();
+fn pool_rate_limited(pool: &Pool, failed: &Failed) -> Response {
+    let keys = pool.rotor.keys().len();
     let wait = failed.retry_after.map(whole_seconds);
     let when = match wait {
         Some(secs) => format!("Please try again in {secs}s."),
@@ -459,12 +454,12 @@ fn pool_rate_limited(proxy: &Proxy, failed: &Failed) -> Response {
     if let Some(secs) = wait {
         retry_after(&mut response, secs);
     }
-    pool_budget_headers(response.headers_mut(), proxy.rotor.budget());
+    pool_budget_headers(response.headers_mut(), pool.rotor.budget());
     response
 }
 
 /// An upstream answer passed on whole.
-fn whole(answer: Reply) -> Response {
+pub(crate) fn whole(answer: Reply) -> Response {
     passed_on(answer.status, answer.headers, Body::from(answer.body))
 }
 
@@ -481,7 +476,7 @@ fn passed_on(status: u16, mut headers: HeaderMap, body: Body) -> Response {
 }
 
 /// An answer with Groq's error body.
-fn error(
+pub(crate) fn error(
     status: StatusCode,
     message: &str,
     kind: &'static str,
@@ -500,141 +495,6 @@ fn error(
         .into_response()
 }
 
-/// The upstream's model list, fetched with the first ready key.
-async fn models(State(proxy): State<Arc<Proxy>>, headers: HeaderMap) -> Response {
-    if let Err(refused) = proxy.client(&headers) {
-        return refused.into_response();
-    }
-    let status = proxy.rotor.status();
-    let key = status
-        .keys
-        .iter()
-        .find(|k| k.state == "ready")
-        .map_or(0, |k| k.index);
-    let sent = proxy
-        .client
-        .get(proxy.models_url.clone())
-        .bearer_auth(proxy.rotor.keys()[key].expose())
-        .send()
-        .await;
-    let answer = async {
-        let response = sent?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        Ok::<_, reqwest::Error>(Reply {
-            status,
-            headers,
-            body: response.bytes().await?,
-        })
-    };
-    match answer.await {
-        Ok(reply) => whole(reply),
-        Err(e) => {
-            let message = format!(
-                "keyrotor proxy: cannot fetch the model list: {}",
-                e.without_url()
-            );
-            error(
-                StatusCode::BAD_GATEWAY,
-                &message,
-                "internal_server_error",
-                None,
-            )
-        }
-    }
-}
-
-/// Liveness: 200 while the proxy serves (a restart would not bring an exhausted or revoked
-/// key back), with per key state as the seeds' health endpoints show it: `ok`, `degraded`
-/// (some keys resting), `limited` (every usable key resting), `down` (every key disabled).
-async fn health(State(proxy): State<Arc<Proxy>>) -> Response {
-    let status = proxy.rotor.status();
-    let usable = status.totals.keys - status.totals.disabled;
-    let verdict = match (status.totals.ready, usable) {
-        (_, 0) => "down",
-        (0, _) => "limited",
-        (r, _) if r < status.totals.keys => "degraded",
-        _ => "ok",
-    };
-    let code = StatusCode::OK;
-    let body = serde_json::json!({
-        "status": verdict,
-        "keys": status.totals.keys,
-        "ready": status.totals.ready,
-        "cooling": status.totals.cooling,
-        "exhausted": status.totals.exhausted,
-        "disabled": status.totals.disabled,
-        "state": status.store,
-        "key_states": status.keys.iter().map(|k| serde_json::json!({
-            "fingerprint": k.fingerprint,
-            "state": k.state,
-            "ready_in_ms": k.ready_in_ms,
-            "reason": k.reason,
-        })).collect::<Vec<_>>(),
-    });
-    (code, axum::Json(body)).into_response()
-}
-
-/// Readiness: 200 when a request could be served — some key is usable (not disabled) and,
-/// under fail-closed shared state, the store is reachable; 503 with the reason otherwise, so a
-/// load balancer sends the traffic to another replica.
-async fn ready(State(proxy): State<Arc<Proxy>>) -> Response {
-    let status = proxy.rotor.status();
-    let usable = status.totals.keys - status.totals.disabled;
-    let store_down = status
-        .store
-        .as_ref()
-        .is_some_and(|s| !s.reachable && s.on_error == keyrotor_engine::OnStoreError::FailClosed);
-    let why = if usable == 0 {
-        Some("every key is disabled (refused by the upstream)")
-    } else if store_down {
-        Some("the shared key state is unreachable and this proxy fails closed")
-    } else {
-        None
-    };
-    let code = if why.is_some() {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    let body = serde_json::json!({"ready": why.is_none(), "usable_keys": usable, "why": why});
-    (code, axum::Json(body)).into_response()
-}
-
-/// The whole [`keyrotor_engine::Status`] and the pool's budget; with a token set, only for
-/// a client that presents it (per-key state, budgets and last errors are the operator's).
-async fn status(State(proxy): State<Arc<Proxy>>, headers: HeaderMap) -> Response {
-    if let Err(refused) = proxy.client(&headers) {
-        return refused.into_response();
-    }
-    let body = serde_json::json!({
-        "status": proxy.rotor.status(),
-        "budget": proxy.rotor.budget(),
-        "clients": proxy.clients.usage(),
-    });
-    axum::Json(body).into_response()
-}
-
-async fn metrics(State(proxy): State<Arc<Proxy>>) -> Response {
-    let text = proxy
-        .metrics
-        .render(&proxy.rotor.status(), proxy.rotor.budget(), &proxy.clients);
-    keyrotor_serve::exposition::response(text)
-}
-
-async fn unknown_path(uri: axum::http::Uri) -> Response {
-    let message = format!(
-        "Unknown request URL: {}. The keyrotor proxy serves POST /openai/v1/chat/completions, POST /v1/chat/completions, GET /openai/v1/models, /health, /ready, /status and /metrics.",
-        uri.path()
-    );
-    error(
-        StatusCode::NOT_FOUND,
-        &message,
-        "invalid_request_error",
-        Some("unknown_url"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,25 +503,24 @@ mod tests {
     fn a_request_reserves_its_prompt_and_its_cap() {
         let body =
             br#"{"model":"m","messages":[{"role":"user","content":"abcdabcd"}],"max_tokens":50}"#;
-        let request = chat_request(Bytes::from_static(body), &[]).map_err(|e| e.to_string());
+        let request = chat_request(Bytes::from_static(body), false).map_err(|e| e.to_string());
         let reserved = request.map(|a| (a.request.reserved_tokens, a.stream));
         let prompt = groq_wire::tokens::prompt_tokens(&[
             serde_json::json!({"role":"user","content":"abcdabcd"}),
         ]);
         assert_eq!(reserved, Ok((prompt + 50, false)));
-        assert!(chat_request(Bytes::from_static(b"[1]"), &[]).is_err());
-        assert!(chat_request(Bytes::from_static(b"{"), &[]).is_err());
-        let no_cap = chat_request(Bytes::from_static(br#"{"stream":true}"#), &[]);
+        assert!(chat_request(Bytes::from_static(b"[1]"), false).is_err());
+        assert!(chat_request(Bytes::from_static(b"{"), false).is_err());
+        let no_cap = chat_request(Bytes::from_static(br#"{"stream":true}"#), false);
         let no_cap = no_cap.map(|a| (a.request.reserved_tokens, a.stream));
         let prompt = groq_wire::tokens::prompt_tokens(&[]);
         assert_eq!(no_cap, Ok((prompt + DEFAULT_MAX_TOKENS, true)));
-        // A pool that names its models finds the request's model among them, or says which.
-        let served = ["m".to_owned()];
-        let unserved = |body: &'static [u8]| {
-            chat_request(Bytes::from_static(body), &served).map(|a| a.unserved)
+        // Routing by model reads the request's model; without it the model is not copied.
+        let model = |body: &'static [u8], by_model| {
+            chat_request(Bytes::from_static(body), by_model).map(|a| a.model)
         };
-        assert_eq!(unserved(body), Ok(None));
-        assert_eq!(unserved(br#"{"model":"x"}"#), Ok(Some("x".to_owned())));
-        assert_eq!(unserved(b"{}"), Ok(Some(String::new())));
+        assert_eq!(model(body, true), Ok(Some("m".to_owned())));
+        assert_eq!(model(body, false), Ok(None));
+        assert_eq!(model(b"{}", true), Ok(None));
     }
 }

@@ -101,11 +101,12 @@ pub enum Command {
     Mock(mock_groq::MockArgs),
     /// Put the rotation engine in front of any app: serves Groq's OpenAI-compatible chat
     /// API on a socket (prints its URL) and sends each request through the keys of the
-    /// environment or --keys-file, failing over per --policy. The app changes only its base
-    /// URL (`http://IP:PORT`, or `…/openai/v1` for OpenAI SDKs). Also /health (liveness),
-    /// /ready (readiness), /status, /metrics. Drains requests in flight on SIGINT, SIGTERM or
-    /// SIGHUP.
-    Proxy(keyrotor_proxy::ProxyArgs),
+    /// environment or --keys-file (or several pools, routed by model, with --config),
+    /// failing over per --policy. The app changes only its base URL (`http://IP:PORT`, or
+    /// `…/openai/v1` for OpenAI SDKs). Also /health (liveness), /ready (readiness), /status,
+    /// /metrics. Reads its key files and config again on SIGHUP (or POST /admin/reload);
+    /// drains requests in flight on SIGINT or SIGTERM.
+    Proxy(Box<keyrotor_proxy::ProxyArgs>),
     /// Print a shell completion script, e.g. `keyrotor completions bash >
     /// ~/.local/share/bash-completion/completions/keyrotor`.
     Completions {
@@ -131,7 +132,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Proxy(args) => {
-            keyrotor_proxy::main(args)?;
+            keyrotor_proxy::main(*args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {

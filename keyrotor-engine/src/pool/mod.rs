@@ -12,6 +12,7 @@
 //! group as sends and answers come, so a select reads it without going over the keys.
 
 mod budget;
+mod carry;
 
 use std::time::Duration;
 

@@ -299,6 +299,55 @@ impl<T: Transport> Rotor<T> {
         })
     }
 
+    /// Takes over what `previous` learned of the keys both rotors hold — rests, counters,
+    /// budgets, learned limits and shared organisations — so a key set changed while
+    /// serving (a proxy's reload) loses nothing of the keys that stay. Keys `previous`
+    /// never held start ready. Attempts in flight on `previous` finish there.
+    ///
+    /// ```
+    /// # use keyrotor_engine::{ApiKey, Rotor, RotorOptions};
+    /// # use keyrotor_engine::transport::{Reply, Transport, TransportError};
+    /// # struct Up;
+    /// # impl Transport for Up {
+    /// #     async fn send(&self, _: &ApiKey, _: bytes::Bytes) -> Result<Reply, TransportError> {
+    /// #         Err(TransportError::Timeout)
+    /// #     }
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let old = Rotor::new(vec![ApiKey::new("gsk_a"), ApiKey::new("gsk_b")],
+    ///     "adaptive".parse()?, Up, RotorOptions::default())?;
+    /// // gsk_a leaked: replaced by gsk_c; gsk_b keeps its state.
+    /// let new = Rotor::new(vec![ApiKey::new("gsk_b"), ApiKey::new("gsk_c")],
+    ///     "adaptive".parse()?, Up, RotorOptions::default())?
+    ///     .inherit(&old);
+    /// assert_eq!(new.keys().len(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn inherit<U: Transport>(self, previous: &Rotor<U>) -> Self {
+        let from: Vec<Option<usize>> = self
+            .inner
+            .keys
+            .iter()
+            .map(|key| {
+                previous
+                    .inner
+                    .keys
+                    .iter()
+                    .position(|old| old.expose() == key.expose())
+            })
+            .collect();
+        let now = Instant::now();
+        // One lock at a time: `previous` may share this rotor's pool.
+        let carried = {
+            let mut old = previous.pool();
+            old.refresh(now);
+            Pool::carried(&old, &from, self.inner.options.seed, now)
+        };
+        *self.pool() = carried;
+        self
+    }
+
     fn pool(&self) -> MutexGuard<'_, Pool> {
         self.inner
             .pool
