@@ -57,9 +57,11 @@ pub struct Live {
     env: SharedEnv,
     state: StateOptions,
     timeouts: Timeouts,
-    /// One reload at a time; what the last one said.
+    /// One reload at a time (held while one reads and builds; pages never wait on it).
+    reloading: Mutex<()>,
+    /// What the last reload said (held only to read or replace it).
     last: Mutex<Option<Outcome>>,
-    /// Reloads by outcome.
+    /// Reloads that worked.
     pub reloaded: AtomicU64,
     /// Reloads that failed.
     pub failed: AtomicU64,
@@ -119,6 +121,7 @@ impl Live {
             env,
             state,
             timeouts,
+            reloading: Mutex::new(()),
             last: Mutex::new(None),
             reloaded: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -134,7 +137,7 @@ impl Live {
     /// Reads everything again and serves the new generation, or keeps the old one and says
     /// why. Reloads run one at a time.
     pub fn reload(&self) -> Result<Vec<PoolChange>, String> {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         let old = self.now();
         let built = Setup::read(&self.args, &*self.env).and_then(|setup| {
             if setup.listen != self.args.listen && self.args.config.is_some() {
@@ -156,7 +159,7 @@ impl Live {
                 self.reloaded.fetch_add(1, Ordering::Relaxed);
                 let said = describe(&changes);
                 tracing::warn!(generation, "config reloaded: {said}");
-                *last = Some(Outcome {
+                self.said(Outcome {
                     at,
                     ok: true,
                     generation,
@@ -172,7 +175,7 @@ impl Live {
                     "reload failed, still serving generation {}: {said}",
                     old.generation
                 );
-                *last = Some(Outcome {
+                self.said(Outcome {
                     at,
                     ok: false,
                     generation: old.generation,
@@ -181,6 +184,10 @@ impl Live {
                 Err(said)
             }
         }
+    }
+
+    fn said(&self, outcome: Outcome) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
     }
 
     /// What the last reload did, if one ran.
