@@ -12,6 +12,8 @@
 //! - [`error`]: the JSON body of an error answer.
 //! - [`catalog`]: the dated model catalog: limits per tier with their sources, prices, and
 //!   the days models came and went.
+//! - [`providers`]: the provider profiles: what each API's limits belong to, how they refill
+//!   or reset, its paths, headers and error answers, dated and sourced.
 
 #![warn(missing_docs)]
 
@@ -20,6 +22,7 @@ pub mod error;
 pub mod file;
 pub mod goduration;
 pub mod key;
+pub mod providers;
 pub mod secret;
 pub mod tokens;
 

@@ -13,6 +13,7 @@ mod claims;
 mod compare;
 mod plan;
 mod policies;
+mod providers;
 mod run;
 mod schema;
 mod sweep;
@@ -91,6 +92,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print what more keys give on each API people rotate free keys across (Groq, Gemini,
+    /// OpenRouter, Cerebras, OpenAI): what its limits belong to, how its windows come back,
+    /// its headers and error answers, with the pages each profile rests on.
+    Providers {
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the rotation policies: which seed each reproduces, what it does, its parameters.
     Policies {
         /// Print the presets and their default parameters as JSON.
@@ -155,6 +164,11 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Policies { json } => {
             print_out(policies::policies(json)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Providers { json } => {
+            let profiles = groq_wire::providers::Profiles::builtin();
+            print_out(providers::providers(&profiles, json)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Catalog { as_of, json } => {

@@ -89,13 +89,34 @@ struct File {
     models: Vec<RawModel>,
 }
 
+/// A `[[source]]` as written (the catalog's and the provider profiles').
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSource {
+pub(crate) struct RawSource {
     id: Spanned<String>,
     url: Text,
     seen: Day,
     note: Text,
+}
+
+/// The sources of a file, each id once; `invalid` names the entry at fault.
+pub(crate) fn sources(
+    raw: Vec<RawSource>,
+    invalid: impl Fn(&Spanned<String>, &'static str, &str) -> CatalogError,
+) -> Result<Vec<Source>, CatalogError> {
+    let mut sources: Vec<Source> = Vec::with_capacity(raw.len());
+    for raw in raw {
+        if sources.iter().any(|s| s.id == *raw.id.get_ref()) {
+            return Err(invalid(&raw.id, "id", "a second source with this id"));
+        }
+        sources.push(Source {
+            id: raw.id.into_inner(),
+            url: raw.url.0,
+            seen: raw.seen.0,
+            note: raw.note.0,
+        });
+    }
+    Ok(sources)
 }
 
 #[derive(Deserialize)]
@@ -150,7 +171,7 @@ struct RawPrice {
 
 /// A day written `"YYYY-MM-DD"`.
 #[derive(Clone, Copy)]
-struct Day(Date);
+pub(crate) struct Day(pub(crate) Date);
 
 impl<'de> Deserialize<'de> for Day {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -163,7 +184,7 @@ impl<'de> Deserialize<'de> for Day {
 
 /// A limit or a context window: a whole number from 1 to 10^12 (leave a limit out when the
 /// dimension is not limited; 0 would refuse every request).
-struct Figure(u64);
+pub(crate) struct Figure(pub(crate) u64);
 
 impl<'de> Deserialize<'de> for Figure {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -211,7 +232,7 @@ impl<'de> Deserialize<'de> for Dollars {
 
 /// Free text of at most 2,000 characters.
 #[derive(Default)]
-struct Text(String);
+pub(crate) struct Text(pub(crate) String);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -227,25 +248,16 @@ impl<'de> Deserialize<'de> for Text {
 }
 
 /// Checks what spans entries, naming the line of the entry at fault.
-struct Checker<'a> {
-    text: &'a str,
-    origin: &'a str,
+pub(crate) struct Checker<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) origin: &'a str,
 }
 
 impl Checker<'_> {
     fn catalog(&self, file: File) -> Result<Catalog, CatalogError> {
-        let mut sources: Vec<Source> = Vec::with_capacity(file.sources.len());
-        for raw in file.sources {
-            if sources.iter().any(|s| s.id == *raw.id.get_ref()) {
-                return Err(self.invalid(&raw.id, "id", "a second source with this id"));
-            }
-            sources.push(Source {
-                id: raw.id.into_inner(),
-                url: raw.url.0,
-                seen: raw.seen.0,
-                note: raw.note.0,
-            });
-        }
+        let sources = sources(file.sources, |at, field, message| {
+            self.invalid(at, field, message)
+        })?;
         if file.models.is_empty() {
             return Err(self.invalid(&file.recommended, "model", "the catalog has no [[model]]"));
         }
@@ -345,7 +357,13 @@ impl Checker<'_> {
         })
     }
 
-    fn invalid<T>(&self, at: &Spanned<T>, field: &'static str, message: &str) -> CatalogError {
+    /// The error of entry `at`'s `field`, with its line.
+    pub(crate) fn invalid<T>(
+        &self,
+        at: &Spanned<T>,
+        field: &'static str,
+        message: &str,
+    ) -> CatalogError {
         CatalogError::Invalid {
             origin: self.origin.to_owned(),
             line: crate::file::line_of(self.text, at.span().start),

@@ -28,7 +28,7 @@
 //! prefill is taken as 10× decode unless the file says otherwise. They shape latency, never
 //! limits.
 
-mod load;
+pub(crate) mod load;
 
 use std::sync::OnceLock;
 
