@@ -89,7 +89,7 @@ pub mod transport;
 
 pub use keys::ApiKey;
 pub use policy::PolicyConfig;
-pub use provider::{Groq, OpenAi, Provider};
+pub use provider::{Gemini, Groq, OpenAi, Provider};
 pub use request::ChatRequest;
 pub use rotor::{MAX_KEYS, Rotor, RotorOptions, Sent, Streamed, Trace};
 pub use status::{PoolBudget, Status};

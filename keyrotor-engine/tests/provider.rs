@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use keyrotor_engine::transport::{Reply, Transport, TransportError};
-use keyrotor_engine::{ApiKey, ChatRequest, OpenAi, Rotor, RotorOptions};
+use keyrotor_engine::{ApiKey, ChatRequest, Gemini, OpenAi, Provider, Rotor, RotorOptions};
 
 /// One scripted answer: status, body, headers.
 type Line = (u16, &'static str, &'static [(&'static str, &'static str)]);
@@ -40,6 +40,10 @@ const RPM: &str = r#"{"error":{"message":"Rate limit reached for gpt-4o in organ
 const TOO_LARGE: &str = r#"{"error":{"message":"Request too large for gpt-4o in organization org-abc on tokens per min (TPM): Limit 10000, Requested 20000.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#;
 
 fn rotor(script: Vec<Line>) -> Rotor<Script> {
+    rotor_of(script, OpenAi)
+}
+
+fn rotor_of(script: Vec<Line>, provider: impl Provider) -> Rotor<Script> {
     let keys = vec![ApiKey::new("sk-first"), ApiKey::new("sk-second")];
     let policy = "adaptive".parse().unwrap_or_else(|e| panic!("{e}"));
     Rotor::for_provider(
@@ -47,7 +51,7 @@ fn rotor(script: Vec<Line>) -> Rotor<Script> {
         policy,
         Script(Mutex::new(script)),
         RotorOptions::default(),
-        OpenAi,
+        provider,
     )
     .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -72,4 +76,41 @@ async fn an_openai_rate_limit_fails_over_and_an_oversized_request_stops() {
     assert_eq!(failed.reason(), "too_large");
     assert_eq!(sent.trace.attempts.len(), 1);
     assert!(format!("{r:?}").contains("openai"));
+}
+
+/// Gemini's per-day quota (its project's, for the model) comes back whole at midnight Pacific
+/// time: the key that met it rests until then — not for the seconds `retryDelay` says — and
+/// the other key answers; a per-minute 429 rests its key for its `retryDelay` only.
+#[tokio::test(start_paused = true)]
+async fn a_gemini_daily_quota_rests_its_key_until_midnight_pacific() {
+    const DAY: &str = r#"[{"error":{"code":429,"message":"You exceeded your current quota.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier","quotaValue":"250"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"12s"}]}}]"#;
+    const MINUTE: &str = r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier","quotaValue":"10"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"37s"}]}}"#;
+    let request = ChatRequest::synthetic("gemini-2.5-flash", 20, 10, false);
+    let until_midnight = || {
+        let now = jiff::Timestamp::now();
+        let next = Gemini::default().daily_reset(now);
+        next.map(|at| at.duration_since(now).as_secs_f64())
+            .unwrap_or_else(|| panic!("no daily reset"))
+    };
+    let r = rotor_of(vec![(429, DAY, &[])], Gemini::default());
+    let sent = r.send(&request).await;
+    assert!(sent.outcome.is_ok(), "{:?}", sent.trace);
+    let tried: Vec<usize> = sent.trace.attempts.iter().map(|a| a.key).collect();
+    assert_eq!(tried, [0, 1]);
+    let first = &r.status().keys[0];
+    assert_eq!(first.state, "exhausted", "{first:?}");
+    let rests = first.ready_in_ms.map(|ms| ms as f64 / 1000.0);
+    let expected = until_midnight();
+    assert!(
+        rests.is_some_and(|s| (s - expected).abs() < 5.0),
+        "rests {rests:?} s, midnight Pacific is {expected} s away"
+    );
+    let r = rotor_of(vec![(429, MINUTE, &[])], Gemini::default());
+    assert!(r.send(&request).await.outcome.is_ok());
+    let first = &r.status().keys[0];
+    let rests = first.ready_in_ms.map(|ms| ms as f64 / 1000.0);
+    assert!(
+        rests.is_some_and(|s| s > 30.0 && s <= 37.5),
+        "a per-minute 429 rests {rests:?} s"
+    );
 }

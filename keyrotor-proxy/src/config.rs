@@ -79,7 +79,7 @@ pub struct PoolConfig {
     /// The upstream's base URL.
     #[serde(default = "groq_url")]
     pub upstream: String,
-    /// Which API the keys belong to: `groq` or `openai`.
+    /// Which API the keys belong to: `groq`, `openai` or `gemini`.
     #[serde(default = "groq")]
     pub provider: Provider,
     /// The rotation policy, as `--policy` writes it.
@@ -106,6 +106,8 @@ pub enum Provider {
     Groq,
     /// OpenAI-style.
     Openai,
+    /// Google's Gemini API (its OpenAI-compatible surface).
+    Gemini,
 }
 
 impl From<Provider> for ProviderName {
@@ -113,6 +115,7 @@ impl From<Provider> for ProviderName {
         match p {
             Provider::Groq => ProviderName::Groq,
             Provider::Openai => ProviderName::Openai,
+            Provider::Gemini => ProviderName::Gemini,
         }
     }
 }

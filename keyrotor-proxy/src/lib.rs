@@ -33,7 +33,7 @@ use humantime_serde::re::humantime;
 use tokio::net::TcpListener;
 
 use keyrotor_engine::transport::Timeouts;
-use keyrotor_engine::{Groq, OpenAi, PolicyConfig, Provider};
+use keyrotor_engine::{Gemini, Groq, OpenAi, PolicyConfig, Provider};
 
 /// Which API the keys belong to: how its answers read, where its chat endpoint is and which
 /// environment variable holds its keys.
@@ -43,6 +43,10 @@ pub enum ProviderName {
     Groq,
     /// OpenAI-style headers and paths (`/v1/chat/completions`, `OPENAI_API_KEY`…).
     Openai,
+    /// Google's Gemini API on its OpenAI-compatible surface
+    /// (`/v1beta/openai/chat/completions`, `GEMINI_API_KEY`…): limits per project, a daily
+    /// quota back at midnight Pacific time.
+    Gemini,
 }
 
 impl ProviderName {
@@ -50,6 +54,7 @@ impl ProviderName {
         match self {
             Self::Groq => Box::new(Groq),
             Self::Openai => Box::new(OpenAi),
+            Self::Gemini => Box::new(Gemini::default()),
         }
     }
 }

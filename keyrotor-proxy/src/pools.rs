@@ -10,7 +10,7 @@ use anyhow::Context;
 use prometheus_client::metrics::histogram::Histogram;
 
 use keyrotor_engine::transport::{HttpTransport, Timeouts};
-use keyrotor_engine::{Groq, OpenAi, Rotor, RotorOptions};
+use keyrotor_engine::{Gemini, Groq, OpenAi, Rotor, RotorOptions};
 
 use crate::setup::PoolSetup;
 use crate::{Env, ProviderName};
@@ -146,6 +146,9 @@ impl Pool {
         let rotor = match setup.provider {
             ProviderName::Groq => Rotor::for_provider(keys, policy, transport, options, Groq),
             ProviderName::Openai => Rotor::for_provider(keys, policy, transport, options, OpenAi),
+            ProviderName::Gemini => {
+                Rotor::for_provider(keys, policy, transport, options, Gemini::default())
+            }
         }?;
         // Key state is a fact of the upstream's keys: kept only for the same upstream.
         let before =

@@ -398,3 +398,81 @@ async fn keys_are_swapped_live_and_a_bad_reload_keeps_the_old_config() {
         assert!(!shown.contains(secret), "{secret} shown");
     }
 }
+
+/// A pool of Gemini keys (`provider = "gemini"`): requests go to Gemini's OpenAI-compatible
+/// path; a key whose project spent its day (a `RESOURCE_EXHAUSTED` per-day quota) fails over
+/// unseen and rests until midnight Pacific, as /health shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gemini_pool_fails_over_a_spent_day_and_rests_the_key_until_the_reset() {
+    let chat = |headers: HeaderMap| async move {
+        let key = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if key == "Bearer gemini-spent" {
+            let body = json!([{"error": {"code": 429, "message": "You exceeded your current quota.",
+                "status": "RESOURCE_EXHAUSTED", "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                 "violations": [{"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "quotaValue": "250"}]},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "12s"}]}}]);
+            return (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+        }
+        axum::Json(json!({
+            "id": "chatcmpl-g", "object": "chat.completion", "created": 1, "model": "gemini-2.5-flash",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "olá"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
+        }))
+        .into_response()
+    };
+    let upstream = serve(
+        axum::Router::new().route("/v1beta/openai/chat/completions", axum::routing::post(chat)),
+    )
+    .await;
+    let dir = Dir::new("gemini");
+    let config = dir.write(
+        "proxy.toml",
+        &format!(
+            "[[pool]]\nname = \"gemini\"\nprovider = \"gemini\"\nupstream = \"{}\"\nkeys_env = \"GEMINI_API_KEY\"\n",
+            upstream.url
+        ),
+    );
+    let cli = Cli::try_parse_from(["proxy", "--config", &config]).unwrap_or_else(|e| panic!("{e}"));
+    let env =
+        |name: &str| (name == "GEMINI_API_KEYS").then(|| "gemini-spent,gemini-fresh".to_owned());
+    let built = build(&cli.proxy, env).unwrap_or_else(|e| panic!("{e:#}"));
+    let proxy = serve(routes::router(built, cli.proxy.max_body)).await;
+    let answer = post(
+        &proxy.url,
+        "/v1/chat/completions",
+        "x",
+        &with_model("gemini-2.5-flash"),
+    )
+    .await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        answer
+            .headers()
+            .get("x-keyrotor-attempts")
+            .and_then(|v| v.to_str().ok()),
+        Some("2")
+    );
+    assert_eq!(served_by(&answer), mock_groq::fingerprint("gemini-fresh"));
+    let health: Value = support::get(&proxy.url, "/health")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let spent = &health["pools"][0]["key_states"][0];
+    assert_eq!(spent["state"], "exhausted", "{health}");
+    // Midnight Pacific is 0 to 25 hours away, never the 12 s the body's retryDelay says.
+    let rests = spent["ready_in_ms"].as_u64().unwrap_or(0);
+    let now = jiff::Timestamp::now();
+    let midnight = keyrotor_engine::Gemini::default()
+        .daily_reset(now)
+        .map(|at| at.duration_since(now).as_secs_f64() * 1000.0)
+        .unwrap_or(0.0);
+    assert!(
+        (rests as f64 - midnight).abs() < 5_000.0,
+        "rests {rests} ms; midnight Pacific in {midnight} ms"
+    );
+}

@@ -9,6 +9,8 @@
 //! - [`OpenAi`]: the same header names, but `*-requests` count the *minute* (RPM); the
 //!   organisation is named without backticks; a request larger than the limit is a 429
 //!   ("Request too large …"), which no wait or other key of the organisation can serve.
+//! - [`Gemini`]: no rate-limit headers; the 429 body's quota id names the window, and a
+//!   per-day quota comes back at midnight Pacific time ([`gemini`]).
 
 use std::time::Duration;
 
@@ -17,6 +19,9 @@ use tokio::time::Instant;
 
 use crate::failure::{self, Failure};
 use crate::pool::Observed;
+
+pub mod gemini;
+pub use gemini::Gemini;
 
 /// One provider's wire conventions.
 pub trait Provider: std::fmt::Debug + Send + Sync + 'static {
