@@ -180,71 +180,95 @@ fn stop_signals_leave_complete_reports_marked_incomplete() {
     }
 }
 
-/// The mock and the proxy follow the same stop-signal policy as a run: SIGINT, SIGTERM and
-/// SIGHUP each stop them cleanly (exit 0), saying which signal it was.
+/// The mock follows the same stop-signal policy as a run: SIGINT, SIGTERM and SIGHUP each
+/// stop it cleanly (exit 0), saying which signal it was. The proxy, a service, stops so on
+/// SIGINT and SIGTERM; SIGHUP makes it read its keys again and keep serving.
 #[test]
 fn the_mock_and_the_proxy_stop_cleanly_on_every_stop_signal() {
+    let mock = [
+        "mock",
+        "--config",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/mock-groq/config.example.toml"),
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    // The upstream is never asked: nothing is sent through the proxy.
+    let proxy = [
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        "http://127.0.0.1:9",
+    ];
     for signal in ["INT", "TERM", "HUP"] {
-        for server in [
-            vec![
-                "mock",
-                "--config",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/mock-groq/config.example.toml"),
-                "--listen",
-                "127.0.0.1:0",
-            ],
-            // The upstream is never asked: nothing is sent through the proxy.
-            vec![
-                "proxy",
-                "--listen",
-                "127.0.0.1:0",
-                "--upstream",
-                "http://127.0.0.1:9",
-            ],
-        ] {
-            let mut child = bin()
-                .args(&server)
-                .env("GROQ_API_KEY", "gsk_signal_test_key")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| panic!("{e}"));
-            let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-            let mut line = String::new();
-            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert!(
-                line.starts_with("http://127.0.0.1:"),
-                "{server:?}: {line:?}"
-            );
-            let sent = Command::new("kill")
-                .args([&format!("-{signal}"), &child.id().to_string()])
-                .status()
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert!(sent.success());
-            let started = Instant::now();
-            while child.try_wait().ok().flatten().is_none() {
-                if started.elapsed() > Duration::from_secs(15) {
-                    let _ = child.kill();
-                    panic!("{} did not stop after SIG{signal}", server[0]);
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{} after SIG{signal}: {err}",
-                server[0]
-            );
-            assert!(
-                err.contains(&format!("(SIG{signal})")),
-                "{}: {err}",
-                server[0]
-            );
-        }
+        stops_cleanly(&mock, &[signal]);
     }
+    for signal in ["INT", "TERM"] {
+        stops_cleanly(&proxy, &[signal]);
+    }
+    let err = stops_cleanly(&proxy, &["HUP", "TERM"]);
+    assert!(err.contains("config reloaded"), "proxy after SIGHUP: {err}");
+}
+
+/// Starts `keyrotor SERVER`, sends `signals` in turn (each but the last must leave it
+/// serving), checks it then exits 0 saying the last; returns its stderr.
+fn stops_cleanly(server: &[&str], signals: &[&str]) -> String {
+    let mut child = bin()
+        .args(server)
+        .env("GROQ_API_KEY", "gsk_signal_test_key")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        line.starts_with("http://127.0.0.1:"),
+        "{server:?}: {line:?}"
+    );
+    let pid = child.id().to_string();
+    let send = |signal: &str| {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(sent.success());
+    };
+    let (last, before) = signals.split_last().unwrap_or_else(|| panic!("no signal"));
+    for signal in before {
+        send(signal);
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            matches!(child.try_wait(), Ok(None)),
+            "{} stopped on SIG{signal}",
+            server[0]
+        );
+    }
+    send(last);
+    let started = Instant::now();
+    while child.try_wait().ok().flatten().is_none() {
+        if started.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("{} did not stop after SIG{last}", server[0]);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{} after SIG{last}: {err}",
+        server[0]
+    );
+    assert!(
+        err.contains(&format!("(SIG{last})")),
+        "{}: {err}",
+        server[0]
+    );
+    err
 }
 
 /// Starts `keyrotor run` on a 60-second real-time scenario of `rate` requests a minute with
