@@ -186,6 +186,9 @@ pub async fn ready(State(proxy): State<Arc<Proxy>>) -> Response {
 /// reload; with client tokens set, only for a client that presents one (per-key state,
 /// budgets and last errors are the operator's).
 pub async fn status(State(proxy): State<Arc<Proxy>>, headers: HeaderMap) -> Response {
+    // The last reload first: a reload serves its generation before it records itself, so
+    // the generation read next is at least the one that reload made.
+    let last = proxy.live.last();
     let live = proxy.live.now();
     if let Err(refused) = client(&live, &headers) {
         return refused.into_response();
@@ -206,15 +209,17 @@ pub async fn status(State(proxy): State<Arc<Proxy>>, headers: HeaderMap) -> Resp
         "generation": live.generation,
         "pools": pools,
         "clients": live.clients.usage(),
-        "last_reload": proxy.live.last(),
+        "last_reload": last,
     });
     axum::Json(body).into_response()
 }
 
 /// The Prometheus text ([`crate::prometheus`]).
 pub async fn metrics(State(proxy): State<Arc<Proxy>>) -> Response {
+    // As /status: the last reload, then the generation serving.
+    let last = proxy.live.last();
     let live = proxy.live.now();
-    let text = proxy.metrics.render(&live, &proxy.live);
+    let text = proxy.metrics.render(&live, &proxy.live, last.as_ref());
     keyrotor_serve::exposition::response(text)
 }
 

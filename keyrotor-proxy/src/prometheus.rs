@@ -36,7 +36,7 @@ use keyrotor_engine::Trace;
 
 use crate::clients::{Clients, Usage};
 use crate::pools::BUCKETS;
-use crate::reload::{Live, Served};
+use crate::reload::{self, Live, Served};
 
 /// The `outcome` label of a request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -156,18 +156,24 @@ impl Metrics {
 
     /// The exposition text: the proxy's own counters, each pool's keys and budget, what each
     /// client used, and the reloads.
-    pub fn render(&self, served: &Served, live: &Live) -> Result<String, std::fmt::Error> {
+    /// `last` is the last reload, read before `served`.
+    pub fn render(
+        &self,
+        served: &Served,
+        live: &Live,
+        last: Option<&reload::Outcome>,
+    ) -> Result<String, std::fmt::Error> {
         exposition::text(&[
             &self.registry,
             &pools(served),
             &usage(&served.clients),
-            &reloads(served, live),
+            &reloads(served, live, last),
         ])
     }
 }
 
 /// Reloads by outcome, the generation serving, and whether the last reload worked.
-fn reloads(served: &Served, live: &Live) -> Registry {
+fn reloads(served: &Served, live: &Live, last: Option<&reload::Outcome>) -> Registry {
     let mut registry = Registry::default();
     let mut by_outcome = Ordered::default();
     let count = |n: &AtomicU64| ConstCounter::new(n.load(std::sync::atomic::Ordering::Relaxed));
@@ -183,7 +189,7 @@ fn reloads(served: &Served, live: &Live) -> Registry {
         "The configuration serving: 1 at start, one more per successful reload",
         ConstGauge::new(i64::try_from(served.generation).unwrap_or(i64::MAX)),
     );
-    let ok = live.last().is_none_or(|last| last.ok);
+    let ok = last.is_none_or(|last| last.ok);
     registry.register(
         "keyrotor_proxy_config_last_reload_successful",
         "0 while the last reload failed (the previous configuration still serves)",

@@ -240,7 +240,9 @@ impl Binary {
         assert!(sent.success());
         for _ in 0..100 {
             let status = self.status().await;
-            if status["last_reload"] != before {
+            let last = &status["last_reload"];
+            let serving = last["ok"] == false || last["generation"] == status["generation"];
+            if *last != before && serving {
                 return status;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
