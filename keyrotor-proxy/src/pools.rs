@@ -64,6 +64,8 @@ pub struct Pools {
     list: Vec<Pool>,
     /// The pool taking every model no other lists, if one does.
     catch_all: Option<usize>,
+    /// Whether some pool lists its models (then routing reads each request's model).
+    by_model: bool,
 }
 
 /// What a request's model finds.
@@ -94,7 +96,12 @@ impl Pools {
             list.push(pool);
         }
         let catch_all = list.iter().position(|p| p.models.is_empty());
-        Ok(Self { list, catch_all })
+        let by_model = list.iter().any(|p| !p.models.is_empty());
+        Ok(Self {
+            list,
+            catch_all,
+            by_model,
+        })
     }
 
     /// The pool named `name`.
@@ -109,7 +116,7 @@ impl Pools {
 
     /// Whether routing needs a request's model: some pool lists its models.
     pub fn by_model(&self) -> bool {
-        self.list.iter().any(|p| !p.models.is_empty())
+        self.by_model
     }
 
     /// The pool for a request naming `model` (`None` when it names none).
