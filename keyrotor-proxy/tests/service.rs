@@ -459,22 +459,94 @@ async fn a_gemini_pool_fails_over_a_spent_day_and_rests_the_key_until_the_reset(
         Some("2")
     );
     assert_eq!(served_by(&answer), mock_groq::fingerprint("gemini-fresh"));
-    let health: Value = support::get(&proxy.url, "/health")
+    // Midnight Pacific is 0 to 25 hours away, never the 12 s the body's retryDelay says.
+    rests_until_midnight_pacific(&proxy.url).await;
+}
+
+/// The proxy in front of the mock speaking Gemini: three keys of one Google Cloud project
+/// serve what one key does (the project's 3 a minute) within a 1-second deadline, the same
+/// keys in three projects three times that; a project's spent day rests its key until midnight Pacific, read from the
+/// mock's own 429 body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_keys_add_capacity_only_across_projects() {
+    let keys = ["AIza-one", "AIza-two", "AIza-three"];
+    let mock_config = |projects: &[(&str, &[&str])], limits: &str| {
+        let mut text = String::from(
+            "provider = \"gemini\"\nmodels = [\"gemini-2.5-flash\"]\n[latency]\nenabled = false\n",
+        );
+        for (id, keys) in projects {
+            let keys: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+            text.push_str(&format!(
+                "[[orgs]]\nid = \"{id}\"\nkeys = [{}]\nlimits = {limits}\n",
+                keys.join(", ")
+            ));
+        }
+        text
+    };
+    let served = |upstream: String| async move {
+        let flags = ["--provider", "gemini", "--deadline", "1s"];
+        let proxy = support::proxy(&upstream, &keys, &flags).await;
+        let mut ok = 0;
+        for _ in 0..9 {
+            let answer = post(
+                &proxy.url,
+                "/v1/chat/completions",
+                "x",
+                &with_model("gemini-2.5-flash"),
+            )
+            .await;
+            ok += usize::from(answer.status() == 200);
+        }
+        ok
+    };
+    let one = support::mock(&mock_config(&[("proj", &keys)], "{ rpm = 3 }")).await;
+    assert_eq!(
+        served(one.url.clone()).await,
+        3,
+        "three keys of one project"
+    );
+    let three = support::mock(&mock_config(
+        &[("p1", &keys[..1]), ("p2", &keys[1..2]), ("p3", &keys[2..])],
+        "{ rpm = 3 }",
+    ))
+    .await;
+    assert_eq!(served(three.url.clone()).await, 9, "three projects");
+
+    let daily = support::mock(&mock_config(&[("proj", &keys[..1])], "{ rpd = 1 }")).await;
+    let proxy = support::proxy(&daily.url, &keys[..1], &["--provider", "gemini"]).await;
+    let body = with_model("gemini-2.5-flash");
+    assert_eq!(
+        post(&proxy.url, "/v1/chat/completions", "x", &body)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        post(&proxy.url, "/v1/chat/completions", "x", &body)
+            .await
+            .status(),
+        429
+    );
+    rests_until_midnight_pacific(&proxy.url).await;
+}
+
+/// The proxy's first key is spent for the day and rests until midnight Pacific (±5 s), as
+/// its /health says.
+async fn rests_until_midnight_pacific(proxy: &str) {
+    let health: Value = support::get(proxy, "/health")
         .await
         .json()
         .await
         .unwrap_or_default();
     let spent = &health["pools"][0]["key_states"][0];
     assert_eq!(spent["state"], "exhausted", "{health}");
-    // Midnight Pacific is 0 to 25 hours away, never the 12 s the body's retryDelay says.
-    let rests = spent["ready_in_ms"].as_u64().unwrap_or(0);
+    let rests = spent["ready_in_ms"].as_u64().unwrap_or(0) as f64;
     let now = jiff::Timestamp::now();
     let midnight = keyrotor_engine::Gemini::default()
         .daily_reset(now)
-        .map(|at| at.duration_since(now).as_secs_f64() * 1000.0)
-        .unwrap_or(0.0);
+        .map_or(0.0, |at| at.duration_since(now).as_secs_f64() * 1000.0);
     assert!(
-        (rests as f64 - midnight).abs() < 5_000.0,
+        (rests - midnight).abs() < 5_000.0,
         "rests {rests} ms; midnight Pacific in {midnight} ms"
     );
 }

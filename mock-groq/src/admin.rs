@@ -13,7 +13,6 @@ use prometheus_client::metrics::{counter::ConstCounter, gauge::ConstGauge};
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
-use crate::catalog;
 use crate::ledger::{Window, WindowUsage};
 use crate::state::{CounterValues, Mock, lock};
 use keyrotor_serve::exposition::{self, Ordered};
@@ -48,7 +47,7 @@ pub struct OrgState {
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelState {
     /// Model id.
-    pub model: &'static str,
+    pub model: String,
     /// Used and remaining per limited window.
     pub windows: Vec<WindowUsage>,
 }
@@ -82,7 +81,7 @@ pub fn snapshot(mock: &Mock) -> AdminState {
                     let windows = lock(ledger).usage(now);
                     let used = windows.iter().any(|w| w.used > 0.0);
                     (used || m == mock.default_model).then_some(ModelState {
-                        model: catalog::current().models[m].id.as_str(),
+                        model: mock.models[m].id.clone(),
                         windows,
                     })
                 })
@@ -122,6 +121,8 @@ fn add(total: &mut CounterValues, c: &CounterValues) {
     total.ok += c.ok;
     total.rate_limited += c.rate_limited;
     total.rate_limited_rpm += c.rate_limited_rpm;
+    total.rate_limited_rph += c.rate_limited_rph;
+    total.rate_limited_tph += c.rate_limited_tph;
     total.rate_limited_rpd += c.rate_limited_rpd;
     total.rate_limited_tpm += c.rate_limited_tpm;
     total.rate_limited_tpd += c.rate_limited_tpd;
@@ -234,7 +235,7 @@ struct KeyWindow {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QuotaSeries {
     org: String,
-    model: &'static str,
+    model: String,
     window: &'static str,
 }
 
@@ -281,6 +282,8 @@ fn rate_limited_total(view: &AdminState) -> Ordered<KeyWindow, ConstCounter> {
                 (Window::Rpd, c.rate_limited_rpd),
                 (Window::Tpm, c.rate_limited_tpm),
                 (Window::Tpd, c.rate_limited_tpd),
+                (Window::Rph, c.rate_limited_rph),
+                (Window::Tph, c.rate_limited_tph),
             ] {
                 let labels = KeyWindow {
                     org: org.id.clone(),
@@ -302,7 +305,7 @@ fn quota_used(view: &AdminState) -> Ordered<QuotaSeries, ConstGauge<f64>> {
             for w in &model.windows {
                 let labels = QuotaSeries {
                     org: org.id.clone(),
-                    model: model.model,
+                    model: model.model.clone(),
                     window: w.window.name(),
                 };
                 family.push(labels, ConstGauge::new(w.used));

@@ -2,6 +2,7 @@
 //! reported with its path, line and column and what was expected.
 //!
 //! ```toml
+//! provider = "groq"                # or "gemini", "openrouter", "cerebras" (see `provider`)
 //! model = "openai/gpt-oss-120b"   # default model
 //! as_of = "2026-11-23"             # which models exist and their limits; default: today
 //! tier = "free"
@@ -50,6 +51,17 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Which provider the mock imitates: `groq` (the default), `gemini`, `openrouter` or
+    /// `cerebras` — its paths, its windows (fixed or refilling), its rate-limit headers and
+    /// its 429 bodies, from its profile (`keyrotor providers`). Each `[[orgs]]` entry is one
+    /// scope of the provider's limits: an organisation (Groq, Cerebras), a Google Cloud
+    /// project (Gemini), an account (OpenRouter).
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// The models a provider other than Groq serves (Groq's come from its catalog); each
+    /// has its own budget in a scope.
+    #[serde(default)]
+    pub models: Vec<String>,
     /// Model shown in `/admin/state` before any request used it (requests must name theirs).
     #[serde(default = "default_model")]
     pub model: String,
@@ -133,6 +145,10 @@ pub struct LimitsOverride {
     pub tpm: Option<u64>,
     /// Tokens per day.
     pub tpd: Option<u64>,
+    /// Requests per hour (providers with an hourly window: Cerebras).
+    pub rph: Option<u64>,
+    /// Tokens per hour (providers with an hourly window: Cerebras).
+    pub tph: Option<u64>,
 }
 
 impl LimitsOverride {
@@ -304,6 +320,9 @@ pub enum Event {
 fn default_model() -> String {
     catalog::current().recommended.clone()
 }
+fn default_provider() -> String {
+    "groq".to_owned()
+}
 fn default_time_scale() -> f64 {
     1.0
 }
@@ -344,6 +363,8 @@ fn default_fault_duration() -> Duration {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            provider: default_provider(),
+            models: Vec::new(),
             model: default_model(),
             as_of: None,
             tier: Tier::default(),
@@ -399,14 +420,20 @@ impl Config {
 
     /// Checks what the types cannot: ranges, references and uniqueness.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::provider::Provider::check(self)?;
         self.validate_settings()?;
         self.validate_orgs()
+    }
+
+    /// Whether the mock imitates Groq (whose models come from the catalog).
+    pub fn is_groq(&self) -> bool {
+        self.provider == "groq"
     }
 
     /// The model, and the settings' ranges.
     fn validate_settings(&self) -> Result<(), ConfigError> {
         let bad = |msg: String| Err(ConfigError::Invalid(msg));
-        if catalog::current().model(&self.model).is_none() {
+        if self.is_groq() && catalog::current().model(&self.model).is_none() {
             return bad(format!(
                 "model `{}` is not in the catalog (known: {})",
                 self.model,

@@ -64,6 +64,7 @@ pub mod generation;
 pub mod headers;
 pub mod ledger;
 mod models;
+pub mod provider;
 mod server;
 pub mod state;
 

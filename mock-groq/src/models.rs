@@ -1,6 +1,6 @@
-//! `GET /openai/v1/models`: the models served on the mock's `as_of` day, in OpenAI's list
-//! shape, for a valid key only (as Groq: no key, an unknown key or a revoked key is the same
-//! 401 as on chat).
+//! `GET /openai/v1/models` (or the provider's models path): the models served on the mock's
+//! `as_of` day, in OpenAI's list shape, for a valid key only (as Groq: no key, an unknown key
+//! or a revoked key is the same 401 as on chat).
 
 use std::sync::Arc;
 
@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::api_error::ApiError;
-use crate::catalog;
 use crate::chat::{bearer, error_response_plain};
 use crate::state::Mock;
 
@@ -24,7 +23,7 @@ pub async fn list(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response
     if !valid {
         return error_response_plain(&ApiError::invalid_api_key());
     }
-    let data: Vec<Value> = catalog::current()
+    let data: Vec<Value> = mock
         .models
         .iter()
         .filter(|m| m.served_on(mock.as_of))

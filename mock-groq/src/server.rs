@@ -31,9 +31,10 @@ pub fn router(config: Config) -> Result<Router, ConfigError> {
 pub fn app(config: Config) -> Result<(Router, Arc<Mock>), ConfigError> {
     let max_body = config.max_body_bytes;
     let mock = Arc::new(Mock::new(config)?);
+    let profile = &mock.provider.profile;
     let router = Router::new()
-        .route("/openai/v1/chat/completions", post(chat::completions))
-        .route("/openai/v1/models", get(models::list))
+        .route(&profile.chat_path, post(chat::completions))
+        .route(&profile.models_path, get(models::list))
         .route("/admin/state", get(admin::state))
         .route("/admin/reset", post(admin::reset))
         .route("/admin/attribution", get(admin::attribution))
@@ -107,7 +108,11 @@ pub async fn run(args: MockArgs) -> anyhow::Result<()> {
     }
     config.validate()?;
     let as_of = config.as_of();
-    if let Some(model) = crate::catalog::current().model(&config.model) {
+    let groq = config.is_groq();
+    if let Some(model) = crate::catalog::current()
+        .model(&config.model)
+        .filter(|_| groq)
+    {
         let availability = model.availability(as_of);
         if availability != crate::catalog::Availability::Served {
             eprintln!(

@@ -15,18 +15,20 @@ use rand::rngs::SmallRng;
 use serde::Serialize;
 
 use crate::attribution::Attribution;
-use crate::catalog;
+use crate::catalog::Model;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, Event};
 use crate::faults::Faults;
 use crate::key::ApiKey;
 use crate::ledger::{Ledger, Window};
+use crate::provider::Provider;
+use jiff::Timestamp;
 
-/// One organisation: its id and a ledger per catalog model.
+/// One organisation (a provider's scope: project, account): its id and a ledger per model.
 pub struct Org {
     /// The organisation id.
     pub id: String,
-    /// One ledger per model of the catalog ([`catalog::Catalog::models`]), same order.
+    /// One ledger per model the mock knows ([`Mock::models`]), same order.
     pub ledgers: Vec<Mutex<Ledger>>,
 }
 
@@ -37,7 +39,7 @@ pub struct Counters {
     ok: AtomicU64,
     rate_limited: AtomicU64,
     /// 429s by the window that ran out, in [`Window::ALL`]'s order.
-    limited_by: [AtomicU64; 4],
+    limited_by: [AtomicU64; 6],
     too_large: AtomicU64,
     unauthorized: AtomicU64,
     server_errors: AtomicU64,
@@ -64,6 +66,10 @@ pub struct CounterValues {
     pub rate_limited_tpm: u64,
     /// … tokens per day.
     pub rate_limited_tpd: u64,
+    /// … requests per hour.
+    pub rate_limited_rph: u64,
+    /// … tokens per hour.
+    pub rate_limited_tph: u64,
     /// Answered 413 (request larger than TPM).
     pub too_large: u64,
     /// Answered 401.
@@ -133,6 +139,8 @@ impl Counters {
             rate_limited_rpd: get(&self.limited_by[1]),
             rate_limited_tpm: get(&self.limited_by[2]),
             rate_limited_tpd: get(&self.limited_by[3]),
+            rate_limited_rph: get(&self.limited_by[4]),
+            rate_limited_tph: get(&self.limited_by[5]),
             too_large: get(&self.too_large),
             unauthorized: get(&self.unauthorized),
             server_errors: get(&self.server_errors),
@@ -144,14 +152,10 @@ impl Counters {
     }
 
     fn reset(&self) {
-        for c in [
+        for c in self.limited_by.iter().chain([
             &self.requests,
             &self.ok,
             &self.rate_limited,
-            &self.limited_by[0],
-            &self.limited_by[1],
-            &self.limited_by[2],
-            &self.limited_by[3],
             &self.too_large,
             &self.unauthorized,
             &self.server_errors,
@@ -159,7 +163,7 @@ impl Counters {
             &self.dropped,
             &self.stalled,
             &self.stream_errors,
-        ] {
+        ]) {
             c.store(0, Ordering::Relaxed);
         }
     }
@@ -192,7 +196,11 @@ pub struct Mock {
     pub unauthenticated: Counters,
     /// Fault rules.
     pub faults: Faults,
-    /// Index of the default model in the catalog.
+    /// The provider it imitates.
+    pub provider: Provider,
+    /// The models it knows, served or not (Groq's catalog, or another provider's list).
+    pub models: Vec<Model>,
+    /// Index of the default model in [`Mock::models`].
     pub default_model: usize,
     /// The day whose catalog is served: which models exist.
     pub as_of: jiff::civil::Date,
@@ -206,17 +214,21 @@ pub struct Mock {
 }
 
 /// Each organisation with a ledger per model (its tier's limits, overridden where the
-/// config says), and every key with the organisation it belongs to.
-fn orgs_and_keys(config: &Config) -> (Vec<Org>, Vec<KeyEntry>) {
+/// config says; fixed windows reset on the wall clock from `epoch`), and every key with the
+/// organisation it belongs to.
+fn orgs_and_keys(
+    config: &Config,
+    (provider, models): (&Provider, &[Model]),
+    epoch: Timestamp,
+) -> (Vec<Org>, Vec<KeyEntry>) {
     let mut orgs = Vec::new();
     let mut keys = Vec::new();
     for (index, org) in config.orgs.iter().enumerate() {
         let tier = org.tier.unwrap_or(config.tier);
-        let override_ = org.limits.unwrap_or_default();
-        let ledgers = catalog::current()
-            .models
+        let over = org.limits.unwrap_or_default();
+        let ledgers = models
             .iter()
-            .map(|m| Mutex::new(Ledger::new(override_.apply(m.limits(tier)))))
+            .map(|m| Mutex::new(provider.ledger(m.limits(tier), over, epoch)))
             .collect();
         orgs.push(Org {
             id: org.id.clone(),
@@ -292,11 +304,29 @@ impl Mock {
     /// Builds the state from a validated config.
     pub fn new(config: Config) -> Result<Self, ConfigError> {
         config.validate()?;
-        let default_model = catalog::current()
-            .find(&config.model)
-            .ok_or_else(|| ConfigError::Invalid(format!("unknown model {}", config.model)))?;
+        let provider = Provider::check(&config)?;
+        let models = provider.models(&config);
+        let default_model = match models.iter().position(|m| m.id == config.model) {
+            Some(m) => m,
+            None if !config.is_groq() => 0,
+            None => {
+                return Err(ConfigError::Invalid(format!(
+                    "unknown model {}",
+                    config.model
+                )));
+            }
+        };
         let clock = Clock::start(config.time_scale);
-        let (orgs, mut keys) = orgs_and_keys(&config);
+        let start_unix = config.start_unix.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        });
+        let epoch = i64::try_from(start_unix)
+            .ok()
+            .and_then(|s| Timestamp::from_second(s).ok())
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let (orgs, mut keys) = orgs_and_keys(&config, (&provider, &models), epoch);
         let by_key: HashMap<String, usize> = keys
             .iter()
             .enumerate()
@@ -304,11 +334,6 @@ impl Mock {
             .collect();
         schedule_events(&config.events, &orgs, &mut keys, &by_key);
         let faults = Faults::new(&config.faults, |id| orgs.iter().position(|o| o.id == id));
-        let start_unix = config.start_unix.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-        });
         let attribution = config
             .attribution
             .then(|| Mutex::new(Attribution::default()));
@@ -321,6 +346,8 @@ impl Mock {
             by_key,
             unauthenticated: Counters::default(),
             faults,
+            provider,
+            models,
             default_model,
             start_unix,
             sequence: AtomicU64::new(0),
@@ -345,6 +372,16 @@ impl Mock {
             texts.insert((start, tokens), text.clone());
         }
         text
+    }
+
+    /// The model called `id` (served or not), by its index in [`Mock::models`].
+    pub fn find_model(&self, id: &str) -> Option<usize> {
+        self.models.iter().position(|m| m.id == id)
+    }
+
+    /// The mock's wall clock now, in Unix seconds: its start plus the time since.
+    pub fn wall_now(&self) -> u64 {
+        self.start_unix + self.clock.to_real(self.clock.now()).as_secs()
     }
 
     /// The key index for a presented key value, if the key is known.

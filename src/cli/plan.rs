@@ -79,7 +79,13 @@ impl PlanArgs {
         let explicit = [rpm, rpd, tpm, tpd].iter().any(Option::is_some);
         Ok(PlanInput {
             as_of: self.as_of.as_of,
-            limits: explicit.then_some(mock_groq::config::LimitsOverride { rpm, rpd, tpm, tpd }),
+            limits: explicit.then_some(mock_groq::config::LimitsOverride {
+                rpm,
+                rpd,
+                tpm,
+                tpd,
+                ..Default::default()
+            }),
             ..self.event.clone()
         })
     }

@@ -45,6 +45,20 @@ impl Profiles {
                 windows.push(window(&check, &raw.id, w)?);
             }
             let h = raw.headers;
+            for (field, span, dimension) in [
+                ("requests_span", h.requests_span, Dimension::Requests),
+                ("tokens_span", h.tokens_span, Dimension::Tokens),
+            ] {
+                let known = |s| {
+                    windows
+                        .iter()
+                        .any(|w| w.dimension == dimension && w.span == s)
+                };
+                if span.is_some_and(|s| !known(s)) {
+                    let said = format!("{field} names no window of this provider");
+                    return Err(check.invalid(&raw.id, "headers", &said));
+                }
+            }
             list.push(Profile {
                 id: raw.id.into_inner(),
                 name: raw.name.0,
@@ -58,6 +72,8 @@ impl Profiles {
                     on: Some(h.on),
                     requests: [h.limit_requests, h.remaining_requests, h.reset_requests],
                     tokens: [h.limit_tokens, h.remaining_tokens, h.reset_tokens],
+                    requests_span: h.requests_span,
+                    tokens_span: h.tokens_span,
                     reset_format: h.reset_format,
                 },
                 errors: Errors {
@@ -182,6 +198,8 @@ struct RawHeaders {
     limit_tokens: Option<String>,
     remaining_tokens: Option<String>,
     reset_tokens: Option<String>,
+    requests_span: Option<Span>,
+    tokens_span: Option<Span>,
     reset_format: Option<ResetFormat>,
 }
 

@@ -146,6 +146,11 @@ pub struct Headers {
     pub requests: [Option<String>; 3],
     /// The token limit, remaining and reset headers.
     pub tokens: [Option<String>; 3],
+    /// Which window the request headers describe (Groq's and Cerebras's: the day; OpenAI's:
+    /// the minute).
+    pub requests_span: Option<Span>,
+    /// Which window the token headers describe.
+    pub tokens_span: Option<Span>,
     /// How the resets are written.
     pub reset_format: Option<ResetFormat>,
 }

@@ -21,6 +21,8 @@ struct Stated {
     windows: &'static [(Dimension, Span, Option<&'static str>, Option<u64>)],
     /// The request limit header, if any.
     limit_requests: Option<&'static str>,
+    /// Which windows the request and token headers describe.
+    spans: (Option<Span>, Option<Span>),
 }
 
 use Dimension::{Requests, Tokens};
@@ -42,6 +44,7 @@ const STATED: [Stated; 5] = [
             (Tokens, Day, None, None),
         ],
         limit_requests: Some("x-ratelimit-limit-requests"),
+        spans: (Some(Day), Some(Minute)),
     },
     // ai.google.dev/gemini-api/docs/rate-limits, seen 2026-12-07: per project, RPD resets
     // at midnight Pacific; no rate-limit headers, the wait in the body.
@@ -58,6 +61,7 @@ const STATED: [Stated; 5] = [
             (Requests, Day, Some("America/Los_Angeles"), None),
         ],
         limit_requests: None,
+        spans: (None, None),
     },
     // openrouter.ai/docs/api-reference/limits, seen 2026-12-07: the account's; ':free'
     // models 20 RPM and 50 a day (UTC) without credits bought.
@@ -73,6 +77,7 @@ const STATED: [Stated; 5] = [
             (Requests, Day, Some("UTC"), Some(50)),
         ],
         limit_requests: Some("x-ratelimit-limit"),
+        spans: (Some(Day), None),
     },
     // inference-docs.cerebras.ai/support/rate-limits, seen 2026-12-07: free tier, gpt-oss-120b.
     Stated {
@@ -91,6 +96,7 @@ const STATED: [Stated; 5] = [
             (Tokens, Day, None, Some(1_000_000)),
         ],
         limit_requests: Some("x-ratelimit-limit-requests-day"),
+        spans: (Some(Day), Some(Minute)),
     },
     // developers.openai.com/api/docs/guides/rate-limits, seen 2026-12-07.
     Stated {
@@ -102,6 +108,7 @@ const STATED: [Stated; 5] = [
         headers_on: HeadersOn::Every,
         windows: &[(Requests, Minute, None, None), (Tokens, Minute, None, None)],
         limit_requests: Some("x-ratelimit-limit-requests"),
+        spans: (Some(Minute), Some(Minute)),
     },
 ];
 
@@ -125,6 +132,8 @@ fn every_built_in_profile_says_what_its_sources_state() {
             stated.limit_requests,
             "{id}"
         );
+        let spans = (p.headers.requests_span, p.headers.tokens_span);
+        assert_eq!(spans, stated.spans, "{id}");
         let windows: Vec<_> = p
             .windows
             .iter()
@@ -243,6 +252,13 @@ fn a_bad_profiles_file_is_refused_with_its_line_and_field() {
                 "time_zone = \"UTC\"",
             ),
             "a fixed window needs resets_at and time_zone",
+        ),
+        (
+            base.replace(
+                "requests_span = \"minute\"\ntokens_span = \"minute\"",
+                "requests_span = \"hour\"\ntokens_span = \"minute\"",
+            ),
+            "headers: requests_span names no window of this provider",
         ),
     ];
     for (text, expected) in cases {

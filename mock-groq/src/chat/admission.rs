@@ -15,11 +15,12 @@ use super::error_response;
 use super::wire::ChatRequest;
 use super::{Served, refused};
 use crate::api_error::ApiError;
-use crate::catalog;
 use crate::config::FaultKind;
 use crate::headers;
 use crate::ledger::Denial;
 use crate::ledger::Snapshot;
+use crate::ledger::Window;
+use crate::provider::{Denied, Speaks};
 use crate::state::Mock;
 use crate::state::Outcome;
 use crate::state::lock;
@@ -41,7 +42,7 @@ pub(super) fn sizes(
         .or(request.max_tokens)
         .unwrap_or(mock.config.default_max_tokens)
         .max(1);
-    let context = catalog::current().models[model].context_window;
+    let context = mock.models[model].context_window;
     if prompt_tokens.saturating_add(max_tokens) > context {
         return Err(ApiError::context_length_exceeded(
             context,
@@ -92,9 +93,7 @@ pub(super) async fn fault(
             });
         }
         FaultKind::ServerError => ApiError::server_error(),
-        FaultKind::OverCapacity => {
-            ApiError::over_capacity(catalog::current().models[at.model].id.as_str())
-        }
+        FaultKind::OverCapacity => ApiError::over_capacity(mock.models[at.model].id.as_str()),
         FaultKind::FlexCapacity => ApiError::flex_capacity(),
         FaultKind::Drop => return Err(Box::new((Some(Outcome::Dropped), dropped_response()))),
         FaultKind::Stall => {
@@ -117,9 +116,24 @@ pub(super) fn admit(mock: &Mock, at: &Asked, reserved: u64) -> Result<Snapshot, 
     let Err(denial) = decision else {
         return Ok(snapshot);
     };
+    if mock.provider.speaks != Speaks::Groq
+        && let Denial::Limited {
+            window,
+            limit,
+            wait,
+            ..
+        } = denial
+    {
+        return Err(Box::new(provider_429(
+            mock,
+            at,
+            &snapshot,
+            (window, limit, wait),
+        )));
+    }
     let err = ApiError::from_denial(
         &denial,
-        catalog::current().models[at.model].id.as_str(),
+        mock.models[at.model].id.as_str(),
         &mock.orgs[at.org].id,
         mock.clock.scale(),
     );
@@ -132,6 +146,31 @@ pub(super) fn admit(mock: &Mock, at: &Asked, reserved: u64) -> Result<Snapshot, 
         Denial::TooLarge { .. } => Outcome::Status(err.status),
     };
     Err(Box::new((Some(outcome), response)))
+}
+
+/// A 429 in the words of a provider other than Groq, with its headers.
+fn provider_429(
+    mock: &Mock,
+    at: &Asked,
+    snapshot: &Snapshot,
+    (window, limit, wait): (Window, u64, Duration),
+) -> Served {
+    let mut said = HeaderMap::new();
+    let when = (mock.wall_now(), true);
+    mock.provider
+        .insert_rate_limits(&mut said, snapshot, &mock.clock, when);
+    let denied = Denied {
+        window,
+        limit,
+        model: mock.models[at.model].id.as_str(),
+        scope: &mock.orgs[at.org].id,
+        wait_real: mock.clock.to_real(wait),
+        headers: &said,
+    };
+    let mut response = mock.provider.rate_limited(denied);
+    response.headers_mut().extend(said);
+    headers::insert_request_id(response.headers_mut(), &at.request_id);
+    (Some(Outcome::Limited(window)), response)
 }
 
 pub(super) fn parse(

@@ -8,7 +8,6 @@ use rand::rngs::SmallRng;
 
 use super::Admitted;
 use super::with_headers;
-use crate::catalog;
 use crate::generation;
 use crate::state::Mock;
 
@@ -32,7 +31,7 @@ pub(super) async fn json_response(
         id: &id,
         object: "chat.completion",
         created: admitted.created,
-        model: catalog::current().models[admitted.model].id.as_str(),
+        model: mock.models[admitted.model].id.as_str(),
         choices: [Choice {
             index: 0,
             message: Message {

@@ -18,7 +18,6 @@ use rand::rngs::SmallRng;
 
 use crate::api_error::ApiError;
 use crate::attribution;
-use crate::catalog;
 use crate::generation::{self, Timing};
 use crate::headers;
 use crate::ledger::Snapshot;
@@ -61,7 +60,7 @@ impl Admitted {
     ) -> Self {
         let config = &mock.config;
         let completion_tokens = generation::completion_tokens(&config.completion, max_tokens, rng);
-        let model = &catalog::current().models[at.model];
+        let model = &mock.models[at.model];
         let timing = Timing::sample(
             &config.latency,
             model,
@@ -212,10 +211,9 @@ async fn serve(
         Err(err) => return refused(&err, &request_id, None, mock),
     };
     let model_name = request.model.as_deref().unwrap_or_default();
-    let catalog = catalog::current();
-    let served = catalog
-        .find(model_name)
-        .filter(|&m| catalog.models[m].served_on(mock.as_of));
+    let served = mock
+        .find_model(model_name)
+        .filter(|&m| mock.models[m].served_on(mock.as_of));
     let Some(model) = served else {
         return refused(
             &ApiError::model_not_found(model_name),
@@ -298,7 +296,9 @@ pub fn error_response(
     let mut response = error_response_plain(err);
     headers::insert_request_id(response.headers_mut(), request_id);
     if let Some(snap) = snapshot {
-        headers::insert_rate_limits(response.headers_mut(), snap, &mock.clock);
+        let at = (mock.wall_now(), true);
+        mock.provider
+            .insert_rate_limits(response.headers_mut(), snap, &mock.clock, at);
     }
     response
 }
@@ -321,6 +321,8 @@ fn with_headers(
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers::insert_request_id(h, &admitted.request_id);
-    headers::insert_rate_limits(h, &admitted.snapshot, &mock.clock);
+    let at = (mock.wall_now(), false);
+    mock.provider
+        .insert_rate_limits(h, &admitted.snapshot, &mock.clock, at);
     response
 }

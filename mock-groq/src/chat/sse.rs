@@ -14,7 +14,6 @@ use super::Admitted;
 use super::wire::Usage;
 use super::with_headers;
 use crate::api_error::ApiError;
-use crate::catalog;
 use crate::generation;
 use crate::state::Mock;
 use crate::state::Outcome;
@@ -45,7 +44,7 @@ pub(super) fn stream_response(
 ) -> Response {
     let writer = ChunkWriter {
         id: generation::completion_id(rng),
-        model: catalog::current().models[admitted.model].id.as_str(),
+        model: mock.models[admitted.model].id.clone(),
         created: admitted.created,
     };
     let pieces = split_words(&content, STREAM_CHUNKS);
@@ -106,7 +105,7 @@ impl Pace {
 /// Writes one completion's `data:` chunks.
 pub(super) struct ChunkWriter {
     pub(super) id: String,
-    pub(super) model: &'static str,
+    pub(super) model: String,
     pub(super) created: u64,
 }
 
@@ -121,7 +120,7 @@ impl ChunkWriter {
             id: &self.id,
             object: "chat.completion.chunk",
             created: self.created,
-            model: self.model,
+            model: &self.model,
             system_fingerprint: FINGERPRINT,
             choices,
             x_groq,

@@ -50,7 +50,7 @@ pub(super) struct Completion<'a> {
     pub(super) id: &'a str,
     pub(super) object: &'static str,
     pub(super) created: u64,
-    pub(super) model: &'static str,
+    pub(super) model: &'a str,
     pub(super) choices: [Choice<'a>; 1],
     pub(super) usage: Usage,
     pub(super) usage_breakdown: Option<()>,
@@ -79,7 +79,7 @@ pub(super) struct Chunk<'a> {
     pub(super) id: &'a str,
     pub(super) object: &'static str,
     pub(super) created: u64,
-    pub(super) model: &'static str,
+    pub(super) model: &'a str,
     pub(super) system_fingerprint: &'static str,
     pub(super) choices: Vec<ChunkChoice<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]

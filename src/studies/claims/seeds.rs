@@ -75,6 +75,7 @@ impl Seed {
             rpd: Some(rpd),
             tpm: Some(0),
             tpd: Some(0),
+            ..LimitsOverride::default()
         }
     }
 

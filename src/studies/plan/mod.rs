@@ -468,6 +468,7 @@ impl PlanInput {
                 rpd: zero_is_unlimited(limits.rpd),
                 tpm: zero_is_unlimited(limits.tpm),
                 tpd: zero_is_unlimited(limits.tpd),
+                ..LimitsOverride::default()
             }))
             .full_completions()
             .keys(keys.max(1))
