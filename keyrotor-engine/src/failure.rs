@@ -356,15 +356,7 @@ mod opt_millis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ::http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
+    use crate::test_support::headers;
 
     fn body(message: &str, kind: &str) -> Vec<u8> {
         serde_json::json!({"error": {"message": message, "type": kind, "code": "rate_limit_exceeded"}})

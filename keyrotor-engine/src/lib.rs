@@ -85,11 +85,13 @@ pub mod request;
 pub mod rotor;
 pub mod status;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod transport;
 
 pub use keys::ApiKey;
 pub use policy::PolicyConfig;
-pub use provider::{Gemini, Groq, OpenAi, Provider};
+pub use provider::{Cerebras, Gemini, Groq, OpenAi, OpenRouter, Provider};
 pub use request::ChatRequest;
 pub use rotor::{MAX_KEYS, Rotor, RotorOptions, Sent, Streamed, Trace};
 pub use status::{PoolBudget, Status};

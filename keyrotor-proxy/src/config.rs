@@ -79,9 +79,9 @@ pub struct PoolConfig {
     /// The upstream's base URL.
     #[serde(default = "groq_url")]
     pub upstream: String,
-    /// Which API the keys belong to: `groq`, `openai` or `gemini`.
+    /// Which API the keys belong to: `groq`, `openai`, `gemini`, `openrouter` or `cerebras`.
     #[serde(default = "groq")]
-    pub provider: Provider,
+    pub provider: ProviderName,
     /// The rotation policy, as `--policy` writes it.
     #[serde(default = "adaptive")]
     pub policy: String,
@@ -96,28 +96,6 @@ pub struct PoolConfig {
     pub keys_file: Option<PathBuf>,
     /// The environment variable holding its keys (`NAME`, `NAME_2`…, `NAME1`…, `NAMES`).
     pub keys_env: Option<String>,
-}
-
-/// `provider = "groq" | "openai"`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    /// Groq.
-    Groq,
-    /// OpenAI-style.
-    Openai,
-    /// Google's Gemini API (its OpenAI-compatible surface).
-    Gemini,
-}
-
-impl From<Provider> for ProviderName {
-    fn from(p: Provider) -> Self {
-        match p {
-            Provider::Groq => ProviderName::Groq,
-            Provider::Openai => ProviderName::Openai,
-            Provider::Gemini => ProviderName::Gemini,
-        }
-    }
 }
 
 /// One client.
@@ -159,8 +137,8 @@ impl<'de> Deserialize<'de> for Limit {
 fn groq_url() -> String {
     "https://api.groq.com".into()
 }
-fn groq() -> Provider {
-    Provider::Groq
+fn groq() -> ProviderName {
+    ProviderName::Groq
 }
 fn adaptive() -> String {
     "adaptive".into()

@@ -33,11 +33,12 @@ use humantime_serde::re::humantime;
 use tokio::net::TcpListener;
 
 use keyrotor_engine::transport::Timeouts;
-use keyrotor_engine::{Gemini, Groq, OpenAi, PolicyConfig, Provider};
+use keyrotor_engine::{Cerebras, Gemini, Groq, OpenAi, OpenRouter, PolicyConfig, Provider};
 
 /// Which API the keys belong to: how its answers read, where its chat endpoint is and which
 /// environment variable holds its keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProviderName {
     /// Groq (`/openai/v1/chat/completions`, `GROQ_API_KEY`…).
     Groq,
@@ -47,6 +48,12 @@ pub enum ProviderName {
     /// (`/v1beta/openai/chat/completions`, `GEMINI_API_KEY`…): limits per project, a daily
     /// quota back at midnight Pacific time.
     Gemini,
+    /// OpenRouter (`/api/v1/chat/completions`, `OPENROUTER_API_KEY`…): limits per account,
+    /// shared by all its keys; the `:free` daily cap back at midnight UTC.
+    Openrouter,
+    /// Cerebras Inference (`/v1/chat/completions`, `CEREBRAS_API_KEY`…): limits per
+    /// organization, its own `x-ratelimit-*-requests-day` / `-tokens-minute` headers.
+    Cerebras,
 }
 
 impl ProviderName {
@@ -55,6 +62,8 @@ impl ProviderName {
             Self::Groq => Box::new(Groq),
             Self::Openai => Box::new(OpenAi),
             Self::Gemini => Box::new(Gemini::default()),
+            Self::Openrouter => Box::new(OpenRouter::default()),
+            Self::Cerebras => Box::new(Cerebras),
         }
     }
 }

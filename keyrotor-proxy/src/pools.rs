@@ -10,7 +10,7 @@ use anyhow::Context;
 use prometheus_client::metrics::histogram::Histogram;
 
 use keyrotor_engine::transport::{HttpTransport, Timeouts};
-use keyrotor_engine::{Gemini, Groq, OpenAi, Rotor, RotorOptions};
+use keyrotor_engine::{Rotor, RotorOptions};
 
 use crate::setup::PoolSetup;
 use crate::{Env, ProviderName};
@@ -150,13 +150,8 @@ impl Pool {
             ..RotorOptions::default()
         };
         let (keys, policy) = (setup.keys, setup.policy);
-        let rotor = match setup.provider {
-            ProviderName::Groq => Rotor::for_provider(keys, policy, transport, options, Groq),
-            ProviderName::Openai => Rotor::for_provider(keys, policy, transport, options, OpenAi),
-            ProviderName::Gemini => {
-                Rotor::for_provider(keys, policy, transport, options, Gemini::default())
-            }
-        }?;
+        let provider = setup.provider.provider();
+        let rotor = Rotor::for_provider(keys, policy, transport, options, provider)?;
         // Key state is a fact of the upstream's keys: kept only for the same upstream.
         let before =
             before.filter(|b| b.upstream == setup.upstream && b.provider == setup.provider);

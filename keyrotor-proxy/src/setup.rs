@@ -119,7 +119,7 @@ impl Setup {
         let mut pools = Vec::with_capacity(file.pools.len());
         for pool in file.pools {
             let name = pool.name.into_inner();
-            let provider = ProviderName::from(pool.provider);
+            let provider = pool.provider;
             let provider_var = provider.provider().key_variable();
             let policy = pool
                 .policy

@@ -463,70 +463,73 @@ async fn a_gemini_pool_fails_over_a_spent_day_and_rests_the_key_until_the_reset(
     rests_until_midnight_pacific(&proxy.url).await;
 }
 
-/// The proxy in front of the mock speaking Gemini: three keys of one Google Cloud project
-/// serve what one key does (the project's 3 a minute) within a 1-second deadline, the same
-/// keys in three projects three times that; a project's spent day rests its key until midnight Pacific, read from the
+/// The mock's config for `provider`: `model`, one scope per entry of `scopes` with its keys,
+/// each limited to `limits`.
+fn provider_mock(provider: &str, model: &str, scopes: &[&[&str]], limits: &str) -> String {
+    let mut text =
+        format!("provider = \"{provider}\"\nmodels = [\"{model}\"]\n[latency]\nenabled = false\n");
+    for (i, keys) in scopes.iter().enumerate() {
+        let keys: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+        text.push_str(&format!(
+            "[[orgs]]\nid = \"scope{i}\"\nkeys = [{}]\nlimits = {limits}\n",
+            keys.join(", ")
+        ));
+    }
+    text
+}
+
+/// The proxy in front of the mock speaking each provider: three keys of one scope (a Gemini
+/// project, an OpenRouter account, a Cerebras organization) serve what one key does — the
+/// scope's 3 a minute — within a 1-second deadline; the same keys in three scopes three times
+/// that. A Gemini project's spent day rests its key until midnight Pacific, read from the
 /// mock's own 429 body.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gemini_keys_add_capacity_only_across_projects() {
-    let keys = ["AIza-one", "AIza-two", "AIza-three"];
-    let mock_config = |projects: &[(&str, &[&str])], limits: &str| {
-        let mut text = String::from(
-            "provider = \"gemini\"\nmodels = [\"gemini-2.5-flash\"]\n[latency]\nenabled = false\n",
-        );
-        for (id, keys) in projects {
-            let keys: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
-            text.push_str(&format!(
-                "[[orgs]]\nid = \"{id}\"\nkeys = [{}]\nlimits = {limits}\n",
-                keys.join(", ")
-            ));
-        }
-        text
-    };
-    let served = |upstream: String| async move {
-        let flags = ["--provider", "gemini", "--deadline", "1s"];
+async fn keys_add_capacity_only_across_the_providers_scope() {
+    let keys = ["key-one", "key-two", "key-three"];
+    let served = |upstream: String, provider: &'static str, model: &'static str| async move {
+        let flags = ["--provider", provider, "--deadline", "1s"];
         let proxy = support::proxy(&upstream, &keys, &flags).await;
         let mut ok = 0;
         for _ in 0..9 {
-            let answer = post(
-                &proxy.url,
-                "/v1/chat/completions",
-                "x",
-                &with_model("gemini-2.5-flash"),
-            )
-            .await;
+            let answer = post(&proxy.url, "/v1/chat/completions", "x", &with_model(model)).await;
             ok += usize::from(answer.status() == 200);
         }
         ok
     };
-    let one = support::mock(&mock_config(&[("proj", &keys)], "{ rpm = 3 }")).await;
-    assert_eq!(
-        served(one.url.clone()).await,
-        3,
-        "three keys of one project"
-    );
-    let three = support::mock(&mock_config(
-        &[("p1", &keys[..1]), ("p2", &keys[1..2]), ("p3", &keys[2..])],
-        "{ rpm = 3 }",
+    for (provider, model) in [
+        ("gemini", "gemini-2.5-flash"),
+        ("openrouter", "meta-llama/llama-3.3-70b-instruct:free"),
+        ("cerebras", "gpt-oss-120b"),
+    ] {
+        let one = support::mock(&provider_mock(provider, model, &[&keys], "{ rpm = 3 }")).await;
+        let apart = [&keys[..1], &keys[1..2], &keys[2..]];
+        let three = support::mock(&provider_mock(provider, model, &apart, "{ rpm = 3 }")).await;
+        assert_eq!(
+            served(one.url.clone(), provider, model).await,
+            3,
+            "{provider}: one scope"
+        );
+        assert_eq!(
+            served(three.url.clone(), provider, model).await,
+            9,
+            "{provider}: three scopes"
+        );
+    }
+
+    let flash = "gemini-2.5-flash";
+    let daily = support::mock(&provider_mock(
+        "gemini",
+        flash,
+        &[&keys[..1]],
+        "{ rpd = 1 }",
     ))
     .await;
-    assert_eq!(served(three.url.clone()).await, 9, "three projects");
-
-    let daily = support::mock(&mock_config(&[("proj", &keys[..1])], "{ rpd = 1 }")).await;
     let proxy = support::proxy(&daily.url, &keys[..1], &["--provider", "gemini"]).await;
-    let body = with_model("gemini-2.5-flash");
-    assert_eq!(
-        post(&proxy.url, "/v1/chat/completions", "x", &body)
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(
-        post(&proxy.url, "/v1/chat/completions", "x", &body)
-            .await
-            .status(),
-        429
-    );
+    let body = with_model(flash);
+    for expected in [200, 429] {
+        let answer = post(&proxy.url, "/v1/chat/completions", "x", &body).await;
+        assert_eq!(answer.status(), expected);
+    }
     rests_until_midnight_pacific(&proxy.url).await;
 }
 

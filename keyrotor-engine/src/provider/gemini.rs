@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use ::http::HeaderMap;
-use groq_wire::providers::{Dimension as Counted, Profiles, Span, Window};
+use groq_wire::providers::Window;
 use jiff::Timestamp;
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -27,12 +27,9 @@ pub struct Gemini {
 
 impl Default for Gemini {
     fn default() -> Self {
-        let profiles = Profiles::builtin();
-        let daily = profiles
-            .find("gemini")
-            .and_then(|p| p.window(Counted::Requests, Span::Day))
-            .cloned();
-        Self { daily }
+        Self {
+            daily: super::daily_window("gemini"),
+        }
     }
 }
 

@@ -11,6 +11,10 @@
 //!   ("Request too large …"), which no wait or other key of the organisation can serve.
 //! - [`Gemini`]: no rate-limit headers; the 429 body's quota id names the window, and a
 //!   per-day quota comes back at midnight Pacific time ([`gemini`]).
+//! - [`OpenRouter`]: headers on errors only; the 429 message names the free cap, and the daily
+//!   one comes back at midnight UTC ([`openrouter`]).
+//! - [`Cerebras`]: its own header names (`…-requests-day`, `…-tokens-minute`, resets in
+//!   seconds) and a flat error body ([`cerebras`]).
 
 use std::time::Duration;
 
@@ -20,8 +24,12 @@ use tokio::time::Instant;
 use crate::failure::{self, Failure};
 use crate::pool::Observed;
 
+pub mod cerebras;
 pub mod gemini;
+pub mod openrouter;
+pub use cerebras::Cerebras;
 pub use gemini::Gemini;
+pub use openrouter::OpenRouter;
 
 /// One provider's wire conventions.
 pub trait Provider: std::fmt::Debug + Send + Sync + 'static {
@@ -46,7 +54,38 @@ pub trait Provider: std::fmt::Debug + Send + Sync + 'static {
     }
 }
 
+/// A boxed provider is one (the proxy picks its provider when it reads its config).
+impl<P: Provider + ?Sized> Provider for Box<P> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn chat_path(&self) -> &'static str {
+        (**self).chat_path()
+    }
+    fn rate_limited(&self, headers: &HeaderMap, body: &[u8]) -> Failure {
+        (**self).rate_limited(headers, body)
+    }
+    fn observe(&self, headers: &HeaderMap, at: Instant) -> Option<Observed> {
+        (**self).observe(headers, at)
+    }
+    fn key_variable(&self) -> &'static str {
+        (**self).key_variable()
+    }
+    fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
+        (**self).classify(status, headers, body)
+    }
+}
+
 const MINUTE: Duration = Duration::from_secs(60);
+
+/// The daily requests window of built-in profile `id` (Gemini's and OpenRouter's come back
+/// whole at a wall-clock time).
+fn daily_window(id: &str) -> Option<groq_wire::providers::Window> {
+    use groq_wire::providers::{Dimension, Profiles, Span};
+    let profiles = Profiles::builtin();
+    let profile = profiles.find(id)?;
+    profile.window(Dimension::Requests, Span::Day).cloned()
+}
 const DAY: Duration = Duration::from_secs(86_400);
 
 /// Groq (the default).
@@ -117,15 +156,7 @@ impl Provider for OpenAi {
 mod tests {
     use super::*;
     use crate::failure::{Dimension, Scope};
-    use ::http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
+    use crate::test_support::headers;
 
     /// The same header reads as a day's budget from Groq and a minute's from OpenAI: after
     /// 30 s, Groq's 0 of 1,000 requests has refilled by 0.35, OpenAI's 0 of 1,000 by 500.
