@@ -33,12 +33,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use mock_groq::config::limits_in_force;
 
 use crate::drive::app::AppSender;
 use crate::drive::driver::{Driven, Progress, drive};
 use crate::drive::network::WithRtt;
 use crate::drive::replicas::Replicas;
+use crate::engine::provider::ProviderName;
 use crate::engine::transport::{HttpTransport, InProcessTransport, Timeouts, Transport};
 use crate::engine::{ApiKey, Rotor, RotorOptions, keys};
 use crate::measure::quota::Quota;
@@ -98,17 +98,7 @@ async fn admin_state(router: axum::Router) -> Option<serde_json::Value> {
 }
 
 fn limits_used(scenario: &Scenario) -> LimitsUsed {
-    let t = &scenario.target;
-    let (limits, source) = match t.url() {
-        Some(_) => {
-            let (published, _) = limits_in_force(&t.model, t.tier, None);
-            (
-                published,
-                "the real API's own (catalog values shown for reference)".to_owned(),
-            )
-        }
-        None => limits_in_force(&t.model, t.tier, t.limits()),
-    };
+    let (limits, source) = scenario.target.limits_in_force();
     LimitsUsed { limits, source }
 }
 
@@ -134,6 +124,7 @@ async fn drive_with<T: Transport + 'static>(
     let engine = &scenario.engine;
     let policy = engine.policy.config.clone();
     let rtt = scenario.target.rtt();
+    let provider = scenario.target.provider;
     let rotor_options = RotorOptions {
         deadline: engine.deadline,
         budget: Some(scenario.traffic.latency_budget),
@@ -145,11 +136,12 @@ async fn drive_with<T: Transport + 'static>(
             ..rotor_options
         };
         let transport = WithRtt::new(transport()?, rtt);
-        Ok(Rotor::new(
+        Ok(Rotor::for_provider(
             keys.clone(),
             policy.clone(),
             transport,
             options,
+            provider.provider(),
         )?)
     };
     let recorder = recorder(scenario, options)?;
@@ -331,7 +323,8 @@ fn drive_simulated(
         // real-time offset leaks into the simulation.
         let router = mock_groq::router(mock_config(scenario, &keys))?;
         let (mock, timeout) = (router.clone(), scenario.engine.request_timeout);
-        let transport = move || Ok(InProcessTransport::new(mock.clone(), timeout));
+        let path = scenario.target.provider.provider().chat_path();
+        let transport = move || Ok(InProcessTransport::new(mock.clone(), timeout).with_path(path));
         let ledger = router.clone();
         let read: crate::measure::quota::Read =
             Arc::new(move || Box::pin(admin_state(ledger.clone())));
@@ -349,9 +342,7 @@ fn drive_simulated(
             quota,
             mock_state: admin_state(router).await,
             keys,
-            target: "embedded mock (in-process, simulated time)"
-                .to_owned()
-                .into(),
+            target: mock_words(scenario, "in-process, simulated time").into(),
         })
     })
 }
@@ -376,7 +367,8 @@ fn drive_loopback(
         }));
         let (mock_url, timeouts) = (url.clone(), scenario.engine.timeouts());
         let stream = scenario.traffic.stream;
-        let transport = move || http_transport(&mock_url, timeouts, stream);
+        let path = scenario.target.provider.provider().chat_path();
+        let transport = move || http_transport(&mock_url, path, timeouts, stream);
         let state_url = format!("{url}/admin/state");
         let read: crate::measure::quota::Read = Arc::new(move || {
             let url = state_url.clone();
@@ -395,7 +387,7 @@ fn drive_loopback(
             quota,
             mock_state,
             keys,
-            target: "embedded mock (loopback HTTP, real time)".to_owned().into(),
+            target: mock_words(scenario, "loopback HTTP, real time").into(),
         })
     })
 }
@@ -408,7 +400,11 @@ fn drive_url(
     progress: &dyn Progress,
 ) -> anyhow::Result<Drove> {
     let n = scenario.keys.count.0;
-    let loaded = keys::from_env().context("a real endpoint takes its keys from the environment")?;
+    let provider = scenario.target.provider.provider();
+    let variable = provider.key_variable();
+    let loaded = keys::from_env_named(variable).with_context(|| {
+        format!("a real endpoint takes its keys from the environment ({variable}…)")
+    })?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }
@@ -425,8 +421,9 @@ fn drive_url(
         .build()?;
     let (target_url, timeouts) = (url.to_owned(), scenario.engine.timeouts());
     let stream = scenario.traffic.stream;
-    http_transport(url, timeouts, stream)?;
-    let transport = move || http_transport(&target_url, timeouts, stream);
+    let path = provider.chat_path();
+    http_transport(url, path, timeouts, stream)?;
+    let transport = move || http_transport(&target_url, path, timeouts, stream);
     let keys = loaded.keys;
     let drive = drive_with(scenario, keys.clone(), transport, options, progress);
     let (driven, replicas) = runtime.block_on(drive)?;
@@ -589,10 +586,23 @@ pub fn quota_statement(scenario: &Scenario) -> anyhow::Result<String> {
 
 /// The transport to a target over HTTP; when the traffic streams, one that hands answers
 /// over as they arrive, so their tokens can be timed ([`crate::measure::streaming`]).
-fn http_transport(url: &str, timeouts: Timeouts, stream: bool) -> anyhow::Result<HttpTransport> {
+fn http_transport(
+    url: &str,
+    path: &str,
+    timeouts: Timeouts,
+    stream: bool,
+) -> anyhow::Result<HttpTransport> {
     Ok(if stream {
-        HttpTransport::streaming(url, crate::engine::transport::CHAT_PATH, timeouts)?
+        HttpTransport::streaming(url, path, timeouts)?
     } else {
-        HttpTransport::new(url, timeouts)?
+        HttpTransport::with_path(url, path, timeouts)?
     })
+}
+
+/// The embedded mock in words, `how` it is reached, and the API it speaks when not Groq's.
+fn mock_words(scenario: &Scenario, how: &str) -> String {
+    match scenario.target.provider {
+        ProviderName::Groq => format!("embedded mock ({how})"),
+        other => format!("embedded mock speaking the {other} API ({how})"),
+    }
 }

@@ -202,6 +202,52 @@ fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
     );
 }
 
+/// On each provider the mock speaks, three keys triple the capacity only in three scopes
+/// (Gemini projects, OpenRouter accounts, Cerebras organisations); in one they give one
+/// key's. The engine reads each provider's 429s (the run's goodput depends on it).
+#[test]
+fn a_sweep_per_provider_finds_keys_add_capacity_only_across_scopes() {
+    let mut quiet = |_: usize, _: f64, _: f64| {};
+    for (provider, model, limits) in [
+        ("gemini", "gemini-2.5-flash", "{ rpm = 30 }"),
+        (
+            "openrouter",
+            "meta-llama/llama-3.3-70b-instruct:free",
+            "{ rpm = 30, rpd = 0 }",
+        ),
+        (
+            "cerebras",
+            "gpt-oss-120b",
+            "{ rpm = 30, rph = 0, rpd = 0, tpm = 0, tph = 0, tpd = 0 }",
+        ),
+    ] {
+        let target =
+            format!("[target]\nprovider = \"{provider}\"\nmodel = \"{model}\"\nlimits = {limits}");
+        let separate = scenario("duration = \"20m\"", &target);
+        let result = keyrotor::studies::sweep::sweep(&separate, &[1, 3], &[], 0.99, &mut quiet)
+            .unwrap_or_else(|e| panic!("{provider}: {e:#}"));
+        let one = result.points[0].capacity_rpm;
+        assert!(
+            (28.0..36.0).contains(&one),
+            "{provider}: one key ≈ 30/min: {one}"
+        );
+        let ratio = result.points[1].ratio_to_one_key.unwrap_or(0.0);
+        assert!(
+            (2.7..3.3).contains(&ratio),
+            "{provider}: three scopes: {ratio}"
+        );
+        let mut shared = separate.clone();
+        shared.keys.layout = keyrotor::spec::scenario::Layout::Shared;
+        let result = keyrotor::studies::sweep::sweep(&shared, &[1, 3], &[], 0.99, &mut quiet)
+            .unwrap_or_else(|e| panic!("{provider}: {e:#}"));
+        let ratio = result.points[1].ratio_to_one_key.unwrap_or(0.0);
+        assert!(
+            (0.9..1.1).contains(&ratio),
+            "{provider}: one scope: {ratio}"
+        );
+    }
+}
+
 #[test]
 fn claims_get_the_verdicts_the_limits_imply() {
     let mut quiet = |_: &str| {};

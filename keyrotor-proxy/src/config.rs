@@ -200,14 +200,16 @@ impl ProxyConfig {
             }
         }
         // Secrets come from exactly one place: the environment or a (secret) file.
-        let one_of = |entry: &str, name: &Spanned<String>, given: [bool; 2], what: &str| match given
-        {
-            [true, false] | [false, true] => Ok(()),
-            _ => Err(fail(format!(
-                "line {}: {entry} `{}`: {what}",
-                line(name),
+        let exactly_one = |given: [bool; 2]| given[0] != given[1];
+        let one_of = |entry: &str, name: &Spanned<String>, given: [bool; 2], what: &str| {
+            if exactly_one(given) {
+                return Ok(());
+            }
+            let at = line(name);
+            Err(fail(format!(
+                "line {at}: {entry} `{}`: {what}",
                 name.get_ref()
-            ))),
+            )))
         };
         for pool in &config.pools {
             let given = [pool.keys_file.is_some(), pool.keys_env.is_some()];
@@ -220,13 +222,11 @@ impl ProxyConfig {
             let what = "token: give exactly one of token_env and token_file";
             one_of("client", &client.name, given, what)?;
         }
-        if let Some(admin) = &config.admin {
-            let given = [admin.token_env.is_some(), admin.token_file.is_some()];
-            if given != [true, false] && given != [false, true] {
-                return Err(fail(
-                    "[admin]: token: give exactly one of token_env and token_file".into(),
-                ));
-            }
+        if let Some(admin) = &config.admin
+            && !exactly_one([admin.token_env.is_some(), admin.token_file.is_some()])
+        {
+            let what = "[admin]: token: give exactly one of token_env and token_file";
+            return Err(fail(what.into()));
         }
         Ok(config)
     }
@@ -266,8 +266,14 @@ fn secret(var: &Option<String>, file: &Option<PathBuf>, env: Env<'_>) -> anyhow:
             .map_err(|e| anyhow::anyhow!("token_file {}: {e}", file.display()))?,
         (None, None) => anyhow::bail!("no token"),
     };
-    let token = token.trim().to_owned();
-    anyhow::ensure!(!token.is_empty(), "the token is empty");
+    checked_token(&token, "the token")
+}
+
+/// A token as read (`what` says from where, for the error): trimmed, not empty, and
+/// remembered as a secret so no log or report shows it.
+pub(crate) fn checked_token(raw: &str, what: &str) -> anyhow::Result<String> {
+    let token = raw.trim().to_owned();
+    anyhow::ensure!(!token.is_empty(), "{what} is empty");
     groq_wire::secret::remember(&token);
     Ok(token)
 }

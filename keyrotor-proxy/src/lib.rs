@@ -32,41 +32,9 @@ use anyhow::Context;
 use humantime_serde::re::humantime;
 use tokio::net::TcpListener;
 
+use keyrotor_engine::PolicyConfig;
+pub use keyrotor_engine::provider::ProviderName;
 use keyrotor_engine::transport::Timeouts;
-use keyrotor_engine::{Cerebras, Gemini, Groq, OpenAi, OpenRouter, PolicyConfig, Provider};
-
-/// Which API the keys belong to: how its answers read, where its chat endpoint is and which
-/// environment variable holds its keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderName {
-    /// Groq (`/openai/v1/chat/completions`, `GROQ_API_KEY`…).
-    Groq,
-    /// OpenAI-style headers and paths (`/v1/chat/completions`, `OPENAI_API_KEY`…).
-    Openai,
-    /// Google's Gemini API on its OpenAI-compatible surface
-    /// (`/v1beta/openai/chat/completions`, `GEMINI_API_KEY`…): limits per project, a daily
-    /// quota back at midnight Pacific time.
-    Gemini,
-    /// OpenRouter (`/api/v1/chat/completions`, `OPENROUTER_API_KEY`…): limits per account,
-    /// shared by all its keys; the `:free` daily cap back at midnight UTC.
-    Openrouter,
-    /// Cerebras Inference (`/v1/chat/completions`, `CEREBRAS_API_KEY`…): limits per
-    /// organization, its own `x-ratelimit-*-requests-day` / `-tokens-minute` headers.
-    Cerebras,
-}
-
-impl ProviderName {
-    fn provider(self) -> Box<dyn Provider> {
-        match self {
-            Self::Groq => Box::new(Groq),
-            Self::Openai => Box::new(OpenAi),
-            Self::Gemini => Box::new(Gemini::default()),
-            Self::Openrouter => Box::new(OpenRouter::default()),
-            Self::Cerebras => Box::new(Cerebras),
-        }
-    }
-}
 
 /// Command-line options of the proxy (`keyrotor proxy`, `keyrotor-proxy`).
 #[derive(Debug, Clone, clap::Args)]
@@ -81,8 +49,9 @@ pub struct ProxyArgs {
     /// parameters: `keyrotor policies`, or docs/engine.md).
     #[arg(long, value_name = "POLICY", default_value = "adaptive")]
     pub policy: PolicyConfig,
-    /// Which API's conventions the upstream follows.
-    #[arg(long, value_enum, default_value = "groq")]
+    /// Which API's conventions the upstream follows: groq, openai, gemini, openrouter or
+    /// cerebras (docs/providers.md).
+    #[arg(long, value_name = "NAME", default_value = "groq", value_parser = provider_name)]
     pub provider: ProviderName,
     /// Read the keys from this file (`NAME=value` lines as in a .env file, or one key per
     /// line) instead of the environment (GROQ_API_KEY, GROQ_API_KEY_2…, GROQ_API_KEY1…,
@@ -162,6 +131,11 @@ pub struct ProxyArgs {
     pub admin_token_env: Option<String>,
 }
 
+/// `--provider`: one of [`ProviderName::ALL`].
+fn provider_name(text: &str) -> Result<ProviderName, String> {
+    text.parse()
+}
+
 /// `--deadline`: 1 ms to 1 h (0 would answer every request 504).
 fn deadline(text: &str) -> Result<humantime::Duration, String> {
     let d: humantime::Duration = text.parse().map_err(|e| format!("{e}"))?;
@@ -191,11 +165,17 @@ fn build_listening(
     env: reload::SharedEnv,
 ) -> anyhow::Result<(Arc<routes::Proxy>, SocketAddr)> {
     let (live, listen) = reload::Live::start(args.clone(), env)?;
-    let timeouts = Timeouts {
-        connect: Duration::from_secs(5),
-        request: args.attempt_timeout.into(),
-    };
-    Ok((routes::Proxy::new(live, timeouts)?, listen))
+    Ok((routes::Proxy::new(live, args.timeouts())?, listen))
+}
+
+impl ProxyArgs {
+    /// An attempt's timeouts upstream: 5 s to connect, `--attempt-timeout` for the answer.
+    pub(crate) fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            request: self.attempt_timeout.into(),
+        }
+    }
 }
 
 /// Runs the proxy on a runtime of `--threads` threads.

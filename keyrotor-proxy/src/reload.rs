@@ -105,10 +105,7 @@ impl Live {
     /// The first generation and where to listen, read from the flags and the files and environment they name.
     pub fn start(args: ProxyArgs, env: SharedEnv) -> anyhow::Result<(Self, SocketAddr)> {
         let setup = Setup::read(&args, &*env)?;
-        let timeouts = Timeouts {
-            connect: std::time::Duration::from_secs(5),
-            request: args.attempt_timeout.into(),
-        };
+        let timeouts = args.timeouts();
         let state = StateOptions {
             state: args.state.clone(),
             on_error: args.on_state_error,

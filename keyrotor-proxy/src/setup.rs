@@ -173,10 +173,7 @@ fn warned(loaded: LoadedKeys) -> Vec<ApiKey> {
 /// A token from the variable a flag names: set, not empty, remembered as a secret.
 fn flag_token(name: &str, flag: &str, env: Env<'_>) -> anyhow::Result<String> {
     let token = env(name).with_context(|| format!("{flag} {name}: not set"))?;
-    let token = token.trim().to_owned();
-    anyhow::ensure!(!token.is_empty(), "{flag} {name}: the variable is empty");
-    groq_wire::secret::remember(&token);
-    Ok(token)
+    config::checked_token(&token, &format!("{flag} {name}: the variable"))
 }
 
 /// A proxy without client tokens serves anyone who reaches it: only on loopback, unless

@@ -160,12 +160,7 @@ impl Provider {
         let mut ledger = Ledger::unlimited().without_too_large();
         for w in &self.profile.windows {
             let window = Window::of(w.dimension, w.span);
-            let limit = match override_of(&over, window) {
-                Some(0) => None,
-                Some(v) => Some(v),
-                None => w.free,
-            };
-            ledger = ledger.with_limit(window, limit);
+            ledger = ledger.with_limit(window, limit_of(w, &over));
             if matches!(w.refill, Refill::Fixed { .. }) {
                 ledger = ledger.with_fixed(window, w, epoch);
             }
@@ -237,6 +232,33 @@ impl Provider {
     }
 }
 
+/// The per-minute and per-day limits (RPM, RPD, TPM, TPD) a scope of provider `id` (not Groq,
+/// whose come from the catalog: [`crate::config::limits_in_force`]) has with `over`, and a
+/// phrase saying where they come from (for reports); hourly windows are not among them.
+pub fn limits_in_force(id: &str, over: Option<LimitsOverride>) -> (Limits, String) {
+    let profiles = Profiles::builtin();
+    let Some(profile) = profiles.find(id) else {
+        return (Limits::NONE, format!("none: no profile {id}"));
+    };
+    let set = over.unwrap_or_default();
+    let figure = |window: Window| {
+        let published = profile.window(window.dimension(), window.span())?;
+        limit_of(published, &set)
+    };
+    let limits = Limits {
+        rpm: figure(Window::Rpm),
+        rpd: figure(Window::Rpd),
+        tpm: figure(Window::Tpm),
+        tpd: figure(Window::Tpd),
+    };
+    let published = format!("{}'s published free figures (providers.toml)", profile.name);
+    let source = match over {
+        Some(_) => format!("overrides on {published}"),
+        None => published,
+    };
+    (limits, source)
+}
+
 /// What ran out, for a 429 in a provider's words.
 pub struct Denied<'a> {
     /// The window.
@@ -275,6 +297,16 @@ fn override_of(over: &LimitsOverride, window: Window) -> Option<u64> {
         Window::Tpd => over.tpd,
         Window::Rph => over.rph,
         Window::Tph => over.tph,
+    }
+}
+
+/// A window's limit in a scope: the scope's override (0: unlimited), else the published
+/// free figure (none: unlimited).
+fn limit_of(published: &groq_wire::providers::Window, over: &LimitsOverride) -> Option<u64> {
+    match override_of(over, Window::of(published.dimension, published.span)) {
+        Some(0) => None,
+        Some(v) => Some(v),
+        None => published.free,
     }
 }
 

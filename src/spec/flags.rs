@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use mock_groq::catalog::Tier;
 
+use crate::engine::provider::ProviderName;
 use crate::spec::scenario::ColdStart;
 use crate::spec::scenario::{Layout, Rate, Scenario, ScenarioBuilder};
 use crate::spec::trace::{Columns, Trace};
@@ -15,7 +16,9 @@ pub struct ScenarioFlags {
     /// Keys (1 to 128).
     #[arg(long, value_name = "N")]
     pub keys: Option<usize>,
-    /// How keys map to Groq organisations: `separate` (one each) or `shared` (all in one).
+    /// How keys map to the scopes their limits belong to (Groq's and Cerebras's
+    /// organisations, Gemini's projects, OpenRouter's accounts): `separate` (one each) or
+    /// `shared` (all in one).
     #[arg(long, value_name = "LAYOUT", value_parser = ["separate", "shared"])]
     pub layout: Option<String>,
     /// Open-loop rate: `150/min`, `2.5/s`, `9000/h`, or a number (per minute).
@@ -37,6 +40,11 @@ pub struct ScenarioFlags {
     /// The model requested, e.g. `openai/gpt-oss-120b`.
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
+    /// The API the target speaks: groq (default), gemini, openrouter or cerebras — the
+    /// embedded mock speaks it and the engine reads it (docs/providers.md); also openai
+    /// for a real endpoint.
+    #[arg(long, value_name = "NAME", value_parser = parse_provider)]
+    pub provider: Option<ProviderName>,
     /// Groq's plan whose limits the mock applies: `free` or `developer`.
     #[arg(long, value_name = "TIER", value_parser = ["free", "developer"])]
     pub tier: Option<String>,
@@ -85,6 +93,11 @@ fn parse_cold_start(text: &str) -> Result<ColdStart, String> {
 }
 
 /// A rate as requests per minute from `150/min`, `2.5/s`, `9000/h` or a bare number (per
+/// `--provider`: groq, openai, gemini, openrouter or cerebras.
+fn parse_provider(text: &str) -> Result<ProviderName, String> {
+    text.parse()
+}
+
 /// minute), as a scenario file writes it ([`Rate`]'s parser).
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     text.parse::<Rate>().map(|r| r.0)
@@ -106,7 +119,7 @@ impl ScenarioFlags {
     /// with flags over it changed, for its name and description.
     pub fn given(&self) -> Vec<String> {
         let per_minute = |r: f64| format!("{}/min", Rate(r).words());
-        let given: [(&str, Option<String>); 17] = [
+        let given: [(&str, Option<String>); 18] = [
             ("keys", self.keys.map(|n| n.to_string())),
             ("layout", self.layout.clone()),
             ("rate", self.rate.map(per_minute)),
@@ -115,6 +128,7 @@ impl ScenarioFlags {
             ("requests", self.requests.map(|n| n.to_string())),
             ("users", self.users.map(|n| n.to_string())),
             ("model", self.model.clone()),
+            ("provider", self.provider.map(|p| p.id().to_owned())),
             ("tier", self.tier.clone()),
             ("replicas", self.replicas.map(|n| n.to_string())),
             ("state", self.state.clone()),
@@ -179,6 +193,9 @@ impl ScenarioFlags {
         }
         if let Some(model) = &self.model {
             b = b.model(model);
+        }
+        if let Some(provider) = self.provider {
+            b = b.provider(provider);
         }
         if let Some(state) = &self.state {
             b = b.replicas_state(state.parse()?);

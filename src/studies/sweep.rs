@@ -146,7 +146,7 @@ struct Budget {
 impl Budget {
     fn of(base: &Scenario) -> Self {
         let t = &base.target;
-        let (limits, _) = mock_groq::config::limits_in_force(&t.model, t.tier, t.limits());
+        let (limits, _) = t.limits_in_force();
         let completion = t.mock().and_then(|m| m.completion).unwrap_or_default();
         let fraction = (completion.min_fraction + completion.max_fraction) / 2.0;
         let (prompt, max_tokens) = (

@@ -54,6 +54,88 @@ pub trait Provider: std::fmt::Debug + Send + Sync + 'static {
     }
 }
 
+/// Which API keys belong to, by the name configs and flags give it (`groq`, `openai`,
+/// `gemini`, `openrouter`, `cerebras`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderName {
+    /// Groq (`/openai/v1/chat/completions`, `GROQ_API_KEY`…).
+    #[default]
+    Groq,
+    /// OpenAI-style headers and paths (`/v1/chat/completions`, `OPENAI_API_KEY`…).
+    Openai,
+    /// Google's Gemini API on its OpenAI-compatible surface
+    /// (`/v1beta/openai/chat/completions`, `GEMINI_API_KEY`…): limits per project, a daily
+    /// quota back at midnight Pacific time.
+    Gemini,
+    /// OpenRouter (`/api/v1/chat/completions`, `OPENROUTER_API_KEY`…): limits per account,
+    /// shared by all its keys; the `:free` daily cap back at midnight UTC.
+    Openrouter,
+    /// Cerebras Inference (`/v1/chat/completions`, `CEREBRAS_API_KEY`…): limits per
+    /// organization, its own `x-ratelimit-*-requests-day` / `-tokens-minute` headers.
+    Cerebras,
+}
+
+impl ProviderName {
+    /// Every provider, in the order help texts list them.
+    pub const ALL: [ProviderName; 5] = [
+        ProviderName::Groq,
+        ProviderName::Openai,
+        ProviderName::Gemini,
+        ProviderName::Openrouter,
+        ProviderName::Cerebras,
+    ];
+
+    /// Its name in configs and flags (also its profile's id, `keyrotor providers`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Groq => "groq",
+            Self::Openai => "openai",
+            Self::Gemini => "gemini",
+            Self::Openrouter => "openrouter",
+            Self::Cerebras => "cerebras",
+        }
+    }
+
+    /// Its wire conventions.
+    ///
+    /// ```
+    /// use keyrotor_engine::provider::ProviderName;
+    /// let gemini: ProviderName = "gemini".parse().expect("a provider");
+    /// assert_eq!(gemini.provider().chat_path(), "/v1beta/openai/chat/completions");
+    /// ```
+    pub fn provider(self) -> Box<dyn Provider> {
+        match self {
+            Self::Groq => Box::new(Groq),
+            Self::Openai => Box::new(OpenAi),
+            Self::Gemini => Box::new(Gemini::default()),
+            Self::Openrouter => Box::new(OpenRouter::default()),
+            Self::Cerebras => Box::new(Cerebras),
+        }
+    }
+}
+
+impl std::str::FromStr for ProviderName {
+    type Err = String;
+
+    /// A provider by its [`ProviderName::id`]; the error lists them all.
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.id() == text)
+            .ok_or_else(|| {
+                let all: Vec<&str> = Self::ALL.iter().map(|p| p.id()).collect();
+                format!("unknown provider `{text}`: one of {}", all.join(", "))
+            })
+    }
+}
+
+impl std::fmt::Display for ProviderName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
 /// A boxed provider is one (the proxy picks its provider when it reads its config).
 impl<P: Provider + ?Sized> Provider for Box<P> {
     fn name(&self) -> &'static str {

@@ -18,19 +18,28 @@ use crate::keys::ApiKey;
 pub struct InProcessTransport {
     router: Router,
     timeout: Duration,
+    path: &'static str,
 }
 
 impl InProcessTransport {
-    /// A transport into `router`; an attempt that takes longer than `timeout` is a timeout.
+    /// A transport into `router` on Groq's chat path; an attempt that takes longer than
+    /// `timeout` is a timeout.
     pub fn new(router: Router, timeout: Duration) -> Self {
-        Self { router, timeout }
+        Self {
+            router,
+            timeout,
+            path: CHAT_PATH,
+        }
     }
-}
 
-impl InProcessTransport {
+    /// The same posting to `path` (another provider's [`crate::Provider::chat_path`]).
+    pub fn with_path(self, path: &'static str) -> Self {
+        Self { path, ..self }
+    }
+
     /// The chat request with `key`.
-    fn request(key: &ApiKey, body: Bytes) -> Result<Request<Body>, TransportError> {
-        Request::post(CHAT_PATH)
+    fn request(&self, key: &ApiKey, body: Bytes) -> Result<Request<Body>, TransportError> {
+        Request::post(self.path)
             .header("authorization", format!("Bearer {}", key.expose()))
             .header("content-type", "application/json")
             .body(Body::from(body))
@@ -40,7 +49,7 @@ impl InProcessTransport {
 
 impl Transport for InProcessTransport {
     async fn send(&self, key: &ApiKey, body: Bytes) -> Result<Reply, TransportError> {
-        let request = Self::request(key, body)?;
+        let request = self.request(key, body)?;
         let router = self.router.clone();
         let attempt = async move {
             let response = router
@@ -67,7 +76,7 @@ impl Transport for InProcessTransport {
     /// The answer's head, then its body chunk by chunk as the mock sends it (each chunk at
     /// its simulated time), the attempt's timeout bounding the whole exchange.
     async fn open(&self, key: &ApiKey, body: Bytes) -> Result<StreamReply, TransportError> {
-        let request = Self::request(key, body)?;
+        let request = self.request(key, body)?;
         let deadline = tokio::time::Instant::now() + self.timeout;
         let response = tokio::time::timeout_at(deadline, self.router.clone().oneshot(request))
             .await

@@ -131,6 +131,11 @@ impl ScenarioBuilder {
         self.with(|s| s.seed = seed)
     }
 
+    /// The API the target speaks (the embedded mock speaks it; the engine reads it).
+    pub fn provider(self, provider: crate::engine::provider::ProviderName) -> Self {
+        self.with(|s| s.target.provider = provider)
+    }
+
     /// The model requested.
     pub fn model(self, model: &str) -> Self {
         self.with(|s| s.target.model = model.to_owned())

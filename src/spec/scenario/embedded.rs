@@ -13,6 +13,11 @@ pub fn mock_keys(n: usize) -> Vec<ApiKey> {
         .collect()
 }
 
+/// Whether the scenario's target speaks another API than Groq's.
+fn target_speaks_other(scenario: &Scenario) -> bool {
+    scenario.target.provider != crate::engine::provider::ProviderName::Groq
+}
+
 /// The embedded mock's configuration for a scenario and its keys.
 pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
     let orgs_of = scenario.keys.org_of_each();
@@ -25,6 +30,10 @@ pub fn mock_config(scenario: &Scenario, keys: &[ApiKey]) -> MockConfig {
         start_unix: Some(0),
         ..MockConfig::default()
     };
+    if target_speaks_other(scenario) {
+        config.provider = scenario.target.provider.id().to_owned();
+        config.models = vec![scenario.target.model.clone()];
+    }
     let none = super::MockSettings::default();
     let mock = scenario.target.mock().unwrap_or(&none);
     if let Some(latency) = &mock.latency {

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use crate::engine::provider::ProviderName;
 use mock_groq::catalog::Tier;
-use mock_groq::config::{CompletionConfig, Fault, LatencyConfig, LimitsOverride};
+use mock_groq::config::{CompletionConfig, Fault, LatencyConfig, LimitsOverride, limits_in_force};
 use serde::{Deserialize, Serialize};
 
 /// The API under test: the model it is asked for, the day whose catalog applies, the plan,
@@ -12,6 +13,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "TargetFile", into = "TargetFile")]
 pub struct Target {
+    /// The API it speaks: `groq` (the default), `gemini`, `openrouter` or `cerebras` (the
+    /// embedded mock speaks each, its keys grouped into the provider's scopes as `[keys]`
+    /// groups them into organisations; the engine reads each provider's answers); for a
+    /// real endpoint also `openai`.
+    pub provider: ProviderName,
     /// Model requested.
     pub model: String,
     /// The day whose Groq catalog applies (`YYYY-MM-DD`): which models exist and their
@@ -84,6 +90,8 @@ impl MockSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TargetFile {
+    #[serde(default, skip_serializing_if = "is_groq")]
+    provider: ProviderName,
     #[serde(default)]
     url: Option<String>,
     #[serde(default = "default_model")]
@@ -143,6 +151,7 @@ impl TryFrom<TargetFile> for Target {
             }
         };
         Ok(Target {
+            provider: f.provider,
             model: f.model,
             as_of: f.as_of,
             tier: f.tier,
@@ -159,6 +168,7 @@ impl From<Target> for TargetFile {
             Upstream::App { app, mock } => (None, Some(*app), Duration::ZERO, mock),
         };
         TargetFile {
+            provider: t.provider,
             url,
             model: t.model,
             as_of: t.as_of,
@@ -177,6 +187,7 @@ impl From<Target> for TargetFile {
 impl Default for Target {
     fn default() -> Self {
         Self {
+            provider: ProviderName::Groq,
             model: default_model(),
             as_of: None,
             tier: Tier::Free,
@@ -186,6 +197,10 @@ impl Default for Target {
             },
         }
     }
+}
+
+fn is_groq(provider: &ProviderName) -> bool {
+    *provider == ProviderName::Groq
 }
 
 fn default_model() -> String {
@@ -230,6 +245,24 @@ impl Target {
         self.mock().and_then(|m| m.limits)
     }
 
+    /// The limits per scope (organisation, project, account) the run meets, and where they
+    /// come from: Groq's catalog (with the mock's overrides), another provider's published
+    /// free figures (with them), or, for a real endpoint, the real API's own (the catalog's
+    /// shown for reference).
+    pub fn limits_in_force(&self) -> (mock_groq::catalog::Limits, String) {
+        if self.provider != ProviderName::Groq {
+            return mock_groq::provider::limits_in_force(self.provider.id(), self.limits());
+        }
+        match self.url() {
+            Some(_) => {
+                let (published, _) = limits_in_force(&self.model, self.tier, None);
+                let source = "the real API's own (catalog values shown for reference)";
+                (published, source.to_owned())
+            }
+            None => limits_in_force(&self.model, self.tier, self.limits()),
+        }
+    }
+
     /// The mock's events (none for a real endpoint).
     pub fn events(&self) -> &[TargetEvent] {
         self.mock().map_or(&[], |m| &m.events)
@@ -248,6 +281,9 @@ impl Target {
     /// Whether Groq serves the model on [`Target::as_of`], in words ("served",
     /// "decommissioned on 2026-08-16 (Groq's replacement: openai/gpt-oss-120b)").
     pub fn model_status(&self) -> String {
+        if self.provider != ProviderName::Groq {
+            return format!("a {} model (the catalog is Groq's)", self.provider);
+        }
         mock_groq::catalog::current()
             .model(&self.model)
             .map_or_else(

@@ -115,8 +115,7 @@ impl Limits {
     /// The limits in force for `scenario`, in words, with their source (for a row whose
     /// claim `claimed_by` states).
     pub(super) fn label(self, scenario: &Scenario, claimed_by: &str) -> String {
-        let t = &scenario.target;
-        let (limits, source) = mock_groq::config::limits_in_force(&t.model, t.tier, t.limits());
+        let (limits, source) = scenario.target.limits_in_force();
         match self {
             Limits::Groq => format!("{source}: {limits}"),
             Limits::Seeds => format!("{}: {limits}", Seed::of(claimed_by).words()),
