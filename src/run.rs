@@ -518,6 +518,7 @@ fn setup(
         policy,
         keys: scenario.keys.count.0,
         orgs: orgs_of.iter().max().map_or(0, |m| m + 1),
+        provider: scenario.target.provider.id().to_owned(),
         model: scenario.target.model.clone(),
         as_of: scenario.target.as_of().to_string(),
         model_status: scenario.target.model_status(),

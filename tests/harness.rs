@@ -245,6 +245,21 @@ fn a_sweep_per_provider_finds_keys_add_capacity_only_across_scopes() {
             (0.9..1.1).contains(&ratio),
             "{provider}: one scope: {ratio}"
         );
+        // The report says whose API it was and what the keys share, in the provider's words.
+        let report = report_of(&shared);
+        let (answer, facts) = (report.answer().join(" "), report.facts().join("\n"));
+        let (scope, name) = match provider {
+            "gemini" => ("project", "Google Gemini API"),
+            "openrouter" => ("account", "OpenRouter"),
+            _ => ("organisation", "Cerebras Inference"),
+        };
+        let said = format!("3 keys in 1 {scope} (policy round-robin; {name})");
+        assert!(answer.contains(&said), "{answer}");
+        assert!(!answer.contains("Groq"), "{answer}");
+        assert!(
+            facts.contains(&format!("limits per {scope}: RPM 30")),
+            "{facts}"
+        );
     }
 }
 

@@ -119,7 +119,8 @@ pub(super) fn load_scenario(path: Option<&Path>, flags: Overrides) -> anyhow::Re
         None => anyhow::anyhow!("invalid scenario {source}: {e}"),
     })?;
     let status = scenario.target.model_status();
-    if status != "served" {
+    let groq = scenario.target.provider == crate::engine::provider::ProviderName::Groq;
+    if groq && status != "served" {
         eprintln!(
             "warning: model {} is {status} as of {}: Groq answers every request naming it 404 model_not_found, and so does the mock. Running anyway, as an app still naming it would.",
             scenario.target.model,

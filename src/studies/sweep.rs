@@ -464,15 +464,18 @@ impl Sweep {
             "{} keys{replicas} serve {:.1} req/min at ≥ {} goodput{ratio}: a burst, from full budgets over {span} runs.",
             top.keys, top.capacity_rpm, self.objective
         );
-        if let (Some(bound), Some(binding)) = (top.sustained_bound_rpm, &top.binding) {
+        if let (Some(rpm), Some(binding)) = (top.sustained_bound_rpm, &top.binding) {
             let daily = matches!(binding.as_str(), "RPD" | "TPD");
-            if daily && bound < top.capacity_rpm {
+            // A bound below 0.1 req/min (50 a day is 0.035) must not read as 0.
+            let bound = crate::spec::scenario::Rate(rpm.max(f64::MIN_POSITIVE)).words();
+            let bound_rpm = rpm;
+            if daily && bound_rpm < top.capacity_rpm {
                 text.push_str(&format!(
-                    " Sustained (budgets in steady state, as after a day of such traffic), their limits allow at most {bound:.1} req/min ({binding} binds): the burst lasts only until the daily budgets run out."
+                    " Sustained (budgets in steady state, as after a day of such traffic), their limits allow at most {bound} req/min ({binding} binds): the burst lasts only until the daily budgets run out."
                 ));
             } else {
                 text.push_str(&format!(
-                    " Their limits sustain up to {bound:.1} req/min ({binding} binds), so this rate can be kept up."
+                    " Their limits sustain up to {bound} req/min ({binding} binds), so this rate can be kept up."
                 ));
             }
         }

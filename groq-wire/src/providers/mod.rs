@@ -42,6 +42,19 @@ pub enum Scope {
     Account,
 }
 
+impl Scope {
+    /// What one of it is called in a sentence, and several: `organization(s)`,
+    /// `project(s)`, `account(s)`, `key(s)`.
+    pub fn nouns(self) -> (&'static str, &'static str) {
+        match self {
+            Scope::Key => ("key", "keys"),
+            Scope::Organization => ("organisation", "organisations"),
+            Scope::Project => ("project", "projects"),
+            Scope::Account => ("account", "accounts"),
+        }
+    }
+}
+
 /// What a window counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -46,17 +46,21 @@ impl Report {
         }
         let late = s.succeeded.saturating_sub(s.goodput);
         lines.push(format!(
-            "Goodput {}: {} of {} answered within {} ms{}, offered {} to {} in {} (policy {}; Groq as of {}).",
+            "Goodput {}: {} of {} answered within {} ms{}, offered {} to {} in {} (policy {}; {}).",
             share(s.goodput),
             s.goodput,
             s.offered,
             st.latency_budget_ms,
-            if late > 0 { format!(" ({late} more answered late)") } else { String::new() },
+            if late > 0 {
+                format!(" ({late} more answered late)")
+            } else {
+                String::new()
+            },
             if st.load.is_empty() { "load" } else { &st.load },
             plural(st.keys as u64, "key", "keys"),
-            plural(st.orgs as u64, "organisation", "organisations"),
+            plural(st.orgs as u64, st.scope_nouns().0, st.scope_nouns().1),
             st.policy,
-            st.as_of
+            st.api_words()
         ));
         lines.extend(self.failover_ms.sentence());
         lines
@@ -122,21 +126,23 @@ impl Report {
             format!("real time: {:.1} s", self.span_s)
         };
         let s = &self.setup;
+        let (scope, scopes) = s.scope_nouns();
+        let model = match s.provider.as_str() {
+            "groq" => format!("{} ({} as of {})", s.model, s.model_status, s.as_of),
+            _ => s.model.clone(),
+        };
         let mut facts = vec![
             time,
             format!(
-                "target: {}; model {} ({} as of {}); {} keys in {} organisations; policy {}; goodput counts answers within {} ms of their intended send",
+                "target: {}; model {model}; {} in {}; policy {}; goodput counts answers within {} ms of their intended send",
                 s.target,
-                s.model,
-                s.model_status,
-                s.as_of,
-                s.keys,
-                s.orgs,
+                plural(s.keys as u64, "key", "keys"),
+                plural(s.orgs as u64, scope, scopes),
                 s.policy,
                 s.latency_budget_ms
             ),
             format!(
-                "limits per organisation: {} ({})",
+                "limits per {scope}: {} ({})",
                 s.limits.limits, s.limits.source
             ),
         ];

@@ -37,7 +37,7 @@ use crate::spec::scenario::{Scenario, plural};
 /// unanswered failovers before), `failover_ms.failed_key_ms` what one failed attempt cost,
 /// `failover_ms.keys_skipped`; `setup.load`, the offered load in words; `setup.from_full_budgets`;
 /// a sweep point's `sustained_bound_rpm` and `binding`.
-pub const SCHEMA: u32 = 6;
+pub const SCHEMA: u32 = 7;
 
 /// One run's report.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -143,8 +143,12 @@ pub struct Setup {
     pub policy: String,
     /// Number of keys.
     pub keys: usize,
-    /// Number of organisations they belong to.
+    /// Number of organisations they belong to (the provider's scopes: projects on Gemini,
+    /// accounts on OpenRouter).
     pub orgs: usize,
+    /// The API the target speaks (`groq`, `gemini`, `openrouter`, `cerebras`, `openai`).
+    #[serde(default = "groq")]
+    pub provider: String,
     /// Model.
     pub model: String,
     /// The day whose Groq catalog applied (`YYYY-MM-DD`).
@@ -172,6 +176,30 @@ pub struct Setup {
 
 fn full() -> bool {
     true
+}
+
+fn groq() -> String {
+    "groq".to_owned()
+}
+
+impl Setup {
+    /// What one scope of the provider's limits is called, and several (`organisation(s)` on
+    /// Groq, `project(s)` on Gemini, `account(s)` on OpenRouter).
+    pub fn scope_nouns(&self) -> (&'static str, &'static str) {
+        let profiles = groq_wire::providers::Profiles::builtin();
+        let scope = profiles.find(&self.provider).map(|p| p.scope);
+        scope.map_or(("organisation", "organisations"), |s| s.nouns())
+    }
+
+    /// Whose API, in words: `Groq as of <day>` (its catalog's day), or the provider's name.
+    pub fn api_words(&self) -> String {
+        if self.provider == "groq" {
+            return format!("Groq as of {}", self.as_of);
+        }
+        let profiles = groq_wire::providers::Profiles::builtin();
+        let name = profiles.find(&self.provider).map(|p| p.name.clone());
+        name.unwrap_or_else(|| self.provider.clone())
+    }
 }
 
 /// The limits in force.
