@@ -251,10 +251,16 @@ pub fn limits_in_force(id: &str, over: Option<LimitsOverride>) -> (Limits, Strin
         tpm: figure(Window::Tpm),
         tpd: figure(Window::Tpd),
     };
+    let publishes = profile.windows.iter().any(|w| w.free.is_some());
     let published = format!("{}'s published free figures (providers.toml)", profile.name);
-    let source = match over {
-        Some(_) => format!("overrides on {published}"),
-        None => published,
+    let source = match (over, publishes) {
+        (Some(_), true) => format!("overrides on {published}"),
+        (Some(_), false) => "explicit limits".to_owned(),
+        (None, true) => published,
+        (None, false) => format!(
+            "none: {} publishes no free figures keyrotor cites, so the mock limits nothing unless told (`limits`)",
+            profile.name
+        ),
     };
     (limits, source)
 }
@@ -445,4 +451,44 @@ fn cerebras_body(window: Window) -> serde_json::Value {
         "param": "quota",
         "code": code,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_in_force_say_where_they_come_from() {
+        let (limits, source) = limits_in_force("gemini", None);
+        assert_eq!(limits, Limits::NONE);
+        assert!(
+            source.starts_with("none: Google Gemini API publishes no free figures"),
+            "{source}"
+        );
+        let (limits, source) = limits_in_force("openrouter", None);
+        assert_eq!(
+            (limits.rpm, limits.rpd, limits.tpm),
+            (Some(20), Some(50), None)
+        );
+        assert_eq!(
+            source,
+            "OpenRouter's published free figures (providers.toml)"
+        );
+        let over = LimitsOverride {
+            rpm: Some(5),
+            tpd: Some(0),
+            ..LimitsOverride::default()
+        };
+        let (limits, source) = limits_in_force("cerebras", Some(over));
+        assert_eq!(
+            (limits.rpm, limits.rpd, limits.tpd),
+            (Some(5), Some(14_400), None)
+        );
+        assert!(
+            source.starts_with("overrides on Cerebras Inference's"),
+            "{source}"
+        );
+        let (_, source) = limits_in_force("gemini", Some(over));
+        assert_eq!(source, "explicit limits");
+    }
 }
