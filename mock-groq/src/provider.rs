@@ -169,14 +169,14 @@ impl Provider {
     }
 
     /// The rate-limit headers this provider writes on an answer: on every answer, on errors
-    /// only (`error`), or none. `wall_now` is the mock's wall clock now (for a reset written
-    /// as a Unix time).
+    /// only (`error`), or none. `start_unix` is the mock's start on the wall clock (read only
+    /// for a reset written as a Unix time).
     pub fn insert_rate_limits(
         &self,
         headers: &mut HeaderMap,
         snap: &Snapshot,
         clock: &Clock,
-        (wall_now, error): (u64, bool),
+        (start_unix, error): (u64, bool),
     ) {
         use groq_wire::providers::HeadersOn;
         match self.profile.headers.on {
@@ -193,15 +193,16 @@ impl Provider {
                 ResetFormat::GoDuration => goduration::format_millis(reset),
                 ResetFormat::Seconds => format!("{:.2}", reset.as_secs_f64()),
                 ResetFormat::EpochSeconds => {
-                    let secs = reset.as_secs_f64().ceil() as u64;
-                    wall_now.saturating_add(secs).to_string()
+                    let now = start_unix.saturating_add(clock.to_real(clock.now()).as_secs());
+                    now.saturating_add(reset.as_secs_f64().ceil() as u64)
+                        .to_string()
                 }
             };
-            let values = [view.limit.to_string(), view.remaining.to_string(), reset];
-            for (name, value) in triple.names.iter().zip(values) {
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    headers.insert(name.clone(), v);
-                }
+            let [limit, remaining, reset_name] = &triple.names;
+            headers.insert(limit.clone(), HeaderValue::from(view.limit));
+            headers.insert(remaining.clone(), HeaderValue::from(view.remaining));
+            if let Ok(v) = HeaderValue::from_str(&reset) {
+                headers.insert(reset_name.clone(), v);
             }
         }
     }

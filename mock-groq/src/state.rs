@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use serde::Serialize;
@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError, Event};
 use crate::faults::Faults;
 use crate::key::ApiKey;
-use crate::ledger::{Ledger, Window};
+use crate::ledger::{Ledger, Snapshot, Window};
 use crate::provider::Provider;
 use jiff::Timestamp;
 
@@ -379,9 +379,12 @@ impl Mock {
         self.models.iter().position(|m| m.id == id)
     }
 
-    /// The mock's wall clock now, in Unix seconds: its start plus the time since.
-    pub fn wall_now(&self) -> u64 {
-        self.start_unix + self.clock.to_real(self.clock.now()).as_secs()
+    /// Writes the rate-limit headers its provider puts on an answer (`error`: an error
+    /// answer) for a ledger snapshot.
+    pub fn insert_rate_limits(&self, headers: &mut HeaderMap, snap: &Snapshot, error: bool) {
+        let at = (self.start_unix, error);
+        self.provider
+            .insert_rate_limits(headers, snap, &self.clock, at);
     }
 
     /// The key index for a presented key value, if the key is known.

@@ -156,9 +156,7 @@ fn provider_429(
     (window, limit, wait): (Window, u64, Duration),
 ) -> Served {
     let mut said = HeaderMap::new();
-    let when = (mock.wall_now(), true);
-    mock.provider
-        .insert_rate_limits(&mut said, snapshot, &mock.clock, when);
+    mock.insert_rate_limits(&mut said, snapshot, true);
     let denied = Denied {
         window,
         limit,

@@ -296,9 +296,7 @@ pub fn error_response(
     let mut response = error_response_plain(err);
     headers::insert_request_id(response.headers_mut(), request_id);
     if let Some(snap) = snapshot {
-        let at = (mock.wall_now(), true);
-        mock.provider
-            .insert_rate_limits(response.headers_mut(), snap, &mock.clock, at);
+        mock.insert_rate_limits(response.headers_mut(), snap, true);
     }
     response
 }
@@ -321,8 +319,6 @@ fn with_headers(
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers::insert_request_id(h, &admitted.request_id);
-    let at = (mock.wall_now(), false);
-    mock.provider
-        .insert_rate_limits(h, &admitted.snapshot, &mock.clock, at);
+    mock.insert_rate_limits(h, &admitted.snapshot, false);
     response
 }
