@@ -101,11 +101,16 @@ mod tests {
     fn the_seeds_day_serves_llama_and_today_does_not() {
         let seeds = catalog(builtin(), catalog::SEEDS_DATE, false).unwrap_or_default();
         let (head, gone) = seeds.split_once("## Not served").unwrap_or((&seeds, ""));
+        let gone = gone.split("## Sources").next().unwrap_or_default();
         assert!(
             head.contains("`llama-3.3-70b-versatile` | 30 / 1000 / 12000 / 100000"),
             "{seeds}"
         );
         assert!(!gone.contains("llama-3.3-70b-versatile"), "{seeds}");
+        assert!(
+            gone.contains("`moonshotai/kimi-k2-instruct` | decommissioned on 2025-10-10"),
+            "{seeds}"
+        );
         let later = catalog(builtin(), date(2026, 12, 7), false).unwrap_or_default();
         let (head, gone) = later.split_once("## Not served").unwrap_or((&later, ""));
         assert!(!head.contains("`llama-3.3-70b-versatile`"), "{later}");

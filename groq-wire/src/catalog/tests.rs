@@ -65,15 +65,18 @@ fn limits_are_what_the_cited_source_says() {
         // groq/compound and groq/compound-mini publish no TPD.
         ("groq/compound", no_tpd(30, 250, 70_000)),
         ("groq/compound-mini", no_tpd(30, 250, 70_000)),
+        // Second-hand: one account's limits page, copied into orbi-build/orbi#776.
+        ("qwen/qwen3.8-27b", all(30, 1_000, 8_000, 200_000)),
     ];
     assert_eq!(free.len(), c.models.len(), "every model has a row");
     for (id, limits) in free {
         let m = model(&c, id);
         assert_eq!(m.limits(Tier::Free), limits, "{id}");
-        assert_eq!(
-            m.limits_source.url, "https://console.groq.com/docs/rate-limits",
-            "{id}"
-        );
+        let page = match id {
+            "qwen/qwen3.8-27b" => "https://github.com/orbi-build/orbi/issues/776",
+            _ => "https://console.groq.com/docs/rate-limits",
+        };
+        assert_eq!(m.limits_source.url, page, "{id}");
     }
     let developer = [
         ("openai/gpt-oss-120b", no_tpd(1_000, 500_000, 250_000)),
@@ -112,7 +115,7 @@ fn prices_are_what_the_pricing_page_says() {
 }
 
 #[test]
-fn the_llamas_are_gone_from_2026_08_16_and_served_the_day_before() {
+fn retired_models_are_gone_from_their_day_and_served_the_day_before() {
     let c = builtin();
     let llama = model(&c, "llama-3.3-70b-versatile");
     assert!(llama.served_on(date(2026, 8, 15)));
@@ -126,6 +129,12 @@ fn the_llamas_are_gone_from_2026_08_16_and_served_the_day_before() {
     );
     assert!(!model(&c, "llama-3.1-8b-instant").served_on(c.reviewed));
     assert!(!model(&c, "meta-llama/llama-4-scout-17b-16e-instruct").served_on(date(2026, 7, 17)));
+    let qwen = model(&c, "qwen/qwen3-32b");
+    assert!(qwen.served_on(date(2026, 7, 16)) && !qwen.served_on(date(2026, 7, 17)));
+    let kimi = model(&c, "moonshotai/kimi-k2-instruct");
+    assert!(kimi.served_on(date(2025, 10, 9)) && !kimi.served_on(date(2025, 10, 10)));
+    let qwen38 = model(&c, "qwen/qwen3.8-27b");
+    assert!(!qwen38.served_on(date(2026, 8, 28)) && qwen38.served_on(c.reviewed));
     let gpt = model(&c, "openai/gpt-oss-120b");
     assert!(gpt.served_on(c.reviewed));
     assert!(matches!(
