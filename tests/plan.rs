@@ -197,10 +197,18 @@ fn the_confidence_is_the_probability_a_key_count_meets_the_objective() {
     let p = poisson_cdf(100, 100.0);
     assert!((p - 0.5266).abs() < 1e-3, "{p}");
     let input: PlanInput = toml::from_str(
-        "users = 100\nqueries_per_user = 1\nduration = \"1m\"\nprompt_tokens = 50\ncompletion_tokens = 50\nlimits = { rpm = 0, rpd = 100, tpm = 0, tpd = 0 }\nobjective = 1.0\nseeds = 200\n",
+        "users = 100\nqueries_per_user = 1\nduration = \"1m\"\nprompt_tokens = 50\ncompletion_tokens = 50\nlimits = { rpm = 0, rpd = 100, tpm = 0, tpd = 0 }\nobjective = 1.0\nseeds = 200\nall_seeds = true\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let mut quiet = |_: &str, _: usize, _: f64| {};
+    let early = plan(
+        PlanInput {
+            all_seeds: false,
+            ..input.clone()
+        },
+        &mut quiet,
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
     let plan = plan(input, &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
     let confidence = plan
         .confidence
@@ -229,6 +237,26 @@ fn the_confidence_is_the_probability_a_key_count_meets_the_objective() {
         plan.markdown().contains("200 of 200"),
         "{}",
         plan.markdown()
+    );
+    // Stopping early: 95 % of 200 allows 10 misses, so 1 key stops at its 11th, on the same
+    // seeds the full run drew (the shortest such run of seeds, whatever the threads did);
+    // the recommended count runs every seed and gives the same answer.
+    let c = early
+        .confidence
+        .as_ref()
+        .unwrap_or_else(|| panic!("no confidence figure"));
+    let early_one = c.counts.iter().find(|s| s.keys == 1);
+    assert!(
+        early_one.is_some_and(|s| s.seeds - s.met == 11 && s.seeds < 200 && s.met < one.met),
+        "{c:?}"
+    );
+    assert_eq!(early.recommended_keys, Some(2));
+    let two = c.counts.iter().find(|s| s.keys == 2);
+    assert!(two.is_some_and(|s| (s.met, s.seeds) == (200, 200)), "{c:?}");
+    assert!(
+        early.markdown().contains("run (stopped early)"),
+        "{}",
+        early.markdown()
     );
 }
 

@@ -36,8 +36,10 @@ use crate::spec::scenario::{Scenario, plural};
 /// the requests given up after one key failed without trying another (they counted as
 /// unanswered failovers before), `failover_ms.failed_key_ms` what one failed attempt cost,
 /// `failover_ms.keys_skipped`; `setup.load`, the offered load in words; `setup.from_full_budgets`;
-/// a sweep point's `sustained_bound_rpm` and `binding`.
-pub const SCHEMA: u32 = 7;
+/// a sweep point's `sustained_bound_rpm` and `binding`. 7: `setup.provider`. 8: a plan's
+/// `input.all_seeds`; a confidence count's `seeds` is fewer than the plan's when it stopped
+/// early (it could no longer reach the level).
+pub const SCHEMA: u32 = 8;
 
 /// One run's report.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

@@ -2,14 +2,16 @@
 //! arrivals did. For key counts around the single-seed answer the event is simulated again
 //! under many seeds, and each count gets the share of seeds whose event met the objective,
 //! with a Wilson score interval for it. The recommendation is the smallest count whose share
-//! reaches the stated confidence.
+//! reaches the stated confidence. Seeds run in order, and a count stops as soon as so many
+//! have missed that the rest could not lift it to the level: its verdict is the one all
+//! seeds would give, and a count that reaches the level always runs every seed.
 
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
 use super::PlanInput;
-use super::search::{Depth, Progress, parallel, point};
+use super::search::{Depth, Progress, parallel_until, point};
 
 /// The most counts examined around the answer.
 const MAX_COUNTS: usize = 16;
@@ -21,7 +23,8 @@ pub struct Share {
     pub keys: usize,
     /// Seeds whose simulated event met the objective.
     pub met: usize,
-    /// Seeds simulated.
+    /// Seeds simulated: all of the plan's, or fewer when so many had missed that this count
+    /// could no longer reach the level (the rest were not run).
     pub seeds: usize,
     /// met ÷ seeds.
     pub share: f64,
@@ -57,7 +60,16 @@ pub fn wilson(met: usize, n: usize) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
-/// Simulates `keys` keys under `seeds` seeds (the input's seed + 1, + 2, …).
+/// The fewest of `seeds` seeds that must meet the objective for a share of at least `level`.
+fn needed(level: f64, seeds: usize) -> usize {
+    (0..=seeds)
+        .find(|&m| m as f64 / seeds.max(1) as f64 >= level)
+        .unwrap_or(seeds)
+}
+
+/// Simulates `keys` keys under up to `seeds` seeds (the input's seed + 1, + 2, …), in
+/// order, until more have missed than a share of `input.confidence` allows (all of them
+/// with `input.all_seeds`).
 fn share(
     input: &PlanInput,
     keys: usize,
@@ -67,22 +79,28 @@ fn share(
     let draws: Vec<u64> = (1..=seeds as u64)
         .map(|i| input.seed.wrapping_add(i))
         .collect();
-    let met = parallel(&draws, |&seed| {
-        let one = PlanInput {
-            seed,
-            ..input.clone()
-        };
-        Ok(point(&one, &one.policy, keys, Depth::Verdict, progress)?.meets)
-    })?
-    .into_iter()
-    .filter(|m| *m)
-    .count();
-    let (low, high) = wilson(met, seeds);
+    let misses_allowed = match input.all_seeds {
+        true => seeds,
+        false => seeds - needed(input.confidence, seeds),
+    };
+    let outcomes = parallel_until(
+        &draws,
+        |&seed| {
+            let one = PlanInput {
+                seed,
+                ..input.clone()
+            };
+            Ok(point(&one, &one.policy, keys, Depth::Verdict, progress)?.meets)
+        },
+        |done| done.iter().filter(|m| !**m).count() > misses_allowed,
+    )?;
+    let (met, run) = (outcomes.iter().filter(|m| **m).count(), outcomes.len());
+    let (low, high) = wilson(met, run);
     Ok(Share {
         keys,
         met,
-        seeds,
-        share: met as f64 / seeds.max(1) as f64,
+        seeds: run,
+        share: met as f64 / run.max(1) as f64,
         low,
         high,
     })

@@ -148,6 +148,12 @@ pub struct PlanInput {
     #[serde(default = "default_seeds")]
     #[arg(long, default_value_t = default_seeds())]
     pub seeds: usize,
+    /// Simulate every seed of every count examined. Without it a count stops once so many
+    /// seeds have missed that it cannot reach the confidence (same recommendation, faster;
+    /// that count's share is then over the seeds run).
+    #[serde(default)]
+    #[arg(long)]
+    pub all_seeds: bool,
 }
 
 /// `--tier`: `free` or `developer`.

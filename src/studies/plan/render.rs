@@ -261,11 +261,16 @@ impl Plan {
             return;
         };
         blocks.push(Block::Heading(2, "Confidence".to_owned()));
-        blocks.push(Block::Paragraph(format!(
+        let stopped = |s: &super::confidence::Share| s.seeds < c.seeds;
+        let mut text = format!(
             "Arrivals are random, so each count below was simulated under {} seeds; the share whose event met the objective, with its 95 % Wilson interval. A count is recommended when its share reaches {:.0} %.",
             c.seeds,
             c.level * 100.0
-        )));
+        );
+        if c.counts.iter().any(stopped) {
+            text.push_str(" A count stopped early once more seeds had missed than that share allows: the rest could not have lifted it to the level, and its row shows the seeds run (`--all-seeds` runs them all).");
+        }
+        blocks.push(Block::Paragraph(text));
         blocks.push(Block::Table(Table {
             head: Table::heads(&[
                 "keys",
@@ -279,9 +284,15 @@ impl Plan {
                 .map(|s| {
                     vec![
                         s.keys.to_string(),
-                        format!("{} of {}", s.met, s.seeds),
+                        match stopped(s) {
+                            true => format!("{} of {} run (stopped early)", s.met, s.seeds),
+                            false => format!("{} of {}", s.met, s.seeds),
+                        },
                         format!("{:.0} %", s.share * 100.0),
-                        format!("{:.0}–{:.0} %", s.low * 100.0, s.high * 100.0),
+                        match stopped(s) {
+                            true => "– (stopped early)".to_owned(),
+                            false => format!("{:.0}–{:.0} %", s.low * 100.0, s.high * 100.0),
+                        },
                     ]
                 })
                 .collect(),
