@@ -517,3 +517,74 @@ fn a_plan_from_a_trace_equals_the_plan_from_the_equivalent_profile() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Keys add capacity only across the provider's scope: a Gemini event sized in projects at
+/// 10 requests a minute each (explicit: Gemini publishes no free figures keyrotor can cite),
+/// refused when every key is in one project or when no limits are known; Cerebras planned on
+/// its published figures; OpenRouter's separate accounts flagged as the mock's reading.
+#[test]
+fn a_plan_per_provider_sizes_keys_in_its_scope() {
+    let gemini = |extra: &str| -> PlanInput {
+        toml::from_str(&format!(
+            "provider = \"gemini\"\nmodel = \"gemini-2.5-flash\"\nusers = 100\nqueries_per_user = 1\nduration = \"5m\"\nprompt_tokens = 50\ncompletion_tokens = 50\nseeds = 5\n{extra}"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut quiet = |_: &str, _: usize, _: f64| {};
+    let limits = "limits = { rpm = 10 }\n";
+    let p = plan(gemini(limits), &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+    // 100 requests over 5 minutes; a project's bucket admits 10 × (1 + 5) = 60 of them.
+    assert_eq!(p.analytical.min_keys, 2);
+    assert!(p.recommended_keys.is_some_and(|k| k >= 2), "{p:?}");
+    assert!(p.tiers.is_none(), "Groq's tiers are not Gemini's");
+    let md = p.markdown();
+    for words in [
+        "keys in separate projects",
+        "on Google Gemini API",
+        "limits per project",
+    ] {
+        assert!(md.contains(words), "{words}: {md}");
+    }
+    let refused = |input: PlanInput| {
+        plan(input, &mut |_: &str, _: usize, _: f64| {})
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    let shared = refused(gemini(&format!("{limits}layout = \"shared\"\n")));
+    assert!(
+        shared.contains("all keys are in one project") && shared.contains("separate projects"),
+        "{shared}"
+    );
+    let unknown = refused(gemini(""));
+    assert!(unknown.contains("give your project's limits"), "{unknown}");
+    let unnamed = refused(PlanInput {
+        model: None,
+        ..gemini(limits)
+    });
+    assert!(unnamed.contains("--model"), "{unnamed}");
+
+    let cerebras: PlanInput = toml::from_str(
+        "provider = \"cerebras\"\nmodel = \"gpt-oss-120b\"\nusers = 1000\nqueries_per_user = 10\nduration = \"8h\"\nprompt_tokens = 200\ncompletion_tokens = 200\nanalytical_only = true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let p = plan(cerebras, &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        p.limits.rpm.is_some() && p.analytical.min_keys >= 1,
+        "{p:?}"
+    );
+    assert!(p.markdown().contains("keys in separate organisations"));
+
+    let openrouter: PlanInput = toml::from_str(
+        "provider = \"openrouter\"\nmodel = \"meta-llama/llama-3.3-70b-instruct:free\"\nusers = 100\nqueries_per_user = 1\nduration = \"1h\"\nprompt_tokens = 200\ncompletion_tokens = 200\nanalytical_only = true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let p = plan(openrouter, &mut quiet).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.contains("OpenRouter does not promise")),
+        "{:?}",
+        p.notes
+    );
+}

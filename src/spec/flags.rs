@@ -92,12 +92,12 @@ fn parse_cold_start(text: &str) -> Result<ColdStart, String> {
     text.parse()
 }
 
-/// A rate as requests per minute from `150/min`, `2.5/s`, `9000/h` or a bare number (per
 /// `--provider`: groq, openai, gemini, openrouter or cerebras.
-fn parse_provider(text: &str) -> Result<ProviderName, String> {
+pub fn parse_provider(text: &str) -> Result<ProviderName, String> {
     text.parse()
 }
 
+/// A rate as requests per minute from `150/min`, `2.5/s`, `9000/h` or a bare number (per
 /// minute), as a scenario file writes it ([`Rate`]'s parser).
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     text.parse::<Rate>().map(|r| r.0)

@@ -37,7 +37,7 @@ use crate::spec::scenario::{Scenario, plural};
 /// unanswered failovers before), `failover_ms.failed_key_ms` what one failed attempt cost,
 /// `failover_ms.keys_skipped`; `setup.load`, the offered load in words; `setup.from_full_budgets`;
 /// a sweep point's `sustained_bound_rpm` and `binding`. 7: `setup.provider`. 8: a plan's
-/// `input.all_seeds`; a confidence count's `seeds` is fewer than the plan's when it stopped
+/// `input.all_seeds` and `input.provider`; a confidence count's `seeds` is fewer than the plan's when it stopped
 /// early (it could no longer reach the level).
 pub const SCHEMA: u32 = 8;
 

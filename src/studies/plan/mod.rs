@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::spec::metrics::Figure;
 
 use crate::engine::PolicyConfig;
+use crate::engine::provider::ProviderName;
 use crate::engine::rotor::MAX_KEYS;
 use crate::spec::scenario::{Layout, PolicySpec, Scenario, ScenarioBuilder, Tokens};
 
@@ -80,6 +81,14 @@ pub struct PlanInput {
     #[schemars(with = "String", extend("default" = "openai/gpt-oss-120b"))]
     #[arg(long)]
     pub model: Option<String>,
+    /// Whose API the keys are for: `groq`, `gemini`, `openrouter` or `cerebras`
+    /// (docs/providers.md). Its limits belong to its scope (Gemini's project, OpenRouter's
+    /// account, an organisation elsewhere); another provider than Groq needs `--model`, and
+    /// explicit limits where it publishes no free figures.
+    #[serde(default)]
+    #[schemars(with = "String", extend("default" = "groq"))]
+    #[arg(long, default_value = "groq", value_parser = crate::spec::flags::parse_provider)]
+    pub provider: ProviderName,
     /// The day whose Groq catalog applies (which models exist, their limits); today when
     /// absent. On the command line it is the shared `--as-of`.
     #[serde(default)]
@@ -409,16 +418,60 @@ impl PlanInput {
         Ok(())
     }
 
-    /// The model planned for: the one named, or the catalog's recommended one.
+    /// The model planned for: the one named, or on Groq the catalog's recommended one
+    /// (empty for another provider when none is named).
     pub fn model(&self) -> &str {
-        self.model
-            .as_deref()
-            .unwrap_or(&catalog::current().recommended)
+        match (&self.model, self.provider) {
+            (Some(model), _) => model,
+            (None, ProviderName::Groq) => &catalog::current().recommended,
+            (None, _) => "",
+        }
+    }
+
+    /// What one scope of the provider's limits is called, and several (`organisation(s)`
+    /// on Groq, `project(s)` on Gemini, `account(s)` on OpenRouter).
+    pub fn scope_nouns(&self) -> (&'static str, &'static str) {
+        groq_wire::providers::Profiles::builtin()
+            .find(self.provider.id())
+            .map_or(("organisation", "organisations"), |p| p.scope.nouns())
+    }
+
+    /// The provider's name in words ("Google Gemini API").
+    pub fn provider_name(&self) -> String {
+        groq_wire::providers::Profiles::builtin()
+            .find(self.provider.id())
+            .map_or_else(|| self.provider.id().to_owned(), |p| p.name.clone())
+    }
+
+    /// Another provider than Groq: one the mock speaks, a model named, limits known (the
+    /// provider's published free figures or explicit ones) and no Groq plan.
+    fn validate_provider(&self) -> anyhow::Result<()> {
+        let name = self.provider_name();
+        if self.provider == ProviderName::Openai {
+            bail!("the mock does not speak openai: plan for groq, gemini, openrouter or cerebras");
+        }
+        if self.model().is_empty() {
+            bail!("name the model to plan for on {name} (--model), as its API spells it");
+        }
+        if self.tier != Tier::Free {
+            bail!("--tier names Groq's plans; {name} is planned on its free figures");
+        }
+        let (limits, source) = self.limits();
+        if limits == Limits::NONE {
+            bail!(
+                "no limits to plan against on {name} ({source}): give your {}'s limits (--rpm, --rpd, --tpm, --tpd)",
+                self.scope_nouns().0
+            );
+        }
+        Ok(())
     }
 
     /// The model: served on the plan's day, or unknown to the catalog but with explicit
     /// limits.
     fn validate_model(&self) -> anyhow::Result<()> {
+        if self.provider != ProviderName::Groq {
+            return self.validate_provider();
+        }
         let as_of = self.as_of();
         let catalog = catalog::current();
         match catalog.model(self.model()) {
@@ -442,9 +495,14 @@ impl PlanInput {
         Ok(())
     }
 
-    /// The limits per organisation and where they come from.
+    /// The limits per organisation (the provider's scope) and where they come from.
     pub fn limits(&self) -> (Limits, String) {
-        mock_groq::config::limits_in_force(self.model(), self.tier, self.limits)
+        match self.provider {
+            ProviderName::Groq => {
+                mock_groq::config::limits_in_force(self.model(), self.tier, self.limits)
+            }
+            other => mock_groq::provider::limits_in_force(other.id(), self.limits),
+        }
     }
 
     /// The event as a simulated scenario with `keys` keys and `policy`.
@@ -459,6 +517,7 @@ impl PlanInput {
         // The simulated model uses a known model's speeds; explicit limits are what matter.
         let catalog = catalog::current();
         let model = match catalog.model(self.model()) {
+            _ if self.provider != ProviderName::Groq => self.model(),
             Some(known) => known.id.as_str(),
             None => catalog.recommended.as_str(),
         };
@@ -466,16 +525,22 @@ impl PlanInput {
         let zero_is_unlimited = |v: Option<u64>| Some(v.unwrap_or(0));
         let mut b = Scenario::builder("plan")
             .seed(self.seed)
+            .provider(self.provider)
             .model(model)
             .as_of(self.as_of())
             .tier(self.tier)
-            .limits(Some(LimitsOverride {
-                rpm: zero_is_unlimited(limits.rpm),
-                rpd: zero_is_unlimited(limits.rpd),
-                tpm: zero_is_unlimited(limits.tpm),
-                tpd: zero_is_unlimited(limits.tpd),
-                ..LimitsOverride::default()
-            }))
+            .limits(match self.provider {
+                // Every window stated, so no catalog figure comes back under the plan's.
+                ProviderName::Groq => Some(LimitsOverride {
+                    rpm: zero_is_unlimited(limits.rpm),
+                    rpd: zero_is_unlimited(limits.rpd),
+                    tpm: zero_is_unlimited(limits.tpm),
+                    tpd: zero_is_unlimited(limits.tpd),
+                    ..LimitsOverride::default()
+                }),
+                // The profile's own windows, with what the user stated over them.
+                _ => self.limits,
+            })
             .full_completions()
             .keys(keys.max(1))
             .layout(if self.layout == Layout::Shared {
@@ -521,15 +586,23 @@ impl PlanInput {
 /// Plans an event; `progress` is told each simulated count (policy, keys, success rate).
 pub fn plan(mut input: PlanInput, progress: &mut search::Progress<'_>) -> anyhow::Result<Plan> {
     // The plan names the model it sized, also when the catalog chose it.
-    input.model = Some(input.model().to_owned());
+    if input.provider == ProviderName::Groq {
+        input.model = Some(input.model().to_owned());
+    }
     input.validate()?;
     let (limits, limits_source) = input.limits();
     let analytical = analytical(&input, &limits);
     unservable(&input, &limits, &analytical)?;
-    let mut notes: Vec<String> = catalog::current()
-        .staleness(input.as_of())
-        .into_iter()
-        .collect();
+    let mut notes: Vec<String> = match input.provider {
+        ProviderName::Groq => catalog::current()
+            .staleness(input.as_of())
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    if input.provider == ProviderName::Openrouter && input.layout == Layout::Separate {
+        notes.push("OpenRouter says more accounts or keys do not add capacity (\"we govern capacity globally\"): the counts here are accounts the mock keeps apart, which OpenRouter does not promise".to_owned());
+    }
     let from = analytical.min_keys as usize;
     let cap = input.key_cap();
     let too_many = from > cap;
@@ -583,8 +656,9 @@ fn unservable(input: &PlanInput, limits: &Limits, analytical: &Analytical) -> an
         );
     }
     if input.layout == Layout::Shared && analytical.min_keys > 1 {
+        let (scope, scopes) = input.scope_nouns();
         bail!(
-            "no key count can serve this event: all keys are in one organisation, which shares one set of limits, and one organisation's {} is {}× too small; use keys of separate organisations",
+            "no key count can serve this event: all keys are in one {scope}, which shares one set of limits, and one {scope}'s {} is {}× too small; use keys of separate {scopes}",
             analytical.binding.to_uppercase(),
             analytical.min_keys
         );

@@ -132,16 +132,21 @@ impl Plan {
         } else {
             Tone::Fail
         };
-        let orgs = if i.layout == crate::spec::scenario::Layout::Shared {
-            "one shared"
+        let (scope, scopes) = i.scope_nouns();
+        let keys_in = if i.layout == crate::spec::scenario::Layout::Shared {
+            format!("one shared {scope}")
         } else {
-            "separate"
+            format!("separate {scopes}")
+        };
+        let api = match i.provider {
+            crate::engine::provider::ProviderName::Groq => format!("the catalog of {}", i.as_of()),
+            _ => i.provider_name(),
         };
         [
             Block::Verdict(
                 tone,
                 format!(
-                    "{}: {}. Objective: {}; {} tier, `{}`, keys in {orgs} organisations; {}",
+                    "{}: {}. Objective: {}; {} tier, `{}`, keys in {keys_in}; {}",
                     if self.bound_only() {
                         "Lower bound"
                     } else {
@@ -155,7 +160,7 @@ impl Plan {
                 ),
             ),
             Block::Paragraph(format!(
-                "{} users × {} queries over {} ({:.0} requests; peak {:.1} req/min), {} prompt + {} completion tokens, `{}` on the catalog of {}; limits per organisation: {} ({}).",
+                "{} users × {} queries over {} ({:.0} requests; peak {:.1} req/min), {} prompt + {} completion tokens, `{}` on {api}; limits per {scope}: {} ({}).",
                 i.users,
                 i.queries_per_user,
                 format_duration(i.duration),
@@ -164,7 +169,6 @@ impl Plan {
                 i.prompt_tokens,
                 i.completion_tokens,
                 i.model(),
-                i.as_of(),
                 self.limits,
                 self.limits_source
             )),
@@ -187,9 +191,24 @@ impl Plan {
                 "tpd" => "tokens/day",
                 _ => "",
             };
+            // The span the bound weighs the demand over (bound.rs): the busiest hour for a
+            // minute limit, the busiest day for a day limit, or the whole event if shorter.
+            let (noun, span) = (unit.split('/').next().unwrap_or(unit), 60 * 60);
+            let span = if unit.ends_with("/day") {
+                24 * span
+            } else {
+                span
+            };
+            let over = if self.input.duration.as_secs() <= span {
+                "over the whole event"
+            } else if span == 3600 {
+                "in the busiest hour"
+            } else {
+                "in the busiest day"
+            };
             vec![
                 b.limit.to_uppercase(),
-                format!("{:.0} {unit}", b.demand),
+                format!("{:.0} {noun} {over}", b.demand),
                 b.per_key
                     .map_or("unlimited".to_owned(), |v| format!("{v} {unit}")),
                 format!("{}{binds}", b.keys),

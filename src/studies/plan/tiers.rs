@@ -181,13 +181,17 @@ fn spend(input: &PlanInput, tier: Tier) -> (Option<f64>, String) {
 }
 
 /// The free tier (one key per organisation) and the developer tier for the event, or `None`
-/// when the user gave explicit limits (then no tier's published limits apply).
+/// when the user gave explicit limits (then no tier's published limits apply) or the keys
+/// are another provider's than Groq (the catalog holds Groq's tiers only).
 pub(super) fn compare(
     input: &PlanInput,
     chosen: &Simulated,
     progress: &Mutex<&mut Progress<'_>>,
 ) -> anyhow::Result<Option<Tiers>> {
-    if input.limits.is_some() || catalog::current().model(input.model()).is_none() {
+    if input.limits.is_some()
+        || input.provider != crate::engine::provider::ProviderName::Groq
+        || catalog::current().model(input.model()).is_none()
+    {
         return Ok(None);
     }
     let known = |tier: Tier| {
