@@ -473,10 +473,11 @@ fn claims_get_the_verdicts_the_limits_imply() {
     // their date with their model, the `-today` rows on today's with Groq's replacement.
     for c in &claims.claims {
         let k = &c.conditions;
+        let today = today.to_string();
         let (day, model) = if c.id == "seed-configuration-today" {
-            ("2026-11-23", "llama-3.3-70b-versatile")
+            (today.as_str(), "llama-3.3-70b-versatile")
         } else if c.id.ends_with("-today") {
-            ("2026-11-23", "openai/gpt-oss-120b")
+            (today.as_str(), "openai/gpt-oss-120b")
         } else {
             ("2025-12-24 (the seeds' date)", "llama-3.3-70b-versatile")
         };
