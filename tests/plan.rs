@@ -539,6 +539,7 @@ fn a_plan_per_provider_sizes_keys_in_its_scope() {
     assert!(p.tiers.is_none(), "Groq's tiers are not Gemini's");
     let md = p.markdown();
     for words in [
+        "| RPM | 100 requests over the whole event | 10 requests/min | 2 ← binds |",
         "keys in separate projects",
         "on Google Gemini API",
         "limits per project",

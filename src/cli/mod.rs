@@ -168,7 +168,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Providers { json } => {
             let profiles = groq_wire::providers::Profiles::builtin();
-            print_out(providers::providers(&profiles, json)?)?;
+            print_out(providers::providers(profiles, json)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Catalog { as_of, json } => {

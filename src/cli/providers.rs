@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn the_headline_names_each_scope_and_every_provider_has_a_row() {
         let profiles = Profiles::builtin();
-        let text = providers(&profiles, false).unwrap_or_default();
+        let text = providers(profiles, false).unwrap_or_default();
         let headline = text.lines().nth(2).unwrap_or_default();
         assert!(
             headline
@@ -176,7 +176,7 @@ mod tests {
             "{text}"
         );
         let json: serde_json::Value =
-            serde_json::from_str(&providers(&profiles, true).unwrap_or_default())
+            serde_json::from_str(&providers(profiles, true).unwrap_or_default())
                 .unwrap_or_default();
         assert_eq!(json["providers"].as_array().map(Vec::len), Some(5));
     }

@@ -466,10 +466,9 @@ impl Sweep {
         );
         if let (Some(rpm), Some(binding)) = (top.sustained_bound_rpm, &top.binding) {
             let daily = matches!(binding.as_str(), "RPD" | "TPD");
-            // A bound below 0.1 req/min (50 a day is 0.035) must not read as 0.
-            let bound = crate::spec::scenario::Rate(rpm.max(f64::MIN_POSITIVE)).words();
-            let bound_rpm = rpm;
-            if daily && bound_rpm < top.capacity_rpm {
+            // Significant figures: a bound below 0.1 req/min (50 a day is 0.035) keeps its digits.
+            let bound = crate::spec::scenario::Rate(rpm).words();
+            if daily && rpm < top.capacity_rpm {
                 text.push_str(&format!(
                     " Sustained (budgets in steady state, as after a day of such traffic), their limits allow at most {bound} req/min ({binding} binds): the burst lasts only until the daily budgets run out."
                 ));

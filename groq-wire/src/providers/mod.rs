@@ -266,15 +266,31 @@ pub struct Profiles {
 }
 
 impl Profiles {
-    /// The compiled-in profiles ([`BUILTIN`]); their own tests keep them valid.
-    pub fn builtin() -> Profiles {
-        Profiles::from_toml(BUILTIN, "built-in providers.toml")
-            .unwrap_or_else(|e| panic!("the built-in provider profiles do not load: {e}"))
+    /// The compiled-in profiles ([`BUILTIN`]), read once; their own tests keep them valid.
+    pub fn builtin() -> &'static Profiles {
+        static BUILTIN_PROFILES: std::sync::OnceLock<Profiles> = std::sync::OnceLock::new();
+        BUILTIN_PROFILES.get_or_init(|| {
+            Profiles::from_toml(BUILTIN, "built-in providers.toml")
+                .unwrap_or_else(|e| panic!("the built-in provider profiles do not load: {e}"))
+        })
     }
 
     /// The profile of `id`.
     pub fn find(&self, id: &str) -> Option<&Profile> {
         self.list.iter().find(|p| p.id == id)
+    }
+
+    /// What one scope of `id`'s limits is called, and several (`organisation(s)` on Groq,
+    /// `project(s)` on Gemini, `account(s)` on OpenRouter; `organisation(s)` for an id
+    /// with no profile).
+    ///
+    /// ```
+    /// let profiles = groq_wire::providers::Profiles::builtin();
+    /// assert_eq!(profiles.scope_nouns("gemini"), ("project", "projects"));
+    /// ```
+    pub fn scope_nouns(&self, id: &str) -> (&'static str, &'static str) {
+        self.find(id)
+            .map_or(("organisation", "organisations"), |p| p.scope.nouns())
     }
 
     /// Every profile, in the file's order.

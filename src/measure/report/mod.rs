@@ -188,9 +188,7 @@ impl Setup {
     /// What one scope of the provider's limits is called, and several (`organisation(s)` on
     /// Groq, `project(s)` on Gemini, `account(s)` on OpenRouter).
     pub fn scope_nouns(&self) -> (&'static str, &'static str) {
-        let profiles = groq_wire::providers::Profiles::builtin();
-        let scope = profiles.find(&self.provider).map(|p| p.scope);
-        scope.map_or(("organisation", "organisations"), |s| s.nouns())
+        groq_wire::providers::Profiles::builtin().scope_nouns(&self.provider)
     }
 
     /// Whose API, in words: `Groq as of <day>` (its catalog's day), or the provider's name.

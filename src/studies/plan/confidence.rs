@@ -79,9 +79,10 @@ fn share(
     let draws: Vec<u64> = (1..=seeds as u64)
         .map(|i| input.seed.wrapping_add(i))
         .collect();
-    let misses_allowed = match input.all_seeds {
-        true => seeds,
-        false => seeds - needed(input.confidence, seeds),
+    let misses_allowed = if input.all_seeds {
+        seeds
+    } else {
+        seeds - needed(input.confidence, seeds)
     };
     let outcomes = parallel_until(
         &draws,

@@ -13,6 +13,7 @@
 mod bound;
 mod confidence;
 mod fitted;
+mod provider;
 mod render;
 mod search;
 mod tiers;
@@ -426,44 +427,6 @@ impl PlanInput {
             (None, ProviderName::Groq) => &catalog::current().recommended,
             (None, _) => "",
         }
-    }
-
-    /// What one scope of the provider's limits is called, and several (`organisation(s)`
-    /// on Groq, `project(s)` on Gemini, `account(s)` on OpenRouter).
-    pub fn scope_nouns(&self) -> (&'static str, &'static str) {
-        groq_wire::providers::Profiles::builtin()
-            .find(self.provider.id())
-            .map_or(("organisation", "organisations"), |p| p.scope.nouns())
-    }
-
-    /// The provider's name in words ("Google Gemini API").
-    pub fn provider_name(&self) -> String {
-        groq_wire::providers::Profiles::builtin()
-            .find(self.provider.id())
-            .map_or_else(|| self.provider.id().to_owned(), |p| p.name.clone())
-    }
-
-    /// Another provider than Groq: one the mock speaks, a model named, limits known (the
-    /// provider's published free figures or explicit ones) and no Groq plan.
-    fn validate_provider(&self) -> anyhow::Result<()> {
-        let name = self.provider_name();
-        if self.provider == ProviderName::Openai {
-            bail!("the mock does not speak openai: plan for groq, gemini, openrouter or cerebras");
-        }
-        if self.model().is_empty() {
-            bail!("name the model to plan for on {name} (--model), as its API spells it");
-        }
-        if self.tier != Tier::Free {
-            bail!("--tier names Groq's plans; {name} is planned on its free figures");
-        }
-        let (limits, source) = self.limits();
-        if limits == Limits::NONE {
-            bail!(
-                "no limits to plan against on {name} ({source}): give your {}'s limits (--rpm, --rpd, --tpm, --tpd)",
-                self.scope_nouns().0
-            );
-        }
-        Ok(())
     }
 
     /// The model: served on the plan's day, or unknown to the catalog but with explicit

@@ -140,7 +140,7 @@ impl Plan {
         };
         let api = match i.provider {
             crate::engine::provider::ProviderName::Groq => format!("the catalog of {}", i.as_of()),
-            _ => i.provider_name(),
+            _ => i.provider_name().to_owned(),
         };
         [
             Block::Verdict(
@@ -177,6 +177,8 @@ impl Plan {
 
     /// The analytical bound: each limit's demand and the keys it needs, and which binds.
     fn bound_blocks(&self) -> [Block; 3] {
+        const HOUR: u64 = 3600;
+        const DAY: u64 = 86_400;
         let a = &self.analytical;
         let row = |b: &super::Bound| {
             let binds = if b.limit == a.binding {
@@ -184,27 +186,20 @@ impl Plan {
             } else {
                 ""
             };
-            let unit = match b.limit.as_str() {
-                "rpm" => "requests/min",
-                "rpd" => "requests/day",
-                "tpm" => "tokens/min",
-                "tpd" => "tokens/day",
-                _ => "",
+            // Demand is weighed over the busiest hour for a minute limit and the busiest day
+            // for a day limit, or the whole event if shorter (bound.rs).
+            let (noun, per, span) = match b.limit.as_str() {
+                "rpm" => ("requests", "min", HOUR),
+                "tpm" => ("tokens", "min", HOUR),
+                "rpd" => ("requests", "day", DAY),
+                "tpd" => ("tokens", "day", DAY),
+                _ => ("", "", DAY),
             };
-            // The span the bound weighs the demand over (bound.rs): the busiest hour for a
-            // minute limit, the busiest day for a day limit, or the whole event if shorter.
-            let (noun, span) = (unit.split('/').next().unwrap_or(unit), 60 * 60);
-            let span = if unit.ends_with("/day") {
-                24 * span
-            } else {
-                span
-            };
-            let over = if self.input.duration.as_secs() <= span {
-                "over the whole event"
-            } else if span == 3600 {
-                "in the busiest hour"
-            } else {
-                "in the busiest day"
+            let unit = format!("{noun}/{per}");
+            let over = match span {
+                _ if self.input.duration.as_secs() <= span => "over the whole event",
+                HOUR => "in the busiest hour",
+                _ => "in the busiest day",
             };
             vec![
                 b.limit.to_uppercase(),
