@@ -267,7 +267,7 @@ fn a_sweep_per_provider_finds_keys_add_capacity_only_across_scopes() {
 fn claims_get_the_verdicts_the_limits_imply() {
     let mut quiet = |_: &str| {};
     let today = mock_groq::catalog::current().reviewed;
-    let claims = keyrotor::studies::claims::check(today, None, &mut quiet)
+    let claims = keyrotor::studies::claims::check(today, Default::default(), &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let verdict = |id: &str| {
         claims

@@ -575,6 +575,17 @@ fn a_plan_per_provider_sizes_keys_in_its_scope() {
         "{p:?}"
     );
     assert!(p.markdown().contains("keys in separate organisations"));
+    assert!(
+        p.notes.iter().any(|n| n
+            .contains("Cerebras Inference closed its free tier to new accounts on 2026-08-17")
+            && n.contains("only for organisations that had it")),
+        "{:?}",
+        p.notes
+    );
+    // Free Trial: 5 requests a minute per organisation binds 1,000 users × 10 queries over
+    // 8 hours (≈ 21 a minute on average, the busiest hour higher) at 5 organisations or more.
+    assert_eq!(p.limits.rpm, Some(5), "{:?}", p.limits);
+    assert!(p.analytical.min_keys >= 5, "{:?}", p.analytical);
 
     let openrouter: PlanInput = toml::from_str(
         "provider = \"openrouter\"\nmodel = \"meta-llama/llama-3.3-70b-instruct:free\"\nusers = 100\nqueries_per_user = 1\nduration = \"1h\"\nprompt_tokens = 200\ncompletion_tokens = 200\nanalytical_only = true\n",

@@ -476,14 +476,14 @@ mod tests {
             "OpenRouter's published free figures (providers.toml)"
         );
         let over = LimitsOverride {
-            rpm: Some(5),
+            rpm: Some(2),
             tpd: Some(0),
             ..LimitsOverride::default()
         };
         let (limits, source) = limits_in_force("cerebras", Some(over));
         assert_eq!(
-            (limits.rpm, limits.rpd, limits.tpd),
-            (Some(5), Some(14_400), None)
+            (limits.rpm, limits.rpd, limits.tpm, limits.tpd),
+            (Some(2), None, Some(30_000), None)
         );
         assert!(
             source.starts_with("overrides on Cerebras Inference's"),

@@ -233,24 +233,25 @@ async fn cerebras_writes_its_headers_on_every_answer_and_its_flat_429() {
     let server = start(&config(
         "cerebras",
         "gpt-oss-120b",
-        &[("org_c", keys, "limits = { rpm = 3 }")],
+        &[("org_c", keys, "limits = { rpm = 3, rpd = 1000 }")],
     ))
     .await;
     let path = "/v1/chat/completions";
     let first = post(&server.url, path, "csk-a", "gpt-oss-120b").await;
     assert_eq!(first.status(), 200);
-    // The profile's free day (14,400 requests) and minute of tokens (60,000).
+    // The organisation's day (1,000 requests, set: the free tier has no daily request
+    // figure) and the profile's free minute of tokens (30,000).
     assert_eq!(
         header(&first, "x-ratelimit-limit-requests-day").as_deref(),
-        Some("14400")
+        Some("1000")
     );
     assert_eq!(
         header(&first, "x-ratelimit-remaining-requests-day").as_deref(),
-        Some("14399")
+        Some("999")
     );
     assert_eq!(
         header(&first, "x-ratelimit-limit-tokens-minute").as_deref(),
-        Some("60000")
+        Some("30000")
     );
     let reset = header(&first, "x-ratelimit-reset-tokens-minute").unwrap_or_default();
     assert!(
@@ -276,6 +277,22 @@ async fn cerebras_writes_its_headers_on_every_answer_and_its_flat_429() {
             "code": "request_quota_exceeded",
         })
     );
+    // At the free figures alone: 5 a minute, and no daily request window to describe.
+    let free = start(&config(
+        "cerebras",
+        "gpt-oss-120b",
+        &[("org_f", &["csk-f"], "")],
+    ))
+    .await;
+    let answer = post(&free.url, path, "csk-f", "gpt-oss-120b").await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(header(&answer, "x-ratelimit-limit-requests-day"), None);
+    assert_eq!(
+        header(&answer, "x-ratelimit-limit-tokens-minute").as_deref(),
+        Some("30000")
+    );
+    let served = statuses(&free.url, path, &["csk-f"], "gpt-oss-120b", 6).await;
+    assert_eq!(ok(&served), 4, "the free tier's 5 a minute: {served:?}");
 }
 
 #[test]

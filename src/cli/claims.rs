@@ -18,7 +18,7 @@ pub struct ClaimsArgs {
     /// metric (a threshold name, e.g. goodput_rate), rule (e.g. ">= 0.999") and
     /// min_samples (a rule met on fewer samples is inconclusive; a rule broken fails). See
     /// scenarios/claims.toml.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["as_of", "apps"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["as_of", "apps", "providers"])]
     pub file: Option<PathBuf>,
     /// The folder a claims file's scenario_file entries must lie in (default: the claims
     /// file's own folder), so a claims file cannot point keyrotor at ../.env or /etc.
@@ -39,6 +39,11 @@ pub struct ClaimsArgs {
     /// cannot run are skipped, and the report says why.
     #[arg(long)]
     pub apps: bool,
+    /// Also check "5 keys give 5× the capacity of one" on Gemini (keys in one project or
+    /// several), OpenRouter (keys of one account) and Cerebras (one organisation or several),
+    /// on the mock speaking each with its published free figures: about a minute more.
+    #[arg(long)]
+    pub providers: bool,
     /// The seed-apps folder (seed 001 needs `npm ci` run in it).
     #[arg(
         long,
@@ -61,6 +66,7 @@ pub(super) fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
         json,
         as_of,
         apps,
+        providers,
         apps_dir,
         apps_span,
     } = args;
@@ -85,7 +91,11 @@ pub(super) fn claims_command(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
     if let Some(warning) = mock_groq::catalog::current().staleness(today) {
         eprintln!("warning: {warning}");
     }
-    let claims = crate::studies::claims::check(today, apps.as_ref(), &mut progress);
+    let extras = crate::studies::claims::Extras {
+        apps: apps.as_ref(),
+        providers,
+    };
+    let claims = crate::studies::claims::check(today, extras, &mut progress);
     activity.finish();
     let claims = claims?;
     crate::output::artifacts::claims(&dir, &claims)?;

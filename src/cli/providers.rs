@@ -40,7 +40,14 @@ pub fn providers(profiles: &Profiles, json: bool) -> anyhow::Result<String> {
     }
     out.push_str("\n## What each means for rotation\n\n");
     for p in profiles.iter() {
-        out.push_str(&format!("- **{}**: {}.\n", p.name, p.note));
+        out.push_str(&format!("- **{}**: {}.", p.name, p.note));
+        if let Some(day) = p.free_closed {
+            out.push_str(&format!(
+                " Its free tier closed to new accounts on {day}: a new {} pays.",
+                p.scope.nouns().0
+            ));
+        }
+        out.push('\n');
     }
     out.push_str("\n## Sources\n\n");
     for p in profiles.iter() {
@@ -137,6 +144,7 @@ fn as_json(profiles: &Profiles) -> serde_json::Value {
                 "models_path": p.models_path,
                 "scope": scope(p.scope),
                 "per_model": p.per_model,
+                "free_closed": p.free_closed.map(|d| d.to_string()),
                 "windows": p.windows.iter().map(window).collect::<Vec<_>>(),
                 "headers": headers(p),
                 "errors": errors(p),
@@ -179,5 +187,12 @@ mod tests {
             serde_json::from_str(&providers(profiles, true).unwrap_or_default())
                 .unwrap_or_default();
         assert_eq!(json["providers"].as_array().map(Vec::len), Some(5));
+        assert!(
+            text.contains(
+                "Its free tier closed to new accounts on 2026-08-17: a new organisation pays."
+            ),
+            "{text}"
+        );
+        assert_eq!(json["providers"][3]["free_closed"], "2026-08-17");
     }
 }

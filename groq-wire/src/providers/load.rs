@@ -67,6 +67,7 @@ impl Profiles {
                 models_path: raw.models_path.0,
                 scope: raw.scope,
                 per_model: raw.per_model,
+                free_closed: raw.free_closed.map(|d| d.0),
                 windows,
                 headers: Headers {
                     on: Some(h.on),
@@ -161,6 +162,7 @@ struct RawProfile {
     models_path: Text,
     scope: Scope,
     per_model: bool,
+    free_closed: Option<Day>,
     sources: Vec<Spanned<String>>,
     #[serde(default)]
     note: Text,

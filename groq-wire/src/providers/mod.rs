@@ -224,6 +224,8 @@ pub struct Profile {
     pub scope: Scope,
     /// Whether each model has its own budget in the scope.
     pub per_model: bool,
+    /// The day its free tier closed to new accounts (scopes that had it keep it), if it did.
+    pub free_closed: Option<jiff::civil::Date>,
     /// Its limits.
     pub windows: Vec<Window>,
     /// Its rate-limit headers.

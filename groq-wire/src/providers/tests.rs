@@ -23,6 +23,8 @@ struct Stated {
     limit_requests: Option<&'static str>,
     /// Which windows the request and token headers describe.
     spans: (Option<Span>, Option<Span>),
+    /// The day its free tier closed to new accounts.
+    free_closed: Option<&'static str>,
 }
 
 use Dimension::{Requests, Tokens};
@@ -45,6 +47,7 @@ const STATED: [Stated; 5] = [
         ],
         limit_requests: Some("x-ratelimit-limit-requests"),
         spans: (Some(Day), Some(Minute)),
+        free_closed: None,
     },
     // ai.google.dev/gemini-api/docs/rate-limits, seen 2026-12-07: per project, RPD resets
     // at midnight Pacific; no rate-limit headers, the wait in the body.
@@ -62,6 +65,7 @@ const STATED: [Stated; 5] = [
         ],
         limit_requests: None,
         spans: (None, None),
+        free_closed: None,
     },
     // openrouter.ai/docs/api-reference/limits, seen 2026-12-07: the account's; ':free'
     // models 20 RPM and 50 a day (UTC) without credits bought.
@@ -78,8 +82,11 @@ const STATED: [Stated; 5] = [
         ],
         limit_requests: Some("x-ratelimit-limit"),
         spans: (Some(Day), None),
+        free_closed: None,
     },
-    // inference-docs.cerebras.ai/support/rate-limits, seen 2026-12-07: free tier, gpt-oss-120b.
+    // inference-docs.cerebras.ai/support/rate-limits as copied on 2026-07-18 (seen 2026-12-07):
+    // Free Trial, gpt-oss-120b, no hourly or daily request figure; closed to new accounts on
+    // 2026-08-17.
     Stated {
         id: "cerebras",
         scope: Scope::Organization,
@@ -88,15 +95,16 @@ const STATED: [Stated; 5] = [
         retry_after: RetryAfter::Header,
         headers_on: HeadersOn::Every,
         windows: &[
-            (Requests, Minute, None, Some(30)),
-            (Requests, Hour, None, Some(900)),
-            (Requests, Day, None, Some(14_400)),
-            (Tokens, Minute, None, Some(60_000)),
+            (Requests, Minute, None, Some(5)),
+            (Requests, Hour, None, None),
+            (Requests, Day, None, None),
+            (Tokens, Minute, None, Some(30_000)),
             (Tokens, Hour, None, Some(1_000_000)),
             (Tokens, Day, None, Some(1_000_000)),
         ],
         limit_requests: Some("x-ratelimit-limit-requests-day"),
         spans: (Some(Day), Some(Minute)),
+        free_closed: Some("2026-08-17"),
     },
     // developers.openai.com/api/docs/guides/rate-limits, seen 2026-12-07.
     Stated {
@@ -109,6 +117,7 @@ const STATED: [Stated; 5] = [
         windows: &[(Requests, Minute, None, None), (Tokens, Minute, None, None)],
         limit_requests: Some("x-ratelimit-limit-requests"),
         spans: (Some(Minute), Some(Minute)),
+        free_closed: None,
     },
 ];
 
@@ -134,6 +143,8 @@ fn every_built_in_profile_says_what_its_sources_state() {
         );
         let spans = (p.headers.requests_span, p.headers.tokens_span);
         assert_eq!(spans, stated.spans, "{id}");
+        let closed = p.free_closed.map(|d| d.to_string());
+        assert_eq!(closed.as_deref(), stated.free_closed, "{id}");
         let windows: Vec<_> = p
             .windows
             .iter()
@@ -227,8 +238,8 @@ fn a_bad_profiles_file_is_refused_with_its_line_and_field() {
     let cases = [
         (
             base.replace(
-                "sources = [\"cerebras-rate-limits\"]",
-                "sources = [\"nowhere\"]",
+                "sources = [\"cerebras-rate-limits\", \"cerebras-rate-limits-copy\"",
+                "sources = [\"nowhere\", \"cerebras-rate-limits-copy\"",
             ),
             "sources: no [[source]] has this id",
         ),
@@ -259,6 +270,13 @@ fn a_bad_profiles_file_is_refused_with_its_line_and_field() {
                 "requests_span = \"hour\"\ntokens_span = \"minute\"",
             ),
             "headers: requests_span names no window of this provider",
+        ),
+        (
+            base.replace(
+                "free_closed = \"2026-08-17\"",
+                "free_closed = \"17 August\"",
+            ),
+            "expected a day as \"YYYY-MM-DD\"",
         ),
     ];
     for (text, expected) in cases {

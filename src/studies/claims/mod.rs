@@ -18,6 +18,7 @@
 mod answers;
 mod apps;
 mod eta;
+mod providers;
 mod searches;
 mod seeds;
 mod spec;
@@ -228,15 +229,35 @@ impl Runs {
     }
 }
 
+/// What `keyrotor claims` checks beside the seeds' claims.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// Run each seed's real app beside its preset (see [`AppOptions`]).
+    pub apps: Option<&'a AppOptions>,
+    /// Check "5 keys give 5×" on Gemini, OpenRouter and Cerebras too, on the mock speaking
+    /// each (rows `capacity-5x-{separate,shared}-<provider>`).
+    pub providers: bool,
+}
+
 /// Checks every claim on the seeds' date, then the seeds' configuration on `today`'s
 /// catalog, then the claims again on `today` with Groq's recommended model (ids ending in
-/// `-today`); with `apps`, then runs each seed's real app beside its preset (see
-/// [`AppOptions`]). `progress` is told each claim as it starts.
+/// `-today`); then what `extras` asks for: "5×" on the other providers, the seeds' real
+/// apps. `progress` is told each claim as it starts.
+///
+/// ```no_run
+/// use keyrotor::studies::claims::{Extras, check};
+/// let today = mock_groq::catalog::current().reviewed;
+/// let extras = Extras { providers: true, ..Extras::default() };
+/// let claims = check(today, extras, &mut |step: &str| eprintln!("{step}"))?;
+/// println!("{}", claims.markdown());
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 pub fn check(
     today: jiff::civil::Date,
-    apps: Option<&AppOptions>,
+    extras: Extras<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Claims> {
+    let apps = extras.apps;
     let wall = std::time::Instant::now();
     let mut runs = Runs::default();
     let mut claims = Vec::new();
@@ -250,6 +271,9 @@ pub fn check(
             sizing += searches::sizing_rows();
         }
         seed += seeds::table(era)?.len();
+    }
+    if extras.providers {
+        capacity += providers::rows();
     }
     let total = capacity + seed + sizing;
     let mut eta = eta::Eta::new(capacity, seed, sizing);
@@ -281,6 +305,10 @@ pub fn check(
             let step = &mut |what: &str| step(eta::Kind::Sizing, what);
             claims.extend(searches::sizing(&era, *limits, step)?);
         }
+    }
+    if extras.providers {
+        let step = &mut |what: &str| step(eta::Kind::Capacity, what);
+        claims.extend(providers::capacity(&seeds::Era::today(today), step)?);
     }
     let apps = match apps {
         Some(options) => apps::check(options, today, progress)?,

@@ -13,7 +13,7 @@ use crate::studies::sweep::{SweepPoint, capacity as burst, sustained_capacity};
 const MINUTE: Duration = Duration::from_secs(60);
 
 /// A search row: what [`Claim`] needs besides what every row shares.
-fn row_claim(id: String, claim: &str, source: &str, conditions: Conditions) -> Claim {
+pub(super) fn row_claim(id: String, claim: &str, source: &str, conditions: Conditions) -> Claim {
     Claim {
         id,
         claim: claim.to_owned(),
@@ -86,8 +86,124 @@ fn layout_name(layout: Layout) -> &'static str {
     }
 }
 
-fn quiet() -> impl FnMut(usize, f64, f64) {
+pub(super) fn quiet() -> impl FnMut(usize, f64, f64) {
     |_, _, _| {}
+}
+
+/// One key's and five keys' capacities under a scenario: sustained (steady state) and
+/// burst (from full budgets, over the scenario's span).
+pub(super) struct FiveTimes {
+    sustained: (SweepPoint, SweepPoint),
+    burst: (SweepPoint, SweepPoint),
+}
+
+impl FiveTimes {
+    /// Both capacities of 1 and 5 keys of `scenario`, searched at ≥ 99 % goodput.
+    pub(super) fn measure(scenario: &Scenario) -> anyhow::Result<Self> {
+        Ok(FiveTimes {
+            burst: (
+                burst(scenario, 1, 0.99, &mut quiet())?,
+                burst(scenario, 5, 0.99, &mut quiet())?,
+            ),
+            sustained: (
+                sustained_capacity(scenario, 1, 0.99, &mut quiet())?,
+                sustained_capacity(scenario, 5, 0.99, &mut quiet())?,
+            ),
+        })
+    }
+
+    /// Five keys' capacity ÷ one key's, sustained and burst (none when one key served
+    /// nothing).
+    fn ratios(&self) -> (Option<f64>, Option<f64>) {
+        let ratio = |(one, five): &(SweepPoint, SweepPoint)| {
+            (one.capacity_rpm > 0.0).then(|| five.capacity_rpm / one.capacity_rpm)
+        };
+        (ratio(&self.sustained), ratio(&self.burst))
+    }
+
+    /// The verdict on "5×" (holds at ≥ 4.5×), judged on the sustained ratio; on the burst
+    /// when no rate met the objective in steady state (a daily window spent until a fixed
+    /// reset), and whether it fell back.
+    pub(super) fn verdict(&self) -> (Verdict, Option<f64>, bool) {
+        let (sustained, burst) = self.ratios();
+        let (ratio, fell_back) = match sustained {
+            Some(r) => (Some(r), false),
+            None => (burst, burst.is_some()),
+        };
+        let verdict = match ratio {
+            None => Verdict::Inconclusive,
+            Some(r) if r >= 4.5 => Verdict::Holds,
+            Some(_) => Verdict::Fails,
+        };
+        (verdict, ratio, fell_back)
+    }
+
+    /// The figures in words: `sustained 5.00× (… vs … req/min); burst …`.
+    pub(super) fn measured(&self) -> String {
+        let (sustained, burst) = self.ratios();
+        let show = |r: Option<f64>| r.map_or("no data".to_owned(), |r| format!("{r:.2}×"));
+        format!(
+            "sustained {} ({:.2} vs {:.2} req/min); burst {} ({:.1} vs {:.1} req/min)",
+            show(sustained),
+            self.sustained.1.capacity_rpm,
+            self.sustained.0.capacity_rpm,
+            show(burst),
+            self.burst.1.capacity_rpm,
+            self.burst.0.capacity_rpm
+        )
+    }
+
+    /// `claim` with these figures: measured in words and as numbers, and its verdict.
+    pub(super) fn judge(&self, mut claim: Claim) -> Claim {
+        claim.measured = self.measured();
+        claim.figure = self.figure();
+        claim.verdict = self.verdict().0;
+        claim
+    }
+
+    /// A "5×" row's conditions under `scenario`: what differs from row to row (the day,
+    /// the limits in words, the keys, the policy) and what they share.
+    pub(super) fn conditions(
+        scenario: &Scenario,
+        as_of: String,
+        limits: String,
+        (keys, policy): (String, &str),
+    ) -> Conditions {
+        Conditions {
+            as_of,
+            limits,
+            model: scenario.target.model.clone(),
+            keys,
+            policy: policy.to_owned(),
+            traffic: TRAFFIC.to_owned(),
+            request: request_cost(scenario, None),
+            network: network(scenario.target.rtt()),
+        }
+    }
+
+    /// What the detail says when the verdict fell back on the burst (empty otherwise).
+    pub(super) fn fallback_note(&self) -> &'static str {
+        if self.verdict().2 {
+            " No rate met the objective in steady state (a daily window spent until its fixed reset): judged on the burst, which holds for 30 minutes from full budgets and not once a daily budget is spent."
+        } else {
+            ""
+        }
+    }
+
+    /// The measured figure: the ratio the verdict rests on.
+    pub(super) fn figure(&self) -> Measured {
+        let (_, ratio, fell_back) = self.verdict();
+        let (which, runs) = if fell_back {
+            ("burst", self.burst.0.runs + self.burst.1.runs)
+        } else {
+            ("sustained", self.sustained.0.runs + self.sustained.1.runs)
+        };
+        Measured {
+            value: Figure::of(ratio),
+            unit: format!("× one key's {which} capacity; samples = simulated runs"),
+            samples: runs as u64,
+        }
+    }
 }
 
 /// "5 keys give 5× the capacity of one".
@@ -102,69 +218,40 @@ fn five_times(era: &Era, limits: Limits, layout: Layout) -> anyhow::Result<Claim
             limits.set(source),
         )?
         .build()?;
-    let (b1, b5) = (
-        burst(&scenario, 1, 0.99, &mut quiet())?,
-        burst(&scenario, 5, 0.99, &mut quiet())?,
-    );
-    let (s1, s5) = (
-        sustained_capacity(&scenario, 1, 0.99, &mut quiet())?,
-        sustained_capacity(&scenario, 5, 0.99, &mut quiet())?,
-    );
-    let ratio = |one: &SweepPoint, five: &SweepPoint| {
-        (one.capacity_rpm > 0.0).then(|| five.capacity_rpm / one.capacity_rpm)
-    };
-    let (sustained, burst) = (ratio(&s1, &s5), ratio(&b1, &b5));
-    let show = |r: Option<f64>| r.map_or("no data".to_owned(), |r| format!("{r:.2}×"));
+    let five = FiveTimes::measure(&scenario)?;
     let shared = layout == Layout::Shared;
     let name = layout_name(layout);
-    let mut claim = row_claim(
+    let keys = if shared {
+        "1 and 5 keys, all in one organisation"
+    } else {
+        "1 and 5 keys, each its own organisation"
+    };
+    let conditions = FiveTimes::conditions(
+        &scenario,
+        day(&scenario),
+        limits.label(&scenario, source),
+        (keys.to_owned(), "round-robin (seed 000)"),
+    );
+    let mut claim = five.judge(row_claim(
         format!("capacity-5x-{name}{}{}", limits.suffix(), era.suffix()),
         "5 keys give 5× the capacity of one (\"Requests/Min ~30 → ~150, 5x faster\")",
         source,
-        Conditions {
-            as_of: day(&scenario),
-            limits: limits.label(&scenario, source),
-            model: scenario.target.model.clone(),
-            keys: if shared {
-                "1 and 5 keys, all in one organisation".to_owned()
-            } else {
-                "1 and 5 keys, each its own organisation".to_owned()
-            },
-            policy: "round-robin (seed 000)".to_owned(),
-            traffic: "Poisson; sustained: runs of 1 h to 1 day begun in steady state; burst: 30 min from full budgets".to_owned(),
-            request: request_cost(&scenario, None),
-            network: network(scenario.target.rtt()),
-        },
-    );
-    claim.measured = format!(
-        "sustained {} ({:.2} vs {:.2} req/min); burst {} ({:.1} vs {:.1} req/min)",
-        show(sustained),
-        s5.capacity_rpm,
-        s1.capacity_rpm,
-        show(burst),
-        b5.capacity_rpm,
-        b1.capacity_rpm
-    );
-    claim.figure = Measured {
-        value: Figure::of(sustained),
-        unit: "× one key's sustained capacity; samples = simulated runs".to_owned(),
-        samples: (s1.runs + s5.runs) as u64,
-    };
-    claim.verdict = match sustained {
-        None => Verdict::Inconclusive,
-        Some(r) if r >= 4.5 => Verdict::Holds,
-        Some(_) => Verdict::Fails,
-    };
+        conditions,
+    ));
     let shared_note = if shared {
         " Groq limits each organisation, not each key: keys of one account share one budget."
     } else {
         ""
     };
-    claim.detail = format!(
-        "Capacity = the highest Poisson rate with ≥ 99 % goodput (answers within 5 s), by bisection. The claim speaks of a steady rate, so it is judged on the sustained capacity (holds at ≥ 4.5×); the burst from full budgets is shown for comparison.{shared_note}"
-    );
+    claim.detail = format!("{RULE}{shared_note}{}", five.fallback_note());
     Ok(claim)
 }
+
+/// How the "5×" rows' traffic runs.
+const TRAFFIC: &str = "Poisson; sustained: runs of 1 h to 1 day begun in steady state; burst: 30 min from full budgets";
+
+/// How the "5×" rows are judged.
+pub(super) const RULE: &str = "Capacity = the highest Poisson rate with ≥ 99 % goodput (answers within 5 s), by bisection. The claim speaks of a steady rate, so it is judged on the sustained capacity (holds at ≥ 4.5×); the burst from full budgets is shown for comparison.";
 
 /// "5 keys handle ~150 requests per minute".
 fn rated(era: &Era, limits: Limits) -> anyhow::Result<Claim> {

@@ -563,9 +563,7 @@ pub fn plan(mut input: PlanInput, progress: &mut search::Progress<'_>) -> anyhow
             .collect(),
         _ => Vec::new(),
     };
-    if input.provider == ProviderName::Openrouter && input.layout == Layout::Separate {
-        notes.push("OpenRouter says more accounts or keys do not add capacity (\"we govern capacity globally\"): the counts here are accounts the mock keeps apart, which OpenRouter does not promise".to_owned());
-    }
+    notes.extend(input.provider_notes());
     let from = analytical.min_keys as usize;
     let cap = input.key_cap();
     let too_many = from > cap;

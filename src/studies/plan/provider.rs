@@ -7,6 +7,7 @@ use mock_groq::catalog::{Limits, Tier};
 
 use super::PlanInput;
 use crate::engine::provider::ProviderName;
+use crate::spec::scenario::Layout;
 
 impl PlanInput {
     /// What one scope of the provider's limits is called, and several (`organisation(s)`
@@ -20,6 +21,24 @@ impl PlanInput {
         Profiles::builtin()
             .find(self.provider.id())
             .map_or(self.provider.id(), |p| p.name.as_str())
+    }
+
+    /// What a plan on this provider must say beside its figures: that OpenRouter does not
+    /// promise separate accounts their own limits, and that a free tier closed to new
+    /// accounts holds only for scopes that had it.
+    pub(super) fn provider_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.provider == ProviderName::Openrouter && self.layout == Layout::Separate {
+            notes.push("OpenRouter says more accounts or keys do not add capacity (\"we govern capacity globally\"): the counts here are accounts the mock keeps apart, which OpenRouter does not promise".to_owned());
+        }
+        let profile = Profiles::builtin().find(self.provider.id());
+        if let Some((name, closed)) = profile.and_then(|p| Some((&p.name, p.free_closed?))) {
+            let (_, scopes) = self.scope_nouns();
+            notes.push(format!(
+                "{name} closed its free tier to new accounts on {closed}: these free figures hold only for {scopes} that had it before then; a new one pays"
+            ));
+        }
+        notes
     }
 
     /// Another provider than Groq: one the mock speaks, a model named, limits known (the
