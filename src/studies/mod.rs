@@ -3,5 +3,6 @@
 
 pub mod claims;
 pub mod compare;
+mod parallel;
 pub mod plan;
 pub mod sweep;

@@ -21,7 +21,7 @@ pub(super) enum Kind {
 const KINDS: usize = 3;
 
 impl Kind {
-    fn index(self) -> usize {
+    pub(super) fn index(self) -> usize {
         match self {
             Kind::Capacity => 0,
             Kind::Seed => 1,

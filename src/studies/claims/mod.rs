@@ -255,73 +255,117 @@ pub struct Extras<'a> {
 pub fn check(
     today: jiff::civil::Date,
     extras: Extras<'_>,
-    progress: &mut dyn FnMut(&str),
+    progress: &mut (dyn FnMut(&str) + Send),
 ) -> anyhow::Result<Claims> {
-    let apps = extras.apps;
     let wall = std::time::Instant::now();
-    let mut runs = Runs::default();
-    let mut claims = Vec::new();
     let eras = [seeds::Era::seeds(today), seeds::Era::today(today)];
+    let jobs = Job::all(&eras, extras.providers);
     // Each step says how far along the check is and, once each kind of step has been
     // timed, how long the rest will take: "12 of 64: … (about 2 min left)".
-    let (mut capacity, mut seed, mut sizing) = (0, 0, 0);
-    for era in &eras {
-        for limits in era.limit_sets() {
-            capacity += searches::capacity_rows(*limits);
-            sizing += searches::sizing_rows();
-        }
-        seed += seeds::table(era)?.len();
+    let mut steps = [0; 3];
+    for job in &jobs {
+        let (kind, n) = job.steps()?;
+        steps[kind.index()] += n;
     }
-    if extras.providers {
-        capacity += providers::rows();
-    }
-    let total = capacity + seed + sizing;
-    let mut eta = eta::Eta::new(capacity, seed, sizing);
-    let then = if apps.is_some() {
+    let total: usize = steps.iter().sum();
+    let mut eta = eta::Eta::new(steps[0], steps[1], steps[2]);
+    let then = if extras.apps.is_some() {
         ", then the apps"
     } else {
         ""
     };
     let mut done = 0;
-    let mut step = |kind: eta::Kind, what: &str| {
+    let step = std::sync::Mutex::new(|kind: eta::Kind, what: &str| {
         done += 1;
         let left = eta
             .start(kind, std::time::Instant::now())
             .map(|left| format!(" ({}{then})", eta::said(left)))
             .unwrap_or_default();
         progress(&format!("{} of {total}: {what}{left}", done.min(total)));
-    };
-    for era in eras {
-        for limits in era.limit_sets() {
-            let step = &mut |what: &str| step(eta::Kind::Capacity, what);
-            claims.extend(searches::capacity(&era, *limits, step)?);
-        }
-        for claim in runs.check(&seeds::table(&era)?, &mut |what: &str| {
-            step(eta::Kind::Seed, what)
-        })? {
-            claims.push(seeds::explain(claim)?);
-        }
-        for limits in era.limit_sets() {
-            let step = &mut |what: &str| step(eta::Kind::Sizing, what);
-            claims.extend(searches::sizing(&era, *limits, step)?);
-        }
-    }
-    if extras.providers {
-        let step = &mut |what: &str| step(eta::Kind::Capacity, what);
-        claims.extend(providers::capacity(&seeds::Era::today(today), step)?);
-    }
-    let apps = match apps {
+    });
+    // The jobs side by side, one per core; the rows in the jobs' order, whatever the threads.
+    let found = crate::studies::parallel::parallel(&jobs, |job| {
+        job.run(&mut |what: &str| {
+            if let Ok(mut step) = step.lock() {
+                step(job.kind(), what);
+            }
+        })
+    })?;
+    let claims = found.into_iter().flatten().collect();
+    let apps = match extras.apps {
         Some(options) => apps::check(options, today, progress)?,
         None => AppRows::default(),
     };
-    let apps = Some(apps);
     Ok(Claims::of(
         "The seeds' claims, measured",
         "simulated time against the embedded mock (its latency model: 30 ms edge, 20 ms mean queue, Groq's published output speeds); Poisson arrivals; users wait 5 s for an answer (goodput counts answers within it, from the intended send); each row names its catalog day, model, limits, keys, policy, traffic and request cost",
         wall,
         claims,
-        apps,
+        Some(apps),
     ))
+}
+
+/// A part of the seeds' claims checked on its own: its rows depend on no other part's.
+enum Job<'a> {
+    /// The capacity searches of an era under one set of limits.
+    Capacity(&'a seeds::Era, seeds::Limits),
+    /// The seeds' single-run claims of an era (rows judged on the same run share it).
+    Seeds(&'a seeds::Era),
+    /// The sizing rows of an era under one set of limits.
+    Sizing(&'a seeds::Era, seeds::Limits),
+    /// "5×" on the other providers.
+    Providers(&'a seeds::Era),
+}
+
+impl<'a> Job<'a> {
+    /// Every part, in the order the rows are listed: per era its capacities, its seeds'
+    /// rows, its sizings; then the providers' rows (with `providers`).
+    fn all(eras: &'a [seeds::Era; 2], providers: bool) -> Vec<Job<'a>> {
+        let mut jobs = Vec::new();
+        for era in eras {
+            jobs.extend(era.limit_sets().iter().map(|l| Job::Capacity(era, *l)));
+            jobs.push(Job::Seeds(era));
+            jobs.extend(era.limit_sets().iter().map(|l| Job::Sizing(era, *l)));
+        }
+        if providers {
+            jobs.push(Job::Providers(&eras[1]));
+        }
+        jobs
+    }
+
+    /// The kind of its steps, for the estimate of time left.
+    fn kind(&self) -> eta::Kind {
+        match self {
+            Job::Capacity(..) | Job::Providers(_) => eta::Kind::Capacity,
+            Job::Seeds(_) => eta::Kind::Seed,
+            Job::Sizing(..) => eta::Kind::Sizing,
+        }
+    }
+
+    /// Its kind and how many rows (steps) it checks.
+    fn steps(&self) -> anyhow::Result<(eta::Kind, usize)> {
+        let n = match self {
+            Job::Capacity(_, limits) => searches::capacity_rows(*limits),
+            Job::Seeds(era) => seeds::table(era)?.len(),
+            Job::Sizing(..) => searches::sizing_rows(),
+            Job::Providers(_) => providers::rows(),
+        };
+        Ok((self.kind(), n))
+    }
+
+    /// Its rows; `step` is told each as it starts.
+    fn run(&self, step: &mut dyn FnMut(&str)) -> anyhow::Result<Vec<Claim>> {
+        match self {
+            Job::Capacity(era, limits) => searches::capacity(era, *limits, step),
+            Job::Seeds(era) => Runs::default()
+                .check(&seeds::table(era)?, step)?
+                .into_iter()
+                .map(seeds::explain)
+                .collect(),
+            Job::Sizing(era, limits) => searches::sizing(era, *limits, step),
+            Job::Providers(era) => providers::capacity(era, step),
+        }
+    }
 }
 
 /// Checks the claims of a claims file ([`ClaimsFile`]), in file order; `progress` is told

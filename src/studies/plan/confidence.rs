@@ -11,7 +11,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::PlanInput;
-use super::search::{Depth, Progress, parallel_until, point};
+use super::search::{Depth, Progress, point};
+use crate::studies::parallel::parallel_until;
 
 /// The most counts examined around the answer.
 const MAX_COUNTS: usize = 16;
