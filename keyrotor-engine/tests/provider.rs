@@ -114,3 +114,46 @@ async fn a_gemini_daily_quota_rests_its_key_until_midnight_pacific() {
         "a per-minute 429 rests {rests:?} s"
     );
 }
+
+/// OpenRouter's limits are the account's: one key's per-minute 429 rests every key, so the
+/// rotor waits the `retry-after` and tries again rather than spending a 429 on each other key
+/// of the account; Gemini keys (limits per project, none learned yet) fail over at once.
+#[tokio::test(start_paused = true)]
+async fn openrouter_keys_rest_together_and_gemini_keys_fail_over() {
+    use keyrotor_engine::OpenRouter;
+    const MINUTE: &str =
+        r#"{"error":{"message":"Rate limit exceeded: free-models-per-min. ","code":429}}"#;
+    let request = ChatRequest::synthetic("meta-llama/llama-3.3-70b-instruct:free", 20, 10, false);
+    let r = rotor_of(
+        vec![(429, MINUTE, &[("retry-after", "7")])],
+        OpenRouter::default(),
+    );
+    let start = tokio::time::Instant::now();
+    let sent = r.send(&request).await;
+    assert!(sent.outcome.is_ok(), "{:?}", sent.trace);
+    let waited = start.elapsed().as_secs_f64();
+    assert_eq!(sent.trace.attempts.len(), 2, "{:?}", sent.trace);
+    assert!((7.0..8.0).contains(&waited), "waited {waited} s");
+
+    const GEMINI: &str = r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier","quotaValue":"10"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"7s"}]}}"#;
+    let r = rotor_of(vec![(429, GEMINI, &[])], Gemini::default());
+    let start = tokio::time::Instant::now();
+    let sent = r.send(&request).await;
+    assert!(sent.outcome.is_ok(), "{:?}", sent.trace);
+    let tried: Vec<usize> = sent.trace.attempts.iter().map(|a| a.key).collect();
+    assert_eq!(tried, [0, 1]);
+    assert!(start.elapsed().as_secs_f64() < 1.0);
+}
+
+/// A provider chosen at run time (boxed, as the proxy and the harness pick it from a config)
+/// says everything its type says, its one scope included.
+#[test]
+fn a_boxed_provider_keeps_its_one_scope() {
+    use keyrotor_engine::provider::ProviderName;
+    for name in ProviderName::ALL {
+        let boxed = name.provider();
+        let one = boxed.keys_share_one_scope();
+        assert_eq!(Box::new(boxed).keys_share_one_scope(), one, "{name}");
+        assert_eq!(one, name == ProviderName::Openrouter, "{name}");
+    }
+}

@@ -150,13 +150,21 @@ fn retry_after(response: &mut Response, seconds: u64) {
         .insert(rate::RETRY_AFTER, HeaderValue::from(seconds));
 }
 
+/// The chat and model-list paths the proxy answers on: every provider's own (Groq's
+/// `/openai/v1`, OpenAI's and Cerebras's `/v1`, Gemini's `/v1beta/openai`, OpenRouter's
+/// `/api/v1`), so an app moves its SDK's base URL from the provider to the proxy and keeps
+/// the rest.
+pub const API_PREFIXES: [&str; 4] = ["/openai/v1", "/v1", "/v1beta/openai", "/api/v1"];
+
 /// The router over a proxy; request bodies over `max_body` bytes get a 413.
 pub fn router(proxy: Arc<Proxy>, max_body: u64) -> Router {
-    Router::new()
-        .route("/openai/v1/chat/completions", post(chat))
-        .route("/v1/chat/completions", post(chat))
-        .route("/openai/v1/models", get(pages::models))
-        .route("/v1/models", get(pages::models))
+    let mut router = Router::new();
+    for prefix in API_PREFIXES {
+        router = router
+            .route(&format!("{prefix}/chat/completions"), post(chat))
+            .route(&format!("{prefix}/models"), get(pages::models));
+    }
+    router
         .route("/health", get(pages::health))
         .route("/ready", get(pages::ready))
         .route("/status", get(pages::status))
@@ -498,6 +506,17 @@ pub(crate) fn error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An SDK pointed at the proxy with a provider's own path finds it there.
+    #[test]
+    fn every_providers_chat_path_is_served() {
+        use keyrotor_engine::Provider;
+        for name in keyrotor_engine::provider::ProviderName::ALL {
+            let path = name.provider().chat_path();
+            let served = API_PREFIXES.map(|p| format!("{p}/chat/completions"));
+            assert!(served.iter().any(|s| s == path), "{name}: {path}");
+        }
+    }
 
     #[test]
     fn a_request_reserves_its_prompt_and_its_cap() {

@@ -449,10 +449,19 @@ at = "0s"
 
 /// Runs an SDK check script against `proxy_url`, killed after two minutes; its output.
 async fn run_script(program: String, script: &'static str, proxy_url: String) -> String {
+    run_script_with(program, script, vec![("PROXY_URL", proxy_url)]).await
+}
+
+/// Runs an SDK check script with `env` set, killed after two minutes; its output.
+async fn run_script_with(
+    program: String,
+    script: &'static str,
+    env: Vec<(&'static str, String)>,
+) -> String {
     let outcome = tokio::task::spawn_blocking(move || {
         let mut child = std::process::Command::new(&program)
             .arg(script)
-            .env("PROXY_URL", proxy_url)
+            .envs(env)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -498,6 +507,70 @@ async fn official_python_sdks_fail_over_stream_and_retry_through_the_proxy() {
     );
     assert!(
         output.contains("ok   failover took two attempts"),
+        "{output}"
+    );
+}
+
+/// The other providers' official SDKs through the proxy, each on its provider's own path:
+/// the openai SDK on Gemini's and OpenRouter's, cerebras-cloud-sdk on Cerebras's. Gemini and
+/// Cerebras keys fail over from a scope whose day is spent and, once every scope is out, the
+/// SDK raises its own RateLimitError with a `retry-after`; OpenRouter's two keys of one account
+/// share its minute, and the account's 429 costs one upstream attempt, not one per key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_providers_official_sdks_fail_over_and_see_their_429s_through_the_proxy() {
+    let spent_then_three = |provider: &str, model: &str, out: &str, ok: &str| {
+        format!(
+            "provider = \"{provider}\"\nmodels = [\"{model}\"]\n[latency]\nenabled = false\n\
+             [[orgs]]\nid = \"scope_out\"\nkeys = [\"{out}\"]\nlimits = {{ rpd = 100 }}\n\
+             [[orgs]]\nid = \"scope_ok\"\nkeys = [\"{ok}\"]\nlimits = {{ rpm = 3 }}\n\
+             [[events]]\nkind = \"exhaust_daily\"\norg = \"scope_out\"\nat = \"0s\"\n"
+        )
+    };
+    let gemini_up = mock(&spent_then_three(
+        "gemini",
+        "gemini-2.5-flash",
+        "g-out",
+        "g-ok",
+    ))
+    .await;
+    let cerebras_up = mock(&spent_then_three(
+        "cerebras",
+        "gpt-oss-120b",
+        "c-out",
+        "c-ok",
+    ))
+    .await;
+    let router_up = mock(
+        "provider = \"openrouter\"\nmodels = [\"meta-llama/llama-3.3-70b-instruct:free\"]\n\
+         [latency]\nenabled = false\n[[orgs]]\nid = \"account\"\nkeys = [\"o-one\", \"o-two\"]\n\
+         limits = { rpm = 2, rpd = 0 }\n",
+    )
+    .await;
+    let deadline = ["--deadline", "500ms"];
+    let with = |provider: &'static str| ["--provider", provider, deadline[0], deadline[1]];
+    let gemini = proxy(&gemini_up.url, &["g-out", "g-ok"], &with("gemini")).await;
+    let cerebras = proxy(&cerebras_up.url, &["c-out", "c-ok"], &with("cerebras")).await;
+    let router = proxy(&router_up.url, &["o-one", "o-two"], &with("openrouter")).await;
+    let python = std::env::var("KEYROTOR_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/check_providers.py");
+    let env = vec![
+        ("GEMINI_URL", gemini.url.clone()),
+        ("CEREBRAS_URL", cerebras.url.clone()),
+        ("OPENROUTER_URL", router.url.clone()),
+    ];
+    let output = run_script_with(python, script, env).await;
+    for provider in ["gemini", "cerebras"] {
+        assert!(
+            output.contains(&format!("ok   {provider}: failover took two attempts")),
+            "{output}"
+        );
+        assert!(
+            output.contains(&format!("ok   {provider}: 429 says when to come back")),
+            "{output}"
+        );
+    }
+    assert!(
+        output.contains("ok   openrouter: one upstream 429, not one per key"),
         "{output}"
     );
 }

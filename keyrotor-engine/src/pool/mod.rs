@@ -254,6 +254,14 @@ impl Pool {
         self.group[k]
     }
 
+    /// Treats every key as one group from now on: one organisation, project or account
+    /// whose budget they all share ([`crate::provider::Provider::keys_share_one_scope`]).
+    pub fn share_all(&mut self) {
+        for k in 1..self.len() {
+            self.merge(0, k);
+        }
+    }
+
     fn merge(&mut self, a: usize, b: usize) {
         let (ra, rb) = (self.root(a), self.root(b));
         if ra != rb {

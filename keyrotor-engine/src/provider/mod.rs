@@ -12,7 +12,7 @@
 //! - [`Gemini`]: no rate-limit headers; the 429 body's quota id names the window, and a
 //!   per-day quota comes back at midnight Pacific time ([`gemini`]).
 //! - [`OpenRouter`]: headers on errors only; the 429 message names the free cap, and the daily
-//!   one comes back at midnight UTC ([`openrouter`]).
+//!   one comes back at midnight UTC; every key shares one budget ([`openrouter`]).
 //! - [`Cerebras`]: its own header names (`…-requests-day`, `…-tokens-minute`, resets in
 //!   seconds) and a flat error body ([`cerebras`]).
 
@@ -44,6 +44,15 @@ pub trait Provider: std::fmt::Debug + Send + Sync + 'static {
     /// The environment variable apps keep its key in; [`crate::keys::from_env_named`] reads
     /// it and its variations (`_2`, `1`, `S`, `_BACKUP`, `_FALLBACK`).
     fn key_variable(&self) -> &'static str;
+
+    /// Whether every key of a pool shares one budget, whichever account it belongs to
+    /// (OpenRouter's limits are the account's, and "additional accounts or API keys will not
+    /// affect your rate limits"): the rotor then treats its keys as one scope from the start,
+    /// so one key's 429 rests them all and `adaptive` paces them as one. `false` by default:
+    /// keys share a budget only when the pool learns they do.
+    fn keys_share_one_scope(&self) -> bool {
+        false
+    }
 
     /// Status, headers and body → the failure they mean, or `None` for an answer.
     fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
@@ -155,6 +164,9 @@ impl<P: Provider + ?Sized> Provider for Box<P> {
     }
     fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
         (**self).classify(status, headers, body)
+    }
+    fn keys_share_one_scope(&self) -> bool {
+        (**self).keys_share_one_scope()
     }
 }
 

@@ -82,6 +82,10 @@ impl Provider for OpenRouter {
     fn key_variable(&self) -> &'static str {
         "OPENROUTER_API_KEY"
     }
+
+    fn keys_share_one_scope(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -284,7 +284,10 @@ impl<T: Transport> Rotor<T> {
         if keys.len() > MAX_KEYS {
             return Err(RotorError::TooManyKeys(keys.len()));
         }
-        let pool = Pool::new(keys.len(), options.seed, Instant::now());
+        let mut pool = Pool::new(keys.len(), options.seed, Instant::now());
+        if provider.keys_share_one_scope() {
+            pool.share_all();
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 keys,

@@ -6,27 +6,17 @@ a placeholder key. Exits non-zero on the first failed check; prints one line per
 """
 
 import os
-import sys
 import time
 
 import groq
 import openai
 
+from checking import check, done
+
 URL = os.environ["PROXY_URL"]
 MODEL = "openai/gpt-oss-120b"
 MESSAGES = [{"role": "user", "content": "Say hello in Portuguese."}]
 PLACEHOLDER = "any-placeholder"
-
-passed = 0
-
-
-def check(name, condition, detail=""):
-    global passed
-    if not condition:
-        print(f"FAIL {name}: {detail}")
-        sys.exit(1)
-    passed += 1
-    print(f"ok   {name}")
 
 
 def groq_client(retries=0):
@@ -88,4 +78,4 @@ r = groq_client(retries=2).chat.completions.create(model=MODEL, messages=MESSAGE
 waited = time.monotonic() - start
 check("groq retries after retry-after", bool(r.choices[0].message.content) and waited >= 0.5, f"waited {waited:.2f}s")
 
-print(f"{passed} passed, 0 failed")
+done()
