@@ -16,7 +16,7 @@ use keyrotor::spec::scenario::Scenario;
 use tower::ServiceExt;
 
 /// The names of the targets, as directories of fuzz/corpus/.
-pub const TARGETS: [&str; 10] = [
+pub const TARGETS: [&str; 11] = [
     "scenario",
     "classifier",
     "engine_answers",
@@ -27,6 +27,7 @@ pub const TARGETS: [&str; 10] = [
     "redaction",
     "catalog_file",
     "trace_file",
+    "providers_file",
 ];
 
 /// Runs target `name` on `data`.
@@ -42,6 +43,7 @@ pub fn run(name: &str, data: &[u8]) {
         "redaction" => redaction(data),
         "catalog_file" => catalog_file(data),
         "trace_file" => trace_file(data),
+        "providers_file" => providers_file(data),
         _ => panic!("no fuzz target `{name}`"),
     }
 }
@@ -565,5 +567,65 @@ pub fn trace_file(data: &[u8]) {
                 }
             }
         }
+    }
+}
+
+/// A provider profiles file (the format of groq-wire/catalog/providers.toml): refused with
+/// its origin named, or every profile cites a source, every published figure is in range,
+/// every header span names one of its windows, and a fixed window's next reset comes after
+/// now and within a day and a daylight-saving hour.
+pub fn providers_file(data: &[u8]) {
+    use groq_wire::providers::{Dimension, Profiles};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let profiles = match Profiles::from_toml(text, "fuzz.toml") {
+        Ok(profiles) => profiles,
+        Err(e) => {
+            assert!(e.to_string().starts_with("fuzz.toml"), "{e}");
+            return;
+        }
+    };
+    let moments = [
+        "2026-03-08T09:30:00Z",
+        "2026-11-01T08:30:00Z",
+        "2026-12-07T23:59:59Z",
+    ];
+    for p in profiles.iter() {
+        assert!(!p.sources.is_empty(), "{}", p.id);
+        assert!(p.budgets(5, 2) <= 5);
+        for w in &p.windows {
+            assert!(w.free.is_none_or(|v| (1..=1_000_000_000_000).contains(&v)));
+            for now in moments {
+                let Ok(now) = now.parse::<jiff::Timestamp>() else {
+                    continue;
+                };
+                if let Some(next) = w.next_reset(now) {
+                    let wait = next.duration_since(now);
+                    assert!(
+                        wait > jiff::SignedDuration::ZERO,
+                        "{}: {next} after {now}",
+                        p.id
+                    );
+                    assert!(
+                        wait <= jiff::SignedDuration::from_hours(25),
+                        "{}: {wait:?}",
+                        p.id
+                    );
+                }
+            }
+        }
+        let h = &p.headers;
+        for (span, dimension) in [
+            (h.requests_span, Dimension::Requests),
+            (h.tokens_span, Dimension::Tokens),
+        ] {
+            assert!(
+                span.is_none_or(|s| p.window(dimension, s).is_some()),
+                "{}",
+                p.id
+            );
+        }
+        assert!((400..=599).contains(&p.errors.rate_limited));
     }
 }

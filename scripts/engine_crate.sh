@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/lean_tree.sh keyrotor-engine mock-groq keyrotor plotters clap hdrhistogram criterion
 
-cargo build --quiet --locked --bin mock-groq -p mock-groq
+# The mock is the workspace's (`keyrotor mock`, built with the tests): building mock-groq
+# alone would resolve its dependencies' features anew and compile them again, minutes in CI.
+cargo build --quiet --locked --bin keyrotor
 cargo build --quiet --locked -p keyrotor-engine --example chat
 log=$(mktemp)
-target/debug/mock-groq --config mock-groq/config.example.toml --listen 127.0.0.1:0 > "$log" &
+target/debug/keyrotor mock --config mock-groq/config.example.toml --listen 127.0.0.1:0 > "$log" &
 mock=$!
 trap 'kill $mock 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 50); do
