@@ -41,7 +41,8 @@ pub struct ClaimsArgs {
     pub apps: bool,
     /// Also check "5 keys give 5× the capacity of one" on Gemini (keys in one project or
     /// several), OpenRouter (keys of one account) and Cerebras (one organisation or several),
-    /// on the mock speaking each with its published free figures: about a minute more.
+    /// on the mock speaking each with its published free figures (Gemini publishes none
+    /// keyrotor can cite: 10 RPM per project, stated as such in its rows): about 15 s more.
     #[arg(long)]
     pub providers: bool,
     /// The seed-apps folder (seed 001 needs `npm ci` run in it).
