@@ -187,3 +187,54 @@ async fn adaptive_learns_the_shared_org_and_spends_no_429_on_it() {
     assert!(limited <= 2, "{limited} 429s");
     assert!(ok >= 90, "{ok}");
 }
+
+/// Gemini names no project in its 429s and sends no counters, so the engine learns which keys
+/// share one from the per-minute 429s themselves, by elimination (`pool/minute.rs`): four keys
+/// in two projects of 4 requests a minute, 30 a minute offered for 4 minutes, end in two
+/// groups, as the projects are; and once learned, a 429 rests the project's two keys at once.
+#[tokio::test(start_paused = true)]
+async fn gemini_keys_are_learned_into_their_projects_from_per_minute_429s() {
+    const GEMINI: &str = r#"
+provider = "gemini"
+models = ["gemini-2.5-flash"]
+seed = 3
+[latency]
+enabled = false
+[[orgs]]
+id = "project_one"
+keys = ["g1", "g2"]
+limits = { rpm = 4 }
+[[orgs]]
+id = "project_two"
+keys = ["g3", "g4"]
+limits = { rpm = 4 }
+"#;
+    let config = Config::from_toml(GEMINI).unwrap_or_else(|e| panic!("{e}"));
+    let router = mock_groq::router(config).unwrap_or_else(|e| panic!("{e}"));
+    let gemini = keyrotor_engine::Gemini::default();
+    let transport = InProcessTransport::new(router, Duration::from_secs(5))
+        .with_path(keyrotor_engine::Provider::chat_path(&gemini));
+    let keys = ["g1", "g2", "g3", "g4"].map(ApiKey::new).to_vec();
+    let policy: PolicyConfig = "adaptive".parse().unwrap_or_else(|e| panic!("{e}"));
+    let rotor = Rotor::for_provider(keys, policy, transport, RotorOptions::default(), gemini)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let request = ChatRequest::synthetic("gemini-2.5-flash", 20, 10, false);
+    // Bursts: 12 requests at once each minute, for 6 minutes.
+    for _ in 0..6 {
+        for _ in 0..12 {
+            let _ = rotor.send(&request).await;
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    let status = rotor.status();
+    let groups: Vec<usize> = status.keys.iter().map(|k| k.group).collect();
+    assert_eq!(
+        groups[0], groups[1],
+        "g1 and g2 share project one: {groups:?}"
+    );
+    assert_eq!(
+        groups[2], groups[3],
+        "g3 and g4 share project two: {groups:?}"
+    );
+    assert_ne!(groups[0], groups[2], "the projects are apart: {groups:?}");
+}

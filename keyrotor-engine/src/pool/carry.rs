@@ -18,6 +18,7 @@ impl Pool {
         pool.last_reset = old.last_reset;
         pool.service_secs = old.service_secs;
         pool.service_dev_secs = old.service_dev_secs;
+        pool.seq = old.seq;
         let kept = |i: usize| from[i].filter(|&j| j < old.len());
         for i in 0..n {
             let Some(j) = kept(i) else { continue };

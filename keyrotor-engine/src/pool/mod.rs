@@ -6,13 +6,15 @@
 //! drops by one per own request when the key is alone in its organisation. When it drops by
 //! more, some key that sent in between shares it; when it drops by exactly one although
 //! another key sent in between, that key does not. Evidence is scored per pair and keys merge
-//! at [`MERGE_SCORE`]. A 429 body that names the organisation merges keys at once.
+//! at [`MERGE_SCORE`]. A 429 body that names the organisation merges keys at once. Where
+//! neither is said (Gemini), per-minute 429s tell, by elimination (`minute.rs`).
 //!
 //! What a group has left is worked out in `budget.rs`, from state the pool keeps per
 //! group as sends and answers come, so a select reads it without going over the keys.
 
 mod budget;
 mod carry;
+mod minute;
 
 use std::time::Duration;
 
@@ -93,6 +95,13 @@ pub struct KeyState {
     pub observed: Option<Observed>,
     /// Requests per minute learned from a 429 message.
     pub rpm_limit: Option<u64>,
+    /// When its attempts of the last minute were sent, those answered 429 left out.
+    sends: std::collections::VecDeque<Instant>,
+    /// Its last per-minute 429 that named no organisation: its place in the pool's sequence
+    /// of sends and answers, and until when it rests.
+    minute_limited: Option<(u64, Instant)>,
+    /// The place of its last send in that sequence.
+    last_send_seq: u64,
     /// The organisation a 429 message named.
     pub org: Option<String>,
     /// When the key was last chosen (for least-recently-used ties).
@@ -124,6 +133,8 @@ pub struct Pool {
     /// How far attempts stray from that average, seconds (moving mean absolute deviation).
     pub service_dev_secs: f64,
     observations: Vec<u64>,
+    /// Counts the per-minute learning's sends and 429s, to order them (`minute.rs`).
+    seq: u64,
     scores: Vec<i32>,
     /// Per group, at its representative's index: what its keys have in flight and which
     /// holds the freshest observation, kept by `on_send`, `on_answer` and `merge` so that
@@ -160,6 +171,9 @@ impl Pool {
                     in_flight_tokens: 0,
                     observed: None,
                     rpm_limit: None,
+                    sends: std::collections::VecDeque::new(),
+                    minute_limited: None,
+                    last_send_seq: 0,
                     org: None,
                     last_used: None,
                     seen: vec![0; n],
@@ -173,6 +187,7 @@ impl Pool {
             service_secs: 0.0,
             service_dev_secs: 0.0,
             observations: vec![0; n],
+            seq: 0,
             scores: vec![0; n * n],
             groups: vec![GroupState::default(); n],
         }
@@ -335,6 +350,7 @@ impl Pool {
         key.in_flight = key.in_flight.saturating_add(1);
         key.in_flight_tokens = key.in_flight_tokens.saturating_add(tokens);
         key.last_used = Some(now);
+        self.note_send(k, now);
         let root = self.root(k);
         let group = &mut self.groups[root];
         group.in_flight = group.in_flight.saturating_add(1);
@@ -377,6 +393,7 @@ impl Pool {
         now: Instant,
     ) {
         let key = &mut self.keys[k];
+        let in_flight = key.in_flight;
         let group = &mut self.groups[self.group[k]];
         group.in_flight = group.in_flight.saturating_sub(u64::from(key.in_flight > 0));
         group.in_flight_tokens = group
@@ -406,6 +423,20 @@ impl Pool {
             let root = self.root(k);
             self.keys[root].rpm_limit = Some(*limit);
             self.keys[root].paced = (*limit as f64, now);
+        }
+        if failure.is_some_and(Failure::is_rate_limit) {
+            self.uncount_limited(k, in_flight);
+        }
+        match failure {
+            Some(Failure::RateLimited {
+                scope: Scope::Minute,
+                dimension: Some(super::failure::Dimension::Requests),
+                limit: Some(limit),
+                org: None,
+                wait,
+            }) => self.learn_from_minute_limit(k, *limit, *wait, now),
+            None => self.learn_from_success(k, in_flight),
+            Some(_) => {}
         }
         if let Some(Failure::RateLimited { org: Some(org), .. }) = failure {
             self.keys[k].org = Some(org.clone());
