@@ -41,11 +41,8 @@ pub fn providers(profiles: &Profiles, json: bool) -> anyhow::Result<String> {
     out.push_str("\n## What each means for rotation\n\n");
     for p in profiles.iter() {
         out.push_str(&format!("- **{}**: {}.", p.name, p.note));
-        if let Some(day) = p.free_closed {
-            out.push_str(&format!(
-                " Its free tier closed to new accounts on {day}: a new {} pays.",
-                p.scope.nouns().0
-            ));
+        if let Some(note) = p.free_closed_note() {
+            out.push_str(&format!(" {note}."));
         }
         out.push('\n');
     }
@@ -189,7 +186,7 @@ mod tests {
         assert_eq!(json["providers"].as_array().map(Vec::len), Some(5));
         assert!(
             text.contains(
-                "Its free tier closed to new accounts on 2026-08-17: a new organisation pays."
+                "Cerebras Inference closed its free tier to new accounts on 2026-08-17: its free figures hold only for organisations that had it before then; a new organisation pays."
             ),
             "{text}"
         );

@@ -249,6 +249,23 @@ impl Profile {
         }
     }
 
+    /// The sentence a plan, a claim or a listing says of a free tier closed to new accounts
+    /// (`None` while it is open).
+    ///
+    /// ```
+    /// let profiles = groq_wire::providers::Profiles::builtin();
+    /// let cerebras = profiles.find("cerebras").and_then(|p| p.free_closed_note());
+    /// assert!(cerebras.is_some_and(|n| n.contains("on 2026-08-17")));
+    /// ```
+    pub fn free_closed_note(&self) -> Option<String> {
+        let day = self.free_closed?;
+        let (one, several) = self.scope.nouns();
+        Some(format!(
+            "{} closed its free tier to new accounts on {day}: its free figures hold only for {several} that had it before then; a new {one} pays",
+            self.name
+        ))
+    }
+
     /// Its window of `dimension` over `span`.
     pub fn window(&self, dimension: Dimension, span: Span) -> Option<&Window> {
         self.windows

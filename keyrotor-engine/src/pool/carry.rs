@@ -19,6 +19,7 @@ impl Pool {
         pool.service_secs = old.service_secs;
         pool.service_dev_secs = old.service_dev_secs;
         pool.seq = old.seq;
+        pool.minute_limits_seen = old.minute_limits_seen;
         let kept = |i: usize| from[i].filter(|&j| j < old.len());
         for i in 0..n {
             let Some(j) = kept(i) else { continue };

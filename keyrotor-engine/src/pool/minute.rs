@@ -4,8 +4,8 @@
 //!
 //! - Apart: while key `k` rests after a per-minute 429 (its scope has no request left until
 //!   the wait it was told), another key's attempt, sent after the pool recorded that 429 and
-//!   more than a second before the wait ends, and the only one that key had out, succeeds. That key is not in
-//!   `k`'s scope: the pair is ruled out for good.
+//!   more than a second before the wait ends, and the only one that key had out, succeeds.
+//!   That key is not in `k`'s scope: the pair is ruled out for good.
 //! - Together: `k` meets its requests-per-minute limit `L` although fewer than `L` of its
 //!   own attempts of the last 60 s counted (an attempt answered 429 counts for nothing).
 //!   Whatever the window (a bucket refilling `L` a minute, or a fixed or sliding minute), `k`
@@ -74,6 +74,7 @@ impl Pool {
         now: Instant,
     ) {
         self.seq = self.seq.wrapping_add(1);
+        self.minute_limits_seen = true;
         self.keys[k].minute_limited = Some((self.seq, now + wait.unwrap_or(Duration::ZERO)));
         if self.sent_within_minute(k, now) >= limit {
             return;
@@ -91,12 +92,12 @@ impl Pool {
 
     /// Key `k`'s attempt succeeded, `in_flight` of its attempts having been out.
     pub(super) fn learn_from_success(&mut self, k: usize, in_flight: u32) {
+        if !self.minute_limits_seen || in_flight != 1 {
+            return;
+        }
         let Some(&sent) = self.keys[k].sends.back() else {
             return;
         };
-        if in_flight != 1 {
-            return;
-        }
         for other in 0..self.len() {
             if other == k || self.root(other) == self.root(k) {
                 continue;
@@ -126,12 +127,7 @@ impl Pool {
         (0..n).filter(|&i| self.root(i) == ra).any(|i| {
             (0..n)
                 .filter(|&j| self.root(j) == rb)
-                .any(|j| self.scores[i.min(j) * n + i.max(j)] == APART)
+                .any(|j| self.pair(i, j) == APART)
         })
-    }
-
-    fn pair_mut(&mut self, a: usize, b: usize) -> &mut i32 {
-        let n = self.len();
-        &mut self.scores[a.min(b) * n + a.max(b)]
     }
 }

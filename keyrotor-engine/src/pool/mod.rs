@@ -135,6 +135,9 @@ pub struct Pool {
     observations: Vec<u64>,
     /// Counts the per-minute learning's sends and 429s, to order them (`minute.rs`).
     seq: u64,
+    /// Whether any key has met a per-minute 429 that named no organisation: until one has,
+    /// a success has nothing to rule out (`minute.rs`), and costs no pass over the keys.
+    minute_limits_seen: bool,
     scores: Vec<i32>,
     /// Per group, at its representative's index: what its keys have in flight and which
     /// holds the freshest observation, kept by `on_send`, `on_answer` and `merge` so that
@@ -188,6 +191,7 @@ impl Pool {
             service_dev_secs: 0.0,
             observations: vec![0; n],
             seq: 0,
+            minute_limits_seen: false,
             scores: vec![0; n * n],
             groups: vec![GroupState::default(); n],
         }
@@ -275,6 +279,18 @@ impl Pool {
         for k in 1..self.len() {
             self.merge(0, k);
         }
+    }
+
+    /// The evidence score of keys `a` and `b` sharing a scope (one cell per pair).
+    fn pair_mut(&mut self, a: usize, b: usize) -> &mut i32 {
+        let n = self.len();
+        &mut self.scores[a.min(b) * n + a.max(b)]
+    }
+
+    /// [`Pool::pair_mut`], read.
+    fn pair(&self, a: usize, b: usize) -> i32 {
+        let n = self.len();
+        self.scores[a.min(b) * n + a.max(b)]
     }
 
     fn merge(&mut self, a: usize, b: usize) {
@@ -468,11 +484,10 @@ impl Pool {
                 if other == k || sent_between == 0 || self.root(other) == self.root(k) {
                     continue;
                 }
-                let (a, b) = (k.min(other), k.max(other));
-                let score = &mut self.scores[a * n + b];
+                let score = self.pair_mut(k, other);
                 *score += if extra >= 1 { 1 } else { -2 };
                 if *score >= MERGE_SCORE {
-                    self.merge(a, b);
+                    self.merge(k, other);
                 }
             }
         }

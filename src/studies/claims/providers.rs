@@ -97,15 +97,12 @@ fn words(layout: Layout) -> &'static str {
 fn five_times(era: &Era, tier: &Tier, layout: Layout) -> anyhow::Result<Claim> {
     let profiles = Profiles::builtin();
     let id = tier.provider.id();
-    let (scope, scopes) = profiles.scope_nouns(id);
+    let (scope, _) = profiles.scope_nouns(id);
     let profile = profiles.find(id);
     let name = profile.map_or(id, |p| p.name.as_str());
-    let closed = match profile.and_then(|p| p.free_closed) {
-        Some(day) => format!(
-            " {name} closed its free tier to new accounts on {day}: these figures hold for {scopes} that had it."
-        ),
-        None => String::new(),
-    };
+    let closed = profile
+        .and_then(|p| p.free_closed_note())
+        .map_or_else(String::new, |note| format!(" {note}."));
     let scenario = era
         .base(
             "capacity",

@@ -32,12 +32,7 @@ impl PlanInput {
             notes.push("OpenRouter says more accounts or keys do not add capacity (\"we govern capacity globally\"): the counts here are accounts the mock keeps apart, which OpenRouter does not promise".to_owned());
         }
         let profile = Profiles::builtin().find(self.provider.id());
-        if let Some((name, closed)) = profile.and_then(|p| Some((&p.name, p.free_closed?))) {
-            let (_, scopes) = self.scope_nouns();
-            notes.push(format!(
-                "{name} closed its free tier to new accounts on {closed}: these free figures hold only for {scopes} that had it before then; a new one pays"
-            ));
-        }
+        notes.extend(profile.and_then(|p| p.free_closed_note()));
         notes
     }
 
