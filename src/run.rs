@@ -71,6 +71,57 @@ pub struct RunOptions {
     pub app_log: Option<PathBuf>,
 }
 
+impl RunOptions {
+    /// For a study that judges a run by its summary alone and never shows its quota
+    /// readings (see [`RunOptions::without_quota`]).
+    pub fn summary_only() -> Self {
+        Self {
+            without_quota: true,
+            ..Self::default()
+        }
+    }
+
+    /// For a search that only asks whether `scenario` meets a goodput `objective`:
+    /// [`RunOptions::summary_only`], and the run stops once more requests went unanswered
+    /// within the budget than the objective allows, as no later answer could meet it (its
+    /// report is then `incomplete`; see [`verdict`]). A trace's or a closed loop's arrivals
+    /// are not known ahead: those runs go to the end.
+    pub fn verdict_only(scenario: &Scenario, objective: f64) -> Self {
+        let open = scenario.traffic.trace().is_none()
+            && scenario.traffic.shape.arrival() != crate::spec::scenario::Arrival::Closed;
+        Self {
+            give_up_after: open.then(|| unanswered_allowed(scenario, objective)),
+            ..Self::summary_only()
+        }
+    }
+}
+
+/// A verdict-only run's goodput rate ([`RunOptions::verdict_only`]): `None` when it stopped
+/// with the objective out of reach (or offered nothing), so that its partial figures are
+/// never read as the run's.
+pub fn verdict(report: &Report) -> Option<f64> {
+    if report.incomplete {
+        return None;
+    }
+    report.summary.goodput_rate
+}
+
+/// The most requests of `scenario`'s open-loop event that may go unanswered within the
+/// budget with its goodput still meeting `objective`, by the arithmetic of the verdict
+/// (goodput ÷ offered ≥ objective, with every arrival offered).
+fn unanswered_allowed(scenario: &Scenario, objective: f64) -> u64 {
+    let n = crate::drive::workload::Arrivals::new(&scenario.traffic, scenario.seed).count() as u64;
+    let meets = |unanswered: u64| (n - unanswered) as f64 / n.max(1) as f64 >= objective;
+    let mut allowed = (((1.0 - objective) * n as f64).floor() as u64).min(n);
+    while allowed < n && meets(allowed + 1) {
+        allowed += 1;
+    }
+    while allowed > 0 && !meets(allowed) {
+        allowed -= 1;
+    }
+    allowed
+}
+
 /// A finished run: the report and the recorder behind it (for the CSV and .hgrm files).
 pub struct Finished {
     /// The report.

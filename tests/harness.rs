@@ -154,13 +154,51 @@ fn real_time_run_over_loopback_and_interruption_lose_nothing() {
     assert_eq!(r.summary.offered, r.summary.succeeded + r.summary.failed);
 }
 
+/// A search's probe only asks whether a goodput objective is met: a verdict-only run stops
+/// once it cannot be, and a run that meets it measures what the whole run does.
+#[test]
+fn a_verdict_only_run_stops_once_the_objective_is_out_of_reach_and_otherwise_measures_it_all() {
+    let verdict = |s: &Scenario| {
+        run(s, RunOptions::verdict_only(s, 0.99), &NoProgress)
+            .unwrap_or_else(|e| panic!("{e:#}"))
+            .report
+    };
+    let at = |rpm: f64| {
+        let s = scenario("duration = \"10m\"", "").to_builder().steady(rpm);
+        s.build().unwrap_or_else(|e| panic!("{e}"))
+    };
+    // Three keys of Groq's free tier cannot answer 99 % of 600 req/min.
+    let over = at(600.0);
+    let (whole, stopped) = (report_of(&over), verdict(&over));
+    assert!(!whole.incomplete && stopped.incomplete);
+    assert!(
+        stopped.summary.offered < whole.summary.offered / 2,
+        "stopped after {} of {} requests",
+        stopped.summary.offered,
+        whole.summary.offered
+    );
+    assert_eq!(
+        keyrotor::run::verdict(&stopped),
+        None,
+        "no partial figure is read"
+    );
+    assert!(whole.summary.goodput_rate.is_some_and(|g| g < 0.99));
+    // Well within the limits: the whole run, the same figures.
+    let under = at(20.0);
+    let (whole, met) = (report_of(&under), verdict(&under));
+    assert!(!met.incomplete);
+    assert_eq!(met.summary.offered, whole.summary.offered);
+    assert_eq!(met.summary.goodput, whole.summary.goodput);
+    assert!(keyrotor::run::verdict(&met).is_some_and(|g| g >= 0.99));
+}
+
 #[test]
 fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
     let separate = scenario(
         "duration = \"30m\"",
         "[target]\nlimits = { rpm = 30, rpd = 0, tpm = 0, tpd = 0 }",
     );
-    let mut quiet = |_: usize, _: f64, _: f64| {};
+    let mut quiet = |_: usize, _: f64, _: Option<f64>| {};
     let result = keyrotor::studies::sweep::sweep(&separate, &[1, 2], &[], 0.99, &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let one = result.points[0].capacity_rpm;
@@ -207,7 +245,7 @@ fn sweep_finds_capacity_per_key_count_and_shared_orgs_do_not_add_up() {
 /// key's. The engine reads each provider's 429s (the run's goodput depends on it).
 #[test]
 fn a_sweep_per_provider_finds_keys_add_capacity_only_across_scopes() {
-    let mut quiet = |_: usize, _: f64, _: f64| {};
+    let mut quiet = |_: usize, _: f64, _: Option<f64>| {};
     for (provider, model, limits) in [
         ("gemini", "gemini-2.5-flash", "{ rpm = 30 }"),
         (

@@ -209,7 +209,7 @@ duration = "6s"
 #[test]
 fn a_sweep_over_replicas_gives_a_capacity_per_replica_count() {
     let base = serverless("local", "");
-    let mut quiet = |_: usize, _: f64, _: f64| {};
+    let mut quiet = |_: usize, _: f64, _: Option<f64>| {};
     let sweep = keyrotor::studies::sweep::sweep(&base, &[2], &[1, 4], 0.9, &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let replicas: Vec<u32> = sweep.points.iter().map(|p| p.replicas).collect();

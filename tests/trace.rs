@@ -222,7 +222,7 @@ fn a_sweep_scales_a_trace_to_each_rate() {
         keyrotor::studies::sweep::at_rate(&base, 2, 120.6).unwrap_or_else(|e| panic!("{e:#}"));
     let trace = doubled.traffic.trace().map(|t| t.scale);
     assert!(trace.is_some_and(|s| (s - 2.0).abs() < 0.01), "{trace:?}");
-    let mut quiet = |_: usize, _: f64, _: f64| {};
+    let mut quiet = |_: usize, _: f64, _: Option<f64>| {};
     let swept = keyrotor::studies::sweep::sweep(&base, &[1, 3], &[], 0.9, &mut quiet)
         .unwrap_or_else(|e| panic!("{e:#}"));
     let capacity: Vec<f64> = swept.points.iter().map(|p| p.capacity_rpm).collect();

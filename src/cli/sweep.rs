@@ -87,10 +87,16 @@ pub(super) fn sweep_command(args: SweepArgs) -> anyhow::Result<ExitCode> {
     crate::output::artifacts::prepare(&dir)?;
     let activity = Activity::new(show_progress(), false);
     activity.say("sweeping: the first run");
-    let mut progress = |k: usize, rate: f64, success: f64| {
+    let mut progress = |k: usize, rate: f64, success: Option<f64>| {
+        let found = match success {
+            Some(s) => format!("{:.2} % goodput", s * 100.0),
+            None => format!(
+                "below {:.2} % goodput (stopped once it could not reach it)",
+                objective * 100.0
+            ),
+        };
         activity.say(&format!(
-            "sweeping: {k} keys at {rate:.1} req/min → {:.2} % goodput",
-            success * 100.0
+            "sweeping: {k} keys at {rate:.1} req/min → {found}"
         ));
     };
     let sweep = crate::studies::sweep::sweep(&scenario, keys, replicas, objective, &mut progress);

@@ -245,7 +245,7 @@ pub fn sustained_capacity(
     base: &Scenario,
     keys: usize,
     objective: f64,
-    progress: &mut dyn FnMut(usize, f64, f64),
+    progress: &mut dyn FnMut(usize, f64, Option<f64>),
 ) -> anyhow::Result<SweepPoint> {
     let Some(bound) = refill_rpm(base, keys) else {
         return capacity(base, keys, objective, progress);
@@ -262,9 +262,7 @@ pub fn sustained_capacity(
         )
         .build()?;
     search(keys, bound, objective, &mut |rate| {
-        let scenario = steady_at_rate(&long, keys, rate)?;
-        let report = run(&scenario, RunOptions::default(), &NoProgress)?.report;
-        let success = report.summary.goodput_rate.unwrap_or(0.0);
+        let success = probe(&steady_at_rate(&long, keys, rate)?, objective)?;
         progress(keys, rate, success);
         Ok(success)
     })
@@ -276,7 +274,7 @@ pub fn capacity(
     base: &Scenario,
     keys: usize,
     objective: f64,
-    progress: &mut dyn FnMut(usize, f64, f64),
+    progress: &mut dyn FnMut(usize, f64, Option<f64>),
 ) -> anyhow::Result<SweepPoint> {
     let per_key = match base.traffic.trace() {
         Some(trace) => trace_rpm(trace)?,
@@ -284,29 +282,35 @@ pub fn capacity(
     };
     let guess = per_key * keys as f64;
     search(keys, guess, objective, &mut |rate| {
-        // A probe always offers requests (arrivals start at 0); none counts as none served.
-        let success = measure(base, keys, rate)?
-            .summary
-            .goodput_rate
-            .unwrap_or(0.0);
+        let success = probe(&at_rate(base, keys, rate)?, objective)?;
         progress(keys, rate, success);
         Ok(success)
     })
 }
 
+/// One probe of a capacity search: `scenario`'s goodput rate, or `None` once it is known
+/// to miss `objective` (the run stops there; see [`RunOptions::verdict_only`]).
+fn probe(scenario: &Scenario, objective: f64) -> anyhow::Result<Option<f64>> {
+    let options = RunOptions::verdict_only(scenario, objective);
+    Ok(crate::run::verdict(
+        &run(scenario, options, &NoProgress)?.report,
+    ))
+}
+
 /// The highest rate meeting `objective`: from `guess`, doubling while rates meet it or
 /// halving until one does, then [`STEPS`] halvings of the bracket; `probe` gives a rate's
-/// goodput rate.
+/// goodput rate, `None` for one known to miss the objective.
 fn search(
     keys: usize,
     guess: f64,
     objective: f64,
-    probe: &mut dyn FnMut(f64) -> anyhow::Result<f64>,
+    probe: &mut dyn FnMut(f64) -> anyhow::Result<Option<f64>>,
 ) -> anyhow::Result<SweepPoint> {
     let mut runs = 0;
+    // A rate missing the objective counts as 0: only those meeting it are kept.
     let mut probe = |rate: f64| {
         runs += 1;
-        probe(rate)
+        probe(rate).map(|success| success.unwrap_or(0.0))
     };
     // Bracket: `good` meets the objective (0 when nothing does), `bad` does not.
     let (mut good, mut good_success, mut bad) = (0.0, 0.0, guess);
@@ -366,7 +370,7 @@ pub fn sweep(
     key_counts: &[usize],
     replica_counts: &[u32],
     objective: f64,
-    progress: &mut dyn FnMut(usize, f64, f64),
+    progress: &mut dyn FnMut(usize, f64, Option<f64>),
 ) -> anyhow::Result<Sweep> {
     let own = [base.engine.replicas];
     let replica_counts = if replica_counts.is_empty() {

@@ -283,15 +283,23 @@ pub fn check(
             .unwrap_or_default();
         progress(&format!("{} of {total}: {what}{left}", done.min(total)));
     });
-    // The jobs side by side, one per core; the rows in the jobs' order, whatever the threads.
-    let found = crate::studies::parallel::parallel(&jobs, |job| {
+    // The jobs side by side, one per core, the longest first so that none is left alone at
+    // the end; the rows in the jobs' order, whatever the threads.
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by(|a, b| jobs[*b].weight().total_cmp(&jobs[*a].weight()));
+    let found = crate::studies::parallel::parallel(&order, |i| {
+        let job = &jobs[*i];
         job.run(&mut |what: &str| {
             if let Ok(mut step) = step.lock() {
                 step(job.kind(), what);
             }
         })
     })?;
-    let claims = found.into_iter().flatten().collect();
+    let mut rows: Vec<Vec<Claim>> = jobs.iter().map(|_| Vec::new()).collect();
+    for (i, found) in order.into_iter().zip(found) {
+        rows[i] = found;
+    }
+    let claims = rows.into_iter().flatten().collect();
     let apps = match extras.apps {
         Some(options) => apps::check(options, today, progress)?,
         None => AppRows::default(),
@@ -311,8 +319,9 @@ enum Job<'a> {
     Capacity(&'a seeds::Era, seeds::Limits),
     /// The seeds' single-run claims of an era (rows judged on the same run share it).
     Seeds(&'a seeds::Era),
-    /// The sizing rows of an era under one set of limits.
-    Sizing(&'a seeds::Era, seeds::Limits),
+    /// One sizing row of an era under one set of limits (by index): each a simulated day,
+    /// some of hundreds of thousands of requests, so each its own part.
+    Sized(&'a seeds::Era, seeds::Limits, usize),
     /// "5×" on the other providers.
     Providers(&'a seeds::Era),
 }
@@ -325,7 +334,9 @@ impl<'a> Job<'a> {
         for era in eras {
             jobs.extend(era.limit_sets().iter().map(|l| Job::Capacity(era, *l)));
             jobs.push(Job::Seeds(era));
-            jobs.extend(era.limit_sets().iter().map(|l| Job::Sizing(era, *l)));
+            for limits in era.limit_sets() {
+                jobs.extend((0..searches::sizing_rows()).map(|i| Job::Sized(era, *limits, i)));
+            }
         }
         if providers {
             jobs.push(Job::Providers(&eras[1]));
@@ -338,7 +349,16 @@ impl<'a> Job<'a> {
         match self {
             Job::Capacity(..) | Job::Providers(_) => eta::Kind::Capacity,
             Job::Seeds(_) => eta::Kind::Seed,
-            Job::Sizing(..) => eta::Kind::Sizing,
+            Job::Sized(..) => eta::Kind::Sizing,
+        }
+    }
+
+    /// Which part goes first: a sizing row by the requests of its day (the longest parts),
+    /// every other part after them, in row order (a stable sort keeps it).
+    fn weight(&self) -> f64 {
+        match self {
+            Job::Sized(_, _, i) => searches::sizing_requests(*i),
+            _ => 0.0,
         }
     }
 
@@ -347,7 +367,7 @@ impl<'a> Job<'a> {
         let n = match self {
             Job::Capacity(_, limits) => searches::capacity_rows(*limits),
             Job::Seeds(era) => seeds::table(era)?.len(),
-            Job::Sizing(..) => searches::sizing_rows(),
+            Job::Sized(..) => 1,
             Job::Providers(_) => providers::rows(),
         };
         Ok((self.kind(), n))
@@ -362,7 +382,7 @@ impl<'a> Job<'a> {
                 .into_iter()
                 .map(seeds::explain)
                 .collect(),
-            Job::Sizing(era, limits) => searches::sizing(era, *limits, step),
+            Job::Sized(era, limits, i) => Ok(vec![searches::sized_row(era, *limits, *i, step)?]),
             Job::Providers(era) => providers::capacity(era, step),
         }
     }

@@ -47,9 +47,16 @@ pub(super) fn capacity_rows(limits: Limits) -> usize {
     layouts(limits).len() + 1
 }
 
-/// How many rows [`sizing`] checks under one set of limits.
+/// How many sizing rows there are under one set of limits ([`sized_row`]).
 pub(super) fn sizing_rows() -> usize {
     sizings().len()
+}
+
+/// The requests a day of sizing row `index` offers: what its simulated day costs.
+pub(super) fn sizing_requests(index: usize) -> f64 {
+    sizings()
+        .get(index)
+        .map_or(0.0, |row| row.users as f64 * row.queries)
 }
 
 /// The capacity claims under `limits`: "5 keys give 5× the capacity" for keys in separate
@@ -86,7 +93,7 @@ fn layout_name(layout: Layout) -> &'static str {
     }
 }
 
-pub(super) fn quiet() -> impl FnMut(usize, f64, f64) {
+pub(super) fn quiet() -> impl FnMut(usize, f64, Option<f64>) {
     |_, _, _| {}
 }
 
@@ -371,20 +378,21 @@ fn sizings() -> Vec<Sizing> {
     rows
 }
 
-/// The sizing claims: a key count is enough only if the analytical bound allows it and
-/// a day of the event, simulated with that many keys, answers 99 % within 5 s.
-pub(super) fn sizing(
+/// Sizing row `index` (of [`sizing_rows`]): a key count is enough only if the analytical
+/// bound allows it and a day of the event, simulated with that many keys, answers 99 %
+/// within 5 s. `progress` is told the row as it starts.
+pub(super) fn sized_row(
     era: &Era,
     limits: Limits,
+    index: usize,
     progress: &mut dyn FnMut(&str),
-) -> anyhow::Result<Vec<Claim>> {
-    sizings()
+) -> anyhow::Result<Claim> {
+    let row = sizings()
         .into_iter()
-        .map(|row| {
-            progress(&format!("{}, {}", row.claim, limits.label_short()));
-            sized(era, limits, row)
-        })
-        .collect()
+        .nth(index)
+        .ok_or_else(|| anyhow::anyhow!("no sizing row {index}"))?;
+    progress(&format!("{}, {}", row.claim, limits.label_short()));
+    sized(era, limits, row)
 }
 
 /// The conditions of a sizing row: its limits (`lim`, from `source`), model, keys, policy,
@@ -468,9 +476,10 @@ fn sized(era: &Era, limits: Limits, row: Sizing) -> anyhow::Result<Claim> {
         claim.verdict = Verdict::Fails;
         return Ok(claim);
     }
+    // Judged by its summary: the quota readings of a day's run are not shown.
     let r = crate::run::run(
         &scenario,
-        crate::run::RunOptions::default(),
+        crate::run::RunOptions::summary_only(),
         &crate::drive::driver::NoProgress,
     )?
     .report;

@@ -36,11 +36,9 @@ pub(super) fn point(
     progress: &Mutex<&mut Progress<'_>>,
 ) -> anyhow::Result<Point> {
     let scenario = input.scenario(keys, policy)?;
-    let options = RunOptions {
-        give_up_after: (depth == Depth::Verdict)
-            .then(|| unanswered_allowed(&scenario, input.objective)),
-        without_quota: true,
-        ..RunOptions::default()
+    let options = match depth {
+        Depth::Verdict => RunOptions::verdict_only(&scenario, input.objective),
+        Depth::Full => RunOptions::summary_only(),
     };
     let report = run(&scenario, options, &NoProgress)?.report;
     if let Ok(mut tell) = progress.lock() {
@@ -51,22 +49,6 @@ pub(super) fn point(
         );
     }
     Ok(input.point(keys, &report))
-}
-
-/// The most requests of `scenario`'s event that may go unanswered within the budget with
-/// its goodput still meeting `objective`, by the same arithmetic the verdict uses
-/// (goodput ÷ offered ≥ objective, with every arrival offered).
-fn unanswered_allowed(scenario: &crate::spec::scenario::Scenario, objective: f64) -> u64 {
-    let n = crate::drive::workload::Arrivals::new(&scenario.traffic, scenario.seed).count() as u64;
-    let meets = |unanswered: u64| (n - unanswered) as f64 / n.max(1) as f64 >= objective;
-    let mut allowed = (((1.0 - objective) * n as f64).floor() as u64).min(n);
-    while allowed < n && meets(allowed + 1) {
-        allowed += 1;
-    }
-    while allowed > 0 && !meets(allowed) {
-        allowed -= 1;
-    }
-    allowed
 }
 
 /// The smallest count from `from` meeting the objective for `policy`, and every count run
