@@ -32,4 +32,5 @@ fi
 npm ci --prefix keyrotor-proxy/tests/sdk --no-audit --no-fund --loglevel=error
 npm ci --prefix examples/seed-apps --no-audit --no-fund --loglevel=error
 
+echo "tools ready after $((SECONDS / 60)) min $((SECONDS % 60)) s; now cargo test"
 cargo test --workspace --locked "$@"

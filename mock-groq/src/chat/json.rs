@@ -50,7 +50,11 @@ pub(super) async fn json_response(
         },
         service_tier: "on_demand",
     };
-    let json = serde_json::to_vec(&body).unwrap_or_default();
+    // Room for the whole body at once: the text and about 500 bytes around it.
+    let mut json = Vec::with_capacity(content.get().len() + 512);
+    if serde_json::to_writer(&mut json, &body).is_err() {
+        json.clear();
+    }
     with_headers(
         Response::new(Body::from(json)),
         &admitted,
