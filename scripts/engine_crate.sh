@@ -8,10 +8,10 @@ bash scripts/lean_tree.sh keyrotor-engine mock-groq keyrotor plotters clap hdrhi
 
 # The mock is the workspace's (`keyrotor mock`, built with the tests): building mock-groq
 # alone would resolve its dependencies' features anew and compile them again, minutes in CI.
-cargo build --quiet --locked --bin keyrotor
+source scripts/keyrotor_bin.sh
 cargo build --quiet --locked -p keyrotor-engine --example chat
 log=$(mktemp)
-target/debug/keyrotor mock --config mock-groq/config.example.toml --listen 127.0.0.1:0 > "$log" &
+"$keyrotor" mock --config mock-groq/config.example.toml --listen 127.0.0.1:0 > "$log" &
 mock=$!
 trap 'kill $mock 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 50); do

@@ -9,12 +9,12 @@ bash scripts/lean_tree.sh keyrotor-proxy mock-groq keyrotor plotters clap_mangen
 
 # The mock is the workspace's (`keyrotor mock`, built with the tests): building mock-groq
 # alone would resolve its dependencies' features anew and compile them again, minutes in CI.
-cargo build --quiet --locked --bin keyrotor
+source scripts/keyrotor_bin.sh
 cargo build --quiet --locked --bin keyrotor-proxy -p keyrotor-proxy
 mock_log=$(mktemp)
 proxy_log=$(mktemp)
 proxy_err=$(mktemp)
-target/debug/keyrotor mock --config mock-groq/config.example.toml --listen 127.0.0.1:0 > "$mock_log" 2>/dev/null &
+"$keyrotor" mock --config mock-groq/config.example.toml --listen 127.0.0.1:0 > "$mock_log" 2>/dev/null &
 mock=$!
 proxy=
 trap 'kill $mock $proxy 2>/dev/null; rm -f "$mock_log" "$proxy_log" "$proxy_err"' EXIT

@@ -6,8 +6,8 @@
 #   bash scripts/regression.sh --refresh  # after an intended change: rewrite the baselines
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --locked --bin keyrotor
-bin=target/debug/keyrotor
+source scripts/keyrotor_bin.sh
+bin=$keyrotor
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 status=0
